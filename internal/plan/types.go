@@ -1,0 +1,149 @@
+package plan
+
+// SchemaVersion is the version of the Plan JSON document. It changes only when a field is
+// removed or changes meaning; new fields may be added within a version.
+const SchemaVersion = 1
+
+// Plan is the resolved app. Its JSON form (`pyship plan --output json`) is a stable interface,
+// documented in docs/plan-json.md.
+type Plan struct {
+	SchemaVersion int `json:"schemaVersion"`
+	// Dir is the absolute project folder.
+	Dir string `json:"dir"`
+	// SpecFile is the spec the plan was resolved from ("" when the project has none).
+	SpecFile string `json:"specFile,omitempty"`
+	// Environment is the overlay applied (--env), "" for none.
+	Environment string `json:"environment,omitempty"`
+
+	Name    string `json:"name"`
+	Version string `json:"version"`
+
+	Python        Python            `json:"python"`
+	Dependencies  Dependencies      `json:"dependencies"`
+	Run           Run               `json:"run"`
+	Health        Health            `json:"health"`
+	Config        *Folder           `json:"config,omitempty"`
+	Data          []DataFolder      `json:"data"`
+	Env           map[string]string `json:"env"`
+	SecretsFile   string            `json:"secretsFile,omitempty"`
+	Build         Build             `json:"build"`
+	Deploy        Deploy            `json:"deploy"`
+	NotifyWebhook string            `json:"notifyWebhook,omitempty"`
+
+	// Evidence says where each value came from, keyed by the JSON path of the value
+	// ("run.command", "python.version", "dependencies.source"...).
+	Evidence map[string]Evidence `json:"evidence"`
+	// Warnings are things the user should fix or know but that do not stop a build.
+	Warnings []string `json:"warnings"`
+}
+
+// Evidence is why a plan value is what it is.
+type Evidence struct {
+	// File is relative to the project folder; Line is 1-based, 0 when the rule is not about a line.
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	// Rule names the rule that decided, e.g. "Procfile web: process", "spec [run] port", "default".
+	Rule string `json:"rule"`
+}
+
+// Python is the interpreter the app runs on.
+type Python struct {
+	// Version is "3.12" or "3.12.4".
+	Version string `json:"version"`
+}
+
+// Dependencies is what gets installed into the app's environment.
+type Dependencies struct {
+	// Source is the file that won (relative path), "" when the app has none.
+	Source string `json:"source,omitempty"`
+	// Kind is one of "requirements", "pep621", "poetry", "uv", "pipfile", "none".
+	Kind string `json:"kind"`
+	// Requirements are PEP 508 requirement strings, pinned when a lock file pins them,
+	// in the order of the source, with hashes when the source has them.
+	Requirements []Requirement `json:"requirements"`
+	// Others lists the other dependency files found that did not win.
+	Others []string `json:"others,omitempty"`
+}
+
+// Requirement is one resolved requirement.
+type Requirement struct {
+	// Name is the normalised project name (PEP 503: lowercase, runs of -_. become -).
+	Name string `json:"name"`
+	// Spec is the full PEP 508 line without hashes, e.g. `flask==2.2.2 ; python_version >= "3.8"`.
+	Spec string `json:"spec"`
+	// Version is the pinned version when the source pins one exactly.
+	Version string `json:"version,omitempty"`
+	// Hashes are "sha256:..." values from the source.
+	Hashes []string `json:"hashes,omitempty"`
+}
+
+// Run is how the app is started.
+type Run struct {
+	// Command is the start command as argv; Shell is the same command as one line.
+	Command []string `json:"command"`
+	Shell   string   `json:"shell"`
+	// Kind is "web" (serves HTTP on Port) or "worker" (no port; liveness by process).
+	Kind string `json:"kind"`
+	// Framework is "flask", "fastapi", "starlette", "django", "wsgi", "asgi" or "plain".
+	Framework string `json:"framework"`
+	// Server is "gunicorn", "uvicorn" or "" (the app serves itself, or is a worker).
+	Server string `json:"server,omitempty"`
+	// App is the application object as "module:attribute" when one was found, e.g. "app:app".
+	App string `json:"app,omitempty"`
+	// Port the app listens on; 0 for a worker. The app gets it in $PORT either way.
+	Port    int `json:"port,omitempty"`
+	Workers int `json:"workers"`
+	// Entrypoint is the file the start command runs or imports, relative to Dir.
+	Entrypoint string `json:"entrypoint,omitempty"`
+	// PythonPath lists folders (relative to Dir) to put on PYTHONPATH, e.g. ["src"].
+	PythonPath []string `json:"pythonPath,omitempty"`
+}
+
+// Health is how pyship decides an instance is ready and alive.
+type Health struct {
+	// Type is "http", "tcp" or "process".
+	Type string `json:"type"`
+	Path string `json:"path,omitempty"`
+	// Durations in Go syntax ("2s").
+	Interval       string `json:"interval"`
+	Timeout        string `json:"timeout"`
+	StartupTimeout string `json:"startupTimeout"`
+}
+
+// Folder is a folder of the project.
+type Folder struct {
+	Path string `json:"path"`
+}
+
+// DataFolder is a data folder of the project.
+type DataFolder struct {
+	Path       string `json:"path"`
+	Persistent bool   `json:"persistent"`
+}
+
+// Build is how the image is built.
+type Build struct {
+	Base     string   `json:"base"`
+	Registry string   `json:"registry,omitempty"`
+	Exclude  []string `json:"exclude,omitempty"`
+}
+
+// Deploy is where and how the app is rolled out.
+type Deploy struct {
+	Target         string  `json:"target"`
+	Strategy       string  `json:"strategy"`
+	Replicas       int     `json:"replicas"`
+	DrainTimeout   string  `json:"drainTimeout"`
+	RollbackWindow string  `json:"rollbackWindow"`
+	BackupBefore   bool    `json:"backupBefore"`
+	Canary         *Canary `json:"canary,omitempty"`
+}
+
+// Canary holds the canary steps and analysis thresholds.
+type Canary struct {
+	Steps           []int   `json:"steps"`
+	Pause           string  `json:"pause"`
+	MinRequests     int     `json:"minRequests"`
+	MaxErrorRate    float64 `json:"maxErrorRate"`
+	MaxLatencyRatio float64 `json:"maxLatencyRatio"`
+}

@@ -1,0 +1,131 @@
+package spec
+
+import "time"
+
+// Spec is a decoded, validated app spec with any environment overlay already applied.
+// A zero value in a field means "not set by the spec": the planner then infers it.
+type Spec struct {
+	// Name of the app: a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters).
+	Name string
+	// Version overrides the inferred app version.
+	Version string
+	Build   Build
+	Run     Run
+	Health  Health
+	Deploy  Deploy
+	// Env holds environment variables set for the app (the scalar keys of [env]).
+	Env map[string]string
+	// Environments names the overlays declared as [env.NAME] tables (sorted).
+	Environments []string
+	// Environment is the overlay applied to this Spec, "" for the base spec.
+	Environment string
+	Config      Config
+	Data        Data
+	Secrets     Secrets
+	Notify      Notify
+
+	// File is the file the spec came from ("" when there is no spec), e.g. /app/pyship.toml.
+	File string
+	// Positions maps each dotted field path that the spec sets ("run.port", "env.DEBUG",
+	// "deploy.canary.steps") to where it was set. Overlay keys point into their [env.NAME] table.
+	Positions map[string]Pos
+}
+
+// Pos is a place in a spec file.
+type Pos struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Col  int    `json:"col,omitempty"`
+}
+
+// Build is the [build] table.
+type Build struct {
+	// Python is the Python version, "3.12" or "3.12.4".
+	Python string
+	// Base is the base image: a registry reference, "oci-layout:DIR[:ref]" or a tarball path.
+	Base string
+	// Registry is where built images are pushed, e.g. "ghcr.io/acme".
+	Registry string
+	// Exclude are extra gitignore-style patterns left out of the app layer.
+	Exclude []string
+}
+
+// Run is the [run] table.
+type Run struct {
+	// Command is the start command as a shell-like string, e.g. "gunicorn app:app".
+	Command string
+	// Kind is "web" or "worker"; "" infers it.
+	Kind string
+	// Port the app listens on (1-65535); the app gets it in $PORT.
+	Port int
+	// Workers is the number of server worker processes (1-512).
+	Workers int
+}
+
+// Health is the [health] table.
+type Health struct {
+	// Type is "http", "tcp" or "process"; "" infers it (http for web apps, process for workers).
+	Type string
+	// Path is the HTTP readiness path, e.g. "/healthz".
+	Path           string
+	Interval       time.Duration
+	Timeout        time.Duration
+	StartupTimeout time.Duration
+}
+
+// Deploy is the [deploy] table.
+type Deploy struct {
+	// Target is "local" or "kubernetes".
+	Target string
+	// Strategy is "rolling", "blue-green" or "canary".
+	Strategy string
+	// Replicas is the number of app replicas (1-1000).
+	Replicas int
+	// DrainTimeout bounds how long in-flight requests may take when a replica is retired.
+	DrainTimeout time.Duration
+	// RollbackWindow is how long the previous release stays warm after a switch.
+	RollbackWindow time.Duration
+	// BackupBefore takes a backup before each deploy.
+	BackupBefore bool
+	Canary       Canary
+}
+
+// Canary is the [deploy.canary] table.
+type Canary struct {
+	// Steps are traffic percentages for the canary, ascending, each 1-100, e.g. [10, 50, 100].
+	Steps []int
+	// Pause is how long each step is held and analysed before the next.
+	Pause time.Duration
+	// MinRequests is the minimum number of canary requests for an analysis to count.
+	MinRequests int
+	// MaxErrorRate is the highest acceptable canary 5xx ratio (0-1).
+	MaxErrorRate float64
+	// MaxLatencyRatio is the highest acceptable canary p95 / stable p95 (>= 1).
+	MaxLatencyRatio float64
+}
+
+// Config is the [config] table.
+type Config struct {
+	// Dir is the config folder, relative to the project ("config" by default when it exists).
+	Dir string
+}
+
+// Data is the [data] table.
+type Data struct {
+	// Persistent folders survive deploys and rollbacks (volumes); relative to the project.
+	Persistent []string
+	// Static folders are shipped with the app and not persisted.
+	Static []string
+}
+
+// Secrets is the [secrets] table.
+type Secrets struct {
+	// File is a dotenv file outside the repository holding secret variables.
+	File string
+}
+
+// Notify is the [notify] table.
+type Notify struct {
+	// Webhook receives Slack-compatible JSON on deploy success, failure and rollback.
+	Webhook string
+}

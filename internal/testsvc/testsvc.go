@@ -1,0 +1,81 @@
+package testsvc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Start runs `scripts/services start NAME` (idempotent: an already running service is reused)
+// and returns the variables it exports. A service that cannot start fails the test: tests that
+// need a real part never skip silently.
+func Start(t testing.TB, name string) map[string]string {
+	t.Helper()
+	root := RepoRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "services"), "start", name)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("scripts/services start %s: %v\n%s", name, err, errb.String())
+	}
+	return ParseExports(out.String())
+}
+
+// ParseExports reads `export VAR=value` lines (values optionally single- or double-quoted).
+func ParseExports(s string) map[string]string {
+	vars := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		line, ok := strings.CutPrefix(line, "export ")
+		if !ok {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		if len(v) >= 2 && (v[0] == '\'' || v[0] == '"') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		vars[k] = v
+	}
+	return vars
+}
+
+// RepoRoot is the folder holding go.mod.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testsvc: no go.mod above the test's folder")
+		}
+		dir = parent
+	}
+}
+
+// Shared is ../shared beside the repository (test data such as the wheelhouse), or "" when absent.
+func Shared(t testing.TB) string {
+	t.Helper()
+	d := filepath.Join(filepath.Dir(RepoRoot(t)), "shared")
+	if _, err := os.Stat(d); err != nil {
+		return ""
+	}
+	return d
+}
