@@ -14,7 +14,9 @@ type SyntaxError struct {
 	Msg  string `json:"message"`
 }
 
-func (e SyntaxError) String() string { return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg) }
+func (e SyntaxError) String() string {
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+}
 
 // Check compiles every .py file among files (relative to dir) with the interpreter python
 // and returns each syntax error. The error return is for failures to run the check at all.
