@@ -2,9 +2,11 @@ module github.com/pyship/pyship
 
 go 1.25.0
 
-require github.com/spf13/cobra v1.10.2
-
 require (
-	github.com/inconshreveable/mousetrap v1.1.0 // indirect
-	github.com/spf13/pflag v1.0.9 // indirect
+	github.com/moby/patternmatcher v0.6.0
+	github.com/pelletier/go-toml/v2 v2.4.3
+	github.com/spf13/cobra v1.10.2
+	github.com/spf13/pflag v1.0.9
 )
+
+require github.com/inconshreveable/mousetrap v1.1.0 // indirect

@@ -71,6 +71,10 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 		return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
 	})
 	root.AddCommand(
+		newInitCmd(s),
+		newPlanCmd(s),
+		newCheckCmd(s),
+		newSchemaCmd(s),
 		newVersionCmd(s),
 	)
 	return root

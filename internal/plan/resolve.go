@@ -2,8 +2,9 @@ package plan
 
 import (
 	"context"
-	"errors"
-	"io"
+
+	"github.com/pyship/pyship/internal/detect"
+	"github.com/pyship/pyship/internal/spec"
 )
 
 // Options adjust a resolution.
@@ -15,10 +16,13 @@ type Options struct {
 // Resolve loads the spec of the project in dir, detects what the spec leaves open and returns
 // the resolved Plan with evidence for every value.
 func Resolve(ctx context.Context, dir string, opts Options) (*Plan, error) {
-	return nil, errors.New("plan.Resolve: not implemented")
-}
-
-// WriteText prints the plan for people; with explain, the evidence of each value too.
-func WriteText(w io.Writer, p *Plan, explain bool) error {
-	return errors.New("plan.WriteText: not implemented")
+	sp, err := spec.Load(dir, opts.Env)
+	if err != nil {
+		return nil, err
+	}
+	proj, err := detect.Analyze(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	return Assemble(sp, proj)
 }

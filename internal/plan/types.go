@@ -44,6 +44,8 @@ type Evidence struct {
 	Line int    `json:"line,omitempty"`
 	// Rule names the rule that decided, e.g. "Procfile web: process", "spec [run] port", "default".
 	Rule string `json:"rule"`
+	// Note adds detail to the rule, e.g. where the app reads $PORT. Added in schema 1.
+	Note string `json:"note,omitempty"`
 }
 
 // Python is the interpreter the app runs on.
@@ -63,6 +65,11 @@ type Dependencies struct {
 	Requirements []Requirement `json:"requirements"`
 	// Others lists the other dependency files found that did not win.
 	Others []string `json:"others,omitempty"`
+	// PipOptions are pip options the source gives (--index-url URL, --extra-index-url URL,
+	// --find-links URL, --trusted-host HOST, --pre...), as argv for the install. Added in schema 1.
+	PipOptions []string `json:"pipOptions,omitempty"`
+	// Constraints are the requirements of -c files of requirements.txt (pip install -c). Added in schema 1.
+	Constraints []Requirement `json:"constraints,omitempty"`
 }
 
 // Requirement is one resolved requirement.

@@ -13,7 +13,8 @@ type Spec struct {
 	Run     Run
 	Health  Health
 	Deploy  Deploy
-	// Env holds environment variables set for the app (the scalar keys of [env]).
+	// Env holds environment variables set for the app (the scalar keys of [env]), numbers and
+	// booleans in their string form. Never nil after Load or Parse.
 	Env map[string]string
 	// Environments names the overlays declared as [env.NAME] tables (sorted).
 	Environments []string
@@ -27,11 +28,12 @@ type Spec struct {
 	// File is the file the spec came from ("" when there is no spec), e.g. /app/pyship.toml.
 	File string
 	// Positions maps each dotted field path that the spec sets ("run.port", "env.DEBUG",
-	// "deploy.canary.steps") to where it was set. Overlay keys point into their [env.NAME] table.
+	// "deploy.canary.steps") to where its key was written. Overlay keys point into their
+	// [env.NAME] table. Tables themselves have no entry. Never nil after Load or Parse.
 	Positions map[string]Pos
 }
 
-// Pos is a place in a spec file.
+// Pos is a place in a spec file. File is the path as Load built it (filepath.Join(dir, name)).
 type Pos struct {
 	File string `json:"file"`
 	Line int    `json:"line"`

@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/pyship/pyship/internal/pybuild"
+	"github.com/spf13/cobra"
+)
+
+type checkOptions struct {
+	env string
+	out outputFlag
+}
+
+// checkResult is the JSON document of `pyship check --output json`.
+type checkResult struct {
+	Files  int                   `json:"files"`
+	Python string                `json:"python"`
+	Errors []pybuild.SyntaxError `json:"errors"`
+	Notes  []string              `json:"notes,omitempty"`
+}
+
+func newCheckCmd(s *streams) *cobra.Command {
+	o := &checkOptions{}
+	c := &cobra.Command{
+		Use:   "check [DIR]",
+		Short: "Refuse broken code: compile every Python file of the app",
+		Long: `Check resolves the app in DIR (default: the current folder) and compiles every .py file that
+ships with it (the same files the image and the local release get), without running or importing
+anything. Each syntax error is printed as path:line:col: message.
+
+Exit status: 0 when every file compiles, 1 when there are syntax errors, 2 for a bad spec or flags.
+Every build and deploy runs the same check first and refuses to go on.`,
+		Example: `  pyship check
+  pyship check examples/django --output json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.out.validate(); err != nil {
+				return err
+			}
+			p, err := resolvePlan(cmd.Context(), dirArg(args), o.env)
+			if err != nil {
+				return err
+			}
+			rep, err := checkPlan(cmd.Context(), p)
+			if err != nil {
+				return err
+			}
+			res := checkResult{Files: rep.Files, Python: rep.Python, Errors: rep.Errors, Notes: rep.Notes}
+			if res.Errors == nil {
+				res.Errors = []pybuild.SyntaxError{}
+			}
+			if o.out.json() {
+				if err := writeJSON(s.Out, res); err != nil {
+					return err
+				}
+			} else {
+				for _, n := range rep.Notes {
+					fmt.Fprintf(s.Err, "note: %s\n", n)
+				}
+				for _, e := range rep.Errors {
+					fmt.Fprintln(s.Out, e.String())
+				}
+				fmt.Fprintf(s.Err, "checked %d Python files with %s: %d syntax errors\n", rep.Files, rep.Python, len(rep.Errors))
+			}
+			if len(rep.Errors) > 0 {
+				return exitError{ExitFailure}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&o.env, "env", "", "apply the [env.NAME] overlay of the spec")
+	o.out.register(c)
+	return c
+}

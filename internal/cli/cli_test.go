@@ -1,0 +1,218 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/testsvc"
+)
+
+type result struct {
+	code     int
+	out, err string
+}
+
+func run(t *testing.T, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+func example(t *testing.T, name string) string {
+	return filepath.Join(testsvc.RepoRoot(t), "examples", name)
+}
+
+func TestVersion(t *testing.T) {
+	r := run(t, "version")
+	if r.code != 0 || !strings.HasPrefix(r.out, "pyship ") {
+		t.Fatalf("version: code %d, out %q", r.code, r.out)
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"nosuchverb"},
+		{"plan", "--nosuchflag"},
+		{"plan", "a", "b"},
+		{"plan", "--output", "yaml", "."},
+	} {
+		r := run(t, args...)
+		if r.code != ExitUsage {
+			t.Errorf("pyship %s: exit %d, want %d (stderr %q)", strings.Join(args, " "), r.code, ExitUsage, r.err)
+		}
+		if !strings.HasPrefix(r.err, "pyship: ") {
+			t.Errorf("pyship %s: stderr %q does not start with 'pyship: '", strings.Join(args, " "), r.err)
+		}
+	}
+}
+
+func TestPlanJSONOfEveryExample(t *testing.T) {
+	want := map[string]struct{ kind, framework, server string }{
+		"stdlib":  {"web", "plain", ""},
+		"flask":   {"web", "flask", "gunicorn"},
+		"fastapi": {"web", "fastapi", "uvicorn"},
+		"django":  {"web", "django", "gunicorn"},
+		"worker":  {"worker", "plain", ""},
+	}
+	for name, w := range want {
+		t.Run(name, func(t *testing.T) {
+			r := run(t, "plan", "--output", "json", example(t, name))
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.err)
+			}
+			var p plan.Plan
+			if err := json.Unmarshal([]byte(r.out), &p); err != nil {
+				t.Fatalf("plan JSON: %v\n%s", err, r.out)
+			}
+			if p.SchemaVersion != plan.SchemaVersion || p.Run.Kind != w.kind || p.Run.Framework != w.framework || p.Run.Server != w.server {
+				t.Errorf("schema %d kind %q framework %q server %q, want %d %q %q %q", p.SchemaVersion, p.Run.Kind, p.Run.Framework, p.Run.Server, plan.SchemaVersion, w.kind, w.framework, w.server)
+			}
+			if len(p.Run.Command) == 0 || p.Evidence["run.command"].Rule == "" {
+				t.Errorf("no command or no evidence for it: %+v", p.Run)
+			}
+		})
+	}
+}
+
+func TestPlanExplainCitesEvidence(t *testing.T) {
+	r := run(t, "plan", "--explain", example(t, "flask"))
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.err)
+	}
+	if !strings.Contains(r.out, "app.py:") || !strings.Contains(r.out, "requirements.txt") {
+		t.Errorf("--explain does not cite app.py:LINE and requirements.txt:\n%s", r.out)
+	}
+}
+
+func TestCheckReportsSyntaxErrors(t *testing.T) {
+	dir := testsvc.CopyTree(t, example(t, "flask"))
+	if err := os.WriteFile(filepath.Join(dir, "broken.py"), []byte("x = 1\ndef f(:\n    pass\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "check", dir)
+	if r.code != ExitFailure {
+		t.Fatalf("check of a broken project: exit %d, want 1 (out %q, err %q)", r.code, r.out, r.err)
+	}
+	if !strings.HasPrefix(r.out, "broken.py:2:") {
+		t.Errorf("check output %q does not start with broken.py:2:", r.out)
+	}
+	r = run(t, "check", "--output", "json", dir)
+	var res checkResult
+	if err := json.Unmarshal([]byte(r.out), &res); err != nil {
+		t.Fatalf("check JSON: %v\n%s", err, r.out)
+	}
+	if len(res.Errors) != 1 || res.Errors[0].File != "broken.py" || res.Errors[0].Line != 2 {
+		t.Errorf("check JSON errors = %+v, want one at broken.py:2", res.Errors)
+	}
+}
+
+func TestCheckCleanExamples(t *testing.T) {
+	for _, name := range []string{"stdlib", "flask", "fastapi", "django", "worker"} {
+		r := run(t, "check", example(t, name))
+		if r.code != 0 || r.out != "" {
+			t.Errorf("check %s: exit %d, out %q, err %q", name, r.code, r.out, r.err)
+		}
+	}
+}
+
+// TestInitRoundTrip: the spec init writes resolves to the same app as detection alone.
+func TestInitRoundTrip(t *testing.T) {
+	for _, name := range []string{"stdlib", "flask", "fastapi", "django", "worker"} {
+		t.Run(name, func(t *testing.T) {
+			dir := testsvc.CopyTree(t, example(t, name))
+			before := run(t, "plan", "--output", "json", dir)
+			r := run(t, "init", dir)
+			if r.code != 0 {
+				t.Fatalf("init: exit %d: %s", r.code, r.err)
+			}
+			written, err := os.ReadFile(filepath.Join(dir, "pyship.toml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(written), "# detected from") {
+				t.Errorf("pyship.toml has no 'detected from' comments:\n%s", written)
+			}
+			after := run(t, "plan", "--output", "json", dir)
+			if after.code != 0 {
+				t.Fatalf("plan after init: exit %d: %s\n%s", after.code, after.err, written)
+			}
+			var p1, p2 plan.Plan
+			if err := json.Unmarshal([]byte(before.out), &p1); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(after.out), &p2); err != nil {
+				t.Fatal(err)
+			}
+			if p2.SpecFile == "" {
+				t.Errorf("plan after init does not read pyship.toml")
+			}
+			for _, p := range []*plan.Plan{&p1, &p2} {
+				p.SpecFile, p.Evidence, p.Warnings, p.Version = "", nil, nil, ""
+			}
+			if !reflect.DeepEqual(p1, p2) {
+				t.Errorf("plan changed by init:\nbefore %+v\nafter  %+v\nspec:\n%s", p1, p2, written)
+			}
+			again := run(t, "init", dir)
+			if again.code != ExitUsage || !strings.Contains(again.err, "--force") {
+				t.Errorf("second init: exit %d, stderr %q; want exit 2 mentioning --force", again.code, again.err)
+			}
+			if r := run(t, "init", "--force", dir); r.code != 0 {
+				t.Errorf("init --force: exit %d: %s", r.code, r.err)
+			}
+		})
+	}
+}
+
+func TestSpecErrorExit2WithPosition(t *testing.T) {
+	dir := testsvc.CopyTree(t, example(t, "flask"))
+	if err := os.WriteFile(filepath.Join(dir, "pyship.toml"), []byte("name = \"flask-app\"\n\n[run]\nprot = 8080\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "plan", dir)
+	if r.code != ExitUsage {
+		t.Fatalf("plan with a bad spec: exit %d, want 2", r.code)
+	}
+	if !strings.Contains(r.err, "pyship.toml:4:") || !strings.Contains(r.err, "port") {
+		t.Errorf("stderr %q does not point at pyship.toml:4 and suggest port", r.err)
+	}
+}
+
+func TestSchemaIsJSON(t *testing.T) {
+	r := run(t, "schema")
+	var v map[string]any
+	if err := json.Unmarshal([]byte(r.out), &v); err != nil || r.code != 0 {
+		t.Fatalf("schema: exit %d, %v", r.code, err)
+	}
+	if _, ok := v["properties"]; !ok {
+		t.Errorf("schema has no properties: %.200s", r.out)
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	r := run(t, "completion", "bash")
+	if r.code != 0 || !strings.Contains(r.out, "__start_pyship") {
+		t.Fatalf("completion bash: exit %d, %.100q", r.code, r.out)
+	}
+}
+
+func TestReferenceCurrent(t *testing.T) {
+	path := filepath.Join(testsvc.RepoRoot(t), "docs", "cli.md")
+	got := Reference()
+	if os.Getenv("PYSHIP_UPDATE_DOCS") != "" {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(want, got) {
+		t.Fatalf("docs/cli.md is stale: regenerate with PYSHIP_UPDATE_DOCS=1 go test ./internal/cli -run TestReferenceCurrent")
+	}
+}

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/spec"
+	"github.com/spf13/cobra"
+)
+
+type initOptions struct {
+	force bool
+	print bool
+}
+
+func newInitCmd(s *streams) *cobra.Command {
+	o := &initOptions{}
+	c := &cobra.Command{
+		Use:   "init [DIR]",
+		Short: "Write pyship.toml with what pyship detects in the project",
+		Long: `Init detects the app in DIR (default: the current folder) and writes DIR/pyship.toml holding
+each detected value with a comment saying where it came from; defaults are written commented out,
+ready to change. It refuses to overwrite an existing spec unless --force is given.`,
+		Example: `  pyship init
+  pyship init --print examples/fastapi`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := dirArg(args)
+			target := filepath.Join(dir, "pyship.toml")
+			p, err := resolvePlan(cmd.Context(), dir, "")
+			if err != nil {
+				return err
+			}
+			if p.SpecFile != "" && !o.force && !o.print {
+				return usageError{fmt.Errorf("%s already declares the app; edit it, or run 'pyship init --force' to replace it with a freshly detected pyship.toml", p.SpecFile)}
+			}
+			if filepath.Base(p.SpecFile) == "pyproject.toml" && !o.print {
+				return usageError{fmt.Errorf("%s has a [tool.pyship] table: remove it first, a project cannot have both it and pyship.toml", p.SpecFile)}
+			}
+			b, err := spec.Render(initEntries(p))
+			if err != nil {
+				return err
+			}
+			if o.print {
+				_, err = s.Out.Write(b)
+				return err
+			}
+			if err := writeFileAtomic(target, b, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(s.Err, "wrote %s: review it, then run 'pyship plan --explain'\n", target)
+			fmt.Fprintln(s.Out, target)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&o.force, "force", false, "overwrite an existing pyship.toml")
+	c.Flags().BoolVar(&o.print, "print", false, "print the spec on stdout instead of writing it")
+	return c
+}
+
+// initEntries turns a plan into spec entries: detected values are set, defaults are suggestions.
+func initEntries(p *plan.Plan) []spec.Entry {
+	var es []spec.Entry
+	add := func(path string, value any, evidenceKey string) {
+		ev, ok := p.Evidence[evidenceKey]
+		e := spec.Entry{Path: path, Value: value}
+		switch {
+		case !ok || ev.Rule == "default":
+			e.Commented = true
+			e.Comment = "default"
+		case ev.File != "" && ev.Line > 0:
+			e.Comment = fmt.Sprintf("detected from %s:%d (%s)", ev.File, ev.Line, ev.Rule)
+		case ev.File != "":
+			e.Comment = fmt.Sprintf("detected from %s (%s)", ev.File, ev.Rule)
+		default:
+			e.Comment = "detected: " + ev.Rule
+		}
+		es = append(es, e)
+	}
+	add("name", p.Name, "name")
+	es = append(es, spec.Entry{Path: "version", Value: p.Version, Commented: true,
+		Comment: "inferred at every build (git tag, pyproject version or content hash); set it to pin one"})
+	add("build.python", p.Python.Version, "python.version")
+	add("build.base", p.Build.Base, "build.base")
+	add("run.command", p.Run.Shell, "run.command")
+	add("run.kind", p.Run.Kind, "run.kind")
+	if p.Run.Kind == "web" {
+		add("run.port", p.Run.Port, "run.port")
+	}
+	add("run.workers", p.Run.Workers, "run.workers")
+	add("health.type", p.Health.Type, "health.type")
+	if p.Health.Path != "" {
+		add("health.path", p.Health.Path, "health.path")
+	}
+	add("health.interval", p.Health.Interval, "health.interval")
+	add("health.timeout", p.Health.Timeout, "health.timeout")
+	add("deploy.target", p.Deploy.Target, "deploy.target")
+	add("deploy.strategy", p.Deploy.Strategy, "deploy.strategy")
+	add("deploy.replicas", p.Deploy.Replicas, "deploy.replicas")
+	if p.Config != nil {
+		add("config.dir", p.Config.Path, "config")
+	}
+	var persistent, static []string
+	for _, d := range p.Data {
+		if d.Persistent {
+			persistent = append(persistent, d.Path)
+		} else {
+			static = append(static, d.Path)
+		}
+	}
+	if len(persistent) > 0 {
+		add("data.persistent", persistent, "data")
+	}
+	if len(static) > 0 {
+		add("data.static", static, "data")
+	}
+	return es
+}
+
+// writeFileAtomic writes b to path through a temporary file and a rename.
+func writeFileAtomic(path string, b []byte, mode fs.FileMode) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = f.Chmod(mode); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

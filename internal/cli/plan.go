@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/spf13/cobra"
+)
+
+type planOptions struct {
+	env     string
+	explain bool
+	out     outputFlag
+}
+
+func newPlanCmd(s *streams) *cobra.Command {
+	o := &planOptions{}
+	c := &cobra.Command{
+		Use:   "plan [DIR]",
+		Short: "Show the resolved app: what pyship will build and run",
+		Long: `Plan resolves the app in DIR (default: the current folder) from its spec (pyship.toml or
+[tool.pyship] in pyproject.toml) and what it detects in the project, and prints the result:
+name, version, Python version, dependencies, start command, port, health check, config and data
+folders, target, strategy and replicas.
+
+--explain adds the evidence for each value (file:line and the rule that decided).
+--output json prints the plan as a stable JSON document (see docs/plan-json.md).`,
+		Example: `  pyship plan
+  pyship plan --explain examples/flask
+  pyship plan --env production --output json | jq .run.command`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.out.validate(); err != nil {
+				return err
+			}
+			p, err := resolvePlan(cmd.Context(), dirArg(args), o.env)
+			if err != nil {
+				return err
+			}
+			if o.out.json() {
+				return writeJSON(s.Out, p)
+			}
+			return plan.WriteText(s.Out, p, o.explain)
+		},
+	}
+	c.Flags().StringVar(&o.env, "env", "", "apply the [env.NAME] overlay of the spec")
+	c.Flags().BoolVar(&o.explain, "explain", false, "show the evidence for each value")
+	o.out.register(c)
+	return c
+}

@@ -1,0 +1,2 @@
+DEBUG = False
+WSGI_APPLICATION = 'shop.wsgi.application'

@@ -1,0 +1,6 @@
+from fastapi import FastAPI
+
+
+def make_app() -> FastAPI:
+    api = FastAPI()
+    return api

@@ -1,0 +1,3 @@
+from fastapi import FastAPI
+
+test_app = FastAPI()

@@ -1,0 +1,221 @@
+package plan
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func (b *builder) health() {
+	h := &b.p.Health
+	web := b.p.Run.Kind == "web"
+	switch {
+	case b.sp.Health.Type != "":
+		h.Type = b.sp.Health.Type
+		b.ev("health.type", b.specEv("health.type", "spec [health] type"))
+	case web:
+		h.Type = "http"
+		b.ev("health.type", Evidence{Rule: "web app: HTTP check"})
+	default:
+		h.Type = "process"
+		b.ev("health.type", Evidence{Rule: "worker: the process being alive"})
+	}
+	if h.Type == "http" {
+		switch {
+		case b.sp.Health.Path != "":
+			h.Path = b.sp.Health.Path
+			b.ev("health.path", b.specEv("health.path", "spec [health] path"))
+		case b.proj.HealthPath.Value != "":
+			h.Path = b.proj.HealthPath.Value
+			b.ev("health.path", fromDetect(b.proj.HealthPath.Evidence))
+		default:
+			h.Path = DefaultHealthPath
+			b.ev("health.path", def("no /healthz, /health, /livez or /ready route found"))
+		}
+	}
+	h.Interval = b.duration("health.interval", "spec [health] interval", b.sp.Health.Interval, DefaultInterval)
+	h.Timeout = b.duration("health.timeout", "spec [health] timeout", b.sp.Health.Timeout, DefaultTimeout)
+	h.StartupTimeout = b.durationAt("health.startupTimeout", "health.startup_timeout", "spec [health] startup_timeout", b.sp.Health.StartupTimeout, DefaultStartupTimeout)
+}
+
+// duration picks the spec duration or the default, recording evidence under key.
+func (b *builder) duration(key, rule string, v time.Duration, dflt string) string {
+	return b.durationAt(key, key, rule, v, dflt)
+}
+
+func (b *builder) durationAt(key, specKey, rule string, v time.Duration, dflt string) string {
+	if v == 0 {
+		b.ev(key, def(""))
+		return dflt
+	}
+	b.ev(key, b.specEv(specKey, rule))
+	return FormatDuration(v)
+}
+
+// FormatDuration writes d in Go syntax without zero units: "10m", "1h30m", "2.5s".
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func (b *builder) folders() {
+	if b.sp.Config.Dir != "" {
+		b.p.Config = &Folder{Path: cleanDir(b.sp.Config.Dir)}
+		b.ev("config", b.specEv("config.dir", "spec [config] dir"))
+	} else if b.proj.ConfigDir.Value != "" {
+		b.p.Config = &Folder{Path: b.proj.ConfigDir.Value}
+		b.ev("config", fromDetect(b.proj.ConfigDir.Evidence))
+	}
+	seen := map[string]bool{}
+	add := func(p string, persistent bool) {
+		p = cleanDir(p)
+		if !seen[p] {
+			seen[p] = true
+			b.p.Data = append(b.p.Data, DataFolder{Path: p, Persistent: persistent})
+		}
+	}
+	for _, d := range b.sp.Data.Persistent {
+		add(d, true)
+	}
+	for _, d := range b.sp.Data.Static {
+		add(d, false)
+	}
+	switch {
+	case len(b.sp.Data.Persistent) > 0:
+		b.ev("data", b.specEv("data.persistent", "spec [data] persistent"))
+	case len(b.sp.Data.Static) > 0:
+		b.ev("data", b.specEv("data.static", "spec [data] static"))
+	}
+	if d := b.proj.DataDir; d.Value != "" && !seen[d.Value] {
+		add(d.Value, true)
+		if _, ok := b.p.Evidence["data"]; !ok {
+			e := fromDetect(d.Evidence)
+			e.Rule += ": persistent unless [data] static lists it"
+			b.ev("data", e)
+		}
+	}
+}
+
+// cleanDir normalises a project-relative folder ("./data/" → "data").
+func cleanDir(p string) string {
+	return strings.TrimSuffix(path.Clean(strings.TrimPrefix(p, "./")), "/")
+}
+
+func (b *builder) env() {
+	for k, v := range b.sp.Env {
+		b.p.Env[k] = v
+		b.ev("env."+k, b.specEv("env."+k, "spec [env] "+k))
+	}
+	if b.p.Run.Kind != "web" {
+		return
+	}
+	port := strconv.Itoa(b.p.Run.Port)
+	if v, ok := b.sp.Env["PORT"]; ok && v != port {
+		b.warnf("%s: [env] PORT = %q is replaced by the app's port %s; set [run] port instead", location(b.specEv("env.PORT", "")), v, port)
+	}
+	b.p.Env["PORT"] = port
+	b.ev("env.PORT", Evidence{Rule: "the app always gets its port in $PORT (run.port)"})
+}
+
+func (b *builder) build() {
+	bd := &b.p.Build
+	if b.sp.Build.Base != "" {
+		bd.Base = b.sp.Build.Base
+		b.ev("build.base", b.specEv("build.base", "spec [build] base"))
+	} else {
+		bd.Base = "python:" + majorMinor(b.p.Python.Version) + "-slim"
+		b.ev("build.base", def("official slim image of python.version"))
+	}
+	if b.sp.Build.Registry != "" {
+		bd.Registry = b.sp.Build.Registry
+		b.ev("build.registry", b.specEv("build.registry", "spec [build] registry"))
+	}
+	if len(b.sp.Build.Exclude) > 0 {
+		bd.Exclude = append([]string(nil), b.sp.Build.Exclude...)
+		b.ev("build.exclude", b.specEv("build.exclude", "spec [build] exclude"))
+	}
+	if b.sp.Secrets.File != "" {
+		b.p.SecretsFile = b.sp.Secrets.File
+		b.ev("secretsFile", b.specEv("secrets.file", "spec [secrets] file"))
+	}
+	if b.sp.Notify.Webhook != "" {
+		b.p.NotifyWebhook = b.sp.Notify.Webhook
+		b.ev("notifyWebhook", b.specEv("notify.webhook", "spec [notify] webhook"))
+	}
+}
+
+func (b *builder) deploy() {
+	sd := b.sp.Deploy
+	d := &b.p.Deploy
+	str := func(key, specKey, rule, v, dflt string) string {
+		if v == "" {
+			b.ev(key, def(""))
+			return dflt
+		}
+		b.ev(key, b.specEv(specKey, rule))
+		return v
+	}
+	d.Target = str("deploy.target", "deploy.target", "spec [deploy] target", sd.Target, DefaultTarget)
+	d.Strategy = str("deploy.strategy", "deploy.strategy", "spec [deploy] strategy", sd.Strategy, DefaultStrategy)
+	d.Replicas = DefaultReplicas
+	b.ev("deploy.replicas", def(""))
+	if sd.Replicas != 0 {
+		d.Replicas = sd.Replicas
+		b.ev("deploy.replicas", b.specEv("deploy.replicas", "spec [deploy] replicas"))
+	}
+	d.DrainTimeout = b.durationAt("deploy.drainTimeout", "deploy.drain_timeout", "spec [deploy] drain_timeout", sd.DrainTimeout, DefaultDrainTimeout)
+	d.RollbackWindow = b.durationAt("deploy.rollbackWindow", "deploy.rollback_window", "spec [deploy] rollback_window", sd.RollbackWindow, DefaultRollbackWindow)
+	d.BackupBefore = sd.BackupBefore
+	if sd.BackupBefore {
+		b.ev("deploy.backupBefore", b.specEv("deploy.backup_before", "spec [deploy] backup_before"))
+	} else {
+		b.ev("deploy.backupBefore", def(""))
+	}
+	if d.Strategy != "canary" {
+		if len(sd.Canary.Steps) > 0 || sd.Canary.Pause != 0 {
+			b.warnf("%s: [deploy.canary] is ignored because the strategy is %s; set [deploy] strategy = \"canary\" or remove it", location(b.specEv("deploy.canary.steps", "")), d.Strategy)
+		}
+		return
+	}
+	c := DefaultCanary()
+	var set []string
+	if len(sd.Canary.Steps) > 0 {
+		c.Steps, set = append([]int(nil), sd.Canary.Steps...), append(set, "steps")
+	}
+	if sd.Canary.Pause != 0 {
+		c.Pause, set = FormatDuration(sd.Canary.Pause), append(set, "pause")
+	}
+	if sd.Canary.MinRequests != 0 {
+		c.MinRequests, set = sd.Canary.MinRequests, append(set, "min_requests")
+	}
+	if sd.Canary.MaxErrorRate != 0 {
+		c.MaxErrorRate, set = sd.Canary.MaxErrorRate, append(set, "max_error_rate")
+	}
+	if sd.Canary.MaxLatencyRatio != 0 {
+		c.MaxLatencyRatio, set = sd.Canary.MaxLatencyRatio, append(set, "max_latency_ratio")
+	}
+	d.Canary = &c
+	if len(set) == 0 {
+		b.ev("deploy.canary", def("strategy is canary"))
+		return
+	}
+	sort.Strings(set)
+	e := b.specEv("deploy.canary."+set[0], "spec [deploy.canary] "+strings.Join(set, ", "))
+	if len(set) < 5 {
+		e.Note = "the other canary settings are defaults"
+	}
+	b.ev("deploy.canary", e)
+	for _, k := range set {
+		jsonKey := map[string]string{"steps": "steps", "pause": "pause", "min_requests": "minRequests", "max_error_rate": "maxErrorRate", "max_latency_ratio": "maxLatencyRatio"}[k]
+		b.ev("deploy.canary."+jsonKey, b.specEv("deploy.canary."+k, fmt.Sprintf("spec [deploy.canary] %s", k)))
+	}
+}

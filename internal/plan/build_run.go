@@ -1,0 +1,145 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pyship/pyship/internal/detect"
+)
+
+// specCommandRule is what the no-entry-point error lists first.
+const specCommandRule = "[run] command in pyship.toml (or [tool.pyship.run] in pyproject.toml)"
+
+// run decides the start command, kind, framework, server, port and workers.
+func (b *builder) run() error {
+	var e detect.Entry
+	var cmdEv Evidence
+	switch {
+	case b.sp.Run.Command != "":
+		ev := b.specEv("run.command", "spec [run] command")
+		argv, err := detect.SplitCommand(b.sp.Run.Command)
+		if err == nil && len(argv) == 0 {
+			err = errors.New("it is empty")
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: [run] command %q: %v; write it as a shell-like line, e.g. command = \"gunicorn app:app\"", ev.File, ev.Line, b.sp.Run.Command, err)
+		}
+		e = b.proj.Describe(argv, "")
+		if pe := b.proj.Entry; pe != nil {
+			ev.Rule += fmt.Sprintf(" (overrides %s", pe.Evidence.Rule)
+			if pe.Evidence.File != "" {
+				ev.Rule += " at " + location(fromDetect(pe.Evidence))
+			}
+			ev.Rule += ")"
+		}
+		cmdEv = ev
+	case b.proj.Entry != nil:
+		e = *b.proj.Entry
+		cmdEv = fromDetect(e.Evidence)
+	case errors.Is(b.proj.EntryErr, detect.ErrNoEntrypoint):
+		looked := append([]string{specCommandRule}, b.proj.Looked...)
+		return fmt.Errorf("finding how to start the app in %s: %w", b.proj.Dir, detect.NoEntrypointError(looked))
+	case b.proj.EntryErr != nil:
+		return b.proj.EntryErr
+	default:
+		return fmt.Errorf("finding how to start the app in %s: %w", b.proj.Dir, detect.NoEntrypointError(append([]string{specCommandRule}, b.proj.Looked...)))
+	}
+	r := &b.p.Run
+
+	r.Workers = DefaultWorkers
+	b.ev("run.workers", def(""))
+	if b.sp.Run.Workers != 0 {
+		r.Workers = b.sp.Run.Workers
+		b.ev("run.workers", b.specEv("run.workers", "spec [run] workers"))
+	}
+
+	r.Command = e.Command
+	if r.Command == nil {
+		r.Command = detect.ServerCommand(e.Server, e.App, r.Workers)
+	}
+	r.Shell = detect.JoinCommand(r.Command)
+	b.ev("run.command", cmdEv)
+
+	r.Kind = e.Kind
+	kindEv := cmdEv
+	if e.Kind == "worker" {
+		kindEv.Rule = "worker: no HTTP server (" + cmdEv.Rule + ")"
+	} else {
+		kindEv.Rule = "web: serves HTTP (" + cmdEv.Rule + ")"
+	}
+	if b.sp.Run.Kind != "" {
+		r.Kind = b.sp.Run.Kind
+		kindEv = b.specEv("run.kind", "spec [run] kind")
+	}
+	b.ev("run.kind", kindEv)
+
+	r.Framework, r.Server, r.App = e.Framework, e.Server, e.App
+	b.ev("run.framework", cmdEv)
+	if r.Server != "" {
+		sev := fromDetect(e.ServerEvidence)
+		if sev.Rule == "" {
+			sev = cmdEv
+		}
+		b.ev("run.server", sev)
+	}
+	if r.App != "" {
+		b.ev("run.app", cmdEv)
+	}
+	r.Entrypoint = e.Entrypoint
+	if r.Entrypoint != "" {
+		b.ev("run.entrypoint", cmdEv)
+	}
+	r.PythonPath = e.PythonPath
+	if len(r.PythonPath) > 0 {
+		b.ev("run.pythonPath", Evidence{File: r.PythonPath[0] + "/", Rule: "src/ layout: the app's package is under " + r.PythonPath[0] + "/"})
+	}
+	b.port(e, cmdEv)
+	return nil
+}
+
+// port decides the port of a web app: spec > what the command binds > 8000.
+func (b *builder) port(e detect.Entry, cmdEv Evidence) {
+	r := &b.p.Run
+	if r.Kind != "web" {
+		r.Port = 0
+		if b.sp.Run.Port != 0 {
+			b.warnf("%s: [run] port is set but the app is a worker, which listens on no port; remove it or set [run] kind = \"web\"", location(b.specEv("run.port", "")))
+		}
+		return
+	}
+	bound, usesEnv := detect.BindPort(r.Command)
+	if e.Port != 0 && bound == 0 {
+		bound = e.Port
+	}
+	switch {
+	case b.sp.Run.Port != 0:
+		r.Port = b.sp.Run.Port
+		b.ev("run.port", b.specEv("run.port", "spec [run] port"))
+		if bound != 0 && bound != r.Port {
+			b.warnf("the start command binds port %d but [run] port is %d (%s): health checks and traffic go to %d; make them agree, or bind ${PORT} in the command", bound, r.Port, location(b.specEv("run.port", "")), r.Port)
+		}
+	case bound != 0:
+		r.Port = bound
+		b.ev("run.port", Evidence{File: cmdEv.File, Line: cmdEv.Line, Rule: "the start command binds port " + strconv.Itoa(bound)})
+	default:
+		r.Port = DefaultPort
+		var notes []string
+		if usesEnv {
+			notes = append(notes, "the start command binds ${PORT}")
+		}
+		if len(b.proj.PortEnv) > 0 {
+			notes = append(notes, "the app reads $PORT at "+location(fromDetect(b.proj.PortEnv[0])))
+		}
+		b.ev("run.port", def(strings.Join(notes, "; ")))
+	}
+}
+
+// location is "file:line", "file" or "".
+func location(e Evidence) string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	return e.File
+}

@@ -1,0 +1,99 @@
+package pybuild_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pyship/pyship/internal/pybuild"
+)
+
+func writeScript(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFindPythonEnv(t *testing.T) {
+	py := testPython(t)
+	t.Setenv("PYSHIP_PYTHON", py)
+	path, version, err := pybuild.FindPython(testCtx(t), "3.99")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path != py || !strings.HasPrefix(version, "3.") {
+		t.Errorf("FindPython = %s, %s; want %s and a 3.x version", path, version, py)
+	}
+
+	t.Setenv("PYSHIP_PYTHON", "/nonexistent/python3")
+	if _, _, err := pybuild.FindPython(testCtx(t), ""); err == nil || !strings.Contains(err.Error(), "PYSHIP_PYTHON=/nonexistent/python3") {
+		t.Errorf("FindPython with a bad PYSHIP_PYTHON = %v, want an error naming it", err)
+	}
+}
+
+func TestFindPythonPath(t *testing.T) {
+	// The real executable, not a pyenv shim: the shim needs pyenv on PATH.
+	out, err := exec.Command(testPython(t), "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	py := strings.TrimSpace(string(out))
+	bin := t.TempDir()
+	// python3.11 is a working interpreter; python3.12 fails like a pyenv shim for an unselected
+	// version; python3 reports a fixed version so the fallback is recognisable.
+	writeScript(t, filepath.Join(bin, "python3.11"), `exec "`+py+`" "$@"`)
+	writeScript(t, filepath.Join(bin, "python3.12"), `echo "pyenv: python3.12: command not found" >&2; exit 127`)
+	writeScript(t, filepath.Join(bin, "python3"), `echo 3.10.99`)
+	t.Setenv("PYSHIP_PYTHON", "")
+	t.Setenv("PATH", bin)
+	ctx := testCtx(t)
+
+	tests := []struct{ want, path, version string }{
+		{"3.11", "python3.11", ""},
+		{"3.11.4", "python3.11", ""},
+		{"3.12", "python3", "3.10.99"},
+		{"", "python3", "3.10.99"},
+	}
+	for _, tt := range tests {
+		path, version, err := pybuild.FindPython(ctx, tt.want)
+		if err != nil {
+			t.Errorf("FindPython(%q): %v", tt.want, err)
+			continue
+		}
+		if path != filepath.Join(bin, tt.path) {
+			t.Errorf("FindPython(%q) path = %s, want %s", tt.want, path, tt.path)
+		}
+		if tt.version != "" && version != tt.version {
+			t.Errorf("FindPython(%q) version = %s, want %s", tt.want, version, tt.version)
+		}
+		if tt.version == "" && version == "3.10.99" {
+			t.Errorf("FindPython(%q) version = %s, the fake python3's", tt.want, version)
+		}
+	}
+}
+
+func TestFindPythonNone(t *testing.T) {
+	t.Setenv("PYSHIP_PYTHON", "")
+	t.Setenv("PATH", t.TempDir())
+	_, _, err := pybuild.FindPython(testCtx(t), "3.11")
+	if !errors.Is(err, pybuild.ErrNoPython) {
+		t.Fatalf("FindPython with an empty PATH = %v, want ErrNoPython", err)
+	}
+	for _, s := range []string{"python3.11", "apt-get install python3", "PYSHIP_PYTHON"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention %q", err, s)
+		}
+	}
+}
+
+func TestMajorMinor(t *testing.T) {
+	for in, want := range map[string]string{"3.11.7": "3.11", "3.11": "3.11", "python-3.11.4": "3.11", "3": "3", "": ""} {
+		if got := pybuild.MajorMinor(in); got != want {
+			t.Errorf("MajorMinor(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

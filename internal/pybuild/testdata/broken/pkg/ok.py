@@ -1,0 +1,5 @@
+import os
+
+
+def ok():
+    return os.sep

@@ -1,0 +1,119 @@
+package spec
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// The checks below validate one string value; they return what is wrong ("" when nothing is)
+// and, when they can, a hint.
+
+func notEmpty(s string) (string, string) {
+	if strings.TrimSpace(s) == "" {
+		return "must not be empty", "remove the key to use the default"
+	}
+	return "", ""
+}
+
+var (
+	labelRE  = regexp.MustCompile(labelPattern)
+	varRE    = regexp.MustCompile(varPattern)
+	pythonRE = regexp.MustCompile(pythonPattern)
+)
+
+func isLabel(s string) bool { return labelRE.MatchString(s) }
+
+func isVarName(s string) bool { return varRE.MatchString(s) }
+
+func checkLabel(s string) (string, string) {
+	if isLabel(s) {
+		return "", ""
+	}
+	msg := fmt.Sprintf("must be a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), got %q", s)
+	if l := toLabel(s); l != "" {
+		return msg, fmt.Sprintf("try %q", l)
+	}
+	return msg, ""
+}
+
+// toLabel makes a DNS-1123 label out of s as well as it can ("My_App" → "my-app").
+func toLabel(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	l := b.String()
+	if len(l) > 63 {
+		l = l[:63]
+	}
+	return strings.Trim(l, "-")
+}
+
+func checkPython(s string) (string, string) {
+	if pythonRE.MatchString(s) {
+		return "", ""
+	}
+	return fmt.Sprintf(`must be a Python 3 version like "3.12" or "3.12.4", got %q`, s), ""
+}
+
+func checkRegistry(s string) (string, string) {
+	if msg, hint := notEmpty(s); msg != "" {
+		return msg, hint
+	}
+	if i := strings.Index(s, "://"); i >= 0 {
+		return fmt.Sprintf("must be a registry reference without a scheme, got %q", s), fmt.Sprintf("write %q", strings.TrimSuffix(s[i+3:], "/"))
+	}
+	if strings.ContainsAny(s, " \t") {
+		return fmt.Sprintf("must be a registry reference like \"ghcr.io/acme\", got %q", s), ""
+	}
+	return "", ""
+}
+
+func checkURLPath(s string) (string, string) {
+	if !strings.HasPrefix(s, "/") {
+		return fmt.Sprintf(`must start with "/", got %q`, s), fmt.Sprintf("write %q", "/"+s)
+	}
+	if strings.ContainsAny(s, " \t\n") {
+		return fmt.Sprintf("must not contain blanks, got %q", s), ""
+	}
+	return "", ""
+}
+
+// checkRelDir accepts a relative folder inside the project.
+func checkRelDir(s string) (string, string) {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return "must not be empty", ""
+	case strings.HasPrefix(s, "/") || strings.HasPrefix(s, `\`) || (len(s) > 1 && s[1] == ':'):
+		return fmt.Sprintf("must be relative to the project folder, got the absolute path %q", s), fmt.Sprintf("write %q", strings.TrimLeft(s, `/\`))
+	case cleanRel(s) == ".." || strings.HasPrefix(cleanRel(s), "../"):
+		return fmt.Sprintf("must stay inside the project folder, got %q", s), ""
+	case strings.Contains(s, `\`):
+		return fmt.Sprintf("must use '/' as separator, got %q", s), fmt.Sprintf("write %q", strings.ReplaceAll(s, `\`, "/"))
+	case cleanRel(s) == ".":
+		return fmt.Sprintf("must name a folder inside the project, not the project itself, got %q", s), ""
+	}
+	return "", ""
+}
+
+func cleanRel(s string) string { return path.Clean(s) }
+
+func checkWebhook(s string) (string, string) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		hint := ""
+		if err == nil && u.Scheme == "" && s != "" {
+			hint = fmt.Sprintf("write %q", "https://"+s)
+		}
+		return fmt.Sprintf("must be an http or https URL, got %q", s), hint
+	}
+	return "", ""
+}

@@ -1,0 +1,264 @@
+package spec
+
+import (
+	"strings"
+	"time"
+)
+
+// kind is the type of a spec field as written in TOML.
+type kind int
+
+const (
+	kindTable kind = iota
+	kindString
+	kindInt
+	kindFloat
+	kindBool
+	kindDuration
+	kindStrings
+	kindInts
+)
+
+// typeName is how the documentation and the errors call a kind.
+func (k kind) typeName() string {
+	return [...]string{
+		kindTable:    "table",
+		kindString:   "string",
+		kindInt:      "integer",
+		kindFloat:    "float",
+		kindBool:     "boolean",
+		kindDuration: `duration string (e.g. "30s")`,
+		kindStrings:  "array of strings",
+		kindInts:     "array of integers",
+	}[k]
+}
+
+// field describes one key of the spec. The table of fields is the single source of truth for
+// decoding, validation, the JSON Schema, the Markdown reference and Render.
+type field struct {
+	path string // dotted TOML path, e.g. "deploy.canary.steps"
+	kind kind
+	doc  string // one or two sentences
+	// def is the default as documented ("" for none); the planner applies it.
+	def     string
+	example string // a TOML value, e.g. `8000` or `"30s"`
+
+	enum []string
+	// Numeric bounds (for arrays of integers: of each element).
+	min, max       float64
+	hasMin, hasMax bool
+	maxDur         time.Duration // durations must be > 0 and, when set, at most maxDur
+	// pattern is a regular expression a string (or each string of an array) must match, for
+	// the JSON Schema; check does the same and more in Go.
+	pattern string
+	// allowed says in words what values are allowed when enum/min/max do not say it all.
+	allowed string
+	// check validates one string value (or one element of an array of strings), returning
+	// what is wrong ("" when fine) and an optional hint.
+	check func(string) (msg, hint string)
+
+	// notInOverlay is set for keys that an [env.NAME] overlay cannot change.
+	notInOverlay bool
+	// ptr points at the Spec field the key decodes into.
+	ptr func(*Spec) any
+}
+
+func (f *field) name() string { return f.path[strings.LastIndexByte(f.path, '.')+1:] }
+
+// parent is the dotted path of the table holding the field, "" at the top level.
+func (f *field) parent() string {
+	if i := strings.LastIndexByte(f.path, '.'); i >= 0 {
+		return f.path[:i]
+	}
+	return ""
+}
+
+func between(lo, hi float64) func(*field) {
+	return func(f *field) { f.min, f.max, f.hasMin, f.hasMax = lo, hi, true, true }
+}
+
+func atLeast(lo float64) func(*field) {
+	return func(f *field) { f.min, f.hasMin = lo, true }
+}
+
+const (
+	labelPattern   = `^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
+	varPattern     = `^[A-Za-z_][A-Za-z0-9_]*$`
+	pythonPattern  = `^3\.[0-9]+(\.[0-9]+)?$`
+	durationRegexp = `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+)
+
+// fields returns the field table, tables first in document order, each followed by its keys.
+// It is built on each call so that nothing global can be changed by accident.
+func fields() []*field {
+	with := func(f *field, opts ...func(*field)) *field {
+		for _, o := range opts {
+			o(f)
+		}
+		return f
+	}
+	return []*field{
+		{path: "name", kind: kindString, notInOverlay: true,
+			doc:     "Name of the app, used for the image, the service and its resources. It cannot change per environment.",
+			def:     "inferred from the project",
+			example: `"shop-api"`, pattern: labelPattern, check: checkLabel,
+			allowed: "a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+			ptr:     func(s *Spec) any { return &s.Name }},
+		{path: "version", kind: kindString, check: notEmpty,
+			doc:     "Version of the app, used to tag images.",
+			def:     "inferred from the project",
+			example: `"1.4.2"`, ptr: func(s *Spec) any { return &s.Version }},
+
+		{path: "build", kind: kindTable, doc: "How the image is built."},
+		{path: "build.python", kind: kindString, pattern: pythonPattern, check: checkPython,
+			doc:     "Python version the app runs on.",
+			def:     `inferred from the project, else "3.11"`,
+			allowed: `"3.MINOR" or "3.MINOR.PATCH", e.g. "3.12" or "3.12.4"`,
+			example: `"3.12"`, ptr: func(s *Spec) any { return &s.Build.Python }},
+		{path: "build.base", kind: kindString, check: notEmpty,
+			doc:     `Base image: a registry reference, "oci-layout:DIR[:ref]" or the path of an image tarball.`,
+			def:     `"python:<python>-slim"`,
+			example: `"python:3.12-slim"`, ptr: func(s *Spec) any { return &s.Build.Base }},
+		{path: "build.registry", kind: kindString, check: checkRegistry,
+			doc:     "Registry (and namespace) that built images are pushed to, without a scheme.",
+			def:     "none: images stay local",
+			example: `"ghcr.io/acme"`, ptr: func(s *Spec) any { return &s.Build.Registry }},
+		{path: "build.exclude", kind: kindStrings, check: notEmpty,
+			doc:     "Extra gitignore-style patterns left out of the app layer (.gitignore and .dockerignore are honoured too).",
+			def:     "none",
+			example: `["tests/", "*.md"]`, ptr: func(s *Spec) any { return &s.Build.Exclude }},
+
+		{path: "run", kind: kindTable, doc: "How the app is started."},
+		{path: "run.command", kind: kindString, check: notEmpty,
+			doc:     "Start command, as one shell-like line.",
+			def:     "inferred from the project (Procfile, framework, server)",
+			example: `"gunicorn app:app"`, ptr: func(s *Spec) any { return &s.Run.Command }},
+		{path: "run.kind", kind: kindString, enum: []string{"web", "worker"},
+			doc:     `"web" serves HTTP on the port; "worker" has no port and is checked by its process.`,
+			def:     "inferred from the start command",
+			example: `"web"`, ptr: func(s *Spec) any { return &s.Run.Kind }},
+		with(&field{path: "run.port", kind: kindInt,
+			doc:     "Port the app listens on; the app also gets it in $PORT.",
+			def:     "8000",
+			example: `8000`, ptr: func(s *Spec) any { return &s.Run.Port }}, between(1, 65535)),
+		with(&field{path: "run.workers", kind: kindInt,
+			doc:     "Number of server worker processes.",
+			def:     "2",
+			example: `4`, ptr: func(s *Spec) any { return &s.Run.Workers }}, between(1, 512)),
+
+		{path: "health", kind: kindTable, doc: "How pyship decides that an instance is ready and alive."},
+		{path: "health.type", kind: kindString, enum: []string{"http", "tcp", "process"},
+			doc:     `"http" polls path, "tcp" connects to the port, "process" only checks that the process runs.`,
+			def:     "inferred: http for web apps, process for workers",
+			example: `"http"`, ptr: func(s *Spec) any { return &s.Health.Type }},
+		{path: "health.path", kind: kindString, pattern: "^/", check: checkURLPath,
+			doc:     "HTTP path polled for readiness (type http).",
+			def:     `inferred from the app's routes, else "/"`,
+			allowed: `a path starting with "/"`,
+			example: `"/healthz"`, ptr: func(s *Spec) any { return &s.Health.Path }},
+		{path: "health.interval", kind: kindDuration, maxDur: 10 * time.Minute,
+			doc: "Time between two checks.", def: `"5s"`,
+			example: `"5s"`, ptr: func(s *Spec) any { return &s.Health.Interval }},
+		{path: "health.timeout", kind: kindDuration, maxDur: 5 * time.Minute,
+			doc: "How long one check may take; at most the interval.", def: `"2s"`,
+			example: `"2s"`, ptr: func(s *Spec) any { return &s.Health.Timeout }},
+		{path: "health.startup_timeout", kind: kindDuration, maxDur: time.Hour,
+			doc: "How long a new instance may take to become ready before the deploy fails.", def: `"60s"`,
+			example: `"90s"`, ptr: func(s *Spec) any { return &s.Health.StartupTimeout }},
+
+		{path: "deploy", kind: kindTable, doc: "Where and how the app is rolled out."},
+		{path: "deploy.target", kind: kindString, enum: []string{"local", "kubernetes"},
+			doc: "Where the app runs.", def: `"local"`,
+			example: `"kubernetes"`, ptr: func(s *Spec) any { return &s.Deploy.Target }},
+		{path: "deploy.strategy", kind: kindString, enum: []string{"rolling", "blue-green", "canary"},
+			doc: "How a new release replaces the old one.", def: `"rolling"`,
+			example: `"canary"`, ptr: func(s *Spec) any { return &s.Deploy.Strategy }},
+		with(&field{path: "deploy.replicas", kind: kindInt,
+			doc: "Number of app instances.", def: "1",
+			example: `3`, ptr: func(s *Spec) any { return &s.Deploy.Replicas }}, between(1, 1000)),
+		{path: "deploy.drain_timeout", kind: kindDuration, maxDur: time.Hour,
+			doc: "How long in-flight requests may take when an instance is retired.", def: `"30s"`,
+			example: `"30s"`, ptr: func(s *Spec) any { return &s.Deploy.DrainTimeout }},
+		{path: "deploy.rollback_window", kind: kindDuration, maxDur: 7 * 24 * time.Hour,
+			doc: "How long the previous release stays warm after a switch, for an instant rollback.", def: `"10m"`,
+			example: `"10m"`, ptr: func(s *Spec) any { return &s.Deploy.RollbackWindow }},
+		{path: "deploy.backup_before", kind: kindBool,
+			doc: "Take a backup of the persistent data before each deploy.", def: "false",
+			example: `true`, ptr: func(s *Spec) any { return &s.Deploy.BackupBefore }},
+
+		{path: "deploy.canary", kind: kindTable, doc: "Canary steps and analysis thresholds (strategy canary)."},
+		with(&field{path: "deploy.canary.steps", kind: kindInts,
+			doc:     "Traffic percentages sent to the canary, one step after the other.",
+			def:     "[10, 50, 100]",
+			allowed: "integers from 1 to 100, strictly ascending",
+			example: `[10, 50, 100]`, ptr: func(s *Spec) any { return &s.Deploy.Canary.Steps }}, between(1, 100)),
+		{path: "deploy.canary.pause", kind: kindDuration, maxDur: 24 * time.Hour,
+			doc: "How long each step is held and analysed before the next.", def: `"30s"`,
+			example: `"1m"`, ptr: func(s *Spec) any { return &s.Deploy.Canary.Pause }},
+		with(&field{path: "deploy.canary.min_requests", kind: kindInt,
+			doc: "Minimum number of canary requests for an analysis to count.", def: "50",
+			example: `100`, ptr: func(s *Spec) any { return &s.Deploy.Canary.MinRequests }}, atLeast(0)),
+		with(&field{path: "deploy.canary.max_error_rate", kind: kindFloat,
+			doc: "Highest acceptable ratio of canary 5xx responses.", def: "0.01",
+			example: `0.02`, ptr: func(s *Spec) any { return &s.Deploy.Canary.MaxErrorRate }}, between(0, 1)),
+		with(&field{path: "deploy.canary.max_latency_ratio", kind: kindFloat,
+			doc: "Highest acceptable canary p95 latency divided by the stable p95 latency.", def: "1.5",
+			example: `2.0`, ptr: func(s *Spec) any { return &s.Deploy.Canary.MaxLatencyRatio }}, atLeast(1)),
+
+		{path: "config", kind: kindTable, doc: "Configuration files shipped with the app."},
+		{path: "config.dir", kind: kindString, check: checkRelDir,
+			doc:     "Config folder, relative to the project.",
+			def:     `"config" when that folder exists`,
+			allowed: "a relative path inside the project (no leading '/', no '..')",
+			example: `"config"`, ptr: func(s *Spec) any { return &s.Config.Dir }},
+
+		{path: "data", kind: kindTable, doc: "Data folders of the app."},
+		{path: "data.persistent", kind: kindStrings, check: checkRelDir,
+			doc:     "Folders that survive deploys and rollbacks (volumes) and are backed up.",
+			def:     `["data"] when that folder exists`,
+			allowed: "relative paths inside the project (no leading '/', no '..'), each listed once and not also in static",
+			example: `["data", "uploads"]`, ptr: func(s *Spec) any { return &s.Data.Persistent }},
+		{path: "data.static", kind: kindStrings, check: checkRelDir,
+			doc:     "Folders shipped with the app and not persisted.",
+			def:     "none",
+			allowed: "relative paths inside the project (no leading '/', no '..'), each listed once and not also in persistent",
+			example: `["static"]`, ptr: func(s *Spec) any { return &s.Data.Static }},
+
+		{path: "secrets", kind: kindTable, doc: "Secret environment variables, kept out of the image and the repository."},
+		{path: "secrets.file", kind: kindString, check: notEmpty,
+			doc:     "Dotenv file (KEY=value lines) outside the repository, read at deploy time.",
+			def:     "none",
+			example: `"~/.config/shop-api/secrets.env"`, ptr: func(s *Spec) any { return &s.Secrets.File }},
+
+		{path: "notify", kind: kindTable, doc: "Notifications."},
+		{path: "notify.webhook", kind: kindString, pattern: "^https?://", check: checkWebhook,
+			doc:     "URL that receives Slack-compatible JSON on deploy success, failure and rollback.",
+			def:     "none",
+			allowed: "an http or https URL",
+			example: `"https://hooks.slack.com/services/T000/B000/XXXX"`, ptr: func(s *Spec) any { return &s.Notify.Webhook }},
+	}
+}
+
+// fieldIndex maps each dotted path to its field.
+func fieldIndex(fs []*field) map[string]*field {
+	m := make(map[string]*field, len(fs))
+	for _, f := range fs {
+		m[f.path] = f
+	}
+	return m
+}
+
+// childNames lists the keys allowed directly under the table at parent ("" for the top level),
+// env included at the top level (or in an overlay).
+func childNames(fs []*field, parent string) []string {
+	var names []string
+	for _, f := range fs {
+		if f.parent() == parent {
+			names = append(names, f.name())
+		}
+	}
+	if parent == "" {
+		names = append(names, "env")
+	}
+	return names
+}

@@ -1,0 +1,185 @@
+package spec
+
+import (
+	"fmt"
+	"math"
+	"path"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// validate checks the values of every field set (enums, ranges, patterns), then the rules that
+// tie fields together.
+func (d *decoder) validate() {
+	bad := map[string]bool{} // fields with an error already
+	for _, f := range d.fields {
+		n := d.nodes[f.path]
+		if n == nil || f.kind == kindTable {
+			continue
+		}
+		before := len(d.errs)
+		d.validateField(f, n)
+		if len(d.errs) > before {
+			bad[f.path] = true
+		}
+	}
+	d.crossChecks(bad)
+}
+
+func (d *decoder) validateField(f *field, n *node) {
+	switch v := f.ptr(d.spec).(type) {
+	case *string:
+		d.checkString(f, n, n, *v)
+	case *int:
+		d.checkNumber(f, n, n, float64(*v), strconv.Itoa(*v))
+	case *float64:
+		d.checkNumber(f, n, n, *v, n.str)
+	case *time.Duration:
+		switch {
+		case *v <= 0:
+			d.errorf(n, n.pos, f.path, "remove the key to use the default", "must be greater than 0, got %q", n.str)
+		case f.maxDur > 0 && *v > f.maxDur:
+			d.errorf(n, n.pos, f.path, "", "must be at most %s, got %q", formatDuration(f.maxDur), n.str)
+		}
+	case *[]string:
+		for i, s := range *v {
+			d.checkString(f, n, n.arr[i], s)
+		}
+	case *[]int:
+		for i, x := range *v {
+			d.checkNumber(f, n, n.arr[i], float64(x), strconv.Itoa(x))
+		}
+	}
+}
+
+// checkString validates s, the value of f held by n (or its element e).
+func (d *decoder) checkString(f *field, n, e *node, s string) {
+	if len(f.enum) > 0 && !slices.Contains(f.enum, s) {
+		hint := ""
+		if sg := suggest(s, f.enum); sg != "" {
+			hint = fmt.Sprintf("did you mean %q?", sg)
+		}
+		d.errorf(n, e.pos, f.path, hint, "must be %s, got %q", oneOf(f.enum), s)
+		return
+	}
+	if f.check != nil {
+		if msg, hint := f.check(s); msg != "" {
+			d.errorf(n, e.pos, f.path, hint, "%s", msg)
+		}
+	}
+}
+
+func oneOf(enum []string) string {
+	if len(enum) == 1 {
+		return fmt.Sprintf("%q", enum[0])
+	}
+	return "one of " + quoteList(enum, "or")
+}
+
+// checkNumber validates x, the value of f held by n (or its element e); text is x as written.
+func (d *decoder) checkNumber(f *field, n, e *node, x float64, text string) {
+	bad := math.IsNaN(x) || (f.hasMin && x < f.min) || (f.hasMax && x > f.max)
+	if !bad {
+		return
+	}
+	var want string
+	switch {
+	case f.hasMin && f.hasMax:
+		want = fmt.Sprintf("between %s and %s", num(f.min), num(f.max))
+	case f.hasMin:
+		want = "at least " + num(f.min)
+	default:
+		want = "at most " + num(f.max)
+	}
+	d.errorf(n, e.pos, f.path, "", "must be %s, got %s", want, text)
+}
+
+func num(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+// crossChecks are the rules about several fields at once.
+// Fields in bad have an error already: rules about them would only repeat it.
+func (d *decoder) crossChecks(bad map[string]bool) {
+	s := d.spec
+	// Canary steps go up.
+	if n := d.nodes["deploy.canary.steps"]; n != nil && !bad["deploy.canary.steps"] {
+		for i := 1; i < len(s.Deploy.Canary.Steps); i++ {
+			if s.Deploy.Canary.Steps[i] <= s.Deploy.Canary.Steps[i-1] {
+				d.errorf(n, n.arr[i].pos, "deploy.canary.steps", "e.g. steps = [10, 50, 100]",
+					"must be strictly ascending, got %d after %d", s.Deploy.Canary.Steps[i], s.Deploy.Canary.Steps[i-1])
+				break
+			}
+		}
+	}
+	// A health check cannot take longer than the interval between two checks.
+	if tn, in := d.nodes["health.timeout"], d.nodes["health.interval"]; (tn != nil || in != nil) && !bad["health.timeout"] && !bad["health.interval"] {
+		timeout, interval := s.Health.Timeout, s.Health.Interval
+		tdesc, idesc := "", ""
+		if tn == nil {
+			timeout, tdesc = 2*time.Second, " by default"
+		}
+		if in == nil {
+			interval, idesc = 5*time.Second, " by default"
+		}
+		if timeout > 0 && interval > 0 && timeout > interval {
+			at, path := tn, "health.timeout"
+			if at == nil {
+				at, path = in, "health.interval"
+			}
+			d.errorf(at, at.pos, path, "raise health.interval or lower health.timeout",
+				"health.timeout (%s%s) must not exceed health.interval (%s%s)", formatDuration(timeout), tdesc, formatDuration(interval), idesc)
+		}
+	}
+	// Workers have no port.
+	if s.Run.Kind == "worker" {
+		if n := d.nodes["run.port"]; n != nil {
+			d.errorf(n, n.key, "run.port", `remove run.port, or set run.kind = "web"`, `is set but run.kind is "worker", and workers do not listen on a port`)
+		}
+		if n := d.nodes["health.type"]; n != nil && (s.Health.Type == "http" || s.Health.Type == "tcp") {
+			d.errorf(n, n.pos, "health.type", `use type = "process" for workers, or set run.kind = "web"`, `%q needs a port, but run.kind is "worker"`, s.Health.Type)
+		}
+	}
+	if n := d.nodes["health.path"]; n != nil && (s.Health.Type == "tcp" || s.Health.Type == "process") {
+		d.errorf(n, n.key, "health.path", `remove health.path, or set health.type = "http"`, "only applies to http checks, but health.type is %q", s.Health.Type)
+	}
+	d.checkDataFolders()
+}
+
+// checkDataFolders rejects a folder listed twice, or as both persistent and static.
+func (d *decoder) checkDataFolders() {
+	seen := map[string]string{} // cleaned folder → list it was first seen in
+	for _, list := range []string{"data.persistent", "data.static"} {
+		n := d.nodes[list]
+		if n == nil {
+			continue
+		}
+		values := d.spec.Data.Persistent
+		if list == "data.static" {
+			values = d.spec.Data.Static
+		}
+		for i, v := range values {
+			c := path.Clean(v)
+			switch prev, dup := seen[c]; {
+			case dup && prev == list:
+				d.errorf(n, n.arr[i].pos, list, "list each folder once", "lists %q twice", v)
+			case dup:
+				d.errorf(n, n.arr[i].pos, list, "a folder is either persistent (kept across deploys) or static (shipped with the app), not both",
+					"%q is also in %s", v, prev)
+			default:
+				seen[c] = list
+			}
+		}
+	}
+}
+
+// formatDuration writes d the short way: "10m" rather than "10m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if len(s) > 2 && s[len(s)-2:] == "0s" && (s[len(s)-3] == 'm' || s[len(s)-3] == 'h') {
+		s = s[:len(s)-2]
+	}
+	if len(s) > 2 && s[len(s)-2:] == "0m" && s[len(s)-3] == 'h' {
+		s = s[:len(s)-2]
+	}
+	return s
+}
