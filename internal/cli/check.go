@@ -12,14 +12,6 @@ type checkOptions struct {
 	out outputFlag
 }
 
-// checkResult is the JSON document of `pyship check --output json`.
-type checkResult struct {
-	Files  int                   `json:"files"`
-	Python string                `json:"python"`
-	Errors []pybuild.SyntaxError `json:"errors"`
-	Notes  []string              `json:"notes,omitempty"`
-}
-
 func newCheckCmd(s *streams) *cobra.Command {
 	o := &checkOptions{}
 	c := &cobra.Command{
@@ -42,16 +34,12 @@ Every build and deploy runs the same check first and refuses to go on.`,
 			if err != nil {
 				return err
 			}
-			rep, err := checkPlan(cmd.Context(), p)
+			rep, err := pybuild.CheckApp(cmd.Context(), p)
 			if err != nil {
 				return err
 			}
-			res := checkResult{Files: rep.Files, Python: rep.Python, Errors: rep.Errors, Notes: rep.Notes}
-			if res.Errors == nil {
-				res.Errors = []pybuild.SyntaxError{}
-			}
 			if o.out.json() {
-				if err := writeJSON(s.Out, res); err != nil {
+				if err := writeJSON(s.Out, rep); err != nil {
 					return err
 				}
 			} else {

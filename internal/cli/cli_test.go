@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/pybuild"
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
@@ -105,7 +107,7 @@ func TestCheckReportsSyntaxErrors(t *testing.T) {
 		t.Errorf("check output %q does not start with broken.py:2:", r.out)
 	}
 	r = run(t, "check", "--output", "json", dir)
-	var res checkResult
+	var res pybuild.CheckReport
 	if err := json.Unmarshal([]byte(r.out), &res); err != nil {
 		t.Fatalf("check JSON: %v\n%s", err, r.out)
 	}
@@ -214,5 +216,39 @@ func TestReferenceCurrent(t *testing.T) {
 	want, err := os.ReadFile(path)
 	if err != nil || !bytes.Equal(want, got) {
 		t.Fatalf("docs/cli.md is stale: regenerate with PYSHIP_UPDATE_DOCS=1 go test ./internal/cli -run TestReferenceCurrent")
+	}
+}
+
+func TestInitForceReplacesBrokenSpec(t *testing.T) {
+	dir := testsvc.CopyTree(t, example(t, "flask"))
+	bad := []byte("[run]\nport = \"x\"\n")
+	if err := os.WriteFile(filepath.Join(dir, "pyship.toml"), bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, "init", dir); r.code != ExitUsage {
+		t.Fatalf("init over an existing spec: exit %d, want 2", r.code)
+	}
+	if r := run(t, "init", "--force", dir); r.code != 0 {
+		t.Fatalf("init --force over a broken spec: exit %d: %s", r.code, r.err)
+	}
+	if r := run(t, "plan", dir); r.code != 0 {
+		t.Fatalf("plan after init --force: exit %d: %s", r.code, r.err)
+	}
+}
+
+func TestInitRefusesToolPyship(t *testing.T) {
+	dir := testsvc.CopyTree(t, example(t, "fastapi"))
+	f, err := os.OpenFile(filepath.Join(dir, "pyproject.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "\n[tool.pyship.deploy]\nreplicas = 2\n")
+	f.Close()
+	r := run(t, "init", dir)
+	if r.code != ExitUsage || !strings.Contains(r.err, "[tool.pyship]") {
+		t.Fatalf("init with [tool.pyship]: exit %d, stderr %q", r.code, r.err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pyship.toml")); err == nil {
+		t.Errorf("init wrote pyship.toml beside [tool.pyship]")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/spec"
@@ -30,15 +31,15 @@ ready to change. It refuses to overwrite an existing spec unless --force is give
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := dirArg(args)
 			target := filepath.Join(dir, "pyship.toml")
-			p, err := resolvePlan(cmd.Context(), dir, "")
+			if !o.print {
+				if err := refuseExistingSpec(dir, o.force); err != nil {
+					return err
+				}
+			}
+			// init detects afresh: an existing (perhaps broken) spec is not read.
+			p, err := plan.Resolve(cmd.Context(), dir, plan.Options{NoSpec: true})
 			if err != nil {
 				return err
-			}
-			if p.SpecFile != "" && !o.force && !o.print {
-				return usageError{fmt.Errorf("%s already declares the app; edit it, or run 'pyship init --force' to replace it with a freshly detected pyship.toml", p.SpecFile)}
-			}
-			if filepath.Base(p.SpecFile) == "pyproject.toml" && !o.print {
-				return usageError{fmt.Errorf("%s has a [tool.pyship] table: remove it first, a project cannot have both it and pyship.toml", p.SpecFile)}
 			}
 			b, err := spec.Render(initEntries(p))
 			if err != nil {
@@ -59,6 +60,20 @@ ready to change. It refuses to overwrite an existing spec unless --force is give
 	c.Flags().BoolVar(&o.force, "force", false, "overwrite an existing pyship.toml")
 	c.Flags().BoolVar(&o.print, "print", false, "print the spec on stdout instead of writing it")
 	return c
+}
+
+// toolPyship finds a [tool.pyship] (or [tool.pyship.X]) table header.
+var toolPyship = regexp.MustCompile(`(?m)^[ \t]*\[[ \t]*tool\.pyship[ \t]*[\].]`)
+
+// refuseExistingSpec stops init from replacing a spec by accident.
+func refuseExistingSpec(dir string, force bool) error {
+	if _, err := os.Stat(filepath.Join(dir, "pyship.toml")); err == nil && !force {
+		return usageError{fmt.Errorf("%s already declares the app; edit it, or run 'pyship init --force' to replace it with a freshly detected one", filepath.Join(dir, "pyship.toml"))}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "pyproject.toml")); err == nil && toolPyship.Match(b) {
+		return usageError{fmt.Errorf("%s has a [tool.pyship] table: keep the spec there (edit it) or remove that table first; a project cannot have both it and pyship.toml", filepath.Join(dir, "pyproject.toml"))}
+	}
+	return nil
 }
 
 // initEntries turns a plan into spec entries: detected values are set, defaults are suggestions.

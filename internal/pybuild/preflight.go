@@ -1,0 +1,79 @@
+package pybuild
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/pyship/pyship/internal/plan"
+)
+
+// CheckReport is what the pre-build check of an app found.
+type CheckReport struct {
+	// Files is the number of Python files compiled.
+	Files int `json:"files"`
+	// Python is the interpreter that compiled them, e.g. "python 3.11.7".
+	Python string `json:"python"`
+	// Errors are the syntax errors, sorted by file and line.
+	Errors []SyntaxError `json:"errors"`
+	// Notes are things the user should know about the check itself.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// ShipFiles lists the files that ship with the app of p: AppFiles less the build excludes
+// and the persistent data folders (they are volumes, not app files).
+func ShipFiles(p *plan.Plan) ([]string, error) {
+	exclude := append([]string(nil), p.Build.Exclude...)
+	for _, d := range p.Data {
+		if d.Persistent {
+			exclude = append(exclude, DataExcludes(d.Path)...)
+		}
+	}
+	files, err := AppFiles(p.Dir, exclude)
+	if err != nil {
+		return nil, fmt.Errorf("listing the app's files: %w", err)
+	}
+	return files, nil
+}
+
+// CheckApp compiles every Python file that ships with the app of p. Every build and deploy
+// runs it first and refuses to go on when the report has errors.
+func CheckApp(ctx context.Context, p *plan.Plan) (*CheckReport, error) {
+	files, err := ShipFiles(p)
+	if err != nil {
+		return nil, err
+	}
+	py, ver, err := FindPython(ctx, p.Python.Version)
+	if err != nil {
+		return nil, err
+	}
+	rep := &CheckReport{Python: "python " + ver, Errors: []SyntaxError{}}
+	for _, f := range files {
+		if strings.HasSuffix(f, ".py") {
+			rep.Files++
+		}
+	}
+	if MajorMinor(ver) != MajorMinor(p.Python.Version) {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the app targets Python %s but the check ran with %s (%s): syntax that only one of them accepts may be misjudged", p.Python.Version, ver, py))
+	}
+	errs, err := Check(ctx, py, p.Dir, files)
+	if err != nil {
+		return nil, err
+	}
+	if errs != nil {
+		rep.Errors = errs
+	}
+	return rep, nil
+}
+
+// SyntaxErrors is the error a build or deploy returns when the pre-build check failed.
+type SyntaxErrors []SyntaxError
+
+func (e SyntaxErrors) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the app has %d syntax error(s); fix them and run 'pyship check':", len(e))
+	for _, se := range e {
+		b.WriteString("\n  " + se.String())
+	}
+	return b.String()
+}
