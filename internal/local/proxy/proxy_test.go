@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pyship/pyship/internal/rollout"
 )
 
 func backendServer(t *testing.T, name string) *httptest.Server {
@@ -74,7 +76,7 @@ func TestWeightedRouting(t *testing.T) {
 	if count["r2"] < 120 || count["r2"] > 280 {
 		t.Errorf("r2 got %d of 1000 requests at weight 20, want about 200", count["r2"])
 	}
-	if m := p.Metrics("r2"); m.Requests != int64(count["r2"]) {
+	if m := eventually(p, "r2", int64(count["r2"])); m.Requests != int64(count["r2"]) {
 		t.Errorf("metrics count %d requests for r2, responses say %d", m.Requests, count["r2"])
 	}
 	if err := p.SetWeights(map[string]int{"r1": 80, "r2": 30}); err == nil {
@@ -150,7 +152,10 @@ func TestDrainWaitsForInflight(t *testing.T) {
 		resp.Body.Close()
 		res <- resp.StatusCode
 	}()
-	for p.backends["a1"].inflight.Load() == 0 {
+	p.mu.Lock()
+	b := p.backends["a1"]
+	p.mu.Unlock()
+	for b.inflight.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	start := time.Now()
@@ -202,6 +207,7 @@ func TestForwardedHeadersAndMetrics(t *testing.T) {
 		t.Errorf("backend saw %q", got)
 	}
 	get(t, http.DefaultClient, url+"/fail")
+	eventually(p, "r1", 2)
 	var sb strings.Builder
 	p.WriteMetrics(&sb, `app="shop"`)
 	for _, want := range []string{`pyship_requests_total{app="shop",release="r1",code="500"} 1`, `pyship_request_duration_seconds_count{app="shop",release="r1"} 2`} {
@@ -209,7 +215,7 @@ func TestForwardedHeadersAndMetrics(t *testing.T) {
 			t.Errorf("metrics lack %s:\n%s", want, sb.String())
 		}
 	}
-	if m := p.Metrics("r1"); m.Errors != 1 || m.Requests != 2 {
+	if m := eventually(p, "r1", 2); m.Errors != 1 || m.Requests != 2 {
 		t.Errorf("metrics = %d requests, %d errors; want 2 and 1", m.Requests, m.Errors)
 	}
 }
@@ -281,5 +287,18 @@ func TestWebSocketUpgrade(t *testing.T) {
 	line, err := br.ReadString('\n')
 	if err != nil || line != "echo hello\n" {
 		t.Errorf("through the upgraded connection got %q, %v", line, err)
+	}
+}
+
+// eventually waits until release has n requests counted (metrics are recorded just after the
+// response is written) and returns its metrics.
+func eventually(p *Proxy, release string, n int64) rollout.Metrics {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m := p.Metrics(release)
+		if m.Requests >= n || time.Now().After(deadline) {
+			return m
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
