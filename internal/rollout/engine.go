@@ -15,6 +15,9 @@ type Engine struct {
 	Save func(Status) error
 	// Observe, when set, is told every decision before it is applied (progress output).
 	Observe func(Status, Decision)
+	// Intervene, when set, may change the status before each decision (users' promote and
+	// abort requests).
+	Intervene func(*Status)
 	// Poll is how often the target is observed while waiting (default 100ms).
 	Poll time.Duration
 }
@@ -28,6 +31,9 @@ func (e *Engine) Step(ctx context.Context, st Status) (Status, Decision, error) 
 	w, err := e.Target.Weights(ctx)
 	if err != nil {
 		return st, Decision{}, fmt.Errorf("reading traffic weights: %w", err)
+	}
+	if e.Intervene != nil {
+		e.Intervene(&st)
 	}
 	now := e.Clock.Now()
 	d := Decide(st, Observation{Replicas: reps, Weights: w, Now: now})
@@ -83,7 +89,7 @@ func (e *Engine) Step(ctx context.Context, st Status) (Status, Decision, error) 
 
 func equalStatus(a, b Status) bool {
 	return a.Phase == b.Phase && a.Message == b.Message && a.Doing == b.Doing && a.Step == b.Step &&
-		a.StepStarted.Equal(b.StepStarted) && a.AnalyzeAt.Equal(b.AnalyzeAt) && a.SwitchedAt.Equal(b.SwitchedAt) && a.Analysis == b.Analysis
+		a.StepStarted.Equal(b.StepStarted) && a.AnalyzeAt.Equal(b.AnalyzeAt) && a.SwitchedAt.Equal(b.SwitchedAt) && a.Analysis == b.Analysis && a.Promote == b.Promote && a.Abort == b.Abort
 }
 
 func (e *Engine) metrics(ctx context.Context, sp Spec) (canary, stable Metrics, err error) {

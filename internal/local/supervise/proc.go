@@ -153,3 +153,11 @@ func Marked(home string) map[int]string {
 
 // KillGroup ends process group pgid: SIGKILL, used for orphans nobody supervises.
 func KillGroup(pgid int) { killGroup(pgid, syscall.SIGKILL) }
+
+// ProcStart returns the start time of the live process pid (false when there is none).
+func ProcStart(pid int) (uint64, bool) {
+	if pid <= 0 {
+		return 0, false
+	}
+	return procStart(pid)
+}
