@@ -72,6 +72,7 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 	})
 	root.AddCommand(
 		newVersionCmd(s),
+		newDeployCmd(s), newStatusCmd(s), newLogsCmd(s), newRollbackCmd(s), newPromoteCmd(s), newAbortCmd(s), newStopCmd(s), newDestroyCmd(s), newAgentCmd(s),
 	)
 	return root
 }
