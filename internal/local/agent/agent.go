@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -84,6 +85,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		return fmt.Errorf("another pyship agent already runs for %s (see %s)", a.Home, SocketPath(a.Home))
 	}
+	pidFile := filepath.Join(a.Home, "agent.pid")
+	if err := release.WriteAtomic(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+		return err
+	}
+	defer os.Remove(pidFile)
 	sock := SocketPath(a.Home)
 	_ = os.Remove(sock)
 	ln, err := net.Listen("unix", sock)
@@ -193,7 +199,11 @@ func (a *Agent) recoverApps(ctx context.Context) {
 			if d.Phase == rollout.Progressing {
 				d.Phase, d.Message = rollout.RollingBack, "the deploy was interrupted (agent restarted); rolling back to "+d.Spec.Stable
 			}
+			rt.recovering.Store(true)
+			rt.deploying.Lock()
 			go func() {
+				defer rt.deploying.Unlock()
+				defer rt.recovering.Store(false)
 				if _, err := rt.rollout(ctx, d, nil); err != nil {
 					a.log().Error("finishing the interrupted deploy", "app", rt.name, "err", err)
 				}

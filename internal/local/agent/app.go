@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,8 +39,9 @@ type app struct {
 	promote   bool
 	abort     bool
 
-	deploying sync.Mutex // one rollout at a time
-	samples   rateSamples
+	deploying  sync.Mutex  // one rollout at a time
+	recovering atomic.Bool // a deploy interrupted by a restart is being rolled back
+	samples    rateSamples
 }
 
 func (a *Agent) newApp(st *AppState, drain time.Duration) *app {

@@ -58,10 +58,8 @@ func (rt *app) engine(progress func(string)) *rollout.Engine {
 	}
 }
 
-// rollout runs the engine on st until it is done; the caller must not hold rt.deploying.
+// rollout runs the engine on st until it is done; the caller holds rt.deploying.
 func (rt *app) rollout(ctx context.Context, st rollout.Status, progress func(string)) (rollout.Status, error) {
-	rt.deploying.Lock()
-	defer rt.deploying.Unlock()
 	last := ""
 	return rt.engine(func(msg string) {
 		if msg != last && progress != nil {
@@ -90,9 +88,13 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 	}
 	a.mu.Unlock()
 	if !rt.deploying.TryLock() {
-		return rollout.Status{}, fmt.Errorf("a deploy of %s is already in progress: wait for it, or run `pyship abort`", req.App)
+		if !rt.recovering.Load() {
+			return rollout.Status{}, fmt.Errorf("a deploy of %s is already in progress: wait for it, or run `pyship abort`", req.App)
+		}
+		progress(Event{Message: "waiting for the deploy interrupted by the agent's restart to roll back"})
+		rt.deploying.Lock()
 	}
-	rt.deploying.Unlock()
+	defer rt.deploying.Unlock()
 	port := m.Plan.Run.Port
 	if m.Plan.Run.Kind == "worker" {
 		port = 0
@@ -116,9 +118,6 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 	rt.mu.Unlock()
 	if stable == m.ID {
 		stable = ""
-		if len(rt.sup.List()) == 0 {
-			stable = ""
-		}
 	}
 	spec := rollout.Spec{Release: m.ID, Stable: stable, Strategy: strategy, Replicas: max(m.Plan.Deploy.Replicas, 1),
 		RollbackWindow: dur(m.Plan.Deploy.RollbackWindow, 10*time.Minute)}

@@ -1,7 +1,8 @@
 """A stdlib test app: GET / answers its name and version, /healthz its health.
 
 Its behaviour comes from mode.txt beside it (or $APP_MODE): ok, crash, wrongport, unhealthy
-(health 500), error500 (every request 500), spawn (starts a child process that must not
+(health 500), error500 (every request 500), slowstart (listens after
+$delay.txt seconds), spawn (starts a child process that must not
 outlive it).
 """
 import http.server
@@ -28,6 +29,8 @@ NAME = "stdlib"
 if MODE == "crash":
     print("boom: DATABASE_URL is not set", file=sys.stderr, flush=True)
     sys.exit(3)
+if MODE == "slowstart":
+    time.sleep(float(read("delay.txt", "3")))
 if MODE == "spawn":
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
 
