@@ -37,6 +37,13 @@ func EnsureVenv(ctx context.Context, python, cacheDir string, requirements []str
 		fmt.Fprintln(h, r)
 	}
 	key := hex.EncodeToString(h.Sum(nil))[:16]
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return "", fmt.Errorf("creating the venv cache %s: %w", cacheDir, err)
+	}
+	// Venvs record their own path: use the real one, not a path through a symlink.
+	if real, err := filepath.EvalSymlinks(cacheDir); err == nil {
+		cacheDir = real
+	}
 	dir := filepath.Join(cacheDir, key)
 	if _, err := os.Stat(filepath.Join(dir, ".pyship-complete")); err == nil {
 		return dir, nil
