@@ -36,6 +36,7 @@ type Proxy struct {
 	opts      Options
 	transport *http.Transport
 	metrics   *registry
+	buffers   *bufferPool
 
 	mu       sync.Mutex // serialises changes; readers use table
 	backends map[string]*backend
@@ -80,8 +81,9 @@ func New(opts Options) *Proxy {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: opts.RequestTimeout,
 		ForceAttemptHTTP2:     false,
+		DisableCompression:    true,
 	}
-	p := &Proxy{opts: opts, transport: tr, metrics: newRegistry(), backends: map[string]*backend{}, weights: map[string]int{}}
+	p := &Proxy{opts: opts, transport: tr, metrics: newRegistry(), buffers: &bufferPool{}, backends: map[string]*backend{}, weights: map[string]int{}}
 	p.table.Store(&table{})
 	return p
 }
@@ -103,7 +105,7 @@ func (p *Proxy) AddBackend(id, release, addr string) {
 			pr.Out.Host = pr.In.Host
 		},
 		Transport:     p.transport,
-		FlushInterval: -1,
+		BufferPool:    p.buffers,
 		ErrorHandler:  p.errorHandler(b),
 		ErrorLog:      nil,
 	}
@@ -308,3 +310,15 @@ func isTimeout(err error) bool {
 
 // Metrics returns the cumulative metrics of release for the rollout engine.
 func (p *Proxy) Metrics(release string) rollout.Metrics { return p.metrics.snapshot(release) }
+
+// bufferPool reuses the ReverseProxy's copy buffers across requests.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32*1024)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
