@@ -104,10 +104,10 @@ func (p *Proxy) AddBackend(id, release, addr string) {
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host
 		},
-		Transport:     p.transport,
-		BufferPool:    p.buffers,
-		ErrorHandler:  p.errorHandler(b),
-		ErrorLog:      nil,
+		Transport:    p.transport,
+		BufferPool:   p.buffers,
+		ErrorHandler: p.errorHandler(b),
+		ErrorLog:     nil,
 	}
 	p.backends[id] = b
 	p.rebuild()
