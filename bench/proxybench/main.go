@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/pyship/pyship/internal/local/proxy"
@@ -16,7 +17,17 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:18081", "address to serve on")
 	backend := flag.String("backend", "127.0.0.1:18080", "backend address")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	p := proxy.New(proxy.Options{})
@@ -32,6 +43,5 @@ func main() {
 	}
 	if err := p.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
 	}
 }
