@@ -233,7 +233,7 @@ func (s *Supervisor) failReplica(r *replica, why string) {
 	r.mu.Unlock()
 	s.kill(r, exited)
 	r.fail(diag)
-	s.log().Warn("replica failed", "replica", r.spec.ID, "release", r.spec.Release, "diagnosis", diag)
+	s.log().Warn("replica failed", "replica", r.spec.ID, "release", r.spec.Release, "why", why)
 }
 
 func (s *Supervisor) waitStop(ctx context.Context, r *replica) {
