@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
@@ -30,6 +31,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	debug.SetGCPercent(400) // as `pyship agent` does
 	p := proxy.New(proxy.Options{})
 	p.AddBackend("b1", "r1", *backend)
 	if err := p.SetWeights(map[string]int{"r1": 100}); err != nil {
