@@ -22,6 +22,9 @@ func TestStrategiesDropNothing(t *testing.T) {
 			if _, body := httpGet(t, url); body != "stdlib v1" {
 				t.Fatalf("v1 answers %q", body)
 			}
+			if _, body := httpGet(t, url+"config"); body != "from-config" {
+				t.Errorf("the app reads %q from config/, want from-config", body)
+			}
 			l := startLoad(url, 4)
 			l.waitFor(t, 50)
 			m2 := build(t, home, stdlibPlan(stdlibApp(t, ""), "v2", strategy, pub))
