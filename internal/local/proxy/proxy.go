@@ -34,7 +34,7 @@ type Options struct {
 // Routing changes are atomic: a request sees either the whole old table or the whole new one.
 type Proxy struct {
 	opts      Options
-	transport *http.Transport
+	transport *fastTransport
 	metrics   *registry
 	buffers   *bufferPool
 
@@ -83,7 +83,9 @@ func New(opts Options) *Proxy {
 		ForceAttemptHTTP2:     false,
 		DisableCompression:    true,
 	}
-	p := &Proxy{opts: opts, transport: tr, metrics: newRegistry(), buffers: &bufferPool{}, backends: map[string]*backend{}, weights: map[string]int{}}
+	fast := &fastTransport{std: tr, dialer: &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
+		timeout: opts.RequestTimeout, maxIdle: 256}
+	p := &Proxy{opts: opts, transport: fast, metrics: newRegistry(), buffers: &bufferPool{}, backends: map[string]*backend{}, weights: map[string]int{}}
 	p.table.Store(&table{})
 	return p
 }
@@ -126,6 +128,7 @@ func (p *Proxy) RemoveBackend(ctx context.Context, id string) int64 {
 	if !ok {
 		return 0
 	}
+	defer p.transport.closeIdle(b.addr)
 	deadline := time.NewTimer(p.opts.DrainTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)

@@ -302,3 +302,21 @@ func eventually(p *Proxy, release string, n int64) rollout.Metrics {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestPooledConnectionClosedByBackend(t *testing.T) {
+	be := backendServer(t, "r1")
+	p := New(Options{})
+	p.AddBackend("a1", "r1", be.Listener.Addr().String())
+	p.SetWeights(map[string]int{"r1": 100})
+	url := front(t, p)
+	for range 5 {
+		if code, body := get(t, http.DefaultClient, url+"/"); code != 200 || body != "r1" {
+			t.Fatalf("got %d %q", code, body)
+		}
+		// The backend drops its keep-alive connections, as a restarting server does.
+		be.CloseClientConnections()
+	}
+	if m := eventually(p, "r1", 5); m.Errors != 0 {
+		t.Errorf("%d errors after the backend closed idle connections", m.Errors)
+	}
+}
