@@ -44,6 +44,19 @@ func TestStrategiesDropNothing(t *testing.T) {
 			if err != nil || len(st) != 1 || st[0].Stable != m2.ID {
 				t.Fatalf("status = %+v, %v", st, err)
 			}
+			if r := st[0].Releases[0]; r.ID != m2.ID || r.Weight != 100 || r.Requests == 0 || len(r.Replicas) != 2 {
+				t.Errorf("status of %s = %+v", m2.ID, r)
+			}
+			_, metrics := httpGet(t, st[0].Metrics)
+			for _, want := range []string{
+				fmt.Sprintf(`pyship_requests_total{app="stdapp",release=%q,code="200"}`, m2.ID),
+				fmt.Sprintf(`pyship_replica_ready{app="stdapp",release=%q,replica=`, m2.ID),
+				`pyship_request_duration_seconds_bucket{app="stdapp",release="r1",le="0.005"}`,
+			} {
+				if !strings.Contains(metrics, want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
+			}
 		})
 	}
 }

@@ -46,7 +46,7 @@ type app struct {
 
 func (a *Agent) newApp(st *AppState, drain time.Duration) *app {
 	rt := &app{a: a, name: st.App, st: st, manifests: map[string]*release.Manifest{}, log: a.log().With("app", st.App)}
-	rt.proxy = proxy.New(proxy.Options{DrainTimeout: drain, StickyCookie: "pyship_release", Log: rt.log})
+	rt.proxy = proxy.New(proxy.Options{DrainTimeout: drain, Log: rt.log})
 	rt.sup = &supervise.Supervisor{Home: a.Home, Log: rt.log,
 		OnReady: func(i supervise.Info) {
 			if m, err := rt.manifest(i.Release); err == nil && m.Plan.Run.Kind != "worker" {

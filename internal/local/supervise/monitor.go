@@ -163,7 +163,13 @@ func (s *Supervisor) startup(ctx context.Context, r *replica, exited chan struct
 		res := probe(ctx, r.spec, true)
 		r.mu.Lock()
 		r.probe = res
+		launched := r.launched
 		r.mu.Unlock()
+		// A process without a port is ready once it has stayed up a while, so that one
+		// crashing at start fails the release instead of restarting forever.
+		if res.ok && r.spec.Probe.Type == "process" && time.Since(launched) < min(2*time.Second, startup/2) {
+			res.ok = false
+		}
 		if res.ok {
 			return outReady
 		}

@@ -79,6 +79,8 @@ type replica struct {
 	stop   chan struct{}
 	done   chan struct{} // closed when the monitor has returned
 	probe  probeResult
+	// launched is when the current process started (zero for an adopted one).
+	launched time.Time
 }
 
 func (s *Supervisor) log() *slog.Logger {
@@ -146,6 +148,7 @@ func (s *Supervisor) launch(r *replica) error {
 	exited := make(chan struct{})
 	r.mu.Lock()
 	r.info.PID, r.info.Start, r.pgid, r.exited, r.exit = cmd.Process.Pid, start, cmd.Process.Pid, exited, ""
+	r.launched = time.Now()
 	r.mu.Unlock()
 	go func() {
 		err := cmd.Wait()

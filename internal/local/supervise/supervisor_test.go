@@ -159,3 +159,29 @@ func TestLivenessRestartsAndAdoption(t *testing.T) {
 		t.Error("the adopted process survived Stop")
 	}
 }
+
+func TestProcessProbeWorker(t *testing.T) {
+	py := testsvc.Start(t, "python")["PYSHIP_TEST_PYTHON"]
+	for _, tt := range []struct {
+		name, code string
+		want       rollout.Health
+	}{
+		{"stays up", "import time; time.sleep(600)", rollout.Ready},
+		{"crashes at start", "import sys, time; time.sleep(0.3); sys.exit(4)", rollout.Failed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newSup(t)
+			dir := t.TempDir()
+			sp := Spec{ID: "w", Release: "r1", Dir: dir, Command: []string{py, "-c", tt.code}, Env: []string{"PATH=" + os.Getenv("PATH")},
+				LogFile: filepath.Join(dir, "w.log"), Probe: Probe{Type: "process", Interval: 200 * time.Millisecond, StartupTimeout: 5 * time.Second}}
+			if err := s.Start(context.Background(), sp, 0, 0); err != nil {
+				t.Fatal(err)
+			}
+			info := waitHealth(t, s, "w", tt.want, nil)
+			if tt.want == rollout.Failed && !strings.Contains(info.Diagnosis, "exited with status 4") {
+				t.Errorf("diagnosis: %s", info.Diagnosis)
+			}
+			s.Stop(context.Background(), "w")
+		})
+	}
+}
