@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RUNS=${RUNS:-5} STRATEGY=${STRATEGY:-blue-green}
+scripts/services start bench >/dev/null # curl and bc
 work=$(mktemp -d)
 export PYSHIP_HOME=$work/home
 cleanup() {

@@ -5,9 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DURATION=${DURATION:-10s} CONNECTIONS=${CONNECTIONS:-64} THREADS=${THREADS:-2}
-for tool in nginx wrk; do
-	command -v $tool >/dev/null || { echo "bench: $tool is missing: apt-get install nginx wrk" >&2; exit 1; }
-done
+scripts/services start bench >/dev/null # installs nginx and wrk from Debian when missing
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"; }

@@ -94,6 +94,7 @@ func TestBrokenReleaseRollsBack(t *testing.T) {
 				// The canary's weight (25%) of the requests during its analysis window.
 				limit = (l.ok.Load() + l.failed.Load()) / 4
 			}
+			t.Logf("%d of %d requests failed (limit %d)", l.failed.Load(), l.ok.Load()+l.failed.Load(), limit)
 			if l.failed.Load() > limit {
 				t.Errorf("%d requests failed (limit %d): %v", l.failed.Load(), limit, l.errs)
 			}
