@@ -53,7 +53,7 @@ func (a *Agent) newApp(st *AppState, drain time.Duration) *app {
 				rt.proxy.AddBackend(i.ID, i.Release, net.JoinHostPort("127.0.0.1", strconv.Itoa(i.Port)))
 			}
 		},
-		OnUnready: func(i supervise.Info) { rt.proxy.RemoveBackend(context.Background(), i.ID) },
+		OnUnready: func(i supervise.Info) { rt.proxy.RemoveBackend(a.ctx, i.ID) },
 	}
 	return rt
 }

@@ -47,7 +47,9 @@ func probe(ctx context.Context, sp Spec, alive bool) probeResult {
 		return probeResult{desc: err.Error()}
 	}
 	req.Header.Set("User-Agent", "pyship-probe")
-	resp, err := probeClient.Do(req)
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return probeResult{desc: fmt.Sprintf("GET %s on port %d: %v", path, sp.Port, unwrapURL(err))}
 	}
@@ -57,8 +59,6 @@ func probe(ctx context.Context, sp Spec, alive bool) probeResult {
 	res.desc = fmt.Sprintf("GET %s on port %d answered %s: %q", path, sp.Port, resp.Status, strings.TrimSpace(string(body)))
 	return res
 }
-
-var probeClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 func unwrapURL(err error) error {
 	if ue, ok := err.(interface{ Unwrap() error }); ok && strings.HasPrefix(err.Error(), "Get ") {
