@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,6 +24,7 @@ func TestDeployLifecycle(t *testing.T) {
 	os.WriteFile(secrets, []byte("# secrets\nSECRET_TOKEN='s3cr3t-value'\n"), 0o600)
 	edit := func(p *plan.Plan) {
 		p.Env["GREETING"] = "hello"
+		p.Env["PRINT_SECRET"] = "1"
 		p.SecretsFile = secrets
 		p.Data = []plan.DataFolder{{Path: "data", Persistent: true}}
 		p.NotifyWebhook = hook.URL
@@ -56,6 +58,9 @@ func TestDeployLifecycle(t *testing.T) {
 	}
 	if !strings.Contains(text, "RELEASE") || !strings.Contains(text, "2/2 ready") {
 		t.Errorf("status text:\n%s", text)
+	}
+	if !strings.Contains(logs, "careless log line: token=[secret]") {
+		t.Errorf("logs do not mask the secret the app printed:\n%s", logs)
 	}
 	if !strings.Contains(logs, "stdlib v1 listening on") {
 		t.Errorf("logs lack the app's start line:\n%s", logs)
@@ -241,5 +246,52 @@ func TestDeployBadInput(t *testing.T) {
 	code, _, errs = e.deploy(e.project("v1", "", "rolling", port, func(p *plan.Plan) { p.NotifyWebhook = dead }))
 	if code != 0 || !strings.Contains(errs, "warning: notifying the webhook "+dead+" failed") {
 		t.Errorf("unreachable webhook: exit %d, %s", code, errs)
+	}
+}
+
+// After kill -9 the restarted agent adopts the running replicas and serves the last promoted
+// release without a deploy.
+func TestAgentRestartAdoptsReplicas(t *testing.T) {
+	e := newEnv(t)
+	port := freeTCPPort(t)
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+	if code, _, errs := e.deploy(e.project("v1", "", "rolling", port, nil)); code != 0 {
+		t.Fatalf("deploy v1: %s", errs)
+	}
+	pids := func() map[string]int {
+		out := map[string]int{}
+		for _, r := range e.status()[0].Releases {
+			for _, rep := range r.Replicas {
+				out[rep.ID] = rep.PID
+			}
+		}
+		return out
+	}
+	before := pids()
+	b, _ := os.ReadFile(filepath.Join(e.home, "agent.pid"))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for syscall.Kill(pid, 0) == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	agentCmd := exec.Command(pyshipBin(t), "agent", "--home", e.home, "--admin-addr", "127.0.0.1:0", "--bind", "127.0.0.1")
+	if err := agentCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agentCmd.Process.Kill(); agentCmd.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if code, body, err := getBody(url); err == nil && code == 200 && body == "stdlib v1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the restarted agent does not serve v1")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if after := pids(); len(after) != 2 || !reflect.DeepEqual(after, before) {
+		t.Errorf("replicas before %v, after %v: want the same processes adopted", before, after)
 	}
 }

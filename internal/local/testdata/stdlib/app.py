@@ -70,4 +70,6 @@ port = 0 if MODE == "wrongport" else int(os.environ["PORT"])
 server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
 server.daemon_threads = True
 print(f"{NAME} {VERSION} listening on {server.server_address[1]}", flush=True)
+if os.environ.get("PRINT_SECRET"):
+    print(f"careless log line: token={os.environ.get('SECRET_TOKEN')}", flush=True)
 server.serve_forever()
