@@ -88,6 +88,9 @@ func TestDeployLifecycle(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("rollback to the warm set took %s", d)
 	}
+	if code, _, errs := e.run("rollback", "r1"); code != 1 || !strings.Contains(errs, "r1 is already the stable release") {
+		t.Errorf("rollback to the stable release: exit %d, %s", code, errs)
+	}
 	if _, n, _ := getBody(url + "data"); n != "3" {
 		t.Errorf("visit counter after rollback = %q, want 3", n)
 	}

@@ -117,6 +117,9 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 	rt.promote, rt.abort = false, false
 	rt.mu.Unlock()
 	if stable == m.ID {
+		if req.Rollback {
+			return rollout.Status{}, fmt.Errorf("%s is already the stable release of %s: name an earlier one (pyship status lists them)", m.ID, m.App)
+		}
 		stable = ""
 	}
 	spec := rollout.Spec{Release: m.ID, Stable: stable, Strategy: strategy, Replicas: max(m.Plan.Deploy.Replicas, 1),
