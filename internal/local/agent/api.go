@@ -136,7 +136,10 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, map[string]string{"message": verb + " requested"})
 	case "stop", "destroy":
-		rt.deploying.Lock()
+		if !rt.deploying.TryLock() {
+			httpError(w, http.StatusConflict, fmt.Errorf("a deploy of %s is in progress: run `pyship abort` first, then %s", name, verb))
+			return
+		}
 		var ids []string
 		for _, i := range rt.sup.List() {
 			ids = append(ids, i.ID)

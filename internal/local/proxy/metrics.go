@@ -129,6 +129,7 @@ type recorder struct {
 	http.ResponseWriter
 	code    int
 	release string
+	tries   int // retries on other backends
 }
 
 func (r *recorder) WriteHeader(code int) {

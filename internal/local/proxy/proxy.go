@@ -239,14 +239,6 @@ func (t *table) pick(sticky string, skip *backend) *backend {
 	return nil
 }
 
-type ctxKey struct{}
-
-// attempt is carried in the request context so the error handler can retry elsewhere.
-type attempt struct {
-	tries int
-	rec   *recorder
-}
-
 // ServeHTTP routes one request.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -267,8 +259,6 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.opts.StickyCookie != "" && sticky != b.release {
 		http.SetCookie(rec, &http.Cookie{Name: p.opts.StickyCookie, Value: b.release, Path: "/", HttpOnly: true})
 	}
-	a := &attempt{rec: rec}
-	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, a))
 	p.serve(b, rec, r)
 	p.metrics.observe(rec.release, rec.status(), time.Since(start))
 }
@@ -284,14 +274,15 @@ func (p *Proxy) serve(b *backend, rec *recorder, r *http.Request) {
 // the request has no body (nothing was sent, so it is safe); otherwise it answers 502 or 504.
 func (p *Proxy) errorHandler(b *backend) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		a, _ := r.Context().Value(ctxKey{}).(*attempt)
+		// The ResponseWriter is the recorder ServeHTTP made: it counts the attempts.
+		rec, _ := w.(*recorder)
 		var op *net.OpError
 		unreached := errors.As(err, &op) && op.Op == "dial"
 		noBody := r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 && r.Header.Get("Transfer-Encoding") == ""
-		if a != nil && unreached && noBody && a.tries < 3 && r.Context().Err() == nil {
-			a.tries++
+		if rec != nil && unreached && noBody && rec.tries < 3 && r.Context().Err() == nil {
+			rec.tries++
 			if nb := p.table.Load().pick("", b); nb != nil {
-				p.serve(nb, a.rec, r)
+				p.serve(nb, rec, r)
 				return
 			}
 		}
