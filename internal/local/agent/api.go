@@ -136,10 +136,11 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, map[string]string{"message": verb + " requested"})
 	case "stop", "destroy":
-		if !rt.deploying.TryLock() {
+		if rt.active.Load() || rt.recovering.Load() {
 			httpError(w, http.StatusConflict, fmt.Errorf("a deploy of %s is in progress: run `pyship abort` first, then %s", name, verb))
 			return
 		}
+		rt.deploying.Lock() // housekeeping may hold it for a moment
 		var ids []string
 		for _, i := range rt.sup.List() {
 			ids = append(ids, i.ID)

@@ -41,6 +41,7 @@ type app struct {
 
 	deploying  sync.Mutex  // one rollout at a time
 	recovering atomic.Bool // a deploy interrupted by a restart is being rolled back
+	active     atomic.Bool // a user's deploy or rollback runs
 	samples    rateSamples
 }
 

@@ -95,6 +95,8 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 		rt.deploying.Lock()
 	}
 	defer rt.deploying.Unlock()
+	rt.active.Store(true)
+	defer rt.active.Store(false)
 	port := m.Plan.Run.Port
 	if m.Plan.Run.Kind == "worker" {
 		port = 0
