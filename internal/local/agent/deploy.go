@@ -87,16 +87,15 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 		a.apps[req.App] = rt
 	}
 	a.mu.Unlock()
-	if !rt.deploying.TryLock() {
-		if !rt.recovering.Load() {
-			return rollout.Status{}, fmt.Errorf("a deploy of %s is already in progress: wait for it, or run `pyship abort`", req.App)
-		}
-		progress(Event{Message: "waiting for the deploy interrupted by the agent's restart to roll back"})
-		rt.deploying.Lock()
+	if !rt.active.CompareAndSwap(false, true) {
+		return rollout.Status{}, fmt.Errorf("a deploy of %s is already in progress: wait for it, or run `pyship abort`", req.App)
 	}
-	defer rt.deploying.Unlock()
-	rt.active.Store(true)
 	defer rt.active.Store(false)
+	if rt.recovering.Load() {
+		progress(Event{Message: "waiting for the deploy interrupted by the agent's restart to roll back"})
+	}
+	rt.deploying.Lock() // also held for a moment by housekeeping
+	defer rt.deploying.Unlock()
 	port := m.Plan.Run.Port
 	if m.Plan.Run.Kind == "worker" {
 		port = 0
