@@ -43,7 +43,7 @@ func (c *Client) Ping(ctx context.Context) error {
 	defer cancel()
 	var out map[string]any
 	if err := c.do(ctx, "GET", "/v1/ping", nil, &out); err != nil {
-		return fmt.Errorf("%w (%s): %v", ErrNoAgent, SocketPath(c.home), err)
+		return fmt.Errorf("%w (nothing answers on %s)", ErrNoAgent, SocketPath(c.home))
 	}
 	return nil
 }
