@@ -76,6 +76,7 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 		newCheckCmd(s),
 		newSchemaCmd(s),
 		newVersionCmd(s),
+		newDeployCmd(s), newStatusCmd(s), newLogsCmd(s), newRollbackCmd(s), newPromoteCmd(s), newAbortCmd(s), newStopCmd(s), newDestroyCmd(s), newAgentCmd(s),
 	)
 	return root
 }

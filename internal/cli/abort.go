@@ -1,0 +1,8 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+func newAbortCmd(s *streams) *cobra.Command {
+	return newActionCmd(s, "abort", "Abort the deploy in progress and roll back to the stable release",
+		"Abort the deploy in progress: traffic returns to the stable release and the new replicas stop.")
+}

@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pyship/pyship/internal/local/agent"
+	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/pybuild"
+	"github.com/pyship/pyship/internal/rollout"
+	"github.com/spf13/cobra"
+)
+
+type deployOptions struct {
+	localOptions
+	dir, planFile, env, strategy, python, output, adminAddr, bind string
+	verbose                                                       bool
+}
+
+func newDeployCmd(s *streams) *cobra.Command {
+	var o deployOptions
+	cmd := &cobra.Command{
+		Use:   "deploy [DIR]",
+		Short: "Build a release of the app in DIR and roll it out on this machine behind pyship's proxy",
+		Long: `Build a release of the app in DIR (default .): its files and dependencies installed for this
+machine's Python. Then roll it out with the plan's strategy (rolling, blue-green or canary),
+health-gated, behind pyship's reverse proxy on the app's port; a failing release is rolled back.
+Prints the app's URL. Starts the pyship agent when it is not running.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.dir = "."
+			if len(args) == 1 {
+				o.dir = args[0]
+			}
+			if o.output != "" && o.output != "json" && o.output != "text" {
+				return usageError{fmt.Errorf("--output must be text or json, not %q", o.output)}
+			}
+			return runDeploy(cmd.Context(), s, &o)
+		},
+	}
+	o.addFlags(cmd, false)
+	f := cmd.Flags()
+	f.StringVar(&o.planFile, "plan", "", "deploy this plan JSON (from `pyship plan --output json`; - for stdin) instead of resolving DIR")
+	f.StringVar(&o.env, "env", "", "apply the spec's [env.NAME] overlay")
+	f.StringVar(&o.strategy, "strategy", "", "override the strategy: rolling, blue-green or canary")
+	f.StringVar(&o.python, "python", "", "the Python interpreter to run the app with (default: the plan's version on PATH)")
+	f.StringVarP(&o.output, "output", "o", "text", "text or json")
+	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:9180", "admin address (/metrics) of the agent when deploy starts it")
+	f.StringVar(&o.bind, "bind", "", "address public ports listen on, when deploy starts the agent")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "show pip's output")
+	return cmd
+}
+
+func loadPlan(ctx context.Context, in io.Reader, o *deployOptions) (*plan.Plan, error) {
+	if o.planFile == "" {
+		p, err := plan.Resolve(ctx, o.dir, plan.Options{Env: o.env})
+		if err != nil {
+			return nil, usageError{fmt.Errorf("resolving the app in %s: %w", o.dir, err)}
+		}
+		return p, nil
+	}
+	var b []byte
+	var err error
+	if o.planFile == "-" {
+		b, err = io.ReadAll(in)
+	} else {
+		b, err = os.ReadFile(o.planFile)
+	}
+	if err != nil {
+		return nil, usageError{fmt.Errorf("reading the plan %s: %w", o.planFile, err)}
+	}
+	var p plan.Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, usageError{fmt.Errorf("the plan %s is not valid plan JSON: %w", o.planFile, err)}
+	}
+	if p.Dir == "" {
+		p.Dir = o.dir
+	}
+	return &p, nil
+}
+
+// checkPlan reports what makes a plan impossible to run locally.
+func checkPlan(p *plan.Plan) error {
+	var probs []string
+	if p.Name == "" {
+		probs = append(probs, "the app has no name (set name in pyship.toml)")
+	}
+	if len(p.Run.Command) == 0 {
+		probs = append(probs, "there is no start command (set [run] command)")
+	}
+	if p.Run.Kind != "worker" && (p.Run.Port < 1 || p.Run.Port > 65535) {
+		probs = append(probs, fmt.Sprintf("the public port %d is not in 1-65535 (set [run] port)", p.Run.Port))
+	}
+	if _, err := rollout.ParseStrategy(p.Deploy.Strategy); err != nil {
+		probs = append(probs, err.Error())
+	}
+	if p.SecretsFile != "" {
+		abs, _ := filepath.Abs(p.SecretsFile)
+		dir, _ := filepath.Abs(p.Dir)
+		if strings.HasPrefix(abs, dir+string(filepath.Separator)) {
+			probs = append(probs, fmt.Sprintf("the secrets file %s is inside the project: move it outside the repository ([secrets] file)", p.SecretsFile))
+		}
+	}
+	if len(probs) > 0 {
+		return usageError{fmt.Errorf("cannot deploy: %s", strings.Join(probs, "; "))}
+	}
+	return nil
+}
+
+func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
+	if err := o.resolveHome(); err != nil {
+		return err
+	}
+	p, err := loadPlan(ctx, s.In, o)
+	if err != nil {
+		return err
+	}
+	if o.strategy != "" {
+		p.Deploy.Strategy = o.strategy
+	}
+	if err := checkPlan(p); err != nil {
+		return err
+	}
+	paths := release.Paths{Home: o.home}
+	env := os.Environ()
+	py := o.python
+	if py == "" {
+		if py, err = release.FindPython(p.Python.Version, os.Getenv("PATH")); err != nil {
+			return err
+		}
+	}
+	if files, err := pybuild.AppFiles(p.Dir, p.Build.Exclude); err == nil {
+		if errs, err := pybuild.Check(ctx, py, p.Dir, files); err != nil {
+			fmt.Fprintf(s.Err, "warning: syntax check skipped: %v\n", err)
+		} else if len(errs) > 0 {
+			for _, e := range errs {
+				fmt.Fprintln(s.Err, e.String())
+			}
+			return exitError{ExitFailure}
+		}
+	}
+	fmt.Fprintf(s.Err, "building %s %s for %s\n", p.Name, p.Version, py)
+	var pipOut bytes.Buffer
+	progress := io.Writer(&pipOut)
+	if o.verbose {
+		progress = s.Err
+	}
+	m, err := release.Build(ctx, paths, p, release.Options{Python: py, Env: env, Progress: progress})
+	if err != nil {
+		return err
+	}
+	c := agent.NewClient(o.home)
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	extra := []string{"--admin-addr", o.adminAddr}
+	if o.bind != "" {
+		extra = append(extra, "--bind", o.bind)
+	}
+	if started, err := c.EnsureAgent(ctx, exe, extra...); err != nil {
+		return err
+	} else if started {
+		fmt.Fprintf(s.Err, "started the pyship agent (log: %s)\n", filepath.Join(o.home, "agent.log"))
+	}
+	final, err := c.Deploy(ctx, agent.DeployRequest{App: m.App, Release: m.ID}, func(e agent.Event) {
+		if e.Warning != "" {
+			fmt.Fprintf(s.Err, "warning: %s\n", e.Warning)
+		} else {
+			fmt.Fprintln(s.Err, e.Message)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return reportDeploy(s, o.output, final)
+}
+
+// reportDeploy prints the result of a deploy or rollback: the URL, or why it rolled back.
+func reportDeploy(s *streams, output string, final agent.Event) error {
+	if output == "json" {
+		enc := json.NewEncoder(s.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(final); err != nil {
+			return err
+		}
+	}
+	if final.Final.Phase != rollout.Succeeded {
+		fmt.Fprintf(s.Err, "deploy of %s failed and was rolled back: %s\n", final.Final.Spec.Release, final.Final.Message)
+		return exitError{ExitFailure}
+	}
+	if output != "json" {
+		fmt.Fprintln(s.Out, final.URL)
+	}
+	return nil
+}

@@ -1,0 +1,300 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/local/supervise"
+	"github.com/pyship/pyship/internal/plan"
+)
+
+func TestDeployLifecycle(t *testing.T) {
+	e := newEnv(t)
+	port := freeTCPPort(t)
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+	hook, sent := webhookServer(t)
+	secrets := filepath.Join(t.TempDir(), "prod.env")
+	os.WriteFile(secrets, []byte("# secrets\nSECRET_TOKEN='s3cr3t-value'\n"), 0o600)
+	edit := func(p *plan.Plan) {
+		p.Env["GREETING"] = "hello"
+		p.Env["PRINT_SECRET"] = "1"
+		p.SecretsFile = secrets
+		p.Data = []plan.DataFolder{{Path: "data", Persistent: true}}
+		p.NotifyWebhook = hook.URL
+	}
+	code, out, errs := e.deploy(e.project("v1", "", "blue-green", port, edit))
+	if code != 0 || strings.TrimSpace(out) != url {
+		t.Fatalf("deploy v1: exit %d, stdout %q, stderr:\n%s", code, out, errs)
+	}
+	if _, body, _ := getBody(url); body != "stdlib v1" {
+		t.Fatalf("v1 answers %q", body)
+	}
+	_, envBody, _ := getBody(url + "env")
+	for _, want := range []string{"GREETING=hello", "SECRET_TOKEN=s3cr3t-value", "PYSHIP_DATA_DIR=" + filepath.Join(e.home, "apps", "cliapp", "data")} {
+		if !strings.Contains(envBody, want) {
+			t.Errorf("the app's environment lacks %s:\n%s", want, envBody)
+		}
+	}
+	if _, n, _ := getBody(url + "data"); n != "1" {
+		t.Errorf("first visit counter = %q, want 1", n)
+	}
+	st := e.status()
+	if len(st) != 1 || st[0].Stable != "r1" || len(st[0].Releases) != 1 || len(st[0].Releases[0].Replicas) != 2 {
+		t.Fatalf("status after v1: %+v", st)
+	}
+	_, text, _ := e.run("status")
+	_, logs, _ := e.run("logs")
+	for name, s := range map[string]string{"status": text, "logs": logs, "deploy output": errs} {
+		if strings.Contains(s, "s3cr3t-value") {
+			t.Errorf("%s shows the secret:\n%s", name, s)
+		}
+	}
+	if !strings.Contains(text, "RELEASE") || !strings.Contains(text, "2/2 ready") {
+		t.Errorf("status text:\n%s", text)
+	}
+	if !strings.Contains(logs, "careless log line: token=[secret]") {
+		t.Errorf("logs do not mask the secret the app printed:\n%s", logs)
+	}
+	if !strings.Contains(logs, "stdlib v1 listening on") {
+		t.Errorf("logs lack the app's start line:\n%s", logs)
+	}
+
+	code, _, errs = e.deploy(e.project("v2", "", "blue-green", port, edit))
+	if code != 0 {
+		t.Fatalf("deploy v2: exit %d\n%s", code, errs)
+	}
+	if _, body, _ := getBody(url); body != "stdlib v2" {
+		t.Errorf("after deploying v2 the app answers %q", body)
+	}
+	if _, n, _ := getBody(url + "data"); n != "2" {
+		t.Errorf("visit counter after a deploy = %q, want 2: data must survive deploys", n)
+	}
+
+	start := time.Now()
+	code, _, errs = e.run("rollback")
+	if code != 0 {
+		t.Fatalf("rollback: exit %d\n%s", code, errs)
+	}
+	if _, body, _ := getBody(url); body != "stdlib v1" {
+		t.Errorf("after rollback the app answers %q", body)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("rollback to the warm set took %s", d)
+	}
+	if code, _, errs := e.run("rollback", "r1"); code != 1 || !strings.Contains(errs, "r1 is already the stable release") {
+		t.Errorf("rollback to the stable release: exit %d, %s", code, errs)
+	}
+	if _, n, _ := getBody(url + "data"); n != "3" {
+		t.Errorf("visit counter after rollback = %q, want 3", n)
+	}
+
+	code, _, errs = e.deploy(e.project("v3", "crash", "blue-green", port, edit))
+	if code != 1 || !strings.Contains(errs, "exited with status 3") || !strings.Contains(errs, "boom: DATABASE_URL is not set") {
+		t.Errorf("broken deploy: exit %d, stderr:\n%s", code, errs)
+	}
+	if _, body, _ := getBody(url); body != "stdlib v1" {
+		t.Errorf("after the failed deploy the app answers %q", body)
+	}
+	texts := strings.Join(sent(), "\n")
+	for _, want := range []string{"r1 (version v1) deployed", "r2 (version v2) deployed", "rolled back to r1", "deploy of cliapp r3 (version v3) failed"} {
+		if !strings.Contains(texts, want) {
+			t.Errorf("webhook messages lack %q:\n%s", want, texts)
+		}
+	}
+
+	if code, out, errs := e.run("stop"); code != 0 || !strings.Contains(out, "stopped cliapp") {
+		t.Fatalf("stop: exit %d %s %s", code, out, errs)
+	}
+	if m := supervise.Marked(e.home); len(m) != 0 {
+		t.Errorf("processes left after stop: %v", m)
+	}
+	if _, _, err := getBody(url); err == nil {
+		t.Error("the app still answers after stop")
+	}
+	if code, _, errs := e.run("destroy"); code != 0 {
+		t.Fatalf("destroy: exit %d %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(e.home, "apps", "cliapp", "releases")); !os.IsNotExist(err) {
+		t.Error("destroy left the releases")
+	}
+	if b, err := os.ReadFile(filepath.Join(e.home, "apps", "cliapp", "data", "data", "visits")); err != nil || string(b) != "3" {
+		t.Errorf("destroy must keep data: %q %v", b, err)
+	}
+}
+
+func TestAgentKill9MidDeploy(t *testing.T) {
+	e := newEnv(t)
+	port := freeTCPPort(t)
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+	if code, _, errs := e.deploy(e.project("v1", "", "blue-green", port, nil)); code != 0 {
+		t.Fatalf("deploy v1: %s", errs)
+	}
+	p := poll(url)
+	defer p.stop()
+	// A deploy whose replicas take long to start, interrupted by kill -9 of the agent.
+	slow := e.project("v2-interrupted", "slowstart", "blue-green", port, nil)
+	cmd := exec.Command(pyshipBin(t), "deploy", "--plan", slow, "--python", e.py)
+	cmd.Env = append(os.Environ(), "PYSHIP_HOME="+e.home)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(e.home, "apps", "cliapp", "state.json"))
+		if strings.Count(string(b), `"release": "r2"`) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second deploy never started replicas:\n%s", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(filepath.Join(e.home, "agent.pid"))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("killing the agent %d: %v", pid, err)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Error("the interrupted deploy exited 0")
+	}
+	code, _, errs := e.deploy(e.project("v3", "", "blue-green", port, nil))
+	if code != 0 {
+		t.Fatalf("deploy after kill -9: exit %d\n%s", code, errs)
+	}
+	if _, body, _ := getBody(url); body != "stdlib v3" {
+		t.Errorf("after converging the app answers %q", body)
+	}
+	p.stop()
+	p.mu.Lock()
+	if p.bodies["stdlib v2-interrupted"] > 0 {
+		t.Errorf("the interrupted release served %d requests", p.bodies["stdlib v2-interrupted"])
+	}
+	if p.bodies["stdlib v1"] == 0 {
+		t.Error("v1 served nothing during the test")
+	}
+	p.mu.Unlock()
+	// No orphans: every marked process is a replica the agent knows, all of the new release.
+	st := e.status()
+	known := map[string]bool{}
+	for _, r := range st[0].Releases {
+		for _, rep := range r.Replicas {
+			known[rep.ID] = true
+			if r.ID == "r2" {
+				t.Errorf("replica %s of the interrupted release still runs", rep.ID)
+			}
+		}
+	}
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		var orphans []string
+		for _, id := range supervise.Marked(e.home) {
+			if !known[id] {
+				orphans = append(orphans, id)
+			}
+		}
+		if len(orphans) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("orphan processes: %v", orphans)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(st[0].Releases) == 0 || st[0].Releases[0].ID != "r3" || len(st[0].Releases[0].Replicas) != 2 {
+		t.Errorf("want 2 replicas of r3 (and v1's warm set): %+v", st[0].Releases)
+	}
+}
+
+func TestDeployBadInput(t *testing.T) {
+	e := newEnv(t)
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte("{not json"), 0o644)
+	if code, _, errs := e.deploy(bad); code != 2 || !strings.Contains(errs, "not valid plan JSON") {
+		t.Errorf("bad plan: exit %d, %s", code, errs)
+	}
+	port := freeTCPPort(t)
+	noCmd := e.project("v1", "", "rolling", port, func(p *plan.Plan) { p.Run.Command = nil; p.Deploy.Strategy = "yolo" })
+	if code, _, errs := e.deploy(noCmd); code != 2 || !strings.Contains(errs, "no start command") || !strings.Contains(errs, `unknown deploy strategy "yolo"`) {
+		t.Errorf("plan without command: exit %d, %s", code, errs)
+	}
+	if code, _, errs := e.run("status"); code != 1 || !strings.Contains(errs, "no pyship agent is running") {
+		t.Errorf("status without agent: exit %d, %s", code, errs)
+	}
+	// No python3 on PATH.
+	cmd := exec.Command(pyshipBin(t), "deploy", "--plan", e.project("v1", "", "rolling", port, nil))
+	cmd.Env = []string{"PYSHIP_HOME=" + e.home, "PATH=/nonexistent", "HOME=" + e.home}
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), "no python3 on PATH") || cmd.ProcessState.ExitCode() != 1 {
+		t.Errorf("without python: exit %d, %s", cmd.ProcessState.ExitCode(), out)
+	}
+	// Port taken by another program.
+	ln, err := netListen(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := e.deploy(e.project("v1", "", "rolling", port, nil))
+	ln.Close()
+	if code != 1 || !strings.Contains(errs, "port "+strconv.Itoa(port)+" is already in use") {
+		t.Errorf("port taken: exit %d, %s", code, errs)
+	}
+	// An unreachable webhook warns but does not fail the deploy.
+	dead := "http://127.0.0.1:" + strconv.Itoa(freeTCPPort(t)) + "/hook"
+	code, _, errs = e.deploy(e.project("v1", "", "rolling", port, func(p *plan.Plan) { p.NotifyWebhook = dead }))
+	if code != 0 || !strings.Contains(errs, "warning: notifying the webhook "+dead+" failed") {
+		t.Errorf("unreachable webhook: exit %d, %s", code, errs)
+	}
+}
+
+// After kill -9 the restarted agent adopts the running replicas and serves the last promoted
+// release without a deploy.
+func TestAgentRestartAdoptsReplicas(t *testing.T) {
+	e := newEnv(t)
+	port := freeTCPPort(t)
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+	if code, _, errs := e.deploy(e.project("v1", "", "rolling", port, nil)); code != 0 {
+		t.Fatalf("deploy v1: %s", errs)
+	}
+	pids := func() map[string]int {
+		out := map[string]int{}
+		for _, r := range e.status()[0].Releases {
+			for _, rep := range r.Replicas {
+				out[rep.ID] = rep.PID
+			}
+		}
+		return out
+	}
+	before := pids()
+	b, _ := os.ReadFile(filepath.Join(e.home, "agent.pid"))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for syscall.Kill(pid, 0) == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	agentCmd := exec.Command(pyshipBin(t), "agent", "--home", e.home, "--admin-addr", "127.0.0.1:0", "--bind", "127.0.0.1")
+	if err := agentCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agentCmd.Process.Kill(); agentCmd.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if code, body, err := getBody(url); err == nil && code == 200 && body == "stdlib v1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the restarted agent does not serve v1")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if after := pids(); len(after) != 2 || !reflect.DeepEqual(after, before) {
+		t.Errorf("replicas before %v, after %v: want the same processes adopted", before, after)
+	}
+}

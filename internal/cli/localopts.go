@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pyship/pyship/internal/local/agent"
+	"github.com/spf13/cobra"
+)
+
+// localOptions are the flags every command of the local target shares.
+type localOptions struct {
+	home string
+	app  string
+}
+
+func (o *localOptions) addFlags(cmd *cobra.Command, withApp bool) {
+	cmd.Flags().StringVar(&o.home, "home", "", "pyship's state folder (default $PYSHIP_HOME or ~/.local/share/pyship)")
+	if withApp {
+		cmd.Flags().StringVar(&o.app, "app", "", "the app to act on (default: the only app deployed)")
+	}
+}
+
+// resolveHome fills o.home from the flag, $PYSHIP_HOME or the default.
+func (o *localOptions) resolveHome() error {
+	if o.home == "" {
+		o.home = os.Getenv("PYSHIP_HOME")
+	}
+	if o.home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return usageError{fmt.Errorf("cannot find the home folder for pyship's state: set PYSHIP_HOME or --home")}
+		}
+		o.home = filepath.Join(h, ".local", "share", "pyship")
+	}
+	abs, err := filepath.Abs(o.home)
+	if err != nil {
+		return err
+	}
+	o.home = abs
+	return nil
+}
+
+// client connects to a running agent; commands other than deploy never start one.
+func (o *localOptions) client(ctx context.Context) (*agent.Client, error) {
+	if err := o.resolveHome(); err != nil {
+		return nil, err
+	}
+	c := agent.NewClient(o.home)
+	if err := c.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("%w; `pyship deploy` starts it, or run `pyship agent --home %s`", err, o.home)
+	}
+	return c, nil
+}
+
+// resolveApp picks the app: the flag, or the only one deployed.
+func (o *localOptions) resolveApp(ctx context.Context, c *agent.Client) error {
+	if o.app != "" {
+		return nil
+	}
+	st, err := c.Status(ctx, "")
+	if err != nil {
+		return err
+	}
+	switch len(st) {
+	case 0:
+		return fmt.Errorf("no app is deployed under %s", o.home)
+	case 1:
+		o.app = st[0].App
+		return nil
+	}
+	names := ""
+	for _, s := range st {
+		names += " " + s.App
+	}
+	return usageError{fmt.Errorf("several apps are deployed (%s): choose one with --app", names[1:])}
+}
+
+// newActionCmd is a command that asks the agent to act on an app and prints its answer.
+func newActionCmd(s *streams, verb, short, long string) *cobra.Command {
+	var o localOptions
+	cmd := &cobra.Command{
+		Use:   verb,
+		Short: short,
+		Long:  long,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := o.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := o.resolveApp(cmd.Context(), c); err != nil {
+				return err
+			}
+			msg, err := c.Act(cmd.Context(), o.app, verb)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(s.Out, msg)
+			return err
+		},
+	}
+	o.addFlags(cmd, true)
+	return cmd
+}

@@ -1,0 +1,28 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+func newLogsCmd(s *streams) *cobra.Command {
+	var o localOptions
+	var follow bool
+	var rel string
+	cmd := &cobra.Command{
+		Use:   "logs",
+		Short: "Print the app's logs (the current release by default), each line prefixed by its replica",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := o.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := o.resolveApp(cmd.Context(), c); err != nil {
+				return err
+			}
+			return c.Logs(cmd.Context(), o.app, rel, follow, s.Out)
+		},
+	}
+	o.addFlags(cmd, true)
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines")
+	cmd.Flags().StringVar(&rel, "release", "", "the release whose logs to print")
+	return cmd
+}

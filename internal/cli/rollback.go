@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/pyship/pyship/internal/local/agent"
+	"github.com/pyship/pyship/internal/local/release"
+	"github.com/spf13/cobra"
+)
+
+func newRollbackCmd(s *streams) *cobra.Command {
+	var o localOptions
+	var output string
+	cmd := &cobra.Command{
+		Use:   "rollback [RELEASE]",
+		Short: "Serve an earlier release again (default: the one before the stable release)",
+		Long: `Roll back to RELEASE (default: the release before the stable one). A release still warm
+from a blue-green deploy switches back at once; otherwise its replicas start, pass their health
+gate, and then get all traffic.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := o.client(ctx)
+			if err != nil {
+				return err
+			}
+			if err := o.resolveApp(ctx, c); err != nil {
+				return err
+			}
+			target := ""
+			if len(args) == 1 {
+				target = args[0]
+			} else {
+				st, err := c.Status(ctx, o.app)
+				if err != nil {
+					return err
+				}
+				ids := release.List(release.Paths{Home: o.home}, o.app)
+				for i, id := range ids {
+					if len(st) == 1 && id == st[0].Stable && i > 0 {
+						target = ids[i-1]
+					}
+				}
+				if target == "" {
+					return fmt.Errorf("%s has no release before the stable one to roll back to (pyship status lists releases)", o.app)
+				}
+			}
+			fmt.Fprintf(s.Err, "rolling %s back to %s\n", o.app, target)
+			final, err := c.Deploy(ctx, agent.DeployRequest{App: o.app, Release: target, Rollback: true}, func(e agent.Event) {
+				fmt.Fprintln(s.Err, e.Message+e.Warning)
+			})
+			if err != nil {
+				return err
+			}
+			return reportDeploy(s, output, final)
+		},
+	}
+	o.addFlags(cmd, true)
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}

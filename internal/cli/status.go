@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pyship/pyship/internal/local/agent"
+	"github.com/spf13/cobra"
+)
+
+func newStatusCmd(s *streams) *cobra.Command {
+	var o localOptions
+	var watch bool
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the apps on this machine: releases, replicas, health, traffic weights, request and 5xx rates, latency",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return usageError{fmt.Errorf("--output must be text or json, not %q", output)}
+			}
+			ctx := cmd.Context()
+			c, err := o.client(ctx)
+			if err != nil {
+				return err
+			}
+			for {
+				st, err := c.Status(ctx, o.app)
+				if err != nil {
+					return err
+				}
+				if o.app != "" && len(st) == 0 {
+					return fmt.Errorf("no app named %q is deployed under %s", o.app, o.home)
+				}
+				if output == "json" {
+					enc := json.NewEncoder(s.Out)
+					enc.SetIndent("", "  ")
+					err = enc.Encode(st)
+				} else {
+					if watch && isTerminal(s.Out) {
+						fmt.Fprint(s.Out, "\033[H\033[2J")
+					}
+					err = writeStatus(s.Out, st)
+				}
+				if err != nil || !watch {
+					return err
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(time.Second):
+				}
+			}
+		},
+	}
+	o.addFlags(cmd, true)
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "refresh every second until interrupted")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func writeStatus(w io.Writer, apps []agent.AppStatus) error {
+	if len(apps) == 0 {
+		_, err := fmt.Fprintln(w, "no apps deployed")
+		return err
+	}
+	for i, a := range apps {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		url := a.URL
+		if a.Stopped {
+			url = "stopped"
+		}
+		fmt.Fprintf(w, "%s  %s  stable %s  metrics %s\n", a.App, url, orDash(a.Stable), a.Metrics)
+		if d := a.Deploy; d != nil {
+			fmt.Fprintf(w, "last deploy: %s of %s (%s): %s\n", d.Phase, d.Spec.Release, d.Spec.Strategy, firstLine(orDash(d.Message)))
+			if d.Analysis != nil {
+				fmt.Fprintf(w, "canary analysis: %s: %s\n", d.Analysis.Outcome, d.Analysis.Reason)
+			}
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "RELEASE\tVERSION\tWEIGHT\tREPLICAS\tREQ/S\t5XX\tP50\tP95\tP99")
+		for _, r := range a.Releases {
+			ready := 0
+			for _, rep := range r.Replicas {
+				if rep.Health == "ready" {
+					ready++
+				}
+			}
+			reps := "-"
+			if len(r.Replicas) > 0 {
+				reps = fmt.Sprintf("%d/%d ready", ready, len(r.Replicas))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d%%\t%s\t%.1f\t%.1f%%\t%s\t%s\t%s\n", r.ID, r.Version, r.Weight, reps, r.Rate, 100*r.ErrorRate, r.P50, r.P95, r.P99)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, r := range a.Releases {
+			for _, rep := range r.Replicas {
+				fmt.Fprintf(w, "  %s  port %d  pid %d  %s  restarts %d\n", rep.ID, rep.Port, rep.PID, rep.Health, rep.Restarts)
+				if rep.Diagnosis != "" {
+					fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(rep.Diagnosis, "\n", "\n    "))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}

@@ -1,0 +1,282 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/local/supervise"
+	"github.com/pyship/pyship/internal/rollout"
+)
+
+// Agent runs the apps of one state root. Run it with Run; talk to it with a Client.
+type Agent struct {
+	// Home is the state root ($PYSHIP_HOME).
+	Home string
+	// AdminAddr is where /metrics is served (default 127.0.0.1:9180; ":0" style picks a port).
+	AdminAddr string
+	// BindHost is the address the apps' public ports listen on (default all interfaces).
+	BindHost string
+	// PATH is the search path replicas get after their venv's bin (default the agent's).
+	PATH  string
+	Log   *slog.Logger
+	Clock rollout.Clock
+	// Keep is how many releases of each app stay for rollback (default 5).
+	Keep int
+
+	ctx       context.Context
+	mu        sync.Mutex
+	apps      map[string]*app
+	adminAddr string
+}
+
+func (a *Agent) log() *slog.Logger {
+	if a.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.Log
+}
+
+func (a *Agent) paths() release.Paths { return release.Paths{Home: a.Home} }
+
+func (a *Agent) bindHost() string { return a.BindHost }
+
+func (a *Agent) basePath() string {
+	if a.PATH != "" {
+		return a.PATH
+	}
+	return os.Getenv("PATH")
+}
+
+// SocketPath is the agent's unix socket under home.
+func SocketPath(home string) string { return filepath.Join(home, "agent.sock") }
+
+// Run takes the apps of Home back (adopting running replicas, restarting missing ones, ending
+// orphans, rolling back deploys a crash interrupted), then serves the CLI on the unix socket
+// until ctx ends. Replicas keep running after Run returns, for the next agent to adopt.
+func (a *Agent) Run(ctx context.Context) error {
+	if a.Clock == nil {
+		a.Clock = rollout.RealClock{}
+	}
+	if a.Keep <= 0 {
+		a.Keep = 5
+	}
+	a.ctx = ctx
+	a.apps = map[string]*app{}
+	if err := os.MkdirAll(a.Home, 0o755); err != nil {
+		return fmt.Errorf("creating the pyship home %s: %w", a.Home, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(a.Home, "agent.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fmt.Errorf("another pyship agent already runs for %s (see %s)", a.Home, SocketPath(a.Home))
+	}
+	pidFile := filepath.Join(a.Home, "agent.pid")
+	if err := release.WriteAtomic(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+		return err
+	}
+	defer os.Remove(pidFile)
+	sock := SocketPath(a.Home)
+	_ = os.Remove(sock)
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", sock, err)
+	}
+	defer os.Remove(sock)
+	if err := os.Chmod(sock, 0o600); err != nil {
+		return err
+	}
+	admin, err := a.listenAdmin()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	a.recoverApps(ctx)
+	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second}
+	adminSrv := &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go adminSrv.Serve(admin)
+	go a.housekeep(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log().Info("agent ready", "home", a.Home, "socket", sock, "admin", a.adminAddr)
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	_ = adminSrv.Shutdown(sctx)
+	a.mu.Lock()
+	apps := a.apps
+	a.mu.Unlock()
+	for _, rt := range apps {
+		rt.sup.Release()
+		rt.stopServing()
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (a *Agent) listenAdmin() (net.Listener, error) {
+	addr := a.AdminAddr
+	if addr == "" {
+		addr = "127.0.0.1:9180"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening for /metrics on %s: %w (choose another with --admin-addr)", addr, err)
+	}
+	a.adminAddr = ln.Addr().String()
+	return ln, nil
+}
+
+// recoverApps loads every app's state and converges it.
+func (a *Agent) recoverApps(ctx context.Context) {
+	marked := map[string]int{}
+	for pid, id := range supervise.Marked(a.Home) {
+		marked[id] = pid
+	}
+	known := map[string]bool{}
+	ents, _ := os.ReadDir(filepath.Join(a.Home, "apps"))
+	for _, e := range ents {
+		st, err := loadState(a.paths(), e.Name())
+		if err != nil {
+			a.log().Error("cannot recover app", "app", e.Name(), "err", err)
+			continue
+		}
+		if _, err := os.Stat(stateFile(a.paths(), e.Name())); err != nil {
+			continue
+		}
+		rt := a.newApp(st, a.drain(st))
+		a.mu.Lock()
+		a.apps[st.App] = rt
+		a.mu.Unlock()
+		for _, rec := range st.Replicas {
+			known[rec.ID] = true
+		}
+		if st.Stopped || len(st.Replicas) == 0 {
+			continue
+		}
+		if err := rt.serve(st.Port); err != nil {
+			a.log().Error("cannot serve app", "app", st.App, "err", err)
+		}
+		if err := rt.proxy.SetWeights(st.Weights); err != nil {
+			a.log().Error("restoring weights", "app", st.App, "err", err)
+		}
+		for _, rec := range st.Replicas {
+			m, err := rt.manifest(rec.Release)
+			if err != nil {
+				a.log().Error("replica of a missing release", "replica", rec.ID, "err", err)
+				continue
+			}
+			pid := marked[rec.ID]
+			start, _ := supervise.ProcStart(pid)
+			if err := rt.launch(ctx, m, rec, pid, start); err != nil {
+				a.log().Error("cannot restart replica", "replica", rec.ID, "err", err)
+			} else {
+				a.log().Info("replica recovered", "replica", rec.ID, "adopted", pid > 0)
+			}
+		}
+		if st.Deploy != nil && !st.Deploy.Terminal() {
+			d := *st.Deploy
+			if d.Phase == rollout.Progressing {
+				d.Phase, d.Message = rollout.RollingBack, "the deploy was interrupted (agent restarted); rolling back to "+d.Spec.Stable
+			}
+			rt.recovering.Store(true)
+			rt.deploying.Lock()
+			go func() {
+				defer rt.deploying.Unlock()
+				defer rt.recovering.Store(false)
+				if _, err := rt.rollout(ctx, d, nil); err != nil {
+					a.log().Error("finishing the interrupted deploy", "app", rt.name, "err", err)
+				}
+			}()
+		}
+	}
+	for id, pid := range marked {
+		if !known[id] {
+			a.log().Warn("ending orphan replica", "replica", id, "pid", pid)
+			supervise.KillGroup(pid)
+		}
+	}
+}
+
+func (a *Agent) drain(st *AppState) time.Duration {
+	if st.Deploy != nil {
+		if m, err := release.Load(a.paths(), st.App, st.Deploy.Spec.Release); err == nil {
+			return dur(m.Plan.Deploy.DrainTimeout, 30*time.Second)
+		}
+	}
+	return 30 * time.Second
+}
+
+func (a *Agent) app(name string) *app {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.apps[name]
+}
+
+func (a *Agent) appNames() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var names []string
+	for n := range a.apps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// housekeep retires warm sets whose rollback window passed, samples request rates and
+// prunes old releases.
+func (a *Agent) housekeep(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, n := range a.appNames() {
+			rt := a.app(n)
+			rt.samples.add(rt, a.Clock.Now())
+			if !rt.deploying.TryLock() {
+				continue
+			}
+			rt.mu.Lock()
+			var st *rollout.Status
+			if rt.st.Deploy != nil && rt.st.Deploy.Terminal() {
+				cp := *rt.st.Deploy
+				st = &cp
+			}
+			rt.mu.Unlock()
+			if st != nil {
+				e := rt.engine(nil)
+				if _, d, err := e.Step(ctx, *st); err != nil {
+					a.log().Error("housekeeping", "app", n, "err", err)
+				} else if d.Action == rollout.Stop {
+					a.log().Info("retired replicas", "app", n, "replicas", d.IDs, "why", d.Reason)
+				}
+			}
+			rt.deploying.Unlock()
+		}
+	}
+}

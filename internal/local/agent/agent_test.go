@@ -1,0 +1,106 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/pyship/pyship/internal/rollout"
+)
+
+func TestStrategiesDropNothing(t *testing.T) {
+	for _, strategy := range []string{"rolling", "blue-green", "canary"} {
+		t.Run(strategy, func(t *testing.T) {
+			home := newHome(t)
+			c := startAgent(t, home)
+			pub := port(t)
+			url := fmt.Sprintf("http://127.0.0.1:%d/", pub)
+			m1 := build(t, home, stdlibPlan(stdlibApp(t, ""), "v1", strategy, pub))
+			if ev := deploy(t, c, m1); ev.Final.Phase != rollout.Succeeded || ev.URL != url {
+				t.Fatalf("first deploy: %+v", ev)
+			}
+			if _, body := httpGet(t, url); body != "stdlib v1" {
+				t.Fatalf("v1 answers %q", body)
+			}
+			if _, body := httpGet(t, url+"config"); body != "from-config" {
+				t.Errorf("the app reads %q from config/, want from-config", body)
+			}
+			l := startLoad(url, 4)
+			l.waitFor(t, 50)
+			m2 := build(t, home, stdlibPlan(stdlibApp(t, ""), "v2", strategy, pub))
+			ev := deploy(t, c, m2)
+			l.waitFor(t, 50)
+			l.stop()
+			if ev.Final.Phase != rollout.Succeeded {
+				t.Fatalf("v2 deploy: %s: %s", ev.Final.Phase, ev.Final.Message)
+			}
+			if l.failed.Load() != 0 {
+				t.Errorf("%d of %d requests failed during the deploy: %v", l.failed.Load(), l.ok.Load()+l.failed.Load(), l.errs)
+			}
+			if l.last != "stdlib v2" || l.bodies["stdlib v2"] == 0 {
+				t.Errorf("responses did not move to v2: last %q, counts %v", l.last, l.bodies)
+			}
+			st, err := c.Status(t.Context(), "stdapp")
+			if err != nil || len(st) != 1 || st[0].Stable != m2.ID {
+				t.Fatalf("status = %+v, %v", st, err)
+			}
+			if r := st[0].Releases[0]; r.ID != m2.ID || r.Weight != 100 || r.Requests == 0 || len(r.Replicas) != 2 {
+				t.Errorf("status of %s = %+v", m2.ID, r)
+			}
+			_, metrics := httpGet(t, st[0].Metrics)
+			for _, want := range []string{
+				fmt.Sprintf(`pyship_requests_total{app="stdapp",release=%q,code="200"}`, m2.ID),
+				fmt.Sprintf(`pyship_replica_ready{app="stdapp",release=%q,replica=`, m2.ID),
+				`pyship_request_duration_seconds_bucket{app="stdapp",release="r1",le="0.005"}`,
+			} {
+				if !strings.Contains(metrics, want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
+			}
+		})
+	}
+}
+
+func TestBrokenReleaseRollsBack(t *testing.T) {
+	tests := []struct {
+		mode, strategy string
+		maxFailed      int64
+		diag           string
+	}{
+		{"crash", "rolling", 0, "exited with status 3"},
+		{"unhealthy", "blue-green", 0, "500 Internal Server Error"},
+		{"error500", "canary", -1, "canary analysis failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			home := newHome(t)
+			c := startAgent(t, home)
+			pub := port(t)
+			url := fmt.Sprintf("http://127.0.0.1:%d/", pub)
+			deploy(t, c, build(t, home, stdlibPlan(stdlibApp(t, ""), "v2", tt.strategy, pub)))
+			l := startLoad(url, 4)
+			l.waitFor(t, 50)
+			ev := deploy(t, c, build(t, home, stdlibPlan(stdlibApp(t, tt.mode), "v3", tt.strategy, pub)))
+			l.waitFor(t, 50)
+			l.stop()
+			if ev.Final.Phase != rollout.RolledBack {
+				t.Fatalf("broken v3 ended %s, want rolled-back", ev.Final.Phase)
+			}
+			if !strings.Contains(ev.Final.Message, tt.diag) {
+				t.Errorf("rollback reason lacks %q:\n%s", tt.diag, ev.Final.Message)
+			}
+			limit := tt.maxFailed
+			if limit < 0 {
+				// The canary's weight (25%) of the requests during its analysis window.
+				limit = (l.ok.Load() + l.failed.Load()) / 4
+			}
+			t.Logf("%d of %d requests failed (limit %d)", l.failed.Load(), l.ok.Load()+l.failed.Load(), limit)
+			if l.failed.Load() > limit {
+				t.Errorf("%d requests failed (limit %d): %v", l.failed.Load(), limit, l.errs)
+			}
+			if _, body := httpGet(t, url); body != "stdlib v2" {
+				t.Errorf("after the rollback the app answers %q, want stdlib v2", body)
+			}
+		})
+	}
+}

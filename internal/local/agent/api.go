@@ -1,0 +1,276 @@
+package agent
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/rollout"
+)
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func (a *Agent) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/deploy", a.handleDeploy)
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+		var out []AppStatus
+		for _, n := range a.appNames() {
+			if q := r.URL.Query().Get("app"); q == "" || q == n {
+				out = append(out, a.status(n))
+			}
+		}
+		writeJSON(w, out)
+	})
+	mux.HandleFunc("POST /v1/apps/{app}/{verb}", a.handleVerb)
+	mux.HandleFunc("GET /v1/apps/{app}/logs", a.handleLogs)
+	mux.HandleFunc("GET /v1/ping", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, map[string]any{"pid": os.Getpid(), "admin": a.adminAddr})
+	})
+	return mux
+}
+
+func (a *Agent) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprintln(w, "# HELP pyship_replica_ready Whether a replica passes its readiness probe (1) or not (0).")
+		fmt.Fprintln(w, "# TYPE pyship_replica_ready gauge")
+		for _, n := range a.appNames() {
+			for _, i := range a.app(n).sup.List() {
+				v := 0
+				if i.Health == rollout.Ready {
+					v = 1
+				}
+				fmt.Fprintf(w, "pyship_replica_ready{app=%q,release=%q,replica=%q} %d\n", n, i.Release, i.ID, v)
+			}
+		}
+		for _, n := range a.appNames() {
+			a.app(n).proxy.WriteMetrics(w, fmt.Sprintf("app=%q", n))
+		}
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func httpError(w http.ResponseWriter, code int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+}
+
+// handleDeploy streams the deploy's progress as JSON lines; the deploy continues if the
+// client goes away.
+func (a *Agent) handleDeploy(w http.ResponseWriter, r *http.Request) {
+	var req DeployRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		httpError(w, http.StatusBadRequest, fmt.Errorf("decoding the deploy request: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	events := make(chan Event, 64)
+	go func() {
+		defer close(events)
+		final, err := a.deploy(req, func(e Event) {
+			select {
+			case events <- e:
+			default: // a slow or gone client never blocks a deploy
+			}
+		})
+		e := Event{Final: &final}
+		if err != nil {
+			e.Error = err.Error()
+			e.Final = nil
+		}
+		if rt := a.app(req.App); rt != nil {
+			rt.mu.Lock()
+			if rt.stopServe != nil {
+				e.URL = "http://" + displayHost(a.BindHost) + ":" + itoa(rt.st.Port) + "/"
+			}
+			rt.mu.Unlock()
+		}
+		events <- e
+	}()
+	enc := json.NewEncoder(w)
+	rc := http.NewResponseController(w)
+	for e := range events {
+		e.Time = a.Clock.Now()
+		if enc.Encode(e) != nil {
+			continue
+		}
+		_ = rc.Flush()
+	}
+}
+
+func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
+	name, verb := r.PathValue("app"), r.PathValue("verb")
+	rt := a.app(name)
+	if rt == nil {
+		httpError(w, http.StatusNotFound, fmt.Errorf("no app named %q is deployed here (pyship status lists them)", name))
+		return
+	}
+	switch verb {
+	case "promote", "abort":
+		rt.mu.Lock()
+		active := rt.st.Deploy != nil && !rt.st.Deploy.Terminal()
+		if active {
+			rt.promote = rt.promote || verb == "promote"
+			rt.abort = rt.abort || verb == "abort"
+		}
+		rt.mu.Unlock()
+		if !active {
+			httpError(w, http.StatusConflict, fmt.Errorf("%s has no deploy in progress to %s", name, verb))
+			return
+		}
+		writeJSON(w, map[string]string{"message": verb + " requested"})
+	case "stop", "destroy":
+		if rt.active.Load() || rt.recovering.Load() {
+			httpError(w, http.StatusConflict, fmt.Errorf("a deploy of %s is in progress: run `pyship abort` first, then %s", name, verb))
+			return
+		}
+		rt.deploying.Lock() // housekeeping may hold it for a moment
+		var ids []string
+		for _, i := range rt.sup.List() {
+			ids = append(ids, i.ID)
+		}
+		err := rt.Stop(a.ctx, ids)
+		rt.stopServing()
+		rt.mu.Lock()
+		rt.st.Stopped = true
+		rt.mu.Unlock()
+		if err == nil {
+			err = rt.save()
+		}
+		rt.deploying.Unlock()
+		if err == nil && verb == "destroy" {
+			a.mu.Lock()
+			delete(a.apps, name)
+			a.mu.Unlock()
+			err = destroy(a.paths(), name)
+		}
+		if err != nil {
+			httpError(w, http.StatusInternalServerError, err)
+			return
+		}
+		msg := fmt.Sprintf("stopped %s (%d replica(s)); `pyship deploy` or `pyship rollback` serves it again", name, len(ids))
+		if verb == "destroy" {
+			msg = fmt.Sprintf("destroyed %s: replicas, releases, logs and state removed; its data stays in %s", name, a.paths().Data(name))
+		}
+		writeJSON(w, map[string]string{"message": msg})
+	default:
+		httpError(w, http.StatusNotFound, fmt.Errorf("unknown action %q", verb))
+	}
+}
+
+// destroy removes everything of app but its persistent data.
+func destroy(paths release.Paths, app string) error {
+	ents, err := os.ReadDir(paths.App(app))
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.Name() != "data" {
+			if err := os.RemoveAll(filepath.Join(paths.App(app), e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// handleLogs writes the last lines of the app's replica logs, then follows them if asked.
+func (a *Agent) handleLogs(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("app")
+	rel := r.URL.Query().Get("release")
+	follow := r.URL.Query().Get("follow") == "1"
+	rt := a.app(name)
+	if rt == nil {
+		httpError(w, http.StatusNotFound, fmt.Errorf("no app named %q is deployed here", name))
+		return
+	}
+	if rel == "" {
+		rt.mu.Lock()
+		rel = rt.st.Stable
+		if rt.st.Deploy != nil {
+			rel = rt.st.Deploy.Spec.Release
+		}
+		rt.mu.Unlock()
+	}
+	files, _ := filepath.Glob(filepath.Join(a.paths().Logs(name, rel), "*.log"))
+	if len(files) == 0 {
+		httpError(w, http.StatusNotFound, fmt.Errorf("release %q of %s has no logs", rel, name))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	rc := http.NewResponseController(w)
+	offsets := map[string]int64{}
+	for _, f := range files {
+		offsets[f] = writeTail(w, f, 100, rt)
+	}
+	_ = rc.Flush()
+	for follow {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		files, _ = filepath.Glob(filepath.Join(a.paths().Logs(name, rel), "*.log"))
+		for _, f := range files {
+			offsets[f] = writeFrom(w, f, offsets[f], rt)
+		}
+		if rc.Flush() != nil {
+			return
+		}
+	}
+}
+
+func writeTail(w io.Writer, file string, n int, rt *app) int64 {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	prefix := strings.TrimSuffix(filepath.Base(file), ".log")
+	for _, l := range lines {
+		if l != "" {
+			fmt.Fprintf(w, "%s | %s\n", prefix, rt.redact(l))
+		}
+	}
+	return int64(len(b))
+}
+
+func writeFrom(w io.Writer, file string, off int64, rt *app) int64 {
+	f, err := os.Open(file)
+	if err != nil {
+		return off
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return off
+	}
+	prefix := strings.TrimSuffix(filepath.Base(file), ".log")
+	br := bufio.NewReader(f)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return off
+		}
+		off += int64(len(line))
+		fmt.Fprintf(w, "%s | %s", prefix, rt.redact(line))
+	}
+}

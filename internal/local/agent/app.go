@@ -1,0 +1,284 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/pyship/pyship/internal/local/proxy"
+	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/local/supervise"
+	"github.com/pyship/pyship/internal/rollout"
+)
+
+// app is one app's runtime: its proxy, supervised replicas and state. It is the local
+// rollout.Target.
+type app struct {
+	a     *Agent
+	name  string
+	log   *slog.Logger
+	proxy *proxy.Proxy
+	sup   *supervise.Supervisor
+
+	mu        sync.Mutex // guards st, manifests, serving, flags
+	st        *AppState
+	manifests map[string]*release.Manifest
+	stopServe context.CancelFunc
+	serveDone chan struct{}
+	promote   bool
+	abort     bool
+
+	deploying  sync.Mutex  // one rollout at a time
+	recovering atomic.Bool // a deploy interrupted by a restart is being rolled back
+	active     atomic.Bool // a user's deploy or rollback runs
+	samples    rateSamples
+}
+
+func (a *Agent) newApp(st *AppState, drain time.Duration) *app {
+	rt := &app{a: a, name: st.App, st: st, manifests: map[string]*release.Manifest{}, log: a.log().With("app", st.App)}
+	rt.proxy = proxy.New(proxy.Options{DrainTimeout: drain, Log: rt.log})
+	rt.sup = &supervise.Supervisor{Home: a.Home, Log: rt.log,
+		OnReady: func(i supervise.Info) {
+			if m, err := rt.manifest(i.Release); err == nil && m.Plan.Run.Kind != "worker" {
+				rt.proxy.AddBackend(i.ID, i.Release, net.JoinHostPort("127.0.0.1", strconv.Itoa(i.Port)))
+			}
+		},
+		OnUnready: func(i supervise.Info) { rt.proxy.RemoveBackend(a.ctx, i.ID) },
+	}
+	return rt
+}
+
+func (rt *app) save() error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return saveState(rt.a.paths(), rt.st)
+}
+
+func (rt *app) manifest(id string) (*release.Manifest, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if m, ok := rt.manifests[id]; ok {
+		return m, nil
+	}
+	m, err := release.Load(rt.a.paths(), rt.name, id)
+	if err != nil {
+		return nil, err
+	}
+	rt.manifests[id] = m
+	return m, nil
+}
+
+// serve starts the proxy on the app's public port (once).
+func (rt *app) serve(port int) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.stopServe != nil && rt.st.Port == port {
+		return nil
+	}
+	if rt.stopServe != nil {
+		return fmt.Errorf("%s is served on port %d; this release asks for port %d: stop it first (pyship stop) to change the port", rt.name, rt.st.Port, port)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(rt.a.bindHost(), strconv.Itoa(port)))
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("port %d is already in use by another program: stop it, or change [run] port", port)
+		}
+		return fmt.Errorf("listening on port %d: %w", port, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rt.stopServe, rt.serveDone, rt.st.Port = cancel, make(chan struct{}), port
+	done := rt.serveDone
+	go func() {
+		defer close(done)
+		if err := rt.proxy.Serve(ctx, ln); err != nil {
+			rt.log.Error("proxy stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+func (rt *app) stopServing() {
+	rt.mu.Lock()
+	cancel, done := rt.stopServe, rt.serveDone
+	rt.stopServe, rt.serveDone = nil, nil
+	rt.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// Replicas implements rollout.Target.
+func (rt *app) Replicas(context.Context) ([]rollout.Replica, error) {
+	var out []rollout.Replica
+	for _, i := range rt.sup.List() {
+		out = append(out, rollout.Replica{ID: i.ID, Release: i.Release, Health: i.Health, Diagnosis: rt.redact(i.Diagnosis)})
+	}
+	return out, nil
+}
+
+// Start implements rollout.Target: the replica is recorded before its process starts, so a
+// crash in between leaves a record the next agent acts on, never an unknown process.
+func (rt *app) Start(ctx context.Context, rel string, n int) error {
+	m, err := rt.manifest(rel)
+	if err != nil {
+		return err
+	}
+	for range n {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		rt.mu.Lock()
+		rt.st.NextReplica++
+		rec := ReplicaRecord{ID: fmt.Sprintf("%s-%s-%d", rt.name, rel, rt.st.NextReplica), Release: rel, Port: port}
+		rt.st.Replicas = append(rt.st.Replicas, rec)
+		rt.mu.Unlock()
+		if err := rt.save(); err != nil {
+			return err
+		}
+		if err := rt.launch(ctx, m, rec, 0, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (rt *app) launch(ctx context.Context, m *release.Manifest, rec ReplicaRecord, pid int, start uint64) error {
+	spec, err := rt.spec(m, rec)
+	if err != nil {
+		return err
+	}
+	return rt.sup.Start(rt.a.ctx, spec, pid, start)
+}
+
+// spec is how a replica of release m runs.
+func (rt *app) spec(m *release.Manifest, rec ReplicaRecord) (supervise.Spec, error) {
+	p := m.Plan
+	logDir := rt.a.paths().Logs(rt.name, m.ID)
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return supervise.Spec{}, err
+	}
+	env := []string{
+		"PATH=" + filepath.Join(m.Venv, "bin") + ":" + rt.a.basePath(),
+		"VIRTUAL_ENV=" + m.Venv,
+		"PYTHONUNBUFFERED=1",
+		"HOME=" + os.Getenv("HOME"),
+		"LANG=C.UTF-8",
+	}
+	if len(p.Run.PythonPath) > 0 {
+		var pp []string
+		for _, d := range p.Run.PythonPath {
+			pp = append(pp, filepath.Join(m.AppDir, d))
+		}
+		env = append(env, "PYTHONPATH="+strings.Join(pp, ":"))
+	}
+	for k, v := range m.Env {
+		env = append(env, k+"="+v)
+	}
+	if m.SecretsFile != "" {
+		sec, err := release.ReadSecrets(m.SecretsFile)
+		if err != nil {
+			return supervise.Spec{}, err
+		}
+		for k, v := range sec {
+			env = append(env, k+"="+v)
+		}
+	}
+	slices.Sort(env)
+	probe := supervise.Probe{Type: p.Health.Type, Path: p.Health.Path,
+		Interval: dur(p.Health.Interval, 2*time.Second), Timeout: dur(p.Health.Timeout, 2*time.Second),
+		StartupTimeout: dur(p.Health.StartupTimeout, 60*time.Second)}
+	if p.Run.Kind == "worker" {
+		probe.Type = "process"
+	}
+	if probe.Type == "" {
+		probe.Type = "http"
+	}
+	return supervise.Spec{ID: rec.ID, Release: rec.Release, Dir: m.AppDir, Command: p.Run.Command, Env: env, Port: rec.Port,
+		LogFile: filepath.Join(logDir, rec.ID+".log"), Probe: probe, Grace: 10 * time.Second}, nil
+}
+
+func dur(s string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d
+	}
+	return def
+}
+
+// Stop implements rollout.Target: out of the proxy, drained, then the process group ends.
+func (rt *app) Stop(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		rt.proxy.RemoveBackend(ctx, id)
+		if err := rt.sup.Stop(ctx, id); err != nil {
+			return err
+		}
+		rt.mu.Lock()
+		rt.st.Replicas = slices.DeleteFunc(rt.st.Replicas, func(r ReplicaRecord) bool { return r.ID == id })
+		rt.mu.Unlock()
+		if err := rt.save(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetWeights implements rollout.Target.
+func (rt *app) SetWeights(_ context.Context, w map[string]int) error {
+	if err := rt.proxy.SetWeights(w); err != nil {
+		return err
+	}
+	rt.mu.Lock()
+	rt.st.Weights = w
+	rt.mu.Unlock()
+	return rt.save()
+}
+
+// Weights implements rollout.Target.
+func (rt *app) Weights(context.Context) (map[string]int, error) { return rt.proxy.Weights(), nil }
+
+// Metrics implements rollout.Target.
+func (rt *app) Metrics(_ context.Context, rel string) (rollout.Metrics, error) {
+	return rt.proxy.Metrics(rel), nil
+}
+
+// redact replaces the values of the app's secrets in text (diagnoses quote app logs).
+func (rt *app) redact(text string) string {
+	rt.mu.Lock()
+	var files []string
+	for _, m := range rt.manifests {
+		if m.SecretsFile != "" {
+			files = append(files, m.SecretsFile)
+		}
+	}
+	rt.mu.Unlock()
+	for _, f := range files {
+		sec, _ := release.ReadSecrets(f)
+		for _, v := range sec {
+			if len(v) >= 4 {
+				text = strings.ReplaceAll(text, v, "[secret]")
+			}
+		}
+	}
+	return text
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free private port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}

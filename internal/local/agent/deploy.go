@@ -1,0 +1,169 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/rollout"
+)
+
+// DeployRequest asks the agent to roll out a built release.
+type DeployRequest struct {
+	App     string `json:"app"`
+	Release string `json:"release"`
+	// Strategy overrides the plan's strategy ("" keeps it).
+	Strategy string `json:"strategy,omitempty"`
+	// Rollback marks a return to an earlier release (reported as a rollback; blue-green
+	// semantics, so a warm set switches back instantly).
+	Rollback bool `json:"rollback,omitempty"`
+}
+
+// Event is one line of a deploy's progress stream.
+type Event struct {
+	Time    time.Time       `json:"time"`
+	Message string          `json:"message,omitempty"`
+	Warning string          `json:"warning,omitempty"`
+	Final   *rollout.Status `json:"final,omitempty"`
+	URL     string          `json:"url,omitempty"`
+	Error   string          `json:"error,omitempty"`
+}
+
+func (rt *app) engine(progress func(string)) *rollout.Engine {
+	return &rollout.Engine{
+		Target: rt,
+		Clock:  rt.a.Clock,
+		Save: func(s rollout.Status) error {
+			rt.mu.Lock()
+			rt.st.Deploy = &s
+			if s.Phase == rollout.Succeeded {
+				rt.st.Stable = s.Spec.Release
+			}
+			rt.mu.Unlock()
+			return rt.save()
+		},
+		Intervene: func(s *rollout.Status) {
+			rt.mu.Lock()
+			defer rt.mu.Unlock()
+			s.Promote = s.Promote || rt.promote
+			s.Abort = s.Abort || rt.abort
+			rt.promote, rt.abort = false, false
+		},
+		Observe: func(s rollout.Status, d rollout.Decision) {
+			if progress != nil && d.Reason != "" && d.Action != rollout.Wait && d.Action != rollout.Done {
+				progress(d.Reason)
+			}
+		},
+	}
+}
+
+// rollout runs the engine on st until it is done; the caller holds rt.deploying.
+func (rt *app) rollout(ctx context.Context, st rollout.Status, progress func(string)) (rollout.Status, error) {
+	last := ""
+	return rt.engine(func(msg string) {
+		if msg != last && progress != nil {
+			progress(msg)
+		}
+		last = msg
+	}).Run(ctx, st)
+}
+
+// deploy rolls out req.Release of the app, reporting progress, and notifies the webhook.
+func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status, error) {
+	m, err := release.Load(a.paths(), req.App, req.Release)
+	if err != nil {
+		return rollout.Status{}, err
+	}
+	a.mu.Lock()
+	rt := a.apps[req.App]
+	if rt == nil {
+		st, err := loadState(a.paths(), req.App)
+		if err != nil {
+			a.mu.Unlock()
+			return rollout.Status{}, err
+		}
+		rt = a.newApp(st, dur(m.Plan.Deploy.DrainTimeout, 30*time.Second))
+		a.apps[req.App] = rt
+	}
+	a.mu.Unlock()
+	if !rt.active.CompareAndSwap(false, true) {
+		return rollout.Status{}, fmt.Errorf("a deploy of %s is already in progress: wait for it, or run `pyship abort`", req.App)
+	}
+	defer rt.active.Store(false)
+	if rt.recovering.Load() {
+		progress(Event{Message: "waiting for the deploy interrupted by the agent's restart to roll back"})
+	}
+	rt.deploying.Lock() // also held for a moment by housekeeping
+	defer rt.deploying.Unlock()
+	port := m.Plan.Run.Port
+	if m.Plan.Run.Kind == "worker" {
+		port = 0
+	}
+	if port > 0 {
+		if err := rt.serve(port); err != nil {
+			return rollout.Status{}, err
+		}
+	}
+	strategy, err := rollout.ParseStrategy(firstNonEmpty(req.Strategy, m.Plan.Deploy.Strategy))
+	if err != nil {
+		return rollout.Status{}, err
+	}
+	if req.Rollback {
+		strategy = rollout.BlueGreen
+	}
+	rt.mu.Lock()
+	stable := rt.st.Stable
+	rt.st.Stopped = false
+	rt.promote, rt.abort = false, false
+	rt.mu.Unlock()
+	if stable == m.ID {
+		if req.Rollback {
+			return rollout.Status{}, fmt.Errorf("%s is already the stable release of %s: name an earlier one (pyship status lists them)", m.ID, m.App)
+		}
+		stable = ""
+	}
+	spec := rollout.Spec{Release: m.ID, Stable: stable, Strategy: strategy, Replicas: max(m.Plan.Deploy.Replicas, 1),
+		RollbackWindow: dur(m.Plan.Deploy.RollbackWindow, 10*time.Minute)}
+	if c := m.Plan.Deploy.Canary; c != nil {
+		spec.Canary = rollout.CanaryConfig{Steps: c.Steps, Pause: dur(c.Pause, 30*time.Second), MinRequests: c.MinRequests,
+			MaxErrorRate: c.MaxErrorRate, MaxLatencyRatio: c.MaxLatencyRatio}
+	}
+	st := rollout.NewStatus(spec)
+	what := "deploying"
+	if req.Rollback {
+		what = "rolling back to"
+	}
+	progress(Event{Message: fmt.Sprintf("%s %s %s (version %s) with the %s strategy, %d replica(s)", what, m.App, m.ID, m.Version, strategy, spec.Replicas)})
+	rt.mu.Lock()
+	rt.st.Deploy = &st
+	rt.mu.Unlock()
+	if err := rt.save(); err != nil {
+		return st, err
+	}
+	final, err := rt.rollout(a.ctx, st, func(msg string) { progress(Event{Message: msg}) })
+	if err != nil {
+		return final, err
+	}
+	if werr := a.notify(m, final, req.Rollback); werr != nil {
+		progress(Event{Warning: werr.Error()})
+	}
+	inUse := map[string]bool{}
+	for _, r := range rt.sup.List() {
+		inUse[r.Release] = true
+	}
+	rt.mu.Lock()
+	inUse[rt.st.Stable] = true
+	rt.mu.Unlock()
+	release.Prune(a.paths(), m.App, a.Keep, inUse)
+	return final, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

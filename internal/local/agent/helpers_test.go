@@ -1,0 +1,227 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/testsvc"
+)
+
+// venvCache is shared by every test of the package so the venv is built once.
+var venvCache string
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "pyship-agent-venvs-")
+	if err != nil {
+		panic(err)
+	}
+	venvCache = d
+	code := m.Run()
+	os.RemoveAll(d)
+	os.Exit(code)
+}
+
+func newHome(t *testing.T) string {
+	t.Helper()
+	home := t.TempDir()
+	if err := os.Symlink(venvCache, filepath.Join(home, "venvs")); err != nil {
+		t.Fatal(err)
+	}
+	return home
+}
+
+func port(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startAgent runs an agent on home until the test ends (replicas are stopped too).
+func startAgent(t *testing.T, home string) *Client {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &Agent{Home: home, AdminAddr: "127.0.0.1:0", BindHost: "127.0.0.1",
+		Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	c := NewClient(home)
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ping(context.Background()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("agent did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		for _, n := range a.appNames() {
+			c.Act(context.Background(), n, "stop")
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("agent: %v", err)
+		}
+	})
+	return c
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+// stdlibApp copies the stdlib test app to a fresh project folder with the given mode.
+func stdlibApp(t *testing.T, mode string) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := "../testdata/stdlib"
+	for _, f := range []string{"app.py", "config/settings.txt"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mode != "" {
+		os.WriteFile(filepath.Join(dir, "mode.txt"), []byte(mode), 0o644)
+	}
+	return dir
+}
+
+func stdlibPlan(dir, version, strategy string, port int) *plan.Plan {
+	return &plan.Plan{SchemaVersion: 1, Dir: dir, Name: "stdapp", Version: version,
+		Dependencies: plan.Dependencies{Kind: "none"},
+		Run:          plan.Run{Command: []string{"python", "app.py"}, Kind: "web", Framework: "plain", Port: port, Workers: 1},
+		Health:       plan.Health{Type: "http", Path: "/healthz", Interval: "300ms", Timeout: "1s", StartupTimeout: "6s"},
+		Config:       &plan.Folder{Path: "config"},
+		Env:          map[string]string{"GREETING": "hello"},
+		Deploy: plan.Deploy{Target: "local", Strategy: strategy, Replicas: 2, DrainTimeout: "5s", RollbackWindow: "1m",
+			Canary: &plan.Canary{Steps: []int{25, 100}, Pause: "1500ms", MinRequests: 20, MaxErrorRate: 0.05, MaxLatencyRatio: 20}},
+	}
+}
+
+func build(t *testing.T, home string, p *plan.Plan) *release.Manifest {
+	t.Helper()
+	py := testsvc.Start(t, "python")["PYSHIP_TEST_PYTHON"]
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	m, err := release.Build(ctx, release.Paths{Home: home}, p, release.Options{Python: py, Env: os.Environ()})
+	if err != nil {
+		t.Fatalf("building %s %s: %v", p.Name, p.Version, err)
+	}
+	return m
+}
+
+func deploy(t *testing.T, c *Client, m *release.Manifest) Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	final, err := c.Deploy(ctx, DeployRequest{App: m.App, Release: m.ID}, func(e Event) { t.Logf("deploy %s: %s%s", m.ID, e.Message, e.Warning) })
+	if err != nil {
+		t.Fatalf("deploying %s: %v", m.ID, err)
+	}
+	return final
+}
+
+// load sends requests continuously to url from a few clients with keep-alive.
+type load struct {
+	ok, failed atomic.Int64
+	mu         sync.Mutex
+	bodies     map[string]int
+	last       string
+	errs       []string
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+}
+
+func startLoad(url string, clients int) *load {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &load{bodies: map[string]int{}, cancel: cancel}
+	for range clients {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+			for ctx.Err() == nil {
+				resp, err := hc.Get(url)
+				if err != nil {
+					if ctx.Err() == nil {
+						l.fail(err.Error())
+					}
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					l.fail(resp.Status + " " + string(b))
+					continue
+				}
+				l.ok.Add(1)
+				l.mu.Lock()
+				l.bodies[strings.TrimSpace(string(b))]++
+				l.last = strings.TrimSpace(string(b))
+				l.mu.Unlock()
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+	}
+	return l
+}
+
+func (l *load) fail(msg string) {
+	l.failed.Add(1)
+	l.mu.Lock()
+	if len(l.errs) < 5 {
+		l.errs = append(l.errs, msg)
+	}
+	l.mu.Unlock()
+}
+
+func (l *load) stop() {
+	l.cancel()
+	l.wg.Wait()
+}
+
+// waitFor waits until the load has seen n more successful answers.
+func (l *load) waitFor(t *testing.T, n int64) {
+	t.Helper()
+	target := l.ok.Load() + n
+	deadline := time.Now().Add(30 * time.Second)
+	for l.ok.Load() < target {
+		if time.Now().After(deadline) {
+			t.Fatalf("load made no progress: %d ok, %d failed %v", l.ok.Load(), l.failed.Load(), l.errs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}

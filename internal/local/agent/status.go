@@ -1,0 +1,125 @@
+package agent
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/local/supervise"
+	"github.com/pyship/pyship/internal/rollout"
+)
+
+// AppStatus is what `pyship status` shows of one app.
+type AppStatus struct {
+	App      string          `json:"app"`
+	URL      string          `json:"url,omitempty"`
+	Metrics  string          `json:"metrics"`
+	Stable   string          `json:"stable,omitempty"`
+	Stopped  bool            `json:"stopped,omitempty"`
+	Deploy   *rollout.Status `json:"deploy,omitempty"`
+	Releases []ReleaseStatus `json:"releases"`
+}
+
+// ReleaseStatus is one release of an app with its replicas and traffic figures.
+type ReleaseStatus struct {
+	ID       string           `json:"id"`
+	Version  string           `json:"version"`
+	Created  time.Time        `json:"created"`
+	Weight   int              `json:"weight"`
+	Replicas []supervise.Info `json:"replicas"`
+	Requests int64            `json:"requests"`
+	// Rate is requests per second and ErrorRate the 5xx share, both over the last 10 s.
+	Rate      float64       `json:"rate"`
+	ErrorRate float64       `json:"errorRate"`
+	P50       time.Duration `json:"p50"`
+	P95       time.Duration `json:"p95"`
+	P99       time.Duration `json:"p99"`
+}
+
+// rateSamples keeps recent metric snapshots to compute rates.
+type rateSamples struct {
+	mu   sync.Mutex
+	hist []sample
+}
+
+type sample struct {
+	at  time.Time
+	rel map[string]rollout.Metrics
+}
+
+func (s *rateSamples) add(rt *app, now time.Time) {
+	rels := map[string]rollout.Metrics{}
+	for _, id := range release.List(rt.a.paths(), rt.name) {
+		rels[id] = rt.proxy.Metrics(id)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hist = append(s.hist, sample{at: now, rel: rels})
+	for len(s.hist) > 0 && now.Sub(s.hist[0].at) > 11*time.Second {
+		s.hist = s.hist[1:]
+	}
+}
+
+// window returns the metrics of rel over the recent window and its length.
+func (s *rateSamples) window(rel string, now rollout.Metrics, at time.Time) (rollout.Metrics, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.hist) == 0 {
+		return rollout.Metrics{}, 0
+	}
+	old := s.hist[0]
+	return now.Sub(old.rel[rel]), at.Sub(old.at)
+}
+
+func (a *Agent) status(name string) AppStatus {
+	rt := a.app(name)
+	rt.mu.Lock()
+	st := *rt.st
+	var dep *rollout.Status
+	if st.Deploy != nil {
+		cp := *st.Deploy
+		dep = &cp
+	}
+	serving := rt.stopServe != nil
+	rt.mu.Unlock()
+	out := AppStatus{App: name, Stable: st.Stable, Stopped: st.Stopped, Deploy: dep, Metrics: "http://" + a.adminAddr + "/metrics"}
+	if serving {
+		out.URL = "http://" + displayHost(a.BindHost) + ":" + itoa(st.Port) + "/"
+	}
+	reps := map[string][]supervise.Info{}
+	for _, i := range rt.sup.List() {
+		i.Diagnosis = rt.redact(i.Diagnosis)
+		reps[i.Release] = append(reps[i.Release], i)
+	}
+	w := rt.proxy.Weights()
+	now := a.Clock.Now()
+	for _, id := range release.List(a.paths(), name) {
+		rs := ReleaseStatus{ID: id, Weight: w[id], Replicas: reps[id]}
+		if m, err := rt.manifest(id); err == nil {
+			rs.Version, rs.Created = m.Version, m.Created
+		}
+		cum := rt.proxy.Metrics(id)
+		rs.Requests = cum.Requests
+		win, d := rt.samples.window(id, cum, now)
+		if d > 0 {
+			rs.Rate = float64(win.Requests) / d.Seconds()
+		}
+		if win.Requests > 0 {
+			rs.ErrorRate = float64(win.Errors) / float64(win.Requests)
+			rs.P50, rs.P95, rs.P99 = win.Quantile(0.5), win.Quantile(0.95), win.Quantile(0.99)
+		} else {
+			rs.P50, rs.P95, rs.P99 = cum.Quantile(0.5), cum.Quantile(0.95), cum.Quantile(0.99)
+		}
+		out.Releases = append(out.Releases, rs)
+	}
+	sort.Slice(out.Releases, func(i, j int) bool { return out.Releases[i].Created.After(out.Releases[j].Created) })
+	return out
+}
+
+func displayHost(h string) string {
+	if h == "" || h == "0.0.0.0" || h == "::" {
+		return "127.0.0.1"
+	}
+	return h
+}

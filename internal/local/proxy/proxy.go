@@ -1,0 +1,318 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pyship/pyship/internal/rollout"
+)
+
+// Options configure a Proxy.
+type Options struct {
+	// RequestTimeout bounds the wait for a backend's response headers (default 60s).
+	RequestTimeout time.Duration
+	// DrainTimeout bounds how long RemoveBackend waits for in-flight requests (default 30s).
+	DrainTimeout time.Duration
+	// StickyCookie, when set, names a cookie that pins a client to the release it first got.
+	StickyCookie string
+	Log          *slog.Logger
+}
+
+// Proxy routes requests to the ready backends of releases in proportion to their weights.
+// Routing changes are atomic: a request sees either the whole old table or the whole new one.
+type Proxy struct {
+	opts      Options
+	transport *fastTransport
+	metrics   *registry
+	buffers   *bufferPool
+
+	mu       sync.Mutex // serialises changes; readers use table
+	backends map[string]*backend
+	weights  map[string]int
+	table    atomic.Pointer[table]
+}
+
+type backend struct {
+	id, release, addr string
+	rp                *httputil.ReverseProxy
+	inflight          atomic.Int64
+}
+
+type route struct {
+	release  string
+	weight   int
+	backends []*backend
+	next     *atomic.Uint64
+}
+
+type table struct {
+	routes []route // releases with at least one backend, sorted by name
+	total  int     // sum of the weights of routes
+}
+
+// New returns a proxy with no backends.
+func New(opts Options) *Proxy {
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 60 * time.Second
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 30 * time.Second
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: opts.RequestTimeout,
+		ForceAttemptHTTP2:     false,
+		DisableCompression:    true,
+	}
+	fast := &fastTransport{std: tr, dialer: &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
+		timeout: opts.RequestTimeout, maxIdle: 256}
+	p := &Proxy{opts: opts, transport: fast, metrics: newRegistry(), buffers: &bufferPool{}, backends: map[string]*backend{}, weights: map[string]int{}}
+	p.table.Store(&table{})
+	return p
+}
+
+// AddBackend starts routing release's traffic to addr (host:port) under the replica id.
+func (p *Proxy) AddBackend(id, release, addr string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b, ok := p.backends[id]; ok && b.addr == addr && b.release == release {
+		return
+	}
+	b := &backend{id: id, release: release, addr: addr}
+	u := &url.URL{Scheme: "http", Host: addr}
+	b.rp = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
+			pr.SetURL(u)
+			pr.SetXForwarded()
+			pr.Out.Host = pr.In.Host
+		},
+		Transport:    p.transport,
+		BufferPool:   p.buffers,
+		ErrorHandler: p.errorHandler(b),
+		ErrorLog:     nil,
+	}
+	p.backends[id] = b
+	p.rebuild()
+}
+
+// RemoveBackend stops routing to the replica id and waits until its in-flight requests finish,
+// at most the drain timeout or until ctx ends. It reports how many requests were still running.
+func (p *Proxy) RemoveBackend(ctx context.Context, id string) int64 {
+	p.mu.Lock()
+	b, ok := p.backends[id]
+	if ok {
+		delete(p.backends, id)
+		p.rebuild()
+	}
+	p.mu.Unlock()
+	if !ok {
+		return 0
+	}
+	defer p.transport.closeIdle(b.addr)
+	deadline := time.NewTimer(p.opts.DrainTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for b.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return b.inflight.Load()
+		case <-deadline.C:
+			return b.inflight.Load()
+		case <-tick.C:
+		}
+	}
+	return 0
+}
+
+// SetWeights atomically replaces the traffic percentages of releases.
+func (p *Proxy) SetWeights(w map[string]int) error {
+	sum := 0
+	for r, v := range w {
+		if v < 0 || v > 100 {
+			return fmt.Errorf("weight %d of release %s is outside 0-100", v, r)
+		}
+		sum += v
+	}
+	if sum != 100 && sum != 0 {
+		return fmt.Errorf("weights %v add up to %d, not 100", w, sum)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.weights = maps.Clone(w)
+	p.rebuild()
+	return nil
+}
+
+// Weights returns the traffic percentages set last.
+func (p *Proxy) Weights() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.weights)
+}
+
+// Backends returns the replica ids currently routed to, by release.
+func (p *Proxy) Backends() map[string][]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string][]string{}
+	for _, b := range p.backends {
+		out[b.release] = append(out[b.release], b.id)
+	}
+	return out
+}
+
+// rebuild publishes a new routing table; p.mu must be held.
+func (p *Proxy) rebuild() {
+	byRel := map[string][]*backend{}
+	for _, b := range p.backends {
+		byRel[b.release] = append(byRel[b.release], b)
+	}
+	t := &table{}
+	for rel, bs := range byRel {
+		sort.Slice(bs, func(i, j int) bool { return bs[i].id < bs[j].id })
+		t.routes = append(t.routes, route{release: rel, weight: p.weights[rel], backends: bs, next: new(atomic.Uint64)})
+		t.total += p.weights[rel]
+	}
+	sort.Slice(t.routes, func(i, j int) bool { return t.routes[i].release < t.routes[j].release })
+	p.table.Store(t)
+}
+
+// pick chooses a release (the sticky one when it still gets traffic) and a backend of it,
+// avoiding the backend skip. A release whose weight is 0 only serves when no weighted release
+// has a backend, so traffic never stops while weights catch up with replicas.
+func (t *table) pick(sticky string, skip *backend) *backend {
+	if len(t.routes) == 0 {
+		return nil
+	}
+	idx := -1
+	if sticky != "" {
+		for i, r := range t.routes {
+			if r.release == sticky && r.weight > 0 {
+				idx = i
+			}
+		}
+	}
+	if idx < 0 && t.total > 0 {
+		n := rand.IntN(t.total)
+		for i, r := range t.routes {
+			if n < r.weight {
+				idx = i
+				break
+			}
+			n -= r.weight
+		}
+	}
+	if idx < 0 {
+		idx = len(t.routes) - 1
+	}
+	for range len(t.routes) {
+		r := t.routes[idx]
+		for range len(r.backends) {
+			b := r.backends[r.next.Add(1)%uint64(len(r.backends))]
+			if b != skip {
+				return b
+			}
+		}
+		idx = (idx + 1) % len(t.routes)
+	}
+	return nil
+}
+
+// ServeHTTP routes one request.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w}
+	sticky := ""
+	if p.opts.StickyCookie != "" {
+		if c, err := r.Cookie(p.opts.StickyCookie); err == nil {
+			sticky = c.Value
+		}
+	}
+	b := p.table.Load().pick(sticky, nil)
+	if b == nil {
+		rec.release = ""
+		http.Error(rec, "pyship: no ready replica to serve this request", http.StatusServiceUnavailable)
+		p.metrics.observe("", rec.status(), time.Since(start))
+		return
+	}
+	if p.opts.StickyCookie != "" && sticky != b.release {
+		http.SetCookie(rec, &http.Cookie{Name: p.opts.StickyCookie, Value: b.release, Path: "/", HttpOnly: true})
+	}
+	p.serve(b, rec, r)
+	p.metrics.observe(rec.release, rec.status(), time.Since(start))
+}
+
+func (p *Proxy) serve(b *backend, rec *recorder, r *http.Request) {
+	rec.release = b.release
+	b.inflight.Add(1)
+	defer b.inflight.Add(-1)
+	b.rp.ServeHTTP(rec, r)
+}
+
+// errorHandler retries a request whose backend could not be reached on another backend when
+// the request has no body (nothing was sent, so it is safe); otherwise it answers 502 or 504.
+func (p *Proxy) errorHandler(b *backend) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		// The ResponseWriter is the recorder ServeHTTP made: it counts the attempts.
+		rec, _ := w.(*recorder)
+		var op *net.OpError
+		unreached := errors.As(err, &op) && op.Op == "dial"
+		noBody := r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 && r.Header.Get("Transfer-Encoding") == ""
+		if rec != nil && unreached && noBody && rec.tries < 3 && r.Context().Err() == nil {
+			rec.tries++
+			if nb := p.table.Load().pick("", b); nb != nil {
+				p.serve(nb, rec, r)
+				return
+			}
+		}
+		status := http.StatusBadGateway
+		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+			status = http.StatusGatewayTimeout
+		}
+		if r.Context().Err() == nil {
+			p.opts.Log.Warn("proxying failed", "replica", b.id, "release", b.release, "err", err)
+		}
+		w.WriteHeader(status)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Metrics returns the cumulative metrics of release for the rollout engine.
+func (p *Proxy) Metrics(release string) rollout.Metrics { return p.metrics.snapshot(release) }
+
+// bufferPool reuses the ReverseProxy's copy buffers across requests.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32*1024)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }

@@ -1,0 +1,174 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// fastTransport is an HTTP/1.1 round tripper to loopback backends that runs each exchange on
+// the calling goroutine: no per-connection reader and writer goroutines, which on a small
+// machine cost more CPU than the proxying itself. Upgrades go to the standard transport.
+type fastTransport struct {
+	std     *http.Transport
+	dialer  *net.Dialer
+	timeout time.Duration // for the response headers
+	maxIdle int
+
+	mu   sync.Mutex
+	idle map[string][]*pconn
+}
+
+type pconn struct {
+	c  net.Conn
+	br *bufio.Reader
+	bw *bufio.Writer
+}
+
+func (t *fastTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" {
+		return t.std.RoundTrip(req)
+	}
+	host := req.URL.Host
+	for attempt := 0; ; attempt++ {
+		pc, reused, err := t.get(req.Context(), host)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := t.exchange(pc, req)
+		if err == nil {
+			return resp, nil
+		}
+		pc.c.Close()
+		// A pooled connection the backend closed meanwhile: nothing was answered, so a request
+		// without a body is sent again on a fresh connection.
+		if reused && attempt == 0 && (req.Body == nil || req.Body == http.NoBody) && req.Context().Err() == nil {
+			continue
+		}
+		return nil, err
+	}
+}
+
+func (t *fastTransport) get(ctx context.Context, host string) (*pconn, bool, error) {
+	t.mu.Lock()
+	if l := t.idle[host]; len(l) > 0 {
+		pc := l[len(l)-1]
+		t.idle[host] = l[:len(l)-1]
+		t.mu.Unlock()
+		return pc, true, nil
+	}
+	t.mu.Unlock()
+	c, err := t.dialer.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, false, err
+	}
+	return &pconn{c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 8<<10)}, false, nil
+}
+
+func (t *fastTransport) put(host string, pc *pconn) {
+	t.mu.Lock()
+	if t.idle == nil {
+		t.idle = map[string][]*pconn{}
+	}
+	if len(t.idle[host]) < t.maxIdle {
+		t.idle[host] = append(t.idle[host], pc)
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	pc.c.Close()
+}
+
+// closeIdle closes the pooled connections to host (a backend that went away).
+func (t *fastTransport) closeIdle(host string) {
+	t.mu.Lock()
+	l := t.idle[host]
+	delete(t.idle, host)
+	t.mu.Unlock()
+	for _, pc := range l {
+		pc.c.Close()
+	}
+}
+
+func (t *fastTransport) exchange(pc *pconn, req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	// Cancelling the request unblocks any read or write by expiring the connection's deadline.
+	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(time.Unix(1, 0)) })
+	if t.timeout > 0 {
+		pc.c.SetDeadline(time.Now().Add(t.timeout))
+	}
+	if err := req.Write(pc.bw); err != nil {
+		stop()
+		return nil, err
+	}
+	if err := pc.bw.Flush(); err != nil {
+		stop()
+		return nil, err
+	}
+	var resp *http.Response
+	var err error
+	for {
+		resp, err = http.ReadResponse(pc.br, req)
+		if err != nil {
+			stop()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+			continue // informational responses are not forwarded
+		}
+		break
+	}
+	pc.c.SetDeadline(time.Time{})
+	reusable := !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
+	if resp.Body == http.NoBody || resp.Body == nil {
+		if stop() && reusable {
+			t.put(req.URL.Host, pc)
+		} else {
+			pc.c.Close()
+		}
+		return resp, nil
+	}
+	resp.Body = &body{rc: resp.Body, pc: pc, t: t, host: req.URL.Host, stop: stop, reusable: reusable}
+	return resp, nil
+}
+
+// body returns the connection to the pool once the response was read to its end.
+type body struct {
+	rc       io.ReadCloser
+	pc       *pconn
+	t        *fastTransport
+	host     string
+	stop     func() bool
+	reusable bool
+	done     bool
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if errors.Is(err, io.EOF) && !b.done {
+		b.done = true
+		if b.stop() && b.reusable {
+			b.t.put(b.host, b.pc)
+		} else {
+			b.pc.c.Close()
+		}
+	}
+	return n, err
+}
+
+func (b *body) Close() error {
+	if !b.done {
+		b.done = true
+		b.stop()
+		b.pc.c.Close()
+	}
+	return nil
+}

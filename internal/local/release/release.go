@@ -1,0 +1,234 @@
+package release
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/pybuild"
+)
+
+// Manifest describes a built release; it is stored as release.json in the release folder.
+type Manifest struct {
+	App     string    `json:"app"`
+	ID      string    `json:"id"`
+	Version string    `json:"version"`
+	Created time.Time `json:"created"`
+	// AppDir holds the app's files; Venv its dependencies.
+	AppDir string `json:"appDir"`
+	Venv   string `json:"venv"`
+	Python string `json:"python"`
+	// Env are the app's variables ([env] plus PYSHIP_*), never secrets.
+	Env map[string]string `json:"env"`
+	// SecretsFile is read each time a replica starts; its values never enter the manifest.
+	SecretsFile string `json:"secretsFile,omitempty"`
+	// DataDir is the app's persistent data root, outside every release.
+	DataDir string    `json:"dataDir"`
+	Plan    plan.Plan `json:"plan"`
+}
+
+// Paths lays out an app's files under the state root Home.
+type Paths struct{ Home string }
+
+// App is the folder of app.
+func (p Paths) App(app string) string { return filepath.Join(p.Home, "apps", app) }
+
+// Releases is the folder holding app's releases.
+func (p Paths) Releases(app string) string { return filepath.Join(p.App(app), "releases") }
+
+// Data is app's persistent data root.
+func (p Paths) Data(app string) string { return filepath.Join(p.App(app), "data") }
+
+// Logs is the folder of the logs of app's release.
+func (p Paths) Logs(app, release string) string { return filepath.Join(p.App(app), "logs", release) }
+
+// Venvs is the shared venv cache.
+func (p Paths) Venvs() string { return filepath.Join(p.Home, "venvs") }
+
+// Options adjust Build.
+type Options struct {
+	// Python is the interpreter ("" finds one matching the plan's version on PATH).
+	Python string
+	// Env is the environment of pip (PIP_* settings) and the PATH searched for Python.
+	Env      []string
+	Progress io.Writer
+	Now      func() time.Time
+}
+
+// Build creates the next release of p under paths: copies the app files, installs the
+// dependencies into a (shared) venv and links the persistent data folders.
+func Build(ctx context.Context, paths Paths, p *plan.Plan, opts Options) (*Manifest, error) {
+	if p.Name == "" {
+		return nil, fmt.Errorf("the plan has no app name: set name in pyship.toml")
+	}
+	py := opts.Python
+	if py == "" {
+		var err error
+		if py, err = FindPython(p.Python.Version, lookupEnv(opts.Env, "PATH")); err != nil {
+			return nil, err
+		}
+	}
+	files, err := pybuild.AppFiles(p.Dir, p.Build.Exclude)
+	if err != nil {
+		return nil, fmt.Errorf("listing the app files of %s: %w", p.Dir, err)
+	}
+	id, err := nextID(paths.Releases(p.Name))
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(paths.Releases(p.Name), id)
+	appDir := filepath.Join(dir, "app")
+	if err := copyFiles(p.Dir, appDir, files); err != nil {
+		return nil, err
+	}
+	reqs := make([]string, 0, len(p.Dependencies.Requirements))
+	for _, r := range p.Dependencies.Requirements {
+		reqs = append(reqs, r.Spec)
+	}
+	venv, err := pybuild.EnsureVenv(ctx, py, paths.Venvs(), reqs, pybuild.VenvOptions{Env: opts.Env, Progress: opts.Progress})
+	if err != nil {
+		return nil, err
+	}
+	data := paths.Data(p.Name)
+	for _, d := range p.Data {
+		if !d.Persistent {
+			continue
+		}
+		if err := linkData(appDir, data, d.Path); err != nil {
+			return nil, err
+		}
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	m := &Manifest{App: p.Name, ID: id, Version: p.Version, Created: now().UTC(), AppDir: appDir, Venv: venv, Python: py,
+		SecretsFile: p.SecretsFile, DataDir: data, Plan: *p, Env: map[string]string{}}
+	for k, v := range p.Env {
+		m.Env[k] = v
+	}
+	m.Env["PYSHIP_APP"], m.Env["PYSHIP_VERSION"], m.Env["PYSHIP_RELEASE"], m.Env["PYSHIP_DATA_DIR"] = p.Name, p.Version, id, data
+	if p.Config != nil {
+		m.Env["PYSHIP_CONFIG_DIR"] = filepath.Join(appDir, p.Config.Path)
+	}
+	if err := writeJSON(filepath.Join(dir, "release.json"), m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Load reads the manifest of release id of app.
+func Load(paths Paths, app, id string) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(paths.Releases(app), id, "release.json"))
+	if err != nil {
+		return nil, fmt.Errorf("reading release %s of %s: %w", id, app, err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("reading release %s of %s: %w", id, app, err)
+	}
+	return &m, nil
+}
+
+// List returns the release ids of app, oldest first.
+func List(paths Paths, app string) []string {
+	ents, _ := os.ReadDir(paths.Releases(app))
+	var ids []string
+	for _, e := range ents {
+		if _, err := os.Stat(filepath.Join(paths.Releases(app), e.Name(), "release.json")); err == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return seq(ids[i]) < seq(ids[j]) })
+	return ids
+}
+
+// Prune removes all but the newest keep releases of app, never those in use.
+func Prune(paths Paths, app string, keep int, inUse map[string]bool) {
+	ids := List(paths, app)
+	for i := 0; i < len(ids)-keep; i++ {
+		if !inUse[ids[i]] {
+			_ = os.RemoveAll(filepath.Join(paths.Releases(app), ids[i]))
+			_ = os.RemoveAll(paths.Logs(app, ids[i]))
+		}
+	}
+}
+
+func seq(id string) int {
+	n, _ := strconv.Atoi(strings.TrimPrefix(id, "r"))
+	return n
+}
+
+func nextID(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("creating %s: %w", dir, err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	n := 0
+	for _, e := range ents {
+		n = max(n, seq(e.Name()))
+	}
+	for {
+		n++
+		id := "r" + strconv.Itoa(n)
+		if err := os.Mkdir(filepath.Join(dir, id), 0o755); err == nil {
+			return id, nil
+		} else if !os.IsExist(err) {
+			return "", fmt.Errorf("creating release folder: %w", err)
+		}
+	}
+}
+
+// FindPython finds the interpreter for version ("3.11", "3.11.7" or "") on path: python3.X
+// first, then python3 when its version matches.
+func FindPython(version, path string) (string, error) {
+	mm := version
+	if parts := strings.Split(version, "."); len(parts) > 2 {
+		mm = parts[0] + "." + parts[1]
+	}
+	var cands []string
+	if mm != "" {
+		cands = append(cands, "python"+mm)
+	}
+	cands = append(cands, "python3")
+	for _, c := range cands {
+		for _, dir := range filepath.SplitList(path) {
+			p := filepath.Join(dir, c)
+			if st, err := os.Stat(p); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+				continue
+			}
+			out, err := exec.Command(p, "-c", "import sys; print('%d.%d' % sys.version_info[:2])").Output()
+			if err != nil {
+				continue
+			}
+			if mm == "" || strings.TrimSpace(string(out)) == mm {
+				return p, nil
+			}
+		}
+	}
+	if mm != "" {
+		return "", fmt.Errorf("no Python %s interpreter on PATH (looked for python%s and python3): install it, or change [build] python", mm, mm)
+	}
+	return "", fmt.Errorf("no python3 on PATH: install Python 3 (apt-get install python3 python3-venv)")
+}
+
+func lookupEnv(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,187 @@
+package supervise
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/rollout"
+	"github.com/pyship/pyship/internal/testsvc"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func appSpec(t *testing.T, id, mode string) Spec {
+	t.Helper()
+	py := testsvc.Start(t, "python")["PYSHIP_TEST_PYTHON"]
+	app, err := filepath.Abs("../testdata/stdlib/app.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	return Spec{
+		ID: id, Release: "r1", Dir: dir,
+		Command: []string{py, app},
+		Env:     []string{"PATH=" + os.Getenv("PATH"), "APP_MODE=" + mode, "PYSHIP_VERSION=v1"},
+		Port:    freePort(t), LogFile: filepath.Join(dir, id+".log"),
+		Probe: Probe{Type: "http", Path: "/healthz", Interval: 200 * time.Millisecond, Timeout: time.Second, StartupTimeout: 4 * time.Second},
+		Grace: 2 * time.Second,
+	}
+}
+
+type events struct {
+	mu    sync.Mutex
+	ready []string
+}
+
+func newSup(t *testing.T) (*Supervisor, *events) {
+	ev := &events{}
+	s := &Supervisor{Home: t.TempDir(), OnReady: func(i Info) {
+		ev.mu.Lock()
+		ev.ready = append(ev.ready, i.ID)
+		ev.mu.Unlock()
+	}}
+	return s, ev
+}
+
+func waitHealth(t *testing.T, s *Supervisor, id string, want rollout.Health, cond func(Info) bool) Info {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, i := range s.List() {
+			if i.ID == id && i.Health == want && (cond == nil || cond(i)) {
+				return i
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("replica %s never became %s: %+v", id, want, s.List())
+	return Info{}
+}
+
+func TestReadyThenStopLeavesNoProcess(t *testing.T) {
+	s, ev := newSup(t)
+	ctx := context.Background()
+	sp := appSpec(t, "a", "spawn")
+	if err := s.Start(ctx, sp, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	info := waitHealth(t, s, "a", rollout.Ready, nil)
+	ev.mu.Lock()
+	if len(ev.ready) != 1 {
+		t.Errorf("OnReady calls = %v, want one", ev.ready)
+	}
+	ev.mu.Unlock()
+	if marked := Marked(s.Home); marked[info.PID] != "a" {
+		t.Errorf("Marked() = %v, want pid %d marked as a", marked, info.PID)
+	}
+	if err := s.Stop(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if groupAlive(info.PID) {
+		t.Error("a process of the replica's group outlived Stop")
+	}
+	if len(s.List()) != 0 {
+		t.Errorf("List() after Stop = %v", s.List())
+	}
+}
+
+func TestFailureDiagnosis(t *testing.T) {
+	tests := []struct {
+		mode string
+		want []string
+	}{
+		{"crash", []string{"exited before becoming ready", "exited with status 3", "boom: DATABASE_URL is not set"}},
+		{"wrongport", []string{"not ready within the startup timeout", "listens on port", "make it bind $PORT"}},
+		{"unhealthy", []string{"not ready within the startup timeout", "500 Internal Server Error", `"sick"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			t.Parallel()
+			s, _ := newSup(t)
+			sp := appSpec(t, "x", tt.mode)
+			if err := s.Start(context.Background(), sp, 0, 0); err != nil {
+				t.Fatal(err)
+			}
+			info := waitHealth(t, s, "x", rollout.Failed, nil)
+			for _, w := range tt.want {
+				if !strings.Contains(info.Diagnosis, w) {
+					t.Errorf("diagnosis lacks %q:\n%s", w, info.Diagnosis)
+				}
+			}
+			if Alive(info.PID, info.Start) {
+				t.Error("a failed replica's process is still running")
+			}
+			s.Stop(context.Background(), "x")
+		})
+	}
+}
+
+func TestLivenessRestartsAndAdoption(t *testing.T) {
+	s, _ := newSup(t)
+	ctx := context.Background()
+	sp := appSpec(t, "a", "ok")
+	if err := s.Start(ctx, sp, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	first := waitHealth(t, s, "a", rollout.Ready, nil)
+	KillGroup(first.PID)
+	second := waitHealth(t, s, "a", rollout.Ready, func(i Info) bool { return i.Restarts == 1 })
+	if second.PID == first.PID {
+		t.Fatal("the killed process was not replaced")
+	}
+	// A new supervisor (a restarted agent) takes the running process back.
+	s.Release()
+	s2, _ := newSup(t)
+	s2.Home = s.Home
+	if err := s2.Start(ctx, sp, second.PID, second.Start); err != nil {
+		t.Fatal(err)
+	}
+	adopted := waitHealth(t, s2, "a", rollout.Ready, nil)
+	if adopted.PID != second.PID {
+		t.Errorf("adopted pid %d, want the running %d", adopted.PID, second.PID)
+	}
+	s2.Stop(ctx, "a")
+	if Alive(second.PID, second.Start) {
+		t.Error("the adopted process survived Stop")
+	}
+}
+
+func TestProcessProbeWorker(t *testing.T) {
+	py := testsvc.Start(t, "python")["PYSHIP_TEST_PYTHON"]
+	for _, tt := range []struct {
+		name, code string
+		want       rollout.Health
+	}{
+		{"stays up", "import time; time.sleep(600)", rollout.Ready},
+		{"crashes at start", "import sys, time; time.sleep(0.3); sys.exit(4)", rollout.Failed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newSup(t)
+			dir := t.TempDir()
+			sp := Spec{ID: "w", Release: "r1", Dir: dir, Command: []string{py, "-c", tt.code}, Env: []string{"PATH=" + os.Getenv("PATH")},
+				LogFile: filepath.Join(dir, "w.log"), Probe: Probe{Type: "process", Interval: 200 * time.Millisecond, StartupTimeout: 5 * time.Second}}
+			if err := s.Start(context.Background(), sp, 0, 0); err != nil {
+				t.Fatal(err)
+			}
+			info := waitHealth(t, s, "w", tt.want, nil)
+			if tt.want == rollout.Failed && !strings.Contains(info.Diagnosis, "exited with status 4") {
+				t.Errorf("diagnosis: %s", info.Diagnosis)
+			}
+			s.Stop(context.Background(), "w")
+		})
+	}
+}

@@ -1,0 +1,87 @@
+package rollout
+
+import (
+	"fmt"
+	"time"
+)
+
+// Outcome is the result of a canary analysis.
+type Outcome string
+
+// Outcomes.
+const (
+	Pass         Outcome = "pass"
+	Fail         Outcome = "fail"
+	Inconclusive Outcome = "inconclusive" // not enough traffic to judge: never a silent pass
+)
+
+// Verdict is a canary analysis result with the figures it was based on.
+type Verdict struct {
+	Outcome        Outcome       `json:"outcome"`
+	Reason         string        `json:"reason"`
+	CanaryRequests int64         `json:"canaryRequests"`
+	CanaryErrRate  float64       `json:"canaryErrorRate"`
+	StableErrRate  float64       `json:"stableErrorRate"`
+	CanaryP95      time.Duration `json:"canaryP95"`
+	StableP95      time.Duration `json:"stableP95"`
+}
+
+// latencyFloor is the smallest stable p95 latency ratios are computed against, so that
+// sub-millisecond noise between histogram buckets cannot fail a canary.
+const latencyFloor = 5 * time.Millisecond
+
+// Judge compares the canary's and the stable release's metrics over the same window (both
+// already reduced to the window with Metrics.Sub).
+func Judge(c CanaryConfig, canary, stable Metrics) Verdict {
+	v := Verdict{CanaryRequests: canary.Requests, CanaryP95: canary.Quantile(0.95), StableP95: stable.Quantile(0.95)}
+	if canary.Requests > 0 {
+		v.CanaryErrRate = float64(canary.Errors) / float64(canary.Requests)
+	}
+	if stable.Requests > 0 {
+		v.StableErrRate = float64(stable.Errors) / float64(stable.Requests)
+	}
+	if canary.Requests < int64(c.MinRequests) {
+		v.Outcome = Inconclusive
+		v.Reason = fmt.Sprintf("not enough traffic: the canary got %d of the %d requests needed to judge it", canary.Requests, c.MinRequests)
+		return v
+	}
+	if v.CanaryErrRate > c.MaxErrorRate {
+		v.Outcome = Fail
+		v.Reason = fmt.Sprintf("canary 5xx rate %.1f%% is above the %.1f%% allowed (stable: %.1f%%)", 100*v.CanaryErrRate, 100*c.MaxErrorRate, 100*v.StableErrRate)
+		return v
+	}
+	if stable.Requests >= int64(c.MinRequests) {
+		base := max(v.StableP95, latencyFloor)
+		if ratio := float64(v.CanaryP95) / float64(base); ratio > c.MaxLatencyRatio {
+			v.Outcome = Fail
+			v.Reason = fmt.Sprintf("canary p95 latency %s is %.2f× stable's %s (at most %.2f× allowed)", v.CanaryP95, ratio, v.StableP95, c.MaxLatencyRatio)
+			return v
+		}
+		v.Outcome = Pass
+		v.Reason = fmt.Sprintf("canary 5xx rate %.1f%%, p95 %s (stable p95 %s) over %d requests", 100*v.CanaryErrRate, v.CanaryP95, v.StableP95, canary.Requests)
+		return v
+	}
+	v.Outcome = Pass
+	v.Reason = fmt.Sprintf("canary 5xx rate %.1f%% over %d requests; latency not compared: stable got only %d requests", 100*v.CanaryErrRate, canary.Requests, stable.Requests)
+	return v
+}
+
+// ApplyVerdict returns the status after a canary analysis at now: a pass moves to the next
+// step, a failure starts the rollback, an inconclusive result waits one more pause with the
+// window kept open, and says so.
+func ApplyVerdict(st Status, v Verdict, now time.Time) Status {
+	st.Analysis = &v
+	switch v.Outcome {
+	case Pass:
+		st.Step++
+		st.StepStarted, st.AnalyzeAt = time.Time{}, time.Time{}
+		st.Message = "canary analysis passed: " + v.Reason
+	case Fail:
+		st.Phase = RollingBack
+		st.Message = "canary analysis failed: " + v.Reason
+	default:
+		st.AnalyzeAt = now.Add(st.Spec.Canary.Pause)
+		st.Message = "canary paused, " + v.Reason + "; send traffic, or run `pyship promote` or `pyship abort`"
+	}
+	return st
+}

@@ -1,0 +1,269 @@
+package rollout
+
+import (
+	"fmt"
+	"maps"
+	"sort"
+	"time"
+)
+
+// Action is the kind of a Decision.
+type Action string
+
+// Actions.
+const (
+	Wait     Action = "wait"        // nothing to do until replicas change or Until passes
+	Start    Action = "start"       // start N replicas of Release
+	Stop     Action = "stop"        // drain and stop IDs
+	Weigh    Action = "set-weights" // set Weights
+	MarkStep Action = "mark-step"   // record the start of the canary step (time, metric baselines)
+	Analyze  Action = "analyze"     // run the canary analysis
+	Promoted Action = "promoted"    // the new release serves all traffic: phase succeeded
+	Revert   Action = "roll-back"   // begin rolling back: Reason says why
+	Reverted Action = "rolled-back" // the stable release serves again: phase rolled-back
+	Done     Action = "done"        // nothing to do; recheck at Until when set
+)
+
+// Decision is the one next step of a deploy.
+type Decision struct {
+	Action  Action         `json:"action"`
+	Release string         `json:"release,omitempty"`
+	N       int            `json:"n,omitempty"`
+	IDs     []string       `json:"ids,omitempty"`
+	Weights map[string]int `json:"weights,omitempty"`
+	Reason  string         `json:"reason,omitempty"`
+	Until   time.Time      `json:"until,omitzero"`
+}
+
+// Observation is what the target reports.
+type Observation struct {
+	Replicas []Replica
+	Weights  map[string]int
+	Now      time.Time
+}
+
+// group is the replicas of one release by health.
+type group struct {
+	alive, ready, starting, failed []Replica
+}
+
+func groupOf(obs Observation, pred func(release string) bool) group {
+	var g group
+	rs := append([]Replica(nil), obs.Replicas...)
+	sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
+	for _, r := range rs {
+		if !pred(r.Release) {
+			continue
+		}
+		switch r.Health {
+		case Ready:
+			g.ready = append(g.ready, r)
+			g.alive = append(g.alive, r)
+		case Starting:
+			g.starting = append(g.starting, r)
+			g.alive = append(g.alive, r)
+		case Failed:
+			g.failed = append(g.failed, r)
+		}
+	}
+	return g
+}
+
+func ids(rs []Replica) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.ID
+	}
+	return out
+}
+
+// Decide returns the next step of the deploy st given what the target reports. It is pure:
+// the same status and observation always give the same decision.
+func Decide(st Status, obs Observation) Decision {
+	sp := st.Spec
+	nw := groupOf(obs, func(r string) bool { return r == sp.Release })
+	old := groupOf(obs, func(r string) bool { return r == sp.Stable && sp.Stable != "" })
+	others := groupOf(obs, func(r string) bool { return r != sp.Release && r != sp.Stable })
+	switch st.Phase {
+	case Succeeded:
+		return decideRetire(st, obs, old, others)
+	case RolledBack:
+		if len(nw.alive)+len(nw.failed) > 0 {
+			return Decision{Action: Stop, IDs: ids(append(nw.alive, nw.failed...)), Reason: "stopping the rolled-back release"}
+		}
+		return Decision{Action: Done}
+	case RollingBack:
+		return decideRollback(st, obs, nw, old)
+	}
+	if st.Abort {
+		return Decision{Action: Revert, Reason: "aborted by the user"}
+	}
+	if len(nw.failed) > 0 {
+		r := nw.failed[0]
+		return Decision{Action: Revert, Reason: fmt.Sprintf("replica %s of %s failed: %s", r.ID, r.Release, r.Diagnosis)}
+	}
+	if len(others.alive)+len(others.failed) > 0 {
+		return Decision{Action: Stop, IDs: ids(append(others.alive, others.failed...)), Reason: "retiring releases older than the stable one"}
+	}
+	if len(old.failed) > 0 {
+		return Decision{Action: Stop, IDs: ids(old.failed), Reason: "removing failed replicas of the stable release"}
+	}
+	if sp.Stable == "" || len(old.alive) == 0 {
+		// Nothing serves yet: bring the whole set up, then switch.
+		return decideBlueGreen(st, obs, nw, old)
+	}
+	switch sp.Strategy {
+	case BlueGreen:
+		return decideBlueGreen(st, obs, nw, old)
+	case Canary:
+		return decideCanary(st, obs, nw, old)
+	default:
+		return decideRolling(st, obs, nw, old)
+	}
+}
+
+func sameWeights(a, b map[string]int) bool {
+	clean := func(m map[string]int) map[string]int {
+		out := map[string]int{}
+		for k, v := range m {
+			if v != 0 {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	return maps.Equal(clean(a), clean(b))
+}
+
+func waitReady(g group) Decision {
+	return Decision{Action: Wait, Reason: fmt.Sprintf("waiting for %d replica(s) of %s to become ready", len(g.starting), g.starting[0].Release)}
+}
+
+// decideRolling replaces old replicas one at a time: start one new (surge 1), wait until it
+// is ready, shift traffic in proportion to ready replicas, drain one old.
+func decideRolling(st Status, obs Observation, nw, old group) Decision {
+	sp := st.Spec
+	if len(nw.starting) > 0 {
+		return waitReady(nw)
+	}
+	total := len(nw.ready) + len(old.ready)
+	if total > 0 {
+		w := map[string]int{sp.Release: (100*len(nw.ready) + total/2) / total}
+		w[sp.Stable] = 100 - w[sp.Release]
+		if !sameWeights(w, obs.Weights) {
+			return Decision{Action: Weigh, Weights: w, Reason: fmt.Sprintf("%d of %d ready replicas run %s", len(nw.ready), total, sp.Release)}
+		}
+	}
+	if len(nw.ready) < sp.Replicas && len(nw.ready)+len(old.alive) <= sp.Replicas {
+		return Decision{Action: Start, Release: sp.Release, N: 1, Reason: fmt.Sprintf("starting replica %d of %d", len(nw.ready)+1, sp.Replicas)}
+	}
+	if len(old.alive) > 0 {
+		return Decision{Action: Stop, IDs: []string{old.alive[0].ID}, Reason: "draining one replica of " + sp.Stable}
+	}
+	return Decision{Action: Promoted, Reason: fmt.Sprintf("%d replica(s) of %s serve all traffic", len(nw.ready), sp.Release)}
+}
+
+// decideBlueGreen starts the full new set, waits until all are ready, then switches all
+// traffic at once. The old set stays warm for the rollback window.
+func decideBlueGreen(st Status, obs Observation, nw, old group) Decision {
+	sp := st.Spec
+	if n := sp.Replicas - len(nw.alive); n > 0 {
+		return Decision{Action: Start, Release: sp.Release, N: n, Reason: fmt.Sprintf("starting %d replica(s) of %s", n, sp.Release)}
+	}
+	if len(nw.starting) > 0 {
+		return waitReady(nw)
+	}
+	want := map[string]int{sp.Release: 100}
+	if !sameWeights(want, obs.Weights) {
+		return Decision{Action: Weigh, Weights: want, Reason: "switching all traffic to " + sp.Release}
+	}
+	return Decision{Action: Promoted, Reason: fmt.Sprintf("%d replica(s) of %s serve all traffic", len(nw.ready), sp.Release)}
+}
+
+// decideCanary starts the new set, then moves traffic through the canary steps, analysing
+// each step after its pause.
+func decideCanary(st Status, obs Observation, nw, old group) Decision {
+	sp := st.Spec
+	c := sp.Canary
+	if n := sp.Replicas - len(nw.alive); n > 0 {
+		return Decision{Action: Start, Release: sp.Release, N: n, Reason: fmt.Sprintf("starting %d canary replica(s) of %s", n, sp.Release)}
+	}
+	if len(nw.starting) > 0 {
+		return waitReady(nw)
+	}
+	step := min(st.Step, len(c.Steps)-1)
+	pct := c.Steps[step]
+	if st.Promote {
+		pct = 100
+	}
+	want := map[string]int{sp.Release: pct, sp.Stable: 100 - pct}
+	if !sameWeights(want, obs.Weights) {
+		return Decision{Action: Weigh, Weights: want, Reason: fmt.Sprintf("canary step %d: %d%% of traffic to %s", step+1, pct, sp.Release)}
+	}
+	if pct == 100 {
+		if len(old.alive) > 0 {
+			return Decision{Action: Stop, IDs: ids(old.alive), Reason: "draining " + sp.Stable}
+		}
+		return Decision{Action: Promoted, Reason: fmt.Sprintf("%s passed every canary step", sp.Release)}
+	}
+	if st.StepStarted.IsZero() {
+		return Decision{Action: MarkStep, Reason: fmt.Sprintf("canary step %d started", step+1)}
+	}
+	at := st.AnalyzeAt
+	if at.IsZero() {
+		at = st.StepStarted.Add(c.Pause)
+	}
+	if obs.Now.Before(at) {
+		return Decision{Action: Wait, Until: at, Reason: fmt.Sprintf("canary step %d: %d%% of traffic to %s, analysis at %s", step+1, pct, sp.Release, at.UTC().Format(time.TimeOnly))}
+	}
+	return Decision{Action: Analyze, Reason: fmt.Sprintf("analysing canary step %d", step+1)}
+}
+
+// decideRollback brings the stable release back to full strength, gives it all traffic and
+// stops the new release.
+func decideRollback(st Status, obs Observation, nw, old group) Decision {
+	sp := st.Spec
+	if sp.Stable != "" {
+		if len(old.failed) > 0 {
+			return Decision{Action: Stop, IDs: ids(old.failed), Reason: "removing failed replicas of " + sp.Stable}
+		}
+		if n := sp.Replicas - len(old.alive); n > 0 {
+			return Decision{Action: Start, Release: sp.Stable, N: n, Reason: fmt.Sprintf("restarting %d replica(s) of %s", n, sp.Stable)}
+		}
+		if len(old.ready) == 0 {
+			return waitReady(old)
+		}
+		want := map[string]int{sp.Stable: 100}
+		if !sameWeights(want, obs.Weights) {
+			return Decision{Action: Weigh, Weights: want, Reason: "switching all traffic back to " + sp.Stable}
+		}
+		if len(old.starting) > 0 {
+			return waitReady(old)
+		}
+	}
+	if all := append(append([]Replica(nil), nw.alive...), nw.failed...); len(all) > 0 {
+		return Decision{Action: Stop, IDs: ids(all), Reason: "stopping " + sp.Release}
+	}
+	return Decision{Action: Reverted, Reason: st.Message}
+}
+
+// decideRetire runs after success: blue-green keeps the old set warm for the rollback window,
+// then stops it; other strategies stop leftovers at once.
+func decideRetire(st Status, obs Observation, old, others group) Decision {
+	sp := st.Spec
+	var left []Replica
+	left = append(left, old.alive...)
+	left = append(left, old.failed...)
+	left = append(left, others.alive...)
+	left = append(left, others.failed...)
+	if len(left) == 0 {
+		return Decision{Action: Done}
+	}
+	if sp.Strategy == BlueGreen && len(old.alive) > 0 {
+		until := st.SwitchedAt.Add(sp.RollbackWindow)
+		if obs.Now.Before(until) {
+			return Decision{Action: Done, Until: until, Reason: fmt.Sprintf("%s stays warm for rollback until %s", sp.Stable, until.UTC().Format(time.TimeOnly))}
+		}
+	}
+	return Decision{Action: Stop, IDs: ids(left), Reason: "retiring " + sp.Stable}
+}

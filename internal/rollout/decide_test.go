@@ -1,0 +1,155 @@
+package rollout
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func reps(specs ...string) []Replica {
+	// "release/id/health"
+	var out []Replica
+	for _, s := range specs {
+		var rel, id, h string
+		parts := []*string{&rel, &id, &h}
+		i := 0
+		for _, c := range s {
+			if c == '/' {
+				i++
+				continue
+			}
+			*parts[i] += string(c)
+		}
+		out = append(out, Replica{ID: id, Release: rel, Health: Health(h)})
+	}
+	return out
+}
+
+func TestDecide(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rolling := NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: Rolling, Replicas: 2})
+	bg := NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: BlueGreen, Replicas: 2, RollbackWindow: time.Minute})
+	canary := NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: Canary, Replicas: 1, Canary: CanaryConfig{Steps: []int{10, 50, 100}, Pause: 10 * time.Second}})
+	with := func(st Status, f func(*Status)) Status { f(&st); return st }
+	tests := []struct {
+		name    string
+		st      Status
+		reps    []Replica
+		weights map[string]int
+		now     time.Time
+		want    Decision
+	}{
+		{"rolling surges one new replica", rolling, reps("r1/a/ready", "r1/b/ready"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Start, Release: "r2", N: 1}},
+		{"rolling waits for the new replica", rolling, reps("r1/a/ready", "r1/b/ready", "r2/c/starting"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Wait}},
+		{"rolling shifts weight to ready replicas", rolling, reps("r1/a/ready", "r1/b/ready", "r2/c/ready"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Weigh, Weights: map[string]int{"r2": 33, "r1": 67}}},
+		{"rolling drains one old replica", rolling, reps("r1/a/ready", "r1/b/ready", "r2/c/ready"), map[string]int{"r1": 67, "r2": 33}, t0,
+			Decision{Action: Stop, IDs: []string{"a"}}},
+		{"rolling never exceeds one surge", rolling, reps("r1/b/ready", "r2/c/ready"), map[string]int{"r1": 50, "r2": 50}, t0,
+			Decision{Action: Start, Release: "r2", N: 1}},
+		{"rolling finishes when the old set is gone", rolling, reps("r2/c/ready", "r2/d/ready"), map[string]int{"r2": 100}, t0,
+			Decision{Action: Promoted}},
+		{"a failed new replica rolls back", rolling, append(reps("r1/a/ready", "r1/b/ready"), Replica{ID: "c", Release: "r2", Health: Failed, Diagnosis: "exit 3"}), map[string]int{"r1": 100}, t0,
+			Decision{Action: Revert}},
+		{"blue-green starts the full set", bg, reps("r1/a/ready", "r1/b/ready"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Start, Release: "r2", N: 2}},
+		{"blue-green does not switch before all are ready", bg, reps("r1/a/ready", "r1/b/ready", "r2/c/ready", "r2/d/starting"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Wait}},
+		{"blue-green switches at once", bg, reps("r1/a/ready", "r1/b/ready", "r2/c/ready", "r2/d/ready"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Weigh, Weights: map[string]int{"r2": 100}}},
+		{"blue-green keeps the old set warm", with(bg, func(s *Status) { s.Phase, s.SwitchedAt = Succeeded, t0 }), reps("r1/a/ready", "r2/c/ready"), map[string]int{"r2": 100}, t0.Add(30 * time.Second),
+			Decision{Action: Done, Until: t0.Add(time.Minute)}},
+		{"blue-green retires the old set after the window", with(bg, func(s *Status) { s.Phase, s.SwitchedAt = Succeeded, t0 }), reps("r1/a/ready", "r2/c/ready"), map[string]int{"r2": 100}, t0.Add(time.Minute),
+			Decision{Action: Stop, IDs: []string{"a"}}},
+		{"first deploy goes straight to the full set", NewStatus(Spec{Release: "r1", Strategy: Canary, Replicas: 2}), nil, nil, t0,
+			Decision{Action: Start, Release: "r1", N: 2}},
+		{"canary sets the first step", canary, reps("r1/a/ready", "r2/c/ready"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Weigh, Weights: map[string]int{"r2": 10, "r1": 90}}},
+		{"canary marks the step", canary, reps("r1/a/ready", "r2/c/ready"), map[string]int{"r1": 90, "r2": 10}, t0,
+			Decision{Action: MarkStep}},
+		{"canary pauses", with(canary, func(s *Status) { s.StepStarted = t0 }), reps("r1/a/ready", "r2/c/ready"), map[string]int{"r1": 90, "r2": 10}, t0.Add(5 * time.Second),
+			Decision{Action: Wait, Until: t0.Add(10 * time.Second)}},
+		{"canary analyses after the pause", with(canary, func(s *Status) { s.StepStarted = t0 }), reps("r1/a/ready", "r2/c/ready"), map[string]int{"r1": 90, "r2": 10}, t0.Add(10 * time.Second),
+			Decision{Action: Analyze}},
+		{"canary promote skips steps", with(canary, func(s *Status) { s.Promote = true }), reps("r1/a/ready", "r2/c/ready"), map[string]int{"r1": 90, "r2": 10}, t0,
+			Decision{Action: Weigh, Weights: map[string]int{"r2": 100, "r1": 0}}},
+		{"abort rolls back", with(canary, func(s *Status) { s.Abort = true }), reps("r1/a/ready", "r2/c/ready"), map[string]int{"r1": 90, "r2": 10}, t0,
+			Decision{Action: Revert}},
+		{"rollback restores stable traffic first", with(rolling, func(s *Status) { s.Phase = RollingBack }), reps("r1/a/ready", "r2/c/ready"), map[string]int{"r1": 50, "r2": 50}, t0,
+			Decision{Action: Start, Release: "r1", N: 1}},
+		{"rollback switches back before stopping", with(rolling, func(s *Status) { s.Phase = RollingBack }), reps("r1/a/ready", "r1/b/ready", "r2/c/ready"), map[string]int{"r1": 50, "r2": 50}, t0,
+			Decision{Action: Weigh, Weights: map[string]int{"r1": 100}}},
+		{"rollback stops the new release", with(rolling, func(s *Status) { s.Phase = RollingBack }), reps("r1/a/ready", "r1/b/ready", "r2/c/ready"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Stop, IDs: []string{"c"}}},
+		{"rollback ends when only stable remains", with(rolling, func(s *Status) { s.Phase = RollingBack }), reps("r1/a/ready", "r1/b/ready"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Reverted}},
+		{"older releases are retired first", rolling, reps("r0/z/ready", "r1/a/ready"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Stop, IDs: []string{"z"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Decide(tt.st, Observation{Replicas: tt.reps, Weights: tt.weights, Now: tt.now})
+			got.Reason = ""
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Decide() = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func hist(reqs, errs int64, p95 time.Duration) Metrics {
+	bounds := []time.Duration{time.Millisecond, 5 * time.Millisecond, 25 * time.Millisecond, 100 * time.Millisecond, time.Second}
+	m := Metrics{Requests: reqs, Errors: errs, Bounds: bounds, Counts: make([]int64, len(bounds))}
+	for i, b := range bounds {
+		if b >= p95 {
+			m.Counts[i] = reqs
+		} else {
+			m.Counts[i] = reqs * 90 / 100
+		}
+	}
+	return m
+}
+
+func TestJudge(t *testing.T) {
+	c := CanaryConfig{MinRequests: 100, MaxErrorRate: 0.05, MaxLatencyRatio: 1.5}
+	tests := []struct {
+		name           string
+		canary, stable Metrics
+		want           Outcome
+	}{
+		{"healthy canary passes", hist(200, 1, 5*time.Millisecond), hist(2000, 0, 5*time.Millisecond), Pass},
+		{"too few requests is inconclusive, not a pass", hist(99, 0, time.Millisecond), hist(2000, 0, time.Millisecond), Inconclusive},
+		{"no traffic at all is inconclusive", Metrics{}, Metrics{}, Inconclusive},
+		{"5xx above threshold fails", hist(200, 11, time.Millisecond), hist(2000, 0, time.Millisecond), Fail},
+		{"5xx at threshold passes", hist(200, 10, time.Millisecond), hist(2000, 0, time.Millisecond), Pass},
+		{"slow canary fails", hist(200, 0, 100*time.Millisecond), hist(2000, 0, 5*time.Millisecond), Fail},
+		{"sub-floor latency noise passes", hist(200, 0, 5*time.Millisecond), hist(2000, 0, time.Millisecond), Pass},
+		{"quiet stable skips latency", hist(200, 0, time.Second), hist(10, 0, time.Millisecond), Pass},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := Judge(c, tt.canary, tt.stable)
+			if v.Outcome != tt.want {
+				t.Errorf("Judge() = %s (%s), want %s", v.Outcome, v.Reason, tt.want)
+			}
+			if v.Reason == "" {
+				t.Error("verdict without a reason")
+			}
+		})
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	m := Metrics{Requests: 100, Bounds: []time.Duration{time.Millisecond, 10 * time.Millisecond, time.Second}, Counts: []int64{90, 96, 100}}
+	if got := m.Quantile(0.95); got != 10*time.Millisecond {
+		t.Errorf("p95 = %s, want 10ms", got)
+	}
+	if got := m.Quantile(0.5); got != time.Millisecond {
+		t.Errorf("p50 = %s, want 1ms", got)
+	}
+	if got := m.Sub(m).Quantile(0.95); got != 0 {
+		t.Errorf("p95 of an empty window = %s, want 0", got)
+	}
+}

@@ -1,0 +1,135 @@
+package rollout
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func runEngine(t *testing.T, f *fakeTarget, clk *fakeClock, spec Spec) Status {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	e := &Engine{Target: f, Clock: clk}
+	st, err := e.Run(ctx, NewStatus(spec))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return st
+}
+
+func TestEngineStrategies(t *testing.T) {
+	for _, s := range []Strategy{Rolling, BlueGreen, Canary} {
+		t.Run(string(s), func(t *testing.T) {
+			f, clk := newFake(), &fakeClock{now: time.Unix(1e9, 0)}
+			runEngine(t, f, clk, Spec{Release: "r1", Strategy: s, Replicas: 3})
+			// Enough canary traffic for every analysis to pass.
+			f.traffic = true
+			st := runEngine(t, f, clk, Spec{Release: "r2", Stable: "r1", Strategy: s, Replicas: 3, Canary: CanaryConfig{Pause: time.Second, MinRequests: 10}})
+			if st.Phase != Succeeded {
+				t.Fatalf("phase = %s (%s), want succeeded", st.Phase, st.Message)
+			}
+			if w, _ := f.Weights(context.Background()); w["r2"] != 100 {
+				t.Errorf("weights = %v, want all on r2", w)
+			}
+			rel := f.releases()
+			if rel["r2"] != 3 || rel["r1"] != 0 {
+				t.Errorf("replicas = %v, want 3 of r2 and none of r1", rel)
+			}
+			if s == Rolling && f.maxAlive > 4 {
+				t.Errorf("rolling had %d replicas alive at once, want at most 3+1", f.maxAlive)
+			}
+		})
+	}
+}
+
+func TestEngineRollsBackFailedRelease(t *testing.T) {
+	for _, s := range []Strategy{Rolling, BlueGreen, Canary} {
+		t.Run(string(s), func(t *testing.T) {
+			f, clk := newFake(), &fakeClock{now: time.Unix(1e9, 0)}
+			runEngine(t, f, clk, Spec{Release: "r1", Strategy: s, Replicas: 2})
+			f.fail["r2"] = true
+			st := runEngine(t, f, clk, Spec{Release: "r2", Stable: "r1", Strategy: s, Replicas: 2})
+			if st.Phase != RolledBack {
+				t.Fatalf("phase = %s, want rolled-back", st.Phase)
+			}
+			if st.Message == "" {
+				t.Error("rollback without a reason")
+			}
+			for _, w := range f.history {
+				if w["r2"] > 0 {
+					t.Errorf("a failing release got traffic: %v", w)
+				}
+			}
+			if rel := f.releases(); rel["r1"] != 2 || rel["r2"] != 0 {
+				t.Errorf("replicas = %v, want 2 of r1 only", rel)
+			}
+		})
+	}
+}
+
+func TestEngineCanaryFailsAnalysis(t *testing.T) {
+	f, clk := newFake(), &fakeClock{now: time.Unix(1e9, 0)}
+	runEngine(t, f, clk, Spec{Release: "r1", Replicas: 1})
+	// The target's counters grow between the mark and the analysis: make r2 all errors.
+	f.traffic = true
+	e := &Engine{Target: f, Clock: clk, Observe: func(st Status, d Decision) {
+		if d.Action == Analyze {
+			f.metrics["r2"] = add(f.metrics["r2"], hist(100, 50, time.Millisecond))
+		}
+	}}
+	st, err := e.Run(context.Background(), NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: Canary, Replicas: 1, Canary: CanaryConfig{Pause: time.Second, MinRequests: 10}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Phase != RolledBack || st.Analysis == nil || st.Analysis.Outcome != Fail {
+		t.Fatalf("phase = %s, analysis = %+v; want rolled back on a failed analysis", st.Phase, st.Analysis)
+	}
+}
+
+func TestEngineCanaryInconclusiveWaits(t *testing.T) {
+	f, clk := newFake(), &fakeClock{now: time.Unix(1e9, 0)}
+	runEngine(t, f, clk, Spec{Release: "r1", Replicas: 1})
+	e := &Engine{Target: f, Clock: clk}
+	st := NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: Canary, Replicas: 1, Canary: CanaryConfig{Pause: time.Second, MinRequests: 10}})
+	var err error
+	for i := 0; i < 100 && st.Analysis == nil; i++ {
+		var d Decision
+		if st, d, err = e.Step(context.Background(), st); err != nil {
+			t.Fatal(err)
+		}
+		if d.Action == Wait {
+			_ = clk.Sleep(context.Background(), time.Second)
+		}
+	}
+	if st.Analysis == nil || st.Analysis.Outcome != Inconclusive || st.Phase != Progressing || st.Step != 0 {
+		t.Fatalf("status = %+v; want an inconclusive analysis holding step 1", st)
+	}
+	if w, _ := f.Weights(context.Background()); w["r2"] != 10 {
+		t.Errorf("weights = %v, want the canary held at 10%%", w)
+	}
+}
+
+func TestEngineResumesAfterCrash(t *testing.T) {
+	f, clk := newFake(), &fakeClock{now: time.Unix(1e9, 0)}
+	runEngine(t, f, clk, Spec{Release: "r1", Replicas: 3})
+	var saved Status
+	e := &Engine{Target: f, Clock: clk, Save: func(s Status) error { saved = s; return nil }}
+	st := NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: Rolling, Replicas: 3})
+	saved = st
+	for range 5 { // crash in the middle of the rollout
+		if _, _, err := e.Step(context.Background(), saved); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rel := f.releases(); rel["r2"] == 0 {
+		t.Fatalf("replicas = %v, expected the rollout under way", rel)
+	}
+	st, err := (&Engine{Target: f, Clock: clk}).Run(context.Background(), saved)
+	if err != nil || st.Phase != Succeeded {
+		t.Fatalf("resumed run: phase %s, err %v", st.Phase, err)
+	}
+	if rel := f.releases(); rel["r2"] != 3 || rel["r1"] != 0 {
+		t.Errorf("replicas = %v, want 3 of r2", rel)
+	}
+}

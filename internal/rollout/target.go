@@ -1,0 +1,107 @@
+package rollout
+
+import (
+	"context"
+	"time"
+)
+
+// Target is what the engine drives: a place that runs replicas of releases behind a traffic
+// router. The local target (processes behind pyship's proxy) and the Kubernetes target both
+// implement it. Every method must be safe to call again with the same arguments.
+type Target interface {
+	// Replicas lists the replicas of every release of the app, with their health.
+	Replicas(ctx context.Context) ([]Replica, error)
+	// Start starts n more replicas of release.
+	Start(ctx context.Context, release string, n int) error
+	// Stop takes the replicas out of traffic, lets their in-flight requests finish (bounded by
+	// the target's drain timeout) and stops them.
+	Stop(ctx context.Context, ids []string) error
+	// SetWeights atomically sets the percentage of traffic each release gets (summing to 100);
+	// a release absent from weights gets none.
+	SetWeights(ctx context.Context, weights map[string]int) error
+	// Weights returns the traffic percentages in effect.
+	Weights(ctx context.Context) (map[string]int, error)
+	// Metrics returns the cumulative request metrics of release as seen by the traffic router.
+	Metrics(ctx context.Context, release string) (Metrics, error)
+}
+
+// Health is the state of one replica.
+type Health string
+
+// Replica states.
+const (
+	Starting Health = "starting" // started, not yet ready
+	Ready    Health = "ready"    // passing its readiness check; may receive traffic
+	Failed   Health = "failed"   // crashed, or not ready within its startup timeout
+)
+
+// Replica is one running (or failed) instance of a release.
+type Replica struct {
+	ID      string `json:"id"`
+	Release string `json:"release"`
+	Health  Health `json:"health"`
+	// Diagnosis explains a failure: exit code, last log lines, probe result.
+	Diagnosis string `json:"diagnosis,omitempty"`
+}
+
+// Metrics are cumulative request counters of one release.
+type Metrics struct {
+	Requests int64 `json:"requests"`
+	Errors   int64 `json:"errors"` // responses with a 5xx status, and proxy errors
+	// Buckets is a cumulative latency histogram: Counts[i] requests took at most Bounds[i].
+	Bounds []time.Duration `json:"bounds,omitempty"`
+	Counts []int64         `json:"counts,omitempty"`
+}
+
+// Sub returns m minus an earlier snapshot of the same counters.
+func (m Metrics) Sub(earlier Metrics) Metrics {
+	out := Metrics{Requests: m.Requests - earlier.Requests, Errors: m.Errors - earlier.Errors, Bounds: m.Bounds}
+	out.Counts = make([]int64, len(m.Counts))
+	for i := range m.Counts {
+		out.Counts[i] = m.Counts[i]
+		if i < len(earlier.Counts) {
+			out.Counts[i] -= earlier.Counts[i]
+		}
+	}
+	return out
+}
+
+// Quantile returns the latency under which a fraction q of the requests completed, taking
+// the upper bound of the bucket it falls in (0 when there are no requests).
+func (m Metrics) Quantile(q float64) time.Duration {
+	if m.Requests <= 0 || len(m.Bounds) == 0 {
+		return 0
+	}
+	rank := int64(q*float64(m.Requests) + 0.999999)
+	for i, c := range m.Counts {
+		if c >= rank {
+			return m.Bounds[i]
+		}
+	}
+	return m.Bounds[len(m.Bounds)-1]
+}
+
+// Clock is the time source of the engine; tests pass a fake.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits for d or until ctx is done.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// RealClock is the wall clock.
+type RealClock struct{}
+
+// Now returns the current time.
+func (RealClock) Now() time.Time { return time.Now() }
+
+// Sleep waits for d or until ctx is done.
+func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

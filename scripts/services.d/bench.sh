@@ -1,0 +1,9 @@
+# bench: the tools bench/proxy.sh compares against and loads with: nginx and wrk (Debian).
+# Not a server: bench/proxy.sh starts its own nginx with its own config.
+svc_start() {
+	apt_install nginx wrk curl bc
+	echo "export PYSHIP_BENCH_NGINX=$(command -v nginx)"
+	echo "export PYSHIP_BENCH_WRK=$(command -v wrk)"
+}
+svc_stop() { :; }
+svc_status() { command -v nginx >/dev/null && command -v wrk >/dev/null; }
