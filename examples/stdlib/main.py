@@ -8,6 +8,7 @@ Configuration is read from config/config.ini; visits are counted in data/visits.
 restart (or a new release) shows whether the data folder persisted.
 """
 import configparser
+import fcntl
 import json
 import os
 import signal
@@ -33,22 +34,24 @@ def load_config():
 
 
 class Visits:
-    """A visit counter kept in a file."""
+    """A visit counter kept in a file, shared by every replica of the app."""
 
     def __init__(self, path):
         self.path = path
         self.lock = threading.Lock()
 
     def increment(self):
-        with self.lock:
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        # Replicas are separate processes sharing the data folder: lock across processes too.
+        with self.lock, open(self.path + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 with open(self.path) as f:
                     count = int(f.read().strip() or 0)
             except (OSError, ValueError):
                 count = 0
             count += 1
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            tmp = self.path + ".tmp"
+            tmp = "%s.%d.tmp" % (self.path, os.getpid())
             with open(tmp, "w") as f:
                 f.write("%d\n" % count)
             os.replace(tmp, self.path)

@@ -130,21 +130,20 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	}
 	paths := release.Paths{Home: o.home}
 	env := os.Environ()
-	py := o.python
-	if py == "" {
-		if py, err = release.FindPython(p.Python.Version, os.Getenv("PATH")); err != nil {
-			return err
-		}
+	py, err := deployPython(ctx, s, p, o.python)
+	if err != nil {
+		return err
 	}
-	if files, err := pybuild.AppFiles(p.Dir, p.Build.Exclude); err == nil {
-		if errs, err := pybuild.Check(ctx, py, p.Dir, files); err != nil {
-			fmt.Fprintf(s.Err, "warning: syntax check skipped: %v\n", err)
-		} else if len(errs) > 0 {
-			for _, e := range errs {
-				fmt.Fprintln(s.Err, e.String())
-			}
-			return exitError{ExitFailure}
+	rep, err := pybuild.CheckApp(ctx, p)
+	if err != nil {
+		return err
+	}
+	if len(rep.Errors) > 0 {
+		for _, e := range rep.Errors {
+			fmt.Fprintln(s.Err, e.String())
 		}
+		fmt.Fprintf(s.Err, "not deploying: %d syntax error(s) (pyship check shows them)\n", len(rep.Errors))
+		return exitError{ExitFailure}
 	}
 	fmt.Fprintf(s.Err, "building %s %s for %s\n", p.Name, p.Version, py)
 	var pipOut bytes.Buffer
@@ -181,6 +180,27 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 		return err
 	}
 	return reportDeploy(s, o.output, final)
+}
+
+// deployPython finds the interpreter the local release runs on: --python, else the plan's
+// version on PATH (python3 when the plan does not insist on a version).
+func deployPython(ctx context.Context, s *streams, p *plan.Plan, flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	py, ver, err := pybuild.FindPython(ctx, p.Python.Version)
+	if err != nil {
+		return "", err
+	}
+	if pybuild.MajorMinor(ver) != pybuild.MajorMinor(p.Python.Version) {
+		ev := p.Evidence["python.version"]
+		if ev.Rule != "default" && ev.Rule != "" {
+			return "", usageError{fmt.Errorf("the app asks for Python %s (%s) but this machine's interpreter %s is %s: install python%s, point --python or PYSHIP_PYTHON at one, or change [build] python",
+				p.Python.Version, plan.FormatEvidence(ev), py, ver, pybuild.MajorMinor(p.Python.Version))}
+		}
+		fmt.Fprintf(s.Err, "warning: running on Python %s (%s); the image will use %s\n", ver, py, p.Python.Version)
+	}
+	return py, nil
 }
 
 // reportDeploy prints the result of a deploy or rollback: the URL, or why it rolled back.

@@ -231,7 +231,7 @@ func TestDeployBadInput(t *testing.T) {
 	cmd := exec.Command(pyshipBin(t), "deploy", "--plan", e.project("v1", "", "rolling", port, nil))
 	cmd.Env = []string{"PYSHIP_HOME=" + e.home, "PATH=/nonexistent", "HOME=" + e.home}
 	out, _ := cmd.CombinedOutput()
-	if !strings.Contains(string(out), "no python3 on PATH") || cmd.ProcessState.ExitCode() != 1 {
+	if !strings.Contains(string(out), "no python 3 interpreter found") || cmd.ProcessState.ExitCode() != 1 {
 		t.Errorf("without python: exit %d, %s", cmd.ProcessState.ExitCode(), out)
 	}
 	// Port taken by another program.

@@ -23,19 +23,17 @@ type VenvOptions struct {
 	Progress io.Writer
 }
 
-// EnsureVenv returns a virtual environment for the interpreter python with requirements
-// installed, creating it under cacheDir when no identical one exists. Venvs are keyed by the
-// interpreter and the requirements, so releases with the same dependencies share one.
-func EnsureVenv(ctx context.Context, python, cacheDir string, requirements []string, opts VenvOptions) (string, error) {
+// EnsureVenv returns a virtual environment for the interpreter python with the app's
+// dependencies installed, creating it under cacheDir when no identical one exists. Venvs are
+// keyed by the interpreter and pip's input, so releases with the same dependencies share one.
+func EnsureVenv(ctx context.Context, python, cacheDir string, deps PipInput, opts VenvOptions) (string, error) {
 	ver, err := exec.CommandContext(ctx, python, "-c", "import sys; print(sys.version)").Output()
 	if err != nil {
 		return "", fmt.Errorf("running the Python interpreter %s: %w; install python3 or set [build] python", python, err)
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", python, ver)
-	for _, r := range requirements {
-		fmt.Fprintln(h, r)
-	}
+	fmt.Fprintf(h, "%s\n--\n%s\n--\n%s\n", deps.Requirements, deps.Constraints, strings.Join(deps.Args, "\x00"))
 	key := hex.EncodeToString(h.Sum(nil))[:16]
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", fmt.Errorf("creating the venv cache %s: %w", cacheDir, err)
@@ -77,14 +75,25 @@ func EnsureVenv(ctx context.Context, python, cacheDir string, requirements []str
 	if err := run(ctx, out, opts.Env, python, "-m", "venv", dir); err != nil {
 		return "", fmt.Errorf("creating a virtual environment with %s: %w\n%s\n(on Debian: apt-get install python3-venv)", python, err, lastLines(log.String(), 5))
 	}
-	if len(requirements) > 0 {
+	if !deps.Empty() {
+		args := []string{"-m", "pip", "install", "--disable-pip-version-check", "--no-warn-script-location"}
 		req := dir + ".requirements.txt"
-		if err := os.WriteFile(req, []byte(strings.Join(requirements, "\n")+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(req, []byte(deps.Requirements), 0o644); err != nil {
 			return "", err
 		}
 		defer os.Remove(req)
+		args = append(args, "-r", req)
+		if deps.Constraints != "" {
+			cons := dir + ".constraints.txt"
+			if err := os.WriteFile(cons, []byte(deps.Constraints), 0o644); err != nil {
+				return "", err
+			}
+			defer os.Remove(cons)
+			args = append(args, "-c", cons)
+		}
+		args = append(args, deps.Args...)
 		log.Reset()
-		if err := run(ctx, out, opts.Env, filepath.Join(dir, "bin", "python"), "-m", "pip", "install", "--disable-pip-version-check", "--no-warn-script-location", "-r", req); err != nil {
+		if err := run(ctx, out, opts.Env, filepath.Join(dir, "bin", "python"), args...); err != nil {
 			return "", fmt.Errorf("installing the app's dependencies with pip: %w\n%s\nset PIP_INDEX_URL, PIP_FIND_LINKS or PIP_NO_INDEX to point pip at your packages", err, lastLines(log.String(), 8))
 		}
 	}

@@ -2,7 +2,6 @@ package testsvc
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -21,12 +20,29 @@ func Start(t testing.TB, name string) map[string]string {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "services"), "start", name)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("scripts/services start %s: %v\n%s", name, err, errb.String())
+	// Files, not pipes: a daemon the script starts may keep its inherited stdout open, and
+	// waiting for a pipe's end would then never return.
+	outf, err := os.CreateTemp("", "pyship-svc-out-*")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return ParseExports(out.String())
+	defer os.Remove(outf.Name())
+	defer outf.Close()
+	errf, err := os.CreateTemp("", "pyship-svc-err-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(errf.Name())
+	defer errf.Close()
+	cmd.Stdout, cmd.Stderr = outf, errf
+	cmd.WaitDelay = time.Second
+	runErr := cmd.Run()
+	out, _ := os.ReadFile(outf.Name())
+	if runErr != nil {
+		errb, _ := os.ReadFile(errf.Name())
+		t.Fatalf("scripts/services start %s: %v\n%s", name, runErr, errb)
+	}
+	return ParseExports(string(out))
 }
 
 // ParseExports reads `export VAR=value` lines (values optionally single- or double-quoted).

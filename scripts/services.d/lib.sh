@@ -1,15 +1,5 @@
 # Helpers shared by the service definitions in this folder (sourced, not run).
 
-# with_lock FILE CMD...: run CMD holding an exclusive lock, so parallel test packages that
-# start the same service do not race.
-with_lock() {
-	local lock=$1
-	shift
-	exec 9>"$lock"
-	flock 9
-	"$@"
-}
-
 # apt_install PKG...: install Debian packages that are missing (apt-get update once per day).
 apt_install() {
 	local missing=()

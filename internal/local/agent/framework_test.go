@@ -1,9 +1,9 @@
 package agent
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -12,43 +12,32 @@ import (
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
-// frameworks are the test apps served by real Python servers. They share one set of
-// requirements, so one venv serves them all.
-var frameworks = []struct {
-	name, dir string
-	command   []string
-}{
-	{"flask", "flaskapp", []string{"gunicorn", "--bind", "127.0.0.1:${PORT}", "--workers", "2", "app:app"}},
-	{"fastapi", "fastapiapp", []string{"uvicorn", "main:app", "--host", "127.0.0.1", "--port", "${PORT}"}},
-	{"django", "djangoapp", []string{"gunicorn", "--bind", "127.0.0.1:${PORT}", "--workers", "2", "mysite.wsgi"}},
-}
+// frameworks are the examples of the repository, each served by its own real server
+// (python / gunicorn / uvicorn), resolved from their folders as `pyship deploy` does.
+var frameworks = []string{"stdlib", "flask", "fastapi", "django"}
 
-var frameworkReqs = []plan.Requirement{
-	{Name: "flask", Spec: "flask==2.2.2"}, {Name: "gunicorn", Spec: "gunicorn==20.1.0"},
-	{Name: "fastapi", Spec: "fastapi"}, {Name: "uvicorn", Spec: "uvicorn==0.17.6"}, {Name: "django", Spec: "django==3.2.25"},
-}
-
-func copyTree(t *testing.T, src string) string {
+// examplePlan resolves a copy of examples/name for a deploy of version on port.
+func examplePlan(t *testing.T, dir, version, strategy string, port int) *plan.Plan {
 	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
+	p, err := plan.Resolve(context.Background(), dir, plan.Options{})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("resolving %s: %v", dir, err)
 	}
-	return dst
+	p.Version, p.Run.Port, p.Deploy.Strategy, p.Deploy.Replicas = version, port, strategy, 2
+	p.Run.Workers = 1
+	p.Health.Interval, p.Health.StartupTimeout = "300ms", "30s"
+	p.Deploy.DrainTimeout, p.Deploy.RollbackWindow = "5s", "1m"
+	p.Deploy.Canary = &plan.Canary{Steps: []int{25, 100}, Pause: "1500ms", MinRequests: 20, MaxErrorRate: 0.05, MaxLatencyRatio: 20}
+	return p
+}
+
+// versionOf reads the version an example reports in its JSON answer to GET /.
+func versionOf(body string) string {
+	var v struct{ Version string }
+	if json.Unmarshal([]byte(body), &v) != nil {
+		return ""
+	}
+	return v.Version
 }
 
 // pipEnv points pip at the test wheelhouse.
@@ -65,26 +54,20 @@ func pipEnv(t *testing.T) {
 func TestFrameworksDropNothing(t *testing.T) {
 	pipEnv(t)
 	for _, fw := range frameworks {
+		dir := testsvc.CopyTree(t, filepath.Join(testsvc.RepoRoot(t), "examples", fw))
 		for _, strategy := range []string{"rolling", "blue-green", "canary"} {
-			t.Run(fw.name+"/"+strategy, func(t *testing.T) {
+			t.Run(fw+"/"+strategy, func(t *testing.T) {
 				home := newHome(t)
 				c := startAgent(t, home)
 				pub := port(t)
 				url := fmt.Sprintf("http://127.0.0.1:%d/", pub)
-				mk := func(version string) *plan.Plan {
-					p := stdlibPlan(copyTree(t, filepath.Join("../testdata", fw.dir)), version, strategy, pub)
-					p.Name, p.Run.Command, p.Config = fw.name+"app", fw.command, nil
-					p.Dependencies = plan.Dependencies{Kind: "requirements", Requirements: frameworkReqs}
-					p.Health.StartupTimeout = "30s"
-					return p
-				}
-				deploy(t, c, build(t, home, mk("v1")))
-				if _, body := httpGet(t, url); body != fw.name+" v1" {
+				deploy(t, c, build(t, home, examplePlan(t, dir, "v1", strategy, pub)))
+				if _, body := httpGet(t, url); versionOf(body) != "v1" {
 					t.Fatalf("v1 answers %q", body)
 				}
 				l := startLoad(url, 4)
 				l.waitFor(t, 50)
-				ev := deploy(t, c, build(t, home, mk("v2")))
+				ev := deploy(t, c, build(t, home, examplePlan(t, dir, "v2", strategy, pub)))
 				l.waitFor(t, 50)
 				l.stop()
 				if ev.Final.Phase != rollout.Succeeded {
@@ -93,7 +76,7 @@ func TestFrameworksDropNothing(t *testing.T) {
 				if l.failed.Load() != 0 {
 					t.Errorf("%d of %d requests failed during the deploy: %v", l.failed.Load(), l.ok.Load()+l.failed.Load(), l.errs)
 				}
-				if l.last != fw.name+" v2" {
+				if versionOf(l.last) != "v2" {
 					t.Errorf("responses did not move to v2: last %q, counts %v", l.last, l.bodies)
 				}
 			})

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -73,7 +72,7 @@ func Build(ctx context.Context, paths Paths, p *plan.Plan, opts Options) (*Manif
 	py := opts.Python
 	if py == "" {
 		var err error
-		if py, err = FindPython(p.Python.Version, lookupEnv(opts.Env, "PATH")); err != nil {
+		if py, _, err = pybuild.FindPython(ctx, p.Python.Version); err != nil {
 			return nil, err
 		}
 	}
@@ -90,11 +89,7 @@ func Build(ctx context.Context, paths Paths, p *plan.Plan, opts Options) (*Manif
 	if err := copyFiles(p.Dir, appDir, files); err != nil {
 		return nil, err
 	}
-	reqs := make([]string, 0, len(p.Dependencies.Requirements))
-	for _, r := range p.Dependencies.Requirements {
-		reqs = append(reqs, r.Spec)
-	}
-	venv, err := pybuild.EnsureVenv(ctx, py, paths.Venvs(), reqs, pybuild.VenvOptions{Env: opts.Env, Progress: opts.Progress})
+	venv, err := pybuild.EnsureVenv(ctx, py, paths.Venvs(), pybuild.PipInputFor(p.Dependencies), pybuild.VenvOptions{Env: opts.Env, Progress: opts.Progress})
 	if err != nil {
 		return nil, err
 	}
@@ -189,46 +184,4 @@ func nextID(dir string) (string, error) {
 			return "", fmt.Errorf("creating release folder: %w", err)
 		}
 	}
-}
-
-// FindPython finds the interpreter for version ("3.11", "3.11.7" or "") on path: python3.X
-// first, then python3 when its version matches.
-func FindPython(version, path string) (string, error) {
-	mm := version
-	if parts := strings.Split(version, "."); len(parts) > 2 {
-		mm = parts[0] + "." + parts[1]
-	}
-	var cands []string
-	if mm != "" {
-		cands = append(cands, "python"+mm)
-	}
-	cands = append(cands, "python3")
-	for _, c := range cands {
-		for _, dir := range filepath.SplitList(path) {
-			p := filepath.Join(dir, c)
-			if st, err := os.Stat(p); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-				continue
-			}
-			out, err := exec.Command(p, "-c", "import sys; print('%d.%d' % sys.version_info[:2])").Output()
-			if err != nil {
-				continue
-			}
-			if mm == "" || strings.TrimSpace(string(out)) == mm {
-				return p, nil
-			}
-		}
-	}
-	if mm != "" {
-		return "", fmt.Errorf("no Python %s interpreter on PATH (looked for python%s and python3): install it, or change [build] python", mm, mm)
-	}
-	return "", fmt.Errorf("no python3 on PATH: install Python 3 (apt-get install python3 python3-venv)")
-}
-
-func lookupEnv(env []string, key string) string {
-	for i := len(env) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
 }

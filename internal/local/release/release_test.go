@@ -70,12 +70,3 @@ func TestPruneKeepsNewestAndInUse(t *testing.T) {
 		t.Errorf("nextID = %q, %v; want r11", id, err)
 	}
 }
-
-func TestFindPython(t *testing.T) {
-	if _, err := FindPython("", "/nonexistent"); err == nil || !strings.Contains(err.Error(), "no python3 on PATH") {
-		t.Errorf("empty PATH: %v", err)
-	}
-	if _, err := FindPython("2.7", os.Getenv("PATH")); err == nil || !strings.Contains(err.Error(), "[build] python") {
-		t.Errorf("missing version: %v", err)
-	}
-}
