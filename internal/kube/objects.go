@@ -127,7 +127,9 @@ func (r *renderer) services() []runtime.Object {
 	if strategy(r.p) == "canary" && r.o.GatewayAPI {
 		rs := r.selector()
 		rs[LabelRelease] = r.release
-		out = append(out, r.service(ReleaseServiceName(r.app, r.release), rs))
+		svc := r.service(ReleaseServiceName(r.app, r.release), rs)
+		svc.Labels = map[string]string{LabelRelease: r.release}
+		out = append(out, svc)
 	}
 	return out
 }

@@ -21,11 +21,11 @@ func webPlan(name, strategy string) *plan.Plan {
 		SchemaVersion: plan.SchemaVersion, Name: name, Version: "1.0.0",
 		Run: plan.Run{Command: []string{"gunicorn", "app:app"}, Kind: "web", Framework: "flask",
 			Server: "gunicorn", App: "app:app", Port: 8000, Workers: 2},
-		Health: plan.Health{Type: "http", Path: "/healthz", Interval: "2s", Timeout: "1s", StartupTimeout: "30s"},
-		Config: &plan.Folder{Path: "config"},
-		Data:   []plan.DataFolder{{Path: "uploads", Persistent: true}, {Path: "cache"}},
-		Env:    map[string]string{"LOG_LEVEL": "info"},
-		Deploy: plan.Deploy{Target: "kubernetes", Strategy: strategy, Replicas: 3, DrainTimeout: "20s", RollbackWindow: "5m"},
+		Health:   plan.Health{Type: "http", Path: "/healthz", Interval: "2s", Timeout: "1s", StartupTimeout: "30s"},
+		Config:   &plan.Folder{Path: "config"},
+		Data:     []plan.DataFolder{{Path: "uploads", Persistent: true}, {Path: "cache"}},
+		Env:      map[string]string{"LOG_LEVEL": "info"},
+		Deploy:   plan.Deploy{Target: "kubernetes", Strategy: strategy, Replicas: 3, DrainTimeout: "20s", RollbackWindow: "5m"},
 		Evidence: map[string]plan.Evidence{"run.workers": {Rule: "default"}},
 	}
 }
