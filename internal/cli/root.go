@@ -72,6 +72,8 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 	})
 	root.AddCommand(
 		newVersionCmd(s),
+		newRenderCmd(s),
+		newDiffCmd(s),
 	)
 	return root
 }

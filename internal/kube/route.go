@@ -103,3 +103,5 @@ func (c *Client) routeTo(ctx context.Context, b *Bundle, stable, canary string, 
 	_, err := c.ApplyObject(ctx, route, false, false)
 	return err
 }
+
+var httpRouteGVR = gvk("gateway.networking.k8s.io", "v1", "HTTPRoute").GroupVersion().WithResource("httproutes")
