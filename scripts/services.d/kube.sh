@@ -99,7 +99,8 @@ kube_run() {
 	local name=$1
 	shift
 	pid_alive "$SVC_DIR/$name.pid" && return 0
-	nohup "$@" >"$SVC_DIR/$name.log" 2>&1 </dev/null &
+	# Close the lock descriptors: a daemon holding them would block every later start.
+	nohup "$@" >"$SVC_DIR/$name.log" 2>&1 </dev/null 8>&- 9>&- &
 	echo $! >"$SVC_DIR/$name.pid"
 }
 
