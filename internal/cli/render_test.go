@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -153,7 +154,7 @@ func TestDiffCommandAgainstCluster(t *testing.T) {
 		t.Fatalf("diff after apply: exit %d, want 0:\n%s\n%s", code, out, errs)
 	}
 	code, out, _ = run(t, append(args[:len(args):len(args)], "--cpu-limit", "2")...)
-	if code != ExitFailure || !strings.Contains(out, "=== update Deployment/web") || !strings.Contains(out, "+         cpu: \"2\"") {
+	if code != ExitFailure || !strings.Contains(out, "=== update Deployment/web") || !regexp.MustCompile(`(?m)^\+ +cpu: "2"$`).MatchString(out) {
 		t.Errorf("diff after a change: exit %d, want 1 with the Deployment's cpu limit:\n%s", code, out)
 	}
 }

@@ -44,6 +44,7 @@ func TestRollingDeployThenBrokenReleaseRollsBack(t *testing.T) {
 	if !errors.As(err, &re) {
 		t.Fatalf("deploying an unschedulable release: got %v, want a *RolloutError", err)
 	}
+	t.Logf("the failed deploy said:\n%v", err)
 	if !strings.Contains(err.Error(), "unschedulable") || !strings.Contains(err.Error(), "rolled back") {
 		t.Errorf("error lacks the diagnosis or the rollback:\n%v", err)
 	}
