@@ -28,17 +28,17 @@ func (c *Client) deployBlueGreen(ctx context.Context, b *Bundle, o DeployOptions
 	if serving == "" {
 		serving = b.Release
 	}
+	if active != b.Release { // recorded first, so a deploy killed from here on can be aborted or rerun
+		st.Candidate, st.Phase = b.Release, "progressing"
+		if err := c.writeState(ctx, b.App, st); err != nil {
+			return err
+		}
+	}
 	if _, err := c.Apply(ctx, rolloutBundle(b, serving), ApplyOptions{Prune: o.Prune, Force: o.Force, Progress: o.Progress}); err != nil {
 		return err
 	}
 	if err := c.finalize(ctx, b.App, st, o, b.Release); err != nil {
 		return err
-	}
-	if active != b.Release {
-		st.Candidate, st.Phase = b.Release, "progressing"
-		if err := c.writeState(ctx, b.App, st); err != nil {
-			return err
-		}
 	}
 	if err := c.startRelease(ctx, b, o); err != nil {
 		if active == b.Release || active == "" {
@@ -56,7 +56,7 @@ func (c *Client) deployBlueGreen(ctx context.Context, b *Bundle, o DeployOptions
 		return nil
 	}
 	o.Progress.printf("switching Service %s to release %s", b.App, b.Release)
-	if err := c.routeTo(ctx, b, b.Release, "", 0); err != nil {
+	if err := c.SetTraffic(ctx, b, b.Release, "", 0); err != nil {
 		return err
 	}
 	st.Previous, st.Active, st.Candidate, st.Failed, st.Phase, st.SwitchedAt = active, b.Release, "", "", "switched", o.now()

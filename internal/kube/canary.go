@@ -39,6 +39,12 @@ func (c *Client) deployCanary(ctx context.Context, b *Bundle, o DeployOptions) e
 	if serving == "" {
 		serving = b.Release
 	}
+	if stable != "" { // recorded first, so a deploy killed from here on can be aborted or rerun
+		st.Candidate, st.Phase = b.Release, "canary"
+		if err := c.writeState(ctx, b.App, st); err != nil {
+			return err
+		}
+	}
 	if _, err := c.Apply(ctx, rolloutBundle(b, serving), ApplyOptions{Prune: o.Prune, Force: o.Force, Progress: o.Progress}); err != nil {
 		return err
 	}
@@ -49,15 +55,11 @@ func (c *Client) deployCanary(ctx context.Context, b *Bundle, o DeployOptions) e
 		if err := c.startRelease(ctx, b, o); err != nil {
 			return err
 		}
-		if err := c.routeTo(ctx, b, b.Release, "", 0); err != nil {
+		if err := c.SetTraffic(ctx, b, b.Release, "", 0); err != nil {
 			return err
 		}
 		st.Active, st.Candidate, st.Phase, st.CanaryWeight = b.Release, "", "done", ""
 		return c.writeState(ctx, b.App, st)
-	}
-	st.Candidate, st.Phase = b.Release, "canary"
-	if err := c.writeState(ctx, b.App, st); err != nil {
-		return err
 	}
 	steps := o.Steps
 	if len(steps) == 0 || steps[len(steps)-1] != 100 {
@@ -97,10 +99,10 @@ func (c *Client) canaryStep(ctx context.Context, b *Bundle, o DeployOptions, sta
 		return err
 	}
 	if weight == 100 {
-		if err := c.routeTo(ctx, b, b.Release, "", 0); err != nil {
+		if err := c.SetTraffic(ctx, b, b.Release, "", 0); err != nil {
 			return err
 		}
-	} else if err := c.routeTo(ctx, b, stable, b.Release, weight); err != nil {
+	} else if err := c.SetTraffic(ctx, b, stable, b.Release, weight); err != nil {
 		return err
 	}
 	if err := c.ScaleRelease(ctx, b.App, stable, ns); err != nil {
@@ -132,7 +134,7 @@ func (c *Client) abortCanary(ctx context.Context, b *Bundle, o DeployOptions, st
 	if err := c.ScaleRelease(ctx, b.App, stable, o.Replicas); err != nil {
 		return err
 	}
-	if err := c.routeTo(ctx, b, stable, "", 0); err != nil {
+	if err := c.SetTraffic(ctx, b, stable, "", 0); err != nil {
 		return err
 	}
 	if err := c.ScaleRelease(ctx, b.App, b.Release, 0); err != nil {

@@ -132,7 +132,7 @@ func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error
 	if err := c.WaitRelease(ctx, b.App, prev, o.Progress); err != nil {
 		return err
 	}
-	if err := c.routeTo(ctx, b, prev, "", 0); err != nil {
+	if err := c.SetTraffic(ctx, b, prev, "", 0); err != nil {
 		return err
 	}
 	st.Previous, st.Active, st.Phase, st.SwitchedAt = st.Active, prev, "rolled-back", o.now()

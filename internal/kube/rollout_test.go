@@ -321,3 +321,59 @@ func TestCanaryReplicaRatioAndBrokenCanaryAborts(t *testing.T) {
 		t.Errorf("after the abort: stable has %d ready pods (want 4), canary replicas %v (want 0)", h.Ready, d3.Spec.Replicas)
 	}
 }
+
+// killAfter is a Progress that cancels the deploy's context once a line starting with prefix
+// is reported: a deploy killed half-way, at a known point.
+func killAfter(t *testing.T, prefix string, cancel context.CancelFunc) Progress {
+	return func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		t.Logf("%s", line)
+		if strings.HasPrefix(line, prefix) {
+			cancel()
+		}
+	}
+}
+
+func TestKilledBlueGreenDeployConvergesOrAborts(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("kill", "blue-green")
+	v1 := c.render(t, p, Options{Image: image("a1")})
+	opts := DeployOptions{Replicas: 2, Prune: true, RollbackWindow: time.Hour, Progress: logProgress(t)}
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	v2 := c.render(t, p, Options{Image: image("b2")})
+	kill := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		o := opts
+		o.Progress = killAfter(t, "applied Deployment/", cancel)
+		if err := c.Deploy(ctx, v2, o); err == nil {
+			t.Fatal("the killed deploy reported success")
+		}
+		st, _ := c.ReadState(ctxFor(t, 5*time.Second), "kill")
+		if st.Candidate != v2.Release || st.Active != v1.Release {
+			t.Fatalf("after the kill: candidate %q active %q, want %q and %q", st.Candidate, st.Active, v2.Release, v1.Release)
+		}
+	}
+
+	kill()
+	if err := c.Abort(ctxFor(t, 30*time.Second), v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "kill")
+	d, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "kill-"+v2.Release, metav1.GetOptions{})
+	if st.Candidate != "" || st.Active != v1.Release || d == nil || *d.Spec.Replicas != 0 {
+		t.Errorf("after abort: candidate %q active %q, candidate replicas %v", st.Candidate, st.Active, d.Spec.Replicas)
+	}
+
+	kill()
+	if err := c.Deploy(ctxFor(t, time.Minute), v2, opts); err != nil {
+		t.Fatalf("running the killed deploy again: %v", err)
+	}
+	waitEndpoints(t, c, "kill", v2.Release, 2)
+	st, _ = c.ReadState(ctxFor(t, 5*time.Second), "kill")
+	if st.Active != v2.Release || st.Previous != v1.Release || st.Candidate != "" {
+		t.Errorf("after re-running: active %q previous %q candidate %q", st.Active, st.Previous, st.Candidate)
+	}
+}

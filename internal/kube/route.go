@@ -70,10 +70,10 @@ func releaseService(b *Bundle, release string) *unstructured.Unstructured {
 	return u
 }
 
-// routeTo sends the app's traffic to stable, or weight percent of it to canary: the blue-green
+// SetTraffic sends the app's traffic to stable, or weight percent of it to canary: the blue-green
 // Service selector, or the canary HTTPRoute's backend weights. With neither (canary by
 // replica ratio) the replica counts alone split the traffic and there is nothing to do.
-func (c *Client) routeTo(ctx context.Context, b *Bundle, stable, canary string, weight int) error {
+func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary string, weight int) error {
 	if b.Strategy == "blue-green" {
 		svc := b.find("Service", b.App)
 		if svc == nil {

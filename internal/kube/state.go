@@ -2,12 +2,13 @@ package kube
 
 import (
 	"context"
-	"encoding/json"
+	"encoding/base64"
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // Rollout state annotations on the app's inventory Secret: a deploy killed half-way reads them
@@ -53,29 +54,30 @@ func (c *Client) ReadState(ctx context.Context, app string) (*State, error) {
 	return st, nil
 }
 
-// writeState records st on the inventory Secret (which Apply creates first).
+// writeState records st on the inventory Secret with its own server-side apply (field manager
+// pyship-rollout), creating the Secret when the app was never applied; keys left empty are removed.
 func (c *Client) writeState(ctx context.Context, app string, st *State) error {
-	ann := map[string]any{annActive: st.Active, annPrevious: st.Previous, annCandidate: st.Candidate,
-		annFailed: st.Failed, annPhase: st.Phase, annWeight: st.CanaryWeight, annSwitchedAt: nil}
+	ann := map[string]string{annActive: st.Active, annPrevious: st.Previous, annCandidate: st.Candidate,
+		annFailed: st.Failed, annPhase: st.Phase, annWeight: st.CanaryWeight}
 	if !st.SwitchedAt.IsZero() {
 		ann[annSwitchedAt] = st.SwitchedAt.UTC().Format(time.RFC3339)
 	}
 	for k, v := range ann {
 		if v == "" {
-			ann[k] = nil
+			delete(ann, k)
 		}
 	}
-	patch := map[string]any{"metadata": map[string]any{"annotations": ann}}
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret", "type": "Opaque"}}
+	u.SetName(ApplySetParentName(app))
+	u.SetNamespace(c.Namespace)
+	u.SetAnnotations(ann)
 	if st.LastGoodJSON != nil {
-		patch["data"] = map[string]any{keyLastGood: st.LastGoodJSON}
+		u.Object["data"] = map[string]any{keyLastGood: base64.StdEncoding.EncodeToString(st.LastGoodJSON)}
 	}
-	raw, err := json.Marshal(patch)
+	_, err := c.Dynamic.Resource(corev1.SchemeGroupVersion.WithResource("secrets")).Namespace(c.Namespace).
+		Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: stateManager, Force: true})
 	if err != nil {
-		return err
-	}
-	_, err = c.Core.CoreV1().Secrets(c.Namespace).Patch(ctx, ApplySetParentName(app), types.MergePatchType, raw, metav1.PatchOptions{FieldManager: stateManager})
-	if err != nil {
-		return fmt.Errorf("saving the rollout state of %s on Secret %s/%s: %w", app, c.Namespace, ApplySetParentName(app), err)
+		return objectError("save the rollout state on", u, "secrets", c.Namespace, err)
 	}
 	return nil
 }
