@@ -127,6 +127,11 @@ func (c *Client) canaryStep(ctx context.Context, b *Bundle, o DeployOptions, sta
 	if !h.Healthy() {
 		return fmt.Errorf("canary %s failed its analysis at %d%%: %d/%d pods ready, %d restarts", b.Release, weight, h.Ready, h.Total, h.Restarts)
 	}
+	if o.Analyze != nil {
+		if err := o.Analyze(ctx, stable, b.Release, weight); err != nil {
+			return fmt.Errorf("canary %s failed its analysis at %d%%: %w", b.Release, weight, err)
+		}
+	}
 	return nil
 }
 

@@ -23,6 +23,9 @@ type DeployOptions struct {
 	// Force takes over fields owned by other field managers.
 	Force    bool
 	Progress Progress
+	// Analyze, when set, judges each canary step beyond pod readiness and restarts (e.g.
+	// Prometheus error rate and latency of canary against stable); an error aborts the canary.
+	Analyze func(ctx context.Context, stable, canary string, weight int) error
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }

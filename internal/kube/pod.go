@@ -80,6 +80,9 @@ func (r *renderer) deployment() (runtime.Object, error) {
 			},
 		},
 	}
+	if r.o.MaxReplicas > int(replicas) {
+		d.Spec.Replicas = nil // the HorizontalPodAutoscaler owns it (its minReplicas is the plan's replicas)
+	}
 	d.Labels = map[string]string{LabelRelease: r.release}
 	d.Annotations = map[string]string{AnnotationImage: r.o.Image}
 	return d, nil

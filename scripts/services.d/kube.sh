@@ -3,6 +3,7 @@
 # versions), and kwok for one fake node whose pods go Running/Ready.
 # Binaries are cached in $PYSHIP_CACHE/kube-<hash of hack/kube/go.mod+go.sum>/bin; state, certs and
 # logs live in $SVC_DIR. Exports KUBECONFIG (cluster-admin) and PYSHIP_KUBE_NODE.
+# PYSHIP_TEST_KUBECONFIG=FILE runs the tests against that cluster instead (needs cluster-admin).
 
 kube_root() { cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd; }
 
@@ -155,6 +156,12 @@ kube_exports() {
 }
 
 svc_start() {
+	# Opt-in: run the cluster tests against another cluster (never picked up from KUBECONFIG
+	# by accident, since the tests create and delete namespaces).
+	if [ -n "${PYSHIP_TEST_KUBECONFIG:-}" ]; then
+		echo "export KUBECONFIG=$PYSHIP_TEST_KUBECONFIG"
+		return 0
+	fi
 	if kube_healthy; then
 		kube_exports
 		return 0
