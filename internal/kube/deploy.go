@@ -43,6 +43,9 @@ func (c *Client) Deploy(ctx context.Context, b *Bundle, o DeployOptions) error {
 	if o.Replicas < 1 {
 		o.Replicas = 1
 	}
+	if b.Namespace != c.Namespace {
+		return fmt.Errorf("deploy: the objects were rendered for namespace %q but the client uses %q; render with the same --namespace", b.Namespace, c.Namespace)
+	}
 	switch b.Strategy {
 	case "rolling", "":
 		return c.deployRolling(ctx, b, o)
