@@ -129,7 +129,11 @@ func objectText(u *unstructured.Unstructured) string {
 	return string(b)
 }
 
-// lineDiff is a minimal unified-style diff ("-" old, "+" new, "  " same) over lines.
+// diffContext is how many unchanged lines are shown around each change.
+const diffContext = 3
+
+// lineDiff is a unified-style diff ("-" old, "+" new, "  " same) over lines, showing only the
+// changes with a few lines of context; hunks are separated by "@@" lines.
 func lineDiff(a, b string) string {
 	x, y := splitLines(a), splitLines(b)
 	// Longest common subsequence table; objects are a few hundred lines at most.
@@ -146,20 +150,42 @@ func lineDiff(a, b string) string {
 			}
 		}
 	}
-	var sb strings.Builder
+	type op struct {
+		mark string
+		line string
+	}
+	var ops []op
 	i, j := 0, 0
 	for i < len(x) || j < len(y) {
 		switch {
 		case i < len(x) && j < len(y) && x[i] == y[j]:
-			sb.WriteString("  " + x[i] + "\n")
+			ops = append(ops, op{"  ", x[i]})
 			i, j = i+1, j+1
-		case j < len(y) && (i == len(x) || l[i][j+1] >= l[i+1][j]):
-			sb.WriteString("+ " + y[j] + "\n")
-			j++
-		default:
-			sb.WriteString("- " + x[i] + "\n")
+		case i < len(x) && (j == len(y) || l[i+1][j] >= l[i][j+1]):
+			ops = append(ops, op{"- ", x[i]})
 			i++
+		default:
+			ops = append(ops, op{"+ ", y[j]})
+			j++
 		}
+	}
+	show := make([]bool, len(ops))
+	for k, o := range ops {
+		if o.mark != "  " {
+			for m := max(k-diffContext, 0); m <= min(k+diffContext, len(ops)-1); m++ {
+				show[m] = true
+			}
+		}
+	}
+	var sb strings.Builder
+	for k, o := range ops {
+		if !show[k] {
+			continue
+		}
+		if sb.Len() > 0 && !show[k-1] {
+			sb.WriteString("@@\n")
+		}
+		sb.WriteString(o.mark + o.line + "\n")
 	}
 	return sb.String()
 }
