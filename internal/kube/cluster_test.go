@@ -63,7 +63,10 @@ func newCluster(t *testing.T) *cluster {
 	}
 	ns += "-" + hex.EncodeToString(suffix)
 	ns = strings.ReplaceAll(ns, "/", "-")
-	if _, err := cl.Core.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+	// Pod Security admission enforces the restricted profile: a rendered pod that breaks it is
+	// never created, and the rollout tests fail.
+	restricted := map[string]string{"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest"}
+	if _, err := cl.Core.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: restricted}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
