@@ -20,6 +20,7 @@ func newDiffCmd(s *streams) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
+			c.OnWarning = func(m string) { fmt.Fprintf(s.Err, "warning: %s\n", m) }
 			b, _, err := rf.bundle(ctx, args, c.Namespace)
 			if err != nil {
 				return err

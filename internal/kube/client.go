@@ -32,6 +32,17 @@ type Client struct {
 	Dynamic   dynamic.Interface
 	Mapper    meta.ResettableRESTMapper
 	Discovery discovery.CachedDiscoveryInterface
+	// OnWarning receives the API server's warnings (deprecations, pod security); nil drops them.
+	OnWarning func(message string)
+}
+
+// warningSink forwards API warnings to the Client's OnWarning instead of client-go's logger.
+type warningSink struct{ c *Client }
+
+func (w warningSink) HandleWarningHeader(code int, agent, message string) {
+	if code == 299 && message != "" && w.c.OnWarning != nil {
+		w.c.OnWarning(message)
+	}
 }
 
 // Connect loads the kubeconfig and builds the clients; it does not contact the cluster.
@@ -59,6 +70,9 @@ func NewClient(cfg *rest.Config, namespace string) (*Client, error) {
 	if namespace == "" {
 		namespace = "default"
 	}
+	c := &Client{Namespace: namespace}
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler = warningSink{c}
 	core, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kubernetes client for %s: %w", cfg.Host, err)
@@ -68,8 +82,7 @@ func NewClient(cfg *rest.Config, namespace string) (*Client, error) {
 		return nil, fmt.Errorf("creating the Kubernetes client for %s: %w", cfg.Host, err)
 	}
 	disco := memory.NewMemCacheClient(core.Discovery())
-	return &Client{
-		Namespace: namespace, Config: cfg, Core: core, Dynamic: dyn, Discovery: disco,
-		Mapper: restmapper.NewDeferredDiscoveryRESTMapper(disco),
-	}, nil
+	c.Config, c.Core, c.Dynamic, c.Discovery = cfg, core, dyn, disco
+	c.Mapper = restmapper.NewDeferredDiscoveryRESTMapper(disco)
+	return c, nil
 }

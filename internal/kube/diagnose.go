@@ -19,7 +19,10 @@ func (c *Client) Diagnose(ctx context.Context, selector string) []string {
 		return []string{fmt.Sprintf("listing pods (%s): %v", selector, err)}
 	}
 	if len(pods.Items) == 0 {
-		return []string{fmt.Sprintf("no pods match %s: check the ReplicaSet's events (quota, admission, pod security)", selector)}
+		if out := c.replicaSetFailures(ctx, selector); len(out) > 0 {
+			return out
+		}
+		return []string{fmt.Sprintf("no pods match %s and their ReplicaSets report no failure yet", selector)}
 	}
 	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
 	var out []string
@@ -106,6 +109,26 @@ func (c *Client) warningEvents(ctx context.Context, pod string) []string {
 	}
 	if len(out) > 3 {
 		out = out[len(out)-3:]
+	}
+	return out
+}
+
+// replicaSetFailures reports why the ReplicaSets of selector could not create pods (admission,
+// pod security, quota): their FailedCreate events.
+func (c *Client) replicaSetFailures(ctx context.Context, selector string) []string {
+	rss, err := c.Core.AppsV1().ReplicaSets(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, rs := range rss.Items {
+		sel := fields.AndSelectors(fields.OneTermEqualSelector("involvedObject.name", rs.Name), fields.OneTermEqualSelector("reason", "FailedCreate"))
+		evs, err := c.Core.CoreV1().Events(c.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel.String()})
+		if err != nil || len(evs.Items) == 0 {
+			continue
+		}
+		e := evs.Items[len(evs.Items)-1]
+		out = append(out, fmt.Sprintf("replicaset %s cannot create pods: %s", rs.Name, e.Message))
 	}
 	return out
 }

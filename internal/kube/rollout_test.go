@@ -377,3 +377,22 @@ func TestKilledBlueGreenDeployConvergesOrAborts(t *testing.T) {
 		t.Errorf("after re-running: active %q previous %q candidate %q", st.Active, st.Previous, st.Candidate)
 	}
 }
+
+func TestPodSecurityRejectionIsDiagnosed(t *testing.T) {
+	c := newCluster(t)
+	b := c.render(t, appPlan("psa", "rolling"), Options{Image: image("a1")})
+	// A hand-edited release that breaks the restricted profile the namespace enforces.
+	_ = unstructured.SetNestedField(b.Deployment().Object, true, "spec", "template", "spec", "hostNetwork")
+	var mu sync.Mutex
+	var warnings []string
+	c.OnWarning = func(m string) { mu.Lock(); warnings = append(warnings, m); mu.Unlock() }
+	err := c.Deploy(ctxFor(t, 6*time.Second), b, DeployOptions{Replicas: 1, Progress: logProgress(t)})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(warnings) == 0 || !strings.Contains(warnings[0], "PodSecurity") {
+		t.Errorf("the API server's pod security warning did not reach OnWarning: %q", warnings)
+	}
+	if err == nil || !strings.Contains(err.Error(), "violates PodSecurity") || !strings.Contains(err.Error(), "cannot create pods") {
+		t.Fatalf("got %v, want a diagnosis quoting the Pod Security rejection", err)
+	}
+}
