@@ -71,7 +71,7 @@ func (c *Client) startRelease(ctx context.Context, b *Bundle, o DeployOptions) e
 	if err := c.ScaleRelease(ctx, b.App, b.Release, o.Replicas); err != nil {
 		return err
 	}
-	if err := c.WaitRelease(ctx, b.App, b.Release, o.Progress); err != nil {
+	if err := c.WaitRelease(ctx, b.App, b.Release, o.Replicas, o.Progress); err != nil {
 		return err
 	}
 	h, err := c.Health(ctx, b.App, b.Release)

@@ -95,7 +95,7 @@ func (c *Client) canaryStep(ctx context.Context, b *Bundle, o DeployOptions, sta
 	if err := c.ScaleRelease(ctx, b.App, b.Release, nc); err != nil {
 		return err
 	}
-	if err := c.WaitRelease(ctx, b.App, b.Release, o.Progress); err != nil {
+	if err := c.WaitRelease(ctx, b.App, b.Release, nc, o.Progress); err != nil {
 		return err
 	}
 	if weight == 100 {
@@ -108,7 +108,7 @@ func (c *Client) canaryStep(ctx context.Context, b *Bundle, o DeployOptions, sta
 	if err := c.ScaleRelease(ctx, b.App, stable, ns); err != nil {
 		return err
 	}
-	if err := c.WaitRelease(ctx, b.App, stable, o.Progress); err != nil {
+	if err := c.WaitRelease(ctx, b.App, stable, ns, o.Progress); err != nil {
 		return err
 	}
 	if o.Pause > 0 && weight < 100 {
@@ -149,7 +149,7 @@ func (c *Client) abortCanary(ctx context.Context, b *Bundle, o DeployOptions, st
 	if err := c.writeState(ctx, b.App, st); err != nil {
 		return err
 	}
-	return c.WaitRelease(ctx, b.App, stable, o.Progress)
+	return c.WaitRelease(ctx, b.App, stable, o.Replicas, o.Progress)
 }
 
 // Abort stops a blue-green or canary rollout left half-way (a killed deploy): the candidate is

@@ -135,7 +135,7 @@ func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error
 	if err := c.ScaleRelease(ctx, b.App, prev, o.Replicas); err != nil {
 		return err
 	}
-	if err := c.WaitRelease(ctx, b.App, prev, o.Progress); err != nil {
+	if err := c.WaitRelease(ctx, b.App, prev, o.Replicas, o.Progress); err != nil {
 		return err
 	}
 	if err := c.SetTraffic(ctx, b, prev, "", 0); err != nil {

@@ -36,9 +36,14 @@ func (c *Client) ScaleRelease(ctx context.Context, app, release string, replicas
 	return nil
 }
 
-// WaitRelease waits until the release's Deployment is rolled out and available.
-func (c *Client) WaitRelease(ctx context.Context, app, release string, progress Progress) error {
-	return c.WaitDeployment(ctx, app+"-"+release, progress)
+// WaitRelease waits until the release's Deployment has replicas (as just set by ScaleRelease)
+// rolled out and available.
+func (c *Client) WaitRelease(ctx context.Context, app, release string, replicas int, progress Progress) error {
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, app+"-"+release, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("waiting for release %s of %s: %w", release, app, err)
+	}
+	return c.waitDeployment(ctx, app+"-"+release, waitFor{generation: d.Generation, replicas: int32(replicas)}, progress)
 }
 
 // Health reads the readiness and restarts of a release's pods.

@@ -57,6 +57,22 @@ func deploymentDone(d *appsv1.Deployment) (bool, string) {
 // reporting each change of its status. On a failure or when ctx ends it returns a *RolloutError
 // with a diagnosis of the pods.
 func (c *Client) WaitDeployment(ctx context.Context, name string, progress Progress) error {
+	// A quorum read gives the generation to wait for, so a stale watch cache cannot end the wait early.
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("waiting for deployment %s/%s: %w", c.Namespace, name, err)
+	}
+	return c.waitDeployment(ctx, name, waitFor{generation: d.Generation, replicas: -1}, progress)
+}
+
+// waitFor is what a wait needs to see before it trusts a Deployment's status.
+type waitFor struct {
+	generation int64
+	// replicas is the spec.replicas just set, -1 for any.
+	replicas int32
+}
+
+func (c *Client) waitDeployment(ctx context.Context, name string, wf waitFor, progress Progress) error {
 	api := c.Core.AppsV1().Deployments(c.Namespace)
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
 	lw := &cache.ListWatch{
@@ -90,6 +106,9 @@ func (c *Client) WaitDeployment(ctx context.Context, name string, progress Progr
 		if line != last {
 			progress.printf("%s", line)
 			last = line
+		}
+		if d.Generation < wf.generation || (wf.replicas >= 0 && (d.Spec.Replicas == nil || *d.Spec.Replicas != wf.replicas)) {
+			return false, nil // an older version of the object than the one just written
 		}
 		done, fail := deploymentDone(d)
 		if fail != "" {
