@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 
-	"github.com/pyship/pyship/internal/kube"
 	"github.com/spf13/cobra"
 )
 
@@ -16,11 +15,10 @@ func newDiffCmd(s *streams) *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := kube.Connect(ctx, cf.opts)
+			c, err := cf.connect(ctx, s)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
-			c.OnWarning = func(m string) { fmt.Fprintf(s.Err, "warning: %s\n", m) }
 			b, _, err := rf.bundle(ctx, args, c.Namespace)
 			if err != nil {
 				return err

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
 )
 
 // renderFlags are the inputs of `render` and `diff`: the project (or a plan JSON) and the
@@ -89,6 +91,19 @@ func (f *renderFlags) resolve(ctx context.Context, args []string) (*plan.Plan, e
 // clusterFlags select the cluster as kubectl does.
 type clusterFlags struct {
 	opts kube.ClientOptions
+}
+
+// connect builds the cluster client; API warnings go to stderr, and client-go's own logging
+// (watch retries already reported as errors) is silenced.
+func (f *clusterFlags) connect(ctx context.Context, s *streams) (*kube.Client, error) {
+	klog.SetOutput(io.Discard)
+	klog.LogToStderr(false)
+	c, err := kube.Connect(ctx, f.opts)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	c.OnWarning = func(m string) { fmt.Fprintf(s.Err, "warning: %s\n", m) }
+	return c, nil
 }
 
 func (f *clusterFlags) add(fs *pflag.FlagSet) {
