@@ -2,6 +2,9 @@ package kube
 
 import (
 	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/plan"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -49,5 +52,14 @@ func TestDeploymentDone(t *testing.T) {
 		if done != tc.done || (fail != "") != tc.fail {
 			t.Errorf("%s: done=%v fail=%q, want done=%v fail=%v", name, done, fail, tc.done, tc.fail)
 		}
+	}
+}
+
+func TestDeployOptionsFor(t *testing.T) {
+	p := webPlan("shop", "canary")
+	p.Deploy.Canary = &plan.Canary{Steps: []int{10, 50, 100}, Pause: "30s"}
+	o := DeployOptionsFor(p, nil)
+	if o.Replicas != 3 || o.RollbackWindow != 5*time.Minute || o.Pause != 30*time.Second || len(o.Steps) != 3 || !o.Prune {
+		t.Errorf("DeployOptionsFor = %+v", o)
 	}
 }
