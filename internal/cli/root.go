@@ -77,6 +77,8 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 		newSchemaCmd(s),
 		newVersionCmd(s),
 		newDeployCmd(s), newStatusCmd(s), newLogsCmd(s), newRollbackCmd(s), newPromoteCmd(s), newAbortCmd(s), newStopCmd(s), newDestroyCmd(s), newAgentCmd(s),
+		newRenderCmd(s),
+		newDiffCmd(s),
 	)
 	return root
 }

@@ -1,0 +1,2 @@
+// Package bench compares pyship against the standard tools on real services.
+package bench

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newDiffCmd(s *streams) *cobra.Command {
+	var rf renderFlags
+	var cf clusterFlags
+	cmd := &cobra.Command{
+		Use:   "diff [DIR]",
+		Short: "Show what deploying the app to Kubernetes would change (exit status 1 when something would)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := cf.connect(ctx, s)
+			if err != nil {
+				return err
+			}
+			b, _, err := rf.bundle(ctx, args, c.Namespace)
+			if err != nil {
+				return err
+			}
+			diffs, err := c.Diff(ctx, b)
+			if err != nil {
+				return err
+			}
+			for _, d := range diffs {
+				fmt.Fprintf(s.Out, "=== %s %s/%s\n%s", d.Action, d.Kind, d.Name, d.Text)
+			}
+			if len(diffs) > 0 {
+				fmt.Fprintf(s.Err, "%d object(s) would change\n", len(diffs))
+				return exitError{ExitFailure}
+			}
+			fmt.Fprintln(s.Err, "no changes")
+			return nil
+		},
+	}
+	rf.add(cmd.Flags())
+	cf.add(cmd.Flags())
+	return cmd
+}

@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pyship/pyship/internal/kube"
+	"github.com/spf13/cobra"
+)
+
+func newRenderCmd(s *streams) *cobra.Command {
+	var rf renderFlags
+	var outDir, namespace string
+	var showSecrets bool
+	cmd := &cobra.Command{
+		Use:   "render [DIR]",
+		Short: "Print the app's Kubernetes objects as plain, deterministic YAML",
+		Long: `render prints the Kubernetes objects of the app in DIR (default .) as YAML that
+kubectl apply or a GitOps tool can use: images by digest, objects in apply order.
+Secret values are left out unless --show-secrets is given.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ns := namespace
+			if ns == "" {
+				ns = "default"
+			}
+			b, _, err := rf.bundle(cmd.Context(), args, ns)
+			if err != nil {
+				return err
+			}
+			if outDir == "" {
+				return kube.WriteYAML(s.Out, b, showSecrets)
+			}
+			return writeRenderDir(outDir, b, showSecrets, s)
+		},
+	}
+	rf.add(cmd.Flags())
+	cmd.Flags().StringVarP(&outDir, "output-dir", "o", "", "write one file per object into this folder instead of stdout")
+	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of the objects (default \"default\")")
+	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "include the Secret with its values")
+	return cmd
+}
+
+// writeRenderDir writes NN-kind-name.yaml files, numbered in apply order, and lists them on stdout.
+func writeRenderDir(dir string, b *kube.Bundle, showSecrets bool, s *streams) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating --output-dir: %w", err)
+	}
+	for i, o := range b.Objects {
+		one := *b
+		one.Objects = b.Objects[i : i+1]
+		var sb strings.Builder
+		if err := kube.WriteYAML(&sb, &one, showSecrets); err != nil {
+			return err
+		}
+		name := filepath.Join(dir, fmt.Sprintf("%02d-%s-%s.yaml", i+1, strings.ToLower(o.GetKind()), o.GetName()))
+		tmp := name + ".tmp"
+		if err := os.WriteFile(tmp, []byte(sb.String()), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, name); err != nil {
+			return err
+		}
+		fmt.Fprintln(s.Out, name)
+	}
+	return nil
+}

@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/testsvc"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+const cliImage = "registry.example/web@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+
+// writePlan writes a resolved web app's plan JSON (with a config folder and secrets file) and
+// returns its path.
+func writePlan(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "config"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config", "app.toml"), []byte("mode = \"prod\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	secrets := filepath.Join(t.TempDir(), "prod.env")
+	if err := os.WriteFile(secrets, []byte("# db\nDATABASE_URL=postgres://u:hunter2@db/web\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := plan.Plan{SchemaVersion: plan.SchemaVersion, Dir: dir, Name: name, Version: "1",
+		Run:    plan.Run{Kind: "web", Server: "gunicorn", Port: 8000, Workers: 2, Command: []string{"gunicorn", "app:app"}},
+		Health: plan.Health{Type: "http", Path: "/health", Interval: "2s", Timeout: "1s", StartupTimeout: "20s"},
+		Config: &plan.Folder{Path: "config"}, SecretsFile: secrets,
+		Deploy: plan.Deploy{Target: "kubernetes", Strategy: "rolling", Replicas: 2, DrainTimeout: "10s"}}
+	data, _ := json.Marshal(p)
+	f := filepath.Join(dir, "plan.json")
+	if err := os.WriteFile(f, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := Main(ctx, args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRenderCommand(t *testing.T) {
+	pf := writePlan(t, "web")
+	code, out, errs := runCLI(t, "render", "--plan", pf, "--image", cliImage, "--host", "web.example.com")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"kind: Deployment", "kind: ConfigMap", "mode = \"prod\"", "kind: Ingress", "host: web.example.com", "# Secret default/web-secrets not shown (keys: [DATABASE_URL])"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("render output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "hunter2") || strings.Contains(out, "aHVudGVyM") {
+		t.Error("render printed the secret without --show-secrets")
+	}
+	_, again, _ := runCLI(t, "render", "--plan", pf, "--image", cliImage, "--host", "web.example.com")
+	if again != out {
+		t.Error("two renders differ")
+	}
+	code, out, _ = runCLI(t, "render", "--plan", pf, "--image", cliImage, "--show-secrets")
+	if code != ExitOK || !strings.Contains(out, "DATABASE_URL:") {
+		t.Errorf("--show-secrets: exit %d, output lacks the Secret's data", code)
+	}
+
+	dir := t.TempDir()
+	code, out, errs = runCLI(t, "render", "--plan", pf, "--image", cliImage, "-o", dir)
+	if code != ExitOK {
+		t.Fatalf("render -o: exit %d: %s", code, errs)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if len(files) < 7 || strings.Count(out, "\n") != len(files) {
+		t.Errorf("render -o wrote %d files and listed %d", len(files), strings.Count(out, "\n"))
+	}
+}
+
+func TestRenderUsageErrors(t *testing.T) {
+	pf := writePlan(t, "web")
+	for _, args := range [][]string{
+		{"render", "--plan", pf},                                    // no image
+		{"render", "--plan", pf, "--image", cliImage, "--cpu", "x"}, // bad quantity
+		{"render", "--plan", pf, "--image", cliImage, "extra-dir"},  // both
+		{"render", "--no-such-flag"},
+	} {
+		code, _, errs := runCLI(t, args...)
+		if code != ExitUsage || !strings.HasPrefix(errs, "pyship: ") {
+			t.Errorf("%v: exit %d (%q), want %d with a pyship: message", args, code, errs, ExitUsage)
+		}
+	}
+}
+
+func TestDiffCommandAgainstCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	env := testsvc.Start(t, "kube")
+	kc := env["KUBECONFIG"]
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := kube.Connect(ctx, kube.ClientOptions{Kubeconfig: kc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := "cli-diff-" + strings.ToLower(time.Now().Format("150405.000000"))
+	ns = strings.ReplaceAll(ns, ".", "")
+	if _, err := c.Core.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Core.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	pf := writePlan(t, "web")
+	args := []string{"diff", "--plan", pf, "--image", cliImage, "--kubeconfig", kc, "-n", ns}
+	code, out, errs := runCLI(t, args...)
+	if code != ExitFailure || !strings.Contains(out, "=== create Deployment/web") {
+		t.Fatalf("diff on an empty namespace: exit %d, want 1 with creates:\n%s\n%s", code, out, errs)
+	}
+	if strings.Contains(out, "hunter2") {
+		t.Error("diff printed a secret value")
+	}
+	// Apply what render produced, then diff says nothing changes.
+	var p plan.Plan
+	data, _ := os.ReadFile(pf)
+	_ = json.Unmarshal(data, &p)
+	c.Namespace = ns
+	o := kube.Options{Image: cliImage, Namespace: ns}
+	if err := kube.LoadInputs(&p, &o); err != nil {
+		t.Fatal(err)
+	}
+	b, err := kube.Render(&p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Apply(ctx, b, kube.ApplyOptions{Prune: true}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = runCLI(t, args...)
+	if code != ExitOK {
+		t.Fatalf("diff after apply: exit %d, want 0:\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, append(args[:len(args):len(args)], "--cpu-limit", "2")...)
+	if code != ExitFailure || !strings.Contains(out, "=== update Deployment/web") || !regexp.MustCompile(`(?m)^\+ +cpu: "2"$`).MatchString(out) {
+		t.Errorf("diff after a change: exit %d, want 1 with the Deployment's cpu limit:\n%s", code, out)
+	}
+}

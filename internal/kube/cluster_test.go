@@ -1,0 +1,175 @@
+package kube
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/testsvc"
+)
+
+// cluster is a test's view of the real control plane: a client on a fresh namespace.
+type cluster struct {
+	*Client
+	kubeconfig string
+}
+
+var crdOnce sync.Once
+var crdErr error
+
+// newCluster starts (or reuses) the kube service and returns a client on a new namespace that
+// is deleted when the test ends. KUBECONFIG pointing at another cluster is honoured by the
+// service script only through its own exports, so tests always use what it prints.
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("cluster test; run without -short")
+	}
+	env := testsvc.Start(t, "kube")
+	kc := env["KUBECONFIG"]
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := Connect(ctx, ClientOptions{Kubeconfig: kc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crdOnce.Do(func() { crdErr = installGatewayCRDs(ctx, t, cl) })
+	if crdErr != nil {
+		t.Fatal(crdErr)
+	}
+	suffix := make([]byte, 3)
+	_, _ = rand.Read(suffix)
+	ns := "t-" + strings.ToLower(strings.ReplaceAll(t.Name(), "_", "-"))
+	if len(ns) > 50 {
+		ns = ns[:50]
+	}
+	ns += "-" + hex.EncodeToString(suffix)
+	ns = strings.ReplaceAll(ns, "/", "-")
+	// Pod Security admission enforces the restricted profile: a rendered pod that breaks it is
+	// never created, and the rollout tests fail.
+	restricted := map[string]string{"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest"}
+	if _, err := cl.Core.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: restricted}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cl.Core.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+	})
+	cl.Namespace = ns
+	return &cluster{Client: cl, kubeconfig: kc}
+}
+
+// installGatewayCRDs applies the standard-channel Gateway API CRDs from the Go module cache.
+func installGatewayCRDs(ctx context.Context, t *testing.T, cl *Client) error {
+	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
+	if err != nil {
+		return errors.New("locating sigs.k8s.io/gateway-api in the module cache (go list -m): " + err.Error())
+	}
+	dir := filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard")
+	for _, f := range []string{"gatewayclasses", "gateways", "httproutes"} {
+		objs, err := readYAML(filepath.Join(dir, "gateway.networking.k8s.io_"+f+".yaml"))
+		if err != nil {
+			return err
+		}
+		for _, u := range objs {
+			if _, err := cl.ApplyObject(ctx, u, true, false); err != nil {
+				return err
+			}
+		}
+	}
+	// The CRDs serve once established; the REST mapper must then see them.
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		cl.Mapper.Reset()
+		_, err := cl.Mapper.RESTMapping(gvk("gateway.networking.k8s.io", "v1", "HTTPRoute").GroupKind(), "v1")
+		return err == nil, nil
+	})
+}
+
+func readYAML(path string) ([]*unstructured.Unstructured, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	d := utilyaml.NewYAMLReader(bufio.NewReader(f))
+	var out []*unstructured.Unstructured
+	for {
+		doc, err := d.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		u := &unstructured.Unstructured{}
+		if err := utilyaml.Unmarshal(doc, &u.Object); err != nil {
+			return nil, err
+		}
+		if len(u.Object) > 0 {
+			out = append(out, u)
+		}
+	}
+}
+
+// appPlan is a small web app without persistent data (kwok nodes have no volumes).
+func appPlan(name, strategy string) *plan.Plan {
+	p := webPlan(name, strategy)
+	p.Data = nil
+	p.Deploy.Replicas = 3
+	return p
+}
+
+func image(tag string) string {
+	return "registry.example/app@sha256:" + strings.Repeat(tag, 64/len(tag))[:64]
+}
+
+// logProgress sends progress lines to the test log.
+func logProgress(t *testing.T) Progress {
+	return func(format string, args ...any) { t.Logf(format, args...) }
+}
+
+func (c *cluster) render(t *testing.T, p *plan.Plan, o Options) *Bundle {
+	t.Helper()
+	o.Namespace = c.Namespace
+	b, err := Render(p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// unschedulable makes a release whose pods can never run (no node matches).
+var unschedulable = map[string]string{"pyship.dev/no-such-node": "true"}
+
+func kubectl(t *testing.T, kubeconfig string, stdin []byte, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("kubectl", args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdin = bytes.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// ctxFor is a deadline for one step of a test.
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

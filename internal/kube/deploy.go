@@ -1,0 +1,146 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// DeployOptions tune Deploy.
+type DeployOptions struct {
+	// Replicas of the app (the plan's deploy.replicas).
+	Replicas int
+	// Steps are the canary traffic percentages; Pause holds each step before analysing it.
+	Steps []int
+	Pause time.Duration
+	// RollbackWindow keeps the previous blue-green/canary release running after the switch.
+	RollbackWindow time.Duration
+	// Prune removes objects of the app that are no longer rendered.
+	Prune bool
+	// Force takes over fields owned by other field managers.
+	Force    bool
+	Progress Progress
+	// Analyze, when set, judges each canary step beyond pod readiness and restarts (e.g.
+	// Prometheus error rate and latency of canary against stable); an error aborts the canary.
+	Analyze func(ctx context.Context, stable, canary string, weight int) error
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+func (o DeployOptions) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// Deploy applies the bundle and rolls it out with its strategy, waiting with watches. A failed
+// release is rolled back when the strategy allows, and the error says why it failed.
+func (c *Client) Deploy(ctx context.Context, b *Bundle, o DeployOptions) error {
+	if o.Replicas < 1 {
+		o.Replicas = 1
+	}
+	if b.Namespace != c.Namespace {
+		return fmt.Errorf("deploy: the objects were rendered for namespace %q but the client uses %q; render with the same --namespace", b.Namespace, c.Namespace)
+	}
+	switch b.Strategy {
+	case "rolling", "":
+		return c.deployRolling(ctx, b, o)
+	case "blue-green":
+		return c.deployBlueGreen(ctx, b, o)
+	case "canary":
+		return c.deployCanary(ctx, b, o)
+	}
+	return fmt.Errorf("deploy: unknown strategy %q; set [deploy] strategy to rolling, blue-green or canary", b.Strategy)
+}
+
+// deployRolling lets the Deployment's own rolling update replace the pods, watched; a release
+// that never becomes available is rolled back to the last good Deployment.
+func (c *Client) deployRolling(ctx context.Context, b *Bundle, o DeployOptions) error {
+	st, err := c.ReadState(ctx, b.App)
+	if err != nil {
+		return err
+	}
+	if _, err := c.Apply(ctx, b, ApplyOptions{Prune: o.Prune, Force: o.Force, Progress: o.Progress}); err != nil {
+		return err
+	}
+	st.Candidate, st.Phase = b.Release, "progressing"
+	if err := c.writeState(ctx, b.App, st); err != nil {
+		return err
+	}
+	d := b.Deployment()
+	werr := c.WaitDeployment(ctx, d.GetName(), o.Progress)
+	if werr == nil {
+		good, err := json.Marshal(d.Object)
+		if err != nil {
+			return err
+		}
+		if st.Active != b.Release {
+			st.Previous = st.Active
+		}
+		st.Active, st.Candidate, st.Failed, st.Phase, st.LastGoodJSON = b.Release, "", "", "done", good
+		st.SwitchedAt = o.now()
+		return c.writeState(ctx, b.App, st)
+	}
+	if len(st.LastGoodJSON) == 0 {
+		st.Failed, st.Phase = b.Release, "failed"
+		_ = c.writeState(context.WithoutCancel(ctx), b.App, st)
+		return fmt.Errorf("%w\nno earlier release to roll back to", werr)
+	}
+	o.Progress.printf("release %s failed; rolling back to %s", b.Release, st.Active)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	if rerr := c.restoreLastGood(rctx, st, o.Progress); rerr != nil {
+		return fmt.Errorf("%w\nrolling back failed too: %v", werr, rerr)
+	}
+	st.Candidate, st.Failed, st.Phase = "", b.Release, "rolled-back"
+	_ = c.writeState(rctx, b.App, st)
+	return fmt.Errorf("%w\nrolled back to release %s", werr, st.Active)
+}
+
+func (c *Client) restoreLastGood(ctx context.Context, st *State, progress Progress) error {
+	u := &unstructured.Unstructured{}
+	if err := json.Unmarshal(st.LastGoodJSON, &u.Object); err != nil {
+		return fmt.Errorf("reading the last good Deployment: %w", err)
+	}
+	if _, err := c.ApplyObject(ctx, u, true, false); err != nil {
+		return err
+	}
+	return c.WaitDeployment(ctx, u.GetName(), progress)
+}
+
+// Rollback returns the app to its previous release: the last good Deployment for rolling
+// updates, the previous release's pods behind the Service for blue-green and canary.
+func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error {
+	st, err := c.ReadState(ctx, b.App)
+	if err != nil {
+		return err
+	}
+	if b.Strategy == "rolling" || b.Strategy == "" {
+		if len(st.LastGoodJSON) == 0 {
+			return fmt.Errorf("rollback: %s has no recorded release on namespace %s", b.App, c.Namespace)
+		}
+		return c.restoreLastGood(ctx, st, o.Progress)
+	}
+	if st.Previous == "" {
+		return fmt.Errorf("rollback: %s has no previous release on namespace %s (deploy twice first, and within the rollback window)", b.App, c.Namespace)
+	}
+	prev := st.Previous
+	if ok, err := c.releaseExists(ctx, b.App, prev); err != nil || !ok {
+		return fmt.Errorf("rollback: the previous release %s of %s is gone (the rollback window passed); deploy it again instead", prev, b.App)
+	}
+	if err := c.ScaleRelease(ctx, b.App, prev, o.Replicas); err != nil {
+		return err
+	}
+	if err := c.WaitRelease(ctx, b.App, prev, o.Replicas, o.Progress); err != nil {
+		return err
+	}
+	if err := c.SetTraffic(ctx, b, prev, "", 0); err != nil {
+		return err
+	}
+	st.Previous, st.Active, st.Phase, st.SwitchedAt = st.Active, prev, "rolled-back", o.now()
+	return c.writeState(ctx, b.App, st)
+}

@@ -1,0 +1,30 @@
+package kube_test
+
+import (
+	"fmt"
+
+	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/plan"
+)
+
+func ExampleRender() {
+	p := &plan.Plan{Name: "shop",
+		Run:    plan.Run{Kind: "web", Server: "gunicorn", Port: 8000},
+		Health: plan.Health{Type: "http", Path: "/healthz"},
+		Deploy: plan.Deploy{Strategy: "rolling", Replicas: 2}}
+	b, err := kube.Render(p, kube.Options{Namespace: "prod", Image: "ghcr.io/acme/shop@sha256:" + fmt.Sprintf("%064d", 0), Host: "shop.example.com"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, o := range b.Objects {
+		fmt.Println(o.GetKind(), o.GetName())
+	}
+	// Output:
+	// ServiceAccount shop
+	// Service shop
+	// Deployment shop
+	// PodDisruptionBudget shop
+	// NetworkPolicy shop
+	// Ingress shop
+}

@@ -1,0 +1,207 @@
+package kube
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pyship/pyship/internal/plan"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// AppDir is where the image puts the app; config and data folders are mounted below it.
+const AppDir = "/app"
+
+// Bundle is everything rendered for one app, in a deterministic order.
+type Bundle struct {
+	App       string
+	Namespace string
+	// Release is the release of the rendered Deployment.
+	Release string
+	// Strategy is the plan's rollout strategy ("rolling", "blue-green", "canary").
+	Strategy string
+	Objects  []*unstructured.Unstructured
+}
+
+// Deployment returns the bundle's Deployment.
+func (b *Bundle) Deployment() *unstructured.Unstructured {
+	for _, o := range b.Objects {
+		if o.GetKind() == "Deployment" {
+			return o
+		}
+	}
+	return nil
+}
+
+// renderer carries what every object builder needs.
+type renderer struct {
+	p          *plan.Plan
+	o          Options
+	app        string
+	release    string
+	configHash string
+}
+
+// Render turns a resolved plan into the Kubernetes objects of the app.
+func Render(p *plan.Plan, opts Options) (*Bundle, error) {
+	if p == nil || p.Name == "" {
+		return nil, fmt.Errorf("render: the plan has no app name; set name in pyship.toml")
+	}
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	r := &renderer{p: p, o: opts, app: p.Name, configHash: hashFiles(opts.ConfigFiles)}
+	r.release = opts.Release
+	if r.release == "" {
+		r.release = releaseID(opts.Image, r.configHash)
+	}
+	var objs []runtime.Object
+	add := func(o runtime.Object, err error) error {
+		if err != nil {
+			return err
+		}
+		if o != nil {
+			objs = append(objs, o)
+		}
+		return nil
+	}
+	objs = append(objs, r.serviceAccount())
+	objs = append(objs, r.configMaps()...)
+	objs = append(objs, r.secret()...)
+	pvcs, err := r.pvcs()
+	if err != nil {
+		return nil, err
+	}
+	objs = append(objs, pvcs...)
+	objs = append(objs, r.services()...)
+	if err := add(r.deployment()); err != nil {
+		return nil, err
+	}
+	objs = append(objs, r.hpa()...)
+	objs = append(objs, r.pdb(), r.networkPolicy())
+	if err := add(r.exposure()); err != nil {
+		return nil, err
+	}
+	objs = append(objs, r.monitoring()...)
+
+	b := &Bundle{App: r.app, Namespace: opts.Namespace, Release: r.release, Strategy: strategy(p)}
+	for _, o := range objs {
+		u, err := toUnstructured(o)
+		if err != nil {
+			return nil, err
+		}
+		labels := u.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		for k, v := range r.commonLabels() {
+			labels[k] = v
+		}
+		labels[LabelPartOf] = ApplySetID(r.app, opts.Namespace)
+		u.SetLabels(labels)
+		b.Objects = append(b.Objects, u)
+	}
+	sortObjects(b.Objects)
+	return b, nil
+}
+
+func strategy(p *plan.Plan) string {
+	if p.Deploy.Strategy == "" {
+		return "rolling"
+	}
+	return p.Deploy.Strategy
+}
+
+func (r *renderer) commonLabels() map[string]string {
+	return map[string]string{LabelName: r.app, LabelManagedBy: ManagedBy, LabelApp: r.app}
+}
+
+// DeploymentName is the Deployment of a release: the app name for rolling updates, one per
+// release for blue-green and canary.
+func DeploymentName(app, strategy, release string) string {
+	if strategy == "rolling" || strategy == "" {
+		return app
+	}
+	return app + "-" + release
+}
+
+func releaseID(image, configHash string) string {
+	h := sha256.Sum256([]byte(image + "\x00" + configHash))
+	return "r" + hex.EncodeToString(h[:])[:8]
+}
+
+func hashFiles(files map[string]string) string {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		fmt.Fprintf(h, "%s\x00%d\x00%s", n, len(files[n]), files[n])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// kindOrder is the order objects are applied and printed in: what others depend on first.
+var kindOrder = map[string]int{
+	"ServiceAccount": 1, "Secret": 2, "ConfigMap": 3, "PersistentVolumeClaim": 4, "Service": 5,
+	"Deployment": 6, "HorizontalPodAutoscaler": 7, "PodDisruptionBudget": 8, "NetworkPolicy": 9,
+	"Ingress": 10, "HTTPRoute": 11, "ServiceMonitor": 12, "PrometheusRule": 13,
+}
+
+func sortObjects(objs []*unstructured.Unstructured) {
+	sort.SliceStable(objs, func(i, j int) bool {
+		ki, kj := kindOrder[objs[i].GetKind()], kindOrder[objs[j].GetKind()]
+		if ki != kj {
+			return ki < kj
+		}
+		return objs[i].GetName() < objs[j].GetName()
+	})
+}
+
+func toUnstructured(o runtime.Object) (*unstructured.Unstructured, error) {
+	if u, ok := o.(*unstructured.Unstructured); ok {
+		return u, nil
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+	if err != nil {
+		return nil, fmt.Errorf("converting %T: %w", o, err)
+	}
+	u := &unstructured.Unstructured{Object: m}
+	unstructured.RemoveNestedField(u.Object, "status")
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
+	if u.GetKind() == "" {
+		return nil, fmt.Errorf("rendering %T: no kind set", o)
+	}
+	return u, nil
+}
+
+// gvk is a shorthand for schema.GroupVersionKind.
+func gvk(group, version, kind string) schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: group, Version: version, Kind: kind}
+}
+
+// dnsName turns a folder path into a DNS-1123 label fragment.
+func dnsName(s string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			b.WriteRune(c)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+func unstructuredString(obj map[string]any, fields ...string) (string, bool, error) {
+	return unstructured.NestedString(obj, fields...)
+}

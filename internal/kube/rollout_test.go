@@ -1,0 +1,398 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+func TestRollingDeployThenBrokenReleaseRollsBack(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("roll", "rolling")
+	v1 := c.render(t, p, Options{Image: image("a1")})
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, DeployOptions{Replicas: 3, Prune: true, Progress: logProgress(t)}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 10*time.Second), "roll", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status.AvailableReplicas != 3 || d.Spec.Template.Spec.Containers[0].Image != image("a1") {
+		t.Fatalf("after deploy: %d available with image %s, want 3 with %s", d.Status.AvailableReplicas, d.Spec.Template.Spec.Containers[0].Image, image("a1"))
+	}
+	if mf := d.ManagedFields; len(mf) == 0 || !hasManager(mf, FieldManager, metav1.ManagedFieldsOperationApply) {
+		t.Errorf("the Deployment is not server-side applied by %q: %+v", FieldManager, mf)
+	}
+
+	// v2 can never schedule: the wait fails with a diagnosis and v1 comes back.
+	v2 := c.render(t, p, Options{Image: image("b2"), NodeSelector: unschedulable})
+	err = c.Deploy(ctxFor(t, 8*time.Second), v2, DeployOptions{Replicas: 3, Progress: logProgress(t)})
+	var re *RolloutError
+	if !errors.As(err, &re) {
+		t.Fatalf("deploying an unschedulable release: got %v, want a *RolloutError", err)
+	}
+	t.Logf("the failed deploy said:\n%v", err)
+	if !strings.Contains(err.Error(), "unschedulable") || !strings.Contains(err.Error(), "rolled back") {
+		t.Errorf("error lacks the diagnosis or the rollback:\n%v", err)
+	}
+	d, err = c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 10*time.Second), "roll", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := d.Spec.Template.Spec.Containers[0].Image; img != image("a1") || d.Status.AvailableReplicas != 3 {
+		t.Errorf("after the rollback: image %s with %d available, want %s with 3", img, d.Status.AvailableReplicas, image("a1"))
+	}
+	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "roll")
+	if st.Active != v1.Release || st.Failed != v2.Release {
+		t.Errorf("state: active %q failed %q, want %q and %q", st.Active, st.Failed, v1.Release, v2.Release)
+	}
+}
+
+func hasManager(mf []metav1.ManagedFieldsEntry, name string, op metav1.ManagedFieldsOperationType) bool {
+	for _, m := range mf {
+		if m.Manager == name && m.Operation == op {
+			return true
+		}
+	}
+	return false
+}
+
+func TestBlueGreenMovesSelectorOnlyWhenNewPodsAreReady(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("bg", "blue-green")
+	v1 := c.render(t, p, Options{Image: image("c1")})
+	opts := DeployOptions{Replicas: 3, Prune: true, RollbackWindow: time.Hour, Progress: logProgress(t)}
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	waitEndpoints(t, c, "bg", v1.Release, 3)
+
+	// Watch the Service: when its selector names v2, every v2 pod must already be Ready.
+	v2 := c.render(t, p, Options{Image: image("d2")})
+	ctx := ctxFor(t, time.Minute)
+	w, err := c.Core.CoreV1().Services(c.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=bg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	var mu sync.Mutex
+	var readyAtSwitch = -1
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range w.ResultChan() {
+			svc, ok := ev.Object.(*corev1.Service)
+			if ok && svc.Spec.Selector[LabelRelease] == v2.Release {
+				h, _ := c.Health(context.Background(), "bg", v2.Release)
+				mu.Lock()
+				readyAtSwitch = h.Ready
+				mu.Unlock()
+				return
+			}
+		}
+	}()
+	if err := c.Deploy(ctx, v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	mu.Lock()
+	if readyAtSwitch != 3 {
+		t.Errorf("when the selector moved to %s, %d of its pods were Ready, want 3", v2.Release, readyAtSwitch)
+	}
+	mu.Unlock()
+	waitEndpoints(t, c, "bg", v2.Release, 3)
+	if h, _ := c.Health(ctxFor(t, 5*time.Second), "bg", v1.Release); h.Ready != 3 {
+		t.Errorf("the previous release has %d ready pods inside the rollback window, want 3", h.Ready)
+	}
+
+	// A broken v3 never gets traffic.
+	v3 := c.render(t, p, Options{Image: image("e3"), NodeSelector: unschedulable})
+	err = c.Deploy(ctxFor(t, 8*time.Second), v3, opts)
+	if err == nil || !strings.Contains(err.Error(), "unschedulable") {
+		t.Fatalf("deploying an unschedulable release: got %v, want a diagnosis naming unschedulable pods", err)
+	}
+	svc, _ := c.Core.CoreV1().Services(c.Namespace).Get(ctxFor(t, 5*time.Second), "bg", metav1.GetOptions{})
+	if got := svc.Spec.Selector[LabelRelease]; got != v2.Release {
+		t.Errorf("after a failed release the Service selects %q, want %q", got, v2.Release)
+	}
+
+	// Rollback moves traffic back to v1, then promote ends the window and scales v2 down.
+	if err := c.Rollback(ctxFor(t, 30*time.Second), v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	waitEndpoints(t, c, "bg", v1.Release, 3)
+	if err := c.Promote(ctxFor(t, 30*time.Second), "bg", opts); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "bg-"+v2.Release, metav1.GetOptions{})
+	if d == nil || d.Spec.Replicas == nil || *d.Spec.Replicas != 0 {
+		t.Errorf("after promote the previous release %s should be scaled to 0: %+v", v2.Release, d.Spec.Replicas)
+	}
+}
+
+// waitEndpoints waits until the Service's EndpointSlices list exactly want ready endpoints, all
+// pods of release.
+func waitEndpoints(t *testing.T, c *cluster, svc, release string, want int) {
+	t.Helper()
+	var last string
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		slices, err := c.Core.DiscoveryV1().EndpointSlices(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + svc})
+		if err != nil {
+			return false, err
+		}
+		pods, err := c.Core.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: releaseSelector(svc, release)})
+		if err != nil {
+			return false, err
+		}
+		ours := map[string]bool{}
+		for _, p := range pods.Items {
+			ours[p.Name] = true
+		}
+		n, foreign := 0, 0
+		for _, s := range slices.Items {
+			for _, e := range s.Endpoints {
+				if e.Conditions.Ready == nil || !*e.Conditions.Ready {
+					continue
+				}
+				if e.TargetRef != nil && ours[e.TargetRef.Name] {
+					n++
+				} else {
+					foreign++
+				}
+			}
+		}
+		last = fmt.Sprintf("%d of release %s and %d others", n, release, foreign)
+		return n == want && foreign == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("EndpointSlices of %s never listed exactly %d ready pods of %s (last: %s)", svc, want, release, last)
+	}
+}
+
+func TestCanaryWeightsFollowStepsOnHTTPRoute(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("cn", "canary")
+	o := Options{Host: "cn.example.com", GatewayAPI: true, Gateway: "gw"}
+	o.Image = image("f1")
+	v1 := c.render(t, p, o)
+	opts := DeployOptions{Replicas: 4, Steps: []int{25, 50, 100}, Prune: true, Progress: logProgress(t)}
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	o.Image = image("a2")
+	v2 := c.render(t, p, o)
+	ctx := ctxFor(t, time.Minute)
+	routes := c.Dynamic.Resource(httpRouteGVR).Namespace(c.Namespace)
+	w, err := routes.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=cn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []string
+	go func() {
+		for ev := range w.ResultChan() {
+			if u, ok := ev.Object.(*unstructured.Unstructured); ok && ev.Type != watch.Deleted {
+				mu.Lock()
+				seen = appendNew(seen, routeWeights(u))
+				mu.Unlock()
+			}
+		}
+	}()
+	if err := c.Deploy(ctx, v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	// The final state is all traffic to v2; the watch saw each step.
+	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) > 0 && seen[len(seen)-1] == "cn-"+v2.Release+"=100", nil
+	})
+	w.Stop()
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{
+		"cn-" + v1.Release + "=100",
+		"cn-" + v1.Release + "=75,cn-" + v2.Release + "=25",
+		"cn-" + v1.Release + "=50,cn-" + v2.Release + "=50",
+		"cn-" + v2.Release + "=100",
+	}
+	if err != nil || !subsequence(seen, want) {
+		t.Errorf("HTTPRoute weights went %v, want the steps %v in order", seen, want)
+	}
+}
+
+func routeWeights(u *unstructured.Unstructured) string {
+	rules, _, _ := unstructured.NestedSlice(u.Object, "spec", "rules")
+	var parts []string
+	for _, r := range rules {
+		refs, _, _ := unstructured.NestedSlice(r.(map[string]any), "backendRefs")
+		for _, ref := range refs {
+			m := ref.(map[string]any)
+			w, _, _ := unstructured.NestedInt64(m, "weight")
+			parts = append(parts, m["name"].(string)+"="+strconv.Itoa(int(w)))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func appendNew(s []string, v string) []string {
+	if len(s) > 0 && s[len(s)-1] == v {
+		return s
+	}
+	return append(s, v)
+}
+
+func subsequence(have, want []string) bool {
+	i := 0
+	for _, h := range have {
+		if i < len(want) && h == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+func TestCanaryReplicaRatioAndBrokenCanaryAborts(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("rr", "canary")
+	v1 := c.render(t, p, Options{Image: image("b1")})
+	opts := DeployOptions{Replicas: 4, Steps: []int{25, 50, 100}, Prune: true, Progress: logProgress(t)}
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	v2 := c.render(t, p, Options{Image: image("c2")})
+	ctx := ctxFor(t, time.Minute)
+	w, err := c.Core.AppsV1().Deployments(c.Namespace).Watch(ctx, metav1.ListOptions{LabelSelector: LabelName + "=rr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	ratios := []string{}
+	spec := map[string]int32{}
+	go func() {
+		for ev := range w.ResultChan() {
+			d, ok := ev.Object.(*appsv1.Deployment)
+			if !ok || d.Spec.Replicas == nil {
+				continue
+			}
+			mu.Lock()
+			spec[d.Name] = *d.Spec.Replicas
+			ratios = appendNew(ratios, strconv.Itoa(int(spec["rr-"+v1.Release]))+":"+strconv.Itoa(int(spec["rr-"+v2.Release])))
+			mu.Unlock()
+		}
+	}()
+	if err := c.Deploy(ctx, v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	_ = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(ratios) > 0 && ratios[len(ratios)-1] == "0:4", nil
+	})
+	w.Stop()
+	mu.Lock()
+	if want := []string{"4:1", "3:1", "3:2", "2:2", "2:4", "0:4"}; !subsequence(ratios, want) {
+		t.Errorf("stable:canary replicas went %v, want %v in order", ratios, want)
+	}
+	mu.Unlock()
+
+	// A canary that never becomes ready is aborted: all replicas back on v2.
+	v3 := c.render(t, p, Options{Image: image("d3"), NodeSelector: unschedulable})
+	err = c.Deploy(ctxFor(t, 8*time.Second), v3, opts)
+	if err == nil || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("broken canary: got %v, want a rollback", err)
+	}
+	h, _ := c.Health(ctxFor(t, 5*time.Second), "rr", v2.Release)
+	d3, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "rr-"+v3.Release, metav1.GetOptions{})
+	if h.Ready != 4 || d3 == nil || d3.Spec.Replicas == nil || *d3.Spec.Replicas != 0 {
+		t.Errorf("after the abort: stable has %d ready pods (want 4), canary replicas %v (want 0)", h.Ready, d3.Spec.Replicas)
+	}
+}
+
+// killAfter is a Progress that cancels the deploy's context once a line starting with prefix
+// is reported: a deploy killed half-way, at a known point.
+func killAfter(t *testing.T, prefix string, cancel context.CancelFunc) Progress {
+	return func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		t.Logf("%s", line)
+		if strings.HasPrefix(line, prefix) {
+			cancel()
+		}
+	}
+}
+
+func TestKilledBlueGreenDeployConvergesOrAborts(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("kill", "blue-green")
+	v1 := c.render(t, p, Options{Image: image("a1")})
+	opts := DeployOptions{Replicas: 2, Prune: true, RollbackWindow: time.Hour, Progress: logProgress(t)}
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	v2 := c.render(t, p, Options{Image: image("b2")})
+	kill := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		o := opts
+		o.Progress = killAfter(t, "applied Deployment/", cancel)
+		if err := c.Deploy(ctx, v2, o); err == nil {
+			t.Fatal("the killed deploy reported success")
+		}
+		st, _ := c.ReadState(ctxFor(t, 5*time.Second), "kill")
+		if st.Candidate != v2.Release || st.Active != v1.Release {
+			t.Fatalf("after the kill: candidate %q active %q, want %q and %q", st.Candidate, st.Active, v2.Release, v1.Release)
+		}
+	}
+
+	kill()
+	if err := c.Abort(ctxFor(t, 30*time.Second), v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "kill")
+	d, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "kill-"+v2.Release, metav1.GetOptions{})
+	if st.Candidate != "" || st.Active != v1.Release || d == nil || *d.Spec.Replicas != 0 {
+		t.Errorf("after abort: candidate %q active %q, candidate replicas %v", st.Candidate, st.Active, d.Spec.Replicas)
+	}
+
+	kill()
+	if err := c.Deploy(ctxFor(t, time.Minute), v2, opts); err != nil {
+		t.Fatalf("running the killed deploy again: %v", err)
+	}
+	waitEndpoints(t, c, "kill", v2.Release, 2)
+	st, _ = c.ReadState(ctxFor(t, 5*time.Second), "kill")
+	if st.Active != v2.Release || st.Previous != v1.Release || st.Candidate != "" {
+		t.Errorf("after re-running: active %q previous %q candidate %q", st.Active, st.Previous, st.Candidate)
+	}
+}
+
+func TestPodSecurityRejectionIsDiagnosed(t *testing.T) {
+	c := newCluster(t)
+	b := c.render(t, appPlan("psa", "rolling"), Options{Image: image("a1")})
+	// A hand-edited release that breaks the restricted profile the namespace enforces.
+	_ = unstructured.SetNestedField(b.Deployment().Object, true, "spec", "template", "spec", "hostNetwork")
+	var mu sync.Mutex
+	var warnings []string
+	c.OnWarning = func(m string) { mu.Lock(); warnings = append(warnings, m); mu.Unlock() }
+	err := c.Deploy(ctxFor(t, 6*time.Second), b, DeployOptions{Replicas: 1, Progress: logProgress(t)})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(warnings) == 0 || !strings.Contains(warnings[0], "PodSecurity") {
+		t.Errorf("the API server's pod security warning did not reach OnWarning: %q", warnings)
+	}
+	if err == nil || !strings.Contains(err.Error(), "violates PodSecurity") || !strings.Contains(err.Error(), "cannot create pods") {
+		t.Fatalf("got %v, want a diagnosis quoting the Pod Security rejection", err)
+	}
+}

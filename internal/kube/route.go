@@ -1,0 +1,107 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// rolloutBundle is b as the rollout applies it while serving release serving: the release
+// Deployment leaves replicas to ScaleRelease, the blue-green Service keeps selecting the
+// serving release, and the HTTPRoute keeps sending all traffic to it.
+func rolloutBundle(b *Bundle, serving string) *Bundle {
+	out := *b
+	out.Objects = nil
+	for _, u := range b.Objects {
+		u = u.DeepCopy()
+		switch {
+		case u.GetKind() == "Deployment":
+			unstructured.RemoveNestedField(u.Object, "spec", "replicas")
+		case u.GetKind() == "Service" && u.GetName() == b.App && b.Strategy == "blue-green":
+			_ = unstructured.SetNestedField(u.Object, serving, "spec", "selector", LabelRelease)
+		case u.GetKind() == "HTTPRoute":
+			setRouteBackends(u, b.App, serving, "", 0)
+		}
+		out.Objects = append(out.Objects, u)
+	}
+	return &out
+}
+
+func (b *Bundle) find(kind, name string) *unstructured.Unstructured {
+	for _, u := range b.Objects {
+		if u.GetKind() == kind && (name == "" || u.GetName() == name) {
+			return u
+		}
+	}
+	return nil
+}
+
+// setRouteBackends points every rule of an HTTPRoute at stable (100-weight) and canary (weight).
+func setRouteBackends(u *unstructured.Unstructured, app, stable, canary string, weight int) {
+	ref := func(release string, w int) any {
+		return map[string]any{"name": ReleaseServiceName(app, release), "port": int64(80), "weight": int64(w)}
+	}
+	refs := []any{ref(stable, 100-weight)}
+	if canary != "" {
+		refs = append(refs, ref(canary, weight))
+	}
+	rules, _, _ := unstructured.NestedSlice(u.Object, "spec", "rules")
+	for i := range rules {
+		if r, ok := rules[i].(map[string]any); ok {
+			r["backendRefs"] = refs
+		}
+	}
+	_ = unstructured.SetNestedSlice(u.Object, rules, "spec", "rules")
+}
+
+// releaseService is the per-release Service an HTTPRoute sends a weight of the traffic to.
+func releaseService(b *Bundle, release string) *unstructured.Unstructured {
+	base := b.find("Service", b.App)
+	if base == nil {
+		return nil
+	}
+	u := base.DeepCopy()
+	u.SetName(ReleaseServiceName(b.App, release))
+	labels := u.GetLabels()
+	labels[LabelRelease] = release
+	u.SetLabels(labels)
+	_ = unstructured.SetNestedStringMap(u.Object, map[string]string{LabelName: b.App, LabelRelease: release}, "spec", "selector")
+	return u
+}
+
+// SetTraffic sends the app's traffic to stable, or weight percent of it to canary: the blue-green
+// Service selector, or the canary HTTPRoute's backend weights. With neither (canary by
+// replica ratio) the replica counts alone split the traffic and there is nothing to do.
+func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary string, weight int) error {
+	if b.Strategy == "blue-green" {
+		svc := b.find("Service", b.App)
+		if svc == nil {
+			return fmt.Errorf("blue-green needs a Service, but %s is a worker without a port; use the rolling strategy", b.App)
+		}
+		svc = svc.DeepCopy()
+		_ = unstructured.SetNestedField(svc.Object, stable, "spec", "selector", LabelRelease)
+		_, err := c.ApplyObject(ctx, svc, false, false)
+		return err
+	}
+	route := b.find("HTTPRoute", "")
+	if route == nil {
+		return nil
+	}
+	for _, rel := range []string{stable, canary} {
+		if rel == "" {
+			continue
+		}
+		if svc := releaseService(b, rel); svc != nil {
+			if _, err := c.ApplyObject(ctx, svc, false, false); err != nil {
+				return err
+			}
+		}
+	}
+	route = route.DeepCopy()
+	setRouteBackends(route, b.App, stable, canary, weight)
+	_, err := c.ApplyObject(ctx, route, false, false)
+	return err
+}
+
+var httpRouteGVR = gvk("gateway.networking.k8s.io", "v1", "HTTPRoute").GroupVersion().WithResource("httproutes")

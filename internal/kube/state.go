@@ -1,0 +1,83 @@
+package kube
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Rollout state annotations on the app's inventory Secret: a deploy killed half-way reads them
+// back and converges.
+const (
+	annActive     = "pyship.dev/active-release"
+	annPrevious   = "pyship.dev/previous-release"
+	annCandidate  = "pyship.dev/candidate-release"
+	annPhase      = "pyship.dev/phase"
+	annWeight     = "pyship.dev/canary-weight"
+	annSwitchedAt = "pyship.dev/switched-at"
+	annFailed     = "pyship.dev/failed-release"
+	stateManager  = "pyship-rollout"
+	// keyLastGood holds the last Deployment that rolled out fine (rolling strategy's rollback).
+	keyLastGood = "last-good-deployment"
+)
+
+// State is where the app's rollout stands.
+type State struct {
+	Active, Previous, Candidate, Failed string
+	// Phase is "", "progressing", "canary", "switched", "done", "failed" or "rolled-back".
+	Phase        string
+	CanaryWeight string
+	SwitchedAt   time.Time
+	LastGoodJSON []byte
+}
+
+// ReadState reads the rollout state of app (zero State when the app was never deployed).
+func (c *Client) ReadState(ctx context.Context, app string) (*State, error) {
+	s, err := c.Core.CoreV1().Secrets(c.Namespace).Get(ctx, ApplySetParentName(app), metav1.GetOptions{})
+	if isNotFound(err) {
+		return &State{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the rollout state of %s (Secret %s/%s): %w", app, c.Namespace, ApplySetParentName(app), err)
+	}
+	a := s.Annotations
+	st := &State{Active: a[annActive], Previous: a[annPrevious], Candidate: a[annCandidate], Failed: a[annFailed],
+		Phase: a[annPhase], CanaryWeight: a[annWeight], LastGoodJSON: s.Data[keyLastGood]}
+	if t, err := time.Parse(time.RFC3339, a[annSwitchedAt]); err == nil {
+		st.SwitchedAt = t
+	}
+	return st, nil
+}
+
+// writeState records st on the inventory Secret with its own server-side apply (field manager
+// pyship-rollout), creating the Secret when the app was never applied; keys left empty are removed.
+func (c *Client) writeState(ctx context.Context, app string, st *State) error {
+	ann := map[string]string{annActive: st.Active, annPrevious: st.Previous, annCandidate: st.Candidate,
+		annFailed: st.Failed, annPhase: st.Phase, annWeight: st.CanaryWeight}
+	if !st.SwitchedAt.IsZero() {
+		ann[annSwitchedAt] = st.SwitchedAt.UTC().Format(time.RFC3339)
+	}
+	for k, v := range ann {
+		if v == "" {
+			delete(ann, k)
+		}
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret", "type": "Opaque"}}
+	u.SetName(ApplySetParentName(app))
+	u.SetNamespace(c.Namespace)
+	u.SetAnnotations(ann)
+	if st.LastGoodJSON != nil {
+		u.Object["data"] = map[string]any{keyLastGood: base64.StdEncoding.EncodeToString(st.LastGoodJSON)}
+	}
+	_, err := c.Dynamic.Resource(corev1.SchemeGroupVersion.WithResource("secrets")).Namespace(c.Namespace).
+		Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: stateManager, Force: true})
+	if err != nil {
+		return objectError("save the rollout state on", u, "secrets", c.Namespace, err)
+	}
+	return nil
+}

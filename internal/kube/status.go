@@ -1,0 +1,61 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ReleaseStatus is one release of the app on the cluster.
+type ReleaseStatus struct {
+	Release    string
+	Deployment string
+	Image      string
+	Replicas   int32
+	Health     ReleaseHealth
+	// Role is "active", "previous", "candidate" or "".
+	Role string
+}
+
+// AppStatus is the app's rollout state and its releases.
+type AppStatus struct {
+	State    State
+	Releases []ReleaseStatus
+}
+
+// Status reads the app's rollout state and the health of each of its Deployments.
+func (c *Client) Status(ctx context.Context, app string) (*AppStatus, error) {
+	st, err := c.ReadState(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	list, err := c.Core.AppsV1().Deployments(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: LabelName + "=" + app + "," + LabelManagedBy + "=" + ManagedBy})
+	if err != nil {
+		return nil, fmt.Errorf("status of %s: listing its Deployments in namespace %s: %w", app, c.Namespace, err)
+	}
+	out := &AppStatus{State: *st}
+	out.State.LastGoodJSON = nil
+	for _, d := range list.Items {
+		rel := d.Spec.Template.Labels[LabelRelease]
+		rs := ReleaseStatus{Release: rel, Deployment: d.Name, Image: d.Spec.Template.Spec.Containers[0].Image}
+		if d.Spec.Replicas != nil {
+			rs.Replicas = *d.Spec.Replicas
+		}
+		switch rel {
+		case st.Active:
+			rs.Role = "active"
+		case st.Previous:
+			rs.Role = "previous"
+		case st.Candidate:
+			rs.Role = "candidate"
+		}
+		if rs.Health, err = c.Health(ctx, app, rel); err != nil {
+			return nil, err
+		}
+		out.Releases = append(out.Releases, rs)
+	}
+	sort.Slice(out.Releases, func(i, j int) bool { return out.Releases[i].Deployment < out.Releases[j].Deployment })
+	return out, nil
+}
