@@ -135,7 +135,7 @@ func shellJoin(argv []string) string {
 	parts := make([]string, len(argv))
 	for i, a := range argv {
 		switch {
-		case a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,@%+") == "":
+		case a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,@%+${}") == "":
 			parts[i] = a
 		case strings.Contains(a, "$"):
 			parts[i] = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "`", "\\`").Replace(a) + `"`

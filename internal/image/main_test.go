@@ -24,8 +24,8 @@ type testEnv struct {
 }
 
 var (
-	envOnce sync.Once
-	shared  testEnv
+	envOnce   sync.Once
+	shared    testEnv
 	cacheRoot string
 )
 

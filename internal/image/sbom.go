@@ -155,4 +155,3 @@ func SBOMOf(img v1.Image, appName, tool string) ([]byte, error) {
 	}
 	return SPDX(appName, d, info.Packages, cf.Created.Time, tool)
 }
-

@@ -126,7 +126,7 @@ func FixScripts(binDir, interpreter string) error {
 	return nil
 }
 
-// fixShebang replaces a Python shebang (or pip's `#!/bin/sh` + `'''exec'` trampoline used for
+// fixShebang replaces a Python shebang (or pip's `#!/bin/sh` + `”'exec'` trampoline used for
 // long interpreter paths) with one for interpreter.
 func fixShebang(b []byte, interpreter string) ([]byte, bool) {
 	if !bytes.HasPrefix(b, []byte("#!")) {
