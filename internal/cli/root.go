@@ -72,6 +72,10 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 	})
 	root.AddCommand(
 		newVersionCmd(s),
+		newBuildCmd(s),
+		newDockerfileCmd(s),
+		newSBOMCmd(s),
+		newRegistryCmd(s),
 	)
 	return root
 }

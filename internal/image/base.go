@@ -111,9 +111,16 @@ func cachedBase(dir, digest string) (v1.Image, error) {
 // the only image of the layout.
 func fromLayout(s string) (v1.Image, error) {
 	dir, want := s, ""
-	if i := strings.LastIndex(s, ":"); i > 0 {
-		if _, err := os.Stat(filepath.Join(s, "index.json")); err != nil {
-			dir, want = s[:i], s[i+1:]
+	if _, err := os.Stat(filepath.Join(s, "index.json")); err != nil {
+		// DIR:REF, where REF may hold colons itself (name:tag).
+		for i := 0; i < len(s); i++ {
+			if s[i] != ':' {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(s[:i], "index.json")); err == nil {
+				dir, want = s[:i], s[i+1:]
+				break
+			}
 		}
 	}
 	p, err := layout.FromPath(dir)
@@ -146,4 +153,14 @@ func fromLayout(s string) (v1.Image, error) {
 		return nil, errors.New("the OCI layout " + dir + " holds several images: name one with oci-layout:DIR:REF")
 	}
 	return p.Image(found[0].Digest)
+}
+
+// Open reads any image pyship can name: a registry reference, "oci-layout:DIR[:REF]" or a
+// tarball file. Registry images are cached in cacheDir/bases.
+func Open(ctx context.Context, ref, cacheDir string, ropts ...remote.Option) (v1.Image, error) {
+	img, err := openBase(ctx, ref, cacheDir, ropts)
+	if err != nil {
+		return nil, fmt.Errorf("opening the image %s: %w", ref, err)
+	}
+	return img, nil
 }

@@ -109,26 +109,28 @@ func reportLayers(ctx context.Context, res *Result, repo name.Repository, o Push
 				return
 			}
 			size, _ := l.Size()
-			_, err = remote.Head(repo.Digest(d.String()), opts...)
-			var te interface{ Error() string }
+			rl, err := remote.Layer(repo.Digest(d.String()), opts...)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			ex, ok := rl.(interface{ Exists() (bool, error) })
+			if !ok {
+				return
+			}
+			exists, err := ex.Exists()
 			switch {
-			case err == nil:
+			case err != nil:
+				errs[i] = err
+			case exists:
 				o.Progress.emit(Event{Step: "push", Digest: d.String(), Bytes: size, Cached: true, Message: "already in the registry"})
-			case isNotFound(err):
-				o.Progress.emit(Event{Step: "push", Digest: d.String(), Bytes: size, Message: "uploading"})
 			default:
-				te = err
-				errs[i] = te
+				o.Progress.emit(Event{Step: "push", Digest: d.String(), Bytes: size, Message: "uploading"})
 			}
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-func isNotFound(err error) bool {
-	var re *RegistryError
-	return errors.As(classify("", err), &re) && re.Kind == ErrNotFound
 }
 
 // WriteLayout adds res (and its SBOM as a referrer) to the OCI layout dir under the name

@@ -47,9 +47,11 @@ type NoWheelError struct {
 }
 
 func (e *NoWheelError) Error() string {
-	return fmt.Sprintf("no wheel of %s for linux/%s CPython %s: pyship installs wheels only, and a package "+
-		"published only as a source distribution has to be built; build it into a wheel and add it to "+
-		"PIP_FIND_LINKS, or write a Dockerfile with `pyship dockerfile` and build that with Docker or BuildKit",
+	return fmt.Sprintf("pip found no wheel of %s for linux/%s CPython %s in the configured indexes "+
+		"(PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, pip.conf): check the name, the version and that "+
+		"the index is reachable; pyship installs wheels only, so a package published only as a source "+
+		"distribution has to be built into a wheel first (add it to PIP_FIND_LINKS), or write a Dockerfile "+
+		"with `pyship dockerfile` and build that with Docker or BuildKit",
 		e.Requirement, e.Target.Arch, e.Target.PythonVersion)
 }
 
