@@ -70,7 +70,7 @@ func appLayer(ctx context.Context, p *plan.Plan, base BaseInfo, mtime time.Time,
 			out := filepath.Join(tmp, filepath.FromSlash(pyc))
 			jobs = append(jobs, pybuild.CompileJob{Src: filepath.Join(p.Dir, filepath.FromSlash(rel)), Out: out, Display: AppDir + "/" + rel})
 		}
-		if err := pybuild.Compile(ctx, o.Python, jobs, min(runtime.NumCPU(), (len(jobs)+49)/50)); err != nil {
+		if err := pybuild.Compile(ctx, o.compilePython, jobs, min(runtime.NumCPU(), (len(jobs)+49)/50)); err != nil {
 			return cachedLayer{}, err
 		}
 		for _, rel := range sources {

@@ -34,7 +34,8 @@ type Options struct {
 	// Remote are extra options for pulling the base (a transport, a keychain).
 	Remote []remote.Option
 
-	hostVersion string
+	hostVersion   string
+	compilePython string
 }
 
 // Result is a built image.
@@ -97,8 +98,9 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if err := checkPython(p.Python.Version, base.Info, baseRef); err != nil {
 		return nil, err
 	}
-	if hv, err := hostVersionOf(ctx, o.Python); err == nil {
+	if hv, exe, err := hostVersionOf(ctx, o.Python); err == nil {
 		o.hostVersion = hv
+		o.compilePython = exe
 	}
 	if o.hostVersion != base.Info.MinorVersion() {
 		o.Progress.emit(Event{Step: "bytecode", Warning: true, Message: fmt.Sprintf("skipping bytecode: the build host's %s is Python %q, the image's is %s (set --python to a Python %s to precompile)", o.Python, o.hostVersion, base.Info.MinorVersion(), base.Info.MinorVersion())})

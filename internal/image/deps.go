@@ -68,7 +68,7 @@ func depsLayer(ctx context.Context, reqs []string, base BaseInfo, o *Options) (c
 			pyc := pybuild.PycPath(rel, base.MinorVersion())
 			jobs = append(jobs, pybuild.CompileJob{Src: filepath.Join(dest, rel), Out: filepath.Join(dest, pyc), Display: DepsPrefix + "/" + rel})
 		}
-		if err := pybuild.Compile(ctx, o.Python, jobs, runtime.NumCPU()); err != nil {
+		if err := pybuild.Compile(ctx, o.compilePython, jobs, runtime.NumCPU()); err != nil {
 			return cachedLayer{}, nil, err
 		}
 		if entries, _, err = treeEntries(dest, strings.TrimPrefix(DepsPrefix, "/")); err != nil {

@@ -65,27 +65,39 @@ func Push(ctx context.Context, res *Result, repo string, o PushOptions) (string,
 		return "", err
 	}
 	opts = append(opts, remote.Reuse(pusher))
-	if err := reportLayers(ctx, res, tag.Context(), o, opts); err != nil {
-		return "", fmt.Errorf("pushing %s: %w", tag, classify(reg, err))
+	// The SBOM referrer goes up beside the image: registries accept a referrer before its subject.
+	sbomErr := make(chan error, 1)
+	go func() { sbomErr <- pushSBOM(ctx, res, tag, o, opts) }()
+	err = reportLayers(ctx, res, tag.Context(), o, opts)
+	if err == nil {
+		err = remote.Write(tag, res.Image, opts...)
 	}
-	if err := remote.Write(tag, res.Image, opts...); err != nil {
-		return "", fmt.Errorf("pushing %s: %w", tag, classify(reg, err))
+	if serr := <-sbomErr; err == nil && serr != nil {
+		return "", serr
 	}
-	if !o.NoSBOM && len(res.SBOM) > 0 {
-		art, err := sbomArtifact(res.SBOM, res.Image)
-		if err != nil {
-			return "", err
-		}
-		ad, err := art.Digest()
-		if err != nil {
-			return "", err
-		}
-		if err := remote.Write(tag.Context().Digest(ad.String()), art, opts...); err != nil {
-			return "", fmt.Errorf("pushing the SBOM of %s: %w", tag, classify(reg, err))
-		}
-		o.Progress.emit(Event{Step: "sbom", Digest: ad.String(), Bytes: int64(len(res.SBOM)), Message: "pushed as a referrer"})
+	if err != nil {
+		return "", fmt.Errorf("pushing %s: %w", tag, classify(reg, err))
 	}
 	return tag.String() + "@" + res.Digest.String(), nil
+}
+
+func pushSBOM(ctx context.Context, res *Result, tag name.Tag, o PushOptions, opts []remote.Option) error {
+	if o.NoSBOM || len(res.SBOM) == 0 {
+		return nil
+	}
+	art, err := sbomArtifact(res.SBOM, res.Image)
+	if err != nil {
+		return err
+	}
+	ad, err := art.Digest()
+	if err != nil {
+		return err
+	}
+	if err := remote.Write(tag.Context().Digest(ad.String()), art, opts...); err != nil {
+		return fmt.Errorf("pushing the SBOM of %s: %w", tag, classify(tag.Context().RegistryStr(), err))
+	}
+	o.Progress.emit(Event{Step: "sbom", Digest: ad.String(), Bytes: int64(len(res.SBOM)), Message: "referrer of the image"})
+	return nil
 }
 
 // reportLayers checks which layers the registry already has, for the progress events.

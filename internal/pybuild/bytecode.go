@@ -11,13 +11,18 @@ import (
 	"sync"
 )
 
-// HostVersion is the "3.11" (major.minor) of the interpreter python.
-func HostVersion(ctx context.Context, python string) (string, error) {
-	out, err := exec.CommandContext(ctx, python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])").Output()
+// HostVersion is the "3.11" (major.minor) of the interpreter python and the path of its
+// executable (which skips wrappers such as pyenv's shims when run again).
+func HostVersion(ctx context.Context, python string) (version, executable string, err error) {
+	out, err := exec.CommandContext(ctx, python, "-c", "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.executable)").Output()
 	if err != nil {
-		return "", fmt.Errorf("running %s: %w (set --python to a Python 3 interpreter)", python, err)
+		return "", "", fmt.Errorf("running %s: %w (set --python to a Python 3 interpreter)", python, err)
 	}
-	return strings.TrimSpace(string(out)), nil
+	version, executable, _ = strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if executable == "" {
+		executable = python
+	}
+	return version, executable, nil
 }
 
 // CompileJob is one source file to byte-compile.
