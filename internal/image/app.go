@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -35,9 +34,8 @@ func appLayer(ctx context.Context, p *plan.Plan, base BaseInfo, mtime time.Time,
 	if err != nil {
 		return cachedLayer{}, fmt.Errorf("listing the app's files in %s: %w", p.Dir, err)
 	}
-	compile := o.hostVersion == base.MinorVersion()
 	h := sha256.New()
-	fmt.Fprintf(h, "app-v1\n%d\n%s\n%v\n", mtime.Unix(), base.MinorVersion(), compile)
+	fmt.Fprintf(h, "app-v1\n%d\n%s\n%s\n", mtime.Unix(), base.MinorVersion(), o.Python)
 	var entries []fileEntry
 	var sources []string
 	for _, rel := range files {
@@ -58,7 +56,7 @@ func appLayer(ctx context.Context, p *plan.Plan, base BaseInfo, mtime time.Time,
 	if l, ok := cache.get(key); ok {
 		return l, nil
 	}
-	if compile && len(sources) > 0 {
+	if len(sources) > 0 {
 		tmp, err := os.MkdirTemp(o.CacheDir, "app-")
 		if err != nil {
 			return cachedLayer{}, err
@@ -70,7 +68,7 @@ func appLayer(ctx context.Context, p *plan.Plan, base BaseInfo, mtime time.Time,
 			out := filepath.Join(tmp, filepath.FromSlash(pyc))
 			jobs = append(jobs, pybuild.CompileJob{Src: filepath.Join(p.Dir, filepath.FromSlash(rel)), Out: out, Display: AppDir + "/" + rel})
 		}
-		if err := pybuild.Compile(ctx, o.compilePython, jobs, min(runtime.NumCPU(), (len(jobs)+49)/50)); err != nil {
+		if _, err := compile(ctx, o, base, jobs); err != nil {
 			return cachedLayer{}, err
 		}
 		for _, rel := range sources {

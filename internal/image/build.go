@@ -34,8 +34,7 @@ type Options struct {
 	// Remote are extra options for pulling the base (a transport, a keychain).
 	Remote []remote.Option
 
-	hostVersion   string
-	compilePython string
+	warnedBytecode bool
 }
 
 // Result is a built image.
@@ -97,13 +96,6 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	o.Progress.emit(Event{Step: "base", Message: fmt.Sprintf("%s (Python %s at %s) in %s", baseRef, base.Info.PythonVersion, base.Info.Python, time.Since(start).Round(time.Millisecond)), Digest: base.Digest.String()})
 	if err := checkPython(p.Python.Version, base.Info, baseRef); err != nil {
 		return nil, err
-	}
-	if hv, exe, err := hostVersionOf(ctx, o.Python); err == nil {
-		o.hostVersion = hv
-		o.compilePython = exe
-	}
-	if o.hostVersion != base.Info.MinorVersion() {
-		o.Progress.emit(Event{Step: "bytecode", Warning: true, Message: fmt.Sprintf("skipping bytecode: the build host's %s is Python %q, the image's is %s (set --python to a Python %s to precompile)", o.Python, o.hostVersion, base.Info.MinorVersion(), base.Info.MinorVersion())})
 	}
 	vcs := readVCS(ctx, p.Dir)
 	created := o.Created

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -26,13 +25,12 @@ var depsEpoch = time.Unix(315532800, 0).UTC() // 1980-01-01
 // the cached one for the same (requirements, Python, platform, pip settings).
 func depsLayer(ctx context.Context, reqs []string, base BaseInfo, o *Options) (cachedLayer, []Package, error) {
 	target := pybuild.Target{PythonVersion: base.MinorVersion(), Arch: archOf(Platform.Architecture), Glibc: base.Glibc}
-	compile := o.hostVersion == base.MinorVersion()
 	var pipEnv []string
 	for _, k := range []string{"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_CONFIG_FILE"} {
 		pipEnv = append(pipEnv, k+"="+os.Getenv(k))
 	}
 	key := hashKey("deps-v1", strings.Join(reqs, "\n"), target.PythonVersion, target.Arch, target.Glibc,
-		base.Python, strings.Join(pipEnv, "\n"), fmt.Sprint(compile))
+		base.Python, strings.Join(pipEnv, "\n"), o.Python)
 	cache := layerCache{dir: filepath.Join(o.CacheDir, "layers")}
 	pkgFile := filepath.Join(o.CacheDir, "layers", "keys", key+".packages.json")
 	if l, ok := cache.get(key); ok {
@@ -62,15 +60,16 @@ func depsLayer(ctx context.Context, reqs []string, base BaseInfo, o *Options) (c
 		return cachedLayer{}, nil, err
 	}
 	o.Progress.emit(Event{Step: "deps", Message: fmt.Sprintf("installed %d files with pip in %s", len(entries), time.Since(start).Round(time.Millisecond))})
-	if compile {
-		var jobs []pybuild.CompileJob
-		for _, rel := range sources {
-			pyc := pybuild.PycPath(rel, base.MinorVersion())
-			jobs = append(jobs, pybuild.CompileJob{Src: filepath.Join(dest, rel), Out: filepath.Join(dest, pyc), Display: DepsPrefix + "/" + rel})
-		}
-		if err := pybuild.Compile(ctx, o.compilePython, jobs, runtime.NumCPU()); err != nil {
-			return cachedLayer{}, nil, err
-		}
+	var jobs []pybuild.CompileJob
+	for _, rel := range sources {
+		pyc := pybuild.PycPath(rel, base.MinorVersion())
+		jobs = append(jobs, pybuild.CompileJob{Src: filepath.Join(dest, rel), Out: filepath.Join(dest, pyc), Display: DepsPrefix + "/" + rel})
+	}
+	compiled, err := compile(ctx, o, base, jobs)
+	if err != nil {
+		return cachedLayer{}, nil, err
+	}
+	if compiled {
 		if entries, _, err = treeEntries(dest, strings.TrimPrefix(DepsPrefix, "/")); err != nil {
 			return cachedLayer{}, nil, err
 		}

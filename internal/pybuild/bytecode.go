@@ -4,26 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path"
 	"strings"
 	"sync"
 )
-
-// HostVersion is the "3.11" (major.minor) of the interpreter python and the path of its
-// executable (which skips wrappers such as pyenv's shims when run again).
-func HostVersion(ctx context.Context, python string) (version, executable string, err error) {
-	out, err := exec.CommandContext(ctx, python, "-c", "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.executable)").Output()
-	if err != nil {
-		return "", "", fmt.Errorf("running %s: %w (set --python to a Python 3 interpreter)", python, err)
-	}
-	version, executable, _ = strings.Cut(strings.TrimSpace(string(out)), "\n")
-	if executable == "" {
-		executable = python
-	}
-	return version, executable, nil
-}
 
 // CompileJob is one source file to byte-compile.
 type CompileJob struct {
@@ -42,6 +29,11 @@ func PycPath(rel, version string) string {
 
 const compileScript = `
 import json, py_compile, sys
+want = sys.argv[1]
+have = '%d.%d' % sys.version_info[:2]
+if have != want:
+    sys.stderr.write(have)
+    sys.exit(3)
 for src, out, display in json.load(sys.stdin):
     try:
         py_compile.compile(src, cfile=out, dfile=display, doraise=True,
@@ -50,10 +42,18 @@ for src, out, display in json.load(sys.stdin):
         pass
 `
 
+// VersionMismatchError means the build host's Python is not the image's: its bytecode would not load.
+type VersionMismatchError struct{ Host, Image string }
+
+func (e *VersionMismatchError) Error() string {
+	return fmt.Sprintf("the build host's Python is %s, the image's is %s", e.Host, e.Image)
+}
+
 // Compile byte-compiles jobs with python into hash-based (checked-hash) .pyc files, which stay
 // valid whatever the files' mtimes, across `workers` processes. Files that do not compile are
-// skipped (Check reports them). The caller makes sure python's version is the image's.
-func Compile(ctx context.Context, python string, jobs []CompileJob, workers int) error {
+// skipped (Check reports them). When python is not version ("3.11") it compiles nothing and
+// returns a *VersionMismatchError.
+func Compile(ctx context.Context, python, version string, jobs []CompileJob, workers int) error {
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -78,12 +78,18 @@ func Compile(ctx context.Context, python string, jobs []CompileJob, workers int)
 				errs[i] = err
 				return
 			}
-			cmd := exec.CommandContext(ctx, python, "-c", compileScript)
+			cmd := exec.CommandContext(ctx, python, "-c", compileScript, version)
 			cmd.Stdin = bytes.NewReader(in)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
-			if err := cmd.Run(); err != nil {
-				errs[i] = fmt.Errorf("byte-compiling with %s: %w\n%s", python, err, strings.TrimSpace(stderr.String()))
+			err = cmd.Run()
+			var ee *exec.ExitError
+			switch {
+			case err == nil:
+			case errors.As(err, &ee) && ee.ExitCode() == 3:
+				errs[i] = &VersionMismatchError{Host: strings.TrimSpace(stderr.String()), Image: version}
+			default:
+				errs[i] = fmt.Errorf("byte-compiling with %s: %w\n%s (set --python to a Python %s)", python, err, strings.TrimSpace(stderr.String()), version)
 			}
 		}()
 	}
