@@ -78,7 +78,7 @@ func Compile(ctx context.Context, python, version string, jobs []CompileJob, wor
 				errs[i] = err
 				return
 			}
-			cmd := exec.CommandContext(ctx, python, "-c", compileScript, version)
+			cmd := exec.CommandContext(ctx, python, "-S", "-c", compileScript, version) // -S: no site, a faster start
 			cmd.Stdin = bytes.NewReader(in)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
