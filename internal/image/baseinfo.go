@@ -84,7 +84,7 @@ func inspect(img v1.Image) (BaseInfo, error) {
 			envVersion = v
 		}
 	}
-	rc := mutate.Extract(img)
+	rc := mutate.Extract(fastImage{img})
 	defer rc.Close()
 	tr := tar.NewReader(rc)
 	pythons := map[string]string{} // path -> minor version
