@@ -35,7 +35,7 @@ type PushOptions struct {
 
 // Push writes res to the repository repo (e.g. "ghcr.io/acme/app") under res.Tag, uploading
 // only the blobs the registry lacks, several at once, retrying 5xx and network errors with
-// backoff, then pushes the SBOM as a referrer of the image. It returns repo:tag@digest.
+// backoff, and pushes the SBOM beside it as a referrer of the image. It returns repo:tag@digest.
 func Push(ctx context.Context, res *Result, repo string, o PushOptions) (string, error) {
 	tag, err := name.NewTag(repo+":"+res.Tag, name.WeakValidation)
 	if err != nil {

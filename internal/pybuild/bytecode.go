@@ -101,3 +101,16 @@ func Compile(ctx context.Context, python, version string, jobs []CompileJob, wor
 	}
 	return nil
 }
+
+// Executable is the path of the interpreter that python runs, past wrappers such as pyenv's shims.
+func Executable(ctx context.Context, python string) (string, error) {
+	out, err := exec.CommandContext(ctx, python, "-S", "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		return "", fmt.Errorf("running %s: %w (set --python to a Python 3 interpreter)", python, err)
+	}
+	exe := strings.TrimSpace(string(out))
+	if exe == "" {
+		return python, nil
+	}
+	return exe, nil
+}
