@@ -49,7 +49,8 @@ func depsLayer(ctx context.Context, reqs []string, base BaseInfo, o *Options) (c
 	defer os.RemoveAll(tmp)
 	dest := filepath.Join(tmp, "deps")
 	start := time.Now()
-	if err := pybuild.InstallDeps(ctx, o.Python, reqs, dest, target); err != nil {
+	python, _ := o.interpreter(ctx)
+	if err := pybuild.InstallDeps(ctx, python, reqs, dest, target); err != nil {
 		return cachedLayer{}, nil, err
 	}
 	if err := pybuild.FixScripts(filepath.Join(dest, "bin"), base.Python); err != nil {
