@@ -33,7 +33,6 @@ func buildFixture(t *testing.T) (planFile, base string) {
 	py := testsvc.Start(t, "python")
 	t.Setenv("PIP_NO_INDEX", "1")
 	t.Setenv("PIP_FIND_LINKS", py["PYSHIP_TEST_WHEELHOUSE"])
-	t.Setenv("PYSHIP_CACHE", filepath.Join(os.TempDir(), "pyship-cli-test-cache"))
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
 	dir, _ := filepath.Abs("testdata/flask")
 	p := plan.Plan{SchemaVersion: 1, Dir: dir, Name: "flask-app", Version: "1.0.0", Python: plan.Python{Version: "3.11"},
