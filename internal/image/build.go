@@ -106,7 +106,7 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 
 	start = time.Now()
 	reqs := requirementLines(p.Dependencies.Requirements)
-	deps, pkgs, cachedBefore, err := depsLayerTimed(ctx, reqs, base.Info, &o)
+	deps, pkgs, cachedBefore, err := depsLayer(ctx, reqs, base.Info, &o)
 	if err != nil {
 		return nil, err
 	}
@@ -149,20 +149,6 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
-}
-
-func depsLayerTimed(ctx context.Context, reqs []string, base BaseInfo, o *Options) (cachedLayer, []Package, bool, error) {
-	installed := false
-	inner := o.Progress
-	o.Progress = func(e Event) {
-		if e.Step == "deps" {
-			installed = true
-		}
-		inner.emit(e)
-	}
-	l, pkgs, err := depsLayer(ctx, reqs, base, o)
-	o.Progress = inner
-	return l, pkgs, !installed, err
 }
 
 // checkPython compares the plan's Python ("3.11" or "3.11.4") with the base's at the plan's precision.

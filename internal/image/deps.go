@@ -22,8 +22,8 @@ const DepsPrefix = "/opt/pyship/deps"
 var depsEpoch = time.Unix(315532800, 0).UTC() // 1980-01-01
 
 // depsLayer installs requirements for the base's platform and Python into a layer, or returns
-// the cached one for the same (requirements, Python, platform, pip settings).
-func depsLayer(ctx context.Context, reqs []string, base BaseInfo, o *Options) (cachedLayer, []Package, error) {
+// the cached one (cached true) for the same (requirements, Python, platform, pip settings).
+func depsLayer(ctx context.Context, reqs []string, base BaseInfo, o *Options) (l cachedLayer, pkgs []Package, cached bool, err error) {
 	target := pybuild.Target{PythonVersion: base.MinorVersion(), Arch: archOf(Platform.Architecture), Glibc: base.Glibc}
 	var pipEnv []string
 	for _, k := range []string{"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_CONFIG_FILE"} {
@@ -34,31 +34,30 @@ func depsLayer(ctx context.Context, reqs []string, base BaseInfo, o *Options) (c
 	cache := layerCache{dir: filepath.Join(o.CacheDir, "layers")}
 	pkgFile := filepath.Join(o.CacheDir, "layers", "keys", key+".packages.json")
 	if l, ok := cache.get(key); ok {
-		var pkgs []Package
 		if b, err := os.ReadFile(pkgFile); err == nil && json.Unmarshal(b, &pkgs) == nil {
-			return l, pkgs, nil
+			return l, pkgs, true, nil
 		}
 	}
 	if err := os.MkdirAll(o.CacheDir, 0o755); err != nil {
-		return cachedLayer{}, nil, err
+		return cachedLayer{}, nil, false, err
 	}
 	tmp, err := os.MkdirTemp(o.CacheDir, "deps-")
 	if err != nil {
-		return cachedLayer{}, nil, err
+		return cachedLayer{}, nil, false, err
 	}
 	defer os.RemoveAll(tmp)
 	dest := filepath.Join(tmp, "deps")
 	start := time.Now()
 	python, _ := o.interpreter(ctx)
 	if err := pybuild.InstallDeps(ctx, python, reqs, dest, target); err != nil {
-		return cachedLayer{}, nil, err
+		return cachedLayer{}, nil, false, err
 	}
 	if err := pybuild.FixScripts(filepath.Join(dest, "bin"), base.Python); err != nil {
-		return cachedLayer{}, nil, err
+		return cachedLayer{}, nil, false, err
 	}
 	entries, sources, err := treeEntries(dest, strings.TrimPrefix(DepsPrefix, "/"))
 	if err != nil {
-		return cachedLayer{}, nil, err
+		return cachedLayer{}, nil, false, err
 	}
 	o.Progress.emit(Event{Step: "deps", Message: fmt.Sprintf("installed %d files with pip in %s", len(entries), time.Since(start).Round(time.Millisecond))})
 	var jobs []pybuild.CompileJob
@@ -68,26 +67,26 @@ func depsLayer(ctx context.Context, reqs []string, base BaseInfo, o *Options) (c
 	}
 	compiled, err := compile(ctx, o, base, jobs)
 	if err != nil {
-		return cachedLayer{}, nil, err
+		return cachedLayer{}, nil, false, err
 	}
 	if compiled {
 		if entries, _, err = treeEntries(dest, strings.TrimPrefix(DepsPrefix, "/")); err != nil {
-			return cachedLayer{}, nil, err
+			return cachedLayer{}, nil, false, err
 		}
 	}
-	pkgs, err := distributions(dest)
+	pkgs, err = distributions(dest)
 	if err != nil {
-		return cachedLayer{}, nil, err
+		return cachedLayer{}, nil, false, err
 	}
-	l, err := cache.put(key, entries, depsEpoch)
+	l, err = cache.put(key, entries, depsEpoch)
 	if err != nil {
-		return cachedLayer{}, nil, err
+		return cachedLayer{}, nil, false, err
 	}
 	b, err := json.Marshal(pkgs)
 	if err != nil {
-		return cachedLayer{}, nil, err
+		return cachedLayer{}, nil, false, err
 	}
-	return l, pkgs, writeFileAtomic(pkgFile, b)
+	return l, pkgs, false, writeFileAtomic(pkgFile, b)
 }
 
 // treeEntries lists the files and symlinks under root as layer entries below prefix, and the
