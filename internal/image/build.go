@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
@@ -34,7 +35,7 @@ type Options struct {
 	// Remote are extra options for pulling the base (a transport, a keychain).
 	Remote []remote.Option
 
-	warnedBytecode bool
+	warnBytecode *sync.Once
 }
 
 // Result is a built image.
@@ -81,6 +82,7 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if o.Python == "" {
 		o.Python = "python3"
 	}
+	o.warnBytecode = &sync.Once{}
 	baseRef := o.Base
 	if baseRef == "" {
 		baseRef = p.Build.Base
@@ -104,20 +106,36 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	}
 	created = created.UTC().Truncate(time.Second)
 
-	start = time.Now()
+	// The two layers do not depend on each other: build them at once.
 	reqs := requirementLines(p.Dependencies.Requirements)
-	deps, pkgs, cachedBefore, err := depsLayer(ctx, reqs, base.Info, &o)
-	if err != nil {
-		return nil, err
-	}
-	o.Progress.emit(Event{Step: "deps", Digest: deps.meta.Digest, Bytes: deps.meta.Size, Cached: cachedBefore,
-		Message: fmt.Sprintf("%d packages, %d files in %s", len(pkgs), deps.meta.Files, time.Since(start).Round(time.Millisecond))})
+	var (
+		deps, app    cachedLayer
+		pkgs         []Package
+		cachedBefore bool
+		depsErr      error
+		wg           sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		start := time.Now()
+		if deps, pkgs, cachedBefore, depsErr = depsLayer(ctx, reqs, base.Info, &o); depsErr == nil {
+			o.Progress.emit(Event{Step: "deps", Digest: deps.meta.Digest, Bytes: deps.meta.Size, Cached: cachedBefore,
+				Message: fmt.Sprintf("%d packages, %d files in %s", len(pkgs), deps.meta.Files, time.Since(start).Round(time.Millisecond))})
+		}
+	}()
 	start = time.Now()
-	app, err := appLayer(ctx, p, base.Info, created, &o)
+	app, err = appLayer(ctx, p, base.Info, created, &o)
+	if err == nil {
+		o.Progress.emit(Event{Step: "app", Digest: app.meta.Digest, Bytes: app.meta.Size, Message: fmt.Sprintf("%d files in %s", app.meta.Files, time.Since(start).Round(time.Millisecond))})
+	}
+	wg.Wait()
+	if depsErr != nil {
+		return nil, depsErr
+	}
 	if err != nil {
 		return nil, err
 	}
-	o.Progress.emit(Event{Step: "app", Digest: app.meta.Digest, Bytes: app.meta.Size, Message: fmt.Sprintf("%d files in %s", app.meta.Files, time.Since(start).Round(time.Millisecond))})
 
 	all := append(append([]Package(nil), base.Info.Packages...), pkgs...)
 	res := &Result{Base: base, DepsCached: cachedBefore, Packages: all, Name: p.Name, Tag: tagOf(p.Version)}

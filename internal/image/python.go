@@ -24,10 +24,9 @@ func compile(ctx context.Context, o *Options, base BaseInfo, jobs []pybuild.Comp
 		err = pybuild.Compile(ctx, o.Python, base.MinorVersion(), jobs, workers)
 	}
 	if errors.As(err, &vm) {
-		if !o.warnedBytecode {
-			o.warnedBytecode = true
+		o.warnBytecode.Do(func() {
 			o.Progress.emit(Event{Step: "bytecode", Warning: true, Message: fmt.Sprintf("skipping bytecode: %v (set --python to a Python %s to precompile)", vm, vm.Image)})
-		}
+		})
 		return false, nil
 	}
 	return err == nil, err
