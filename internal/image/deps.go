@@ -60,18 +60,22 @@ func depsLayer(ctx context.Context, reqs []string, base BaseInfo, o *Options) (l
 		return cachedLayer{}, nil, false, err
 	}
 	o.Progress.emit(Event{Step: "deps", Message: fmt.Sprintf("installed %d files with pip in %s", len(entries), time.Since(start).Round(time.Millisecond))})
+	prefix := strings.TrimPrefix(DepsPrefix, "/")
 	var jobs []pybuild.CompileJob
+	var pycs []fileEntry
 	for _, rel := range sources {
 		pyc := pybuild.PycPath(rel, base.MinorVersion())
-		jobs = append(jobs, pybuild.CompileJob{Src: filepath.Join(dest, rel), Out: filepath.Join(dest, pyc), Display: DepsPrefix + "/" + rel})
+		out := filepath.Join(dest, filepath.FromSlash(pyc))
+		jobs = append(jobs, pybuild.CompileJob{Src: filepath.Join(dest, rel), Out: out, Display: DepsPrefix + "/" + rel})
+		pycs = append(pycs, fileEntry{Name: prefix + "/" + pyc, Src: out})
 	}
 	compiled, err := compile(ctx, o, base, jobs)
 	if err != nil {
 		return cachedLayer{}, nil, false, err
 	}
-	if compiled {
-		if entries, _, err = treeEntries(dest, strings.TrimPrefix(DepsPrefix, "/")); err != nil {
-			return cachedLayer{}, nil, false, err
+	for _, e := range pycs {
+		if _, err := os.Stat(e.Src); compiled && err == nil { // files that do not compile have none
+			entries = append(entries, e)
 		}
 	}
 	pkgs, err = distributions(dest)

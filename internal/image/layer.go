@@ -45,7 +45,7 @@ func writeLayer(dir string, entries []fileEntry, mtime time.Time) (layerMeta, er
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return layerMeta{}, err
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
 	f, err := os.CreateTemp(dir, "layer-*.tmp")
 	if err != nil {
 		return layerMeta{}, err
@@ -61,7 +61,10 @@ func writeLayer(dir string, entries []fileEntry, mtime time.Time) (layerMeta, er
 	uncompressed := sha256.New()
 	tw := tar.NewWriter(io.MultiWriter(gz, uncompressed))
 	dirs := map[string]bool{}
-	for _, e := range entries {
+	for i, e := range entries {
+		if i > 0 && entries[i-1].Name == e.Name {
+			continue // the same path twice (a wheel that ships its own .pyc): keep one
+		}
 		if err := addParents(tw, dirs, e.Name, mtime); err != nil {
 			return layerMeta{}, err
 		}

@@ -61,7 +61,10 @@ type spdxRelationship struct {
 	Related string `json:"relatedSpdxElement"`
 }
 
-var spdxIDUnsafe = regexp.MustCompile(`[^A-Za-z0-9.-]+`)
+var (
+	spdxIDUnsafe = regexp.MustCompile(`[^A-Za-z0-9.-]+`)
+	nameRuns     = regexp.MustCompile(`[-_.]+`)
+)
 
 // SPDX writes an SPDX 2.3 JSON document describing the image digest and the Python packages in it.
 func SPDX(appName string, digest v1.Hash, pkgs []Package, created time.Time, tool string) ([]byte, error) {
@@ -104,7 +107,7 @@ func SPDX(appName string, digest v1.Hash, pkgs []Package, created time.Time, too
 
 // normalizeName is the PEP 503 form of a project name.
 func normalizeName(n string) string {
-	return strings.ToLower(regexp.MustCompile(`[-_.]+`).ReplaceAllString(n, "-"))
+	return strings.ToLower(nameRuns.ReplaceAllString(n, "-"))
 }
 
 // sbomArtifact is the OCI artifact carrying sbom that refers to the image subject.
