@@ -62,8 +62,8 @@ func writeLayer(dir string, entries []fileEntry, mtime time.Time) (layerMeta, er
 	tw := tar.NewWriter(io.MultiWriter(gz, uncompressed))
 	dirs := map[string]bool{}
 	for i, e := range entries {
-		if i > 0 && entries[i-1].Name == e.Name {
-			continue // the same path twice (a wheel that ships its own .pyc): keep one
+		if i+1 < len(entries) && entries[i+1].Name == e.Name {
+			continue // the same path twice (a wheel shipping its own .pyc): the last added wins
 		}
 		if err := addParents(tw, dirs, e.Name, mtime); err != nil {
 			return layerMeta{}, err
