@@ -59,31 +59,7 @@ Prints the app's URL. Starts the pyship agent when it is not running.`,
 }
 
 func loadPlan(ctx context.Context, in io.Reader, o *deployOptions) (*plan.Plan, error) {
-	if o.planFile == "" {
-		p, err := plan.Resolve(ctx, o.dir, plan.Options{Env: o.env})
-		if err != nil {
-			return nil, usageError{fmt.Errorf("resolving the app in %s: %w", o.dir, err)}
-		}
-		return p, nil
-	}
-	var b []byte
-	var err error
-	if o.planFile == "-" {
-		b, err = io.ReadAll(in)
-	} else {
-		b, err = os.ReadFile(o.planFile)
-	}
-	if err != nil {
-		return nil, usageError{fmt.Errorf("reading the plan %s: %w", o.planFile, err)}
-	}
-	var p plan.Plan
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, usageError{fmt.Errorf("the plan %s is not valid plan JSON: %w", o.planFile, err)}
-	}
-	if p.Dir == "" {
-		p.Dir = o.dir
-	}
-	return &p, nil
+	return planSource{dir: o.dir, planFile: o.planFile, env: o.env, in: in}.load(ctx)
 }
 
 // checkPlan reports what makes a plan impossible to run locally.

@@ -2,11 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
@@ -59,33 +56,14 @@ func (f *renderFlags) bundle(ctx context.Context, args []string, namespace strin
 }
 
 func (f *renderFlags) resolve(ctx context.Context, args []string) (*plan.Plan, error) {
-	if f.planFile != "" {
-		if len(args) > 0 {
-			return nil, usageError{fmt.Errorf("give either DIR or --plan, not both")}
-		}
-		data, err := os.ReadFile(f.planFile)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("reading --plan: %w", err)}
-		}
-		var p plan.Plan
-		if err := json.Unmarshal(data, &p); err != nil {
-			return nil, usageError{fmt.Errorf("--plan %s is not a plan JSON document: %w", f.planFile, err)}
-		}
-		return &p, nil
+	if f.planFile != "" && len(args) > 0 {
+		return nil, usageError{fmt.Errorf("give either DIR or --plan, not both")}
 	}
 	dir := "."
 	if len(args) == 1 {
 		dir = args[0]
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, err
-	}
-	p, err := plan.Resolve(ctx, abs, plan.Options{Env: f.env})
-	if err != nil {
-		return nil, fmt.Errorf("resolving the app in %s: %w", abs, err)
-	}
-	return p, nil
+	return planSource{dir: dir, planFile: f.planFile, env: f.env}.load(ctx)
 }
 
 // clusterFlags select the cluster as kubectl does.

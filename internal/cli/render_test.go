@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -50,11 +49,9 @@ func writePlan(t *testing.T, name string) string {
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	code := Main(ctx, args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
+	return runCtx(t, ctx, args...)
 }
 
 func TestRenderCommand(t *testing.T) {

@@ -79,6 +79,10 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 		newDeployCmd(s), newStatusCmd(s), newLogsCmd(s), newRollbackCmd(s), newPromoteCmd(s), newAbortCmd(s), newStopCmd(s), newDestroyCmd(s), newAgentCmd(s),
 		newRenderCmd(s),
 		newDiffCmd(s),
+		newBuildCmd(s),
+		newDockerfileCmd(s),
+		newSBOMCmd(s),
+		newRegistryCmd(s),
 	)
 	return root
 }

@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/testsvc"
+)
+
+// run runs pyship with args and returns its exit code, stdout and stderr.
+func runCtx(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(ctx, args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// buildFixture writes the plan of testdata/flask and sets up the base, pip and the cache.
+func buildFixture(t *testing.T) (planFile, base string) {
+	t.Helper()
+	b := testsvc.Start(t, "pybase")
+	py := testsvc.Start(t, "python")
+	t.Setenv("PIP_NO_INDEX", "1")
+	t.Setenv("PIP_FIND_LINKS", py["PYSHIP_TEST_WHEELHOUSE"])
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	dir, _ := filepath.Abs("testdata/flask")
+	p := plan.Plan{SchemaVersion: 1, Dir: dir, Name: "flask-app", Version: "1.0.0", Python: plan.Python{Version: "3.11"},
+		Dependencies: plan.Dependencies{Kind: "requirements", Requirements: []plan.Requirement{{Name: "flask", Spec: "flask==2.2.2"}, {Name: "gunicorn", Spec: "gunicorn==20.1.0"}}},
+		Run:          plan.Run{Command: []string{"gunicorn", "--bind", "0.0.0.0:${PORT}", "app:app"}, Kind: "web", Port: 8000}}
+	planFile = filepath.Join(t.TempDir(), "plan.json")
+	bs, _ := json.Marshal(p)
+	if err := os.WriteFile(planFile, bs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return planFile, b["PYSHIP_TEST_BASE"]
+}
+
+var refWithDigest = regexp.MustCompile(`^\S+@sha256:[0-9a-f]{64}$`)
+
+func TestBuildWritesEveryOutputAndPrintsTheReference(t *testing.T) {
+	planFile, base := buildFixture(t)
+	reg := testsvc.Start(t, "registry")["PYSHIP_TEST_REGISTRY"]
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	code, stdout, stderr := runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--registry", reg+"/clitest",
+		"--oci-layout", filepath.Join(out, "oci"), "--tar", filepath.Join(out, "img.tar"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	ref := strings.TrimSpace(stdout)
+	if !refWithDigest.MatchString(ref) || !strings.HasPrefix(ref, reg+"/clitest/flask-app:1.0.0@") {
+		t.Errorf("stdout %q, want the pushed reference with its digest", stdout)
+	}
+	for _, want := range []string{"deps ", "app ", "push ", "layout ", "tar "} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("progress on stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	digest := ref[strings.Index(ref, "@")+1:]
+
+	// The tarball is loadable by podman.
+	pm := testsvc.Start(t, "podman")
+	argv := strings.Fields(pm["PYSHIP_TEST_PODMAN"])
+	cmd := exec.CommandContext(ctx, argv[0], append(argv[1:], "load", "-i", filepath.Join(out, "img.tar"))...)
+	cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+pm["CONTAINERS_CONF"], "CONTAINERS_REGISTRIES_CONF="+pm["CONTAINERS_REGISTRIES_CONF"])
+	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "clitest/flask-app:1.0.0") {
+		t.Errorf("podman load: %v\n%s", err, b)
+	}
+
+	// The SBOM of the image in the layout lists its packages.
+	code, stdout, stderr = runCtx(t, ctx, "sbom", "oci-layout:"+filepath.Join(out, "oci")+":flask-app:1.0.0")
+	if code != 0 || !strings.Contains(stdout, "pkg:pypi/flask@2.2.2") || !strings.Contains(stdout, digest) {
+		t.Errorf("sbom: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
+	// JSON output for machines; the same input gives the same digest.
+	code, stdout, stderr = runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--oci-layout", filepath.Join(out, "oci2"), "--output", "json")
+	var res buildResult
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil {
+		t.Fatalf("build -o json: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if res.Digest != digest || !res.DepsCached {
+		t.Errorf("second build: digest %s (want %s), deps cached %v", res.Digest, digest, res.DepsCached)
+	}
+}
+
+func TestRegistryServeIsTheDefaultPushTarget(t *testing.T) {
+	planFile, base := buildFixture(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	srvCtx, stop := context.WithCancel(ctx)
+	done := make(chan int, 1)
+	go func() {
+		code, _, _ := runCtx(t, srvCtx, "registry", "serve", "--addr", addr, "--dir", t.TempDir())
+		done <- code
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("pyship registry serve did not answer within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	code, stdout, stderr := runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--push", "--registry", addr)
+	if code != 0 || !strings.HasPrefix(stdout, addr+"/flask-app:1.0.0@sha256:") {
+		t.Errorf("build --push: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	stop()
+	if code := <-done; code != 0 {
+		t.Errorf("registry serve exited %d after its context ended", code)
+	}
+}
+
+func TestBuildErrorsExitCodes(t *testing.T) {
+	planFile, base := buildFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if code, _, stderr := runCtx(t, ctx, "build", "--plan", planFile, "--output", "yaml"); code != ExitUsage || !strings.Contains(stderr, "--output") {
+		t.Errorf("bad --output: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := runCtx(t, ctx, "build", "--plan", planFile, "--base", "oci-layout:/nonexistent", "--oci-layout", t.TempDir()); code != ExitFailure || !strings.Contains(stderr, "loading the base image") {
+		t.Errorf("bad base: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--registry", "127.0.0.1:1/x"); code != ExitFailure || !strings.Contains(stderr, "cannot be reached") {
+		t.Errorf("unreachable registry: exit %d, %s", code, stderr)
+	}
+	if code, stdout, _ := runCtx(t, ctx, "dockerfile", "--plan", planFile); code != 0 || !strings.Contains(stdout, "FROM ${BASE} AS deps") {
+		t.Errorf("dockerfile: exit %d\n%s", code, stdout)
+	}
+}

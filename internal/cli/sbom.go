@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/pyship/pyship/internal/image"
+	"github.com/pyship/pyship/internal/version"
+	"github.com/spf13/cobra"
+)
+
+func newSBOMCmd(s *streams) *cobra.Command {
+	var planFile, env, base, python string
+	cmd := &cobra.Command{
+		Use:   "sbom IMAGE|DIR",
+		Short: "Print the SPDX 2.3 SBOM of an image or of the app in DIR",
+		Long: `Print the SPDX 2.3 JSON SBOM listing every Python package: of IMAGE (a registry reference,
+oci-layout:DIR[:REF] or a tarball), read from its filesystem, or of the app in DIR, whose image
+is built (from the cache) but not written anywhere.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			var doc []byte
+			if fi, err := os.Stat(args[0]); err == nil && fi.IsDir() {
+				p, err := planSource{dir: args[0], planFile: planFile, env: env, in: s.In}.load(ctx)
+				if err != nil {
+					return err
+				}
+				created, err := sourceDateEpoch()
+				if err != nil {
+					return usageError{err}
+				}
+				res, err := image.Build(ctx, p, image.Options{Python: python, Base: base, Created: created, ToolVersion: version.String(), Progress: lineProgress(s.Err)})
+				if err != nil {
+					return err
+				}
+				doc = res.SBOM
+			} else {
+				img, err := image.Open(ctx, args[0], image.DefaultCacheDir())
+				if err != nil {
+					return err
+				}
+				if doc, err = image.SBOMOf(img, "", version.String()); err != nil {
+					return fmt.Errorf("reading the packages of %s: %w", args[0], err)
+				}
+			}
+			_, err := fmt.Fprintln(s.Out, string(doc))
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&planFile, "plan", "", "for DIR: read the plan from this file instead of resolving DIR")
+	f.StringVar(&env, "env", "", "for DIR: apply the spec's [env.NAME] overlay")
+	f.StringVar(&base, "base", "", "for DIR: the base image")
+	f.StringVar(&python, "python", "python3", "for DIR: the build host's Python with pip")
+	return cmd
+}

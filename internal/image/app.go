@@ -1,0 +1,107 @@
+package image
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/pybuild"
+)
+
+// AppDir is where the project's files live inside the image (the WORKDIR).
+const AppDir = "/app"
+
+// appLayer puts the app's files (and their hash-based bytecode when the build host's Python
+// matches the image's) under AppDir, with every mtime set to mtime.
+func appLayer(ctx context.Context, p *plan.Plan, base BaseInfo, mtime time.Time, o *Options) (cachedLayer, error) {
+	exclude := append([]string(nil), p.Build.Exclude...)
+	var dataDirs []string
+	for _, d := range p.Data {
+		if d.Persistent {
+			dir := strings.Trim(filepath.ToSlash(d.Path), "/")
+			exclude = append(exclude, "/"+dir+"/")
+			dataDirs = append(dataDirs, dir+"/")
+		}
+	}
+	files, err := pybuild.AppFiles(p.Dir, exclude)
+	if err != nil {
+		return cachedLayer{}, fmt.Errorf("listing the app's files in %s: %w", p.Dir, err)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "app-v1\n%d\n%s\n%s\n", mtime.Unix(), base.MinorVersion(), o.Python)
+	var entries []fileEntry
+	var sources []string
+	for _, rel := range files {
+		if inAny(rel, dataDirs) {
+			continue
+		}
+		src := filepath.Join(p.Dir, filepath.FromSlash(rel))
+		if err := hashFile(h, rel, src); err != nil {
+			return cachedLayer{}, err
+		}
+		entries = append(entries, fileEntry{Name: strings.TrimPrefix(AppDir, "/") + "/" + rel, Src: src})
+		if strings.HasSuffix(rel, ".py") {
+			sources = append(sources, rel)
+		}
+	}
+	key := hex.EncodeToString(h.Sum(nil))[:32]
+	cache := layerCache{dir: filepath.Join(o.CacheDir, "layers")}
+	if l, ok := cache.get(key); ok {
+		return l, nil
+	}
+	if len(sources) > 0 {
+		tmp, err := os.MkdirTemp(o.CacheDir, "app-")
+		if err != nil {
+			return cachedLayer{}, err
+		}
+		defer os.RemoveAll(tmp)
+		var jobs []pybuild.CompileJob
+		for _, rel := range sources {
+			pyc := pybuild.PycPath(rel, base.MinorVersion())
+			out := filepath.Join(tmp, filepath.FromSlash(pyc))
+			jobs = append(jobs, pybuild.CompileJob{Src: filepath.Join(p.Dir, filepath.FromSlash(rel)), Out: out, Display: AppDir + "/" + rel})
+		}
+		if _, err := compile(ctx, o, base, jobs); err != nil {
+			return cachedLayer{}, err
+		}
+		for _, rel := range sources {
+			pyc := pybuild.PycPath(rel, base.MinorVersion())
+			out := filepath.Join(tmp, filepath.FromSlash(pyc))
+			if _, err := os.Stat(out); err == nil { // files with syntax errors have none
+				entries = append(entries, fileEntry{Name: strings.TrimPrefix(AppDir, "/") + "/" + pyc, Src: out})
+			}
+		}
+	}
+	return cache.put(key, entries, mtime)
+}
+
+func inAny(rel string, dirs []string) bool {
+	for _, d := range dirs {
+		if strings.HasPrefix(rel, d) {
+			return true
+		}
+	}
+	return false
+}
+
+func hashFile(h io.Writer, rel, src string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(h, "%s\x00%o\x00%d\x00", rel, fi.Mode()&0o111, fi.Size())
+	_, err = io.Copy(h, f)
+	return err
+}

@@ -1,0 +1,228 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/pyship/pyship/internal/plan"
+)
+
+// Options adjust a build.
+type Options struct {
+	// CacheDir holds pulled bases, layers and their keys (DefaultCacheDir() when empty).
+	CacheDir string
+	// Python is the build host's interpreter with pip, used to install and byte-compile
+	// ("python3" when empty). Bytecode is skipped, with a warning, when its version is not the image's.
+	Python string
+	// Base overrides the plan's base image.
+	Base string
+	// Created is the image's creation time; zero means the commit time of the project, or
+	// the Unix epoch outside git. The CLI sets it from SOURCE_DATE_EPOCH.
+	Created time.Time
+	// ToolVersion names pyship in the SBOM.
+	ToolVersion string
+	// Progress receives events; nil is quiet.
+	Progress Progress
+	// Remote are extra options for pulling the base (a transport, a keychain).
+	Remote []remote.Option
+
+	warnBytecode *sync.Once
+}
+
+// Result is a built image.
+type Result struct {
+	Image  v1.Image
+	Digest v1.Hash
+	Base   *Base
+	// Deps and App are the two layers pyship adds.
+	Deps, App v1.Hash
+	// DepsCached is true when no dependency was installed.
+	DepsCached bool
+	// Packages are the Python distributions of the image; SBOM is its SPDX 2.3 JSON document.
+	Packages []Package
+	SBOM     []byte
+	// Name and Tag are the plan's name and version (or "latest"), used to name outputs.
+	Name, Tag string
+}
+
+// DefaultCacheDir is $PYSHIP_CACHE/image, or ~/.cache/pyship/image.
+func DefaultCacheDir() string {
+	if d := os.Getenv("PYSHIP_CACHE"); d != "" {
+		return filepath.Join(d, "image")
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "pyship", "image")
+	}
+	return filepath.Join(os.TempDir(), "pyship-cache", "image")
+}
+
+// DefaultBase is the base image for a Python version: python:VERSION-slim.
+func DefaultBase(pythonVersion string) string {
+	if pythonVersion == "" {
+		pythonVersion = "3.12"
+	}
+	return "python:" + pythonVersion + "-slim"
+}
+
+// Build builds the image of p: the base, a dependency layer, an app layer and the config.
+// The same inputs give the same digest.
+func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
+	if o.CacheDir == "" {
+		o.CacheDir = DefaultCacheDir()
+	}
+	if o.Python == "" {
+		o.Python = "python3"
+	}
+	o.warnBytecode = &sync.Once{}
+	baseRef := o.Base
+	if baseRef == "" {
+		baseRef = p.Build.Base
+	}
+	if baseRef == "" {
+		baseRef = DefaultBase(p.Python.Version)
+	}
+	start := time.Now()
+	base, err := LoadBase(ctx, baseRef, o.CacheDir, o.Remote...)
+	if err != nil {
+		return nil, err
+	}
+	o.Progress.emit(Event{Step: "base", Message: fmt.Sprintf("%s (Python %s at %s) in %s", baseRef, base.Info.PythonVersion, base.Info.Python, time.Since(start).Round(time.Millisecond)), Digest: base.Digest.String()})
+	if err := checkPython(p.Python.Version, base.Info, baseRef); err != nil {
+		return nil, err
+	}
+	vcs := readVCS(ctx, p.Dir)
+	created := o.Created
+	if created.IsZero() {
+		created = vcs.Time
+	}
+	created = created.UTC().Truncate(time.Second)
+
+	// The two layers do not depend on each other: build them at once.
+	reqs := requirementLines(p.Dependencies.Requirements)
+	var (
+		deps, app    cachedLayer
+		pkgs         []Package
+		cachedBefore bool
+		depsErr      error
+		wg           sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		start := time.Now()
+		if deps, pkgs, cachedBefore, depsErr = depsLayer(ctx, reqs, base.Info, &o); depsErr == nil {
+			o.Progress.emit(Event{Step: "deps", Digest: deps.meta.Digest, Bytes: deps.meta.Size, Cached: cachedBefore,
+				Message: fmt.Sprintf("%d packages, %d files in %s", len(pkgs), deps.meta.Files, time.Since(start).Round(time.Millisecond))})
+		}
+	}()
+	start = time.Now()
+	app, err = appLayer(ctx, p, base.Info, created, &o)
+	if err == nil {
+		o.Progress.emit(Event{Step: "app", Digest: app.meta.Digest, Bytes: app.meta.Size, Message: fmt.Sprintf("%d files in %s", app.meta.Files, time.Since(start).Round(time.Millisecond))})
+	}
+	wg.Wait()
+	if depsErr != nil {
+		return nil, depsErr
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	all := append(append([]Package(nil), base.Info.Packages...), pkgs...)
+	res := &Result{Base: base, DepsCached: cachedBefore, Packages: all, Name: p.Name, Tag: tagOf(p.Version)}
+	img, err := mutate.Append(mutate.MediaType(base.Image, types.OCIManifestSchema1),
+		mutate.Addendum{Layer: deps, MediaType: types.OCILayer, History: v1.History{Created: v1.Time{Time: created}, CreatedBy: "pyship build: dependencies (" + fmt.Sprint(len(pkgs)) + " packages)"}},
+		mutate.Addendum{Layer: app, MediaType: types.OCILayer, History: v1.History{Created: v1.Time{Time: created}, CreatedBy: "pyship build: app"}})
+	if err != nil {
+		return nil, err
+	}
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	if err := setConfig(cf, p, base, vcs, created, &o); err != nil {
+		return nil, err
+	}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		return nil, err
+	}
+	res.Image = img
+	if res.Digest, err = img.Digest(); err != nil {
+		return nil, err
+	}
+	res.Deps, _ = deps.Digest()
+	res.App, _ = app.Digest()
+	if res.SBOM, err = SPDX(p.Name, res.Digest, all, created, o.ToolVersion); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// checkPython compares the plan's Python ("3.11" or "3.11.4") with the base's at the plan's precision.
+func checkPython(want string, info BaseInfo, baseRef string) error {
+	if want == "" {
+		return nil
+	}
+	got := info.PythonVersion
+	if strings.Count(want, ".") == 1 {
+		got = info.MinorVersion()
+	}
+	if got != want {
+		return fmt.Errorf("the base image %s has Python %s at %s but the app needs Python %s: pick a matching base ([build] base or --base, e.g. %s) or change [build] python",
+			baseRef, info.PythonVersion, info.Python, want, DefaultBase(want))
+	}
+	return nil
+}
+
+func requirementLines(rs []plan.Requirement) []string {
+	allHashed := len(rs) > 0
+	for _, r := range rs {
+		if len(r.Hashes) == 0 {
+			allHashed = false
+		}
+	}
+	var lines []string
+	for _, r := range rs {
+		line := r.Spec
+		if line == "" {
+			line = r.Name
+		}
+		if allHashed {
+			for _, h := range r.Hashes {
+				line += " --hash=" + h
+			}
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+func tagOf(version string) string {
+	if version == "" {
+		return "latest"
+	}
+	var b strings.Builder
+	for _, r := range version {
+		if r == '+' {
+			r = '-'
+		}
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return "latest"
+	}
+	return b.String()
+}

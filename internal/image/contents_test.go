@@ -1,0 +1,140 @@
+package image_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+)
+
+// layerFiles reads one layer into name -> header and content.
+func layerFiles(t *testing.T, l v1.Layer) (map[string]*tar.Header, map[string][]byte) {
+	t.Helper()
+	rc, err := l.Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	hs, data := map[string]*tar.Header{}, map[string][]byte{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		hs[h.Name], data[h.Name] = h, b
+	}
+	return hs, data
+}
+
+func TestImageContentsAndConfig(t *testing.T) {
+	dir := copyApp(t, "flask")
+	// Things that must never ship.
+	for _, p := range []string{".git/config", ".venv/bin/python", "__pycache__/app.cpython-311.pyc"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(dir, p), []byte("x"), 0o644)
+	}
+	res := build(t, appPlan(t, "flask", dir), "")
+	layers, err := res.Image.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseLayers, _ := res.Base.Image.Layers()
+	if len(layers) != len(baseLayers)+2 {
+		t.Fatalf("image has %d layers, want the base's %d plus 2", len(layers), len(baseLayers))
+	}
+	deps, depData := layerFiles(t, layers[len(layers)-2])
+	app, _ := layerFiles(t, layers[len(layers)-1])
+
+	// The console-script launcher runs the image's interpreter, not the build host's.
+	launcher := string(depData["opt/pyship/deps/bin/gunicorn"])
+	if first, _, _ := strings.Cut(launcher, "\n"); first != "#!/usr/bin/python3.11" {
+		t.Errorf("gunicorn launcher starts with %q, want #!/usr/bin/python3.11", first)
+	}
+	if h := deps["opt/pyship/deps/bin/gunicorn"]; h == nil || h.Mode&0o111 == 0 {
+		t.Errorf("gunicorn launcher missing or not executable: %+v", h)
+	}
+	if deps["opt/pyship/deps/flask/__pycache__/app.cpython-311.pyc"] == nil {
+		t.Errorf("dependencies are not byte-compiled")
+	}
+	for name, h := range deps {
+		if h.Uid != 0 || h.Gid != 0 || h.Uname != "" || h.Gname != "" || h.ModTime.Unix() != 315532800 {
+			t.Fatalf("%s: owner %d:%d %q:%q mtime %v, want 0:0 without names at 1980-01-01", name, h.Uid, h.Gid, h.Uname, h.Gname, h.ModTime)
+		}
+		if h.Mode&0o444 != 0o444 {
+			t.Fatalf("%s: mode %o not readable by the app's user", name, h.Mode)
+		}
+	}
+	for _, want := range []string{"app/app.py", "app/requirements.txt", "app/config/greeting.txt", "app/__pycache__/app.cpython-311.pyc"} {
+		if app[want] == nil {
+			t.Errorf("app layer lacks %s", want)
+		}
+	}
+	for name, h := range app {
+		for _, bad := range []string{"app/.git", "app/.venv", "app/.env", "app/data/"} {
+			if strings.HasPrefix(name, bad) {
+				t.Errorf("app layer ships %s", name)
+			}
+		}
+		if h.ModTime.Unix() != 1700000000 {
+			t.Errorf("%s: mtime %v, want SOURCE_DATE_EPOCH 1700000000", name, h.ModTime)
+		}
+	}
+	// Exactly one pyc for app.py: the one pyship compiled, not the stale one from the project.
+	if n := strings.Count(strings.Join(keys(app), "\n"), "app.cpython-311.pyc"); n != 1 {
+		t.Errorf("%d app.cpython-311.pyc in the app layer, want 1", n)
+	}
+
+	cf, err := res.Image.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cf.Config
+	if c.User != "65532:65532" {
+		t.Errorf("user %q, want the non-root 65532:65532", c.User)
+	}
+	if c.WorkingDir != "/app" {
+		t.Errorf("workdir %q", c.WorkingDir)
+	}
+	envs := strings.Join(c.Env, "\n")
+	for _, want := range []string{"PYTHONUNBUFFERED=1", "PORT=8000", "PYTHONPATH=/app:/opt/pyship/deps", "PATH=/opt/pyship/deps/bin:", "GREETING=hi"} {
+		if !strings.Contains(envs, want) {
+			t.Errorf("env lacks %s:\n%s", want, envs)
+		}
+	}
+	if got := strings.Join(c.Cmd, " "); got != "/bin/sh -c exec gunicorn --bind 0.0.0.0:${PORT} app:app" {
+		t.Errorf("cmd %q", got)
+	}
+	if _, ok := c.ExposedPorts["8000/tcp"]; !ok {
+		t.Errorf("exposed ports %v", c.ExposedPorts)
+	}
+	if c.Labels["org.opencontainers.image.version"] != "1.0.0" || c.Labels["org.opencontainers.image.title"] != "flask-app" || c.Labels["org.opencontainers.image.created"] != "2023-11-14T22:13:20Z" {
+		t.Errorf("labels %v", c.Labels)
+	}
+	if cf.OS != "linux" || cf.Architecture != "amd64" || cf.Created.Unix() != 1700000000 {
+		t.Errorf("platform %s/%s created %v", cf.OS, cf.Architecture, cf.Created)
+	}
+	// The SBOM lists every Python package of the image.
+	for _, want := range []string{`"name": "Flask"`, `"versionInfo": "2.2.2"`, "pkg:pypi/gunicorn@20.1.0", "pkg:pypi/werkzeug@", `"spdxVersion": "SPDX-2.3"`} {
+		if !bytes.Contains(res.SBOM, []byte(want)) {
+			t.Errorf("SBOM lacks %s", want)
+		}
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}

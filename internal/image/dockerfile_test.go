@@ -1,0 +1,69 @@
+package image_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/pyship/pyship/internal/image"
+	"github.com/pyship/pyship/internal/testsvc"
+)
+
+func TestDockerfileBuildsAWorkingImageWithPodman(t *testing.T) {
+	e := env(t)
+	pm := newPodman(t)
+	// podman build needs the base in a registry.
+	base, err := image.LoadBase(ctxT(t), e.Base, e.Cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseRef := e.Registry + "/test/pybase:" + base.Digest.Hex[:16]
+	if err := remote.Write(must(name.ParseReference(baseRef)), base.Image, remote.WithContext(ctxT(t))); err != nil {
+		t.Fatal(err)
+	}
+	dir := copyApp(t, "flask")
+	p := appPlan(t, "flask", dir)
+	df := image.Dockerfile(p, "")
+	for _, want := range []string{"ARG BASE=python:3.11-slim", "FROM ${BASE} AS deps", "'flask==2.2.2'", "USER 65532:65532", "EXPOSE 8000", "rm -rf '/src/data'"} {
+		if !strings.Contains(df, want) {
+			t.Errorf("Dockerfile lacks %q:\n%s", want, df)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wh := testsvc.Shared(t) + "/wheelhouse"
+	tag := fmt.Sprintf("localhost/pyship-dockerfile-test:%d", time.Now().UnixNano())
+	if out, err := pm.run(ctxT(t), "build", "--network", "host", "--tls-verify=false", "-v", wh+":/wheels:ro",
+		"--build-arg", "BASE="+baseRef, "--build-arg", "PIP_NO_INDEX=1", "--build-arg", "PIP_FIND_LINKS=/wheels",
+		"-t", tag, dir); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	t.Cleanup(func() { pm.run(ctxT(t), "rmi", "-f", tag) })
+	port := freePort(t)
+	id := pm.start(t, tag, port)
+	if body := waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 30*time.Second); !strings.Contains(body, "hello from flask") {
+		t.Errorf("the Dockerfile's image answered %q", body)
+	}
+	out, err := pm.run(ctxT(t), "exec", id, "sh", "-c", "id -u; ls -a /app; head -1 /opt/pyship/deps/bin/gunicorn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"65532", "app.py", "__pycache__", "#!/usr/bin/python3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the Dockerfile's image: want %q in\n%s", want, out)
+		}
+	}
+	for _, bad := range []string{".env", "data"} {
+		for _, l := range strings.Fields(out) {
+			if l == bad {
+				t.Errorf("the Dockerfile's image ships /app/%s", bad)
+			}
+		}
+	}
+}
