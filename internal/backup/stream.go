@@ -1,0 +1,128 @@
+package backup
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+
+	"filippo.io/age"
+	"github.com/klauspost/compress/zstd"
+)
+
+// counter hashes and counts the bytes written through it.
+type counter struct {
+	h hash.Hash
+	n int64
+}
+
+func newCounter() *counter { return &counter{h: sha256.New()} }
+
+func (c *counter) Write(p []byte) (int, error) {
+	c.h.Write(p)
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+func (c *counter) sum() string { return hex.EncodeToString(c.h.Sum(nil)) }
+
+// encryptTo streams what produce writes through zstd and age into ow, recording sizes and
+// hashes of the plaintext and the ciphertext in rec.
+func encryptTo(ctx context.Context, ow io.Writer, recipients []age.Recipient, rec *SourceRecord, produce func(w io.Writer) error) error {
+	cipher := newCounter()
+	aw, err := age.Encrypt(io.MultiWriter(ow, cipher), recipients...)
+	if err != nil {
+		return fmt.Errorf("starting encryption: %w", err)
+	}
+	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(2),
+		zstd.WithWindowSize(4<<20), zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		return err
+	}
+	plain := newCounter()
+	if err := produce(io.MultiWriter(zw, plain)); err != nil {
+		zw.Close()
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("compressing: %w", err)
+	}
+	if err := aw.Close(); err != nil {
+		return fmt.Errorf("encrypting: %w", err)
+	}
+	rec.PlainSize, rec.PlainSHA256 = plain.n, plain.sum()
+	rec.CipherSize, rec.CipherSHA256 = cipher.n, cipher.sum()
+	return ctx.Err()
+}
+
+// decryptFrom streams the object of rec from store through age and zstd into consume, then
+// checks every byte was read and both hashes and sizes match the manifest. consume must read
+// until EOF or return an error; consume only ever sees authenticated plaintext (age checks
+// each 64 KiB chunk), but its result counts only if decryptFrom returns nil.
+func decryptFrom(ctx context.Context, store Store, key string, rec SourceRecord, recipients []string, ids []age.Identity, consume func(r io.Reader) error) error {
+	rc, _, err := store.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	cipher := newCounter()
+	ar, err := age.Decrypt(io.TeeReader(rc, cipher), ids...)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return fmt.Errorf("decrypting %s: %w: the identity file holds none of the keys it was encrypted to (%s); pass the identity file that belongs to one of them", key, ErrWrongKey, strings.Join(recipients, ", "))
+		}
+		return fmt.Errorf("decrypting %s: %w: %v", key, ErrCorrupt, err)
+	}
+	zr, err := zstd.NewReader(ar, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(64<<20))
+	if err != nil {
+		return fmt.Errorf("decompressing %s: %w: %v", key, ErrCorrupt, err)
+	}
+	defer zr.Close()
+	plain := newCounter()
+	tr := &errTagReader{r: io.TeeReader(zr, plain), key: key}
+	if err := consume(tr); err != nil {
+		if tr.err != nil {
+			return tr.err
+		}
+		return err
+	}
+	if _, err := io.Copy(io.Discard, tr); err != nil {
+		return tr.err
+	}
+	if _, err := io.Copy(io.Discard, io.TeeReader(rc, cipher)); err != nil {
+		return fmt.Errorf("reading %s: %w", key, err)
+	}
+	switch {
+	case cipher.n != rec.CipherSize || cipher.sum() != rec.CipherSHA256:
+		return fmt.Errorf("checking %s: %w: stored object has %d bytes and sha256 %s, the manifest says %d bytes and %s", key, ErrCorrupt, cipher.n, cipher.sum(), rec.CipherSize, rec.CipherSHA256)
+	case plain.n != rec.PlainSize || plain.sum() != rec.PlainSHA256:
+		return fmt.Errorf("checking %s: %w: plaintext has %d bytes and sha256 %s, the manifest says %d bytes and %s", key, ErrCorrupt, plain.n, plain.sum(), rec.PlainSize, rec.PlainSHA256)
+	}
+	return nil
+}
+
+// errTagReader remembers the first read error of the decryption chain, marked as corruption,
+// so a consumer's own error message does not hide it.
+type errTagReader struct {
+	r   io.Reader
+	key string
+	err error
+}
+
+func (t *errTagReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF && t.err == nil {
+		if errors.Is(err, ErrUnreachable) {
+			t.err = err
+		} else {
+			t.err = fmt.Errorf("reading %s: %w: %v (truncated or modified object)", t.key, ErrCorrupt, err)
+		}
+		err = t.err
+	}
+	return n, err
+}
