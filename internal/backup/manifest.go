@@ -88,7 +88,7 @@ func (l layout) root() string {
 	}
 	return l.prefix + "/"
 }
-func (l layout) latest() string          { return l.join("latest") }
+func (l layout) latest() string            { return l.join("latest") }
 func (l layout) manifest(id string) string { return l.join(id, "manifest.json") }
 func (l layout) object(id, obj string) string {
 	return l.join(id, obj)

@@ -66,6 +66,9 @@ func (w *multipartWriter) Write(p []byte) (int, error) {
 				}
 				w.cur = b[:0]
 			case <-w.ctx.Done():
+				if err := w.failed(); err != nil {
+					return n, err
+				}
 				return n, w.ctx.Err()
 			}
 		}
