@@ -92,7 +92,7 @@ func ParseDestination(dest string) (Location, error) {
 	return Location{Bucket: u.Host, Prefix: p}, nil
 }
 
-// Validate checks the settings needed to take a backup.
+// Validate checks the settings needed to take a backup (retention is checked by Prune).
 func (c Config) Validate() error {
 	var errs []error
 	if c.Destination == "" {
@@ -115,9 +115,6 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("backup source name %q is used twice: give each source its own name", s.Name))
 		}
 		seen[s.Name] = true
-	}
-	if err := c.Retention.Validate(); err != nil {
-		errs = append(errs, err)
 	}
 	if c.PartSize != 0 && c.PartSize < minPartSize {
 		errs = append(errs, fmt.Errorf("backup part size %d is below S3's minimum of 5 MiB", c.PartSize))

@@ -119,4 +119,3 @@ func truncate(t *testing.T, p string) {
 		t.Fatalf("truncate: %v %s", err, out)
 	}
 }
-

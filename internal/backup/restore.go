@@ -48,7 +48,11 @@ func (c *Client) Restore(ctx context.Context, id string, opts RestoreOptions) (*
 	start := time.Now()
 	res := &RestoreResult{ID: m.ID, Targets: map[string]string{}}
 	for _, rec := range recs {
-		target, err := restoreTarget(rec, opts.To, len(recs))
+		to := opts.To
+		if to == "" && rec.Kind == KindPostgres {
+			to = c.sourceDSN(rec.Name) // in place: the configured database of that name
+		}
+		target, err := restoreTarget(rec, to, len(recs))
 		if err != nil {
 			return nil, err
 		}
@@ -61,6 +65,15 @@ func (c *Client) Restore(ctx context.Context, id string, opts RestoreOptions) (*
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+func (c *Client) sourceDSN(name string) string {
+	for _, s := range c.cfg.Sources {
+		if s.Name == name && s.Kind == KindPostgres {
+			return s.DSN
+		}
+	}
+	return ""
 }
 
 func displayTarget(rec SourceRecord, target string) string {
@@ -92,7 +105,7 @@ func selectSources(m *Manifest, names []string) ([]SourceRecord, error) {
 func restoreTarget(rec SourceRecord, to string, n int) (string, error) {
 	switch {
 	case to == "" && rec.Kind == KindPostgres:
-		return "", fmt.Errorf("restoring postgres source %q in place needs its DSN (the manifest keeps none with a password): pass --to DSN", rec.Name)
+		return "", fmt.Errorf("restoring postgres source %q in place needs its DSN (the manifest keeps none with a password): configure a postgres source of that name or pass --to DSN", rec.Name)
 	case to == "":
 		return rec.Origin, nil
 	case n == 1:

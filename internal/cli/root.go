@@ -72,6 +72,7 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 	})
 	root.AddCommand(
 		newVersionCmd(s),
+		newBackupCmd(s),
 	)
 	return root
 }
