@@ -12,12 +12,12 @@ import (
 // Listing is what a destination holds.
 type Listing struct {
 	// Backups are the complete backups, newest first.
-	Backups []*Manifest
+	Backups []*Manifest `json:"backups"`
 	// Incomplete are the IDs of folders without a manifest (interrupted backups; prune
 	// removes them).
-	Incomplete []string
+	Incomplete []string `json:"incomplete"`
 	// Latest is the ID the latest pointer names ("" when there is none).
-	Latest string
+	Latest string `json:"latest"`
 }
 
 // List reads every manifest under the destination.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func TestBackupCommands(t *testing.T) {
 		t.Fatalf("second keygen: %d %s", code, errs)
 	}
 
-	dest := "s3://" + v["PYSHIP_TEST_S3_BUCKET"] + "/cli-" + filepath.Base(dir)
+	dest := "s3://" + v["PYSHIP_TEST_S3_BUCKET"] + "/cli-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	common := []string{"--dest", dest, "--recipient", recipient, "--identity-file", identity, "--source", "data=" + data}
 
 	code, out, errs = runPyship(t, append([]string{"backup", "now", "--release", "v7"}, common...)...)
