@@ -37,6 +37,7 @@ clean
 p_b=$(measure pyship-backup "'$work/pyship' backup now --dest $dest/pyship --recipient $recipient --source data='$work/tree' 2>/dev/null")
 q_b=$(measure pipe-backup "tar -cf - -C '$work/tree' . | zstd -q -3 | age -r $recipient | aws s3 cp --only-show-errors - $dest/pipe/data.tar.zst.age")
 p_r=$(measure pyship-restore "'$work/pyship' backup restore --dest $dest/pyship --identity-file '$work/key' --to '$work/out-pyship' 2>/dev/null")
+q_b1=$(measure pipe1-backup "tar -cf - -C '$work/tree' . | zstd -q -1 | age -r $recipient | aws s3 cp --only-show-errors - $dest/pipe1/data.tar.zst.age")
 q_r=$(measure pipe-restore "aws s3 cp --only-show-errors $dest/pipe/data.tar.zst.age - | age -d -i '$work/key' | zstd -q -d | tar -xf - -C '$work/out-pipe'")
 diff -r --no-dereference "$work/tree" "$work/out-pyship" >/dev/null || { echo "bench: pyship's restore differs from the tree" >&2; exit 1; }
 
@@ -46,8 +47,11 @@ row() { # label pyship pipe
 	awk -v l="$1" -v b="$bytes" -v ps="$ps" -v pm="$pm" -v qs="$qs" -v qm="$qm" 'BEGIN {
 		printf "| %s | %.0f MB/s | %d MB | %.0f MB/s | %d MB | %.2f× |\n", l, b/ps/1e6, pm, b/qs/1e6, qm, qs/ps }'
 }
+size_of() { aws s3 ls --recursive "$1" | awk '{s+=$3} END {print int(s/1e6)}'; }
+echo "stored: pyship $(size_of $dest/pyship/) MB, pipe zstd -3 $(size_of $dest/pipe/) MB, pipe zstd -1 $(size_of $dest/pipe1/) MB"
 echo "tree: $(find "$work/tree" -type f | wc -l) files, $((bytes / 1000000)) MB; $(nproc) cores"
 echo "| | pyship | pyship peak RSS | tar·zstd·age·aws | pipe peak RSS (largest process) | pyship / pipe throughput |"
 echo "|---|---|---|---|---|---|"
-row backup "$p_b" "$q_b"
+row "backup (pipe: zstd -3, its default)" "$p_b" "$q_b"
+row "backup (pipe: zstd -1)" "$p_b" "$q_b1"
 row restore "$p_r" "$q_r"

@@ -38,8 +38,8 @@ func encryptTo(ctx context.Context, ow io.Writer, recipients []age.Recipient, re
 	if err != nil {
 		return fmt.Errorf("starting encryption: %w", err)
 	}
-	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(2),
-		zstd.WithWindowSize(4<<20), zstd.WithLowerEncoderMem(true))
+	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2),
+		zstd.WithWindowSize(4<<20))
 	if err != nil {
 		return err
 	}
