@@ -69,8 +69,10 @@ func decryptFrom(ctx context.Context, store Store, key string, rec SourceRecord,
 		return err
 	}
 	defer rc.Close()
+	body := readAhead(rc, 4, 1<<20)
+	defer body.Close()
 	cipher := newCounter()
-	ar, err := age.Decrypt(io.TeeReader(rc, cipher), ids...)
+	ar, err := age.Decrypt(io.TeeReader(body, cipher), ids...)
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
@@ -78,7 +80,7 @@ func decryptFrom(ctx context.Context, store Store, key string, rec SourceRecord,
 		}
 		return fmt.Errorf("decrypting %s: %w: %v", key, ErrCorrupt, err)
 	}
-	zr, err := zstd.NewReader(ar, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(64<<20))
+	zr, err := zstd.NewReader(ar, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxWindow(64<<20))
 	if err != nil {
 		return fmt.Errorf("decompressing %s: %w: %v", key, ErrCorrupt, err)
 	}
@@ -94,7 +96,7 @@ func decryptFrom(ctx context.Context, store Store, key string, rec SourceRecord,
 	if _, err := io.Copy(io.Discard, tr); err != nil {
 		return tr.err
 	}
-	if _, err := io.Copy(io.Discard, io.TeeReader(rc, cipher)); err != nil {
+	if _, err := io.Copy(io.Discard, io.TeeReader(body, cipher)); err != nil {
 		return fmt.Errorf("reading %s: %w", key, err)
 	}
 	switch {
@@ -125,4 +127,73 @@ func (t *errTagReader) Read(p []byte) (int, error) {
 		err = t.err
 	}
 	return n, err
+}
+
+// readAhead reads r in its own goroutine into at most n chunks of size bytes, so that the
+// download overlaps decryption and the consumer; memory stays n×size.
+func readAhead(r io.Reader, n, size int) io.ReadCloser {
+	ra := &aheadReader{full: make(chan []byte, n), free: make(chan []byte, n), done: make(chan struct{})}
+	for range n {
+		ra.free <- make([]byte, size)
+	}
+	go func() {
+		defer close(ra.full)
+		for {
+			var buf []byte
+			select {
+			case buf = <-ra.free:
+			case <-ra.done:
+				return
+			}
+			m, err := io.ReadFull(r, buf)
+			if m > 0 {
+				select {
+				case ra.full <- buf[:m]:
+				case <-ra.done:
+					return
+				}
+			}
+			if err != nil {
+				if err == io.ErrUnexpectedEOF {
+					err = io.EOF
+				}
+				ra.err = err
+				return
+			}
+		}
+	}()
+	return ra
+}
+
+type aheadReader struct {
+	full, free chan []byte
+	done       chan struct{}
+	cur, buf   []byte
+	err        error // set before full is closed
+	closed     bool
+}
+
+func (a *aheadReader) Read(p []byte) (int, error) {
+	for len(a.cur) == 0 {
+		if a.buf != nil {
+			a.free <- a.buf[:cap(a.buf)]
+			a.buf = nil
+		}
+		b, ok := <-a.full
+		if !ok {
+			return 0, a.err
+		}
+		a.buf, a.cur = b, b
+	}
+	n := copy(p, a.cur)
+	a.cur = a.cur[n:]
+	return n, nil
+}
+
+func (a *aheadReader) Close() error {
+	if !a.closed {
+		a.closed = true
+		close(a.done) // the goroutine stops; a read in progress ends when the body is closed
+	}
+	return nil
 }
