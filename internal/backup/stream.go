@@ -38,8 +38,7 @@ func encryptTo(ctx context.Context, ow io.Writer, recipients []age.Recipient, re
 	if err != nil {
 		return fmt.Errorf("starting encryption: %w", err)
 	}
-	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2),
-		zstd.WithWindowSize(4<<20))
+	zw, err := newFrameWriter(aw, 2, 2<<20)
 	if err != nil {
 		return err
 	}
@@ -197,3 +196,4 @@ func (a *aheadReader) Close() error {
 	}
 	return nil
 }
+

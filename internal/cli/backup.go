@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -65,6 +66,9 @@ func (o *backupOptions) config() (backup.Config, error) {
 	return cfg, nil
 }
 
+// backupMemoryLimit is the soft heap limit of backup commands (peak RSS goal: 64 MB).
+const backupMemoryLimit = 44 << 20
+
 func firstSet(vals ...string) string {
 	for _, v := range vals {
 		if v != "" {
@@ -84,6 +88,13 @@ VACUUM INTO) through zstd and age to S3. Only age public keys (--recipient) are 
 a backup; the identity (--identity-file) is needed to verify and restore and never leaves
 this machine. S3 credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS
 credentials file; the endpoint from --endpoint or AWS_ENDPOINT_URL.`,
+	}
+	cmd.PersistentPreRun = func(*cobra.Command, []string) {
+		// Backups stream in bounded buffers; a soft limit keeps the garbage collector from
+		// letting the heap grow to twice that (GOMEMLIMIT overrides it).
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(backupMemoryLimit)
+		}
 	}
 	f := cmd.PersistentFlags()
 	f.StringVar(&o.dest, "dest", "", "destination s3://bucket/prefix (env PYSHIP_BACKUP_DEST)")
