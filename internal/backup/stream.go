@@ -196,4 +196,3 @@ func (a *aheadReader) Close() error {
 	}
 	return nil
 }
-
