@@ -180,13 +180,3 @@ func lineProgress(w io.Writer) image.Progress {
 		fmt.Fprintln(w, b.String())
 	}
 }
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}

@@ -83,6 +83,7 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 		newDockerfileCmd(s),
 		newSBOMCmd(s),
 		newRegistryCmd(s),
+		newBackupCmd(s),
 	)
 	return root
 }

@@ -1,0 +1,207 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"filippo.io/age"
+)
+
+// RestoreOptions say what to restore where.
+type RestoreOptions struct {
+	// Sources names the sources to restore; empty restores all.
+	Sources []string
+	// To restores elsewhere instead of in place: a folder or SQLite file path, or a PostgreSQL
+	// DSN, for one source (or a folder that receives one entry per source when several
+	// folders/files are restored). Empty restores in place.
+	To string
+	// Identities decrypt the backup.
+	Identities []age.Identity
+}
+
+// RestoreResult is what a restore did.
+type RestoreResult struct {
+	ID       string            `json:"id"`
+	Targets  map[string]string `json:"targets"` // source name → where it went
+	Bytes    int64             `json:"bytes"`
+	Duration time.Duration     `json:"duration"`
+}
+
+// Restore puts the sources of backup id back. Folders and SQLite files are first restored
+// beside their target and checked against the manifest, then swapped in with a rename, so a
+// corrupt or truncated backup never replaces good data. PostgreSQL is restored with
+// pg_restore --single-transaction, killed before it can commit when the stream fails a check.
+func (c *Client) Restore(ctx context.Context, id string, opts RestoreOptions) (*RestoreResult, error) {
+	m, err := c.Find(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := selectSources(m, opts.Sources)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	res := &RestoreResult{ID: m.ID, Targets: map[string]string{}}
+	for _, rec := range recs {
+		to := opts.To
+		if to == "" && rec.Kind == KindPostgres {
+			to = c.sourceDSN(rec.Name) // in place: the configured database of that name
+		}
+		target, err := restoreTarget(rec, to, len(recs))
+		if err != nil {
+			return nil, err
+		}
+		if err := c.restoreOne(ctx, m, rec, target, opts.Identities); err != nil {
+			return nil, fmt.Errorf("restoring backup %s, source %q to %s: %w", m.ID, rec.Name, displayTarget(rec, target), err)
+		}
+		res.Targets[rec.Name] = displayTarget(rec, target)
+		res.Bytes += rec.PlainSize
+		c.progress(Event{Kind: "source", ID: m.ID, Source: rec.Name, Bytes: rec.PlainSize, Msg: "restored"})
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+func (c *Client) sourceDSN(name string) string {
+	for _, s := range c.cfg.Sources {
+		if s.Name == name && s.Kind == KindPostgres {
+			return s.DSN
+		}
+	}
+	return ""
+}
+
+func displayTarget(rec SourceRecord, target string) string {
+	if rec.Kind == KindPostgres {
+		return redactDSN(target)
+	}
+	return target
+}
+
+func selectSources(m *Manifest, names []string) ([]SourceRecord, error) {
+	if len(names) == 0 {
+		return m.Sources, nil
+	}
+	var out []SourceRecord
+	for _, n := range names {
+		rec, ok := m.Source(n)
+		if !ok {
+			var have []string
+			for _, s := range m.Sources {
+				have = append(have, s.Name)
+			}
+			return nil, fmt.Errorf("backup %s has no source %q (it has %v)", m.ID, n, have)
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+func restoreTarget(rec SourceRecord, to string, n int) (string, error) {
+	switch {
+	case to == "" && rec.Kind == KindPostgres:
+		return "", fmt.Errorf("restoring postgres source %q in place needs its DSN (the manifest keeps none with a password): configure a postgres source of that name or pass --to DSN", rec.Name)
+	case to == "":
+		return rec.Origin, nil
+	case n == 1:
+		return to, nil
+	case rec.Kind == KindPostgres:
+		return "", fmt.Errorf("--to %s names one place but several sources are restored: restore postgres source %q on its own with --source", to, rec.Name)
+	}
+	return filepath.Join(to, rec.Name), nil
+}
+
+func (c *Client) restoreOne(ctx context.Context, m *Manifest, rec SourceRecord, target string, ids []age.Identity) error {
+	key := c.lay.object(m.ID, rec.Object)
+	switch rec.Kind {
+	case KindPostgres:
+		return c.pgRestore(ctx, target, func(consume func(r io.Reader) error) error {
+			return decryptFrom(ctx, c.store, key, rec, m.Recipients, ids, consume)
+		})
+	case KindDir, KindSQLite:
+	default:
+		return fmt.Errorf("unknown source kind %q", rec.Kind)
+	}
+	target, err := filepath.Abs(target)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return err
+	}
+	tmp := fmt.Sprintf("%s.pyship-restore-%s", target, m.ID)
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if rec.Kind == KindDir {
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			return err
+		}
+		err = decryptFrom(ctx, c.store, key, rec, m.Recipients, ids, func(r io.Reader) error { return extractTree(ctx, r, tmp) })
+	} else {
+		err = decryptFrom(ctx, c.store, key, rec, m.Recipients, ids, func(r io.Reader) error { return writeFileSync(tmp, r) })
+	}
+	if err != nil {
+		return err
+	}
+	return swapIn(tmp, target, m.ID, rec.Kind)
+}
+
+// swapIn replaces target with the restored tmp: the old one is renamed aside, the new one
+// renamed in, then the old one removed. For SQLite the old -wal and -shm files go too, or
+// SQLite would replay them onto the restored file.
+func swapIn(tmp, target, id string, kind Kind) error {
+	old := fmt.Sprintf("%s.pyship-old-%s", target, id)
+	_, err := os.Lstat(target)
+	exists := err == nil
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if exists {
+		if err := os.RemoveAll(old); err != nil {
+			return err
+		}
+		if err := os.Rename(target, old); err != nil {
+			return fmt.Errorf("moving the current %s aside: %w", target, err)
+		}
+	}
+	if kind == KindSQLite {
+		for _, sfx := range []string{"-wal", "-shm", "-journal"} {
+			if err := os.Remove(target + sfx); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		if exists {
+			_ = os.Rename(old, target)
+		}
+		return fmt.Errorf("moving the restored data into %s: %w", target, err)
+	}
+	if exists {
+		return os.RemoveAll(old)
+	}
+	return nil
+}
+
+// writeFileSync writes r to a new file p and syncs it.
+func writeFileSync(p string, r io.Reader) error {
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/testsvc"
+)
+
+func runPyship(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := Main(ctx, args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestBackupCommands(t *testing.T) {
+	v := testsvc.Start(t, "s3")
+	t.Setenv("AWS_ACCESS_KEY_ID", v["PYSHIP_TEST_S3_ACCESS_KEY"])
+	t.Setenv("AWS_SECRET_ACCESS_KEY", v["PYSHIP_TEST_S3_SECRET_KEY"])
+	t.Setenv("AWS_ENDPOINT_URL", v["PYSHIP_TEST_S3_ENDPOINT"])
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(filepath.Join(data, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "sub", "file.txt"), []byte("hello backup\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	identity := filepath.Join(dir, "keys", "backup.key")
+	code, out, errs := runPyship(t, "backup", "keygen", "--identity-file", identity)
+	recipient := strings.TrimSpace(out)
+	if code != ExitOK || !strings.HasPrefix(recipient, "age1") {
+		t.Fatalf("keygen: %d %q %s", code, out, errs)
+	}
+	if fi, err := os.Stat(identity); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("identity file: %v %v; want mode 0600", fi, err)
+	}
+	if code, _, errs := runPyship(t, "backup", "keygen", "--identity-file", identity); code != ExitFailure || !strings.Contains(errs, "refusing to overwrite") {
+		t.Fatalf("second keygen: %d %s", code, errs)
+	}
+
+	dest := "s3://" + v["PYSHIP_TEST_S3_BUCKET"] + "/cli-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	common := []string{"--dest", dest, "--recipient", recipient, "--identity-file", identity, "--source", "data=" + data}
+
+	code, out, errs = runPyship(t, append([]string{"backup", "now", "--release", "v7"}, common...)...)
+	id := strings.TrimSpace(out)
+	if code != ExitOK || len(id) != 21 || !strings.Contains(errs, "complete") {
+		t.Fatalf("backup now: %d stdout %q stderr %s", code, out, errs)
+	}
+
+	code, out, errs = runPyship(t, append([]string{"backup", "list", "--output", "json"}, common...)...)
+	var l struct {
+		Backups []struct{ ID, Release string }
+		Latest  string
+	}
+	if code != ExitOK || json.Unmarshal([]byte(out), &l) != nil || len(l.Backups) != 1 || l.Backups[0].ID != id || l.Backups[0].Release != "v7" || l.Latest != id {
+		t.Fatalf("backup list: %d %s %s", code, out, errs)
+	}
+
+	if code, out, errs = runPyship(t, append([]string{"backup", "verify", id}, common...)...); code != ExitOK || !strings.HasPrefix(out, id+" ok") {
+		t.Fatalf("backup verify: %d %q %s", code, out, errs)
+	}
+
+	to := filepath.Join(dir, "restored")
+	if code, out, errs = runPyship(t, append([]string{"backup", "restore", "--to", to}, common...)...); code != ExitOK {
+		t.Fatalf("backup restore: %d %q %s", code, out, errs)
+	}
+	if b, err := os.ReadFile(filepath.Join(to, "sub", "file.txt")); err != nil || string(b) != "hello backup\n" {
+		t.Fatalf("restored file: %q %v", b, err)
+	}
+
+	code, out, errs = runPyship(t, append([]string{"backup", "drill", "-o", "json"}, common...)...)
+	var rep struct {
+		ID            string
+		RecoveryPoint time.Duration
+		RecoveryTime  time.Duration
+		Sources       []struct{ Name, Result string }
+	}
+	if code != ExitOK || json.Unmarshal([]byte(out), &rep) != nil || rep.ID != id || rep.RecoveryTime <= 0 || rep.RecoveryPoint < 0 ||
+		len(rep.Sources) != 1 || rep.Sources[0].Result != "restored" {
+		t.Fatalf("backup drill: %d %s %s", code, out, errs)
+	}
+
+	// A second backup, then prune keeping the last one.
+	if code, _, errs = runPyship(t, append([]string{"backup", "now"}, common...)...); code != ExitOK {
+		t.Fatalf("second backup now: %d %s", code, errs)
+	}
+	code, out, errs = runPyship(t, append([]string{"backup", "prune", "--keep-last", "1"}, common...)...)
+	if code != ExitOK || !strings.Contains(out, id+" delete") {
+		t.Fatalf("backup prune: %d %q %s", code, out, errs)
+	}
+
+	// Usage errors exit 2 and name the fix; a wrong key exits 1.
+	if code, _, errs = runPyship(t, "backup", "now", "--recipient", recipient, "--source", data); code != ExitUsage || !strings.Contains(errs, "--dest") {
+		t.Fatalf("without --dest: %d %s", code, errs)
+	}
+	if code, _, errs = runPyship(t, append([]string{"backup", "prune"}, common...)...); code != ExitUsage || !strings.Contains(errs, "keep_last") {
+		t.Fatalf("prune without retention: %d %s", code, errs)
+	}
+	other := filepath.Join(dir, "other.key")
+	runPyship(t, "backup", "keygen", "--identity-file", other)
+	wrong := append(append([]string{"backup", "verify"}, common...), "--identity-file", other)
+	if code, _, errs = runPyship(t, wrong...); code != ExitFailure || !strings.Contains(errs, "identity does not match") {
+		t.Fatalf("verify with the wrong key: %d %s", code, errs)
+	}
+}
