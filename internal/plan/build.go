@@ -22,6 +22,7 @@ const (
 	DefaultStrategy       = "rolling"
 	DefaultReplicas       = 1
 	DefaultDrainTimeout   = "30s"
+	DefaultRequestTimeout = "60s"
 	DefaultRollbackWindow = "10m"
 )
 

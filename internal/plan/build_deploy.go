@@ -174,6 +174,13 @@ func (b *builder) deploy() {
 	}
 	d.DrainTimeout = b.durationAt("deploy.drainTimeout", "deploy.drain_timeout", "spec [deploy] drain_timeout", sd.DrainTimeout, DefaultDrainTimeout)
 	d.RollbackWindow = b.durationAt("deploy.rollbackWindow", "deploy.rollback_window", "spec [deploy] rollback_window", sd.RollbackWindow, DefaultRollbackWindow)
+	d.RequestTimeout = b.durationAt("deploy.requestTimeout", "deploy.request_timeout", "spec [deploy] request_timeout", sd.RequestTimeout, DefaultRequestTimeout)
+	d.Sticky = sd.Sticky
+	if sd.Sticky {
+		b.ev("deploy.sticky", b.specEv("deploy.sticky", "spec [deploy] sticky"))
+	} else {
+		b.ev("deploy.sticky", def(""))
+	}
 	d.BackupBefore = sd.BackupBefore
 	if sd.BackupBefore {
 		b.ev("deploy.backupBefore", b.specEv("deploy.backup_before", "spec [deploy] backup_before"))

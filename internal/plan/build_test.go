@@ -59,7 +59,7 @@ func TestAssembleDetectedFlask(t *testing.T) {
 	for _, k := range []string{"name", "version", "python.version", "dependencies.source", "run.command", "run.kind",
 		"run.framework", "run.port", "run.workers", "health.type", "health.path", "health.interval", "health.timeout",
 		"health.startupTimeout", "config", "data", "env.PORT", "build.base", "deploy.target", "deploy.strategy",
-		"deploy.replicas", "deploy.drainTimeout", "deploy.rollbackWindow", "deploy.backupBefore"} {
+		"deploy.replicas", "deploy.drainTimeout", "deploy.rollbackWindow", "deploy.backupBefore", "deploy.requestTimeout", "deploy.sticky"} {
 		if e, ok := p.Evidence[k]; !ok || e.Rule == "" {
 			t.Errorf("no evidence for %s", k)
 		}

@@ -143,6 +143,8 @@ type Deploy struct {
 	DrainTimeout   string  `json:"drainTimeout"`
 	RollbackWindow string  `json:"rollbackWindow"`
 	BackupBefore   bool    `json:"backupBefore"`
+	RequestTimeout string  `json:"requestTimeout"`
+	Sticky         bool    `json:"sticky"`
 	Canary         *Canary `json:"canary,omitempty"`
 }
 

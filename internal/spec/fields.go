@@ -185,6 +185,12 @@ func fields() []*field {
 		{path: "deploy.backup_before", kind: kindBool,
 			doc: "Take a backup of the persistent data before each deploy.", def: "false",
 			example: `true`, ptr: func(s *Spec) any { return &s.Deploy.BackupBefore }},
+		{path: "deploy.request_timeout", kind: kindDuration, maxDur: time.Hour,
+			doc: "How long the proxy waits for an instance's response headers before answering 504.", def: `"60s"`,
+			example: `"120s"`, ptr: func(s *Spec) any { return &s.Deploy.RequestTimeout }},
+		{path: "deploy.sticky", kind: kindBool,
+			doc: "Pin each client to the release it first reached (cookie pyship_release), so it does not flip between releases during a canary.", def: "false",
+			example: `true`, ptr: func(s *Spec) any { return &s.Deploy.Sticky }},
 
 		{path: "deploy.canary", kind: kindTable, doc: "Canary steps and analysis thresholds (strategy canary)."},
 		with(&field{path: "deploy.canary.steps", kind: kindInts,

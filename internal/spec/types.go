@@ -89,7 +89,12 @@ type Deploy struct {
 	RollbackWindow time.Duration
 	// BackupBefore takes a backup before each deploy.
 	BackupBefore bool
-	Canary       Canary
+	// RequestTimeout bounds how long the proxy waits for a replica's response headers.
+	RequestTimeout time.Duration
+	// Sticky pins each client to the release it was first routed to (a cookie), so a user
+	// does not flip between releases during a canary or a blue-green rollback window.
+	Sticky bool
+	Canary Canary
 }
 
 // Canary is the [deploy.canary] table.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/local/supervise"
+	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/rollout"
 )
 
@@ -164,7 +165,7 @@ func (a *Agent) recoverApps(ctx context.Context) {
 		if _, err := os.Stat(stateFile(a.paths(), e.Name())); err != nil {
 			continue
 		}
-		rt := a.newApp(st, a.drain(st))
+		rt := a.newApp(st, a.proxyPlan(st))
 		a.mu.Lock()
 		a.apps[st.App] = rt
 		a.mu.Unlock()
@@ -218,13 +219,15 @@ func (a *Agent) recoverApps(ctx context.Context) {
 	}
 }
 
-func (a *Agent) drain(st *AppState) time.Duration {
+// proxyPlan is the plan of the app's latest deploy, which its proxy is configured from (nil
+// when it cannot be read: the proxy then runs with its defaults).
+func (a *Agent) proxyPlan(st *AppState) *plan.Plan {
 	if st.Deploy != nil {
 		if m, err := release.Load(a.paths(), st.App, st.Deploy.Spec.Release); err == nil {
-			return dur(m.Plan.Deploy.DrainTimeout, 30*time.Second)
+			return &m.Plan
 		}
 	}
-	return 30 * time.Second
+	return nil
 }
 
 func (a *Agent) app(name string) *app {

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -103,4 +105,48 @@ func TestBrokenReleaseRollsBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProxyFollowsTheDeployedPlan: [deploy] sticky and request_timeout of the release being
+// deployed configure the app's proxy.
+func TestProxyFollowsTheDeployedPlan(t *testing.T) {
+	home := newHome(t)
+	c := startAgent(t, home)
+	pub := port(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", pub)
+	p1 := stdlibPlan(stdlibApp(t, ""), "v1", "rolling", pub)
+	p1.Deploy.Replicas = 1
+	deploy(t, c, build(t, home, p1))
+	resp := mustGet(t, url)
+	if len(resp.Cookies()) != 0 {
+		t.Errorf("without [deploy] sticky the proxy set cookies %v", resp.Cookies())
+	}
+	if resp := mustGet(t, url+"sleep"); resp.StatusCode != 200 {
+		t.Errorf("a 1 s request under the default 60 s timeout answered %d", resp.StatusCode)
+	}
+
+	p2 := stdlibPlan(stdlibApp(t, ""), "v2", "rolling", pub)
+	p2.Deploy.Replicas = 1
+	p2.Deploy.Sticky = true
+	p2.Deploy.RequestTimeout = "300ms"
+	m2 := build(t, home, p2)
+	deploy(t, c, m2)
+	resp = mustGet(t, url)
+	if ck := resp.Cookies(); len(ck) != 1 || ck[0].Name != StickyCookie || ck[0].Value != m2.ID {
+		t.Errorf("with [deploy] sticky the proxy set cookies %v, want %s=%s", ck, StickyCookie, m2.ID)
+	}
+	if resp := mustGet(t, url+"sleep"); resp.StatusCode != http.StatusGatewayTimeout {
+		t.Errorf("a 1 s request with request_timeout 300ms answered %d, want 504", resp.StatusCode)
+	}
+}
+
+func mustGet(t *testing.T, url string) *http.Response {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/pyship/pyship/internal/local/proxy"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/local/supervise"
+	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/rollout"
 )
 
@@ -45,9 +46,9 @@ type app struct {
 	samples    rateSamples
 }
 
-func (a *Agent) newApp(st *AppState, drain time.Duration) *app {
+func (a *Agent) newApp(st *AppState, p *plan.Plan) *app {
 	rt := &app{a: a, name: st.App, st: st, manifests: map[string]*release.Manifest{}, log: a.log().With("app", st.App)}
-	rt.proxy = proxy.New(proxy.Options{DrainTimeout: drain, Log: rt.log})
+	rt.proxy = proxy.New(rt.proxyOptions(p))
 	rt.sup = &supervise.Supervisor{Home: a.Home, Log: rt.log,
 		OnReady: func(i supervise.Info) {
 			if m, err := rt.manifest(i.Release); err == nil && m.Plan.Run.Kind != "worker" {
@@ -209,6 +210,24 @@ func (rt *app) spec(m *release.Manifest, rec ReplicaRecord) (supervise.Spec, err
 	return supervise.Spec{ID: rec.ID, Release: rec.Release, Dir: m.AppDir, Command: p.Run.Command, Env: env, Port: rec.Port,
 		LogFile: filepath.Join(logDir, rec.ID+".log"), Probe: probe, Grace: 10 * time.Second}, nil
 }
+
+// proxyOptions configures the app's proxy from a plan: [deploy] drain_timeout, request_timeout
+// and sticky.
+func (rt *app) proxyOptions(p *plan.Plan) proxy.Options {
+	o := proxy.Options{DrainTimeout: 30 * time.Second, RequestTimeout: 60 * time.Second, Log: rt.log}
+	if p == nil {
+		return o
+	}
+	o.DrainTimeout = dur(p.Deploy.DrainTimeout, o.DrainTimeout)
+	o.RequestTimeout = dur(p.Deploy.RequestTimeout, o.RequestTimeout)
+	if p.Deploy.Sticky {
+		o.StickyCookie = StickyCookie
+	}
+	return o
+}
+
+// StickyCookie is the cookie that pins a client to a release when [deploy] sticky is set.
+const StickyCookie = "pyship_release"
 
 func dur(s string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(s); err == nil && d > 0 {

@@ -83,7 +83,7 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 			a.mu.Unlock()
 			return rollout.Status{}, err
 		}
-		rt = a.newApp(st, dur(m.Plan.Deploy.DrainTimeout, 30*time.Second))
+		rt = a.newApp(st, &m.Plan)
 		a.apps[req.App] = rt
 	}
 	a.mu.Unlock()
@@ -91,6 +91,7 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 		return rollout.Status{}, fmt.Errorf("a deploy of %s is already in progress: wait for it, or run `pyship abort`", req.App)
 	}
 	defer rt.active.Store(false)
+	rt.proxy.Reconfigure(rt.proxyOptions(&m.Plan))
 	if rt.recovering.Load() {
 		progress(Event{Message: "waiting for the deploy interrupted by the agent's restart to roll back"})
 	}

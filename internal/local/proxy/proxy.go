@@ -33,7 +33,7 @@ type Options struct {
 // Proxy routes requests to the ready backends of releases in proportion to their weights.
 // Routing changes are atomic: a request sees either the whole old table or the whole new one.
 type Proxy struct {
-	opts      Options
+	opts      atomic.Pointer[Options] // replaced whole by Reconfigure
 	transport *fastTransport
 	metrics   *registry
 	buffers   *bufferPool
@@ -62,17 +62,22 @@ type table struct {
 	total  int     // sum of the weights of routes
 }
 
+func (o Options) withDefaults() Options {
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 60 * time.Second
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 30 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
 // New returns a proxy with no backends.
 func New(opts Options) *Proxy {
-	if opts.RequestTimeout <= 0 {
-		opts.RequestTimeout = 60 * time.Second
-	}
-	if opts.DrainTimeout <= 0 {
-		opts.DrainTimeout = 30 * time.Second
-	}
-	if opts.Log == nil {
-		opts.Log = slog.New(slog.DiscardHandler)
-	}
+	opts = opts.withDefaults()
 	tr := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -83,11 +88,19 @@ func New(opts Options) *Proxy {
 		ForceAttemptHTTP2:     false,
 		DisableCompression:    true,
 	}
-	fast := &fastTransport{std: tr, dialer: &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
-		timeout: opts.RequestTimeout, maxIdle: 256}
-	p := &Proxy{opts: opts, transport: fast, metrics: newRegistry(), buffers: &bufferPool{}, backends: map[string]*backend{}, weights: map[string]int{}}
+	fast := &fastTransport{std: tr, dialer: &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}, maxIdle: 256}
+	p := &Proxy{transport: fast, metrics: newRegistry(), buffers: &bufferPool{}, backends: map[string]*backend{}, weights: map[string]int{}}
+	p.Reconfigure(opts)
 	p.table.Store(&table{})
 	return p
+}
+
+// Reconfigure replaces the proxy's options (a new release may change its timeouts or
+// stickiness); requests already running keep the options they started with.
+func (p *Proxy) Reconfigure(opts Options) {
+	opts = opts.withDefaults()
+	p.transport.timeout.Store(int64(opts.RequestTimeout))
+	p.opts.Store(&opts)
 }
 
 // AddBackend starts routing release's traffic to addr (host:port) under the replica id.
@@ -129,7 +142,7 @@ func (p *Proxy) RemoveBackend(ctx context.Context, id string) int64 {
 		return 0
 	}
 	defer p.transport.closeIdle(b.addr)
-	deadline := time.NewTimer(p.opts.DrainTimeout)
+	deadline := time.NewTimer(p.opts.Load().DrainTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -244,8 +257,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
 	sticky := ""
-	if p.opts.StickyCookie != "" {
-		if c, err := r.Cookie(p.opts.StickyCookie); err == nil {
+	cookie := p.opts.Load().StickyCookie
+	if cookie != "" {
+		if c, err := r.Cookie(cookie); err == nil {
 			sticky = c.Value
 		}
 	}
@@ -256,8 +270,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.metrics.observe("", rec.status(), time.Since(start))
 		return
 	}
-	if p.opts.StickyCookie != "" && sticky != b.release {
-		http.SetCookie(rec, &http.Cookie{Name: p.opts.StickyCookie, Value: b.release, Path: "/", HttpOnly: true})
+	if cookie != "" && sticky != b.release {
+		http.SetCookie(rec, &http.Cookie{Name: cookie, Value: b.release, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	}
 	p.serve(b, rec, r)
 	p.metrics.observe(rec.release, rec.status(), time.Since(start))
@@ -291,7 +305,7 @@ func (p *Proxy) errorHandler(b *backend) func(http.ResponseWriter, *http.Request
 			status = http.StatusGatewayTimeout
 		}
 		if r.Context().Err() == nil {
-			p.opts.Log.Warn("proxying failed", "replica", b.id, "release", b.release, "err", err)
+			p.opts.Load().Log.Warn("proxying failed", "replica", b.id, "release", b.release, "err", err)
 		}
 		w.WriteHeader(status)
 	}

@@ -320,3 +320,31 @@ func TestPooledConnectionClosedByBackend(t *testing.T) {
 		t.Errorf("%d errors after the backend closed idle connections", m.Errors)
 	}
 }
+
+func TestReconfigure(t *testing.T) {
+	p := New(Options{})
+	p.AddBackend("a1", "r1", backendServer(t, "r1").Listener.Addr().String())
+	p.SetWeights(map[string]int{"r1": 100})
+	url := front(t, p)
+	cookies := func() []*http.Cookie {
+		resp, err := http.Get(url + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Cookies()
+	}
+	if c := cookies(); len(c) != 0 {
+		t.Fatalf("no sticky cookie configured, got %v", c)
+	}
+	if code, _ := get(t, http.DefaultClient, url+"/slow"); code != 200 {
+		t.Fatalf("/slow under the default timeout answered %d", code)
+	}
+	p.Reconfigure(Options{StickyCookie: "pyship_release", RequestTimeout: 100 * time.Millisecond})
+	if c := cookies(); len(c) != 1 || c[0].Name != "pyship_release" || c[0].Value != "r1" {
+		t.Errorf("after Reconfigure the cookies are %v, want pyship_release=r1", c)
+	}
+	if code, _ := get(t, http.DefaultClient, url+"/slow"); code != http.StatusGatewayTimeout {
+		t.Errorf("/slow (300ms) with a 100ms request timeout answered %d, want 504", code)
+	}
+}

@@ -24,7 +24,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.DrainTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.Load().DrainTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)
 	if e := <-done; !errors.Is(e, http.ErrServerClosed) && err == nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,7 +18,7 @@ import (
 type fastTransport struct {
 	std     *http.Transport
 	dialer  *net.Dialer
-	timeout time.Duration // for the response headers
+	timeout atomic.Int64 // time.Duration for the response headers
 	maxIdle int
 
 	mu   sync.Mutex
@@ -99,8 +100,8 @@ func (t *fastTransport) exchange(pc *pconn, req *http.Request) (*http.Response, 
 	ctx := req.Context()
 	// Cancelling the request unblocks any read or write by expiring the connection's deadline.
 	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(time.Unix(1, 0)) })
-	if t.timeout > 0 {
-		pc.c.SetDeadline(time.Now().Add(t.timeout))
+	if d := time.Duration(t.timeout.Load()); d > 0 {
+		pc.c.SetDeadline(time.Now().Add(d))
 	}
 	if err := req.Write(pc.bw); err != nil {
 		stop()

@@ -51,6 +51,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             n = int(open(p).read()) + 1 if os.path.exists(p) else 1
             open(p, "w").write(str(n))
             body = f"{n}\n"
+        elif self.path == "/sleep":
+            time.sleep(1)
         elif self.path == "/config":
             body = read("config/settings.txt", "none") + "\n"
         elif MODE == "error500":
