@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/backup"
+	"github.com/pyship/pyship/internal/progress"
 	"github.com/pyship/pyship/internal/version"
 	"github.com/spf13/cobra"
 )
@@ -136,25 +137,13 @@ func progressLine(e backup.Event) string {
 		return "backup " + e.ID + ": started"
 	case "source":
 		msg := firstSet(e.Msg, "uploaded")
-		return fmt.Sprintf("backup %s: %s %s (%s)", e.ID, e.Source, msg, humanBytes(e.Bytes))
+		return fmt.Sprintf("backup %s: %s %s (%s)", e.ID, e.Source, msg, progress.Bytes(e.Bytes))
 	case "done":
-		return fmt.Sprintf("backup %s: complete (%s)", e.ID, humanBytes(e.Bytes))
+		return fmt.Sprintf("backup %s: complete (%s)", e.ID, progress.Bytes(e.Bytes))
 	case "delete":
 		return "backup " + e.ID + ": deleted"
 	}
 	return e.Kind + ": " + e.Msg
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // result prints v as JSON, or text as lines.
@@ -220,7 +209,7 @@ func newBackupListCmd(s *streams, o *backupOptions) *cobra.Command {
 				if m.ID == l.Latest {
 					mark = " (latest)"
 				}
-				fmt.Fprintf(&b, "%s  %s  %10s  %s  %s%s\n", m.ID, m.Created.Format(time.RFC3339), humanBytes(m.Size()),
+				fmt.Fprintf(&b, "%s  %s  %10s  %s  %s%s\n", m.ID, m.Created.Format(time.RFC3339), progress.Bytes(m.Size()),
 					strings.Join(names, ","), firstSet(m.Release, "-"), mark)
 			}
 			for _, id := range l.Incomplete {
@@ -247,7 +236,7 @@ func newBackupVerifyCmd(s *streams, o *backupOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return o.result(s, res, fmt.Sprintf("%s ok (%s, %s)\n", res.ID, humanBytes(res.Bytes), res.Duration.Round(time.Millisecond)))
+			return o.result(s, res, fmt.Sprintf("%s ok (%s, %s)\n", res.ID, progress.Bytes(res.Bytes), res.Duration.Round(time.Millisecond)))
 		},
 	}
 }
@@ -335,7 +324,7 @@ func newBackupDrillCmd(s *streams, o *backupOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			text := fmt.Sprintf("backup %s: restored %s in %s; recovery point %s old\n", rep.ID, humanBytes(rep.Bytes),
+			text := fmt.Sprintf("backup %s: restored %s in %s; recovery point %s old\n", rep.ID, progress.Bytes(rep.Bytes),
 				rep.RecoveryTime.Round(time.Millisecond), rep.RecoveryPoint.Round(time.Second))
 			for _, src := range rep.Sources {
 				text += fmt.Sprintf("  %s: %s %s\n", src.Name, src.Result, src.Target)

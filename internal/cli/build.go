@@ -3,14 +3,13 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pyship/pyship/internal/image"
+	"github.com/pyship/pyship/internal/progress"
 	"github.com/pyship/pyship/internal/registry"
 	"github.com/pyship/pyship/internal/version"
 	"github.com/spf13/cobra"
@@ -80,9 +79,11 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 	if err != nil {
 		return err
 	}
-	progress := lineProgress(s.Err)
+	display := progress.New(s.Err)
+	defer display.Clear()
+	report := buildProgress(display)
 	start := time.Now()
-	res, err := image.Build(ctx, p, image.Options{Python: o.python, Base: o.base, Created: created, ToolVersion: version.String(), Progress: progress})
+	res, err := image.Build(ctx, p, image.Options{Python: o.python, Base: o.base, Created: created, ToolVersion: version.String(), Progress: report})
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 	repo := strings.TrimSuffix(reg, "/") + "/" + res.Name
 	out := buildResult{Digest: res.Digest.String(), DepsLayer: res.Deps.String(), AppLayer: res.App.String(), DepsCached: res.DepsCached, Packages: len(res.Packages)}
 	if push {
-		ref, err := image.Push(ctx, res, repo, image.PushOptions{Progress: progress})
+		ref, err := image.Push(ctx, res, repo, image.PushOptions{Progress: report})
 		if err != nil {
 			return err
 		}
@@ -111,7 +112,7 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 		if err != nil {
 			return err
 		}
-		progress(image.Event{Step: "layout", Message: ref})
+		report(image.Event{Step: "layout", Message: ref})
 		out.References = append(out.References, ref)
 	}
 	if o.tarFile != "" {
@@ -123,11 +124,12 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 		if err != nil {
 			return err
 		}
-		progress(image.Event{Step: "tar", Message: o.tarFile + " (" + ref + ")"})
+		report(image.Event{Step: "tar", Message: o.tarFile + " (" + ref + ")"})
 		out.References = append(out.References, ref)
 	}
 	out.Image = out.References[0]
-	fmt.Fprintf(s.Err, "built %s in %s\n", res.Digest, time.Since(start).Round(time.Millisecond))
+	display.Clear()
+	display.Line("built %s in %s", res.Digest, time.Since(start).Round(time.Millisecond))
 	if o.output == "json" {
 		enc := json.NewEncoder(s.Out)
 		enc.SetIndent("", "  ")
@@ -150,12 +152,14 @@ func sourceDateEpoch() (time.Time, error) {
 	return time.Unix(sec, 0).UTC(), nil
 }
 
-// lineProgress prints build events as plain lines.
-func lineProgress(w io.Writer) image.Progress {
-	var mu sync.Mutex
+// buildProgress shows build and push events: each finished step as a line, uploads in flight
+// as a status line (live on a terminal, now and then in CI).
+func buildProgress(d *progress.Display) image.Progress {
 	return func(e image.Event) {
-		mu.Lock()
-		defer mu.Unlock()
+		if e.Total > 0 {
+			d.Status(e.Step, "%-8s %s %s of %s (%d%%)", e.Step, e.Message, progress.Bytes(e.Bytes), progress.Bytes(e.Total), e.Bytes*100/e.Total)
+			return
+		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "%-8s", e.Step)
 		if e.Warning {
@@ -169,7 +173,7 @@ func lineProgress(w io.Writer) image.Progress {
 			fmt.Fprintf(&b, " %s", d)
 		}
 		if e.Bytes > 0 {
-			fmt.Fprintf(&b, " %s", humanBytes(e.Bytes))
+			fmt.Fprintf(&b, " %s", progress.Bytes(e.Bytes))
 		}
 		if e.Cached {
 			b.WriteString(" (cached)")
@@ -177,6 +181,6 @@ func lineProgress(w io.Writer) image.Progress {
 		if e.Message != "" {
 			b.WriteString(" " + e.Message)
 		}
-		fmt.Fprintln(w, b.String())
+		d.Line("%s", b.String())
 	}
 }

@@ -60,10 +60,13 @@ func Push(ctx context.Context, res *Result, repo string, o PushOptions) (string,
 		opts = append(opts, remote.WithTransport(o.Transport))
 	}
 	reg := tag.Context().RegistryStr()
-	pusher, err := remote.NewPusher(opts...)
+	// Every write goes through one pusher (one token, blobs checked once); it reports the bytes
+	// uploaded so far as in-flight "push" events until uploadsDone.
+	pusher, uploadsDone, err := newPusher(opts, o.Progress)
 	if err != nil {
 		return "", err
 	}
+	defer uploadsDone()
 	opts = append(opts, remote.Reuse(pusher))
 	// The SBOM referrer goes up beside the image: registries accept a referrer before its subject.
 	sbomErr := make(chan error, 1)
@@ -201,4 +204,29 @@ func WriteTar(ctx context.Context, res *Result, file, repo string) (string, erro
 		return "", err
 	}
 	return tag.String() + "@" + res.Digest.String(), nil
+}
+
+// newPusher returns a pusher for opts that reports upload progress, and the function to call
+// once every write through it has returned.
+func newPusher(opts []remote.Option, progress Progress) (*remote.Pusher, func(), error) {
+	if progress == nil {
+		p, err := remote.NewPusher(opts...)
+		return p, func() {}, err
+	}
+	updates := make(chan v1.Update, 16)
+	p, err := remote.NewPusher(append(opts[:len(opts):len(opts)], remote.WithProgress(updates))...)
+	if err != nil {
+		return nil, nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for u := range updates {
+			if u.Error == nil && u.Total > 0 {
+				// The SBOM referrer's blobs are counted as they go but not in the total.
+				progress(Event{Step: "push", Bytes: u.Complete, Total: max(u.Total, u.Complete), Message: "uploading"})
+			}
+		}
+	}()
+	return p, func() { close(updates); <-done }, nil
 }

@@ -13,6 +13,9 @@ type Event struct {
 	Cached bool
 	// Warning marks events the user should read.
 	Warning bool
+	// Total is set on in-flight events (e.g. an upload): Bytes of Total are done so far.
+	// Such events repeat often; show them as a status, not as lines.
+	Total int64
 }
 
 // Progress receives build events; it may be called from several goroutines at once.

@@ -61,9 +61,31 @@ func TestPushAfterOneFileChangeUploadsOnlyTheAppLayer(t *testing.T) {
 	repo := uniqueRepo(e.Registry, "flask")
 	rec := &recorder{}
 	first := build(t, p, "")
-	ref, err := image.Push(ctxT(t), first, repo, image.PushOptions{Transport: rec})
+	var mu sync.Mutex
+	var inflight []image.Event
+	ref, err := image.Push(ctxT(t), first, repo, image.PushOptions{Transport: rec, Progress: func(e image.Event) {
+		if e.Total > 0 {
+			mu.Lock()
+			inflight = append(inflight, e)
+			mu.Unlock()
+		}
+	}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Uploads report their bytes as they go, up to everything that had to be sent.
+	if len(inflight) == 0 {
+		t.Fatal("a push of new layers reported no upload progress")
+	}
+	for i := 1; i < len(inflight); i++ {
+		if inflight[i].Bytes < inflight[i-1].Bytes {
+			t.Errorf("upload progress went back: %d after %d", inflight[i].Bytes, inflight[i-1].Bytes)
+		}
+	}
+	lastUp := inflight[len(inflight)-1]
+	depsSize, _ := must(first.Image.LayerByDigest(first.Deps)).Size()
+	if lastUp.Bytes != lastUp.Total || lastUp.Total < depsSize {
+		t.Errorf("last upload progress %d of %d bytes; want all of it, at least the deps layer's %d", lastUp.Bytes, lastUp.Total, depsSize)
 	}
 	if want := repo + ":1.0.0@" + first.Digest.String(); ref != want {
 		t.Errorf("push returned %q, want %q", ref, want)
