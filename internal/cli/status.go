@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,17 +16,30 @@ import (
 
 func newStatusCmd(s *streams) *cobra.Command {
 	var o localOptions
+	var tf targetFlags
 	var watch bool
 	var output string
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the apps on this machine: releases, replicas, health, traffic weights, request and 5xx rates, latency",
+		Short: "Show the apps on this machine (releases, replicas, health, traffic weights, request and 5xx rates, latency), or the app on Kubernetes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
 				return usageError{fmt.Errorf("--output must be text or json, not %q", output)}
 			}
 			ctx := cmd.Context()
+			ka, err := tf.kube(ctx, s, o.app)
+			if err != nil {
+				return err
+			}
+			if ka != nil {
+				return every(ctx, watch, func() error {
+					if watch && output != "json" && isTerminal(s.Out) {
+						fmt.Fprint(s.Out, "\033[H\033[2J")
+					}
+					return kubeStatus(ctx, s, ka, output == "json")
+				})
+			}
 			c, err := o.client(ctx)
 			if err != nil {
 				return err
@@ -60,9 +74,24 @@ func newStatusCmd(s *streams) *cobra.Command {
 		},
 	}
 	o.addFlags(cmd, true)
+	tf.add(cmd.Flags())
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "refresh every second until interrupted")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
+}
+
+// every runs f once, or every second until ctx ends when repeat is set.
+func every(ctx context.Context, repeat bool, f func() error) error {
+	for {
+		if err := f(); err != nil || !repeat {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func isTerminal(w io.Writer) bool {

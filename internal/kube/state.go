@@ -28,12 +28,15 @@ const (
 
 // State is where the app's rollout stands.
 type State struct {
-	Active, Previous, Candidate, Failed string
+	Active    string `json:"active,omitempty"`
+	Previous  string `json:"previous,omitempty"`
+	Candidate string `json:"candidate,omitempty"`
+	Failed    string `json:"failed,omitempty"`
 	// Phase is "", "progressing", "canary", "switched", "done", "failed" or "rolled-back".
-	Phase        string
-	CanaryWeight string
-	SwitchedAt   time.Time
-	LastGoodJSON []byte
+	Phase        string    `json:"phase,omitempty"`
+	CanaryWeight string    `json:"canaryWeight,omitempty"`
+	SwitchedAt   time.Time `json:"switchedAt,omitzero"`
+	LastGoodJSON []byte    `json:"-"`
 }
 
 // ReadState reads the rollout state of app (zero State when the app was never deployed).

@@ -10,19 +10,19 @@ import (
 
 // ReleaseStatus is one release of the app on the cluster.
 type ReleaseStatus struct {
-	Release    string
-	Deployment string
-	Image      string
-	Replicas   int32
-	Health     ReleaseHealth
+	Release    string        `json:"release"`
+	Deployment string        `json:"deployment"`
+	Image      string        `json:"image"`
+	Replicas   int32         `json:"replicas"`
+	Health     ReleaseHealth `json:"health"`
 	// Role is "active", "previous", "candidate" or "".
-	Role string
+	Role string `json:"role,omitempty"`
 }
 
 // AppStatus is the app's rollout state and its releases.
 type AppStatus struct {
-	State    State
-	Releases []ReleaseStatus
+	State    State           `json:"state"`
+	Releases []ReleaseStatus `json:"releases"`
 }
 
 // Status reads the app's rollout state and the health of each of its Deployments.

@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/testsvc"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// kubeNamespace starts the test cluster and returns its kubeconfig, a client and a fresh
+// namespace deleted when the test ends.
+func kubeNamespace(t *testing.T, prefix string) (string, *kube.Client) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	kc := testsvc.Start(t, "kube")["KUBECONFIG"]
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := kube.Connect(ctx, kube.ClientOptions{Kubeconfig: kc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := prefix + "-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	if _, err := c.Core.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Core.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	c.Namespace = ns
+	return kc, c
+}
+
+func TestDeployKubernetesThenStatusRollbackDestroy(t *testing.T) {
+	kc, c := kubeNamespace(t, "cli-deploy")
+	pf := writePlan(t, "web")
+	cluster := []string{"--kubeconfig", kc, "-n", c.Namespace}
+	deploy := append([]string{"deploy", "--plan", pf, "--target", "kubernetes", "--image", cliImage}, cluster...)
+
+	code, out, errs := runCLI(t, deploy...)
+	if code != ExitOK {
+		t.Fatalf("deploy: exit %d\n%s", code, errs)
+	}
+	if want := "http://web." + c.Namespace + ".svc\n"; out != want {
+		t.Errorf("deploy printed %q, want the Service's address %q", out, want)
+	}
+	if !strings.Contains(errs, "web: 2/2 updated, 2 ready, 2 available") {
+		t.Errorf("deploy's progress lacks the rollout lines:\n%s", errs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st1, err := c.ReadState(ctx, "web")
+	if err != nil || st1.Active == "" || st1.Phase != "done" {
+		t.Fatalf("state after the first deploy: %+v, %v", st1, err)
+	}
+
+	// A release that cannot schedule (no node has 100Ti of memory) fails, is diagnosed and
+	// rolled back; --output json says so.
+	code, out, errs = runCLI(t, append(deploy, "--memory", "100Ti", "--memory-limit", "100Ti", "--timeout", "6s", "-o", "json")...)
+	if code != ExitFailure {
+		t.Fatalf("unschedulable deploy: exit %d, want %d\n%s", code, ExitFailure, errs)
+	}
+	var res kubeDeployResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("deploy -o json: %v\n%s", err, out)
+	}
+	if res.State.Active != st1.Active || res.State.Failed != res.Release || !strings.Contains(res.Error, "Insufficient memory") || !strings.Contains(res.Error, "rolled back") {
+		t.Errorf("failed deploy result: active %q failed %q (release %q), error:\n%s", res.State.Active, res.State.Failed, res.Release, res.Error)
+	}
+
+	code, out, errs = runCLI(t, append([]string{"status", "--app", "web", "-o", "json"}, cluster...)...)
+	if code != ExitOK {
+		t.Fatalf("status: exit %d\n%s", code, errs)
+	}
+	var st kube.AppStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st.Releases) != 1 {
+		t.Fatalf("status -o json: %v, %d releases\n%s", err, len(st.Releases), out)
+	}
+	if r := st.Releases[0]; r.Health.Ready != 2 || r.Image != cliImage || st.State.Active != st1.Active {
+		t.Errorf("status: %+v", st)
+	}
+	code, out, _ = runCLI(t, append([]string{"status", "--app", "web"}, cluster...)...)
+	if code != ExitOK || !strings.Contains(out, "web  namespace "+c.Namespace+"  active "+st1.Active) || !strings.Contains(out, "2/2") {
+		t.Errorf("status text: exit %d\n%s", code, out)
+	}
+
+	// Rolling back a rolling release re-applies the last good Deployment.
+	code, out, errs = runCLI(t, append([]string{"rollback", "--app", "web"}, cluster...)...)
+	if code != ExitUsage || !strings.Contains(errs, "needs the app's project") {
+		t.Errorf("rollback without the project: exit %d, want %d with a hint\n%s", code, ExitUsage, errs)
+	}
+
+	code, out, errs = runCLI(t, append([]string{"destroy", "--app", "web"}, cluster...)...)
+	if code != ExitOK || !strings.Contains(out, "web destroyed in namespace "+c.Namespace) {
+		t.Fatalf("destroy: exit %d\n%s\n%s", code, out, errs)
+	}
+	if _, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "web", metav1.GetOptions{}); err == nil {
+		t.Error("the Deployment is still there after destroy")
+	}
+	code, out, _ = runCLI(t, append([]string{"status", "--app", "web"}, cluster...)...)
+	if code != ExitOK || !strings.Contains(out, "web is not deployed in namespace "+c.Namespace) {
+		t.Errorf("status after destroy: exit %d\n%s", code, out)
+	}
+}
+
+func TestKubeVerbsUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"deploy", "--plan", writePlan(t, "web"), "--target", "kubernetes", "--image", "registry.example/web:latest"},
+		{"deploy", "--plan", writePlan(t, "web"), "--target", "mars"},
+		{"status", "--target", "mars"},
+		{"status", "--target", "local", "-n", "x"},
+	} {
+		code, _, errs := runCLI(t, args...)
+		if code != ExitUsage || !strings.HasPrefix(errs, "pyship: ") {
+			t.Errorf("%v: exit %d (%q), want %d", args, code, errs, ExitUsage)
+		}
+	}
+}
