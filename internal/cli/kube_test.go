@@ -3,6 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +123,81 @@ func TestKubeVerbsUsageErrors(t *testing.T) {
 		if code != ExitUsage || !strings.HasPrefix(errs, "pyship: ") {
 			t.Errorf("%v: exit %d (%q), want %d", args, code, errs, ExitUsage)
 		}
+	}
+}
+
+// TestDeployKubernetesFromTheSpec deploys a project whose spec chooses the target, namespace and
+// host; every later verb finds the cluster from the spec in the current folder.
+func TestDeployKubernetesFromTheSpec(t *testing.T) {
+	kc, c := kubeNamespace(t, "cli-spec")
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join(example(t, "stdlib"), "main.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := fmt.Sprintf(`name = "shop"
+[deploy]
+target = "kubernetes"
+strategy = "blue-green"
+replicas = 2
+[kubernetes]
+namespace = %q
+host = "shop.example.com"
+cpu = "100m"
+`, c.Namespace)
+	for name, data := range map[string]string{"main.py": string(src), "requirements.txt": "", "pyship.toml": spec} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("KUBECONFIG", kc)
+	t.Chdir(dir)
+	img2 := strings.Replace(cliImage, "1111", "2222", 1)
+
+	code, out, errs := runCLI(t, "deploy", "--image", cliImage)
+	if code != ExitOK || out != "http://shop.example.com\n" {
+		t.Fatalf("deploy: exit %d, printed %q, want the host's URL\n%s", code, out, errs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ing, err := c.Core.NetworkingV1().Ingresses(c.Namespace).Get(ctx, "shop", metav1.GetOptions{})
+	if err != nil || ing.Spec.Rules[0].Host != "shop.example.com" {
+		t.Fatalf("the spec's host gave no Ingress: %v", err)
+	}
+	st1, _ := c.ReadState(ctx, "shop")
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "shop-"+st1.Active, metav1.GetOptions{})
+	if err != nil || d.Spec.Template.Spec.Containers[0].Resources.Requests.Cpu().String() != "100m" {
+		t.Fatalf("release Deployment of %s: %v (want the spec's cpu request 100m)", st1.Active, err)
+	}
+
+	if code, _, errs = runCLI(t, "deploy", "--image", img2); code != ExitOK {
+		t.Fatalf("second deploy: exit %d\n%s", code, errs)
+	}
+	st2, _ := c.ReadState(ctx, "shop")
+	if st2.Previous != st1.Active || st2.Active == st1.Active {
+		t.Fatalf("after the switch: %+v, want %s previous", st2, st1.Active)
+	}
+	code, out, _ = runCLI(t, "status")
+	if code != ExitOK || !strings.Contains(out, "active "+st2.Active) || !regexp.MustCompile(st1.Active+`\s+previous\s+2`).MatchString(out) {
+		t.Errorf("status from the project folder: exit %d\n%s", code, out)
+	}
+
+	code, out, errs = runCLI(t, "rollback")
+	if code != ExitOK {
+		t.Fatalf("rollback: exit %d\n%s", code, errs)
+	}
+	svc, err := c.Core.CoreV1().Services(c.Namespace).Get(ctx, "shop", metav1.GetOptions{})
+	if err != nil || svc.Spec.Selector[kube.LabelRelease] != st1.Active {
+		t.Errorf("after rollback the Service selects %v, want release %s (%v)", svc.Spec.Selector, st1.Active, err)
+	}
+	if code, _, errs = runCLI(t, "abort"); code != ExitFailure || !strings.Contains(errs, "no rollout of shop is in progress") {
+		t.Errorf("abort with nothing in progress: exit %d\n%s", code, errs)
+	}
+	if code, out, errs = runCLI(t, "promote"); code != ExitOK {
+		t.Fatalf("promote: exit %d\n%s%s", code, out, errs)
+	}
+	d, err = c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "shop-"+st2.Active, metav1.GetOptions{})
+	if err != nil || d.Spec.Replicas == nil || *d.Spec.Replicas != 0 {
+		t.Errorf("after promote the previous release %s should be scaled to 0: %v", st2.Active, err)
 	}
 }
