@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -21,9 +22,14 @@ type Target interface {
 	SetWeights(ctx context.Context, weights map[string]int) error
 	// Weights returns the traffic percentages in effect.
 	Weights(ctx context.Context) (map[string]int, error)
-	// Metrics returns the cumulative request metrics of release as seen by the traffic router.
+	// Metrics returns the cumulative request metrics of release as seen by the traffic router,
+	// or an error wrapping ErrNoMetrics when the target has no source of request metrics.
 	Metrics(ctx context.Context, release string) (Metrics, error)
 }
+
+// ErrNoMetrics is wrapped by Target.Metrics errors when nothing measures requests: a canary
+// step is then judged on its replicas' health alone, and the verdict says so.
+var ErrNoMetrics = errors.New("no request metrics")
 
 // Health is the state of one replica.
 type Health string
