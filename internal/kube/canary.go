@@ -2,28 +2,23 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strconv"
 	"time"
+
+	"github.com/pyship/pyship/internal/rollout"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// canaryReplicas splits total replicas for a canary at weight percent. With a traffic router
-// (HTTPRoute weights) stable keeps all its replicas; by replica ratio the two add up to total.
-func canaryReplicas(total, weight int, router bool) (stable, canary int) {
-	canary = (total*weight + 99) / 100
-	canary = min(max(canary, 1), total)
-	if router {
-		return total, canary
+// deployReleases rolls a blue-green or canary release out with rollout.Engine, so every step
+// and analysis is decided by the same pure functions as on the local target: the new release
+// gets its own Deployment beside the serving one, traffic moves once its pods are ready (at
+// once for blue-green, through the steps for a canary), and a failed release is rolled back.
+func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions) error {
+	if b.Strategy == "blue-green" && b.find("Service", b.App) == nil {
+		return fmt.Errorf("blue-green needs a Service, but %s is a worker without a port; use the rolling strategy", b.App)
 	}
-	if weight >= 100 {
-		return 0, total
-	}
-	return max(total-canary, 1), canary
-}
-
-// deployCanary shifts traffic to the new release step by step, analysing its pods at each step
-// and returning everything to the stable release when a step fails.
-func (c *Client) deployCanary(ctx context.Context, b *Bundle, o DeployOptions) error {
 	st, err := c.ReadState(ctx, b.App)
 	if err != nil {
 		return err
@@ -34,13 +29,15 @@ func (c *Client) deployCanary(ctx context.Context, b *Bundle, o DeployOptions) e
 	} else if !ok || stable == b.Release {
 		stable = ""
 	}
-	router := b.find("HTTPRoute", "") != nil
 	serving := stable
 	if serving == "" {
 		serving = b.Release
 	}
 	if stable != "" { // recorded first, so a deploy killed from here on can be aborted or rerun
-		st.Candidate, st.Phase = b.Release, "canary"
+		st.Candidate, st.Phase = b.Release, "progressing"
+		if b.Strategy == "canary" {
+			st.Phase = "canary"
+		}
 		if err := c.writeState(ctx, b.App, st); err != nil {
 			return err
 		}
@@ -51,109 +48,150 @@ func (c *Client) deployCanary(ctx context.Context, b *Bundle, o DeployOptions) e
 	if err := c.finalize(ctx, b.App, st, o, b.Release); err != nil {
 		return err
 	}
-	if stable == "" { // first release, or the same one again: no canary to run
-		if err := c.startRelease(ctx, b, o); err != nil {
-			return err
-		}
-		if err := c.SetTraffic(ctx, b, b.Release, "", 0); err != nil {
-			return err
-		}
-		st.Active, st.Candidate, st.Phase, st.CanaryWeight = b.Release, "", "done", ""
-		return c.writeState(ctx, b.App, st)
+	final, err := c.runEngine(ctx, b, o, st, rollout.NewStatus(o.rolloutSpec(b, stable)))
+	if err != nil {
+		return err
 	}
-	steps := o.Steps
-	if len(steps) == 0 || steps[len(steps)-1] != 100 {
-		steps = append(append([]int{}, steps...), 100)
-	}
-	for _, w := range steps {
-		if err := c.canaryStep(ctx, b, o, stable, w, router); err != nil {
-			o.Progress.printf("canary %s failed at %d%%: returning all traffic to %s", b.Release, w, stable)
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-			defer cancel()
-			if aerr := c.abortCanary(rctx, b, o, stable, st); aerr != nil {
-				return fmt.Errorf("%w\naborting the canary failed too: %v", err, aerr)
-			}
-			return fmt.Errorf("%w\nrolled back: all traffic is on release %s", err, stable)
+	if final.Phase != rollout.Succeeded {
+		if stable == "" {
+			return errors.New(final.Message + "\nno earlier release to roll back to")
 		}
-		st.CanaryWeight = strconv.Itoa(w)
-		if err := c.writeState(ctx, b.App, st); err != nil {
-			return err
-		}
+		return fmt.Errorf("%s\nrolled back: all traffic is on release %s", final.Message, stable)
 	}
-	st.Previous, st.Active, st.Candidate, st.Failed, st.Phase, st.CanaryWeight, st.SwitchedAt = stable, b.Release, "", "", "done", "", o.now()
+	if stable != "" {
+		st.Previous, st.SwitchedAt = stable, o.now()
+	}
+	st.Active, st.Candidate, st.Failed, st.CanaryWeight = b.Release, "", "", ""
+	st.Phase = "done"
+	if b.Strategy == "blue-green" {
+		st.Phase = "switched"
+	}
 	if err := c.writeState(ctx, b.App, st); err != nil {
 		return err
 	}
 	return c.finalize(ctx, b.App, st, o, "")
 }
 
-// canaryStep moves the canary to weight percent, waits for its pods, holds the step for the
-// pause and analyses the canary's readiness and restarts.
-func (c *Client) canaryStep(ctx context.Context, b *Bundle, o DeployOptions, stable string, weight int, router bool) error {
-	ns, nc := canaryReplicas(o.Replicas, weight, router)
-	o.Progress.printf("canary %s at %d%%: %d canary, %d stable replicas", b.Release, weight, nc, ns)
-	if err := c.ScaleRelease(ctx, b.App, b.Release, nc); err != nil {
-		return err
+// rolloutSpec is what the engine is asked to do: roll release b out over stable ("" for none).
+func (o DeployOptions) rolloutSpec(b *Bundle, stable string) rollout.Spec {
+	return rollout.Spec{Release: b.Release, Stable: stable, Strategy: rollout.Strategy(b.Strategy), Replicas: o.Replicas,
+		RollbackWindow: o.RollbackWindow, ReplicaWeights: b.Strategy == "canary" && b.find("HTTPRoute", "") == nil,
+		// An unset pause holds no step: 1ns, as the engine gives a zero pause its 30s default.
+		Canary: rollout.CanaryConfig{Steps: o.Steps, Pause: max(o.Pause, time.Nanosecond), MinRequests: o.MinRequests,
+			MaxErrorRate: o.MaxErrorRate, MaxLatencyRatio: o.MaxLatencyRatio}}
+}
+
+// runEngine drives the engine from status until it is done, recording the candidate, phase
+// and canary weight on the app's state as it goes. When ctx times out (or the cluster fails)
+// half-way, the release is diagnosed and rolled back on a fresh context; a cancelled ctx (a
+// killed deploy) leaves the state for a rerun or Abort.
+func (c *Client) runEngine(ctx context.Context, b *Bundle, o DeployOptions, st *State, status rollout.Status) (rollout.Status, error) {
+	t := &releaseTarget{c: c, b: b, startup: o.StartupTimeout, started: o.now(), now: o.now, metrics: o.Metrics}
+	wake, stop := c.watchPods(ctx, b.App)
+	defer stop()
+	last, said := "", ""
+	e := &rollout.Engine{Target: t, Clock: wakeClock{now: o.now, wake: wake}, Poll: time.Second,
+		Observe: func(_ rollout.Status, d rollout.Decision) {
+			if d.Reason != "" && d.Reason != last && d.Action != rollout.Done {
+				o.Progress.printf("%s", d.Reason)
+			}
+			last = d.Reason
+		},
+		Save: func(s rollout.Status) error {
+			if s.Analysis != nil && s.Message != said {
+				o.Progress.printf("%s", s.Message)
+				said = s.Message
+			}
+			if s.Spec.Stable == "" || s.Phase != rollout.Progressing {
+				return nil
+			}
+			w := ""
+			if s.Spec.Strategy == rollout.Canary {
+				w = fmt.Sprint(s.Spec.Canary.Steps[min(s.Step, len(s.Spec.Canary.Steps)-1)])
+			}
+			if w == st.CanaryWeight {
+				return nil
+			}
+			st.CanaryWeight = w
+			return c.writeState(ctx, b.App, st)
+		},
 	}
-	if err := c.WaitRelease(ctx, b.App, b.Release, nc, o.Progress); err != nil {
-		return err
-	}
-	if weight == 100 {
-		if err := c.SetTraffic(ctx, b, b.Release, "", 0); err != nil {
-			return err
+	final, err := e.Run(ctx, status)
+	if err == nil && final.Terminal() {
+		if final.Phase == rollout.RolledBack {
+			c.recordFailure(ctx, b, st)
 		}
-	} else if err := c.SetTraffic(ctx, b, stable, b.Release, weight); err != nil {
-		return err
+		return final, nil
 	}
-	if err := c.ScaleRelease(ctx, b.App, stable, ns); err != nil {
-		return err
+	if errors.Is(err, context.Canceled) {
+		return final, fmt.Errorf("the deploy of release %s was interrupted: run it again to finish it, or abort it: %w", b.Release, err)
 	}
-	if err := c.WaitRelease(ctx, b.App, stable, ns, o.Progress); err != nil {
-		return err
+	why := "it was not live in time"
+	if err != nil && ctx.Err() == nil {
+		why = err.Error()
 	}
-	if o.Pause > 0 && weight < 100 {
-		t := time.NewTimer(o.Pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	msg := fmt.Sprintf("release %s failed: %s", b.Release, why)
+	for _, d := range c.Diagnose(rctx, releaseSelector(b.App, b.Release)) {
+		msg += "\n  " + d
 	}
-	h, err := c.Health(ctx, b.App, b.Release)
+	o.Progress.printf("release %s failed; rolling back", b.Release)
+	final.Phase, final.Message = rollout.RollingBack, msg
+	e.Clock = wakeClock{now: o.now}
+	final, rerr := e.Run(rctx, final)
+	if rerr != nil {
+		return final, fmt.Errorf("%s\nrolling back failed too: %v", msg, rerr)
+	}
+	c.recordFailure(rctx, b, st)
+	return final, nil
+}
+
+// recordFailure notes on the state that release b failed and its rollout is over.
+func (c *Client) recordFailure(ctx context.Context, b *Bundle, st *State) {
+	st.Candidate, st.Failed, st.CanaryWeight = "", b.Release, ""
+	st.Phase = "rolled-back"
+	if st.Active == "" || st.Active == b.Release {
+		st.Phase = "failed"
+	}
+	_ = c.writeState(context.WithoutCancel(ctx), b.App, st)
+}
+
+// watchPods signals wake whenever a pod of the app changes, so the engine reacts to the
+// cluster's events rather than waiting out its poll; stop ends the watch.
+func (c *Client) watchPods(ctx context.Context, app string) (wake <-chan struct{}, stop func()) {
+	ch := make(chan struct{}, 1)
+	w, err := c.Core.CoreV1().Pods(c.Namespace).Watch(ctx, metav1.ListOptions{LabelSelector: LabelName + "=" + app})
 	if err != nil {
-		return err
+		return ch, func() {} // the engine's poll still sees every change
 	}
-	if !h.Healthy() {
-		return fmt.Errorf("canary %s failed its analysis at %d%%: %d/%d pods ready, %d restarts", b.Release, weight, h.Ready, h.Total, h.Restarts)
-	}
-	if o.Analyze != nil {
-		if err := o.Analyze(ctx, stable, b.Release, weight); err != nil {
-			return fmt.Errorf("canary %s failed its analysis at %d%%: %w", b.Release, weight, err)
+	go func() {
+		for ev := range w.ResultChan() {
+			if _, ok := ev.Object.(*corev1.Pod); ok {
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+			}
 		}
-	}
-	return nil
+	}()
+	return ch, w.Stop
 }
 
-func (c *Client) abortCanary(ctx context.Context, b *Bundle, o DeployOptions, stable string, st *State) error {
-	if err := c.ScaleRelease(ctx, b.App, stable, o.Replicas); err != nil {
-		return err
-	}
-	if err := c.SetTraffic(ctx, b, stable, "", 0); err != nil {
-		return err
-	}
-	if err := c.ScaleRelease(ctx, b.App, b.Release, 0); err != nil {
-		return err
-	}
-	st.Candidate, st.Failed, st.Phase, st.CanaryWeight = "", b.Release, "rolled-back", ""
-	if err := c.writeState(ctx, b.App, st); err != nil {
-		return err
-	}
-	return c.WaitRelease(ctx, b.App, stable, o.Replicas, o.Progress)
+// wakeClock is rollout.RealClock with another source of the time.
+type wakeClock struct {
+	now  func() time.Time
+	wake <-chan struct{}
 }
 
-// Abort stops a blue-green or canary rollout left half-way (a killed deploy): the candidate is
-// scaled down and all traffic returns to the active release.
+func (w wakeClock) Now() time.Time { return w.now() }
+
+func (w wakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	return rollout.RealClock{Wake: w.wake}.Sleep(ctx, d)
+}
+
+// Abort stops a blue-green or canary rollout left half-way (a killed deploy): the engine rolls
+// it back, so all traffic returns to the active release and the candidate is scaled down.
 func (c *Client) Abort(ctx context.Context, b *Bundle, o DeployOptions) error {
 	st, err := c.ReadState(ctx, b.App)
 	if err != nil {
@@ -165,7 +203,19 @@ func (c *Client) Abort(ctx context.Context, b *Bundle, o DeployOptions) error {
 	if st.Active == "" {
 		return fmt.Errorf("abort: %s has no active release to return to; use destroy", b.App)
 	}
+	if o.Replicas < 1 {
+		o.Replicas = 1
+	}
 	cb := *b
 	cb.Release = st.Candidate
-	return c.abortCanary(ctx, &cb, o, st.Active, st)
+	status := rollout.NewStatus(o.rolloutSpec(&cb, st.Active))
+	status.Phase, status.Message = rollout.RollingBack, "aborted by the user"
+	final, err := c.runEngine(ctx, &cb, o, st, status)
+	if err != nil {
+		return err
+	}
+	if final.Phase != rollout.RolledBack {
+		return fmt.Errorf("abort: the rollout of %s ended %s: %s", cb.Release, final.Phase, final.Message)
+	}
+	return nil
 }

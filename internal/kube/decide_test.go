@@ -10,23 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-func TestCanaryReplicas(t *testing.T) {
-	for _, tc := range []struct {
-		total, weight  int
-		router         bool
-		stable, canary int
-	}{
-		{4, 25, false, 3, 1}, {4, 50, false, 2, 2}, {4, 100, false, 0, 4},
-		{3, 10, false, 2, 1}, {1, 50, false, 1, 1}, {10, 33, false, 6, 4},
-		{4, 25, true, 4, 1}, {4, 100, true, 4, 4}, {5, 1, true, 5, 1},
-	} {
-		s, c := canaryReplicas(tc.total, tc.weight, tc.router)
-		if s != tc.stable || c != tc.canary {
-			t.Errorf("canaryReplicas(%d, %d%%, router=%v) = %d:%d, want %d:%d", tc.total, tc.weight, tc.router, s, c, tc.stable, tc.canary)
-		}
-	}
-}
-
 func TestDeploymentDone(t *testing.T) {
 	three := int32(3)
 	d := func(gen, obs int64, upd, rep, avail, ready int32, conds ...appsv1.DeploymentCondition) *appsv1.Deployment {

@@ -7,13 +7,18 @@ import (
 )
 
 // DeployOptionsFor fills DeployOptions from the plan's [deploy] table (replicas, rollback window,
-// canary steps and pause); unparseable durations were rejected when the plan was resolved.
+// canary steps, pause and thresholds) and its startup timeout; unparseable durations were
+// rejected when the plan was resolved.
 func DeployOptionsFor(p *plan.Plan, progress Progress) DeployOptions {
 	o := DeployOptions{Replicas: max(p.Deploy.Replicas, 1), Prune: true, Progress: progress}
 	o.RollbackWindow, _ = time.ParseDuration(p.Deploy.RollbackWindow)
+	if startup, err := time.ParseDuration(p.Health.StartupTimeout); err == nil {
+		o.StartupTimeout = startup + time.Minute // the image pull and scheduling come first
+	}
 	if c := p.Deploy.Canary; c != nil {
 		o.Steps = append([]int(nil), c.Steps...)
 		o.Pause, _ = time.ParseDuration(c.Pause)
+		o.MinRequests, o.MaxErrorRate, o.MaxLatencyRatio = c.MinRequests, c.MaxErrorRate, c.MaxLatencyRatio
 	}
 	return o
 }

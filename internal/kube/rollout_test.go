@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyship/pyship/internal/rollout"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -394,5 +395,41 @@ func TestPodSecurityRejectionIsDiagnosed(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "violates PodSecurity") || !strings.Contains(err.Error(), "cannot create pods") {
 		t.Fatalf("got %v, want a diagnosis quoting the Pod Security rejection", err)
+	}
+}
+
+// TestCanaryAnalysisUsesTheEngine feeds request metrics in which the canary answers 5xx: the
+// step is judged by rollout.Judge, as on the local target, and the canary is rolled back.
+func TestCanaryAnalysisUsesTheEngine(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("an", "canary")
+	v1 := c.render(t, p, Options{Image: image("a1")})
+	opts := DeployOptions{Replicas: 2, Steps: []int{50, 100}, Prune: true, Progress: logProgress(t),
+		MinRequests: 10, MaxErrorRate: 0.05, MaxLatencyRatio: 2}
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	v2 := c.render(t, p, Options{Image: image("b2")})
+	var mu sync.Mutex
+	reads := map[string]int64{}
+	opts.Metrics = func(_ context.Context, release string) (rollout.Metrics, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reads[release] += 100 // 100 more requests at every read; the canary fails half of them
+		m := rollout.Metrics{Requests: reads[release], Bounds: []time.Duration{time.Millisecond}, Counts: []int64{reads[release]}}
+		if release == v2.Release {
+			m.Errors = reads[release] / 2
+		}
+		return m, nil
+	}
+	err := c.Deploy(ctxFor(t, time.Minute), v2, opts)
+	if err == nil || !strings.Contains(err.Error(), "canary analysis failed: canary 5xx rate 50.0% is above the 5.0% allowed") || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("deploying a canary that answers 5xx: %v, want the engine's verdict and a rollback", err)
+	}
+	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "an")
+	h, _ := c.Health(ctxFor(t, 5*time.Second), "an", v1.Release)
+	d2, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "an-"+v2.Release, metav1.GetOptions{})
+	if st.Active != v1.Release || st.Failed != v2.Release || h.Ready != 2 || d2 == nil || *d2.Spec.Replicas != 0 {
+		t.Errorf("after the failed analysis: active %q failed %q, stable ready %d, canary replicas %v", st.Active, st.Failed, h.Ready, d2.Spec.Replicas)
 	}
 }

@@ -95,19 +95,24 @@ type Clock interface {
 }
 
 // RealClock is the wall clock.
-type RealClock struct{}
+type RealClock struct {
+	// Wake, when set, ends a Sleep early: a target's change events, so the engine reacts to
+	// them instead of waiting out its poll.
+	Wake <-chan struct{}
+}
 
 // Now returns the current time.
 func (RealClock) Now() time.Time { return time.Now() }
 
-// Sleep waits for d or until ctx is done.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits for d, a signal on Wake, or until ctx is done.
+func (c RealClock) Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
-		return nil
+	case <-c.Wake:
 	}
+	return nil
 }
