@@ -73,7 +73,11 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 	fmt.Fprintf(s.Err, "deploying %s release %s to namespace %s (%s)\n", b.App, b.Release, c.Namespace, b.Strategy)
 	dctx, cancel := context.WithTimeout(ctx, o.kube.timeout)
 	defer cancel()
-	derr := c.Deploy(dctx, b, kube.DeployOptionsFor(p, progress))
+	do := kube.DeployOptionsFor(p, progress)
+	if cn := p.Deploy.Canary; cn != nil && cn.PrometheusURL != "" {
+		do.Metrics = (&kube.Prometheus{URL: cn.PrometheusURL, Namespace: c.Namespace, App: b.App}).Metrics
+	}
+	derr := c.Deploy(dctx, b, do)
 	res := kubeDeployResult{App: b.App, Namespace: c.Namespace, Release: b.Release, Image: flags.Image, Strategy: b.Strategy, URL: kubeURL(b, kube.OptionsFor(p).Override(flags))}
 	if st, err := c.ReadState(context.WithoutCancel(ctx), b.App); err == nil {
 		res.State = *st
