@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -199,5 +200,47 @@ cpu = "100m"
 	d, err = c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "shop-"+st2.Active, metav1.GetOptions{})
 	if err != nil || d.Spec.Replicas == nil || *d.Spec.Replicas != 0 {
 		t.Errorf("after promote the previous release %s should be scaled to 0: %v", st2.Active, err)
+	}
+}
+
+// TestDeployKubernetesBuildsAndPushes runs the whole path: check, build, push to a registry,
+// render with the pushed digest, apply and roll out.
+func TestDeployKubernetesBuildsAndPushes(t *testing.T) {
+	kc, c := kubeNamespace(t, "cli-build")
+	planFile, base := buildFixture(t)
+	reg := testsvc.Start(t, "registry")["PYSHIP_TEST_REGISTRY"]
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	code, out, errs := runCtx(t, ctx, "deploy", "--plan", planFile, "--target", "kubernetes", "--base", base, "--registry", reg+"/kubedeploy",
+		"--kubeconfig", kc, "-n", c.Namespace, "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("deploy: exit %d\n%s", code, errs)
+	}
+	var res kubeDeployResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("deploy -o json: %v\n%s", err, out)
+	}
+	if !refWithDigest.MatchString(res.Image) || !strings.HasPrefix(res.Image, reg+"/kubedeploy/flask-app:1.0.0@sha256:") {
+		t.Errorf("deployed image %q, want the pushed reference by digest", res.Image)
+	}
+	if !strings.Contains(errs, "warning: the image is on "+reg) {
+		t.Errorf("no warning that the cluster must reach the loopback registry:\n%s", errs)
+	}
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "flask-app", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := d.Spec.Template.Spec.Containers[0].Image; img != res.Image || d.Status.AvailableReplicas != 1 {
+		t.Errorf("Deployment runs %s with %d available, want %s with 1", img, d.Status.AvailableReplicas, res.Image)
+	}
+	// The registry serves the manifest the Deployment names.
+	digest := res.Image[strings.Index(res.Image, "@")+1:]
+	req, _ := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+reg+"/v2/kubedeploy/flask-app/manifests/"+digest, nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("HEAD the deployed manifest on the registry: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
 	}
 }
