@@ -38,7 +38,7 @@ func value(v string, labels map[string]string) map[string]any {
 func TestPrometheusMetricsOfARelease(t *testing.T) {
 	sel := `namespace="shop",pod=~"web-r1a2b-.*"`
 	srv := promAPI(t, map[string][]map[string]any{
-		`sum(http_requests_total{` + sel + `})`:                          {value("1200", nil)},
+		`sum(http_requests_total{` + sel + `})`:                         {value("1200", nil)},
 		`sum(http_requests_total{` + sel + `,status=~"5[0-9x][0-9x]"})`: {value("12", nil)},
 		`sum by (le) (http_request_duration_seconds_bucket{` + sel + `})`: {
 			value("1200", map[string]string{"le": "+Inf"}), value("1100", map[string]string{"le": "0.1"}),
