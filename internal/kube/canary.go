@@ -89,7 +89,7 @@ func (c *Client) runEngine(ctx context.Context, b *Bundle, o DeployOptions, st *
 	t := &releaseTarget{c: c, b: b, startup: o.StartupTimeout, started: o.now(), now: o.now, metrics: o.Metrics}
 	wake, stop := c.watchPods(ctx, b.App)
 	defer stop()
-	last, said := "", ""
+	last, judged := "", (*rollout.Verdict)(nil)
 	e := &rollout.Engine{Target: t, Clock: wakeClock{now: o.now, wake: wake}, Poll: time.Second,
 		Observe: func(_ rollout.Status, d rollout.Decision) {
 			if d.Reason != "" && d.Reason != last && d.Action != rollout.Done {
@@ -98,9 +98,9 @@ func (c *Client) runEngine(ctx context.Context, b *Bundle, o DeployOptions, st *
 			last = d.Reason
 		},
 		Save: func(s rollout.Status) error {
-			if s.Analysis != nil && s.Message != said {
+			if s.Analysis != nil && s.Analysis != judged {
 				o.Progress.printf("%s", s.Message)
-				said = s.Message
+				judged = s.Analysis
 			}
 			if s.Spec.Stable == "" || s.Phase != rollout.Progressing {
 				return nil

@@ -151,6 +151,13 @@ func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error
 	if err := c.SetTraffic(ctx, b, prev, "", 0); err != nil {
 		return err
 	}
+	if b.Strategy == "canary" && b.find("HTTPRoute", "") == nil {
+		// Without a traffic router every ready pod gets traffic: the release rolled back from
+		// must go.
+		if err := c.ScaleRelease(ctx, b.App, st.Active, 0); err != nil {
+			return err
+		}
+	}
 	st.Previous, st.Active, st.Phase, st.SwitchedAt = st.Active, prev, "rolled-back", o.now()
 	return c.writeState(ctx, b.App, st)
 }

@@ -321,6 +321,16 @@ func TestCanaryReplicaRatioAndBrokenCanaryAborts(t *testing.T) {
 	if h.Ready != 4 || d3 == nil || d3.Spec.Replicas == nil || *d3.Spec.Replicas != 0 {
 		t.Errorf("after the abort: stable has %d ready pods (want 4), canary replicas %v (want 0)", h.Ready, d3.Spec.Replicas)
 	}
+
+	// Without a router every ready pod serves: a rollback to v1 scales v2 down.
+	if err := c.Rollback(ctxFor(t, 30*time.Second), v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	h1, _ := c.Health(ctxFor(t, 5*time.Second), "rr", v1.Release)
+	d2, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "rr-"+v2.Release, metav1.GetOptions{})
+	if h1.Ready != 4 || d2 == nil || d2.Spec.Replicas == nil || *d2.Spec.Replicas != 0 {
+		t.Errorf("after the rollback: v1 has %d ready pods (want 4), v2 replicas %v (want 0)", h1.Ready, d2.Spec.Replicas)
+	}
 }
 
 // killAfter is a Progress that cancels the deploy's context once a line starting with prefix
