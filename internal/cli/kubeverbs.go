@@ -197,6 +197,16 @@ func kubeRollback(ctx context.Context, s *streams, ka *kubeApp, release, output 
 func kubeAct(ctx context.Context, s *streams, ka *kubeApp, verb string) (string, error) {
 	switch verb {
 	case "promote":
+		st, err := ka.c.ReadState(ctx, ka.app)
+		if err != nil {
+			return "", err
+		}
+		if st.Candidate != "" {
+			if err := ka.c.Request(ctx, ka.app, kube.RequestPromote); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("promote requested: the deploy in progress gives %s all traffic at its next step", st.Candidate), nil
+		}
 		if err := ka.c.Promote(ctx, ka.app, ka.deployOptions(s)); err != nil {
 			return "", err
 		}

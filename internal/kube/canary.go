@@ -9,6 +9,8 @@ import (
 	"github.com/pyship/pyship/internal/rollout"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // deployReleases rolls a blue-green or canary release out with rollout.Engine, so every step
@@ -32,6 +34,11 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 	serving := stable
 	if serving == "" {
 		serving = b.Release
+	}
+	if st.Request != "" { // left over from a deploy that ended before taking it
+		if err := c.applyRequest(ctx, b.App, ""); err != nil {
+			return err
+		}
 	}
 	if stable != "" { // recorded first, so a deploy killed from here on can be aborted or rerun
 		st.Candidate, st.Phase = b.Release, "progressing"
@@ -91,6 +98,17 @@ func (c *Client) runEngine(ctx context.Context, b *Bundle, o DeployOptions, st *
 	defer stop()
 	last, judged := "", (*rollout.Verdict)(nil)
 	e := &rollout.Engine{Target: t, Clock: wakeClock{now: o.now, wake: wake}, Poll: time.Second,
+		Intervene: func(s *rollout.Status) {
+			switch req, err := c.takeRequest(ctx, b.App); {
+			case err != nil:
+				o.Progress.printf("warning: reading requests to the deploy: %v", err)
+			case req == RequestPromote:
+				o.Progress.printf("promote requested: all traffic to %s", b.Release)
+				s.Promote = true
+			case req == RequestAbort:
+				s.Abort = true
+			}
+		},
 		Observe: func(_ rollout.Status, d rollout.Decision) {
 			if d.Reason != "" && d.Reason != last && d.Action != rollout.Done {
 				o.Progress.printf("%s", d.Reason)
@@ -190,8 +208,10 @@ func (w wakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	return rollout.RealClock{Wake: w.wake}.Sleep(ctx, d)
 }
 
-// Abort stops a blue-green or canary rollout left half-way (a killed deploy): the engine rolls
-// it back, so all traffic returns to the active release and the candidate is scaled down.
+// Abort stops a blue-green or canary rollout in progress: a deploy still running is asked to
+// roll back and Abort waits until it has; a rollout whose deploy was killed is rolled back here
+// through the engine. Either way all traffic returns to the active release and the candidate
+// is scaled down.
 func (c *Client) Abort(ctx context.Context, b *Bundle, o DeployOptions) error {
 	st, err := c.ReadState(ctx, b.App)
 	if err != nil {
@@ -203,8 +223,33 @@ func (c *Client) Abort(ctx context.Context, b *Bundle, o DeployOptions) error {
 	if st.Active == "" {
 		return fmt.Errorf("abort: %s has no active release to return to; use destroy", b.App)
 	}
+	if err := c.applyRequest(ctx, b.App, RequestAbort); err != nil {
+		return err
+	}
+	if taken, err := c.waitState(ctx, b.App, requestWait, func(s *State) bool { return s.Request == "" }); err != nil {
+		return err
+	} else if taken {
+		o.Progress.printf("the running deploy of %s is rolling back", st.Candidate)
+		if _, err := c.waitState(ctx, b.App, 0, func(s *State) bool { return s.Candidate == "" }); err != nil {
+			return fmt.Errorf("abort: waiting for the deploy of %s to roll back: %w", st.Candidate, err)
+		}
+		return nil
+	}
+	// Nobody took the request: the deploy was killed (or has just ended); roll back here.
+	if err := c.applyRequest(ctx, b.App, ""); err != nil {
+		return err
+	}
+	if st, err = c.ReadState(ctx, b.App); err != nil {
+		return err
+	}
+	if st.Candidate == "" {
+		return fmt.Errorf("abort: the rollout of %s ended before it could be aborted (pyship status shows how)", b.App)
+	}
 	if o.Replicas < 1 {
 		o.Replicas = 1
+	}
+	if o.StartupTimeout <= 0 {
+		o.StartupTimeout = 5 * time.Minute
 	}
 	cb := *b
 	cb.Release = st.Candidate
@@ -218,4 +263,34 @@ func (c *Client) Abort(ctx context.Context, b *Bundle, o DeployOptions) error {
 		return fmt.Errorf("abort: the rollout of %s ended %s: %s", cb.Release, final.Phase, final.Message)
 	}
 	return nil
+}
+
+// requestWait is how long a running deploy may take to take a request: its engine looks at
+// least every second, between two steps.
+const requestWait = 5 * time.Second
+
+// waitState watches the app's inventory Secret until done holds for its state, for at most
+// limit (0: until ctx ends); it reports whether done held.
+func (c *Client) waitState(ctx context.Context, app string, limit time.Duration, done func(*State) bool) (bool, error) {
+	if limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
+	api := c.Core.CoreV1().Secrets(c.Namespace)
+	lw := byName(ctx, ApplySetParentName(app), api.List, api.Watch)
+	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Secret{}, nil, func(ev watch.Event) (bool, error) {
+		s, ok := ev.Object.(*corev1.Secret)
+		if !ok || ev.Type == watch.Deleted {
+			return false, nil
+		}
+		return done(stateOf(s)), nil
+	})
+	switch {
+	case err == nil:
+		return true, nil
+	case limit > 0 && ctx.Err() != nil:
+		return false, nil
+	}
+	return false, err
 }

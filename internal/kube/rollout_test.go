@@ -443,3 +443,55 @@ func TestCanaryAnalysisUsesTheEngine(t *testing.T) {
 		t.Errorf("after the failed analysis: active %q failed %q, stable ready %d, canary replicas %v", st.Active, st.Failed, h.Ready, d2.Spec.Replicas)
 	}
 }
+
+// TestRunningCanaryTakesPromoteAndAbort runs canaries that hold for lack of traffic (the
+// metrics never move) and asks them, as `pyship promote` and `pyship abort` in another process
+// do, to promote and to roll back.
+func TestRunningCanaryTakesPromoteAndAbort(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("req", "canary")
+	v1 := c.render(t, p, Options{Image: image("a1")})
+	opts := DeployOptions{Replicas: 2, Steps: []int{50, 100}, Pause: 100 * time.Millisecond, Prune: true, Progress: logProgress(t),
+		MinRequests: 10, MaxErrorRate: 0.05, MaxLatencyRatio: 2,
+		Metrics: func(context.Context, string) (rollout.Metrics, error) { return rollout.Metrics{}, nil }}
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	// held runs the deploy of b in the background until its canary holds at 50%.
+	held := func(b *Bundle) <-chan error {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- c.Deploy(ctxFor(t, time.Minute), b, opts) }()
+		ok, err := c.waitState(ctxFor(t, 30*time.Second), "req", 0, func(s *State) bool { return s.Candidate == b.Release && s.CanaryWeight == "50" })
+		if !ok {
+			t.Fatalf("the canary %s never held at 50%%: %v", b.Release, err)
+		}
+		return done
+	}
+
+	v2 := c.render(t, p, Options{Image: image("b2")})
+	done := held(v2)
+	if err := c.Request(ctxFor(t, 5*time.Second), "req", RequestPromote); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the promoted canary: %v", err)
+	}
+	if st, _ := c.ReadState(ctxFor(t, 5*time.Second), "req"); st.Active != v2.Release || st.Request != "" {
+		t.Errorf("after promote: active %q (want %q), request %q left", st.Active, v2.Release, st.Request)
+	}
+
+	v3 := c.render(t, p, Options{Image: image("c3")})
+	done = held(v3)
+	if err := c.Abort(ctxFor(t, 30*time.Second), v3, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "aborted by the user") {
+		t.Errorf("the aborted deploy returned %v, want the abort as its reason", err)
+	}
+	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "req")
+	d3, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "req-"+v3.Release, metav1.GetOptions{})
+	if st.Active != v2.Release || st.Candidate != "" || d3 == nil || *d3.Spec.Replicas != 0 {
+		t.Errorf("after abort: active %q candidate %q, v3 replicas %v", st.Active, st.Candidate, d3.Spec.Replicas)
+	}
+}
