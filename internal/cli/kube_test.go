@@ -244,3 +244,20 @@ func TestDeployKubernetesBuildsAndPushes(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+func TestProgressLinesRewriteStatusOnATerminal(t *testing.T) {
+	var tty, plain strings.Builder
+	for _, p := range []*progressLines{{w: &tty, tty: true}, {w: &plain}} {
+		p.printf("applied Deployment/web")
+		p.printf("web: %d/2 updated, 0 ready, 0 available, 0 total", 1)
+		p.printf("web: 2/2 updated, 2 ready, 2 available, 2 total")
+		p.printf("web release r1 is live in namespace prod")
+	}
+	want := "applied Deployment/web\nweb: 1/2 updated, 0 ready, 0 available, 0 total\r\033[Kweb: 2/2 updated, 2 ready, 2 available, 2 total\nweb release r1 is live in namespace prod\n"
+	if tty.String() != want {
+		t.Errorf("on a terminal:\n%q\nwant\n%q", tty.String(), want)
+	}
+	if n := strings.Count(plain.String(), "\n"); n != 4 || strings.Contains(plain.String(), "\r") {
+		t.Errorf("not on a terminal: want 4 plain lines, got %q", plain.String())
+	}
+}

@@ -69,8 +69,8 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 	if err != nil {
 		return err
 	}
-	progress := kubeProgress(s)
-	fmt.Fprintf(s.Err, "deploying %s release %s to namespace %s (%s)\n", b.App, b.Release, c.Namespace, b.Strategy)
+	progress := (&progressLines{w: s.Err, tty: isTerminal(s.Err)}).printf
+	progress("deploying %s release %s to namespace %s (%s)", b.App, b.Release, c.Namespace, b.Strategy)
 	dctx, cancel := context.WithTimeout(ctx, o.kube.timeout)
 	defer cancel()
 	do := kube.DeployOptionsFor(p, progress)
@@ -84,7 +84,10 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 	}
 	if derr != nil {
 		res.Error = derr.Error()
-		fmt.Fprintf(s.Err, "deploy of %s release %s failed: %v\n", b.App, b.Release, derr)
+		progress("deploy of %s release %s failed: %v", b.App, b.Release, derr)
+	}
+	if derr == nil {
+		progress("%s release %s is live in namespace %s", b.App, b.Release, c.Namespace)
 	}
 	if o.output == "json" {
 		if err := writeJSON(s.Out, res); err != nil {
@@ -96,7 +99,6 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 	if derr != nil {
 		return exitError{ExitFailure}
 	}
-	fmt.Fprintf(s.Err, "%s release %s is live in namespace %s\n", b.App, b.Release, c.Namespace)
 	return nil
 }
 

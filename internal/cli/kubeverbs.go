@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/pyship/pyship/internal/kube"
@@ -89,9 +91,41 @@ func (f *targetFlags) kube(ctx context.Context, s *streams, app string) (*kubeAp
 	return ka, nil
 }
 
-// progress prints the library's progress lines on stderr.
+// kubeProgress prints the library's progress lines on stderr.
 func kubeProgress(s *streams) kube.Progress {
-	return func(format string, args ...any) { fmt.Fprintf(s.Err, format+"\n", args...) }
+	return (&progressLines{w: s.Err}).printf
+}
+
+// progressLines writes progress lines. With tty set (deploy on a terminal), a Deployment's
+// status line ("NAME: 2/3 updated, ...") is rewritten in place while it changes; the last line
+// written must then come through printf too, to end it.
+type progressLines struct {
+	mu   sync.Mutex
+	w    io.Writer
+	tty  bool
+	open string // the Deployment whose status line the cursor ends, "" for none
+}
+
+func (p *progressLines) printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	line := fmt.Sprintf(format, args...)
+	name, rest, _ := strings.Cut(line, ": ")
+	status := p.tty && strings.Contains(rest, " updated, ") && !strings.Contains(name, " ")
+	switch {
+	case status && name == p.open:
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		return
+	case p.open != "":
+		fmt.Fprintln(p.w)
+		p.open = ""
+	}
+	if status {
+		fmt.Fprint(p.w, line)
+		p.open = name
+		return
+	}
+	fmt.Fprintln(p.w, line)
 }
 
 // deployOptions are the rollout settings of the app's plan (defaults without one).
