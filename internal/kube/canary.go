@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -49,13 +50,19 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 			return err
 		}
 	}
-	if _, err := c.Apply(ctx, rolloutBundle(b, serving), ApplyOptions{Prune: o.Prune, Force: o.Force, Progress: o.Progress}); err != nil {
+	rb := rolloutBundle(b, serving)
+	if stable != "" && st.Candidate == b.Release { // run again: traffic stays where it was
+		if live, err := (&releaseTarget{c: c, b: b}).Weights(ctx); err == nil && len(live) > 0 {
+			keepRouting(rb, b.Release, live)
+		}
+	}
+	if _, err := c.Apply(ctx, rb, ApplyOptions{Prune: o.Prune, Force: o.Force, Progress: o.Progress}); err != nil {
 		return err
 	}
 	if err := c.finalize(ctx, b.App, st, o, b.Release); err != nil {
 		return err
 	}
-	final, err := c.runEngine(ctx, b, o, st, rollout.NewStatus(o.rolloutSpec(b, stable)))
+	final, err := c.runEngine(ctx, b, o, st, resume(st, o.rolloutSpec(b, stable)))
 	if err != nil {
 		return err
 	}
@@ -68,7 +75,7 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 	if stable != "" {
 		st.Previous, st.SwitchedAt = stable, o.now()
 	}
-	st.Active, st.Candidate, st.Failed, st.CanaryWeight = b.Release, "", "", ""
+	st.Active, st.Candidate, st.Failed, st.CanaryWeight, st.RolloutJSON = b.Release, "", "", "", nil
 	st.Phase = "done"
 	if b.Strategy == "blue-green" {
 		st.Phase = "switched"
@@ -97,9 +104,10 @@ func (c *Client) runEngine(ctx context.Context, b *Bundle, o DeployOptions, st *
 	wake, stop := c.watchPods(ctx, b.App)
 	defer stop()
 	last, judged := "", (*rollout.Verdict)(nil)
+	runCtx := ctx // the context of the engine's current run, for Save and Intervene
 	e := &rollout.Engine{Target: t, Clock: wakeClock{now: o.now, wake: wake}, Poll: time.Second,
 		Intervene: func(s *rollout.Status) {
-			switch req, err := c.takeRequest(ctx, b.App); {
+			switch req, err := c.takeRequest(runCtx, b.App); {
 			case err != nil:
 				o.Progress.printf("warning: reading requests to the deploy: %v", err)
 			case req == RequestPromote:
@@ -120,18 +128,18 @@ func (c *Client) runEngine(ctx context.Context, b *Bundle, o DeployOptions, st *
 				o.Progress.printf("%s", s.Message)
 				judged = s.Analysis
 			}
-			if s.Spec.Stable == "" || s.Phase != rollout.Progressing {
-				return nil
+			if s.Spec.Stable == "" || s.Terminal() {
+				return nil // a first release has nothing to resume; the caller records the end
 			}
-			w := ""
-			if s.Spec.Strategy == rollout.Canary {
-				w = fmt.Sprint(s.Spec.Canary.Steps[min(s.Step, len(s.Spec.Canary.Steps)-1)])
+			if s.Spec.Strategy == rollout.Canary && s.Phase == rollout.Progressing {
+				st.CanaryWeight = fmt.Sprint(s.Spec.Canary.Steps[min(s.Step, len(s.Spec.Canary.Steps)-1)])
 			}
-			if w == st.CanaryWeight {
-				return nil
+			raw, err := json.Marshal(s)
+			if err != nil {
+				return err
 			}
-			st.CanaryWeight = w
-			return c.writeState(ctx, b.App, st)
+			st.RolloutJSON = raw
+			return c.writeState(runCtx, b.App, st)
 		},
 	}
 	final, err := e.Run(ctx, status)
@@ -156,7 +164,7 @@ func (c *Client) runEngine(ctx context.Context, b *Bundle, o DeployOptions, st *
 	}
 	o.Progress.printf("release %s failed; rolling back", b.Release)
 	final.Phase, final.Message = rollout.RollingBack, msg
-	e.Clock = wakeClock{now: o.now}
+	e.Clock, runCtx = wakeClock{now: o.now}, rctx
 	final, rerr := e.Run(rctx, final)
 	if rerr != nil {
 		return final, fmt.Errorf("%s\nrolling back failed too: %v", msg, rerr)
@@ -165,9 +173,21 @@ func (c *Client) runEngine(ctx context.Context, b *Bundle, o DeployOptions, st *
 	return final, nil
 }
 
+// resume is the engine's status to start from: the one saved by a deploy of the same release
+// over the same stable release that was killed half-way, else a new one.
+func resume(st *State, spec rollout.Spec) rollout.Status {
+	var saved rollout.Status
+	if st.Candidate == spec.Release && st.RolloutJSON != nil && json.Unmarshal(st.RolloutJSON, &saved) == nil &&
+		saved.Spec.Release == spec.Release && saved.Spec.Stable == spec.Stable && !saved.Terminal() {
+		saved.Spec = rollout.NewStatus(spec).Spec // the options of this run
+		return saved
+	}
+	return rollout.NewStatus(spec)
+}
+
 // recordFailure notes on the state that release b failed and its rollout is over.
 func (c *Client) recordFailure(ctx context.Context, b *Bundle, st *State) {
-	st.Candidate, st.Failed, st.CanaryWeight = "", b.Release, ""
+	st.Candidate, st.Failed, st.CanaryWeight, st.RolloutJSON = "", b.Release, "", nil
 	st.Phase = "rolled-back"
 	if st.Active == "" || st.Active == b.Release {
 		st.Phase = "failed"
@@ -253,7 +273,7 @@ func (c *Client) Abort(ctx context.Context, b *Bundle, o DeployOptions) error {
 	}
 	cb := *b
 	cb.Release = st.Candidate
-	status := rollout.NewStatus(o.rolloutSpec(&cb, st.Active))
+	status := resume(st, o.rolloutSpec(&cb, st.Active))
 	status.Phase, status.Message = rollout.RollingBack, "aborted by the user"
 	final, err := c.runEngine(ctx, &cb, o, st, status)
 	if err != nil {

@@ -196,8 +196,28 @@ func TestCanaryWeightsFollowStepsOnHTTPRoute(t *testing.T) {
 	o.Image = image("a2")
 	v2 := c.render(t, p, o)
 	ctx := ctxFor(t, time.Minute)
-	routes := c.Dynamic.Resource(httpRouteGVR).Namespace(c.Namespace)
-	w, err := routes.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=cn"})
+	weights := watchRoute(t, c, ctx, "cn")
+	if err := c.Deploy(ctx, v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	// The final state is all traffic to v2; the watch saw each step.
+	seen, err := weights("cn-" + v2.Release + "=100")
+	want := []string{
+		"cn-" + v1.Release + "=100",
+		"cn-" + v1.Release + "=75,cn-" + v2.Release + "=25",
+		"cn-" + v1.Release + "=50,cn-" + v2.Release + "=50",
+		"cn-" + v2.Release + "=100",
+	}
+	if err != nil || !subsequence(seen, want) {
+		t.Errorf("HTTPRoute weights went %v, want the steps %v in order", seen, want)
+	}
+}
+
+// watchRoute records each new set of backend weights of the HTTPRoute name; the function it
+// returns waits until the weights are final, stops the watch and returns what it saw.
+func watchRoute(t *testing.T, c *cluster, ctx context.Context, name string) func(final string) ([]string, error) {
+	t.Helper()
+	w, err := c.Dynamic.Resource(httpRouteGVR).Namespace(c.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,26 +232,16 @@ func TestCanaryWeightsFollowStepsOnHTTPRoute(t *testing.T) {
 			}
 		}
 	}()
-	if err := c.Deploy(ctx, v2, opts); err != nil {
-		t.Fatal(err)
-	}
-	// The final state is all traffic to v2; the watch saw each step.
-	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+	return func(final string) ([]string, error) {
+		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(seen) > 0 && seen[len(seen)-1] == final, nil
+		})
+		w.Stop()
 		mu.Lock()
 		defer mu.Unlock()
-		return len(seen) > 0 && seen[len(seen)-1] == "cn-"+v2.Release+"=100", nil
-	})
-	w.Stop()
-	mu.Lock()
-	defer mu.Unlock()
-	want := []string{
-		"cn-" + v1.Release + "=100",
-		"cn-" + v1.Release + "=75,cn-" + v2.Release + "=25",
-		"cn-" + v1.Release + "=50,cn-" + v2.Release + "=50",
-		"cn-" + v2.Release + "=100",
-	}
-	if err != nil || !subsequence(seen, want) {
-		t.Errorf("HTTPRoute weights went %v, want the steps %v in order", seen, want)
+		return append([]string(nil), seen...), err
 	}
 }
 
@@ -493,5 +503,54 @@ func TestRunningCanaryTakesPromoteAndAbort(t *testing.T) {
 	d3, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "req-"+v3.Release, metav1.GetOptions{})
 	if st.Active != v2.Release || st.Candidate != "" || d3 == nil || *d3.Spec.Replicas != 0 {
 		t.Errorf("after abort: active %q candidate %q, v3 replicas %v", st.Active, st.Candidate, d3.Spec.Replicas)
+	}
+}
+
+// TestKilledCanaryResumesAtItsStep kills a canary deploy as it moves to its second step; run
+// again, it resumes there: the HTTPRoute never goes back to the first step's weights.
+func TestKilledCanaryResumesAtItsStep(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("res", "canary")
+	o := Options{Host: "res.example.com", GatewayAPI: true, Gateway: "gw", Image: image("a1")}
+	v1 := c.render(t, p, o)
+	opts := DeployOptions{Replicas: 2, Steps: []int{25, 50, 100}, Prune: true, Progress: logProgress(t)}
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	o.Image = image("b2")
+	v2 := c.render(t, p, o)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	killed := opts
+	killed.Progress = killAfter(t, "canary step 2:", cancel)
+	err := c.Deploy(ctx, v2, killed)
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("the killed deploy: %v, want it interrupted", err)
+	}
+	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "res")
+	if st.Candidate != v2.Release || st.RolloutJSON == nil {
+		t.Fatalf("after the kill: candidate %q, saved rollout %d bytes; want %q and a saved rollout", st.Candidate, len(st.RolloutJSON), v2.Release)
+	}
+
+	wctx := ctxFor(t, time.Minute)
+	weights := watchRoute(t, c, wctx, "res")
+	if err := c.Deploy(wctx, v2, opts); err != nil {
+		t.Fatalf("running the killed deploy again: %v", err)
+	}
+	seen, err := weights("res-" + v2.Release + "=100")
+	for i, s := range seen {
+		if i == 0 {
+			continue // the route as the kill left it
+		}
+		if !strings.Contains(s, "res-"+v2.Release+"=") || strings.Contains(s, "res-"+v2.Release+"=25") {
+			t.Errorf("the resumed canary took traffic back from %s: weights %v", v2.Release, seen)
+		}
+	}
+	if err != nil {
+		t.Errorf("the resumed canary never gave all traffic to %s: weights %v", v2.Release, seen)
+	}
+	st, _ = c.ReadState(ctxFor(t, 5*time.Second), "res")
+	if st.Active != v2.Release || st.Candidate != "" || st.RolloutJSON != nil {
+		t.Errorf("after the resumed deploy: active %q candidate %q, saved rollout %d bytes", st.Active, st.Candidate, len(st.RolloutJSON))
 	}
 }

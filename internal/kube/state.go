@@ -28,6 +28,9 @@ const (
 	requestManager = "pyship-request"
 	// keyLastGood holds the last Deployment that rolled out fine (rolling strategy's rollback).
 	keyLastGood = "last-good-deployment"
+	// keyRollout holds the strategy engine's rollout.Status of the rollout in progress, so a
+	// deploy run again after a crash resumes where it stood.
+	keyRollout = "rollout-status"
 )
 
 // State is where the app's rollout stands.
@@ -43,6 +46,7 @@ type State struct {
 	// Request is a user's request to the deploy in progress ("promote" or "abort"), not yet taken.
 	Request      string `json:"request,omitempty"`
 	LastGoodJSON []byte `json:"-"`
+	RolloutJSON  []byte `json:"-"`
 }
 
 // ReadState reads the rollout state of app (zero State when the app was never deployed).
@@ -61,7 +65,8 @@ func (c *Client) ReadState(ctx context.Context, app string) (*State, error) {
 func stateOf(s *corev1.Secret) *State {
 	a := s.Annotations
 	st := &State{Active: a[annActive], Previous: a[annPrevious], Candidate: a[annCandidate], Failed: a[annFailed],
-		Phase: a[annPhase], CanaryWeight: a[annWeight], Request: a[annRequest], LastGoodJSON: s.Data[keyLastGood]}
+		Phase: a[annPhase], CanaryWeight: a[annWeight], Request: a[annRequest],
+		LastGoodJSON: s.Data[keyLastGood], RolloutJSON: s.Data[keyRollout]}
 	if t, err := time.Parse(time.RFC3339, a[annSwitchedAt]); err == nil {
 		st.SwitchedAt = t
 	}
@@ -85,8 +90,15 @@ func (c *Client) writeState(ctx context.Context, app string, st *State) error {
 	u.SetName(ApplySetParentName(app))
 	u.SetNamespace(c.Namespace)
 	u.SetAnnotations(ann)
+	data := map[string]any{}
 	if st.LastGoodJSON != nil {
-		u.Object["data"] = map[string]any{keyLastGood: base64.StdEncoding.EncodeToString(st.LastGoodJSON)}
+		data[keyLastGood] = base64.StdEncoding.EncodeToString(st.LastGoodJSON)
+	}
+	if st.RolloutJSON != nil {
+		data[keyRollout] = base64.StdEncoding.EncodeToString(st.RolloutJSON)
+	}
+	if len(data) > 0 {
+		u.Object["data"] = data
 	}
 	_, err := c.Dynamic.Resource(corev1.SchemeGroupVersion.WithResource("secrets")).Namespace(c.Namespace).
 		Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: stateManager, Force: true})

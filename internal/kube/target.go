@@ -232,28 +232,10 @@ func (t *releaseTarget) SetWeights(ctx context.Context, w map[string]int) error 
 	var err error
 	switch t.router() {
 	case "service":
-		top := ""
-		for rel, v := range w {
-			if top == "" || v > w[top] || (v == w[top] && rel < top) {
-				top = rel
-			}
-		}
-		err = t.c.SetTraffic(ctx, t.b, top, "", 0)
+		err = t.c.SetTraffic(ctx, t.b, heaviest(w), "", 0)
 	case "route":
-		canary, stable := t.b.Release, ""
-		for rel, v := range w {
-			if rel != canary && v > 0 {
-				stable = rel
-			}
-		}
-		switch cw := w[canary]; {
-		case stable == "":
-			err = t.c.SetTraffic(ctx, t.b, canary, "", 0)
-		case cw == 0:
-			err = t.c.SetTraffic(ctx, t.b, stable, "", 0)
-		default:
-			err = t.c.SetTraffic(ctx, t.b, stable, canary, cw)
-		}
+		stable, canary, cw := split(w, t.b.Release)
+		err = t.c.SetTraffic(ctx, t.b, stable, canary, cw)
 	}
 	if err != nil {
 		return err
@@ -262,6 +244,49 @@ func (t *releaseTarget) SetWeights(ctx context.Context, w map[string]int) error 
 	t.weights = maps.Clone(w)
 	t.mu.Unlock()
 	return nil
+}
+
+// heaviest is the release with the most weight (the first by name on a tie).
+func heaviest(w map[string]int) string {
+	top := ""
+	for rel, v := range w {
+		if top == "" || v > w[top] || (v == w[top] && rel < top) {
+			top = rel
+		}
+	}
+	return top
+}
+
+// split reads weights as SetTraffic's arguments for the rollout of release: the release
+// keeping the rest, and release with its weight; all to one release gives canary "".
+func split(w map[string]int, release string) (stable, canary string, weight int) {
+	for rel, v := range w {
+		if rel != release && v > 0 {
+			stable = rel
+		}
+	}
+	switch cw := w[release]; {
+	case stable == "":
+		return release, "", 0
+	case cw == 0:
+		return stable, "", 0
+	default:
+		return stable, release, cw
+	}
+}
+
+// keepRouting makes the rollout's Service (blue-green) and HTTPRoute route as w, so that
+// applying them again while a rollout runs does not move traffic.
+func keepRouting(b *Bundle, release string, w map[string]int) {
+	for _, u := range b.Objects {
+		switch {
+		case u.GetKind() == "Service" && u.GetName() == b.App && b.Strategy == "blue-green":
+			_ = unstructured.SetNestedField(u.Object, heaviest(w), "spec", "selector", LabelRelease)
+		case u.GetKind() == "HTTPRoute":
+			stable, canary, cw := split(w, release)
+			setRouteBackends(u, b.App, stable, canary, cw)
+		}
+	}
 }
 
 // Weights reads the traffic split back from the Service or the HTTPRoute.
