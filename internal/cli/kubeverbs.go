@@ -19,12 +19,13 @@ import (
 // else kubernetes when a cluster flag is given, else the [deploy] target of the spec in the
 // current folder, else local.
 type targetFlags struct {
-	target  string
-	cluster clusterFlags
+	target, env string
+	cluster     clusterFlags
 }
 
 func (f *targetFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.target, "target", "", "local or kubernetes (default: kubernetes with a cluster flag, else [deploy] target of the spec in the current folder, else local)")
+	fs.StringVar(&f.env, "env", "", "kubernetes: apply the spec's [env.NAME] overlay (its namespace, context, strategy...)")
 	f.cluster.add(fs)
 }
 
@@ -42,7 +43,7 @@ func (f *targetFlags) kube(ctx context.Context, s *streams, app string) (*kubeAp
 	o := f.cluster.opts
 	clusterFlag := o.Kubeconfig != "" || o.Context != "" || o.Namespace != ""
 	target := f.target
-	sp, specErr := spec.Load(".", "")
+	sp, specErr := spec.Load(".", f.env)
 	switch target {
 	case "local", "kubernetes":
 	case "":
@@ -68,7 +69,7 @@ func (f *targetFlags) kube(ctx context.Context, s *streams, app string) (*kubeAp
 	ka := &kubeApp{app: app}
 	var perr error
 	if specErr == nil && (sp.File != "" || app == "") {
-		ka.p, perr = planSource{dir: "."}.load(ctx)
+		ka.p, perr = planSource{dir: ".", env: f.env}.load(ctx)
 	}
 	if ka.app == "" {
 		if ka.p == nil {
