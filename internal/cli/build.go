@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/image"
+	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/progress"
 	"github.com/pyship/pyship/internal/registry"
 	"github.com/pyship/pyship/internal/version"
@@ -79,13 +81,31 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 	if err != nil {
 		return err
 	}
-	display := progress.New(s.Err)
-	defer display.Clear()
-	report := buildProgress(display)
 	start := time.Now()
-	res, err := image.Build(ctx, p, image.Options{Python: o.python, Base: o.base, Created: created, ToolVersion: version.String(), Progress: report})
+	out, err := o.build(ctx, s, p, created)
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(s.Err, "built %s in %s\n", out.Digest, time.Since(start).Round(time.Millisecond))
+	if o.output == "json" {
+		enc := json.NewEncoder(s.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	_, err = fmt.Fprintln(s.Out, out.Image)
+	return err
+}
+
+// build builds the plan's image and writes it to the outputs asked for: the registry (the
+// default, and pyship's own registry when none is set), an OCI layout, a tarball. Image is the
+// first reference written, by digest when pushed.
+func (o *buildOptions) build(ctx context.Context, s *streams, p *plan.Plan, created time.Time) (buildResult, error) {
+	display := progress.New(s.Err)
+	defer display.Done()
+	report := buildProgress(display)
+	res, err := image.Build(ctx, p, image.Options{Python: o.python, Base: o.base, Created: created, ToolVersion: version.String(), Progress: report})
+	if err != nil {
+		return buildResult{}, err
 	}
 	if o.tag != "" {
 		res.Tag = o.tag
@@ -103,14 +123,14 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 	if push {
 		ref, err := image.Push(ctx, res, repo, image.PushOptions{Progress: report})
 		if err != nil {
-			return err
+			return out, err
 		}
 		out.References = append(out.References, ref)
 	}
 	if o.ociLayout != "" {
 		ref, err := image.WriteLayout(ctx, res, o.ociLayout)
 		if err != nil {
-			return err
+			return out, err
 		}
 		report(image.Event{Step: "layout", Message: ref})
 		out.References = append(out.References, ref)
@@ -122,21 +142,13 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 		}
 		ref, err := image.WriteTar(ctx, res, o.tarFile, name)
 		if err != nil {
-			return err
+			return out, err
 		}
 		report(image.Event{Step: "tar", Message: o.tarFile + " (" + ref + ")"})
 		out.References = append(out.References, ref)
 	}
 	out.Image = out.References[0]
-	display.Clear()
-	display.Line("built %s in %s", res.Digest, time.Since(start).Round(time.Millisecond))
-	if o.output == "json" {
-		enc := json.NewEncoder(s.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	}
-	_, err = fmt.Fprintln(s.Out, out.Image)
-	return err
+	return out, nil
 }
 
 // sourceDateEpoch reads SOURCE_DATE_EPOCH; zero when unset.

@@ -22,17 +22,28 @@ type deployOptions struct {
 	localOptions
 	dir, planFile, env, strategy, python, output, adminAddr, bind string
 	verbose                                                       bool
+	kube                                                          kubeDeployFlags
 }
 
 func newDeployCmd(s *streams) *cobra.Command {
 	var o deployOptions
 	cmd := &cobra.Command{
 		Use:   "deploy [DIR]",
-		Short: "Build a release of the app in DIR and roll it out on this machine behind pyship's proxy",
-		Long: `Build a release of the app in DIR (default .): its files and dependencies installed for this
-machine's Python. Then roll it out with the plan's strategy (rolling, blue-green or canary),
-health-gated, behind pyship's reverse proxy on the app's port; a failing release is rolled back.
-Prints the app's URL. Starts the pyship agent when it is not running.`,
+		Short: "Build a release of the app in DIR and roll it out, on this machine or on Kubernetes",
+		Long: `Build a release of the app in DIR (default .) and roll it out with the plan's strategy
+(rolling, blue-green or canary), health-gated; a failing release is rolled back. Prints the
+app's URL.
+
+Target local (the default): the app's files and dependencies are installed for this machine's
+Python and served behind pyship's reverse proxy on the app's port. Starts the pyship agent when
+it is not running.
+
+Target kubernetes ([deploy] target = "kubernetes" or --target kubernetes): the app is checked,
+its image built and pushed as by 'pyship build --push' (or --image REF is used), rendered with
+the image by digest and the [kubernetes] keys (the flags of the same name override them),
+applied with server-side apply and rolled out; progress goes to stderr. The cluster is chosen
+as kubectl does: --kubeconfig, --context, --namespace, else [kubernetes] context and namespace,
+else the kubeconfig's.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.dir = "."
@@ -50,11 +61,12 @@ Prints the app's URL. Starts the pyship agent when it is not running.`,
 	f.StringVar(&o.planFile, "plan", "", "deploy this plan JSON (from `pyship plan --output json`; - for stdin) instead of resolving DIR")
 	f.StringVar(&o.env, "env", "", "apply the spec's [env.NAME] overlay")
 	f.StringVar(&o.strategy, "strategy", "", "override the strategy: rolling, blue-green or canary")
-	f.StringVar(&o.python, "python", "", "the Python interpreter to run the app with (default: the plan's version on PATH)")
+	f.StringVar(&o.python, "python", "", "local: the Python interpreter to run the app with (default: the plan's version on PATH); kubernetes: the build host's Python with pip (default python3)")
 	f.StringVarP(&o.output, "output", "o", "text", "text or json")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:9180", "admin address (/metrics) of the agent when deploy starts it")
 	f.StringVar(&o.bind, "bind", "", "address public ports listen on, when deploy starts the agent")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show pip's output")
+	o.kube.add(f)
 	return cmd
 }
 
@@ -91,9 +103,6 @@ func checkPlan(p *plan.Plan) error {
 }
 
 func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
-	if err := o.resolveHome(); err != nil {
-		return err
-	}
 	p, err := loadPlan(ctx, s.In, o)
 	if err != nil {
 		return err
@@ -104,22 +113,24 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	if err := checkPlan(p); err != nil {
 		return err
 	}
+	target, err := deployTarget(o.kube.target, p)
+	if err != nil {
+		return err
+	}
+	if target == "kubernetes" {
+		return runKubeDeploy(ctx, s, o, p)
+	}
+	if err := o.resolveHome(); err != nil {
+		return err
+	}
 	paths := release.Paths{Home: o.home}
 	env := os.Environ()
 	py, err := deployPython(ctx, s, p, o.python)
 	if err != nil {
 		return err
 	}
-	rep, err := pybuild.CheckApp(ctx, p)
-	if err != nil {
+	if err := checkSyntax(ctx, s, p); err != nil {
 		return err
-	}
-	if len(rep.Errors) > 0 {
-		for _, e := range rep.Errors {
-			fmt.Fprintln(s.Err, e.String())
-		}
-		fmt.Fprintf(s.Err, "not deploying: %d syntax error(s) (pyship check shows them)\n", len(rep.Errors))
-		return exitError{ExitFailure}
 	}
 	fmt.Fprintf(s.Err, "building %s %s for %s\n", p.Name, p.Version, py)
 	var pipOut bytes.Buffer
@@ -156,6 +167,33 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 		return err
 	}
 	return reportDeploy(s, o.output, final)
+}
+
+// deployTarget is --target, else the plan's [deploy] target.
+func deployTarget(flag string, p *plan.Plan) (string, error) {
+	switch flag {
+	case "":
+		return p.Deploy.Target, nil
+	case "local", "kubernetes":
+		return flag, nil
+	}
+	return "", usageError{fmt.Errorf("--target %q: want local or kubernetes", flag)}
+}
+
+// checkSyntax byte-compiles the app's sources and refuses to deploy one with syntax errors.
+func checkSyntax(ctx context.Context, s *streams, p *plan.Plan) error {
+	rep, err := pybuild.CheckApp(ctx, p)
+	if err != nil {
+		return err
+	}
+	if len(rep.Errors) > 0 {
+		for _, e := range rep.Errors {
+			fmt.Fprintln(s.Err, e.String())
+		}
+		fmt.Fprintf(s.Err, "not deploying: %d syntax error(s) (pyship check shows them)\n", len(rep.Errors))
+		return exitError{ExitFailure}
+	}
+	return nil
 }
 
 // deployPython finds the interpreter the local release runs on: --python, else the plan's

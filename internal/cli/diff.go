@@ -15,11 +15,15 @@ func newDiffCmd(s *streams) *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := cf.connect(ctx, s)
+			p, err := rf.resolve(ctx, args, s.In)
 			if err != nil {
 				return err
 			}
-			b, _, err := rf.bundle(ctx, args, c.Namespace)
+			c, err := cf.connect(ctx, s, p)
+			if err != nil {
+				return err
+			}
+			b, err := rf.bundle(p, c.Namespace)
 			if err != nil {
 				return err
 			}

@@ -12,7 +12,7 @@ import (
 )
 
 // renderFlags are the inputs of `render` and `diff`: the project (or a plan JSON) and the
-// rendering choices the spec does not carry yet.
+// rendering choices, which override the spec's [kubernetes] keys.
 type renderFlags struct {
 	env, planFile string
 	opts          kube.Options
@@ -21,41 +21,53 @@ type renderFlags struct {
 func (f *renderFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.env, "env", "", "apply the spec's [env.NAME] overlay")
 	fs.StringVar(&f.planFile, "plan", "", "read the resolved plan from this JSON file (`pyship plan --output json`) instead of resolving DIR")
-	fs.StringVar(&f.opts.Image, "image", "", "the app image by digest, REPO@sha256:... (required until render builds it)")
-	fs.StringVar(&f.opts.Host, "host", "", "expose the app on this host name (Ingress, or HTTPRoute with --gateway-api)")
-	fs.StringVar(&f.opts.TLSSecret, "tls-secret", "", "Secret holding the host's certificate")
-	fs.StringVar(&f.opts.ClusterIssuer, "cluster-issuer", "", "cert-manager ClusterIssuer asked for the host's certificate")
-	fs.StringVar(&f.opts.IngressClass, "ingress-class", "", "Ingress class name (default: the cluster's default class)")
-	fs.BoolVar(&f.opts.GatewayAPI, "gateway-api", false, "render a Gateway API HTTPRoute instead of an Ingress")
-	fs.StringVar(&f.opts.Gateway, "gateway", "", "the HTTPRoute's parent Gateway, NAME or NAMESPACE/NAME (default \"gateway\")")
-	fs.StringVar(&f.opts.CPU, "cpu", "", "CPU request per replica (default 250m)")
-	fs.StringVar(&f.opts.Memory, "memory", "", "memory request per replica (default 256Mi)")
-	fs.StringVar(&f.opts.CPULimit, "cpu-limit", "", "CPU limit per replica; sets the worker count (default 1)")
-	fs.StringVar(&f.opts.MemoryLimit, "memory-limit", "", "memory limit per replica (default 512Mi)")
-	fs.IntVar(&f.opts.MaxReplicas, "max-replicas", 0, "add a HorizontalPodAutoscaler scaling up to this many replicas")
-	fs.StringVar(&f.opts.StorageClass, "storage-class", "", "StorageClass of the persistent data volumes")
-	fs.BoolVar(&f.opts.Monitoring, "monitoring", false, "add a ServiceMonitor and PrometheusRule (applied only when their CRDs exist)")
+	fs.StringVar(&f.opts.Image, "image", "", "the app image by digest, REPO@sha256:... (`pyship build` prints it)")
+	addRenderOptions(fs, &f.opts)
 }
 
-// bundle resolves the plan and renders it.
-func (f *renderFlags) bundle(ctx context.Context, args []string, namespace string) (*kube.Bundle, *plan.Plan, error) {
-	p, err := f.resolve(ctx, args)
-	if err != nil {
-		return nil, nil, err
+// addRenderOptions adds the flags that override the spec's [kubernetes] keys.
+func addRenderOptions(fs *pflag.FlagSet, o *kube.Options) {
+	fs.StringVar(&o.Host, "host", "", "expose the app on this host name: an Ingress, or an HTTPRoute with --gateway ([kubernetes] host)")
+	fs.StringVar(&o.TLSSecret, "tls-secret", "", "Secret holding the host's certificate ([kubernetes] tls_secret)")
+	fs.StringVar(&o.ClusterIssuer, "cluster-issuer", "", "cert-manager ClusterIssuer asked for the host's certificate ([kubernetes] cluster_issuer)")
+	fs.StringVar(&o.IngressClass, "ingress-class", "", "Ingress class name (default: the cluster's default class) ([kubernetes] ingress_class)")
+	fs.BoolVar(&o.GatewayAPI, "gateway-api", false, "render a Gateway API HTTPRoute (to the Gateway \"gateway\" unless --gateway) instead of an Ingress")
+	fs.StringVar(&o.Gateway, "gateway", "", "render an HTTPRoute attached to this Gateway, NAME or NAMESPACE/NAME ([kubernetes] gateway)")
+	fs.StringVar(&o.CPU, "cpu", "", "CPU request per replica (default 250m) ([kubernetes] cpu)")
+	fs.StringVar(&o.Memory, "memory", "", "memory request per replica (default 256Mi) ([kubernetes] memory)")
+	fs.StringVar(&o.CPULimit, "cpu-limit", "", "CPU limit per replica; sets the worker count (default 1) ([kubernetes] cpu_limit)")
+	fs.StringVar(&o.MemoryLimit, "memory-limit", "", "memory limit per replica (default 512Mi) ([kubernetes] memory_limit)")
+	fs.IntVar(&o.MaxReplicas, "max-replicas", 0, "add a HorizontalPodAutoscaler scaling up to this many replicas ([kubernetes] max_replicas)")
+	fs.IntVar(&o.TargetCPU, "target-cpu", 0, "average CPU percent of the request the autoscaler aims at (default 70) ([kubernetes] target_cpu)")
+	fs.StringVar(&o.StorageClass, "storage-class", "", "StorageClass of the persistent data volumes ([kubernetes] storage_class)")
+	fs.StringVar(&o.StorageSize, "storage-size", "", "size of each persistent data volume (default 1Gi) ([kubernetes] storage_size)")
+	fs.BoolVar(&o.Monitoring, "monitoring", false, "add a ServiceMonitor and PrometheusRule, applied only when their CRDs exist ([kubernetes] monitoring)")
+}
+
+// bundle renders the plan with the spec's [kubernetes] keys overridden by the flags, into
+// namespace (when "", the spec's namespace, else "default").
+func (f *renderFlags) bundle(p *plan.Plan, namespace string) (*kube.Bundle, error) {
+	return renderPlan(p, f.opts, namespace)
+}
+
+// renderPlan renders p for the Kubernetes target: the spec's [kubernetes] keys, overridden by
+// the options given as flags, with the config folder and secrets read from disk.
+func renderPlan(p *plan.Plan, flags kube.Options, namespace string) (*kube.Bundle, error) {
+	o := kube.OptionsFor(p).Override(flags)
+	if namespace != "" {
+		o.Namespace = namespace
 	}
-	o := f.opts
-	o.Namespace = namespace
 	if err := kube.LoadInputs(p, &o); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	b, err := kube.Render(p, o)
 	if err != nil {
-		return nil, nil, usageError{err}
+		return nil, usageError{err}
 	}
-	return b, p, nil
+	return b, nil
 }
 
-func (f *renderFlags) resolve(ctx context.Context, args []string) (*plan.Plan, error) {
+func (f *renderFlags) resolve(ctx context.Context, args []string, in io.Reader) (*plan.Plan, error) {
 	if f.planFile != "" && len(args) > 0 {
 		return nil, usageError{fmt.Errorf("give either DIR or --plan, not both")}
 	}
@@ -63,7 +75,7 @@ func (f *renderFlags) resolve(ctx context.Context, args []string) (*plan.Plan, e
 	if len(args) == 1 {
 		dir = args[0]
 	}
-	return planSource{dir: dir, planFile: f.planFile, env: f.env}.load(ctx)
+	return planSource{dir: dir, planFile: f.planFile, env: f.env, in: in}.load(ctx)
 }
 
 // clusterFlags select the cluster as kubectl does.
@@ -71,12 +83,22 @@ type clusterFlags struct {
 	opts kube.ClientOptions
 }
 
-// connect builds the cluster client; API warnings go to stderr, and client-go's own logging
-// (watch retries already reported as errors) is silenced.
-func (f *clusterFlags) connect(ctx context.Context, s *streams) (*kube.Client, error) {
+// connect builds the cluster client: the flags, else the plan's [kubernetes] namespace and
+// context (p may be nil), else the kubeconfig's. API warnings go to stderr, and client-go's own
+// logging (watch retries already reported as errors) is silenced.
+func (f *clusterFlags) connect(ctx context.Context, s *streams, p *plan.Plan) (*kube.Client, error) {
 	klog.SetOutput(io.Discard)
 	klog.LogToStderr(false)
-	c, err := kube.Connect(ctx, f.opts)
+	o := f.opts
+	if p != nil && p.Kubernetes != nil {
+		if o.Namespace == "" {
+			o.Namespace = p.Kubernetes.Namespace
+		}
+		if o.Context == "" {
+			o.Context = p.Kubernetes.Context
+		}
+	}
+	c, err := kube.Connect(ctx, o)
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -86,6 +108,6 @@ func (f *clusterFlags) connect(ctx context.Context, s *streams) (*kube.Client, e
 
 func (f *clusterFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.opts.Kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
-	fs.StringVar(&f.opts.Context, "context", "", "kubeconfig context (default the current context)")
-	fs.StringVarP(&f.opts.Namespace, "namespace", "n", "", "namespace (default the context's namespace)")
+	fs.StringVar(&f.opts.Context, "context", "", "kubeconfig context (default [kubernetes] context, else the current context)")
+	fs.StringVarP(&f.opts.Namespace, "namespace", "n", "", "namespace (default [kubernetes] namespace, else the context's namespace)")
 }

@@ -78,15 +78,31 @@ func (o *localOptions) resolveApp(ctx context.Context, c *agent.Client) error {
 	return usageError{fmt.Errorf("several apps are deployed (%s): choose one with --app", names[1:])}
 }
 
-// newActionCmd is a command that asks the agent to act on an app and prints its answer.
-func newActionCmd(s *streams, verb, short, long string) *cobra.Command {
+// newActionCmd is a command that asks the agent to act on an app and prints its answer. With
+// onKube, it acts on the app on Kubernetes when that is the target.
+func newActionCmd(s *streams, verb, short, long string, onKube bool) *cobra.Command {
 	var o localOptions
+	var tf targetFlags
 	cmd := &cobra.Command{
 		Use:   verb,
 		Short: short,
 		Long:  long,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if onKube {
+				ka, err := tf.kube(cmd.Context(), s, o.app)
+				if err != nil {
+					return err
+				}
+				if ka != nil {
+					msg, err := kubeAct(cmd.Context(), s, ka, verb)
+					if err != nil {
+						return err
+					}
+					_, err = fmt.Fprintln(s.Out, msg)
+					return err
+				}
+			}
 			c, err := o.client(cmd.Context())
 			if err != nil {
 				return err
@@ -103,5 +119,8 @@ func newActionCmd(s *streams, verb, short, long string) *cobra.Command {
 		},
 	}
 	o.addFlags(cmd, true)
+	if onKube {
+		tf.add(cmd.Flags())
+	}
 	return cmd
 }

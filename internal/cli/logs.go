@@ -1,16 +1,27 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/pyship/pyship/internal/kube"
+	"github.com/spf13/cobra"
+)
 
 func newLogsCmd(s *streams) *cobra.Command {
 	var o localOptions
+	var tf targetFlags
 	var follow bool
 	var rel string
 	cmd := &cobra.Command{
 		Use:   "logs",
-		Short: "Print the app's logs (the current release by default), each line prefixed by its replica",
+		Short: "Print the app's logs (the current release by default), each line prefixed by its replica (its pod on Kubernetes)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			ka, err := tf.kube(cmd.Context(), s, o.app)
+			if err != nil {
+				return err
+			}
+			if ka != nil {
+				return ka.c.Logs(cmd.Context(), ka.app, s.Out, kube.LogsOptions{Release: rel, Follow: follow})
+			}
 			c, err := o.client(cmd.Context())
 			if err != nil {
 				return err
@@ -22,6 +33,7 @@ func newLogsCmd(s *streams) *cobra.Command {
 		},
 	}
 	o.addFlags(cmd, true)
+	tf.add(cmd.Flags())
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines")
 	cmd.Flags().StringVar(&rel, "release", "", "the release whose logs to print")
 	return cmd

@@ -22,11 +22,11 @@ kubectl apply or a GitOps tool can use: images by digest, objects in apply order
 Secret values are left out unless --show-secrets is given.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ns := namespace
-			if ns == "" {
-				ns = "default"
+			p, err := rf.resolve(cmd.Context(), args, s.In)
+			if err != nil {
+				return err
 			}
-			b, _, err := rf.bundle(cmd.Context(), args, ns)
+			b, err := rf.bundle(p, namespace)
 			if err != nil {
 				return err
 			}
@@ -38,7 +38,7 @@ Secret values are left out unless --show-secrets is given.`,
 	}
 	rf.add(cmd.Flags())
 	cmd.Flags().StringVarP(&outDir, "output-dir", "o", "", "write one file per object into this folder instead of stdout")
-	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of the objects (default \"default\")")
+	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of the objects (default [kubernetes] namespace, else \"default\")")
 	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "include the Secret with its values")
 	return cmd
 }

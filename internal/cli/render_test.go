@@ -155,3 +155,39 @@ func TestDiffCommandAgainstCluster(t *testing.T) {
 		t.Errorf("diff after a change: exit %d, want 1 with the Deployment's cpu limit:\n%s", code, out)
 	}
 }
+
+func TestRenderTakesTheSpecsKubernetesKeysAndFlagsWin(t *testing.T) {
+	pf := writePlan(t, "web")
+	var p plan.Plan
+	data, _ := os.ReadFile(pf)
+	_ = json.Unmarshal(data, &p)
+	p.Kubernetes = &plan.Kubernetes{Namespace: "shop", Host: "web.example.com", Gateway: "infra/public", CPU: "500m", MaxReplicas: 5}
+	data, _ = json.Marshal(p)
+	if err := os.WriteFile(pf, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "render", "--plan", pf, "--image", cliImage)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"namespace: shop", "kind: HTTPRoute", "namespace: infra", "name: public", "cpu: 500m", "kind: HorizontalPodAutoscaler", "maxReplicas: 5"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("render of the spec's [kubernetes] keys lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "kind: Ingress") {
+		t.Error("a gateway in the spec still rendered an Ingress")
+	}
+	code, out, errs = runCLI(t, "render", "--plan", pf, "--image", cliImage, "-n", "other", "--cpu", "2", "--max-replicas", "7")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"namespace: other", `cpu: "2"`, "maxReplicas: 7"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("flags did not override the spec: output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "namespace: shop") || strings.Contains(out, "cpu: 500m") {
+		t.Error("the spec's namespace or cpu survived the flags")
+	}
+}

@@ -10,16 +10,34 @@ import (
 
 func newRollbackCmd(s *streams) *cobra.Command {
 	var o localOptions
+	var tf targetFlags
 	var output string
 	cmd := &cobra.Command{
 		Use:   "rollback [RELEASE]",
 		Short: "Serve an earlier release again (default: the one before the stable release)",
 		Long: `Roll back to RELEASE (default: the release before the stable one). A release still warm
 from a blue-green deploy switches back at once; otherwise its replicas start, pass their health
-gate, and then get all traffic.`,
+gate, and then get all traffic.
+
+On Kubernetes the previous release comes back: the last good Deployment for the rolling
+strategy, the previous release's pods behind the Service for blue-green and canary.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if output != "text" && output != "json" {
+				return usageError{fmt.Errorf("--output must be text or json, not %q", output)}
+			}
+			ka, err := tf.kube(ctx, s, o.app)
+			if err != nil {
+				return err
+			}
+			if ka != nil {
+				release := ""
+				if len(args) == 1 {
+					release = args[0]
+				}
+				return kubeRollback(ctx, s, ka, release, output)
+			}
 			c, err := o.client(ctx)
 			if err != nil {
 				return err
@@ -56,6 +74,7 @@ gate, and then get all traffic.`,
 		},
 	}
 	o.addFlags(cmd, true)
+	tf.add(cmd.Flags())
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
 }

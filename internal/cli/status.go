@@ -1,31 +1,45 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/pyship/pyship/internal/local/agent"
+	"github.com/pyship/pyship/internal/progress"
 	"github.com/spf13/cobra"
 )
 
 func newStatusCmd(s *streams) *cobra.Command {
 	var o localOptions
+	var tf targetFlags
 	var watch bool
 	var output string
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the apps on this machine: releases, replicas, health, traffic weights, request and 5xx rates, latency",
+		Short: "Show the apps on this machine (releases, replicas, health, traffic weights, request and 5xx rates, latency), or the app on Kubernetes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
 				return usageError{fmt.Errorf("--output must be text or json, not %q", output)}
 			}
 			ctx := cmd.Context()
+			ka, err := tf.kube(ctx, s, o.app)
+			if err != nil {
+				return err
+			}
+			if ka != nil {
+				return every(ctx, watch, func() error {
+					if watch && output != "json" && progress.IsTerminal(s.Out) {
+						fmt.Fprint(s.Out, "\033[H\033[2J")
+					}
+					return kubeStatus(ctx, s, ka, output == "json")
+				})
+			}
 			c, err := o.client(ctx)
 			if err != nil {
 				return err
@@ -43,7 +57,7 @@ func newStatusCmd(s *streams) *cobra.Command {
 					enc.SetIndent("", "  ")
 					err = enc.Encode(st)
 				} else {
-					if watch && isTerminal(s.Out) {
+					if watch && progress.IsTerminal(s.Out) {
 						fmt.Fprint(s.Out, "\033[H\033[2J")
 					}
 					err = writeStatus(s.Out, st)
@@ -60,18 +74,24 @@ func newStatusCmd(s *streams) *cobra.Command {
 		},
 	}
 	o.addFlags(cmd, true)
+	tf.add(cmd.Flags())
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "refresh every second until interrupted")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
+// every runs f once, or every second until ctx ends when repeat is set.
+func every(ctx context.Context, repeat bool, f func() error) error {
+	for {
+		if err := f(); err != nil || !repeat {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func writeStatus(w io.Writer, apps []agent.AppStatus) error {

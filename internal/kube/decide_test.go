@@ -8,24 +8,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
-
-func TestCanaryReplicas(t *testing.T) {
-	for _, tc := range []struct {
-		total, weight  int
-		router         bool
-		stable, canary int
-	}{
-		{4, 25, false, 3, 1}, {4, 50, false, 2, 2}, {4, 100, false, 0, 4},
-		{3, 10, false, 2, 1}, {1, 50, false, 1, 1}, {10, 33, false, 6, 4},
-		{4, 25, true, 4, 1}, {4, 100, true, 4, 4}, {5, 1, true, 5, 1},
-	} {
-		s, c := canaryReplicas(tc.total, tc.weight, tc.router)
-		if s != tc.stable || c != tc.canary {
-			t.Errorf("canaryReplicas(%d, %d%%, router=%v) = %d:%d, want %d:%d", tc.total, tc.weight, tc.router, s, c, tc.stable, tc.canary)
-		}
-	}
-}
 
 func TestDeploymentDone(t *testing.T) {
 	three := int32(3)
@@ -61,5 +45,36 @@ func TestDeployOptionsFor(t *testing.T) {
 	o := DeployOptionsFor(p, nil)
 	if o.Replicas != 3 || o.RollbackWindow != 5*time.Minute || o.Pause != 30*time.Second || len(o.Steps) != 3 || !o.Prune {
 		t.Errorf("DeployOptionsFor = %+v", o)
+	}
+}
+
+func TestTrafficSplit(t *testing.T) {
+	for _, tc := range []struct {
+		w                  map[string]int
+		stable, canary     string
+		weight             int
+		heaviest, rendered string
+	}{
+		{map[string]int{"r1": 75, "r2": 25}, "r1", "r2", 25, "r1", "app-r1=75,app-r2=25"},
+		{map[string]int{"r2": 100, "r1": 0}, "r2", "", 0, "r2", "app-r2=100"},
+		{map[string]int{"r1": 100}, "r1", "", 0, "r1", "app-r1=100"},
+		{map[string]int{}, "r2", "", 0, "", "app-r2=100"},
+		{map[string]int{"r1": 50, "r2": 50}, "r1", "r2", 50, "r1", "app-r1=50,app-r2=50"},
+	} {
+		s, c, w := split(tc.w, "r2")
+		if s != tc.stable || c != tc.canary || w != tc.weight {
+			t.Errorf("split(%v) = %q %q %d, want %q %q %d", tc.w, s, c, w, tc.stable, tc.canary, tc.weight)
+		}
+		if h := heaviest(tc.w); h != tc.heaviest {
+			t.Errorf("heaviest(%v) = %q, want %q", tc.w, h, tc.heaviest)
+		}
+		route := &unstructured.Unstructured{Object: map[string]any{"kind": "HTTPRoute", "spec": map[string]any{"rules": []any{map[string]any{}}}}}
+		keepRouting(&Bundle{App: "app", Strategy: "canary", Objects: []*unstructured.Unstructured{route}}, "r2", tc.w)
+		if got := routeWeights(route); got != tc.rendered {
+			t.Errorf("keepRouting(%v) rendered %q, want %q", tc.w, got, tc.rendered)
+		}
+		if back := liveWeights(route, "app"); tc.weight > 0 && (back["r2"] != tc.weight || back["r1"] != 100-tc.weight) {
+			t.Errorf("liveWeights read back %v from %q", back, tc.rendered)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pyship/pyship/internal/rollout"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -23,9 +24,17 @@ type DeployOptions struct {
 	// Force takes over fields owned by other field managers.
 	Force    bool
 	Progress Progress
-	// Analyze, when set, judges each canary step beyond pod readiness and restarts (e.g.
-	// Prometheus error rate and latency of canary against stable); an error aborts the canary.
-	Analyze func(ctx context.Context, stable, canary string, weight int) error
+	// MinRequests, MaxErrorRate and MaxLatencyRatio are the canary analysis' thresholds
+	// (rollout.CanaryConfig), used when Metrics is set.
+	MinRequests                   int
+	MaxErrorRate, MaxLatencyRatio float64
+	// Metrics, when set, reads a release's cumulative request metrics (e.g. from Prometheus),
+	// and each canary step is judged on them as on the local target; without it, on the
+	// health of its pods alone.
+	Metrics func(ctx context.Context, release string) (rollout.Metrics, error)
+	// StartupTimeout is how long a pod may take to become ready before its release fails
+	// (default 5m).
+	StartupTimeout time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -43,16 +52,17 @@ func (c *Client) Deploy(ctx context.Context, b *Bundle, o DeployOptions) error {
 	if o.Replicas < 1 {
 		o.Replicas = 1
 	}
+	if o.StartupTimeout <= 0 {
+		o.StartupTimeout = 5 * time.Minute
+	}
 	if b.Namespace != c.Namespace {
 		return fmt.Errorf("deploy: the objects were rendered for namespace %q but the client uses %q; render with the same --namespace", b.Namespace, c.Namespace)
 	}
 	switch b.Strategy {
 	case "rolling", "":
 		return c.deployRolling(ctx, b, o)
-	case "blue-green":
-		return c.deployBlueGreen(ctx, b, o)
-	case "canary":
-		return c.deployCanary(ctx, b, o)
+	case "blue-green", "canary":
+		return c.deployReleases(ctx, b, o)
 	}
 	return fmt.Errorf("deploy: unknown strategy %q; set [deploy] strategy to rolling, blue-green or canary", b.Strategy)
 }
@@ -140,6 +150,13 @@ func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error
 	}
 	if err := c.SetTraffic(ctx, b, prev, "", 0); err != nil {
 		return err
+	}
+	if b.Strategy == "canary" && b.find("HTTPRoute", "") == nil {
+		// Without a traffic router every ready pod gets traffic: the release rolled back from
+		// must go.
+		if err := c.ScaleRelease(ctx, b.App, st.Active, 0); err != nil {
+			return err
+		}
 	}
 	st.Previous, st.Active, st.Phase, st.SwitchedAt = st.Active, prev, "rolled-back", o.now()
 	return c.writeState(ctx, b.App, st)

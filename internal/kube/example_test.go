@@ -28,3 +28,12 @@ func ExampleRender() {
 	// NetworkPolicy shop
 	// Ingress shop
 }
+
+func ExampleOptionsFor() {
+	p := &plan.Plan{Name: "shop", Kubernetes: &plan.Kubernetes{Namespace: "shop", CPU: "500m", Gateway: "infra/public"}}
+	// The spec's [kubernetes] keys, then the command line's flags on top.
+	o := kube.OptionsFor(p).Override(kube.Options{CPU: "2", Image: "ghcr.io/acme/shop@sha256:" + fmt.Sprintf("%064d", 0)})
+	fmt.Println(o.Namespace, o.CPU, o.GatewayAPI, o.Gateway)
+	// Output:
+	// shop 2 true infra/public
+}

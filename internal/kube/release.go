@@ -12,8 +12,9 @@ import (
 
 // ReleaseHealth is what the cluster says about a release's pods.
 type ReleaseHealth struct {
-	Total, Ready int
-	Restarts     int32
+	Total    int   `json:"total"`
+	Ready    int   `json:"ready"`
+	Restarts int32 `json:"restarts"`
 }
 
 // Healthy is true when every pod is ready and none restarted.

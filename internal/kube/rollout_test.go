@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyship/pyship/internal/rollout"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -195,8 +196,28 @@ func TestCanaryWeightsFollowStepsOnHTTPRoute(t *testing.T) {
 	o.Image = image("a2")
 	v2 := c.render(t, p, o)
 	ctx := ctxFor(t, time.Minute)
-	routes := c.Dynamic.Resource(httpRouteGVR).Namespace(c.Namespace)
-	w, err := routes.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=cn"})
+	weights := watchRoute(t, c, ctx, "cn")
+	if err := c.Deploy(ctx, v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	// The final state is all traffic to v2; the watch saw each step.
+	seen, err := weights("cn-" + v2.Release + "=100")
+	want := []string{
+		"cn-" + v1.Release + "=100",
+		"cn-" + v1.Release + "=75,cn-" + v2.Release + "=25",
+		"cn-" + v1.Release + "=50,cn-" + v2.Release + "=50",
+		"cn-" + v2.Release + "=100",
+	}
+	if err != nil || !subsequence(seen, want) {
+		t.Errorf("HTTPRoute weights went %v, want the steps %v in order", seen, want)
+	}
+}
+
+// watchRoute records each new set of backend weights of the HTTPRoute name; the function it
+// returns waits until the weights are final, stops the watch and returns what it saw.
+func watchRoute(t *testing.T, c *cluster, ctx context.Context, name string) func(final string) ([]string, error) {
+	t.Helper()
+	w, err := c.Dynamic.Resource(httpRouteGVR).Namespace(c.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,26 +232,16 @@ func TestCanaryWeightsFollowStepsOnHTTPRoute(t *testing.T) {
 			}
 		}
 	}()
-	if err := c.Deploy(ctx, v2, opts); err != nil {
-		t.Fatal(err)
-	}
-	// The final state is all traffic to v2; the watch saw each step.
-	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+	return func(final string) ([]string, error) {
+		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(seen) > 0 && seen[len(seen)-1] == final, nil
+		})
+		w.Stop()
 		mu.Lock()
 		defer mu.Unlock()
-		return len(seen) > 0 && seen[len(seen)-1] == "cn-"+v2.Release+"=100", nil
-	})
-	w.Stop()
-	mu.Lock()
-	defer mu.Unlock()
-	want := []string{
-		"cn-" + v1.Release + "=100",
-		"cn-" + v1.Release + "=75,cn-" + v2.Release + "=25",
-		"cn-" + v1.Release + "=50,cn-" + v2.Release + "=50",
-		"cn-" + v2.Release + "=100",
-	}
-	if err != nil || !subsequence(seen, want) {
-		t.Errorf("HTTPRoute weights went %v, want the steps %v in order", seen, want)
+		return append([]string(nil), seen...), err
 	}
 }
 
@@ -320,6 +331,16 @@ func TestCanaryReplicaRatioAndBrokenCanaryAborts(t *testing.T) {
 	if h.Ready != 4 || d3 == nil || d3.Spec.Replicas == nil || *d3.Spec.Replicas != 0 {
 		t.Errorf("after the abort: stable has %d ready pods (want 4), canary replicas %v (want 0)", h.Ready, d3.Spec.Replicas)
 	}
+
+	// Without a router every ready pod serves: a rollback to v1 scales v2 down.
+	if err := c.Rollback(ctxFor(t, 30*time.Second), v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	h1, _ := c.Health(ctxFor(t, 5*time.Second), "rr", v1.Release)
+	d2, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "rr-"+v2.Release, metav1.GetOptions{})
+	if h1.Ready != 4 || d2 == nil || d2.Spec.Replicas == nil || *d2.Spec.Replicas != 0 {
+		t.Errorf("after the rollback: v1 has %d ready pods (want 4), v2 replicas %v (want 0)", h1.Ready, d2.Spec.Replicas)
+	}
 }
 
 // killAfter is a Progress that cancels the deploy's context once a line starting with prefix
@@ -394,5 +415,142 @@ func TestPodSecurityRejectionIsDiagnosed(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "violates PodSecurity") || !strings.Contains(err.Error(), "cannot create pods") {
 		t.Fatalf("got %v, want a diagnosis quoting the Pod Security rejection", err)
+	}
+}
+
+// TestCanaryAnalysisUsesTheEngine feeds request metrics in which the canary answers 5xx: the
+// step is judged by rollout.Judge, as on the local target, and the canary is rolled back.
+func TestCanaryAnalysisUsesTheEngine(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("an", "canary")
+	v1 := c.render(t, p, Options{Image: image("a1")})
+	opts := DeployOptions{Replicas: 2, Steps: []int{50, 100}, Prune: true, Progress: logProgress(t),
+		MinRequests: 10, MaxErrorRate: 0.05, MaxLatencyRatio: 2}
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	v2 := c.render(t, p, Options{Image: image("b2")})
+	var mu sync.Mutex
+	reads := map[string]int64{}
+	opts.Metrics = func(_ context.Context, release string) (rollout.Metrics, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reads[release] += 100 // 100 more requests at every read; the canary fails half of them
+		m := rollout.Metrics{Requests: reads[release], Bounds: []time.Duration{time.Millisecond}, Counts: []int64{reads[release]}}
+		if release == v2.Release {
+			m.Errors = reads[release] / 2
+		}
+		return m, nil
+	}
+	err := c.Deploy(ctxFor(t, time.Minute), v2, opts)
+	if err == nil || !strings.Contains(err.Error(), "canary analysis failed: canary 5xx rate 50.0% is above the 5.0% allowed") || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("deploying a canary that answers 5xx: %v, want the engine's verdict and a rollback", err)
+	}
+	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "an")
+	h, _ := c.Health(ctxFor(t, 5*time.Second), "an", v1.Release)
+	d2, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "an-"+v2.Release, metav1.GetOptions{})
+	if st.Active != v1.Release || st.Failed != v2.Release || h.Ready != 2 || d2 == nil || *d2.Spec.Replicas != 0 {
+		t.Errorf("after the failed analysis: active %q failed %q, stable ready %d, canary replicas %v", st.Active, st.Failed, h.Ready, d2.Spec.Replicas)
+	}
+}
+
+// TestRunningCanaryTakesPromoteAndAbort runs canaries that hold for lack of traffic (the
+// metrics never move) and asks them, as `pyship promote` and `pyship abort` in another process
+// do, to promote and to roll back.
+func TestRunningCanaryTakesPromoteAndAbort(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("req", "canary")
+	v1 := c.render(t, p, Options{Image: image("a1")})
+	opts := DeployOptions{Replicas: 2, Steps: []int{50, 100}, Pause: 100 * time.Millisecond, Prune: true, Progress: logProgress(t),
+		MinRequests: 10, MaxErrorRate: 0.05, MaxLatencyRatio: 2,
+		Metrics: func(context.Context, string) (rollout.Metrics, error) { return rollout.Metrics{}, nil }}
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	// held runs the deploy of b in the background until its canary holds at 50%.
+	held := func(b *Bundle) <-chan error {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- c.Deploy(ctxFor(t, time.Minute), b, opts) }()
+		ok, err := c.waitState(ctxFor(t, 30*time.Second), "req", 0, func(s *State) bool { return s.Candidate == b.Release && s.CanaryWeight == "50" })
+		if !ok {
+			t.Fatalf("the canary %s never held at 50%%: %v", b.Release, err)
+		}
+		return done
+	}
+
+	v2 := c.render(t, p, Options{Image: image("b2")})
+	done := held(v2)
+	if err := c.Request(ctxFor(t, 5*time.Second), "req", RequestPromote); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the promoted canary: %v", err)
+	}
+	if st, _ := c.ReadState(ctxFor(t, 5*time.Second), "req"); st.Active != v2.Release || st.Request != "" {
+		t.Errorf("after promote: active %q (want %q), request %q left", st.Active, v2.Release, st.Request)
+	}
+
+	v3 := c.render(t, p, Options{Image: image("c3")})
+	done = held(v3)
+	if err := c.Abort(ctxFor(t, 30*time.Second), v3, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "aborted by the user") {
+		t.Errorf("the aborted deploy returned %v, want the abort as its reason", err)
+	}
+	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "req")
+	d3, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "req-"+v3.Release, metav1.GetOptions{})
+	if st.Active != v2.Release || st.Candidate != "" || d3 == nil || *d3.Spec.Replicas != 0 {
+		t.Errorf("after abort: active %q candidate %q, v3 replicas %v", st.Active, st.Candidate, d3.Spec.Replicas)
+	}
+}
+
+// TestKilledCanaryResumesAtItsStep kills a canary deploy as it moves to its second step; run
+// again, it resumes there: the HTTPRoute never goes back to the first step's weights.
+func TestKilledCanaryResumesAtItsStep(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("res", "canary")
+	o := Options{Host: "res.example.com", GatewayAPI: true, Gateway: "gw", Image: image("a1")}
+	v1 := c.render(t, p, o)
+	opts := DeployOptions{Replicas: 2, Steps: []int{25, 50, 100}, Prune: true, Progress: logProgress(t)}
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	o.Image = image("b2")
+	v2 := c.render(t, p, o)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	killed := opts
+	killed.Progress = killAfter(t, "canary step 2:", cancel)
+	err := c.Deploy(ctx, v2, killed)
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("the killed deploy: %v, want it interrupted", err)
+	}
+	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "res")
+	if st.Candidate != v2.Release || st.RolloutJSON == nil {
+		t.Fatalf("after the kill: candidate %q, saved rollout %d bytes; want %q and a saved rollout", st.Candidate, len(st.RolloutJSON), v2.Release)
+	}
+
+	wctx := ctxFor(t, time.Minute)
+	weights := watchRoute(t, c, wctx, "res")
+	if err := c.Deploy(wctx, v2, opts); err != nil {
+		t.Fatalf("running the killed deploy again: %v", err)
+	}
+	seen, err := weights("res-" + v2.Release + "=100")
+	for i, s := range seen {
+		if i == 0 {
+			continue // the route as the kill left it
+		}
+		if !strings.Contains(s, "res-"+v2.Release+"=") || strings.Contains(s, "res-"+v2.Release+"=25") {
+			t.Errorf("the resumed canary took traffic back from %s: weights %v", v2.Release, seen)
+		}
+	}
+	if err != nil {
+		t.Errorf("the resumed canary never gave all traffic to %s: weights %v", v2.Release, seen)
+	}
+	st, _ = c.ReadState(ctxFor(t, 5*time.Second), "res")
+	if st.Active != v2.Release || st.Candidate != "" || st.RolloutJSON != nil {
+		t.Errorf("after the resumed deploy: active %q candidate %q, saved rollout %d bytes", st.Active, st.Candidate, len(st.RolloutJSON))
 	}
 }

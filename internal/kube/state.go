@@ -21,19 +21,32 @@ const (
 	annWeight     = "pyship.dev/canary-weight"
 	annSwitchedAt = "pyship.dev/switched-at"
 	annFailed     = "pyship.dev/failed-release"
+	annRequest    = "pyship.dev/request"
 	stateManager  = "pyship-rollout"
+	// requestManager owns the request annotation, so the deploy's own state writes (another
+	// field manager) never drop a request it has not seen yet.
+	requestManager = "pyship-request"
 	// keyLastGood holds the last Deployment that rolled out fine (rolling strategy's rollback).
 	keyLastGood = "last-good-deployment"
+	// keyRollout holds the strategy engine's rollout.Status of the rollout in progress, so a
+	// deploy run again after a crash resumes where it stood.
+	keyRollout = "rollout-status"
 )
 
 // State is where the app's rollout stands.
 type State struct {
-	Active, Previous, Candidate, Failed string
+	Active    string `json:"active,omitempty"`
+	Previous  string `json:"previous,omitempty"`
+	Candidate string `json:"candidate,omitempty"`
+	Failed    string `json:"failed,omitempty"`
 	// Phase is "", "progressing", "canary", "switched", "done", "failed" or "rolled-back".
-	Phase        string
-	CanaryWeight string
-	SwitchedAt   time.Time
-	LastGoodJSON []byte
+	Phase        string    `json:"phase,omitempty"`
+	CanaryWeight string    `json:"canaryWeight,omitempty"`
+	SwitchedAt   time.Time `json:"switchedAt,omitzero"`
+	// Request is a user's request to the deploy in progress ("promote" or "abort"), not yet taken.
+	Request      string `json:"request,omitempty"`
+	LastGoodJSON []byte `json:"-"`
+	RolloutJSON  []byte `json:"-"`
 }
 
 // ReadState reads the rollout state of app (zero State when the app was never deployed).
@@ -45,13 +58,19 @@ func (c *Client) ReadState(ctx context.Context, app string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the rollout state of %s (Secret %s/%s): %w", app, c.Namespace, ApplySetParentName(app), err)
 	}
+	return stateOf(s), nil
+}
+
+// stateOf reads the rollout state from the inventory Secret.
+func stateOf(s *corev1.Secret) *State {
 	a := s.Annotations
 	st := &State{Active: a[annActive], Previous: a[annPrevious], Candidate: a[annCandidate], Failed: a[annFailed],
-		Phase: a[annPhase], CanaryWeight: a[annWeight], LastGoodJSON: s.Data[keyLastGood]}
+		Phase: a[annPhase], CanaryWeight: a[annWeight], Request: a[annRequest],
+		LastGoodJSON: s.Data[keyLastGood], RolloutJSON: s.Data[keyRollout]}
 	if t, err := time.Parse(time.RFC3339, a[annSwitchedAt]); err == nil {
 		st.SwitchedAt = t
 	}
-	return st, nil
+	return st
 }
 
 // writeState records st on the inventory Secret with its own server-side apply (field manager
@@ -71,8 +90,15 @@ func (c *Client) writeState(ctx context.Context, app string, st *State) error {
 	u.SetName(ApplySetParentName(app))
 	u.SetNamespace(c.Namespace)
 	u.SetAnnotations(ann)
+	data := map[string]any{}
 	if st.LastGoodJSON != nil {
-		u.Object["data"] = map[string]any{keyLastGood: base64.StdEncoding.EncodeToString(st.LastGoodJSON)}
+		data[keyLastGood] = base64.StdEncoding.EncodeToString(st.LastGoodJSON)
+	}
+	if st.RolloutJSON != nil {
+		data[keyRollout] = base64.StdEncoding.EncodeToString(st.RolloutJSON)
+	}
+	if len(data) > 0 {
+		u.Object["data"] = data
 	}
 	_, err := c.Dynamic.Resource(corev1.SchemeGroupVersion.WithResource("secrets")).Namespace(c.Namespace).
 		Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: stateManager, Force: true})
@@ -80,4 +106,48 @@ func (c *Client) writeState(ctx context.Context, app string, st *State) error {
 		return objectError("save the rollout state on", u, "secrets", c.Namespace, err)
 	}
 	return nil
+}
+
+// Requests a user can make to a deploy in progress.
+const (
+	RequestPromote = "promote"
+	RequestAbort   = "abort"
+)
+
+// Request asks the deploy of app in progress to promote its canary now or to roll back; the
+// deploy takes the request at its next step (within about a second).
+func (c *Client) Request(ctx context.Context, app, request string) error {
+	st, err := c.ReadState(ctx, app)
+	if err != nil {
+		return err
+	}
+	if st.Candidate == "" {
+		return fmt.Errorf("%s: no rollout of %s is in progress in namespace %s", request, app, c.Namespace)
+	}
+	return c.applyRequest(ctx, app, request)
+}
+
+// applyRequest sets (or, with "", removes) the request annotation under its own field manager.
+func (c *Client) applyRequest(ctx context.Context, app, request string) error {
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret", "type": "Opaque"}}
+	u.SetName(ApplySetParentName(app))
+	u.SetNamespace(c.Namespace)
+	if request != "" {
+		u.SetAnnotations(map[string]string{annRequest: request})
+	}
+	_, err := c.Dynamic.Resource(corev1.SchemeGroupVersion.WithResource("secrets")).Namespace(c.Namespace).
+		Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: requestManager, Force: true})
+	if err != nil {
+		return objectError("record the request on", u, "secrets", c.Namespace, err)
+	}
+	return nil
+}
+
+// takeRequest returns the pending request of app ("" for none) and removes it.
+func (c *Client) takeRequest(ctx context.Context, app string) (string, error) {
+	st, err := c.ReadState(ctx, app)
+	if err != nil || st.Request == "" {
+		return "", err
+	}
+	return st.Request, c.applyRequest(ctx, app, "")
 }

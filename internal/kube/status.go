@@ -10,19 +10,19 @@ import (
 
 // ReleaseStatus is one release of the app on the cluster.
 type ReleaseStatus struct {
-	Release    string
-	Deployment string
-	Image      string
-	Replicas   int32
-	Health     ReleaseHealth
+	Release    string        `json:"release"`
+	Deployment string        `json:"deployment"`
+	Image      string        `json:"image"`
+	Replicas   int32         `json:"replicas"`
+	Health     ReleaseHealth `json:"health"`
 	// Role is "active", "previous", "candidate" or "".
-	Role string
+	Role string `json:"role,omitempty"`
 }
 
 // AppStatus is the app's rollout state and its releases.
 type AppStatus struct {
-	State    State
-	Releases []ReleaseStatus
+	State    State           `json:"state"`
+	Releases []ReleaseStatus `json:"releases"`
 }
 
 // Status reads the app's rollout state and the health of each of its Deployments.
@@ -36,7 +36,7 @@ func (c *Client) Status(ctx context.Context, app string) (*AppStatus, error) {
 		return nil, fmt.Errorf("status of %s: listing its Deployments in namespace %s: %w", app, c.Namespace, err)
 	}
 	out := &AppStatus{State: *st}
-	out.State.LastGoodJSON = nil
+	out.State.LastGoodJSON, out.State.RolloutJSON = nil, nil
 	for _, d := range list.Items {
 		rel := d.Spec.Template.Labels[LabelRelease]
 		rs := ReleaseStatus{Release: rel, Deployment: d.Name, Image: d.Spec.Template.Spec.Containers[0].Image}

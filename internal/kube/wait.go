@@ -74,17 +74,7 @@ type waitFor struct {
 
 func (c *Client) waitDeployment(ctx context.Context, name string, wf waitFor, progress Progress) error {
 	api := c.Core.AppsV1().Deployments(c.Namespace)
-	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := &cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			return api.List(ctx, o)
-		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			return api.Watch(ctx, o)
-		},
-	}
+	lw := byName(ctx, name, api.List, api.Watch)
 	var last string
 	var failure string
 	var final *appsv1.Deployment
@@ -134,4 +124,19 @@ func (c *Client) waitDeployment(ctx context.Context, name string, wf waitFor, pr
 		re.Diagnosis = c.Diagnose(dctx, metav1.FormatLabelSelector(final.Spec.Selector))
 	}
 	return re
+}
+
+// byName lists and watches the one object called name through an API's List and Watch.
+func byName[L runtime.Object](ctx context.Context, name string, list func(context.Context, metav1.ListOptions) (L, error), watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) *cache.ListWatch {
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	return &cache.ListWatch{
+		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = sel
+			return list(ctx, o)
+		},
+		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
+			return watchFn(ctx, o)
+		},
+	}
 }

@@ -68,6 +68,7 @@ func Assemble(sp *spec.Spec, proj *detect.Project) (*Plan, error) {
 	b.env()
 	b.build()
 	b.deploy()
+	b.kubernetes()
 	return b.p, nil
 }
 

@@ -188,7 +188,7 @@ func (b *builder) deploy() {
 		b.ev("deploy.backupBefore", def(""))
 	}
 	if d.Strategy != "canary" {
-		if len(sd.Canary.Steps) > 0 || sd.Canary.Pause != 0 {
+		if len(sd.Canary.Steps) > 0 || sd.Canary.Pause != 0 || sd.Canary.PrometheusURL != "" {
 			b.warnf("%s: [deploy.canary] is ignored because the strategy is %s; set [deploy] strategy = \"canary\" or remove it", location(b.specEv("deploy.canary.steps", "")), d.Strategy)
 		}
 		return
@@ -210,6 +210,9 @@ func (b *builder) deploy() {
 	if sd.Canary.MaxLatencyRatio != 0 {
 		c.MaxLatencyRatio, set = sd.Canary.MaxLatencyRatio, append(set, "max_latency_ratio")
 	}
+	if sd.Canary.PrometheusURL != "" {
+		c.PrometheusURL, set = sd.Canary.PrometheusURL, append(set, "prometheus_url")
+	}
 	d.Canary = &c
 	if len(set) == 0 {
 		b.ev("deploy.canary", def("strategy is canary"))
@@ -217,12 +220,62 @@ func (b *builder) deploy() {
 	}
 	sort.Strings(set)
 	e := b.specEv("deploy.canary."+set[0], "spec [deploy.canary] "+strings.Join(set, ", "))
-	if len(set) < 5 {
+	if len(set) < 6 {
 		e.Note = "the other canary settings are defaults"
 	}
 	b.ev("deploy.canary", e)
 	for _, k := range set {
-		jsonKey := map[string]string{"steps": "steps", "pause": "pause", "min_requests": "minRequests", "max_error_rate": "maxErrorRate", "max_latency_ratio": "maxLatencyRatio"}[k]
+		jsonKey := map[string]string{"steps": "steps", "pause": "pause", "min_requests": "minRequests", "max_error_rate": "maxErrorRate", "max_latency_ratio": "maxLatencyRatio", "prometheus_url": "prometheusUrl"}[k]
 		b.ev("deploy.canary."+jsonKey, b.specEv("deploy.canary."+k, fmt.Sprintf("spec [deploy.canary] %s", k)))
 	}
+}
+
+// kubernetes copies the spec's [kubernetes] keys, each with its evidence.
+func (b *builder) kubernetes() {
+	sk := b.sp.Kubernetes
+	var k Kubernetes
+	set := false
+	for _, f := range []struct {
+		jsonKey, specKey string
+		copy             func() bool
+	}{
+		{"namespace", "namespace", func() bool { return kubeKey(&k.Namespace, sk.Namespace) }},
+		{"context", "context", func() bool { return kubeKey(&k.Context, sk.Context) }},
+		{"host", "host", func() bool { return kubeKey(&k.Host, sk.Host) }},
+		{"tlsSecret", "tls_secret", func() bool { return kubeKey(&k.TLSSecret, sk.TLSSecret) }},
+		{"clusterIssuer", "cluster_issuer", func() bool { return kubeKey(&k.ClusterIssuer, sk.ClusterIssuer) }},
+		{"ingressClass", "ingress_class", func() bool { return kubeKey(&k.IngressClass, sk.IngressClass) }},
+		{"gateway", "gateway", func() bool { return kubeKey(&k.Gateway, sk.Gateway) }},
+		{"cpu", "cpu", func() bool { return kubeKey(&k.CPU, sk.CPU) }},
+		{"memory", "memory", func() bool { return kubeKey(&k.Memory, sk.Memory) }},
+		{"cpuLimit", "cpu_limit", func() bool { return kubeKey(&k.CPULimit, sk.CPULimit) }},
+		{"memoryLimit", "memory_limit", func() bool { return kubeKey(&k.MemoryLimit, sk.MemoryLimit) }},
+		{"maxReplicas", "max_replicas", func() bool { return kubeKey(&k.MaxReplicas, sk.MaxReplicas) }},
+		{"targetCPU", "target_cpu", func() bool { return kubeKey(&k.TargetCPU, sk.TargetCPU) }},
+		{"storageClass", "storage_class", func() bool { return kubeKey(&k.StorageClass, sk.StorageClass) }},
+		{"storageSize", "storage_size", func() bool { return kubeKey(&k.StorageSize, sk.StorageSize) }},
+		{"monitoring", "monitoring", func() bool { return kubeKey(&k.Monitoring, sk.Monitoring) }},
+	} {
+		if f.copy() {
+			set = true
+			b.ev("kubernetes."+f.jsonKey, b.specEv("kubernetes."+f.specKey, "spec [kubernetes] "+f.specKey))
+		}
+	}
+	if k.MaxReplicas != 0 && k.MaxReplicas < b.p.Deploy.Replicas {
+		b.warnf("%s: [kubernetes] max_replicas %d is below [deploy] replicas %d: no autoscaler is rendered; raise max_replicas or remove it",
+			location(b.specEv("kubernetes.max_replicas", "")), k.MaxReplicas, b.p.Deploy.Replicas)
+	}
+	if set {
+		b.p.Kubernetes = &k
+	}
+}
+
+// kubeKey copies a value the spec sets (non-zero) and says whether it did.
+func kubeKey[T comparable](dst *T, v T) bool {
+	var zero T
+	if v == zero {
+		return false
+	}
+	*dst = v
+	return true
 }

@@ -76,18 +76,21 @@ func fullSpec(dir string) *spec.Spec {
 		Run:    spec.Run{Command: "gunicorn -b 0.0.0.0:$PORT -w 4 app:app", Port: 9000, Workers: 4},
 		Health: spec.Health{Path: "/status", Interval: 10 * time.Second, StartupTimeout: 90 * time.Second},
 		Deploy: spec.Deploy{Target: "kubernetes", Strategy: "canary", Replicas: 3, RollbackWindow: time.Hour,
-			Canary: spec.Canary{Steps: []int{5, 25, 100}, MaxErrorRate: 0.02}},
-		Env:     map[string]string{"DEBUG": "0"},
-		Config:  spec.Config{Dir: "settings"},
-		Data:    spec.Data{Static: []string{"data"}, Persistent: []string{"uploads"}},
-		Secrets: spec.Secrets{File: "/etc/shop.env"},
-		File:    file,
+			Canary: spec.Canary{Steps: []int{5, 25, 100}, MaxErrorRate: 0.02, PrometheusURL: "http://prom:9090"}},
+		Kubernetes: spec.Kubernetes{Namespace: "shop", Host: "shop.example.com", CPU: "500m", MaxReplicas: 2, Monitoring: true},
+		Env:        map[string]string{"DEBUG": "0"},
+		Config:     spec.Config{Dir: "settings"},
+		Data:       spec.Data{Static: []string{"data"}, Persistent: []string{"uploads"}},
+		Secrets:    spec.Secrets{File: "/etc/shop.env"},
+		File:       file,
 		Positions: map[string]spec.Pos{
 			"name": pos(1), "version": pos(2), "build.python": pos(4), "run.command": pos(7), "run.port": pos(8),
 			"run.workers": pos(9), "health.path": pos(11), "health.interval": pos(12), "health.startup_timeout": pos(13),
 			"deploy.target": pos(15), "deploy.strategy": pos(16), "deploy.replicas": pos(17), "deploy.rollback_window": pos(18),
 			"deploy.canary.steps": pos(20), "deploy.canary.max_error_rate": pos(21), "env.DEBUG": pos(23),
 			"config.dir": pos(25), "data.persistent": pos(27), "data.static": pos(28), "secrets.file": pos(30),
+			"deploy.canary.prometheus_url": pos(22), "kubernetes.namespace": pos(33), "kubernetes.host": pos(34),
+			"kubernetes.cpu": pos(35), "kubernetes.max_replicas": pos(36), "kubernetes.monitoring": pos(37),
 		},
 	}
 }
@@ -124,6 +127,12 @@ func TestAssembleSpecWins(t *testing.T) {
 		{"env.DEBUG", p.Env["DEBUG"], "0", 23},
 		{"config", p.Config.Path, "settings", 25},
 		{"secretsFile", p.SecretsFile, "/etc/shop.env", 30},
+		{"deploy.canary.prometheusUrl", p.Deploy.Canary.PrometheusURL, "http://prom:9090", 22},
+		{"kubernetes.namespace", p.Kubernetes.Namespace, "shop", 33},
+		{"kubernetes.host", p.Kubernetes.Host, "shop.example.com", 34},
+		{"kubernetes.cpu", p.Kubernetes.CPU, "500m", 35},
+		{"kubernetes.maxReplicas", p.Kubernetes.MaxReplicas, 2, 36},
+		{"kubernetes.monitoring", p.Kubernetes.Monitoring, true, 37},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -148,6 +157,12 @@ func TestAssembleSpecWins(t *testing.T) {
 	}
 	if p.Env["PORT"] != "9000" {
 		t.Errorf("PORT = %q, want the spec's port 9000", p.Env["PORT"])
+	}
+	if !hasWarning(p.Warnings, "max_replicas 2 is below [deploy] replicas 3") {
+		t.Errorf("no warning about max_replicas below replicas: %q", p.Warnings)
+	}
+	if _, ok := p.Evidence["kubernetes.context"]; ok || p.Kubernetes.Context != "" {
+		t.Error("kubernetes.context has evidence or a value though the spec does not set it")
 	}
 }
 

@@ -107,6 +107,17 @@ func WriteText(w io.Writer, p *Plan, explain bool) error {
 		line("canary", fmt.Sprintf("%s, pause %s, min %d requests, max error rate %g, max latency ratio %g",
 			strings.Join(steps, " -> "), c.Pause, c.MinRequests, c.MaxErrorRate, c.MaxLatencyRatio), "deploy.canary")
 	}
+	if k := p.Kubernetes; k != nil {
+		var parts []string
+		for _, kv := range [][2]string{{"namespace", k.Namespace}, {"context", k.Context}, {"host", k.Host}, {"gateway", k.Gateway}} {
+			if kv[1] != "" {
+				parts = append(parts, kv[0]+" "+kv[1])
+			}
+		}
+		if len(parts) > 0 {
+			line("kubernetes", strings.Join(parts, ", "))
+		}
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

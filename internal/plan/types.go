@@ -29,6 +29,8 @@ type Plan struct {
 	Build         Build             `json:"build"`
 	Deploy        Deploy            `json:"deploy"`
 	NotifyWebhook string            `json:"notifyWebhook,omitempty"`
+	// Kubernetes holds the spec's [kubernetes] keys; nil when it sets none. Added in schema 1.
+	Kubernetes *Kubernetes `json:"kubernetes,omitempty"`
 
 	// Evidence says where each value came from, keyed by the JSON path of the value
 	// ("run.command", "python.version", "dependencies.source"...).
@@ -155,4 +157,28 @@ type Canary struct {
 	MinRequests     int     `json:"minRequests"`
 	MaxErrorRate    float64 `json:"maxErrorRate"`
 	MaxLatencyRatio float64 `json:"maxLatencyRatio"`
+	// PrometheusURL is the Prometheus the Kubernetes target queries for the canary analysis.
+	// Added in schema 1.
+	PrometheusURL string `json:"prometheusUrl,omitempty"`
+}
+
+// Kubernetes is where and how the app runs on a cluster, as the spec says; an empty field
+// leaves the choice to the command line or the renderer's default.
+type Kubernetes struct {
+	Namespace     string `json:"namespace,omitempty"`
+	Context       string `json:"context,omitempty"`
+	Host          string `json:"host,omitempty"`
+	TLSSecret     string `json:"tlsSecret,omitempty"`
+	ClusterIssuer string `json:"clusterIssuer,omitempty"`
+	IngressClass  string `json:"ingressClass,omitempty"`
+	Gateway       string `json:"gateway,omitempty"`
+	CPU           string `json:"cpu,omitempty"`
+	Memory        string `json:"memory,omitempty"`
+	CPULimit      string `json:"cpuLimit,omitempty"`
+	MemoryLimit   string `json:"memoryLimit,omitempty"`
+	MaxReplicas   int    `json:"maxReplicas,omitempty"`
+	TargetCPU     int    `json:"targetCPU,omitempty"`
+	StorageClass  string `json:"storageClass,omitempty"`
+	StorageSize   string `json:"storageSize,omitempty"`
+	Monitoring    bool   `json:"monitoring,omitempty"`
 }

@@ -14,26 +14,32 @@ import (
 // liveEvery is how often a live status line is redrawn at most.
 const liveEvery = 100 * time.Millisecond
 
-// Display writes progress to one stream. Line prints a line that stays; Status replaces the
-// live status line. Safe for concurrent use.
+// Display writes progress to one stream. Line prints a line; Status shows the state of one
+// piece of work (a key such as "push" or a Deployment's name) that changes often. On a
+// terminal the status line is rewritten in place and kept, as it last was, when a line or
+// another status follows. Elsewhere a status is printed when its key is new and then at most
+// once an interval, and its last state is printed before anything else, so a CI log shows
+// where each piece of work started and ended without a line per update. Safe for concurrent
+// use.
 type Display struct {
 	w     io.Writer
 	tty   bool
 	width func() int
 	now   func() time.Time
-	every time.Duration // plain mode: at most one status line this often
+	every time.Duration // plain mode: at most one status line per key this often
 
-	mu        sync.Mutex
-	status    string // shown on a terminal
-	lastPlain time.Time
-	lastKey   string
+	mu      sync.Mutex
+	key     string // the open status, "" for none
+	status  string // its latest text
+	shown   string // its text as last written
+	shownAt time.Time
 }
 
 // New returns a display on w: live when w is a terminal (and TERM is not "dumb" and $CI is
 // unset), plain lines otherwise.
 func New(w io.Writer) *Display {
-	d := &Display{w: w, now: time.Now, every: 10 * time.Second, width: func() int { return 80 }}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) && os.Getenv("TERM") != "dumb" && os.Getenv("CI") == "" {
+	d := Plain(w, 10*time.Second)
+	if f, ok := w.(*os.File); ok && IsTerminal(w) && os.Getenv("TERM") != "dumb" && os.Getenv("CI") == "" {
 		d.tty = true
 		d.width = func() int {
 			if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
@@ -45,63 +51,78 @@ func New(w io.Writer) *Display {
 	return d
 }
 
-// Plain returns a display that writes plain lines to w whatever w is, with a status line at
-// most every interval (tests use it to see what CI sees).
+// Plain returns a display that writes plain lines to w whatever w is, with a status line per
+// key at most every interval.
 func Plain(w io.Writer, every time.Duration) *Display {
 	return &Display{w: w, now: time.Now, every: every, width: func() int { return 80 }}
 }
 
-// Live reports whether the display redraws a status line in place.
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// Live reports whether the display rewrites status lines in place.
 func (d *Display) Live() bool { return d.tty }
 
-// Line prints a line that stays above the status line.
+// Line prints a line.
 func (d *Display) Line(format string, args ...any) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	msg := fmt.Sprintf(format, args...)
-	if d.tty && d.status != "" {
-		fmt.Fprintf(d.w, "\r\x1b[K%s\n%s", msg, d.fit(d.status))
-		return
-	}
-	fmt.Fprintln(d.w, msg)
+	d.end()
+	fmt.Fprintln(d.w, fmt.Sprintf(format, args...))
 }
 
-// Status replaces the live status line. key names what the status is about (e.g. "push"):
-// in plain mode a status with a new key is printed at once, the same key at most every
-// interval, so CI logs show the work is moving without a line per update.
+// Status sets the state of the work named key.
 func (d *Display) Status(key, format string, args ...any) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	msg := fmt.Sprintf(format, args...)
-	now := d.now()
-	if d.tty {
-		// Redraw at most ten times a second: a terminal cannot show more, and an upload
-		// reports every 32 KiB.
-		d.status = msg
-		if key != d.lastKey || now.Sub(d.lastPlain) >= liveEvery {
-			d.lastKey, d.lastPlain = key, now
-			fmt.Fprintf(d.w, "\r\x1b[K%s", d.fit(msg))
-		}
-		return
+	if key != d.key {
+		d.end()
+		d.key = key
 	}
-	if key != d.lastKey || now.Sub(d.lastPlain) >= d.every {
-		d.lastKey, d.lastPlain = key, now
+	d.status = msg
+	now := d.now()
+	switch {
+	case d.tty && (d.shown == "" || now.Sub(d.shownAt) >= liveEvery):
+		// At most ten redraws a second: a terminal shows no more, and an upload reports
+		// every 32 KiB.
+		fmt.Fprintf(d.w, "\r\x1b[K%s", d.fit(msg))
+		d.shown, d.shownAt = msg, now
+	case !d.tty && (d.shown == "" || now.Sub(d.shownAt) >= d.every):
 		fmt.Fprintln(d.w, msg)
+		d.shown, d.shownAt = msg, now
 	}
 }
 
-// Clear removes the status line (call it when the work is done).
-func (d *Display) Clear() {
+// Done ends the open status line, as it last was.
+func (d *Display) Done() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.tty && d.status != "" {
-		fmt.Fprint(d.w, "\r\x1b[K")
+	d.end()
+}
+
+// end writes the open status's latest state if it was not written yet, and closes it; d.mu
+// is held.
+func (d *Display) end() {
+	if d.key == "" {
+		return
 	}
-	d.status, d.lastKey = "", ""
+	switch {
+	case d.tty && d.shown != d.status:
+		fmt.Fprintf(d.w, "\r\x1b[K%s\n", d.fit(d.status))
+	case d.tty:
+		fmt.Fprintln(d.w)
+	case d.shown != d.status:
+		fmt.Fprintln(d.w, d.status)
+	}
+	d.key, d.status, d.shown = "", "", ""
 }
 
 // fit cuts msg to the terminal's width so the status never wraps (a wrapped line cannot be
-// redrawn in place).
+// rewritten in place).
 func (d *Display) fit(msg string) string {
 	msg = strings.ReplaceAll(msg, "\n", " ")
 	w := d.width() - 1

@@ -2,50 +2,55 @@ package progress
 
 import (
 	"bytes"
-	"strings"
 	"testing"
 	"time"
 )
 
-func TestPlainStatusIsThrottledPerKey(t *testing.T) {
-	var b bytes.Buffer
-	d := Plain(&b, 10*time.Second)
+// clock returns a display on b with a clock the test moves.
+func clock(b *bytes.Buffer, tty bool) (*Display, *time.Time) {
+	d := Plain(b, 10*time.Second)
+	d.tty = tty
+	d.width = func() int { return 40 }
 	now := time.Unix(1000, 0)
 	d.now = func() time.Time { return now }
-	d.Status("push", "push 1/10 MiB")
-	d.Status("push", "push 2/10 MiB") // same key, too soon: dropped
-	now = now.Add(11 * time.Second)
-	d.Status("push", "push 7/10 MiB") // interval passed
-	d.Status("sbom", "sbom")          // new key: at once
-	d.Line("pushed")
-	want := "push 1/10 MiB\npush 7/10 MiB\nsbom\npushed\n"
+	return d, &now
+}
+
+func TestPlainShowsStartIntervalAndEndOfEachStatus(t *testing.T) {
+	var b bytes.Buffer
+	d, now := clock(&b, false)
+	d.Line("applied Deployment/web")
+	d.Status("web", "web: 1/2 updated")
+	d.Status("web", "web: 1/2 updated, 1 ready") // too soon: held back
+	*now = now.Add(11 * time.Second)
+	d.Status("web", "web: 2/2 updated") // the interval passed
+	d.Status("web", "web: 2/2 updated, 2 ready")
+	d.Status("push", "push 1 MiB") // another key: the last state of web first
+	d.Done()
+	d.Line("live")
+	want := "applied Deployment/web\nweb: 1/2 updated\nweb: 2/2 updated\nweb: 2/2 updated, 2 ready\npush 1 MiB\nlive\n"
 	if b.String() != want {
 		t.Errorf("plain output:\n%q\nwant\n%q", b.String(), want)
 	}
-	if d.Live() {
-		t.Error("a buffer is not a terminal")
-	}
 }
 
-func TestLiveRedrawsTheStatusBelowLines(t *testing.T) {
+func TestLiveRewritesInPlaceAndKeepsTheLastState(t *testing.T) {
 	var b bytes.Buffer
-	d := Plain(&b, time.Second)
-	now := time.Unix(1000, 0)
-	d.now = func() time.Time { return now }
-	d.tty = true
-	d.width = func() int { return 12 }
-	d.Status("push", "push 1/10 MiB of the deps layer")
-	d.Status("push", "push 2/10 MiB of the deps layer") // within 100ms: not drawn, but kept
-	d.Line("base cached")
-	d.Clear()
-	got := b.String()
-	// The status is cut to the width (11 columns), a line clears it and redraws it below.
-	want := "\r\x1b[Kpush 1/10 …" + "\r\x1b[Kbase cached\npush 2/10 …" + "\r\x1b[K"
-	if got != want {
-		t.Errorf("live output:\n%q\nwant\n%q", got, want)
-	}
-	if strings.Count(got, "\n") != 1 {
-		t.Errorf("the status line must never end a line: %q", got)
+	d, now := clock(&b, true)
+	d.Line("applied Deployment/web")
+	d.Status("web", "web: 1/2 updated")
+	*now = now.Add(time.Second)
+	d.Status("web", "web: 2/2 updated")
+	d.Status("web", "web: 2/2 updated, 2 ready") // within 100ms: not drawn yet
+	d.Line("web release r1 is live")
+	d.Status("push", "push uploading 12.0 MiB of 48.0 MiB, a long line cut to the width")
+	d.Done()
+	want := "applied Deployment/web\n" +
+		"\r\x1b[Kweb: 1/2 updated" + "\r\x1b[Kweb: 2/2 updated" + "\r\x1b[Kweb: 2/2 updated, 2 ready\n" +
+		"web release r1 is live\n" +
+		"\r\x1b[Kpush uploading 12.0 MiB of 48.0 MiB, a…" + "\n"
+	if b.String() != want {
+		t.Errorf("live output:\n%q\nwant\n%q", b.String(), want)
 	}
 }
 

@@ -66,6 +66,13 @@ func Judge(c CanaryConfig, canary, stable Metrics) Verdict {
 	return v
 }
 
+// Unmeasured is the verdict of a canary step on a target without request metrics (why says
+// why there are none): the step passes on the health of its replicas, which Decide checks
+// before every step, and the reason says what was not compared.
+func Unmeasured(why error) Verdict {
+	return Verdict{Outcome: Pass, Reason: fmt.Sprintf("replicas ready and not restarting; 5xx rate and latency not compared (%v)", why)}
+}
+
 // ApplyVerdict returns the status after a canary analysis at now: a pass moves to the next
 // step, a failure starts the rollback, an inconclusive result waits one more pause with the
 // window kept open, and says so.

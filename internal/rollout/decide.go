@@ -185,16 +185,20 @@ func decideBlueGreen(st Status, obs Observation, nw, old group) Decision {
 func decideCanary(st Status, obs Observation, nw, old group) Decision {
 	sp := st.Spec
 	c := sp.Canary
-	if n := sp.Replicas - len(nw.alive); n > 0 {
-		return Decision{Action: Start, Release: sp.Release, N: n, Reason: fmt.Sprintf("starting %d canary replica(s) of %s", n, sp.Release)}
-	}
-	if len(nw.starting) > 0 {
-		return waitReady(nw)
-	}
 	step := min(st.Step, len(c.Steps)-1)
 	pct := c.Steps[step]
 	if st.Promote {
 		pct = 100
+	}
+	if sp.ReplicaWeights {
+		if d, ok := scaleCanary(sp, step, pct, nw, old); ok {
+			return d
+		}
+	} else if n := sp.Replicas - len(nw.alive); n > 0 {
+		return Decision{Action: Start, Release: sp.Release, N: n, Reason: fmt.Sprintf("starting %d canary replica(s) of %s", n, sp.Release)}
+	}
+	if len(nw.starting) > 0 {
+		return waitReady(nw)
 	}
 	want := map[string]int{sp.Release: pct, sp.Stable: 100 - pct}
 	if !sameWeights(want, obs.Weights) {
@@ -217,6 +221,37 @@ func decideCanary(st Status, obs Observation, nw, old group) Decision {
 		return Decision{Action: Wait, Until: at, Reason: fmt.Sprintf("canary step %d: %d%% of traffic to %s, analysis at %s", step+1, pct, sp.Release, at.UTC().Format(time.TimeOnly))}
 	}
 	return Decision{Action: Analyze, Reason: fmt.Sprintf("analysing canary step %d", step+1)}
+}
+
+// CanaryReplicas splits total replicas between the stable release and the canary at weight
+// percent when the replica counts are the traffic split: the canary gets its share rounded up
+// (at least one), stable the rest (at least one until the canary has everything).
+func CanaryReplicas(total, weight int) (stable, canary int) {
+	canary = min(max((total*weight+99)/100, 1), total)
+	if weight >= 100 {
+		return 0, total
+	}
+	return max(total-canary, 1), canary
+}
+
+// scaleCanary brings the canary up to its share of the step before the stable release gives
+// up its own, so serving capacity never drops; ok is false once both have their counts.
+func scaleCanary(sp Spec, step, pct int, nw, old group) (Decision, bool) {
+	ns, nc := CanaryReplicas(sp.Replicas, pct)
+	if n := nc - len(nw.alive); n > 0 {
+		return Decision{Action: Start, Release: sp.Release, N: n, Reason: fmt.Sprintf("canary step %d: starting %d replica(s) of %s for %d of %d", step+1, n, sp.Release, nc, sp.Replicas)}, true
+	}
+	if len(nw.starting) > 0 {
+		return waitReady(nw), true
+	}
+	if n := ns - len(old.alive); n > 0 {
+		return Decision{Action: Start, Release: sp.Stable, N: n, Reason: fmt.Sprintf("canary step %d: starting %d replica(s) of %s", step+1, n, sp.Stable)}, true
+	}
+	if extra := len(old.alive) - ns; extra > 0 && pct < 100 {
+		victims := append(append([]Replica(nil), old.starting...), old.ready...) // not ready first
+		return Decision{Action: Stop, IDs: ids(victims[:extra]), Reason: fmt.Sprintf("canary step %d: draining %d replica(s) of %s", step+1, extra, sp.Stable)}, true
+	}
+	return Decision{}, false
 }
 
 // decideRollback brings the stable release back to full strength, gives it all traffic and

@@ -30,6 +30,7 @@ func TestDecide(t *testing.T) {
 	rolling := NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: Rolling, Replicas: 2})
 	bg := NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: BlueGreen, Replicas: 2, RollbackWindow: time.Minute})
 	canary := NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: Canary, Replicas: 1, Canary: CanaryConfig{Steps: []int{10, 50, 100}, Pause: 10 * time.Second}})
+	ratio := NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: Canary, Replicas: 4, ReplicaWeights: true, Canary: CanaryConfig{Steps: []int{25, 50, 100}, Pause: 10 * time.Second}})
 	with := func(st Status, f func(*Status)) Status { f(&st); return st }
 	tests := []struct {
 		name    string
@@ -85,6 +86,16 @@ func TestDecide(t *testing.T) {
 			Decision{Action: Stop, IDs: []string{"c"}}},
 		{"rollback ends when only stable remains", with(rolling, func(s *Status) { s.Phase = RollingBack }), reps("r1/a/ready", "r1/b/ready"), map[string]int{"r1": 100}, t0,
 			Decision{Action: Reverted}},
+		{"replica canary starts only its share", ratio, reps("r1/a/ready", "r1/b/ready", "r1/c/ready", "r1/d/ready"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Start, Release: "r2", N: 1}},
+		{"replica canary drains stable once the canary is ready", ratio, reps("r1/a/ready", "r1/b/starting", "r1/c/ready", "r1/d/ready", "r2/e/ready"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Stop, IDs: []string{"b"}}},
+		{"replica canary records the step's weight", ratio, reps("r1/a/ready", "r1/c/ready", "r1/d/ready", "r2/e/ready"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Weigh, Weights: map[string]int{"r2": 25, "r1": 75}}},
+		{"replica canary grows at the next step", with(ratio, func(s *Status) { s.Step = 1 }), reps("r1/a/ready", "r1/c/ready", "r1/d/ready", "r2/e/ready"), map[string]int{"r1": 75, "r2": 25}, t0,
+			Decision{Action: Start, Release: "r2", N: 1}},
+		{"replica canary at 100% drains all of stable", with(ratio, func(s *Status) { s.Step = 2 }), reps("r1/a/ready", "r1/c/ready", "r2/e/ready", "r2/f/ready", "r2/g/ready", "r2/h/ready"), map[string]int{"r2": 100}, t0,
+			Decision{Action: Stop, IDs: []string{"a", "c"}}},
 		{"older releases are retired first", rolling, reps("r0/z/ready", "r1/a/ready"), map[string]int{"r1": 100}, t0,
 			Decision{Action: Stop, IDs: []string{"z"}}},
 	}
@@ -96,6 +107,16 @@ func TestDecide(t *testing.T) {
 				t.Errorf("Decide() = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestCanaryReplicas(t *testing.T) {
+	for _, tt := range []struct{ total, weight, stable, canary int }{
+		{4, 25, 3, 1}, {4, 50, 2, 2}, {4, 100, 0, 4}, {4, 1, 3, 1}, {1, 10, 1, 1}, {1, 100, 0, 1}, {10, 33, 6, 4},
+	} {
+		if s, c := CanaryReplicas(tt.total, tt.weight); s != tt.stable || c != tt.canary {
+			t.Errorf("CanaryReplicas(%d, %d) = %d, %d; want %d, %d", tt.total, tt.weight, s, c, tt.stable, tt.canary)
+		}
 	}
 }
 

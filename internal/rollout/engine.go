@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -56,13 +57,19 @@ func (e *Engine) Step(ctx context.Context, st Status) (Status, Decision, error) 
 		}
 	case MarkStep:
 		var c, s Metrics
-		if c, s, err = e.metrics(ctx, sp); err == nil {
+		if c, s, err = e.metrics(ctx, sp); errors.Is(err, ErrNoMetrics) {
+			c, s, err = Metrics{}, Metrics{}, nil
+		}
+		if err == nil {
 			st.CanaryBase, st.StableBase = c, s
 			st.StepStarted, st.AnalyzeAt = now, now.Add(sp.Canary.Pause)
 		}
 	case Analyze:
 		var c, s Metrics
-		if c, s, err = e.metrics(ctx, sp); err == nil {
+		switch c, s, err = e.metrics(ctx, sp); {
+		case errors.Is(err, ErrNoMetrics):
+			st, err = ApplyVerdict(st, Unmeasured(err), now), nil
+		case err == nil:
 			st = ApplyVerdict(st, Judge(sp.Canary, c.Sub(st.CanaryBase), s.Sub(st.StableBase)), now)
 		}
 	case Promoted:

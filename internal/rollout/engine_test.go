@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -131,5 +132,25 @@ func TestEngineResumesAfterCrash(t *testing.T) {
 	}
 	if rel := f.releases(); rel["r2"] != 3 || rel["r1"] != 0 {
 		t.Errorf("replicas = %v, want 3 of r2", rel)
+	}
+}
+
+func TestEngineCanaryWithoutMetricsPassesOnHealth(t *testing.T) {
+	f, clk := newFake(), &fakeClock{now: time.Unix(1e9, 0)}
+	f.blind = true
+	runEngine(t, f, clk, Spec{Release: "r1", Strategy: Canary, Replicas: 4})
+	st := runEngine(t, f, clk, Spec{Release: "r2", Stable: "r1", Strategy: Canary, Replicas: 4, ReplicaWeights: true, Canary: CanaryConfig{Steps: []int{25, 50}, Pause: time.Second}})
+	if st.Phase != Succeeded {
+		t.Fatalf("phase = %s (%s), want succeeded", st.Phase, st.Message)
+	}
+	if st.Analysis == nil || !strings.Contains(st.Analysis.Reason, "latency not compared") || !strings.Contains(st.Analysis.Reason, "no Prometheus") {
+		t.Errorf("last analysis = %+v, want a pass saying what was not compared", st.Analysis)
+	}
+	if rel := f.releases(); rel["r2"] != 4 || rel["r1"] != 0 {
+		t.Errorf("replicas = %v, want 4 of r2 and none of r1", rel)
+	}
+	// 3:1, 2:2, then 2:4 before stable drains: capacity never drops below 4.
+	if f.maxAlive > 6 {
+		t.Errorf("a replica-weighted canary had %d replicas alive at once, want at most 6", f.maxAlive)
 	}
 }

@@ -18,6 +18,7 @@ type fakeTarget struct {
 	metrics  map[string]Metrics
 	next     int
 	traffic  bool // every metrics read adds 100 healthy requests
+	blind    bool // Metrics says ErrNoMetrics
 	maxAlive int  // most replicas alive at once
 	history  []map[string]int
 }
@@ -86,6 +87,9 @@ func (f *fakeTarget) Weights(context.Context) (map[string]int, error) {
 func (f *fakeTarget) Metrics(_ context.Context, release string) (Metrics, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.blind {
+		return Metrics{}, fmt.Errorf("no Prometheus: %w", ErrNoMetrics)
+	}
 	m := f.metrics[release]
 	if f.traffic {
 		f.metrics[release] = add(m, hist(100, 0, time.Millisecond))

@@ -70,6 +70,10 @@ type Spec struct {
 	Canary   CanaryConfig `json:"canary"`
 	// RollbackWindow is how long blue-green keeps the old set warm after the switch.
 	RollbackWindow time.Duration `json:"rollbackWindow"`
+	// ReplicaWeights says the target has no traffic router: traffic follows the replica
+	// counts, so each canary step scales both releases (CanaryReplicas) instead of weighting a
+	// full new set. Weights are still set, to record the step.
+	ReplicaWeights bool `json:"replicaWeights,omitempty"`
 }
 
 // Phase is where a deploy stands.

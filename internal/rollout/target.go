@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -21,9 +22,14 @@ type Target interface {
 	SetWeights(ctx context.Context, weights map[string]int) error
 	// Weights returns the traffic percentages in effect.
 	Weights(ctx context.Context) (map[string]int, error)
-	// Metrics returns the cumulative request metrics of release as seen by the traffic router.
+	// Metrics returns the cumulative request metrics of release as seen by the traffic router,
+	// or an error wrapping ErrNoMetrics when the target has no source of request metrics.
 	Metrics(ctx context.Context, release string) (Metrics, error)
 }
+
+// ErrNoMetrics is wrapped by Target.Metrics errors when nothing measures requests: a canary
+// step is then judged on its replicas' health alone, and the verdict says so.
+var ErrNoMetrics = errors.New("no request metrics")
 
 // Health is the state of one replica.
 type Health string
@@ -89,19 +95,24 @@ type Clock interface {
 }
 
 // RealClock is the wall clock.
-type RealClock struct{}
+type RealClock struct {
+	// Wake, when set, ends a Sleep early: a target's change events, so the engine reacts to
+	// them instead of waiting out its poll.
+	Wake <-chan struct{}
+}
 
 // Now returns the current time.
 func (RealClock) Now() time.Time { return time.Now() }
 
-// Sleep waits for d or until ctx is done.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits for d, a signal on Wake, or until ctx is done.
+func (c RealClock) Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
-		return nil
+	case <-c.Wake:
 	}
+	return nil
 }

@@ -19,9 +19,12 @@ func notEmpty(s string) (string, string) {
 }
 
 var (
-	labelRE  = regexp.MustCompile(labelPattern)
-	varRE    = regexp.MustCompile(varPattern)
-	pythonRE = regexp.MustCompile(pythonPattern)
+	labelRE    = regexp.MustCompile(labelPattern)
+	varRE      = regexp.MustCompile(varPattern)
+	pythonRE   = regexp.MustCompile(pythonPattern)
+	hostRE     = regexp.MustCompile(hostPattern)
+	gatewayRE  = regexp.MustCompile(gatewayPattern)
+	quantityRE = regexp.MustCompile(quantityPattern)
 )
 
 func isLabel(s string) bool { return labelRE.MatchString(s) }
@@ -116,4 +119,40 @@ func checkWebhook(s string) (string, string) {
 		return fmt.Sprintf("must be an http or https URL, got %q", s), hint
 	}
 	return "", ""
+}
+
+func checkHost(s string) (string, string) {
+	if len(s) <= 253 && hostRE.MatchString(s) {
+		return "", ""
+	}
+	msg := fmt.Sprintf("must be a DNS name (lowercase letters, digits, '-' and '.', at most 253 characters), got %q", s)
+	if i := strings.Index(s, "://"); i >= 0 {
+		return msg, fmt.Sprintf("write the host only: %q", strings.ToLower(strings.Trim(s[i+3:], "/")))
+	}
+	if l := strings.ToLower(s); l != s && hostRE.MatchString(l) {
+		return msg, fmt.Sprintf("write %q", l)
+	}
+	return msg, ""
+}
+
+func checkGateway(s string) (string, string) {
+	if gatewayRE.MatchString(s) {
+		return "", ""
+	}
+	return fmt.Sprintf("must be a Gateway as NAME or NAMESPACE/NAME (DNS-1123 labels), got %q", s), ""
+}
+
+func checkQuantity(s string) (string, string) {
+	if quantityRE.MatchString(s) {
+		return "", ""
+	}
+	msg := fmt.Sprintf("must be a Kubernetes quantity like \"500m\", \"1\", \"256Mi\" or \"1Gi\", got %q", s)
+	// "512MB", "1gb": the binary unit was meant.
+	t := strings.TrimSpace(s)
+	if n := len(t); n > 2 && strings.EqualFold(t[n-1:], "b") {
+		if fix := t[:n-2] + strings.ToUpper(t[n-2:n-1]) + "i"; quantityRE.MatchString(fix) {
+			return msg, fmt.Sprintf("write %q", fix)
+		}
+	}
+	return msg, ""
 }

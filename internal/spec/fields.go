@@ -82,10 +82,13 @@ func atLeast(lo float64) func(*field) {
 }
 
 const (
-	labelPattern   = `^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
-	varPattern     = `^[A-Za-z_][A-Za-z0-9_]*$`
-	pythonPattern  = `^3\.[0-9]+(\.[0-9]+)?$`
-	durationRegexp = `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	labelPattern    = `^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
+	varPattern      = `^[A-Za-z_][A-Za-z0-9_]*$`
+	pythonPattern   = `^3\.[0-9]+(\.[0-9]+)?$`
+	durationRegexp  = `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	hostPattern     = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	gatewayPattern  = `^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
+	quantityPattern = `^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`
 )
 
 // fields returns the field table, tables first in document order, each followed by its keys.
@@ -210,6 +213,65 @@ func fields() []*field {
 		with(&field{path: "deploy.canary.max_latency_ratio", kind: kindFloat,
 			doc: "Highest acceptable canary p95 latency divided by the stable p95 latency.", def: "1.5",
 			example: `2.0`, ptr: func(s *Spec) any { return &s.Deploy.Canary.MaxLatencyRatio }}, atLeast(1)),
+		{path: "deploy.canary.prometheus_url", kind: kindString, pattern: "^https?://", check: checkWebhook,
+			doc:     "Prometheus the Kubernetes target queries for the canary's and the stable release's 5xx rate and p95 latency (from the ServiceMonitor's metrics).",
+			def:     "none: pods' readiness and restarts only",
+			allowed: "an http or https URL",
+			example: `"http://prometheus.monitoring:9090"`, ptr: func(s *Spec) any { return &s.Deploy.Canary.PrometheusURL }},
+
+		{path: "kubernetes", kind: kindTable, doc: `Where and how the app runs with [deploy] target = "kubernetes". Command-line flags of the same name override these keys.`},
+		{path: "kubernetes.namespace", kind: kindString, pattern: labelPattern, check: checkLabel,
+			doc: "Namespace the app's objects go to.", def: "the kubeconfig context's namespace, else \"default\"",
+			allowed: "a DNS-1123 label",
+			example: `"shop"`, ptr: func(s *Spec) any { return &s.Kubernetes.Namespace }},
+		{path: "kubernetes.context", kind: kindString, check: notEmpty,
+			doc: "kubeconfig context of the cluster.", def: "the kubeconfig's current context",
+			example: `"prod-eu"`, ptr: func(s *Spec) any { return &s.Kubernetes.Context }},
+		{path: "kubernetes.host", kind: kindString, pattern: hostPattern, check: checkHost,
+			doc: "Host name the app is exposed on, through an Ingress (or an HTTPRoute when gateway is set).", def: "none: the app is reachable inside the cluster only",
+			allowed: "a DNS host name (lowercase), e.g. shop.example.com",
+			example: `"shop.example.com"`, ptr: func(s *Spec) any { return &s.Kubernetes.Host }},
+		{path: "kubernetes.tls_secret", kind: kindString, pattern: hostPattern, check: checkHost,
+			doc: "Secret holding the host's TLS certificate.", def: `"<name>-tls" when cluster_issuer is set, else none`,
+			allowed: "a Kubernetes object name (DNS-1123 subdomain)",
+			example: `"shop-tls"`, ptr: func(s *Spec) any { return &s.Kubernetes.TLSSecret }},
+		{path: "kubernetes.cluster_issuer", kind: kindString, check: notEmpty,
+			doc: "cert-manager ClusterIssuer asked for the host's certificate.", def: "none",
+			example: `"letsencrypt"`, ptr: func(s *Spec) any { return &s.Kubernetes.ClusterIssuer }},
+		{path: "kubernetes.ingress_class", kind: kindString, check: notEmpty,
+			doc: "Ingress class of the host's Ingress.", def: "the cluster's default class",
+			example: `"nginx"`, ptr: func(s *Spec) any { return &s.Kubernetes.IngressClass }},
+		{path: "kubernetes.gateway", kind: kindString, pattern: gatewayPattern, check: checkGateway,
+			doc: "Gateway API Gateway the host's HTTPRoute attaches to, NAME or NAMESPACE/NAME; setting it renders an HTTPRoute instead of an Ingress (and lets a canary split traffic by weight).", def: "none: an Ingress",
+			allowed: "NAME or NAMESPACE/NAME, each a DNS-1123 label",
+			example: `"infra/public"`, ptr: func(s *Spec) any { return &s.Kubernetes.Gateway }},
+		{path: "kubernetes.cpu", kind: kindString, pattern: quantityPattern, check: checkQuantity,
+			doc: "CPU request per replica.", def: `"250m"`, allowed: "a Kubernetes quantity, e.g. \"500m\" or \"1\"",
+			example: `"500m"`, ptr: func(s *Spec) any { return &s.Kubernetes.CPU }},
+		{path: "kubernetes.memory", kind: kindString, pattern: quantityPattern, check: checkQuantity,
+			doc: "Memory request per replica.", def: `"256Mi"`, allowed: "a Kubernetes quantity, e.g. \"256Mi\" or \"1Gi\"",
+			example: `"512Mi"`, ptr: func(s *Spec) any { return &s.Kubernetes.Memory }},
+		{path: "kubernetes.cpu_limit", kind: kindString, pattern: quantityPattern, check: checkQuantity,
+			doc: "CPU limit per replica; it also sets the server's worker count.", def: `"1"`, allowed: "a Kubernetes quantity",
+			example: `"2"`, ptr: func(s *Spec) any { return &s.Kubernetes.CPULimit }},
+		{path: "kubernetes.memory_limit", kind: kindString, pattern: quantityPattern, check: checkQuantity,
+			doc: "Memory limit per replica.", def: `"512Mi"`, allowed: "a Kubernetes quantity",
+			example: `"1Gi"`, ptr: func(s *Spec) any { return &s.Kubernetes.MemoryLimit }},
+		with(&field{path: "kubernetes.max_replicas", kind: kindInt,
+			doc: "Adds a HorizontalPodAutoscaler scaling the app from [deploy] replicas up to this many on CPU.", def: "none: a fixed number of replicas",
+			example: `10`, ptr: func(s *Spec) any { return &s.Kubernetes.MaxReplicas }}, between(1, 1000)),
+		with(&field{path: "kubernetes.target_cpu", kind: kindInt,
+			doc: "Average CPU use, in percent of the request, the autoscaler aims at.", def: "70",
+			example: `60`, ptr: func(s *Spec) any { return &s.Kubernetes.TargetCPU }}, between(1, 100)),
+		{path: "kubernetes.storage_class", kind: kindString, check: notEmpty,
+			doc: "StorageClass of the persistent data folders' volumes.", def: "the cluster's default class",
+			example: `"fast-ssd"`, ptr: func(s *Spec) any { return &s.Kubernetes.StorageClass }},
+		{path: "kubernetes.storage_size", kind: kindString, pattern: quantityPattern, check: checkQuantity,
+			doc: "Size of each persistent data folder's volume.", def: `"1Gi"`, allowed: "a Kubernetes quantity",
+			example: `"10Gi"`, ptr: func(s *Spec) any { return &s.Kubernetes.StorageSize }},
+		{path: "kubernetes.monitoring", kind: kindBool,
+			doc: "Adds a ServiceMonitor and a PrometheusRule (applied only when the cluster has their CRDs).", def: "false",
+			example: `true`, ptr: func(s *Spec) any { return &s.Kubernetes.Monitoring }},
 
 		{path: "config", kind: kindTable, doc: "Configuration files shipped with the app."},
 		{path: "config.dir", kind: kindString, check: checkRelDir,

@@ -131,6 +131,19 @@ func TestParseErrors(t *testing.T) {
 				{3, 11, "data.static", `"data" is also in data.persistent`, "not both"}}},
 		{"webhook", "[notify]\nwebhook = \"ftp://x\"\n", "",
 			[]wantErr{{2, 11, "notify.webhook", `must be an http or https URL, got "ftp://x"`, ""}}},
+		{"kubernetes quantities", "[kubernetes]\nmemory = \"512MB\"\ncpu = \"half\"\n", "",
+			[]wantErr{
+				{2, 10, "kubernetes.memory", `must be a Kubernetes quantity like "500m", "1", "256Mi" or "1Gi", got "512MB"`, `write "512Mi"`},
+				{3, 7, "kubernetes.cpu", `got "half"`, ""}}},
+		{"kubernetes host and gateway", "[kubernetes]\nhost = \"https://Shop.example.com/\"\ngateway = \"a/b/c\"\nmax_replicas = 0\n", "",
+			[]wantErr{
+				{2, 8, "kubernetes.host", "must be a DNS name", `write the host only: "shop.example.com"`},
+				{3, 11, "kubernetes.gateway", `must be a Gateway as NAME or NAMESPACE/NAME (DNS-1123 labels), got "a/b/c"`, ""},
+				{4, 16, "kubernetes.max_replicas", "must be between 1 and 1000, got 0", ""}}},
+		{"unknown kubernetes key", "[kubernetes]\nnamespaces = \"x\"\n", "",
+			[]wantErr{{2, 1, "kubernetes.namespaces", "unknown key", `did you mean "namespace"?`}}},
+		{"prometheus url", "[deploy.canary]\nprometheus_url = \"prometheus.monitoring\"\n", "",
+			[]wantErr{{2, 18, "deploy.canary.prometheus_url", "must be an http or https URL", `write "https://prometheus.monitoring"`}}},
 		{"worker with port", "[run]\nkind = \"worker\"\nport = 8000\n", "",
 			[]wantErr{{3, 1, "run.port", `is set but run.kind is "worker"`, ""}}},
 		{"duplicate key", "[run]\nport = 1\nport = 2\n", "",
@@ -225,6 +238,24 @@ DEBUG = false
 WORKERS = 4
 RATIO = 0.5
 GREETING = "hé \"you\""
+
+[kubernetes]
+namespace = "shop"
+context = "prod"
+host = "shop.example.com"
+tls_secret = "shop-tls"
+cluster_issuer = "letsencrypt"
+ingress_class = "nginx"
+gateway = "infra/public"
+cpu = "500m"
+memory = "1Gi"
+cpu_limit = "2"
+memory_limit = "2Gi"
+max_replicas = 10
+target_cpu = 60
+storage_class = "fast"
+storage_size = "10Gi"
+monitoring = true
 `
 	s, err := Parse("pyship.toml", []byte(src), "")
 	if err != nil {
@@ -242,7 +273,10 @@ GREETING = "hé \"you\""
 		Data:    Data{Persistent: []string{"data", "uploads"}, Static: []string{"static"}},
 		Secrets: Secrets{File: "../secrets/shop.env"},
 		Notify:  Notify{Webhook: "https://hooks.example.com/x"},
-		File:    "pyship.toml",
+		Kubernetes: Kubernetes{Namespace: "shop", Context: "prod", Host: "shop.example.com", TLSSecret: "shop-tls", ClusterIssuer: "letsencrypt",
+			IngressClass: "nginx", Gateway: "infra/public", CPU: "500m", Memory: "1Gi", CPULimit: "2", MemoryLimit: "2Gi",
+			MaxReplicas: 10, TargetCPU: 60, StorageClass: "fast", StorageSize: "10Gi", Monitoring: true},
+		File: "pyship.toml",
 	}
 	positions := s.Positions
 	s.Positions = nil

@@ -86,7 +86,7 @@ func fieldSchema(f *field) map[string]any {
 	if f.check != nil && f.kind != kindDuration {
 		elem["minLength"] = 1
 	}
-	if f.path == "notify.webhook" {
+	if f.path == "notify.webhook" || f.path == "deploy.canary.prometheus_url" {
 		s["format"] = "uri"
 	}
 	if strings.HasPrefix(f.path, "data.") || f.path == "config.dir" {

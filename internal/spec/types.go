@@ -24,6 +24,7 @@ type Spec struct {
 	Data        Data
 	Secrets     Secrets
 	Notify      Notify
+	Kubernetes  Kubernetes
 
 	// File is the file the spec came from ("" when there is no spec), e.g. /app/pyship.toml.
 	File string
@@ -109,6 +110,8 @@ type Canary struct {
 	MaxErrorRate float64
 	// MaxLatencyRatio is the highest acceptable canary p95 / stable p95 (>= 1).
 	MaxLatencyRatio float64
+	// PrometheusURL is the Prometheus the Kubernetes target asks for the canary's metrics.
+	PrometheusURL string
 }
 
 // Config is the [config] table.
@@ -135,4 +138,24 @@ type Secrets struct {
 type Notify struct {
 	// Webhook receives Slack-compatible JSON on deploy success, failure and rollback.
 	Webhook string
+}
+
+// Kubernetes is the [kubernetes] table: where and how the app runs with target "kubernetes".
+type Kubernetes struct {
+	// Namespace and Context select the cluster's namespace and kubeconfig context.
+	Namespace, Context string
+	// Host exposes the app (Ingress, or an HTTPRoute when Gateway is set).
+	Host string
+	// TLSSecret holds the host's certificate; ClusterIssuer asks cert-manager for one.
+	TLSSecret, ClusterIssuer string
+	// IngressClass is the Ingress class; Gateway is the HTTPRoute's parent, NAME or NAMESPACE/NAME.
+	IngressClass, Gateway string
+	// CPU and Memory are requests per replica, CPULimit and MemoryLimit the limits.
+	CPU, Memory, CPULimit, MemoryLimit string
+	// MaxReplicas adds a HorizontalPodAutoscaler scaling at TargetCPU percent.
+	MaxReplicas, TargetCPU int
+	// StorageClass and StorageSize of each persistent data folder's volume.
+	StorageClass, StorageSize string
+	// Monitoring adds a ServiceMonitor and a PrometheusRule.
+	Monitoring bool
 }

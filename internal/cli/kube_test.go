@@ -1,0 +1,262 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/testsvc"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// kubeNamespace starts the test cluster and returns its kubeconfig, a client and a fresh
+// namespace deleted when the test ends.
+func kubeNamespace(t *testing.T, prefix string) (string, *kube.Client) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	kc := testsvc.Start(t, "kube")["KUBECONFIG"]
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := kube.Connect(ctx, kube.ClientOptions{Kubeconfig: kc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := prefix + "-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	if _, err := c.Core.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Core.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	c.Namespace = ns
+	return kc, c
+}
+
+func TestDeployKubernetesThenStatusRollbackDestroy(t *testing.T) {
+	kc, c := kubeNamespace(t, "cli-deploy")
+	pf := writePlan(t, "web")
+	cluster := []string{"--kubeconfig", kc, "-n", c.Namespace}
+	deploy := append([]string{"deploy", "--plan", pf, "--target", "kubernetes", "--image", cliImage}, cluster...)
+
+	code, out, errs := runCLI(t, deploy...)
+	if code != ExitOK {
+		t.Fatalf("deploy: exit %d\n%s", code, errs)
+	}
+	if want := "http://web." + c.Namespace + ".svc\n"; out != want {
+		t.Errorf("deploy printed %q, want the Service's address %q", out, want)
+	}
+	if !strings.Contains(errs, "web: 2/2 updated, 2 ready, 2 available") {
+		t.Errorf("deploy's progress lacks the rollout lines:\n%s", errs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st1, err := c.ReadState(ctx, "web")
+	if err != nil || st1.Active == "" || st1.Phase != "done" {
+		t.Fatalf("state after the first deploy: %+v, %v", st1, err)
+	}
+
+	// A release that cannot schedule (no node has 100Ti of memory) fails, is diagnosed and
+	// rolled back; --output json says so.
+	code, out, errs = runCLI(t, append(deploy, "--memory", "100Ti", "--memory-limit", "100Ti", "--timeout", "6s", "-o", "json")...)
+	if code != ExitFailure {
+		t.Fatalf("unschedulable deploy: exit %d, want %d\n%s", code, ExitFailure, errs)
+	}
+	var res kubeDeployResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("deploy -o json: %v\n%s", err, out)
+	}
+	if res.State.Active != st1.Active || res.State.Failed != res.Release || !strings.Contains(res.Error, "Insufficient memory") || !strings.Contains(res.Error, "rolled back") {
+		t.Errorf("failed deploy result: active %q failed %q (release %q), error:\n%s", res.State.Active, res.State.Failed, res.Release, res.Error)
+	}
+
+	code, out, errs = runCLI(t, append([]string{"status", "--app", "web", "-o", "json"}, cluster...)...)
+	if code != ExitOK {
+		t.Fatalf("status: exit %d\n%s", code, errs)
+	}
+	var st kube.AppStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st.Releases) != 1 {
+		t.Fatalf("status -o json: %v, %d releases\n%s", err, len(st.Releases), out)
+	}
+	if r := st.Releases[0]; r.Health.Ready != 2 || r.Image != cliImage || st.State.Active != st1.Active {
+		t.Errorf("status: %+v", st)
+	}
+	code, out, _ = runCLI(t, append([]string{"status", "--app", "web"}, cluster...)...)
+	if code != ExitOK || !strings.Contains(out, "web  namespace "+c.Namespace+"  active "+st1.Active) || !strings.Contains(out, "2/2") {
+		t.Errorf("status text: exit %d\n%s", code, out)
+	}
+
+	// Rolling back a rolling release re-applies the last good Deployment.
+	code, out, errs = runCLI(t, append([]string{"rollback", "--app", "web"}, cluster...)...)
+	if code != ExitUsage || !strings.Contains(errs, "needs the app's project") {
+		t.Errorf("rollback without the project: exit %d, want %d with a hint\n%s", code, ExitUsage, errs)
+	}
+
+	code, out, errs = runCLI(t, append([]string{"destroy", "--app", "web"}, cluster...)...)
+	if code != ExitOK || !strings.Contains(out, "web destroyed in namespace "+c.Namespace) {
+		t.Fatalf("destroy: exit %d\n%s\n%s", code, out, errs)
+	}
+	if _, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "web", metav1.GetOptions{}); err == nil {
+		t.Error("the Deployment is still there after destroy")
+	}
+	code, out, _ = runCLI(t, append([]string{"status", "--app", "web"}, cluster...)...)
+	if code != ExitOK || !strings.Contains(out, "web is not deployed in namespace "+c.Namespace) {
+		t.Errorf("status after destroy: exit %d\n%s", code, out)
+	}
+}
+
+func TestKubeVerbsUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"deploy", "--plan", writePlan(t, "web"), "--target", "kubernetes", "--image", "registry.example/web:latest"},
+		{"deploy", "--plan", writePlan(t, "web"), "--target", "mars"},
+		{"status", "--target", "mars"},
+		{"status", "--target", "local", "-n", "x"},
+	} {
+		code, _, errs := runCLI(t, args...)
+		if code != ExitUsage || !strings.HasPrefix(errs, "pyship: ") {
+			t.Errorf("%v: exit %d (%q), want %d", args, code, errs, ExitUsage)
+		}
+	}
+}
+
+// TestDeployKubernetesFromTheSpec deploys a project whose spec chooses the target, namespace and
+// host; every later verb finds the cluster from the spec in the current folder.
+func TestDeployKubernetesFromTheSpec(t *testing.T) {
+	kc, c := kubeNamespace(t, "cli-spec")
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join(example(t, "stdlib"), "main.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := fmt.Sprintf(`name = "shop"
+[deploy]
+target = "kubernetes"
+strategy = "blue-green"
+replicas = 2
+[kubernetes]
+namespace = %q
+host = "shop.example.com"
+cpu = "100m"
+`, c.Namespace)
+	for name, data := range map[string]string{"main.py": string(src), "requirements.txt": "", "pyship.toml": spec} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("KUBECONFIG", kc)
+	t.Chdir(dir)
+	img2 := strings.Replace(cliImage, "1111", "2222", 1)
+
+	code, out, errs := runCLI(t, "deploy", "--image", cliImage)
+	if code != ExitOK || out != "http://shop.example.com\n" {
+		t.Fatalf("deploy: exit %d, printed %q, want the host's URL\n%s", code, out, errs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ing, err := c.Core.NetworkingV1().Ingresses(c.Namespace).Get(ctx, "shop", metav1.GetOptions{})
+	if err != nil || ing.Spec.Rules[0].Host != "shop.example.com" {
+		t.Fatalf("the spec's host gave no Ingress: %v", err)
+	}
+	st1, _ := c.ReadState(ctx, "shop")
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "shop-"+st1.Active, metav1.GetOptions{})
+	if err != nil || d.Spec.Template.Spec.Containers[0].Resources.Requests.Cpu().String() != "100m" {
+		t.Fatalf("release Deployment of %s: %v (want the spec's cpu request 100m)", st1.Active, err)
+	}
+
+	if code, _, errs = runCLI(t, "deploy", "--image", img2); code != ExitOK {
+		t.Fatalf("second deploy: exit %d\n%s", code, errs)
+	}
+	st2, _ := c.ReadState(ctx, "shop")
+	if st2.Previous != st1.Active || st2.Active == st1.Active {
+		t.Fatalf("after the switch: %+v, want %s previous", st2, st1.Active)
+	}
+	code, out, _ = runCLI(t, "status")
+	if code != ExitOK || !strings.Contains(out, "active "+st2.Active) || !regexp.MustCompile(st1.Active+`\s+previous\s+2`).MatchString(out) {
+		t.Errorf("status from the project folder: exit %d\n%s", code, out)
+	}
+
+	code, out, errs = runCLI(t, "rollback")
+	if code != ExitOK {
+		t.Fatalf("rollback: exit %d\n%s", code, errs)
+	}
+	svc, err := c.Core.CoreV1().Services(c.Namespace).Get(ctx, "shop", metav1.GetOptions{})
+	if err != nil || svc.Spec.Selector[kube.LabelRelease] != st1.Active {
+		t.Errorf("after rollback the Service selects %v, want release %s (%v)", svc.Spec.Selector, st1.Active, err)
+	}
+	if code, _, errs = runCLI(t, "abort"); code != ExitFailure || !strings.Contains(errs, "no rollout of shop is in progress") {
+		t.Errorf("abort with nothing in progress: exit %d\n%s", code, errs)
+	}
+	if code, out, errs = runCLI(t, "promote"); code != ExitOK {
+		t.Fatalf("promote: exit %d\n%s%s", code, out, errs)
+	}
+	d, err = c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "shop-"+st2.Active, metav1.GetOptions{})
+	if err != nil || d.Spec.Replicas == nil || *d.Spec.Replicas != 0 {
+		t.Errorf("after promote the previous release %s should be scaled to 0: %v", st2.Active, err)
+	}
+}
+
+// TestDeployKubernetesBuildsAndPushes runs the whole path: check, build, push to a registry,
+// render with the pushed digest, apply and roll out.
+func TestDeployKubernetesBuildsAndPushes(t *testing.T) {
+	kc, c := kubeNamespace(t, "cli-build")
+	planFile, base := buildFixture(t)
+	reg := testsvc.Start(t, "registry")["PYSHIP_TEST_REGISTRY"]
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	code, out, errs := runCtx(t, ctx, "deploy", "--plan", planFile, "--target", "kubernetes", "--base", base, "--registry", reg+"/kubedeploy",
+		"--kubeconfig", kc, "-n", c.Namespace, "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("deploy: exit %d\n%s", code, errs)
+	}
+	var res kubeDeployResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("deploy -o json: %v\n%s", err, out)
+	}
+	if !refWithDigest.MatchString(res.Image) || !strings.HasPrefix(res.Image, reg+"/kubedeploy/flask-app:1.0.0@sha256:") {
+		t.Errorf("deployed image %q, want the pushed reference by digest", res.Image)
+	}
+	if !strings.Contains(errs, "warning: the image is on "+reg) {
+		t.Errorf("no warning that the cluster must reach the loopback registry:\n%s", errs)
+	}
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "flask-app", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := d.Spec.Template.Spec.Containers[0].Image; img != res.Image || d.Status.AvailableReplicas != 1 {
+		t.Errorf("Deployment runs %s with %d available, want %s with 1", img, d.Status.AvailableReplicas, res.Image)
+	}
+	// The registry serves the manifest the Deployment names.
+	digest := res.Image[strings.Index(res.Image, "@")+1:]
+	req, _ := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+reg+"/v2/kubedeploy/flask-app/manifests/"+digest, nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("HEAD the deployed manifest on the registry: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
+}
+
+func TestKubeProgressKeepsEveryDeploymentStateInPlainOutput(t *testing.T) {
+	var plain bytes.Buffer
+	p := kubeProgress(&streams{Err: &plain})
+	p("applied Deployment/web")
+	p("web: %d/2 updated, 0 ready, 0 available, 0 total", 1)
+	p("web: 2/2 updated, 2 ready, 2 available, 2 total")
+	p("web release r1 is live in namespace prod")
+	// Not a terminal: the status's first and last states (the last one held back until the
+	// next line, as updates within the interval are) are lines; nothing is rewritten.
+	want := "applied Deployment/web\nweb: 1/2 updated, 0 ready, 0 available, 0 total\nweb: 2/2 updated, 2 ready, 2 available, 2 total\nweb release r1 is live in namespace prod\n"
+	if plain.String() != want {
+		t.Errorf("not on a terminal:\n%q\nwant\n%q", plain.String(), want)
+	}
+}

@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/spf13/pflag"
+)
+
+// kubeDeployFlags are deploy's flags for the Kubernetes target: the cluster, the image (built
+// and pushed unless --image) and the rendering options that override [kubernetes].
+type kubeDeployFlags struct {
+	target         string
+	cluster        clusterFlags
+	render         kube.Options
+	registry, base string
+	timeout        time.Duration
+}
+
+func (f *kubeDeployFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.target, "target", "", "where to deploy: local or kubernetes (default [deploy] target, else local)")
+	f.cluster.add(fs)
+	fs.StringVar(&f.render.Image, "image", "", "kubernetes: deploy this image, REPO@sha256:..., instead of building and pushing one")
+	fs.StringVar(&f.registry, "registry", "", "kubernetes: registry to push the image to (default [build] registry, else pyship's own at 127.0.0.1:5050)")
+	fs.StringVar(&f.base, "base", "", "kubernetes: base image (default [build] base)")
+	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "kubernetes: how long the rollout may take; a release not live by then is diagnosed and rolled back")
+	addRenderOptions(fs, &f.render)
+}
+
+// kubeDeployResult is what `pyship deploy --target kubernetes --output json` prints.
+type kubeDeployResult struct {
+	App       string `json:"app"`
+	Namespace string `json:"namespace"`
+	Release   string `json:"release"`
+	Image     string `json:"image"`
+	Strategy  string `json:"strategy"`
+	// URL is where the app answers: its host, else its Service's cluster address ("" for a worker).
+	URL   string     `json:"url,omitempty"`
+	State kube.State `json:"state"`
+	// Error says why the deploy failed, with the diagnosis; "" when it succeeded.
+	Error string `json:"error,omitempty"`
+}
+
+// runKubeDeploy checks the app, builds and pushes its image (unless --image), renders it with
+// the image by digest, applies it and rolls it out with the plan's strategy. A release that
+// fails is diagnosed and rolled back when the strategy allows; the command then exits 1.
+func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Plan) error {
+	if err := checkSyntax(ctx, s, p); err != nil {
+		return err
+	}
+	c, err := o.kube.cluster.connect(ctx, s, p)
+	if err != nil {
+		return err
+	}
+	flags := o.kube.render
+	if flags.Image == "" {
+		if flags.Image, err = o.pushImage(ctx, s, p); err != nil {
+			return err
+		}
+	} else if !strings.Contains(flags.Image, "@sha256:") {
+		return usageError{fmt.Errorf("--image %q: give the image by digest, REPO@sha256:... (`pyship build` prints it), so every pod runs the same bytes", flags.Image)}
+	}
+	b, err := renderPlan(p, flags, c.Namespace)
+	if err != nil {
+		return err
+	}
+	progress := kubeProgress(s)
+	progress("deploying %s release %s to namespace %s (%s)", b.App, b.Release, c.Namespace, b.Strategy)
+	dctx, cancel := context.WithTimeout(ctx, o.kube.timeout)
+	defer cancel()
+	do := kube.DeployOptionsFor(p, progress)
+	if cn := p.Deploy.Canary; cn != nil && cn.PrometheusURL != "" {
+		do.Metrics = (&kube.Prometheus{URL: cn.PrometheusURL, Namespace: c.Namespace, App: b.App}).Metrics
+	}
+	derr := c.Deploy(dctx, b, do)
+	res := kubeDeployResult{App: b.App, Namespace: c.Namespace, Release: b.Release, Image: flags.Image, Strategy: b.Strategy, URL: kubeURL(b, kube.OptionsFor(p).Override(flags))}
+	if st, err := c.ReadState(context.WithoutCancel(ctx), b.App); err == nil {
+		res.State = *st
+	}
+	if derr != nil {
+		res.Error = derr.Error()
+		progress("deploy of %s release %s failed: %v", b.App, b.Release, derr)
+	}
+	if derr == nil {
+		progress("%s release %s is live in namespace %s", b.App, b.Release, c.Namespace)
+	}
+	if o.output == "json" {
+		if err := writeJSON(s.Out, res); err != nil {
+			return err
+		}
+	} else if derr == nil && res.URL != "" {
+		fmt.Fprintln(s.Out, res.URL)
+	}
+	if derr != nil {
+		return exitError{ExitFailure}
+	}
+	return nil
+}
+
+// pushImage builds the app's image and pushes it exactly as `pyship build --push` does, and
+// returns its reference by digest.
+func (o *deployOptions) pushImage(ctx context.Context, s *streams, p *plan.Plan) (string, error) {
+	created, err := sourceDateEpoch()
+	if err != nil {
+		return "", usageError{err}
+	}
+	py := o.python
+	if py == "" {
+		py = "python3"
+	}
+	bo := buildOptions{python: py, base: o.kube.base, registry: o.kube.registry, push: true}
+	res, err := bo.build(ctx, s, p, created)
+	if err != nil {
+		return "", err
+	}
+	if host, _, _ := strings.Cut(res.Image, "/"); isLoopback(host) {
+		fmt.Fprintf(s.Err, "warning: the image is on %s: the cluster's nodes must reach it there; set [build] registry (or --registry) for a remote cluster\n", host)
+	}
+	return res.Image, nil
+}
+
+func isLoopback(hostport string) bool {
+	h, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		h = hostport
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// kubeURL is where the deployed app answers: https://HOST with a certificate, http://HOST
+// without, else its Service inside the cluster; "" for a worker.
+func kubeURL(b *kube.Bundle, o kube.Options) string {
+	switch {
+	case o.Host != "" && (o.TLSSecret != "" || o.ClusterIssuer != ""):
+		return "https://" + o.Host
+	case o.Host != "":
+		return "http://" + o.Host
+	}
+	for _, u := range b.Objects {
+		if u.GetKind() == "Service" && u.GetName() == b.App {
+			return fmt.Sprintf("http://%s.%s.svc", b.App, b.Namespace)
+		}
+	}
+	return ""
+}
