@@ -26,6 +26,9 @@ const (
 	DefaultRollbackWindow = "10m"
 )
 
+// DefaultRetention is what prune keeps when [backup] sets no keep_* key.
+var DefaultRetention = Retention{KeepLast: 7, KeepDaily: 7, KeepWeekly: 4}
+
 // DefaultCanary is the canary used when the strategy is canary and the spec leaves it open.
 func DefaultCanary() Canary {
 	return Canary{Steps: []int{10, 50, 100}, Pause: "30s", MinRequests: 50, MaxErrorRate: 0.01, MaxLatencyRatio: 1.5}
@@ -69,6 +72,7 @@ func Assemble(sp *spec.Spec, proj *detect.Project) (*Plan, error) {
 	b.build()
 	b.deploy()
 	b.kubernetes()
+	b.backup()
 	return b.p, nil
 }
 

@@ -51,6 +51,24 @@ func canarySpec(dir string) *spec.Spec {
 	}
 }
 
+// backupSpec is a [backup] table with a schedule, an SQLite file and a PostgreSQL database.
+func backupSpec(dir string) *spec.Spec {
+	file := filepath.Join(dir, "pyship.toml")
+	return &spec.Spec{
+		Backup: spec.Backup{Schedule: "0 3 * * *", Destination: "s3://acme-backups/shop",
+			Recipients: []string{"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"},
+			KeepDaily:  14, SQLite: []string{"./data/app.db"}, Postgres: []string{"db=DATABASE_URL"}},
+		Data: spec.Data{Persistent: []string{"data"}},
+		Env:  map[string]string{},
+		File: file,
+		Positions: map[string]spec.Pos{
+			"data.persistent": {File: file, Line: 2}, "backup.schedule": {File: file, Line: 5}, "backup.destination": {File: file, Line: 6},
+			"backup.recipients": {File: file, Line: 7}, "backup.keep_daily": {File: file, Line: 8},
+			"backup.sqlite": {File: file, Line: 9}, "backup.postgres": {File: file, Line: 10},
+		},
+	}
+}
+
 func TestGolden(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -62,6 +80,7 @@ func TestGolden(t *testing.T) {
 		{"worker", "worker", func(string) *spec.Spec { return &spec.Spec{} }},
 		{"django-noserver", "django-noserver", func(string) *spec.Spec { return &spec.Spec{} }},
 		{"uv", "multi-deps", func(string) *spec.Spec { return &spec.Spec{} }},
+		{"backup", "flask-gunicorn", backupSpec},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

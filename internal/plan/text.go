@@ -118,6 +118,24 @@ func WriteText(w io.Writer, p *Plan, explain bool) error {
 			line("kubernetes", strings.Join(parts, ", "))
 		}
 	}
+	if bk := p.Backup; bk != nil {
+		line("backup to", firstNonEmpty(bk.Destination, "(no destination: --dest or $PYSHIP_BACKUP_DEST)"), "backup.destination")
+		line("backup schedule", firstNonEmpty(bk.Schedule, "none (pyship backup now, backup_before)"), "backup.schedule")
+		var srcs []string
+		for _, f := range bk.Folders {
+			srcs = append(srcs, f+"/")
+		}
+		for _, f := range bk.SQLite {
+			srcs = append(srcs, f+" (sqlite)")
+		}
+		for _, pg := range bk.Postgres {
+			srcs = append(srcs, fmt.Sprintf("%s (postgres, DSN in $%s)", pg.Name, pg.Secret))
+		}
+		line("backup sources", firstNonEmpty(strings.Join(srcs, ", "), "none"), "backup.folders")
+		r := bk.Retention
+		line("backup keeps", fmt.Sprintf("last %d, daily %d, weekly %d", r.KeepLast, r.KeepDaily, r.KeepWeekly), "backup.retention")
+		line("encrypted to", fmt.Sprintf("%d age %s", len(bk.Recipients), plural(len(bk.Recipients), "recipient")), "backup.recipients")
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -153,4 +171,13 @@ func plural(n int, word string) string {
 		return word
 	}
 	return word + "s"
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

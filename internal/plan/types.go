@@ -31,6 +31,9 @@ type Plan struct {
 	NotifyWebhook string            `json:"notifyWebhook,omitempty"`
 	// Kubernetes holds the spec's [kubernetes] keys; nil when it sets none. Added in schema 1.
 	Kubernetes *Kubernetes `json:"kubernetes,omitempty"`
+	// Backup is the spec's [backup] table with its defaults applied; nil when the spec has
+	// none. Added in schema 1.
+	Backup *Backup `json:"backup,omitempty"`
 
 	// Evidence says where each value came from, keyed by the JSON path of the value
 	// ("run.command", "python.version", "dependencies.source"...).
@@ -181,4 +184,36 @@ type Kubernetes struct {
 	StorageClass  string `json:"storageClass,omitempty"`
 	StorageSize   string `json:"storageSize,omitempty"`
 	Monitoring    bool   `json:"monitoring,omitempty"`
+}
+
+// Backup is what is backed up, where to, when and for how long. Secrets are never in it:
+// PostgreSQL DSNs are named by the variable that holds them.
+type Backup struct {
+	// Schedule is a cron expression the local agent runs backups on; "" for none.
+	Schedule    string `json:"schedule,omitempty"`
+	Destination string `json:"destination,omitempty"`
+	Endpoint    string `json:"endpoint,omitempty"`
+	Region      string `json:"region,omitempty"`
+	// Recipients are age public keys.
+	Recipients []string  `json:"recipients"`
+	Retention  Retention `json:"retention"`
+	// Folders are data folders relative to Dir.
+	Folders []string `json:"folders"`
+	// SQLite are database files relative to Dir.
+	SQLite   []string         `json:"sqlite,omitempty"`
+	Postgres []PostgresSource `json:"postgres,omitempty"`
+}
+
+// Retention is how many backups prune keeps.
+type Retention struct {
+	KeepLast   int `json:"keepLast"`
+	KeepDaily  int `json:"keepDaily"`
+	KeepWeekly int `json:"keepWeekly"`
+}
+
+// PostgresSource is a database whose DSN is the value of the variable Secret, looked up in
+// the app's secrets file, then the environment.
+type PostgresSource struct {
+	Name   string `json:"name"`
+	Secret string `json:"secret"`
 }

@@ -6,6 +6,9 @@ import (
 	"path"
 	"regexp"
 	"strings"
+
+	"filippo.io/age"
+	"github.com/pyship/pyship/internal/backup/schedule"
 )
 
 // The checks below validate one string value; they return what is wrong ("" when nothing is)
@@ -155,4 +158,60 @@ func checkQuantity(s string) (string, string) {
 		}
 	}
 	return msg, ""
+}
+
+func checkCron(s string) (string, string) {
+	if _, err := schedule.Parse(s); err != nil {
+		return fmt.Sprintf("is not a valid schedule: %v", err), `write 5 fields "MINUTE HOUR DAY MONTH WEEKDAY", e.g. "0 3 * * *", or @hourly, @daily, @weekly`
+	}
+	return "", ""
+}
+
+func checkS3URL(s string) (string, string) {
+	u, err := url.Parse(s)
+	if err == nil && u.Scheme == "s3" && u.Host != "" && u.RawQuery == "" && u.Fragment == "" {
+		return "", ""
+	}
+	hint := `write "s3://BUCKET/PREFIX"`
+	if err == nil && u.Scheme == "" && s != "" {
+		hint = fmt.Sprintf("write %q", "s3://"+strings.TrimPrefix(s, "/"))
+	} else if err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		hint = `the URL of the S3 service goes in [backup] endpoint; destination is "s3://BUCKET/PREFIX"`
+	}
+	return fmt.Sprintf("must be s3://BUCKET or s3://BUCKET/PREFIX, got %q", s), hint
+}
+
+func checkAgeRecipient(s string) (string, string) {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "AGE-SECRET-KEY-") {
+		return "is an age identity (private key), which must never be in the spec", "put its public key here (the \"public key:\" line of the identity file, or `age-keygen -y FILE`) and keep the identity on your machine"
+	}
+	if _, err := age.ParseX25519Recipient(t); err != nil {
+		return fmt.Sprintf("must be an age public key (age1...), got %q: %v", s, err), "make a key pair with `pyship backup keygen --identity-file FILE`"
+	}
+	return "", ""
+}
+
+// PostgresSource splits a [backup] postgres entry "NAME=VAR" or "VAR" into the source name
+// (VAR in lowercase by default) and the variable holding the DSN.
+func PostgresSource(s string) (name, variable string) {
+	name, variable, ok := strings.Cut(s, "=")
+	if !ok {
+		return strings.ToLower(s), s
+	}
+	return name, variable
+}
+
+func checkPostgresSource(s string) (string, string) {
+	name, v := PostgresSource(s)
+	if strings.Contains(s, "://") || strings.Contains(v, " ") {
+		return "must name the variable holding the DSN, not the DSN itself (it holds a password)", `write "db=DATABASE_URL" and put DATABASE_URL=postgres://... in the secrets file ([secrets] file)`
+	}
+	if !isVarName(v) {
+		return fmt.Sprintf("must be NAME=VAR or VAR with VAR an environment variable name, got %q", s), `e.g. "db=DATABASE_URL"`
+	}
+	if name == "" || len(name) > 64 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" || name == "." || name == ".." {
+		return fmt.Sprintf("source name %q must be 1-64 letters, digits, '-', '_' or '.'", name), ""
+	}
+	return "", ""
 }

@@ -46,6 +46,8 @@ func checkErrors(t *testing.T, file string, err error, want []wantErr) {
 	}
 }
 
+const testRecipient = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -77,6 +79,26 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{2, 21, "deploy.canary.max_latency_ratio", "must be at least 1, got 0.5", ""}}},
 		{"nan", "[deploy.canary]\nmax_error_rate = nan\n", "",
 			[]wantErr{{2, 18, "deploy.canary.max_error_rate", "must be between 0 and 1", ""}}},
+		{"bad cron", "[backup]\nschedule = \"0 25 * * *\"\ndestination = \"s3://b\"\nrecipients = [\"" + testRecipient + "\"]\n", "",
+			[]wantErr{{2, 12, "backup.schedule", "is not a valid schedule", "e.g. \"0 3 * * *\""}}},
+		{"destination without s3", "[backup]\ndestination = \"my-bucket/shop\"\n", "",
+			[]wantErr{{2, 15, "backup.destination", `must be s3://BUCKET or s3://BUCKET/PREFIX, got "my-bucket/shop"`, `write "s3://my-bucket/shop"`}}},
+		{"identity as recipient", "[backup]\nrecipients = [\"AGE-SECRET-KEY-1XYZ\"]\n", "",
+			[]wantErr{{2, 15, "backup.recipients", "is an age identity (private key)", "keep the identity on your machine"}}},
+		{"bad recipient", "[backup]\nrecipients = [\"" + testRecipient + "\", \"age1nope\"]\n", "",
+			[]wantErr{{2, 81, "backup.recipients", `must be an age public key (age1...), got "age1nope"`, "pyship backup keygen"}}},
+		{"dsn in the spec", "[backup]\npostgres = [\"postgres://u:pw@db/shop\"]\n", "",
+			[]wantErr{{2, 13, "backup.postgres", "must name the variable holding the DSN", "DATABASE_URL=postgres://"}}},
+		{"keep out of range", "[backup]\nkeep_daily = -1\n", "",
+			[]wantErr{{2, 14, "backup.keep_daily", "must be between 0 and 10000, got -1", ""}}},
+		{"keep nothing", "[backup]\nkeep_last = 0\n", "",
+			[]wantErr{{2, 1, "backup.keep_last", "the retention keeps no backup at all", "keep_last = 7"}}},
+		{"schedule without destination", "[backup]\nschedule = \"@daily\"\nrecipients = [\"" + testRecipient + "\"]\n", "",
+			[]wantErr{{2, 1, "backup.schedule", "needs [backup] destination", "s3://BUCKET/PREFIX"}}},
+		{"backup_before without [backup]", "[deploy]\nbackup_before = true\n", "",
+			[]wantErr{{2, 1, "deploy.backup_before", "needs [backup] destination", ""}, {2, 1, "deploy.backup_before", "needs [backup] recipients", ""}}},
+		{"backup overlay", "[backup]\ndestination = \"s3://b\"\n[env.prod]\nbackup.destination = \"b2\"\n", "prod",
+			[]wantErr{{4, 22, "env.prod.backup.destination", "must be s3://BUCKET", ""}}},
 		{"bad enum", "[deploy]\nstrategy = \"bluegreen\"\n", "",
 			[]wantErr{{2, 12, "deploy.strategy", `must be one of "rolling", "blue-green" or "canary", got "bluegreen"`, `did you mean "blue-green"?`}}},
 		{"bad duration", "[health]\ninterval = \"5 seconds\"\n", "",
@@ -256,6 +278,19 @@ target_cpu = 60
 storage_class = "fast"
 storage_size = "10Gi"
 monitoring = true
+
+[backup]
+schedule = "30 3 * * 1-5"
+destination = "s3://acme-backups/shop"
+endpoint = "http://127.0.0.1:9000"
+region = "eu-central-1"
+recipients = ["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"]
+keep_last = 3
+keep_daily = 7
+keep_weekly = 4
+folders = ["uploads"]
+sqlite = ["data/app.db"]
+postgres = ["db=DATABASE_URL", "ANALYTICS_DSN"]
 `
 	s, err := Parse("pyship.toml", []byte(src), "")
 	if err != nil {
@@ -276,6 +311,9 @@ monitoring = true
 		Kubernetes: Kubernetes{Namespace: "shop", Context: "prod", Host: "shop.example.com", TLSSecret: "shop-tls", ClusterIssuer: "letsencrypt",
 			IngressClass: "nginx", Gateway: "infra/public", CPU: "500m", Memory: "1Gi", CPULimit: "2", MemoryLimit: "2Gi",
 			MaxReplicas: 10, TargetCPU: 60, StorageClass: "fast", StorageSize: "10Gi", Monitoring: true},
+		Backup: Backup{Schedule: "30 3 * * 1-5", Destination: "s3://acme-backups/shop", Endpoint: "http://127.0.0.1:9000", Region: "eu-central-1",
+			Recipients: []string{"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"}, KeepLast: 3, KeepDaily: 7, KeepWeekly: 4,
+			Folders: []string{"uploads"}, SQLite: []string{"data/app.db"}, Postgres: []string{"db=DATABASE_URL", "ANALYTICS_DSN"}},
 		File: "pyship.toml",
 	}
 	positions := s.Positions

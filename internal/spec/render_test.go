@@ -21,6 +21,8 @@ func TestRender(t *testing.T) {
 		{Path: "deploy.replicas", Value: 2},
 		{Path: "deploy.rollback_window", Value: 10 * time.Minute},
 		{Path: "deploy.backup_before", Value: true},
+		{Path: "backup.destination", Value: "s3://b/shop"},
+		{Path: "backup.recipients", Value: []string{"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"}},
 		{Path: "data.persistent", Value: []string{"data", "up loads \"x\""}},
 		{Path: "env.DEBUG", Value: false},
 		{Path: "env.GREETING", Value: "line1\nline2\ttab\\"},

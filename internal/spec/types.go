@@ -25,6 +25,7 @@ type Spec struct {
 	Secrets     Secrets
 	Notify      Notify
 	Kubernetes  Kubernetes
+	Backup      Backup
 
 	// File is the file the spec came from ("" when there is no spec), e.g. /app/pyship.toml.
 	File string
@@ -158,4 +159,27 @@ type Kubernetes struct {
 	StorageClass, StorageSize string
 	// Monitoring adds a ServiceMonitor and a PrometheusRule.
 	Monitoring bool
+}
+
+// Backup is the [backup] table: scheduled, encrypted backups to S3-compatible storage. The
+// age identity (private key) is never in the spec; only public keys (Recipients) are.
+type Backup struct {
+	// Schedule is a cron expression ("0 3 * * *", "@daily") the local agent runs backups on.
+	Schedule string
+	// Destination is "s3://bucket/prefix".
+	Destination string
+	// Endpoint is the S3 endpoint URL; Region the bucket's region.
+	Endpoint, Region string
+	// Recipients are the age public keys ("age1...") backups are encrypted to.
+	Recipients []string
+	// KeepLast, KeepDaily and KeepWeekly are the retention prune applies.
+	KeepLast, KeepDaily, KeepWeekly int
+	// Folders are the data folders backed up (relative to the project); nil means every
+	// persistent data folder, an empty list none.
+	Folders []string
+	// SQLite are SQLite database files (relative to the project), backed up consistently.
+	SQLite []string
+	// Postgres are PostgreSQL databases as "NAME=VAR" or "VAR": the DSN is the value of the
+	// variable VAR of the app's secrets file (or the environment), never the spec.
+	Postgres []string
 }

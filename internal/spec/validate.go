@@ -143,6 +143,54 @@ func (d *decoder) crossChecks(bad map[string]bool) {
 		d.errorf(n, n.key, "health.path", `remove health.path, or set health.type = "http"`, "only applies to http checks, but health.type is %q", s.Health.Type)
 	}
 	d.checkDataFolders()
+	d.checkBackup()
+}
+
+// checkBackup asks for what a scheduled backup or a backup before deploys cannot do without,
+// and rejects a source listed twice.
+func (d *decoder) checkBackup() {
+	b := d.spec.Backup
+	var needs []string
+	if n := d.nodes["backup.schedule"]; n != nil {
+		needs = append(needs, "backup.schedule")
+	}
+	if n := d.nodes["deploy.backup_before"]; n != nil && d.spec.Deploy.BackupBefore {
+		needs = append(needs, "deploy.backup_before")
+	}
+	for _, key := range needs {
+		n := d.nodes[key]
+		if b.Destination == "" {
+			d.errorf(n, n.key, key, `add destination = "s3://BUCKET/PREFIX" to [backup]`, "needs [backup] destination: where would the backup go?")
+		}
+		if len(b.Recipients) == 0 {
+			d.errorf(n, n.key, key, "add recipients = [\"age1...\"] to [backup] (`pyship backup keygen` makes a key pair)", "needs [backup] recipients: the age public keys backups are encrypted to")
+		}
+	}
+	for _, list := range []string{"backup.folders", "backup.sqlite", "backup.postgres"} {
+		n := d.nodes[list]
+		if n == nil {
+			continue
+		}
+		values := map[string][]string{"backup.folders": b.Folders, "backup.sqlite": b.SQLite, "backup.postgres": b.Postgres}[list]
+		seen := map[string]bool{}
+		for i, v := range values {
+			c := path.Clean(v)
+			if list == "backup.postgres" {
+				c, _ = PostgresSource(v)
+			}
+			if seen[c] {
+				d.errorf(n, n.arr[i].pos, list, "list each source once (give two databases two names: \"a=VAR1\", \"b=VAR2\")", "lists %q twice", v)
+			}
+			seen[c] = true
+		}
+	}
+	for _, key := range []string{"backup.keep_last", "backup.keep_daily", "backup.keep_weekly"} {
+		if d.nodes[key] != nil && b.KeepLast+b.KeepDaily+b.KeepWeekly == 0 {
+			n := d.nodes[key]
+			d.errorf(n, n.key, key, "keep at least one: e.g. keep_last = 7", "the retention keeps no backup at all (keep_last, keep_daily and keep_weekly are all 0)")
+			break
+		}
+	}
 }
 
 // checkDataFolders rejects a folder listed twice, or as both persistent and static.
