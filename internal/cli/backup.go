@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,9 +17,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// backupOptions are the settings every backup verb shares. They come from flags and the
-// environment for now; the spec's [backup] table becomes a second source on merge.
+// backupOptions are the settings every backup verb shares. They come from the project's
+// [backup] table (--dir, default the current folder when it holds a spec), overridden by
+// flags, then the environment.
 type backupOptions struct {
+	localOptions
+	dir, env                        string
 	dest, endpoint, region, profile string
 	recipients                      []string
 	identityFile                    string
@@ -27,18 +31,31 @@ type backupOptions struct {
 	output                          string
 }
 
-func (o *backupOptions) config() (backup.Config, error) {
-	cfg := backup.Config{
-		Destination: firstSet(o.dest, os.Getenv("PYSHIP_BACKUP_DEST")),
-		Endpoint:    o.endpoint, Region: o.region, Profile: o.profile,
-		Recipients: o.recipients,
-		Retention:  backup.Retention{Last: o.keepLast, Daily: o.keepDaily, Weekly: o.keepWeekly},
+func (o *backupOptions) config(ctx context.Context, cmd *cobra.Command) (backup.Config, string, error) {
+	var cfg backup.Config
+	from := ""
+	if cmd.Flags().Changed("dir") || hasSpec(o.dir) {
+		if err := o.resolveHome(); err != nil {
+			return cfg, "", err
+		}
+		pb, err := loadProjectBackup(ctx, o.dir, o.env, o.home)
+		if err != nil {
+			return cfg, "", err
+		}
+		cfg, from = pb.cfg, pb.from
+	}
+	cfg = o.merge(cfg)
+	if cfg.Destination == "" {
+		cfg.Destination = os.Getenv("PYSHIP_BACKUP_DEST")
 	}
 	if len(cfg.Recipients) == 0 && os.Getenv("PYSHIP_BACKUP_RECIPIENTS") != "" {
 		cfg.Recipients = strings.Split(os.Getenv("PYSHIP_BACKUP_RECIPIENTS"), ",")
 	}
 	if cfg.Destination == "" {
-		return cfg, usageError{errors.New("no backup destination: pass --dest s3://bucket/prefix or set PYSHIP_BACKUP_DEST")}
+		return cfg, "", usageError{errors.New("no backup destination: set [backup] destination in the project's spec, pass --dest s3://bucket/prefix or set PYSHIP_BACKUP_DEST")}
+	}
+	if len(o.dirs)+len(o.postgres)+len(o.sqlite) > 0 {
+		cfg.Sources, from = nil, "the --source, --postgres and --sqlite flags"
 	}
 	add := func(kind backup.Kind, vals []string) {
 		for _, v := range vals {
@@ -64,7 +81,7 @@ func (o *backupOptions) config() (backup.Config, error) {
 	add(backup.KindDir, o.dirs)
 	add(backup.KindPostgres, o.postgres)
 	add(backup.KindSQLite, o.sqlite)
-	return cfg, nil
+	return cfg, from, nil
 }
 
 // backupMemoryLimit is the soft heap limit of backup commands (peak RSS goal: 64 MB).
@@ -98,13 +115,16 @@ credentials file; the endpoint from --endpoint or AWS_ENDPOINT_URL.`,
 		}
 	}
 	f := cmd.PersistentFlags()
-	f.StringVar(&o.dest, "dest", "", "destination s3://bucket/prefix (env PYSHIP_BACKUP_DEST)")
+	f.StringVar(&o.dir, "dir", ".", "project whose [backup] table gives the defaults (read when it holds pyship.toml or pyproject.toml)")
+	f.StringVar(&o.env, "env", "", "apply the spec's [env.NAME] overlay")
+	f.StringVar(&o.home, "home", "", "pyship's state folder, where the live data of a local deployment is (default $PYSHIP_HOME or ~/.local/share/pyship)")
+	f.StringVar(&o.dest, "dest", "", "destination s3://bucket/prefix (default [backup] destination, else env PYSHIP_BACKUP_DEST)")
 	f.StringVar(&o.endpoint, "endpoint", "", "S3 endpoint URL, e.g. http://127.0.0.1:9000 (env AWS_ENDPOINT_URL)")
 	f.StringVar(&o.region, "region", "", "S3 region (env AWS_REGION; default us-east-1)")
 	f.StringVar(&o.profile, "profile", "", "profile of the AWS credentials file (env AWS_PROFILE)")
-	f.StringArrayVar(&o.recipients, "recipient", nil, "age public key to encrypt to, repeatable (env PYSHIP_BACKUP_RECIPIENTS, comma-separated)")
+	f.StringArrayVar(&o.recipients, "recipient", nil, "age public key to encrypt to, repeatable (default [backup] recipients, else env PYSHIP_BACKUP_RECIPIENTS, comma-separated)")
 	f.StringVar(&o.identityFile, "identity-file", os.Getenv("PYSHIP_BACKUP_IDENTITY_FILE"), "age identity file for verify, restore and drill (env PYSHIP_BACKUP_IDENTITY_FILE)")
-	f.StringArrayVar(&o.dirs, "source", nil, "folder to back up, [NAME=]DIR, repeatable")
+	f.StringArrayVar(&o.dirs, "source", nil, "folder to back up, [NAME=]DIR, repeatable (any source flag replaces the project's sources)")
 	f.StringArrayVar(&o.postgres, "postgres", nil, "PostgreSQL database to back up, [NAME=]DSN, repeatable")
 	f.StringArrayVar(&o.sqlite, "sqlite", nil, "SQLite file to back up, [NAME=]FILE, repeatable")
 	f.StringVarP(&o.output, "output", "o", "text", "result format: text or json")
@@ -113,14 +133,18 @@ credentials file; the endpoint from --endpoint or AWS_ENDPOINT_URL.`,
 	return cmd
 }
 
-// client builds the backup client with progress lines on stderr.
-func (o *backupOptions) client(cmd *cobra.Command, s *streams) (*backup.Client, backup.Config, error) {
+// client builds the backup client with progress lines on stderr. With sayFrom it says where
+// the sources are read.
+func (o *backupOptions) client(cmd *cobra.Command, s *streams, sayFrom bool) (*backup.Client, backup.Config, error) {
 	if o.output != "text" && o.output != "json" {
 		return nil, backup.Config{}, usageError{fmt.Errorf("--output %q: want text or json", o.output)}
 	}
-	cfg, err := o.config()
+	cfg, from, err := o.config(cmd.Context(), cmd)
 	if err != nil {
 		return nil, cfg, err
+	}
+	if sayFrom && from != "" {
+		fmt.Fprintf(s.Err, "sources: %s\n", from)
 	}
 	c, err := backup.New(cfg, backup.WithVersion(version.String()), backup.WithProgress(func(e backup.Event) {
 		fmt.Fprintln(s.Err, progressLine(e))
@@ -169,7 +193,7 @@ func newBackupNowCmd(s *streams, o *backupOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "now", Short: "Take a backup now", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, cfg, err := o.client(cmd, s)
+			c, cfg, err := o.client(cmd, s, true)
 			if err != nil {
 				return err
 			}
@@ -191,7 +215,7 @@ func newBackupListCmd(s *streams, o *backupOptions) *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List complete backups, newest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := o.client(cmd, s)
+			c, _, err := o.client(cmd, s, false)
 			if err != nil {
 				return err
 			}
@@ -224,7 +248,7 @@ func newBackupVerifyCmd(s *streams, o *backupOptions) *cobra.Command {
 	return &cobra.Command{
 		Use: "verify [ID|latest]", Short: "Download, decrypt and check every hash of a backup without restoring", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := o.client(cmd, s)
+			c, _, err := o.client(cmd, s, false)
 			if err != nil {
 				return err
 			}
@@ -247,7 +271,7 @@ func newBackupRestoreCmd(s *streams, o *backupOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "restore [ID|latest]", Short: "Restore a backup in place, or --to another folder, file or database", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := o.client(cmd, s)
+			c, _, err := o.client(cmd, s, false)
 			if err != nil {
 				return err
 			}
@@ -276,7 +300,7 @@ func newBackupPruneCmd(s *streams, o *backupOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "prune", Short: "Delete the backups the retention does not keep", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, cfg, err := o.client(cmd, s)
+			c, cfg, err := o.client(cmd, s, false)
 			if err != nil {
 				return err
 			}
@@ -313,7 +337,7 @@ func newBackupDrillCmd(s *streams, o *backupOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "drill [ID|latest]", Short: "Restore into a scratch place and report the recovery point and time", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := o.client(cmd, s)
+			c, _, err := o.client(cmd, s, false)
 			if err != nil {
 				return err
 			}

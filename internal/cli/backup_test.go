@@ -114,3 +114,80 @@ func TestBackupCommands(t *testing.T) {
 		t.Fatalf("verify with the wrong key: %d %s", code, errs)
 	}
 }
+
+// TestBackupFromTheProjectSpec runs the backup verbs in a project folder with a [backup] table
+// and no flags: the project's folders are backed up until the app has a local deployment, then
+// its live data.
+func TestBackupFromTheProjectSpec(t *testing.T) {
+	v := testsvc.Start(t, "s3")
+	t.Setenv("AWS_ACCESS_KEY_ID", v["PYSHIP_TEST_S3_ACCESS_KEY"])
+	t.Setenv("AWS_SECRET_ACCESS_KEY", v["PYSHIP_TEST_S3_SECRET_KEY"])
+	t.Setenv("AWS_ENDPOINT_URL", v["PYSHIP_TEST_S3_ENDPOINT"])
+	t.Setenv("PYSHIP_BACKUP_DEST", "")
+	t.Setenv("PYSHIP_BACKUP_RECIPIENTS", "")
+	home, keys := t.TempDir(), t.TempDir()
+	t.Setenv("PYSHIP_HOME", home)
+	identity := filepath.Join(keys, "backup.key")
+	code, out, errs := runPyship(t, "backup", "keygen", "--identity-file", identity)
+	if code != ExitOK {
+		t.Fatalf("keygen: %d %s", code, errs)
+	}
+	t.Setenv("PYSHIP_BACKUP_IDENTITY_FILE", identity)
+	proj := t.TempDir()
+	dest := "s3://" + v["PYSHIP_TEST_S3_BUCKET"] + "/spec-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	writeTestFile(t, filepath.Join(proj, "pyship.toml"), `name = "shop"
+[run]
+command = "python app.py"
+[data]
+persistent = ["data"]
+[backup]
+destination = "`+dest+`"
+recipients = ["`+strings.TrimSpace(out)+`"]
+keep_last = 1
+`)
+	writeTestFile(t, filepath.Join(proj, "app.py"), "print('hi')\n")
+	writeTestFile(t, filepath.Join(proj, "data", "seed.txt"), "from the project\n")
+	t.Chdir(proj)
+
+	code, out, errs = runPyship(t, "backup", "now")
+	if code != ExitOK || !strings.Contains(errs, "sources: the project's folders in "+proj) {
+		t.Fatalf("backup now in the project: %d %q %s", code, out, errs)
+	}
+	first := strings.TrimSpace(out)
+
+	// A local deployment: its release manifest names the live data root.
+	live := filepath.Join(home, "apps", "shop", "data")
+	writeTestFile(t, filepath.Join(live, "data", "orders.txt"), "live order\n")
+	m, _ := json.Marshal(map[string]any{"app": "shop", "id": "r1", "dataDir": live})
+	writeTestFile(t, filepath.Join(home, "apps", "shop", "releases", "r1", "release.json"), string(m))
+	code, out, errs = runPyship(t, "backup", "now")
+	if code != ExitOK || !strings.Contains(errs, "sources: the live data of the local deployment of shop in "+live) {
+		t.Fatalf("backup now with a deployment: %d %q %s", code, out, errs)
+	}
+	second := strings.TrimSpace(out)
+	to := filepath.Join(t.TempDir(), "restored")
+	if code, _, errs = runPyship(t, "backup", "restore", "--to", to); code != ExitOK {
+		t.Fatalf("restore: %d %s", code, errs)
+	}
+	if b, err := os.ReadFile(filepath.Join(to, "orders.txt")); err != nil || string(b) != "live order\n" {
+		t.Fatalf("the latest backup holds %q, %v; want the live data", b, err)
+	}
+	// Prune takes keep_last = 1 from the spec; a flag overrides it.
+	if code, out, errs = runPyship(t, "backup", "prune", "--dry-run", "--keep-last", "2"); code != ExitOK || strings.Contains(out, "delete") {
+		t.Fatalf("prune --keep-last 2: %d %q %s", code, out, errs)
+	}
+	code, out, errs = runPyship(t, "backup", "prune")
+	if code != ExitOK || !strings.Contains(out, first+" delete") || !strings.Contains(out, second+" keep") {
+		t.Fatalf("prune with the spec's retention: %d %q %s", code, out, errs)
+	}
+}
+
+func writeTestFile(t *testing.T, p, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
