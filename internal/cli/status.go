@@ -114,6 +114,7 @@ func writeStatus(w io.Writer, apps []agent.AppStatus) error {
 				fmt.Fprintf(w, "canary analysis: %s: %s\n", d.Analysis.Outcome, d.Analysis.Reason)
 			}
 		}
+		writeBackupStatus(w, a.Backup)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "RELEASE\tVERSION\tWEIGHT\tREPLICAS\tREQ/S\t5XX\tP50\tP95\tP99")
 		for _, r := range a.Releases {
@@ -142,6 +143,25 @@ func writeStatus(w io.Writer, apps []agent.AppStatus) error {
 		}
 	}
 	return nil
+}
+
+// writeBackupStatus is the app's backup line: schedule, last backup, last error.
+func writeBackupStatus(w io.Writer, b *agent.BackupStatus) {
+	if b == nil {
+		return
+	}
+	sched := "no schedule"
+	if b.Schedule != "" {
+		sched = fmt.Sprintf("schedule %q, next %s", b.Schedule, b.Next.Local().Format(time.RFC3339))
+	}
+	last := "none yet"
+	if b.LastID != "" {
+		last = fmt.Sprintf("%s at %s", b.LastID, b.LastAt.Local().Format(time.RFC3339))
+	}
+	fmt.Fprintf(w, "backups: %s; last %s\n", sched, last)
+	if b.LastError != "" {
+		fmt.Fprintf(w, "last backup error at %s: %s\n", b.LastErrorAt.Local().Format(time.RFC3339), firstLine(b.LastError))
+	}
 }
 
 func orDash(s string) string {

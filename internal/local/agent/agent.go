@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pyship/pyship/internal/backup/schedule"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/local/supervise"
 	"github.com/pyship/pyship/internal/plan"
@@ -35,6 +36,11 @@ type Agent struct {
 	Clock rollout.Clock
 	// Keep is how many releases of each app stay for rollback (default 5).
 	Keep int
+	// BackupClock times the apps' backup schedules (default the wall clock).
+	BackupClock schedule.Clock
+
+	// backupSlot lets one backup run at a time in the agent, bounding its memory.
+	backupSlot chan struct{}
 
 	ctx       context.Context
 	mu        sync.Mutex
@@ -75,6 +81,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.ctx = ctx
 	a.apps = map[string]*app{}
+	a.backupSlot = make(chan struct{}, 1)
 	if err := os.MkdirAll(a.Home, 0o755); err != nil {
 		return fmt.Errorf("creating the pyship home %s: %w", a.Home, err)
 	}
@@ -126,6 +133,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	apps := a.apps
 	a.mu.Unlock()
 	for _, rt := range apps {
+		rt.stopSchedule()
 		rt.sup.Release()
 		rt.stopServing()
 	}
@@ -194,6 +202,9 @@ func (a *Agent) recoverApps(ctx context.Context) {
 			} else {
 				a.log().Info("replica recovered", "replica", rec.ID, "adopted", pid > 0)
 			}
+		}
+		if m, err := rt.manifest(st.Stable); st.Stable != "" && err == nil {
+			rt.startSchedule(m)
 		}
 		if st.Deploy != nil && !st.Deploy.Terminal() {
 			d := *st.Deploy

@@ -44,6 +44,7 @@ type app struct {
 	recovering atomic.Bool // a deploy interrupted by a restart is being rolled back
 	active     atomic.Bool // a user's deploy or rollback runs
 	samples    rateSamples
+	backups    backups
 }
 
 func (a *Agent) newApp(st *AppState, p *plan.Plan) *app {

@@ -97,6 +97,14 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 	}
 	rt.deploying.Lock() // also held for a moment by housekeeping
 	defer rt.deploying.Unlock()
+	if !req.Rollback {
+		rt.mu.Lock()
+		stable := rt.st.Stable
+		rt.mu.Unlock()
+		if err := rt.backupBefore(a.ctx, m, stable, progress); err != nil {
+			return rollout.Status{}, err
+		}
+	}
 	port := m.Plan.Run.Port
 	if m.Plan.Run.Kind == "worker" {
 		port = 0
@@ -148,6 +156,9 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 	}
 	if werr := a.notify(m, final, req.Rollback); werr != nil {
 		progress(Event{Warning: werr.Error()})
+	}
+	if final.Phase == rollout.Succeeded {
+		rt.startSchedule(m)
 	}
 	inUse := map[string]bool{}
 	for _, r := range rt.sup.List() {

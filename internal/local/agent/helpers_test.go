@@ -52,12 +52,16 @@ func port(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// startAgent runs an agent on home until the test ends (replicas are stopped too).
-func startAgent(t *testing.T, home string) *Client {
+// startAgent runs an agent on home until the test ends (replicas are stopped too); opts
+// adjust it before it starts.
+func startAgent(t *testing.T, home string, opts ...func(*Agent)) *Client {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Agent{Home: home, AdminAddr: "127.0.0.1:0", BindHost: "127.0.0.1",
 		Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	for _, o := range opts {
+		o(a)
+	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	c := NewClient(home)

@@ -33,6 +33,8 @@ type AppState struct {
 	NextReplica int             `json:"nextReplica"`
 	// Stopped apps are not served until the next deploy.
 	Stopped bool `json:"stopped,omitempty"`
+	// Backup holds the outcome of the app's last backups.
+	Backup *BackupStatus `json:"backup,omitempty"`
 }
 
 func stateFile(paths release.Paths, app string) string {

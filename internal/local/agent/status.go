@@ -12,12 +12,14 @@ import (
 
 // AppStatus is what `pyship status` shows of one app.
 type AppStatus struct {
-	App      string          `json:"app"`
-	URL      string          `json:"url,omitempty"`
-	Metrics  string          `json:"metrics"`
-	Stable   string          `json:"stable,omitempty"`
-	Stopped  bool            `json:"stopped,omitempty"`
-	Deploy   *rollout.Status `json:"deploy,omitempty"`
+	App     string          `json:"app"`
+	URL     string          `json:"url,omitempty"`
+	Metrics string          `json:"metrics"`
+	Stable  string          `json:"stable,omitempty"`
+	Stopped bool            `json:"stopped,omitempty"`
+	Deploy  *rollout.Status `json:"deploy,omitempty"`
+	// Backup is the app's backup schedule and last results; nil when it has neither.
+	Backup   *BackupStatus   `json:"backup,omitempty"`
 	Releases []ReleaseStatus `json:"releases"`
 }
 
@@ -76,6 +78,10 @@ func (a *Agent) status(name string) AppStatus {
 	rt := a.app(name)
 	rt.mu.Lock()
 	st := *rt.st
+	if st.Backup != nil {
+		cp := *st.Backup
+		st.Backup = &cp
+	}
 	var dep *rollout.Status
 	if st.Deploy != nil {
 		cp := *st.Deploy
@@ -83,7 +89,8 @@ func (a *Agent) status(name string) AppStatus {
 	}
 	serving := rt.stopServe != nil
 	rt.mu.Unlock()
-	out := AppStatus{App: name, Stable: st.Stable, Stopped: st.Stopped, Deploy: dep, Metrics: "http://" + a.adminAddr + "/metrics"}
+	out := AppStatus{App: name, Stable: st.Stable, Stopped: st.Stopped, Deploy: dep, Metrics: "http://" + a.adminAddr + "/metrics",
+		Backup: rt.backupStatus(&st)}
 	if serving {
 		out.URL = "http://" + displayHost(a.BindHost) + ":" + itoa(st.Port) + "/"
 	}

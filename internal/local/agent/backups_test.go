@@ -1,0 +1,229 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"github.com/pyship/pyship/internal/backup"
+	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/testsvc"
+)
+
+// manualClock is a schedule clock the test moves: each After is announced on waits, and
+// fire sets the time to its deadline and delivers it.
+type manualClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	waits chan clockWait
+}
+
+type clockWait struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func (c *manualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *manualClock) After(d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	c.waits <- clockWait{at: c.Now().Add(d), ch: ch}
+	return ch
+}
+
+// fire waits for the scheduler to wait, then moves the time to that slot.
+func (c *manualClock) fire(t *testing.T) time.Time {
+	t.Helper()
+	select {
+	case w := <-c.waits:
+		c.mu.Lock()
+		c.now = w.at
+		c.mu.Unlock()
+		w.ch <- w.at
+		return w.at
+	case <-time.After(30 * time.Second):
+		t.Fatal("the backup schedule never waited for its next slot")
+	}
+	return time.Time{}
+}
+
+// hookServer records the text of each webhook post.
+func hookServer(t *testing.T) (string, func() []string) {
+	var mu sync.Mutex
+	var texts []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var msg struct{ Text string }
+		b, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(b, &msg)
+		mu.Lock()
+		texts = append(texts, msg.Text)
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), texts...) }
+}
+
+// waitBackup polls the app's status until ok holds of its backup status.
+func waitBackup(t *testing.T, c *Client, app string, ok func(*BackupStatus) bool) *BackupStatus {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, err := c.Status(context.Background(), app)
+		if err == nil && len(st) == 1 && st[0].Backup != nil && ok(st[0].Backup) {
+			return st[0].Backup
+		}
+		if time.Now().After(deadline) {
+			var b any
+			if len(st) == 1 {
+				b = st[0].Backup
+			}
+			t.Fatalf("backup status never matched: %+v %v", b, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type backupEnv struct {
+	cfg backup.Config
+	ids []age.Identity
+}
+
+// backupPlan gives p a persistent data folder and a [backup] table to a fresh prefix of the
+// test S3, whose keys it puts in the app's secrets file.
+func backupPlan(t *testing.T, p *plan.Plan, schedule string) backupEnv {
+	t.Helper()
+	v := testsvc.Start(t, "s3")
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := filepath.Join(t.TempDir(), "secrets.env")
+	if err := os.WriteFile(secrets, []byte("AWS_ACCESS_KEY_ID="+v["PYSHIP_TEST_S3_ACCESS_KEY"]+"\nAWS_SECRET_ACCESS_KEY="+v["PYSHIP_TEST_S3_SECRET_KEY"]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dest := "s3://" + v["PYSHIP_TEST_S3_BUCKET"] + "/agent-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	p.Data = []plan.DataFolder{{Path: "data", Persistent: true}}
+	p.SecretsFile = secrets
+	p.Backup = &plan.Backup{Schedule: schedule, Destination: dest, Endpoint: v["PYSHIP_TEST_S3_ENDPOINT"],
+		Recipients: []string{id.Recipient().String()}, Retention: plan.Retention{KeepLast: 2}, Folders: []string{"data"}}
+	return backupEnv{cfg: backup.Config{Destination: dest, Endpoint: v["PYSHIP_TEST_S3_ENDPOINT"],
+		Credentials: backup.Credentials{AccessKey: v["PYSHIP_TEST_S3_ACCESS_KEY"], SecretKey: v["PYSHIP_TEST_S3_SECRET_KEY"]}},
+		ids: []age.Identity{id}}
+}
+
+func (e backupEnv) list(t *testing.T) *backup.Listing {
+	t.Helper()
+	c, err := backup.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// restored restores backup id's "data" source into a fresh folder and reads file from it.
+func (e backupEnv) restored(t *testing.T, id, file string) string {
+	t.Helper()
+	c, err := backup.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := filepath.Join(t.TempDir(), "restored")
+	if _, err := c.Restore(context.Background(), id, backup.RestoreOptions{To: to, Identities: e.ids}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(to, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestScheduledBackups(t *testing.T) {
+	clock := &manualClock{now: time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC), waits: make(chan clockWait, 4)}
+	home := newHome(t)
+	c := startAgent(t, home, func(a *Agent) { a.BackupClock = clock })
+	hook, posts := hookServer(t)
+	p := stdlibPlan(stdlibApp(t, ""), "1.0", "rolling", port(t))
+	p.Deploy.Replicas = 1
+	p.NotifyWebhook = hook
+	env := backupPlan(t, p, "@hourly")
+	m := build(t, home, p)
+	deploy(t, c, m)
+	live := filepath.Join(m.DataDir, "data")
+	if err := os.WriteFile(filepath.Join(live, "orders.txt"), []byte("order 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The 10:00 slot takes a backup of the live data.
+	at := clock.fire(t)
+	b := waitBackup(t, c, m.App, func(b *BackupStatus) bool { return b.LastID != "" })
+	if !b.LastAt.Equal(at) || b.Schedule != "@hourly" || b.LastError != "" {
+		t.Fatalf("after the first slot: %+v (slot %s)", b, at)
+	}
+	first := b.LastID
+	if got := env.restored(t, first, "orders.txt"); got != "order 1\n" {
+		t.Fatalf("the scheduled backup holds %q", got)
+	}
+
+	// A failing backup is in the status and posted to the webhook; the last good one stays.
+	if err := os.Rename(live, live+".away"); err != nil {
+		t.Fatal(err)
+	}
+	clock.fire(t)
+	b = waitBackup(t, c, m.App, func(b *BackupStatus) bool { return b.LastError != "" })
+	if b.LastID != first || !strings.Contains(b.LastError, "reading backup source folder") || !b.Next.After(clock.Now()) {
+		t.Fatalf("after a failed slot: %+v", b)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(strings.Join(posts(), "\n"), ":x: the scheduled backup of 2026-11-25T11:00:00Z of stdapp failed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the webhook got %q; want the failed backup", posts())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := os.Rename(live+".away", live); err != nil {
+		t.Fatal(err)
+	}
+
+	// Two more slots: the next success clears the error, and prune keeps the newest two.
+	last := first
+	for range 2 {
+		clock.fire(t)
+		b = waitBackup(t, c, m.App, func(b *BackupStatus) bool { return b.LastID != last })
+		last = b.LastID
+	}
+	if b.LastError != "" {
+		t.Fatalf("a success must clear the last error: %+v", b)
+	}
+	l := env.list(t)
+	if len(l.Backups) != 2 || l.Backups[0].ID != last || l.Latest != last {
+		t.Fatalf("with keep_last 2 after 3 backups the destination holds %d: %+v", len(l.Backups), l)
+	}
+
+	// Stop ends the schedule; the last results stay in the status.
+	if _, err := c.Act(context.Background(), m.App, "stop"); err != nil {
+		t.Fatal(err)
+	}
+	b = waitBackup(t, c, m.App, func(b *BackupStatus) bool { return b.Schedule == "" })
+	if b.LastID != last {
+		t.Fatalf("after stop: %+v", b)
+	}
+	if s, err := loadState(release.Paths{Home: home}, m.App); err != nil || s.Backup == nil || s.Backup.LastID != last {
+		t.Fatalf("the saved state lacks the backup status: %+v %v", s, err)
+	}
+}
