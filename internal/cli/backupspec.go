@@ -41,28 +41,40 @@ func loadProjectBackup(ctx context.Context, dir, env, home string) (*projectBack
 	if err != nil {
 		return nil, usageError{fmt.Errorf("reading the backup settings of the project in %s: %w (pass --dir to name another project)", abs, err)}
 	}
-	opts := backup.PlanOptions{}
-	if p.SecretsFile != "" {
-		file := p.SecretsFile
-		if !filepath.IsAbs(file) {
-			file = filepath.Join(p.Dir, file)
-		}
-		if opts.Secrets, err = release.ReadSecrets(file); err != nil {
-			return nil, err
-		}
+	secrets := p.SecretsFile
+	if secrets != "" && !filepath.IsAbs(secrets) {
+		secrets = filepath.Join(p.Dir, secrets)
 	}
+	dataRoot := ""
 	pb := &projectBackup{from: fmt.Sprintf("the project's folders in %s (no local deployment of %s under %s)", p.Dir, p.Name, home)}
 	paths := release.Paths{Home: home}
 	if ids := release.List(paths, p.Name); len(ids) > 0 {
 		if m, err := release.Load(paths, p.Name, ids[len(ids)-1]); err == nil && m.DataDir != "" {
-			opts.DataRoot = m.DataDir
+			dataRoot = m.DataDir
 			pb.from = fmt.Sprintf("the live data of the local deployment of %s in %s", p.Name, m.DataDir)
 		}
 	}
-	if pb.cfg, err = backup.FromPlan(p, opts); err != nil {
-		return nil, usageError{err}
+	if pb.cfg, err = planBackupConfig(p, secrets, dataRoot); err != nil {
+		return nil, err
 	}
 	return pb, nil
+}
+
+// planBackupConfig is the backup config of p, with the DSNs and S3 keys of its secrets file
+// and its folders read under dataRoot (when not "").
+func planBackupConfig(p *plan.Plan, secretsFile, dataRoot string) (backup.Config, error) {
+	opts := backup.PlanOptions{DataRoot: dataRoot}
+	if secretsFile != "" {
+		var err error
+		if opts.Secrets, err = release.ReadSecrets(secretsFile); err != nil {
+			return backup.Config{}, err
+		}
+	}
+	cfg, err := backup.FromPlan(p, opts)
+	if err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
 }
 
 // merge lays the flags over the project's config: each flag that is set wins; any source

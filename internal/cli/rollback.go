@@ -12,6 +12,7 @@ func newRollbackCmd(s *streams) *cobra.Command {
 	var o localOptions
 	var tf targetFlags
 	var output string
+	var data dataRollback
 	cmd := &cobra.Command{
 		Use:   "rollback [RELEASE]",
 		Short: "Serve an earlier release again (default: the one before the stable release)",
@@ -30,6 +31,9 @@ strategy, the previous release's pods behind the Service for blue-green and cana
 			ka, err := tf.kube(ctx, s, o.app)
 			if err != nil {
 				return err
+			}
+			if ka != nil && data.with {
+				return usageError{fmt.Errorf("--with-data is for the local target; on Kubernetes restore with `pyship backup restore`")}
 			}
 			if ka != nil {
 				release := ""
@@ -63,6 +67,9 @@ strategy, the previous release's pods behind the Service for blue-green and cana
 					return fmt.Errorf("%s has no release before the stable one to roll back to (pyship status lists releases)", o.app)
 				}
 			}
+			if err := data.restore(ctx, s, c, o.home, o.app, target); err != nil {
+				return err
+			}
 			fmt.Fprintf(s.Err, "rolling %s back to %s\n", o.app, target)
 			final, err := c.Deploy(ctx, agent.DeployRequest{App: o.app, Release: target, Rollback: true}, func(e agent.Event) {
 				fmt.Fprintln(s.Err, e.Message+e.Warning)
@@ -75,6 +82,7 @@ strategy, the previous release's pods behind the Service for blue-green and cana
 	}
 	o.addFlags(cmd, true)
 	tf.add(cmd.Flags())
+	data.add(cmd.Flags())
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
 }

@@ -186,7 +186,7 @@ func fields() []*field {
 			doc: "How long the previous release stays warm after a switch, for an instant rollback.", def: `"10m"`,
 			example: `"10m"`, ptr: func(s *Spec) any { return &s.Deploy.RollbackWindow }},
 		{path: "deploy.backup_before", kind: kindBool,
-			doc: "Take a backup of the persistent data before each deploy.", def: "false",
+			doc: "On the local target, back up the stable release's data ([backup] sources) before each deploy, tagged with that release for `pyship rollback --with-data`; a failed backup fails the deploy before anything changes. Needs [backup] destination and recipients.", def: "false",
 			example: `true`, ptr: func(s *Spec) any { return &s.Deploy.BackupBefore }},
 		{path: "deploy.request_timeout", kind: kindDuration, maxDur: time.Hour,
 			doc: "How long the proxy waits for an instance's response headers before answering 504.", def: `"60s"`,
