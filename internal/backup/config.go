@@ -24,10 +24,12 @@ const (
 type Config struct {
 	// Destination is "s3://bucket/prefix" (prefix optional).
 	Destination string
-	// Endpoint is the S3 endpoint URL, e.g. "http://127.0.0.1:7070"; "" uses $AWS_ENDPOINT_URL,
-	// then https://s3.amazonaws.com.
+	// Endpoint is the S3 endpoint URL, e.g. "http://127.0.0.1:7070"; "" uses
+	// $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, endpoint_url of the AWS config file's profile
+	// ($AWS_CONFIG_FILE or ~/.aws/config), then https://s3.amazonaws.com.
 	Endpoint string
-	// Region is the bucket's region; "" uses $AWS_REGION, $AWS_DEFAULT_REGION, then "us-east-1".
+	// Region is the bucket's region; "" uses $AWS_REGION, $AWS_DEFAULT_REGION, region of the
+	// AWS config file's profile, then "us-east-1".
 	Region string
 	// Credentials are explicit keys (e.g. from the secrets file); when empty, the environment
 	// ($AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY/$AWS_SESSION_TOKEN) then the AWS shared

@@ -32,25 +32,13 @@ func NewS3Store(cfg Config) (*S3Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	endpoint := cfg.Endpoint
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL")
-	}
-	if endpoint == "" {
-		endpoint = "https://s3.amazonaws.com"
+	endpoint, region, err := endpointAndRegion(cfg, os.Getenv)
+	if err != nil {
+		return nil, err
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("backup endpoint %q: want http(s)://host[:port]", endpoint)
-	}
-	region := cfg.Region
-	for _, v := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
-		if region == "" {
-			region = os.Getenv(v)
-		}
-	}
-	if region == "" {
-		region = "us-east-1"
 	}
 	var creds *credentials.Credentials
 	if cfg.Credentials.AccessKey != "" {

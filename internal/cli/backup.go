@@ -105,7 +105,14 @@ func newBackupCmd(s *streams) *cobra.Command {
 VACUUM INTO) through zstd and age to S3. Only age public keys (--recipient) are needed to take
 a backup; the identity (--identity-file) is needed to verify and restore and never leaves
 this machine. S3 credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS
-credentials file; the endpoint from --endpoint or AWS_ENDPOINT_URL.`,
+credentials file; the endpoint and region from --endpoint/--region, [backup], AWS_ENDPOINT_URL and
+AWS_REGION, or the AWS config file (~/.aws/config or AWS_CONFIG_FILE).
+
+In a project folder (or with --dir) the spec's [backup] table gives the defaults: destination,
+recipients, retention and sources. Folders and SQLite files are read from the live data of the
+app's local deployment when there is one ($PYSHIP_HOME/apps/APP/data), else from the project;
+"sources:" on stderr says which. PostgreSQL DSNs come from the app's secrets file or the
+environment by the variable [backup] postgres names.`,
 	}
 	cmd.PersistentPreRun = func(*cobra.Command, []string) {
 		// Backups stream in bounded buffers; a soft limit keeps the garbage collector from
@@ -119,9 +126,9 @@ credentials file; the endpoint from --endpoint or AWS_ENDPOINT_URL.`,
 	f.StringVar(&o.env, "env", "", "apply the spec's [env.NAME] overlay")
 	f.StringVar(&o.home, "home", "", "pyship's state folder, where the live data of a local deployment is (default $PYSHIP_HOME or ~/.local/share/pyship)")
 	f.StringVar(&o.dest, "dest", "", "destination s3://bucket/prefix (default [backup] destination, else env PYSHIP_BACKUP_DEST)")
-	f.StringVar(&o.endpoint, "endpoint", "", "S3 endpoint URL, e.g. http://127.0.0.1:9000 (env AWS_ENDPOINT_URL)")
-	f.StringVar(&o.region, "region", "", "S3 region (env AWS_REGION; default us-east-1)")
-	f.StringVar(&o.profile, "profile", "", "profile of the AWS credentials file (env AWS_PROFILE)")
+	f.StringVar(&o.endpoint, "endpoint", "", "S3 endpoint URL, e.g. http://127.0.0.1:9000 (default [backup] endpoint, env AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, endpoint_url in ~/.aws/config)")
+	f.StringVar(&o.region, "region", "", "S3 region (default [backup] region, env AWS_REGION or AWS_DEFAULT_REGION, region in ~/.aws/config, else us-east-1)")
+	f.StringVar(&o.profile, "profile", "", "profile of the AWS credentials and config files (env AWS_PROFILE)")
 	f.StringArrayVar(&o.recipients, "recipient", nil, "age public key to encrypt to, repeatable (default [backup] recipients, else env PYSHIP_BACKUP_RECIPIENTS, comma-separated)")
 	f.StringVar(&o.identityFile, "identity-file", os.Getenv("PYSHIP_BACKUP_IDENTITY_FILE"), "age identity file for verify, restore and drill (env PYSHIP_BACKUP_IDENTITY_FILE)")
 	f.StringArrayVar(&o.dirs, "source", nil, "folder to back up, [NAME=]DIR, repeatable (any source flag replaces the project's sources)")
