@@ -22,6 +22,9 @@ type RestoreOptions struct {
 	To string
 	// Identities decrypt the backup.
 	Identities []age.Identity
+	// Force lets a restore with To replace an existing file or non-empty folder (in place,
+	// replacing is the point and needs no Force).
+	Force bool
 }
 
 // RestoreResult is what a restore did.
@@ -47,15 +50,23 @@ func (c *Client) Restore(ctx context.Context, id string, opts RestoreOptions) (*
 	}
 	start := time.Now()
 	res := &RestoreResult{ID: m.ID, Targets: map[string]string{}}
-	for _, rec := range recs {
+	targets := make([]string, len(recs))
+	for i, rec := range recs {
 		to := opts.To
 		if to == "" && rec.Kind == KindPostgres {
 			to = c.sourceDSN(rec.Name) // in place: the configured database of that name
 		}
-		target, err := restoreTarget(rec, to, len(recs))
-		if err != nil {
+		if targets[i], err = restoreTarget(rec, to, len(recs)); err != nil {
 			return nil, err
 		}
+		if opts.To != "" && !opts.Force && rec.Kind != KindPostgres {
+			if err := refuseToReplace(targets[i]); err != nil {
+				return nil, fmt.Errorf("restoring backup %s, source %q: %w", m.ID, rec.Name, err)
+			}
+		}
+	}
+	for i, rec := range recs {
+		target := targets[i]
 		if err := c.restoreOne(ctx, m, rec, target, opts.Identities); err != nil {
 			return nil, fmt.Errorf("restoring backup %s, source %q to %s: %w", m.ID, rec.Name, displayTarget(rec, target), err)
 		}
@@ -65,6 +76,28 @@ func (c *Client) Restore(ctx context.Context, id string, opts RestoreOptions) (*
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// ErrTargetExists is returned when a restore elsewhere would replace existing data.
+var ErrTargetExists = errors.New("the restore target exists")
+
+// refuseToReplace fails when target is a file, or a folder with something in it.
+func refuseToReplace(target string) error {
+	fi, err := os.Lstat(target)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		ents, err := os.ReadDir(target)
+		if err != nil || len(ents) == 0 {
+			return err
+		}
+		return fmt.Errorf("%w: %s is a folder with %d entries, which the restore would replace: choose an empty or new folder, or pass --force to replace it", ErrTargetExists, target, len(ents))
+	}
+	return fmt.Errorf("%w: %s exists, and the restore would replace it: choose another path, or pass --force to replace it", ErrTargetExists, target)
 }
 
 func (c *Client) sourceDSN(name string) string {

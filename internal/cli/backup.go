@@ -274,6 +274,7 @@ func newBackupVerifyCmd(s *streams, o *backupOptions) *cobra.Command {
 
 func newBackupRestoreCmd(s *streams, o *backupOptions) *cobra.Command {
 	var to string
+	var force bool
 	var sources []string
 	cmd := &cobra.Command{
 		Use: "restore [ID|latest]", Short: "Restore a backup in place, or --to another folder, file or database", Args: cobra.MaximumNArgs(1),
@@ -286,7 +287,7 @@ func newBackupRestoreCmd(s *streams, o *backupOptions) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			res, err := c.Restore(cmd.Context(), idArg(args), backup.RestoreOptions{Sources: sources, To: to, Identities: ids})
+			res, err := c.Restore(cmd.Context(), idArg(args), backup.RestoreOptions{Sources: sources, To: to, Identities: ids, Force: force})
 			if err != nil {
 				return err
 			}
@@ -299,6 +300,7 @@ func newBackupRestoreCmd(s *streams, o *backupOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&to, "to", "", "restore into this folder, SQLite file or PostgreSQL DSN instead of in place")
 	cmd.Flags().StringArrayVar(&sources, "only", nil, "restore only this source (by name), repeatable")
+	cmd.Flags().BoolVar(&force, "force", false, "let --to replace an existing file or non-empty folder")
 	return cmd
 }
 

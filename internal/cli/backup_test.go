@@ -78,6 +78,22 @@ func TestBackupCommands(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(to, "sub", "file.txt")); err != nil || string(b) != "hello backup\n" {
 		t.Fatalf("restored file: %q %v", b, err)
 	}
+	// --to an existing non-empty folder is refused unless --force.
+	if err := os.WriteFile(filepath.Join(to, "keep.txt"), []byte("mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs = runPyship(t, append([]string{"backup", "restore", "--to", to}, common...)...); code != ExitFailure || !strings.Contains(errs, "pass --force to replace it") {
+		t.Fatalf("restore --to a non-empty folder: %d %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(to, "keep.txt")); err != nil {
+		t.Fatalf("a refused restore changed the folder: %v", err)
+	}
+	if code, _, errs = runPyship(t, append([]string{"backup", "restore", "--to", to, "--force"}, common...)...); code != ExitOK {
+		t.Fatalf("restore --to --force: %d %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(to, "keep.txt")); !os.IsNotExist(err) {
+		t.Fatalf("restore --force must replace the folder: %v", err)
+	}
 
 	code, out, errs = runPyship(t, append([]string{"backup", "drill", "-o", "json"}, common...)...)
 	var rep struct {
