@@ -65,6 +65,9 @@ func TestBackupBeforeDeployAndRollbackWithData(t *testing.T) {
 	if _, body, _ := getBody(url); body != "stdlib v2" {
 		t.Fatalf("after the failed deploy the app answers %q, want v2", body)
 	}
+	if _, text, _ := e.run("status"); !strings.Contains(text, "backups: no schedule; last ") || !strings.Contains(text, "last backup error at ") {
+		t.Errorf("status text lacks the backup lines:\n%s", text)
+	}
 
 	// rollback --with-data restores the data r1 had, then serves r1.
 	code, _, errs = e.run("rollback", "--with-data", "--identity-file", identity, "r1")

@@ -339,7 +339,7 @@ func fields() []*field {
 			allowed: "relative paths inside the project (no leading '/', no '..')",
 			example: `["data", "uploads"]`, ptr: func(s *Spec) any { return &s.Backup.Folders }},
 		{path: "backup.sqlite", kind: kindStrings, check: checkRelDir,
-			doc: "SQLite database files, relative to the project (usually inside a persistent data folder), backed up consistently while the app writes (VACUUM INTO).", def: "none",
+			doc: "SQLite database files, relative to the project (usually inside a persistent data folder), backed up consistently while the app writes (VACUUM INTO). A file inside a backed-up folder is in the folder's archive too, as a plain copy; it is restored after the folders, so the consistent copy wins.", def: "none",
 			allowed: "relative paths inside the project (no leading '/', no '..')",
 			example: `["data/app.db"]`, ptr: func(s *Spec) any { return &s.Backup.SQLite }},
 		{path: "backup.postgres", kind: kindStrings, pattern: `^([A-Za-z0-9._-]+=)?[A-Za-z_][A-Za-z0-9_]*$`, check: checkPostgresSource,

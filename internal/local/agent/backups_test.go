@@ -227,3 +227,34 @@ func TestScheduledBackups(t *testing.T) {
 		t.Fatalf("the saved state lacks the backup status: %+v %v", s, err)
 	}
 }
+
+// TestBackupScheduleSurvivesAgentRestart: an agent that recovers a running app runs its
+// schedule again.
+func TestBackupScheduleSurvivesAgentRestart(t *testing.T) {
+	clock := &manualClock{now: time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC), waits: make(chan clockWait, 4)}
+	home := newHome(t)
+	c, stop := runAgent(t, &Agent{Home: home, AdminAddr: "127.0.0.1:0", BindHost: "127.0.0.1", BackupClock: clock})
+	p := stdlibPlan(stdlibApp(t, ""), "1.0", "rolling", port(t))
+	p.Deploy.Replicas = 1
+	env := backupPlan(t, p, "@hourly")
+	m := build(t, home, p)
+	deploy(t, c, m)
+	select {
+	case <-clock.waits: // the first agent's schedule waits for 10:00
+	case <-time.After(30 * time.Second):
+		t.Fatal("the schedule did not start after the deploy")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	c = startAgent(t, home, func(a *Agent) { a.BackupClock = clock })
+	at := clock.fire(t)
+	b := waitBackup(t, c, m.App, func(b *BackupStatus) bool { return b.LastID != "" })
+	if !b.LastAt.Equal(at) || b.Schedule != "@hourly" {
+		t.Fatalf("after the restart: %+v", b)
+	}
+	if l := env.list(t); len(l.Backups) != 1 || l.Backups[0].ID != b.LastID {
+		t.Fatalf("the destination holds %+v", l.Backups)
+	}
+}

@@ -56,32 +56,39 @@ func port(t *testing.T) int {
 // adjust it before it starts.
 func startAgent(t *testing.T, home string, opts ...func(*Agent)) *Client {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	a := &Agent{Home: home, AdminAddr: "127.0.0.1:0", BindHost: "127.0.0.1",
 		Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	for _, o := range opts {
 		o(a)
 	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	c := NewClient(home)
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()) != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("agent did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	c, stop := runAgent(t, a)
 	t.Cleanup(func() {
 		for _, n := range a.appNames() {
 			c.Act(context.Background(), n, "stop")
 		}
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("agent: %v", err)
 		}
 	})
 	return c
+}
+
+// runAgent runs a until stop, which returns Run's error; replicas keep running.
+func runAgent(t *testing.T, a *Agent) (*Client, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	c := NewClient(a.Home)
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ping(context.Background()) != nil {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatal("agent did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return c, func() error { cancel(); return <-done }
 }
 
 type testWriter struct{ t *testing.T }
