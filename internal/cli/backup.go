@@ -55,7 +55,10 @@ func (o *backupOptions) config(ctx context.Context, cmd *cobra.Command) (backup.
 		return cfg, "", usageError{errors.New("no backup destination: set [backup] destination in the project's spec, pass --dest s3://bucket/prefix or set PYSHIP_BACKUP_DEST")}
 	}
 	if len(o.dirs)+len(o.postgres)+len(o.sqlite) > 0 {
-		cfg.Sources, from = nil, "the --source, --postgres and --sqlite flags"
+		cfg.Sources = nil
+		if from != "" {
+			from = "the --source, --postgres and --sqlite flags, not the project's [backup] sources"
+		}
 	}
 	add := func(kind backup.Kind, vals []string) {
 		for _, v := range vals {

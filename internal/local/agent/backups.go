@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -35,8 +36,16 @@ type backups struct {
 
 	state  sync.Mutex // guards the fields below
 	cron   *schedule.Cron
+	key    string // the settings the running schedule was started with
 	cancel context.CancelFunc
 	done   chan struct{}
+}
+
+// scheduleKey is what a running schedule depends on: when a deploy does not change it, the
+// schedule (and a backup in progress) keeps running.
+func scheduleKey(m *release.Manifest) string {
+	b, _ := json.Marshal([]any{m.Plan.Backup, m.Plan.Data, m.Plan.NotifyWebhook, m.SecretsFile, m.DataDir})
+	return string(b)
 }
 
 func (a *Agent) backupClock() schedule.Clock {
@@ -95,7 +104,9 @@ func (rt *app) takeBackup(ctx context.Context, m *release.Manifest, rel string, 
 			err = fmt.Errorf("backup %s is complete, but pruning after it failed: %w", id, perr)
 		}
 	}
-	rt.recordBackup(id, err)
+	if err == nil || ctx.Err() == nil { // a backup ended by stop or shutdown is no failure
+		rt.recordBackup(id, err)
+	}
 	return id, err
 }
 
@@ -136,6 +147,13 @@ func (rt *app) backupFailed(m *release.Manifest, what string, err error) {
 // startSchedule runs the backup schedule of m (the app's stable release) in place of the one
 // running; an invalid schedule is recorded as the last error.
 func (rt *app) startSchedule(m *release.Manifest) {
+	key := scheduleKey(m)
+	rt.backups.state.Lock()
+	same := rt.backups.cancel != nil && rt.backups.key == key
+	rt.backups.state.Unlock()
+	if same {
+		return
+	}
 	rt.stopSchedule()
 	b := m.Plan.Backup
 	if b == nil || b.Schedule == "" {
@@ -149,7 +167,7 @@ func (rt *app) startSchedule(m *release.Manifest) {
 	ctx, cancel := context.WithCancel(rt.a.ctx)
 	done := make(chan struct{})
 	rt.backups.state.Lock()
-	rt.backups.cron, rt.backups.cancel, rt.backups.done = cron, cancel, done
+	rt.backups.cron, rt.backups.key, rt.backups.cancel, rt.backups.done = cron, key, cancel, done
 	rt.backups.state.Unlock()
 	s := &schedule.Scheduler{Cron: cron, Clock: rt.a.backupClock(),
 		Job: func(ctx context.Context, at time.Time) error {
@@ -175,7 +193,7 @@ func (rt *app) startSchedule(m *release.Manifest) {
 func (rt *app) stopSchedule() {
 	rt.backups.state.Lock()
 	cancel, done := rt.backups.cancel, rt.backups.done
-	rt.backups.cron, rt.backups.cancel, rt.backups.done = nil, nil, nil
+	rt.backups.cron, rt.backups.key, rt.backups.cancel, rt.backups.done = nil, "", nil, nil
 	rt.backups.state.Unlock()
 	if cancel != nil {
 		cancel()

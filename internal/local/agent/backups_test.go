@@ -180,6 +180,12 @@ func TestScheduledBackups(t *testing.T) {
 		t.Fatalf("the scheduled backup holds %q", got)
 	}
 
+	// A deploy with the same backup settings leaves the schedule running (a restart would
+	// leave the old scheduler's wait unanswered, and the next slot would never run).
+	p2 := *p
+	p2.Version = "2.0"
+	deploy(t, c, build(t, home, &p2))
+
 	// A failing backup is in the status and posted to the webhook; the last good one stays.
 	if err := os.Rename(live, live+".away"); err != nil {
 		t.Fatal(err)
