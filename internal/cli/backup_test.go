@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,11 +24,18 @@ func runPyship(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func TestBackupCommands(t *testing.T) {
+// s3Env starts the test S3 and points the AWS_* variables at it.
+func s3Env(t *testing.T) map[string]string {
+	t.Helper()
 	v := testsvc.Start(t, "s3")
 	t.Setenv("AWS_ACCESS_KEY_ID", v["PYSHIP_TEST_S3_ACCESS_KEY"])
 	t.Setenv("AWS_SECRET_ACCESS_KEY", v["PYSHIP_TEST_S3_SECRET_KEY"])
 	t.Setenv("AWS_ENDPOINT_URL", v["PYSHIP_TEST_S3_ENDPOINT"])
+	return v
+}
+
+func TestBackupCommands(t *testing.T) {
+	v := s3Env(t)
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	if err := os.MkdirAll(filepath.Join(data, "sub"), 0o755); err != nil {
@@ -135,10 +143,7 @@ func TestBackupCommands(t *testing.T) {
 // and no flags: the project's folders are backed up until the app has a local deployment, then
 // its live data.
 func TestBackupFromTheProjectSpec(t *testing.T) {
-	v := testsvc.Start(t, "s3")
-	t.Setenv("AWS_ACCESS_KEY_ID", v["PYSHIP_TEST_S3_ACCESS_KEY"])
-	t.Setenv("AWS_SECRET_ACCESS_KEY", v["PYSHIP_TEST_S3_SECRET_KEY"])
-	t.Setenv("AWS_ENDPOINT_URL", v["PYSHIP_TEST_S3_ENDPOINT"])
+	v := s3Env(t)
 	t.Setenv("PYSHIP_BACKUP_DEST", "")
 	t.Setenv("PYSHIP_BACKUP_RECIPIENTS", "")
 	home, keys := t.TempDir(), t.TempDir()
@@ -205,5 +210,68 @@ func writeTestFile(t *testing.T, p, content string) {
 	}
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBackupPostgresFromSecrets backs up and restores a database named in [backup] postgres,
+// its DSN read from the secrets file.
+func TestBackupPostgresFromSecrets(t *testing.T) {
+	v := s3Env(t)
+	pg := testsvc.Start(t, "postgres")["PYSHIP_TEST_PG_DSN"]
+	t.Setenv("PYSHIP_HOME", t.TempDir())
+	t.Setenv("DATABASE_URL", "")
+	psql := func(dsn, sql string) string {
+		t.Helper()
+		out, err := exec.Command("psql", "-v", "ON_ERROR_STOP=1", "-Atq", "--no-psqlrc", dsn, "-c", sql).CombinedOutput()
+		if err != nil {
+			t.Fatalf("psql %q: %v\n%s", sql, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	db := "cli_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	psql(pg, "CREATE DATABASE "+db)
+	t.Cleanup(func() {
+		exec.Command("psql", "--no-psqlrc", pg, "-c", "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)").Run()
+	})
+	base, q, _ := strings.Cut(pg, "?")
+	dsn := base[:strings.LastIndex(base, "/")+1] + db + "?" + q
+	psql(dsn, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders VALUES (1, 'tea'), (2, 'cake')")
+
+	keys := t.TempDir()
+	identity := filepath.Join(keys, "backup.key")
+	_, out, _ := runPyship(t, "backup", "keygen", "--identity-file", identity)
+	secrets := filepath.Join(keys, "shop.env")
+	writeTestFile(t, secrets, "DATABASE_URL="+dsn+"\n")
+	proj := t.TempDir()
+	dest := "s3://" + v["PYSHIP_TEST_S3_BUCKET"] + "/pg-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	writeTestFile(t, filepath.Join(proj, "pyship.toml"), `name = "shop"
+[run]
+command = "python app.py"
+[secrets]
+file = "`+secrets+`"
+[backup]
+destination = "`+dest+`"
+recipients = ["`+strings.TrimSpace(out)+`"]
+folders = []
+postgres = ["db=DATABASE_URL"]
+`)
+	writeTestFile(t, filepath.Join(proj, "app.py"), "print('hi')\n")
+
+	code, out, errs := runPyship(t, "backup", "now", "--dir", proj)
+	if code != ExitOK || strings.Contains(out+errs, "pyshiptest") {
+		t.Fatalf("backup now: %d %q %s (the password must not be shown)", code, out, errs)
+	}
+	psql(dsn, "DELETE FROM orders WHERE id = 2")
+	if code, _, errs = runPyship(t, "backup", "restore", "--dir", proj, "--identity-file", identity); code != ExitOK {
+		t.Fatalf("restore in place: %d %s", code, errs)
+	}
+	if got := psql(dsn, "SELECT string_agg(item, ',' ORDER BY id) FROM orders"); got != "tea,cake" {
+		t.Fatalf("after the restore the table holds %q", got)
+	}
+
+	// Without the variable anywhere, the error names it and the secrets file.
+	writeTestFile(t, secrets, "OTHER=1\n")
+	if code, _, errs = runPyship(t, "backup", "now", "--dir", proj); code != ExitUsage || !strings.Contains(errs, "takes its DSN from $DATABASE_URL, which is not set in the secrets file "+secrets) {
+		t.Fatalf("without DATABASE_URL: %d %s", code, errs)
 	}
 }
