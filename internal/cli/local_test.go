@@ -47,7 +47,11 @@ func TestMain(m *testing.M) {
 func pyshipBin(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/pyship/pyship/cmd/pyship").CombinedOutput()
+		// Static, as releases are built (and as the agent image needs): the image tests build
+		// the same way, so both share the build cache.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "github.com/pyship/pyship/cmd/pyship")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("%v\n%s", err, out)
 		}

@@ -1,19 +1,32 @@
 # Helpers shared by the service definitions in this folder (sourced, not run).
 
 # apt_install PKG...: install Debian packages that are missing (apt-get update once per day).
-apt_install() {
-	local missing=()
+# Services start concurrently (go test runs packages in parallel), so installs are serialised by
+# one machine-wide lock, the missing list is read again under it, and apt itself waits for a dpkg
+# lock held by anyone else. The lock's descriptor is closed for apt-get: a package's maintainer
+# script may start a daemon, which must not inherit (and hold) the lock.
+apt_missing() {
+	local p
 	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
 	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "services: installing ${missing[*]}" >&2
-	local stamp=/var/lib/apt/periodic/pyship-update-stamp
-	if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440 2>/dev/null)" ]; then
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-		mkdir -p "$(dirname "$stamp")" && touch "$stamp"
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+apt_install() {
+	[ -z "$(apt_missing "$@")" ] && return 0
+	(
+		flock -w 900 9 || { echo "services: waited 900 s for the apt lock /var/lock/pyship-apt.lock" >&2; exit 1; }
+		local missing
+		mapfile -t missing < <(apt_missing "$@")
+		[ ${#missing[@]} -eq 0 ] && exit 0
+		echo "services: installing ${missing[*]}" >&2
+		local stamp=/var/lib/apt/periodic/pyship-update-stamp
+		local apt=(apt-get -o DPkg::Lock::Timeout=600 -qq)
+		if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440 2>/dev/null)" ]; then
+			DEBIAN_FRONTEND=noninteractive "${apt[@]}" update >&2 9>&-
+			mkdir -p "$(dirname "$stamp")" && touch "$stamp"
+		fi
+		DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >&2 9>&-
+	) 9>/var/lock/pyship-apt.lock
 }
 
 # pid_alive PIDFILE: the process in PIDFILE is running.
