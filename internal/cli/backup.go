@@ -200,6 +200,7 @@ func idArg(args []string) string {
 
 func newBackupNowCmd(s *streams, o *backupOptions) *cobra.Command {
 	var release string
+	var prune bool
 	cmd := &cobra.Command{
 		Use: "now", Short: "Take a backup now", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -214,10 +215,23 @@ func newBackupNowCmd(s *streams, o *backupOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if prune && cfg.Retention != (backup.Retention{}) {
+				// As a scheduled backup does: the retention applies once the new backup counts.
+				if err := cfg.Retention.Validate(); err != nil {
+					return usageError{err}
+				}
+				res, err := c.Prune(cmd.Context(), cfg.Retention, time.Local, false)
+				if err != nil {
+					return fmt.Errorf("backup %s is complete; pruning after it: %w", m.ID, err)
+				}
+				fmt.Fprintf(s.Err, "backup %s: pruned %d backup(s) the retention does not keep\n", m.ID, len(res.Deleted))
+			}
 			return o.result(s, m, m.ID+"\n")
 		},
 	}
 	cmd.Flags().StringVar(&release, "release", "", "tag the backup with a release")
+	cmd.Flags().BoolVar(&prune, "prune", false, "then delete the backups the retention (--keep-*) does not keep")
+	retentionFlags(cmd, o)
 	return cmd
 }
 
@@ -338,10 +352,15 @@ func newBackupPruneCmd(s *streams, o *backupOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "only say what would be deleted")
+	retentionFlags(cmd, o)
+	return cmd
+}
+
+// retentionFlags are the --keep-* flags of prune and now --prune (over [backup] keep_*).
+func retentionFlags(cmd *cobra.Command, o *backupOptions) {
 	cmd.Flags().IntVar(&o.keepLast, "keep-last", 0, "keep the newest N backups")
 	cmd.Flags().IntVar(&o.keepDaily, "keep-daily", 0, "keep the newest backup of each of the last N days")
 	cmd.Flags().IntVar(&o.keepWeekly, "keep-weekly", 0, "keep the newest backup of each of the last N weeks")
-	return cmd
 }
 
 func newBackupDrillCmd(s *streams, o *backupOptions) *cobra.Command {

@@ -66,6 +66,10 @@ type Options struct {
 	Secrets        map[string]string
 	IncludeSecrets bool
 
+	// AgentImage is pyship's own image (by digest) that the scheduled backup CronJob runs;
+	// needed when the plan's [backup] table has a schedule.
+	AgentImage string
+
 	// Monitoring adds a ServiceMonitor and a PrometheusRule (only when their CRDs exist).
 	Monitoring bool
 }

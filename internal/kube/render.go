@@ -88,6 +88,9 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 		return nil, err
 	}
 	objs = append(objs, r.monitoring()...)
+	if err := add(r.backupCronJob()); err != nil {
+		return nil, err
+	}
 
 	b := &Bundle{App: r.app, Namespace: opts.Namespace, Release: r.release, Strategy: strategy(p)}
 	for _, o := range objs {
@@ -152,7 +155,7 @@ func hashFiles(files map[string]string) string {
 var kindOrder = map[string]int{
 	"ServiceAccount": 1, "Secret": 2, "ConfigMap": 3, "PersistentVolumeClaim": 4, "Service": 5,
 	"Deployment": 6, "HorizontalPodAutoscaler": 7, "PodDisruptionBudget": 8, "NetworkPolicy": 9,
-	"Ingress": 10, "HTTPRoute": 11, "ServiceMonitor": 12, "PrometheusRule": 13,
+	"Ingress": 10, "HTTPRoute": 11, "ServiceMonitor": 12, "PrometheusRule": 13, "CronJob": 14,
 }
 
 func sortObjects(objs []*unstructured.Unstructured) {

@@ -1,0 +1,178 @@
+package kube
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// BackupCredentialsSecret is the Secret the backup CronJob also reads its environment from
+// (optional): S3 credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) kept apart from the
+// app's own secrets.
+func BackupCredentialsSecret(app string) string { return app + "-backup-credentials" }
+
+// BackupCronJobName is the CronJob of the app's scheduled backups.
+func BackupCronJobName(app string) string { return app + "-backup" }
+
+// backupCronJob renders the app's scheduled backup when the plan's [backup] table has a
+// schedule: a CronJob running pyship's own agent image (Options.AgentImage) with `pyship
+// backup now --prune`, the app's persistent volumes mounted where the app sees them (so the
+// spec's paths hold), the app's Secret and BackupCredentialsSecret as its environment
+// (PostgreSQL DSNs and S3 credentials, by variable name), on the node of an app pod (the
+// volumes are ReadWriteOnce), one run at a time.
+func (r *renderer) backupCronJob() (runtime.Object, error) {
+	b := r.p.Backup
+	if b == nil || b.Schedule == "" {
+		return nil, nil
+	}
+	if r.o.AgentImage == "" {
+		return nil, fmt.Errorf("render: [backup] schedule runs in pyship's agent image on Kubernetes, and none was given (pyship deploy pushes it beside the app image)")
+	}
+	if len(b.Postgres) > 0 {
+		return nil, fmt.Errorf("render: [backup] postgres: the agent image has no pg_dump, so PostgreSQL backups are not scheduled on Kubernetes yet; take them with `pyship backup now` where pg_dump is installed, or drop the postgres sources for this environment")
+	}
+	args := []string{"backup", "now", "--prune", "--dest", b.Destination}
+	if b.Endpoint != "" {
+		args = append(args, "--endpoint", b.Endpoint)
+	}
+	if b.Region != "" {
+		args = append(args, "--region", b.Region)
+	}
+	for _, rc := range b.Recipients {
+		args = append(args, "--recipient", rc)
+	}
+	for _, keep := range []struct {
+		flag string
+		n    int
+	}{{"--keep-last", b.Retention.KeepLast}, {"--keep-daily", b.Retention.KeepDaily}, {"--keep-weekly", b.Retention.KeepWeekly}} {
+		if keep.n > 0 {
+			args = append(args, keep.flag, strconv.Itoa(keep.n))
+		}
+	}
+	volumes := map[string]bool{}
+	for _, d := range r.p.Data {
+		if d.Persistent {
+			volumes[path.Clean(d.Path)] = true
+		}
+	}
+	var mounts []corev1.VolumeMount
+	var vols []corev1.Volume
+	mounted := map[string]bool{}
+	mount := func(folder string) {
+		if mounted[folder] {
+			return
+		}
+		mounted[folder] = true
+		name := "data-" + dnsName(folder)
+		mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: path.Join(AppDir, folder)})
+		vols = append(vols, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: r.pvcName(folder)},
+		}})
+	}
+	for _, f := range b.Folders {
+		f = path.Clean(f)
+		if !volumes[f] {
+			return nil, fmt.Errorf("render: [backup] folders: %q is not a persistent data folder, so it has no volume on Kubernetes to back up (declare it in [data] persistent, or leave it out of [backup] folders)", f)
+		}
+		mount(f)
+		args = append(args, "--source", dnsName(f)+"="+path.Join(AppDir, f))
+	}
+	for _, f := range b.SQLite {
+		f = path.Clean(f)
+		folder := ""
+		for v := range volumes {
+			if f == v || len(f) > len(v) && f[:len(v)+1] == v+"/" {
+				folder = v
+			}
+		}
+		if folder == "" {
+			return nil, fmt.Errorf("render: [backup] sqlite: %q is not inside a persistent data folder, so it has no volume on Kubernetes (keep the database under a [data] persistent folder)", f)
+		}
+		mount(folder)
+		args = append(args, "--sqlite", dnsName(f)+"="+path.Join(AppDir, f))
+	}
+	if r.p.NotifyWebhook != "" {
+		args = append(args, "--notify-webhook", r.p.NotifyWebhook)
+	}
+	mounts = append(mounts, corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"})
+	vols = append(vols, corev1.Volume{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+
+	no, yes := false, true
+	uid := int64(65532)
+	optional := true
+	envFrom := []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: BackupCredentialsSecret(r.app)}, Optional: &optional,
+	}}}
+	if r.p.SecretsFile != "" || len(r.o.Secrets) > 0 {
+		envFrom = append([]corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: r.secretName()},
+		}}}, envFrom...)
+	}
+	// Not the app's name label: the backup's pods are no replicas of the app's Service, PDB or
+	// NetworkPolicy.
+	podLabels := map[string]string{LabelName: r.app + "-backup", LabelManagedBy: ManagedBy, LabelApp: r.app}
+	pod := corev1.PodSpec{
+		ServiceAccountName:           r.app,
+		AutomountServiceAccountToken: &no,
+		EnableServiceLinks:           &no,
+		RestartPolicy:                corev1.RestartPolicyNever,
+		NodeSelector:                 r.o.NodeSelector,
+		SecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid,
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		Containers: []corev1.Container{{
+			Name:            "backup",
+			Image:           r.o.AgentImage,
+			ImagePullPolicy: corev1.PullIfNotPresent,
+			Args:            args,
+			EnvFrom:         envFrom,
+			Env:             []corev1.EnvVar{{Name: "HOME", Value: "/tmp"}, {Name: "TMPDIR", Value: "/tmp"}},
+			Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+			},
+			SecurityContext: &corev1.SecurityContext{
+				AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes, RunAsNonRoot: &yes,
+				Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			VolumeMounts: mounts,
+		}},
+		Volumes: vols,
+	}
+	if len(mounted) > 0 {
+		// ReadWriteOnce volumes attach to one node: run beside a pod of the app.
+		pod.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+				LabelSelector: &metav1.LabelSelector{MatchLabels: r.selector()},
+				TopologyKey:   "kubernetes.io/hostname",
+			}},
+		}}
+	}
+	return &batchv1.CronJob{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
+		ObjectMeta: r.meta(BackupCronJobName(r.app)),
+		Spec: batchv1.CronJobSpec{
+			Schedule:                   b.Schedule,
+			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
+			StartingDeadlineSeconds:    ptr(int64(600)),
+			SuccessfulJobsHistoryLimit: ptr(int32(3)),
+			FailedJobsHistoryLimit:     ptr(int32(3)),
+			JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
+				BackoffLimit:            ptr(int32(2)),
+				TTLSecondsAfterFinished: ptr(int32(7 * 24 * 3600)),
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
+					Spec:       pod,
+				},
+			}},
+		},
+	}, nil
+}

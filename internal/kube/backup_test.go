@@ -1,0 +1,109 @@
+package kube
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pyship/pyship/internal/plan"
+	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+const testAgentImage = "registry.example/shop:agent-0123@sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+func backupPlan() *plan.Plan {
+	p := webPlan("shop", "rolling")
+	p.NotifyWebhook = "https://hooks.example/T0"
+	p.Backup = &plan.Backup{
+		Schedule: "30 3 * * *", Destination: "s3://backups/shop", Endpoint: "https://s3.example", Region: "eu-west-1",
+		Recipients: []string{"age1qqq", "age1ppp"},
+		Retention:  plan.Retention{KeepLast: 7, KeepWeekly: 4},
+		Folders:    []string{"uploads"},
+		SQLite:     []string{"uploads/app.db"},
+	}
+	return p
+}
+
+func cronJobOf(t *testing.T, b *Bundle) *batchv1.CronJob {
+	t.Helper()
+	for _, o := range b.Objects {
+		if o.GetKind() == "CronJob" {
+			var cj batchv1.CronJob
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &cj); err != nil {
+				t.Fatal(err)
+			}
+			return &cj
+		}
+	}
+	return nil
+}
+
+func TestBackupCronJobRunsTheAgentImageOnTheAppsVolumes(t *testing.T) {
+	opts := Options{Namespace: "shop", Image: testImage, AgentImage: testAgentImage, Secrets: map[string]string{"AWS_ACCESS_KEY_ID": "x"}}
+	b, err := Render(backupPlan(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cj := cronJobOf(t, b)
+	if cj == nil {
+		t.Fatal("no CronJob rendered for a [backup] schedule")
+	}
+	if cj.Name != "shop-backup" || cj.Spec.Schedule != "30 3 * * *" || cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+		t.Errorf("cronjob %s schedule %q concurrency %q", cj.Name, cj.Spec.Schedule, cj.Spec.ConcurrencyPolicy)
+	}
+	pod := cj.Spec.JobTemplate.Spec.Template.Spec
+	c := pod.Containers[0]
+	if c.Image != testAgentImage {
+		t.Errorf("image %s", c.Image)
+	}
+	want := "backup now --prune --dest s3://backups/shop --endpoint https://s3.example --region eu-west-1 --recipient age1qqq --recipient age1ppp --keep-last 7 --keep-weekly 4 --source uploads=/app/uploads --sqlite uploads-app-db=/app/uploads/app.db"
+	if got := strings.Join(c.Args, " "); !strings.HasPrefix(got, want) {
+		t.Errorf("args\n got %s\nwant %s", got, want)
+	}
+	if len(c.VolumeMounts) != 2 || c.VolumeMounts[0].MountPath != "/app/uploads" || pod.Volumes[0].PersistentVolumeClaim == nil || pod.Volumes[0].PersistentVolumeClaim.ClaimName != "shop-data-uploads" {
+		t.Errorf("mounts %+v volumes %+v", c.VolumeMounts, pod.Volumes)
+	}
+	if len(c.EnvFrom) != 2 || c.EnvFrom[0].SecretRef.Name != "shop-secrets" || c.EnvFrom[1].SecretRef.Name != "shop-backup-credentials" || !*c.EnvFrom[1].SecretRef.Optional {
+		t.Errorf("envFrom %+v", c.EnvFrom)
+	}
+	if pod.Affinity == nil || pod.Affinity.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].LabelSelector.MatchLabels[LabelName] != "shop" {
+		t.Errorf("the job does not run beside an app pod (ReadWriteOnce volumes): %+v", pod.Affinity)
+	}
+	if pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot || !*c.SecurityContext.ReadOnlyRootFilesystem || c.SecurityContext.Capabilities.Drop[0] != "ALL" {
+		t.Error("the backup pod is not restricted")
+	}
+	if lbl := cj.Spec.JobTemplate.Spec.Template.Labels[LabelName]; lbl == "shop" {
+		t.Error("the backup pod carries the app's name label: the Service and PDB would count it")
+	}
+}
+
+func TestBackupCronJobErrors(t *testing.T) {
+	noSchedule := backupPlan()
+	noSchedule.Backup.Schedule = ""
+	if b, err := Render(noSchedule, Options{Image: testImage}); err != nil || cronJobOf(t, b) != nil {
+		t.Errorf("no schedule: want no CronJob and no error, got %v", err)
+	}
+	cases := map[string]struct {
+		edit func(*plan.Plan)
+		opts Options
+		want string
+	}{
+		"no agent image": {func(*plan.Plan) {}, Options{Image: testImage}, "agent image"},
+		"folder without a volume": {func(p *plan.Plan) { p.Backup.Folders = []string{"cache"} }, Options{Image: testImage, AgentImage: testAgentImage},
+			`"cache" is not a persistent data folder`},
+		"sqlite outside a volume": {func(p *plan.Plan) { p.Backup.SQLite = []string{"app.db"} }, Options{Image: testImage, AgentImage: testAgentImage},
+			`"app.db" is not inside a persistent data folder`},
+		"postgres": {func(p *plan.Plan) { p.Backup.Postgres = []plan.PostgresSource{{Name: "db", Secret: "DATABASE_URL"}} }, Options{Image: testImage, AgentImage: testAgentImage},
+			"no pg_dump"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := backupPlan()
+			tc.edit(p)
+			_, err := Render(p, tc.opts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
