@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pyship/pyship/internal/image"
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/spf13/pflag"
@@ -64,6 +65,16 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 		}
 	} else if !strings.Contains(flags.Image, "@sha256:") {
 		return usageError{fmt.Errorf("--image %q: give the image by digest, REPO@sha256:... (`pyship build` prints it), so every pod runs the same bytes", flags.Image)}
+	}
+	if flags.AgentImage == "" && scheduledBackups(p) {
+		res, repo, err := agentImage(flags.Image)
+		if err != nil {
+			return err
+		}
+		if flags.AgentImage, err = image.Push(ctx, res, repo, image.PushOptions{NoSBOM: true}); err != nil {
+			return fmt.Errorf("pushing pyship's agent image for the [backup] schedule: %w", err)
+		}
+		fmt.Fprintf(s.Err, "pushed the backup agent image %s\n", flags.AgentImage)
 	}
 	b, err := renderPlan(p, flags, c.Namespace)
 	if err != nil {

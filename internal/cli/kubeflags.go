@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/pyship/pyship/internal/image"
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/spf13/pflag"
@@ -41,6 +44,7 @@ func addRenderOptions(fs *pflag.FlagSet, o *kube.Options) {
 	fs.IntVar(&o.TargetCPU, "target-cpu", 0, "average CPU percent of the request the autoscaler aims at (default 70) ([kubernetes] target_cpu)")
 	fs.StringVar(&o.StorageClass, "storage-class", "", "StorageClass of the persistent data volumes ([kubernetes] storage_class)")
 	fs.StringVar(&o.StorageSize, "storage-size", "", "size of each persistent data volume (default 1Gi) ([kubernetes] storage_size)")
+	fs.StringVar(&o.AgentImage, "agent-image", "", "image the [backup] schedule's CronJob runs, REPO@sha256:... (default: pyship's own binary packed as an image beside the app image)")
 	fs.BoolVar(&o.Monitoring, "monitoring", false, "add a ServiceMonitor and PrometheusRule, applied only when their CRDs exist ([kubernetes] monitoring)")
 }
 
@@ -59,6 +63,14 @@ func renderPlan(p *plan.Plan, flags kube.Options, namespace string) (*kube.Bundl
 	}
 	if err := kube.LoadInputs(p, &o); err != nil {
 		return nil, err
+	}
+	if o.AgentImage == "" && scheduledBackups(p) {
+		// Rendering needs only the agent image's digest, which its bytes decide: no push.
+		res, repo, err := agentImage(o.Image)
+		if err != nil {
+			return nil, err
+		}
+		o.AgentImage = repo + ":" + res.Tag + "@" + res.Digest.String()
 	}
 	b, err := kube.Render(p, o)
 	if err != nil {
@@ -110,4 +122,26 @@ func (f *clusterFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.opts.Kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&f.opts.Context, "context", "", "kubeconfig context (default [kubernetes] context, else the current context)")
 	fs.StringVarP(&f.opts.Namespace, "namespace", "n", "", "namespace (default [kubernetes] namespace, else the context's namespace)")
+}
+
+// scheduledBackups is true when the plan's [backup] table has a schedule, which on Kubernetes
+// is a CronJob running pyship's agent image.
+func scheduledBackups(p *plan.Plan) bool { return p.Backup != nil && p.Backup.Schedule != "" }
+
+// agentImage packs this pyship binary into the agent image, named beside appImage: the same
+// repository (which the deploy can already push to and the cluster pull from), tag agent-HASH.
+func agentImage(appImage string) (*image.Result, string, error) {
+	ref, err := name.ParseReference(appImage, name.WeakValidation)
+	if err != nil {
+		return nil, "", usageError{fmt.Errorf("image %q: %w", appImage, err)}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, "", fmt.Errorf("finding the pyship binary for the backup CronJob's agent image: %w", err)
+	}
+	res, err := image.AgentImage(exe, image.AgentOptions{})
+	if err != nil {
+		return nil, "", fmt.Errorf("[backup] schedule on Kubernetes: %w; or pass --agent-image", err)
+	}
+	return res, ref.Context().Name(), nil
 }
