@@ -125,7 +125,7 @@ environment by the variable [backup] postgres names.`,
 		}
 	}
 	f := cmd.PersistentFlags()
-	f.StringVar(&o.dir, "dir", ".", "project whose [backup] table gives the defaults (read when it holds pyship.toml or pyproject.toml)")
+	f.StringVar(&o.dir, "dir", ".", "project whose [backup] table gives the defaults (read when it holds pyship.toml or a pyproject.toml with [tool.pyship])")
 	f.StringVar(&o.env, "env", "", "apply the spec's [env.NAME] overlay")
 	f.StringVar(&o.home, "home", "", "pyship's state folder, where the live data of a local deployment is (default $PYSHIP_HOME or ~/.local/share/pyship)")
 	f.StringVar(&o.dest, "dest", "", "destination s3://bucket/prefix (default [backup] destination, else env PYSHIP_BACKUP_DEST)")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pyship/pyship/internal/backup"
 	"github.com/pyship/pyship/internal/local/release"
@@ -20,14 +21,14 @@ type projectBackup struct {
 	from string
 }
 
-// hasSpec says whether dir holds a spec pyship reads.
+// hasSpec says whether dir holds a spec: pyship.toml, or a pyproject.toml with a
+// [tool.pyship] table.
 func hasSpec(dir string) bool {
-	for _, f := range []string{"pyship.toml", "pyproject.toml"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return true
-		}
+	if _, err := os.Stat(filepath.Join(dir, "pyship.toml")); err == nil {
+		return true
 	}
-	return false
+	b, err := os.ReadFile(filepath.Join(dir, "pyproject.toml"))
+	return err == nil && strings.Contains(string(b), "[tool.pyship")
 }
 
 // loadProjectBackup resolves the project in dir (with the env overlay) and builds its backup

@@ -571,3 +571,22 @@ func TestLoad(t *testing.T) {
 		}
 	})
 }
+
+func TestBackupOverlay(t *testing.T) {
+	src := "[backup]\ndestination = \"s3://backups/shop\"\nrecipients = [\"" + testRecipient + "\"]\nschedule = \"@daily\"\n\n" +
+		"[env.staging]\nbackup.destination = \"s3://backups/shop-staging\"\nbackup.keep_last = 2\n"
+	s, err := Parse("pyship.toml", []byte(src), "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Backup.Destination != "s3://backups/shop-staging" || s.Backup.Schedule != "@daily" || s.Backup.KeepLast != 2 || len(s.Backup.Recipients) != 1 {
+		t.Fatalf("staging backup = %+v", s.Backup)
+	}
+	if p := s.Positions["backup.destination"]; p.Line != 7 {
+		t.Errorf("Positions[backup.destination] = %+v, want the overlay's line 7", p)
+	}
+	base, err := Parse("pyship.toml", []byte(src), "")
+	if err != nil || base.Backup.Destination != "s3://backups/shop" || base.Backup.KeepLast != 0 {
+		t.Fatalf("base backup = %+v, %v", base.Backup, err)
+	}
+}
