@@ -63,7 +63,9 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 	if _, err := c.Core.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Core.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = c.Core.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
+	})
 	appImage := reg + "/kbackup/web@sha256:" + strings.Repeat("2", 64) // kwok pulls nothing
 	cmd := exec.CommandContext(ctx, bin, "deploy", "--plan", pf, "--target", "kubernetes", "--image", appImage, "--kubeconfig", kc, "-n", c.Namespace)
 	cmd.Env = append(os.Environ(), "PYSHIP_CACHE="+t.TempDir())
