@@ -116,6 +116,62 @@ func TestCheckReportsSyntaxErrors(t *testing.T) {
 	}
 }
 
+// TestCheckReportsDetectionProblemsToo: the files are compiled even when detection cannot tell
+// how the app starts, and both the syntax errors and the detection problem are reported.
+func TestCheckReportsDetectionProblemsToo(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		files   map[string]string
+		syntax  string // the syntax error line, path:line:
+		problem string
+	}{
+		{"no entry point", map[string]string{"lib.py": "def f(:\n    pass\n"},
+			"lib.py:1:", "no entry point found"},
+		{"starlette without uvicorn", map[string]string{
+			"requirements.txt": "starlette\n",
+			"api.py":           "from starlette.applications import Starlette\napp = Starlette()\n",
+			"broken.py":        "x = (\n"},
+			"broken.py:1:", "api.py:2: found Starlette application object api:app, but no ASGI server is in the dependencies: add uvicorn"},
+		{"broken requirements include", map[string]string{
+			"requirements.txt": "-r nothere.txt\n",
+			"main.py":          "print(1\n"},
+			"main.py:1:", "requirements.txt:1: included file nothere.txt does not exist"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, body := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := run(t, "check", dir)
+			if r.code != ExitFailure {
+				t.Fatalf("exit %d, want 1 (out %q, err %q)", r.code, r.out, r.err)
+			}
+			if !strings.HasPrefix(r.out, tc.syntax) {
+				t.Errorf("stdout %q does not start with the syntax error %s", r.out, tc.syntax)
+			}
+			if !strings.Contains(r.err, "pyship: ") || !strings.Contains(r.err, tc.problem) {
+				t.Errorf("stderr %q does not report %q", r.err, tc.problem)
+			}
+			r = run(t, "check", "--output", "json", dir)
+			if r.code != ExitFailure {
+				t.Fatalf("JSON: exit %d, want 1 (err %q)", r.code, r.err)
+			}
+			var res pybuild.CheckReport
+			if err := json.Unmarshal([]byte(r.out), &res); err != nil {
+				t.Fatalf("check JSON: %v\n%s", err, r.out)
+			}
+			if len(res.Errors) != 1 || !strings.HasPrefix(res.Errors[0].String(), tc.syntax) {
+				t.Errorf("JSON errors = %+v, want one at %s", res.Errors, tc.syntax)
+			}
+			if len(res.Problems) != 1 || !strings.Contains(res.Problems[0], tc.problem) {
+				t.Errorf("JSON problems = %q, want one saying %q", res.Problems, tc.problem)
+			}
+		})
+	}
+}
+
 func TestCheckCleanExamples(t *testing.T) {
 	for _, name := range []string{"stdlib", "flask", "fastapi", "django", "worker"} {
 		r := run(t, "check", example(t, name))

@@ -41,11 +41,24 @@ type builder struct {
 // Assemble resolves a plan from the spec (zero fields: not set) and the detected project. It is
 // pure: it reads no files. It fails when no start command can be decided.
 func Assemble(sp *spec.Spec, proj *detect.Project) (*Plan, error) {
+	p, runErr, err := assemble(sp, proj)
+	if err != nil {
+		return nil, err
+	}
+	if runErr != nil {
+		return nil, runErr
+	}
+	return p, nil
+}
+
+// assemble is Assemble that keeps going when no start command can be decided: the plan is then
+// complete but for Run, and runErr says why.
+func assemble(sp *spec.Spec, proj *detect.Project) (p *Plan, runErr, err error) {
 	if sp == nil {
 		sp = &spec.Spec{}
 	}
 	if proj == nil {
-		return nil, errors.New("building a plan: no detected project")
+		return nil, nil, errors.New("building a plan: no detected project")
 	}
 	b := &builder{sp: sp, proj: proj, p: &Plan{
 		SchemaVersion: SchemaVersion,
@@ -60,8 +73,8 @@ func Assemble(sp *spec.Spec, proj *detect.Project) (*Plan, error) {
 	b.identity()
 	b.python()
 	b.dependencies()
-	if err := b.run(); err != nil {
-		return nil, err
+	if runErr = b.run(); runErr != nil {
+		b.p.Run = Run{}
 	}
 	b.health()
 	b.folders()
@@ -69,7 +82,7 @@ func Assemble(sp *spec.Spec, proj *detect.Project) (*Plan, error) {
 	b.build()
 	b.deploy()
 	b.kubernetes()
-	return b.p, nil
+	return b.p, runErr, nil
 }
 
 // specEv is the evidence of a value the spec sets at key (a dotted path of the spec).
