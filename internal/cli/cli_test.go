@@ -138,12 +138,7 @@ func TestCheckReportsDetectionProblemsToo(t *testing.T) {
 			"main.py:1:", "requirements.txt:1: included file nothere.txt does not exist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for name, body := range tc.files {
-				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			dir := testsvc.WriteTree(t, tc.files)
 			r := run(t, "check", dir)
 			if r.code != ExitFailure {
 				t.Fatalf("exit %d, want 1 (out %q, err %q)", r.code, r.out, r.err)

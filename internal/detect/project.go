@@ -31,8 +31,11 @@ type Project struct {
 	// Version is from git describe, pyproject.toml or a content hash.
 	Version Fact[string]
 	// Python is the Python version the project asks for ("" when it says nothing).
-	Python       Fact[string]
-	Dependencies Dependencies
+	Python Fact[string]
+	// RequiresPython is the PEP 440 specifier set the project allows Python versions by:
+	// [project] requires-python, else Poetry's python dependency ("" when neither says).
+	RequiresPython Fact[string]
+	Dependencies   Dependencies
 	// Entry is the best start command found; nil when none was found (EntryErr says why).
 	Entry    *Entry
 	EntryErr error

@@ -145,6 +145,9 @@ func (b *builder) python() {
 		if d := b.proj.Python; d.Value != "" && majorMinor(d.Value) != majorMinor(b.sp.Build.Python) {
 			b.warnf("the spec asks for Python %s but %s:%d says %s; the spec wins", b.sp.Build.Python, d.Evidence.File, d.Evidence.Line, d.Value)
 		}
+		if w := b.proj.PythonConflict(b.sp.Build.Python); w != "" {
+			b.warnf("%s: [build] python %s %s; the spec wins: change [build] python or the constraint", location(b.specEv("build.python", "")), b.sp.Build.Python, w)
+		}
 	case b.proj.Python.Value != "":
 		b.p.Python.Version = b.proj.Python.Value
 		b.ev("python.version", fromDetect(b.proj.Python.Evidence))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/pyship/pyship/internal/testsvc"
 )
 
 // resolve runs Resolve on a copied project; it skips while spec.Load is not implemented.
@@ -77,5 +79,45 @@ func TestResolveNoEntrypoint(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "looked for, in order") {
 		t.Errorf("error = %v, want the list of what was looked for", err)
+	}
+}
+
+// TestResolveSpecPythonAgainstRequiresPython: a [build] python outside requires-python still
+// wins, with a warning naming both places.
+func TestResolveSpecPythonAgainstRequiresPython(t *testing.T) {
+	for _, tc := range []struct {
+		python, requires string
+		warn             string
+	}{
+		{"3.12", ">=3.9,<3.11", `pyship.toml:3: [build] python 3.12 does not satisfy requires-python ">=3.9,<3.11" (pyproject.toml:3)`},
+		{"3.10.4", ">=3.9,<3.11", ""},
+		{"3.9", ">=3.9,!=3.9.*", `[build] python 3.9 does not satisfy requires-python ">=3.9,!=3.9.*"`},
+	} {
+		t.Run(tc.python+" "+tc.requires, func(t *testing.T) {
+			dir := testsvc.WriteTree(t, map[string]string{
+				"pyship.toml":    "name = \"x\"\n[build]\npython = \"" + tc.python + "\"\n",
+				"pyproject.toml": "[project]\nname = \"x\"\nrequires-python = \"" + tc.requires + "\"\n",
+				"main.py":        "print('hi')\n",
+			})
+			p, err := Resolve(context.Background(), dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Python.Version != tc.python {
+				t.Errorf("python = %s, want the spec's %s", p.Python.Version, tc.python)
+			}
+			var got []string
+			for _, w := range p.Warnings {
+				if strings.Contains(w, "requires-python") {
+					got = append(got, w)
+				}
+			}
+			switch {
+			case tc.warn == "" && len(got) > 0:
+				t.Errorf("unexpected warnings %q", got)
+			case tc.warn != "" && (len(got) != 1 || !strings.Contains(got[0], tc.warn)):
+				t.Errorf("warnings = %q, want one containing %q", got, tc.warn)
+			}
+		})
 	}
 }

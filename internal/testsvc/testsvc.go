@@ -135,3 +135,20 @@ func CopyTree(t testing.TB, src string) string {
 	}
 	return dst
 }
+
+// WriteTree writes files (slash-separated relative path → content) into a new temporary
+// folder and returns its path.
+func WriteTree(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for rel, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
