@@ -21,9 +21,10 @@ type App struct {
 	// RunsItself is true when the file starts a server itself (app.run, uvicorn.run).
 	Main       int
 	RunsItself bool
-	RunsPort   int
-	Rule       string
-	rank       int
+	// RunsPort is the literal port the file's own server binds (zero when none).
+	RunsPort Fact[int]
+	Rule     string
+	rank     int
 }
 
 // constructors maps application classes to their framework and interface.

@@ -53,6 +53,8 @@ type Project struct {
 	// Looked lists, in order, each place the entry point was looked for.
 	Looked   []string
 	Warnings []string
+	// srcs are the scanned Python sources.
+	srcs []*pyFile
 }
 
 // Analyze detects what the project in dir says about its app. It fails only when dir cannot

@@ -110,19 +110,35 @@ func (b *builder) port(e detect.Entry, cmdEv Evidence) {
 		return
 	}
 	bound, usesEnv := detect.BindPort(r.Command)
+	boundEv := Evidence{File: cmdEv.File, Line: cmdEv.Line, Rule: "the start command binds port " + strconv.Itoa(bound)}
+	inCode := false
 	if e.Port != 0 && bound == 0 {
-		bound = e.Port
+		bound, inCode = e.Port, e.PortInCode.File != ""
+		if inCode {
+			boundEv = fromDetect(e.PortInCode)
+			boundEv.Rule = "the app's code binds port " + strconv.Itoa(bound) + " and ignores $PORT (" + boundEv.Rule + ")"
+		} else {
+			boundEv.Rule = "the start command binds port " + strconv.Itoa(bound)
+		}
 	}
 	switch {
 	case b.sp.Run.Port != 0:
 		r.Port = b.sp.Run.Port
 		b.ev("run.port", b.specEv("run.port", "spec [run] port"))
-		if bound != 0 && bound != r.Port {
+		switch {
+		case inCode && bound != r.Port:
+			b.warnf("%s: the app binds port %d in its code but [run] port is %d (%s): health checks and traffic go to %d and fail; read the port from $PORT (e.g. int(os.environ.get(\"PORT\", \"%d\"))) or set [run] port = %d",
+				location(boundEv), bound, r.Port, location(b.specEv("run.port", "")), r.Port, bound, bound)
+		case bound != 0 && bound != r.Port:
 			b.warnf("the start command binds port %d but [run] port is %d (%s): health checks and traffic go to %d; make them agree, or bind ${PORT} in the command", bound, r.Port, location(b.specEv("run.port", "")), r.Port)
 		}
 	case bound != 0:
 		r.Port = bound
-		b.ev("run.port", Evidence{File: cmdEv.File, Line: cmdEv.Line, Rule: "the start command binds port " + strconv.Itoa(bound)})
+		b.ev("run.port", boundEv)
+		if inCode {
+			b.warnf("%s: the app binds port %d in its code and ignores $PORT; pyship sends health checks and traffic to port %d; read the port from $PORT (e.g. int(os.environ.get(\"PORT\", \"%d\"))), or set [run] port = %d in pyship.toml to keep it",
+				location(boundEv), bound, bound, bound, bound)
+		}
 	default:
 		r.Port = DefaultPort
 		var notes []string

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -106,18 +107,69 @@ func TestResolveSpecPythonAgainstRequiresPython(t *testing.T) {
 			if p.Python.Version != tc.python {
 				t.Errorf("python = %s, want the spec's %s", p.Python.Version, tc.python)
 			}
-			var got []string
-			for _, w := range p.Warnings {
-				if strings.Contains(w, "requires-python") {
-					got = append(got, w)
-				}
+			wantOneWarning(t, p.Warnings, "requires-python", tc.warn)
+		})
+	}
+}
+
+// TestResolvePortBoundInCode: an app whose code binds a literal port gets that port, with
+// evidence at the line that binds it and a warning that it ignores $PORT.
+func TestResolvePortBoundInCode(t *testing.T) {
+	const handler = "from http.server import HTTPServer, BaseHTTPRequestHandler\n\nclass H(BaseHTTPRequestHandler):\n    pass\n\n"
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		port  int
+		ev    Evidence
+		warn  string // "" when none about the port is wanted
+	}{
+		{"HTTPServer address tuple", map[string]string{"server.py": handler + "HTTPServer((\"0.0.0.0\", 5000), H).serve_forever()\n"},
+			5000, Evidence{File: "server.py", Line: 6, Rule: "the app's code binds port 5000 and ignores $PORT (HTTPServer() binds port 5000)"},
+			"server.py:6: the app binds port 5000 in its code and ignores $PORT"},
+		{"module constant", map[string]string{"server.py": "import socketserver, http.server\n\nPORT = 9090\n\nwith socketserver.TCPServer((\"\", PORT), http.server.SimpleHTTPRequestHandler) as httpd:\n    httpd.serve_forever()\n"},
+			9090, Evidence{File: "server.py", Line: 3, Rule: "the app's code binds port 9090 and ignores $PORT (PORT = 9090, the port TCPServer() binds)"},
+			"server.py:3: the app binds port 9090 in its code and ignores $PORT"},
+		{"constant not passed directly", map[string]string{"server.py": handler + "SERVER_PORT = 7070\nADDR = (\"\", SERVER_PORT)\nHTTPServer(ADDR, H).serve_forever()\n"},
+			7070, Evidence{File: "server.py", Line: 6, Rule: "the app's code binds port 7070 and ignores $PORT (SERVER_PORT = 7070 in the server's module)"},
+			"set [run] port = 7070"},
+		{"flask app.run keyword", map[string]string{"requirements.txt": "flask\n",
+			"app.py": "from flask import Flask\napp = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5001)\n"},
+			5001, Evidence{File: "app.py", Line: 5, Rule: "the app's code binds port 5001 and ignores $PORT (app.run() binds port 5001)"},
+			"app.py:5: the app binds port 5001 in its code"},
+		{"uvicorn.run keyword constant", map[string]string{"requirements.txt": "fastapi\n",
+			"main.py": "import uvicorn\nfrom fastapi import FastAPI\n\nPORT = 8081\napp = FastAPI()\n\nif __name__ == \"__main__\":\n    uvicorn.run(app, host=\"0.0.0.0\", port=PORT)\n"},
+			8081, Evidence{File: "main.py", Line: 4, Rule: "the app's code binds port 8081 and ignores $PORT (PORT = 8081, the port uvicorn.run() binds)"},
+			"main.py:4: the app binds port 8081"},
+		{"aiohttp default port", map[string]string{"requirements.txt": "aiohttp\n",
+			"app.py": "from aiohttp import web\n\napp = web.Application()\nweb.run_app(app)\n"},
+			8080, Evidence{File: "app.py", Line: 4, Rule: "the app's code binds port 8080 and ignores $PORT (run_app() binds its default port 8080)"},
+			"app.py:4: the app binds port 8080"},
+		{"make_server second argument", map[string]string{"main.py": "from wsgiref.simple_server import make_server\n\ndef application(environ, start_response):\n    pass\n\nif __name__ == \"__main__\":\n    make_server(\"\", 8500, application).serve_forever()\n"},
+			8500, Evidence{File: "main.py", Line: 7, Rule: "the app's code binds port 8500 and ignores $PORT (make_server() binds port 8500)"},
+			"main.py:7: the app binds port 8500"},
+		{"Procfile runs the script", map[string]string{"Procfile": "web: python server.py\n", "server.py": handler + "HTTPServer((\"\", 5002), H).serve_forever()\n"},
+			5002, Evidence{File: "server.py", Line: 6, Rule: "the app's code binds port 5002 and ignores $PORT (HTTPServer() binds port 5002)"},
+			"server.py:6: the app binds port 5002"},
+		{"reads $PORT", map[string]string{"main.py": "import os\nfrom wsgiref.simple_server import make_server\n\ndef application(environ, start_response):\n    pass\n\nif __name__ == \"__main__\":\n    make_server(\"\", int(os.environ.get(\"PORT\", \"8000\")), application).serve_forever()\n"},
+			8000, Evidence{Rule: "default", Note: "the app reads $PORT at main.py:8"}, ""},
+		{"spec port agrees", map[string]string{"pyship.toml": "[run]\nport = 5000\n", "server.py": handler + "HTTPServer((\"0.0.0.0\", 5000), H).serve_forever()\n"},
+			5000, Evidence{File: "pyship.toml", Line: 2, Rule: "spec [run] port"}, ""},
+		{"spec port disagrees", map[string]string{"pyship.toml": "[run]\nport = 6000\n", "server.py": handler + "HTTPServer((\"0.0.0.0\", 5000), H).serve_forever()\n"},
+			6000, Evidence{File: "pyship.toml", Line: 2, Rule: "spec [run] port"},
+			"server.py:6: the app binds port 5000 in its code but [run] port is 6000 (pyship.toml:2)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Resolve(context.Background(), testsvc.WriteTree(t, tc.files), Options{})
+			if err != nil {
+				t.Fatal(err)
 			}
-			switch {
-			case tc.warn == "" && len(got) > 0:
-				t.Errorf("unexpected warnings %q", got)
-			case tc.warn != "" && (len(got) != 1 || !strings.Contains(got[0], tc.warn)):
-				t.Errorf("warnings = %q, want one containing %q", got, tc.warn)
+			if p.Run.Kind != "web" || p.Run.Port != tc.port || p.Env["PORT"] != strconv.Itoa(tc.port) {
+				t.Errorf("kind %s port %d PORT=%s, want web on %d", p.Run.Kind, p.Run.Port, p.Env["PORT"], tc.port)
 			}
+			if got := p.Evidence["run.port"]; got != tc.ev {
+				t.Errorf("run.port evidence = %+v\nwant %+v", got, tc.ev)
+			}
+			wantOneWarning(t, p.Warnings, "port", tc.warn)
 		})
 	}
 }
