@@ -176,6 +176,49 @@ func TestCheckCleanExamples(t *testing.T) {
 	}
 }
 
+// TestInitWarnsAndWritesNoStaleVersion: init prints detection warnings (the spec it writes pins
+// what they are about, so plan would not show them again), and suggests a version only when a
+// file gives one (a content hash changes as soon as pyship.toml is written).
+func TestInitWarnsAndWritesNoStaleVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		files    map[string]string
+		warnings []string
+		version  string // the line about the version
+	}{
+		{"flask without gunicorn", map[string]string{"requirements.txt": "flask\n",
+			"app.py": "from flask import Flask\napp = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n"},
+			[]string{"warning: app.py:2: Flask application object app:app has no WSGI server in the dependencies: add gunicorn",
+				"warning: app.py:5: the app binds port 5000 in its code and ignores $PORT"},
+			`# the version is inferred at every build (git describe --tags, the pyproject version, else a content hash of the files); set version = "1.0.0" to pin one`},
+		{"pyproject version", map[string]string{"pyproject.toml": "[project]\nname = \"svc\"\nversion = \"1.2.3\"\n", "main.py": "print(1)\n"},
+			nil, `# version = "1.2.3"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := testsvc.WriteTree(t, tc.files)
+			r := run(t, "init", dir)
+			if r.code != 0 {
+				t.Fatalf("init: exit %d: %s", r.code, r.err)
+			}
+			for _, w := range tc.warnings {
+				if !strings.Contains(r.err, w) {
+					t.Errorf("stderr %q lacks %q", r.err, w)
+				}
+			}
+			if tc.warnings == nil && strings.Contains(r.err, "warning:") {
+				t.Errorf("unexpected warnings: %q", r.err)
+			}
+			written, err := os.ReadFile(filepath.Join(dir, "pyship.toml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(written), tc.version+"\n") || strings.Contains(string(written), "0.0.0+h") {
+				t.Errorf("pyship.toml lacks %q or has a content-hash version:\n%s", tc.version, written)
+			}
+		})
+	}
+}
+
 // TestInitRoundTrip: the spec init writes resolves to the same app as detection alone.
 func TestInitRoundTrip(t *testing.T) {
 	for _, name := range []string{"stdlib", "flask", "fastapi", "django", "worker"} {
