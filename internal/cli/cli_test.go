@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/pybuild"
 	"github.com/pyship/pyship/internal/testsvc"
+	"github.com/spf13/cobra"
 )
 
 type result struct {
@@ -297,6 +299,56 @@ func TestCompletion(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.out, "__start_pyship") {
 		t.Fatalf("completion bash: exit %d, %.100q", r.code, r.out)
 	}
+}
+
+// TestFlagCompletions: --env completes the spec's overlays, --target, --strategy and --output
+// their allowed values, on every command that has them.
+func TestFlagCompletions(t *testing.T) {
+	dir := testsvc.WriteTree(t, map[string]string{
+		"pyship.toml": "name = \"svc\"\n[run]\ncommand = \"python main.py\"\n[env.prod.deploy]\nreplicas = 2\n[env.staging.run]\nworkers = 4\n",
+		"main.py":     "print(1)\n",
+	})
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"plan", dir, "--env", ""}, []string{"prod", "staging"}},
+		{[]string{"check", dir, "--env", "st"}, []string{"prod", "staging"}}, // the shell filters by prefix
+		{[]string{"build", dir, "--env", ""}, []string{"prod", "staging"}},
+		{[]string{"deploy", "--target", ""}, []string{"local", "kubernetes"}},
+		{[]string{"status", "--target", ""}, []string{"local", "kubernetes"}},
+		{[]string{"deploy", "--strategy", ""}, []string{"rolling", "blue-green", "canary"}},
+		{[]string{"plan", "--output", ""}, []string{"text", "json"}},
+		{[]string{"deploy", "--output", ""}, []string{"text", "json"}},
+		{[]string{"backup", "list", "--output", ""}, []string{"text", "json"}},
+		{[]string{"plan", filepath.Join(dir, "main.py"), "--env", ""}, nil}, // not a folder: the current one has no spec
+	} {
+		r := run(t, append([]string{"__complete"}, tc.args...)...)
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(r.out), "\n") {
+			if l != "" && !strings.HasPrefix(l, ":") {
+				got = append(got, l)
+			}
+		}
+		if r.code != 0 || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("completing %q: exit %d, %q, want %q (stderr %q)", tc.args, r.code, got, tc.want, r.err)
+		}
+	}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, name := range []string{"env", "target", "strategy", "output"} {
+			if c.Flag(name) == nil {
+				continue
+			}
+			if _, ok := c.GetFlagCompletionFunc(name); !ok {
+				t.Errorf("%s --%s has no completion", c.CommandPath(), name)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(&streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}))
 }
 
 func TestReferenceCurrent(t *testing.T) {
