@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/pyship/pyship/internal/testsvc"
 )
 
 func TestPythonVersion(t *testing.T) {
@@ -67,18 +69,7 @@ func TestPythonVersion(t *testing.T) {
 			if p.Python != tt.want {
 				t.Errorf("python = %+v, want %+v", p.Python, tt.want)
 			}
-			var pyWarnings []string
-			for _, w := range p.Warnings {
-				if strings.Contains(w, "Python") || strings.Contains(w, "python") {
-					pyWarnings = append(pyWarnings, w)
-				}
-			}
-			switch {
-			case tt.warn == "" && len(pyWarnings) > 0:
-				t.Errorf("unexpected warnings %q", pyWarnings)
-			case tt.warn != "" && (len(pyWarnings) != 1 || !strings.Contains(pyWarnings[0], tt.warn)):
-				t.Errorf("warnings = %q, want one containing %q", pyWarnings, tt.warn)
-			}
+			testsvc.WantOneWarning(t, p.Warnings, tt.warn, "Python", "python")
 		})
 	}
 }

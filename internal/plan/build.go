@@ -92,7 +92,23 @@ func (b *builder) specEv(key, rule string) Evidence {
 	if file == "" {
 		file = b.sp.File
 	}
+	if pos.Env != "" {
+		rule = overlayRule(rule, pos.Env)
+	}
 	return Evidence{File: b.rel(file), Line: pos.Line, Rule: rule}
+}
+
+// overlayRule names the overlay env in a spec rule: "spec [run] port" becomes
+// "spec [env.prod.run] port", "spec version" "spec [env.prod] version".
+func overlayRule(rule, env string) string {
+	rest, ok := strings.CutPrefix(rule, "spec ")
+	switch {
+	case !ok:
+		return rule + " ([env." + env + "])"
+	case strings.HasPrefix(rest, "["):
+		return "spec [env." + env + "." + rest[1:]
+	}
+	return "spec [env." + env + "] " + rest
 }
 
 // rel makes an absolute path relative to the project (slash-separated) when it is inside it.

@@ -38,21 +38,3 @@ func copyProject(t *testing.T, name string) string {
 	}
 	return testsvc.CopyTree(t, src)
 }
-
-// wantOneWarning checks that exactly one of the warnings mentioning about contains want, or,
-// when want is "", that none mentions about.
-func wantOneWarning(t *testing.T, warnings []string, about, want string) {
-	t.Helper()
-	var got []string
-	for _, w := range warnings {
-		if strings.Contains(w, about) {
-			got = append(got, w)
-		}
-	}
-	switch {
-	case want == "" && len(got) > 0:
-		t.Errorf("unexpected warnings %q", got)
-	case want != "" && (len(got) != 1 || !strings.Contains(got[0], want)):
-		t.Errorf("warnings = %q, want one containing %q", got, want)
-	}
-}

@@ -55,8 +55,11 @@ func TestResolveOverlay(t *testing.T) {
 	if p.Deploy.Replicas != 3 || p.Run.Workers != 8 || p.Environment != "production" {
 		t.Errorf("replicas, workers, environment = %d, %d, %q; want 3, 8, production", p.Deploy.Replicas, p.Run.Workers, p.Environment)
 	}
-	if e := p.Evidence["run.workers"]; e.File != "pyship.toml" || e.Line != 19 {
-		t.Errorf("run.workers evidence = %+v, want pyship.toml:19 (the overlay)", e)
+	if e := p.Evidence["run.workers"]; e != (Evidence{File: "pyship.toml", Line: 19, Rule: "spec [env.production.run] workers"}) {
+		t.Errorf("run.workers evidence = %+v, want pyship.toml:19, naming the overlay", e)
+	}
+	if e := p.Evidence["run.port"]; e != (Evidence{File: "pyship.toml", Line: 4, Rule: "spec [run] port"}) {
+		t.Errorf("run.port evidence = %+v, want the base spec's (the overlay does not set it)", e)
 	}
 }
 
@@ -107,7 +110,7 @@ func TestResolveSpecPythonAgainstRequiresPython(t *testing.T) {
 			if p.Python.Version != tc.python {
 				t.Errorf("python = %s, want the spec's %s", p.Python.Version, tc.python)
 			}
-			wantOneWarning(t, p.Warnings, "requires-python", tc.warn)
+			testsvc.WantOneWarning(t, p.Warnings, tc.warn, "requires-python")
 		})
 	}
 }
@@ -169,7 +172,21 @@ func TestResolvePortBoundInCode(t *testing.T) {
 			if got := p.Evidence["run.port"]; got != tc.ev {
 				t.Errorf("run.port evidence = %+v\nwant %+v", got, tc.ev)
 			}
-			wantOneWarning(t, p.Warnings, "port", tc.warn)
+			testsvc.WantOneWarning(t, p.Warnings, tc.warn, "port")
 		})
 	}
+}
+
+func TestResolveHealthPathOnWorkerWarns(t *testing.T) {
+	p, err := Resolve(context.Background(), testsvc.WriteTree(t, map[string]string{
+		"pyship.toml": "name = \"w\"\n[health]\npath = \"/healthz\"\n",
+		"main.py":     "import time\ntime.sleep(1)\n",
+	}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Run.Kind != "worker" || p.Health.Type != "process" || p.Health.Path != "" {
+		t.Fatalf("kind %s, health %+v; want a worker with a process check", p.Run.Kind, p.Health)
+	}
+	testsvc.WantOneWarning(t, p.Warnings, `pyship.toml:3: [health] path "/healthz" is ignored: the app is a worker`, "[health] path")
 }

@@ -152,3 +152,24 @@ func WriteTree(t testing.TB, files map[string]string) string {
 	}
 	return dir
 }
+
+// WantOneWarning checks that exactly one of the warnings mentioning any of about contains want,
+// or, when want is "", that none mentions them.
+func WantOneWarning(t testing.TB, warnings []string, want string, about ...string) {
+	t.Helper()
+	var got []string
+	for _, w := range warnings {
+		for _, a := range about {
+			if strings.Contains(w, a) {
+				got = append(got, w)
+				break
+			}
+		}
+	}
+	switch {
+	case want == "" && len(got) > 0:
+		t.Errorf("unexpected warnings %q", got)
+	case want != "" && (len(got) != 1 || !strings.Contains(got[0], want)):
+		t.Errorf("warnings = %q, want one containing %q", got, want)
+	}
+}
