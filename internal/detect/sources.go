@@ -126,10 +126,22 @@ func (pf *pyFile) servesHTTP(appAttr string) (bool, Fact[int]) {
 			port = pf.callPort(name, open)
 		}
 	}
-	if serves && port.Value == 0 {
+	if serves && port.Value == 0 && len(pf.portEnvReads()) == 0 {
 		port = pf.portConstant()
 	}
 	return serves, port
+}
+
+// portEnvReads are the lines where the file reads $PORT (os.environ["PORT"], getenv("PORT"),
+// environ.get("PORT")).
+func (pf *pyFile) portEnvReads() []int {
+	var lines []int
+	for i, t := range pf.toks {
+		if t.kind == tokString && t.text == "PORT" && (at(pf.toks, i-2, "environ", "[") || at(pf.toks, i-2, "getenv", "(") || at(pf.toks, i-2, "get", "(")) {
+			lines = append(lines, t.line)
+		}
+	}
+	return lines
 }
 
 // serverCalls are the calls that start an HTTP server, each with where its port goes:
@@ -254,12 +266,12 @@ var healthRoutes = []string{"/healthz", "/health", "/livez", "/readyz", "/ready"
 func (p *Project) findHealthAndPort(srcs []*pyFile) {
 	best := len(healthRoutes)
 	for _, pf := range srcs {
+		for _, line := range pf.portEnvReads() {
+			p.PortEnv = append(p.PortEnv, Evidence{File: pf.rel, Line: line, Rule: "reads $PORT"})
+		}
 		for i, t := range pf.toks {
 			if t.kind != tokString || i == 0 {
 				continue
-			}
-			if t.text == "PORT" && (at(pf.toks, i-2, "environ", "[") || at(pf.toks, i-2, "getenv", "(") || at(pf.toks, i-2, "get", "(")) {
-				p.PortEnv = append(p.PortEnv, Evidence{File: pf.rel, Line: t.line, Rule: "reads $PORT"})
 			}
 			// "/healthz" anywhere (a route, a comparison); "healthz/" only as a call argument (Django path())
 			if !strings.HasPrefix(t.text, "/") && pf.toks[i-1].text != "(" {

@@ -155,6 +155,8 @@ func TestResolvePortBoundInCode(t *testing.T) {
 			"server.py:6: the app binds port 5002"},
 		{"reads $PORT", map[string]string{"main.py": "import os\nfrom wsgiref.simple_server import make_server\n\ndef application(environ, start_response):\n    pass\n\nif __name__ == \"__main__\":\n    make_server(\"\", int(os.environ.get(\"PORT\", \"8000\")), application).serve_forever()\n"},
 			8000, Evidence{Rule: "default", Note: "the app reads $PORT at main.py:8"}, ""},
+		{"constant as the $PORT fallback", map[string]string{"server.py": handler + "import os\nPORT = 8080\nport = int(os.environ.get(\"PORT\", PORT))\nHTTPServer((\"\", port), H).serve_forever()\n"},
+			8000, Evidence{Rule: "default", Note: "the app reads $PORT at server.py:8"}, ""},
 		{"spec port agrees", map[string]string{"pyship.toml": "[run]\nport = 5000\n", "server.py": handler + "HTTPServer((\"0.0.0.0\", 5000), H).serve_forever()\n"},
 			5000, Evidence{File: "pyship.toml", Line: 2, Rule: "spec [run] port"}, ""},
 		{"spec port disagrees", map[string]string{"pyship.toml": "[run]\nport = 6000\n", "server.py": handler + "HTTPServer((\"0.0.0.0\", 5000), H).serve_forever()\n"},
