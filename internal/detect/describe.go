@@ -67,7 +67,7 @@ func (p *Project) Describe(argv []string, process string) Entry {
 		for _, pf := range p.srcs {
 			if pf.rel == path.Clean(filepath.ToSlash(script)) {
 				var port Fact[int]
-				if scriptServes, port = pf.servesHTTP(""); scriptServes {
+				if scriptServes, port = pf.servesHTTP("", 0); scriptServes {
 					e.Port, e.PortInCode = port.Value, port.Evidence
 				}
 			}

@@ -90,7 +90,7 @@ func (p *Project) detectEntry(pp *pyproject, srcs []*pyFile) error {
 			if pf.rel == f {
 				e := &Entry{Command: []string{"python", f}, Framework: "plain", Entrypoint: f, Kind: "worker",
 					Evidence: Evidence{File: f, Rule: f + " run as a script"}}
-				if serves, port := pf.servesHTTP(""); serves {
+				if serves, port := pf.servesHTTP("", 0); serves {
 					e.Kind, e.Port, e.PortInCode = "web", port.Value, port.Evidence
 				}
 				p.Entry = e
@@ -109,7 +109,7 @@ func (p *Project) detectEntry(pp *pyproject, srcs []*pyFile) error {
 		line, _ := pf.mainBlock()
 		e := &Entry{Command: []string{"python", pf.rel}, Framework: "plain", Entrypoint: pf.rel, Kind: "worker",
 			Evidence: Evidence{File: pf.rel, Line: line, Rule: "the only top-level module with an if __name__ == \"__main__\": block"}}
-		if serves, port := pf.servesHTTP(""); serves {
+		if serves, port := pf.servesHTTP("", 0); serves {
 			e.Kind, e.Port, e.PortInCode = "web", port.Value, port.Evidence
 		}
 		p.Entry = e
@@ -318,7 +318,7 @@ func (p *Project) scriptEntry(pp *pyproject, srcs []*pyFile) *Entry {
 			if pf.pythonPath != "" {
 				e.PythonPath = []string{pf.pythonPath}
 			}
-			if serves, port := pf.servesHTTP(""); serves {
+			if serves, port := pf.servesHTTP("", 0); serves {
 				e.Kind, e.Port, e.PortInCode = "web", port.Value, port.Evidence
 			}
 		}

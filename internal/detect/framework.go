@@ -33,6 +33,9 @@ var constructors = map[string][2]string{
 	"Quart": {"asgi", "asgi"}, "Litestar": {"asgi", "asgi"}, "Bottle": {"wsgi", "wsgi"},
 }
 
+// appRunPorts are the ports app.run() binds by default, by framework.
+var appRunPorts = map[string]int{"flask": 5000}
+
 // preferredFiles are the file names where an app object is most likely the app, best first.
 var preferredFiles = []string{"app.py", "main.py", "wsgi.py", "asgi.py", "server.py", "api.py", "application.py", "__init__.py"}
 
@@ -80,7 +83,7 @@ func (pf *pyFile) apps() []*App {
 	add := func(a *App) {
 		a.File, a.PythonPath, a.Main = pf.rel, pf.pythonPath, mainLine
 		attr := strings.TrimSuffix(a.Ref[strings.Index(a.Ref, ":")+1:], "()")
-		a.RunsItself, a.RunsPort = pf.servesHTTP(attr)
+		a.RunsItself, a.RunsPort = pf.servesHTTP(attr, appRunPorts[a.Framework])
 		out = append(out, a)
 	}
 	for i, t := range toks {

@@ -96,7 +96,9 @@ func (pf *pyFile) mainBlock() (int, int) {
 // servesHTTP reports whether the file starts an HTTP server itself (app.run, uvicorn.run,
 // waitress serve, aiohttp run_app, wsgiref/http.server/socketserver), and the literal port it
 // binds (a zero Fact when it binds none it says, or reads it from the environment).
-func (pf *pyFile) servesHTTP(appAttr string) (bool, Fact[int]) {
+// appAttr names the app object whose .run() starts a server, and appRunPort the port that
+// run() binds when the call names none (0 when unknown).
+func (pf *pyFile) servesHTTP(appAttr string, appRunPort int) (bool, Fact[int]) {
 	serves := false
 	var port Fact[int]
 	for i, t := range pf.toks {
@@ -119,11 +121,14 @@ func (pf *pyFile) servesHTTP(appAttr string) (bool, Fact[int]) {
 		}
 		serves = true
 		if port.Value == 0 {
-			name := t.text
+			name, dflt := t.text, callDefaultPorts[t.text]
 			if open == i+3 {
-				name = t.text + ".run"
+				name, dflt = t.text+".run", 0
+				if t.text == appAttr {
+					dflt = appRunPort
+				}
 			}
-			port = pf.callPort(name, open)
+			port = pf.callPort(name, open, dflt)
 		}
 	}
 	if serves && port.Value == 0 && len(pf.portEnvReads()) == 0 {
@@ -157,8 +162,8 @@ var callDefaultPorts = map[string]int{"run_app": 8080}
 
 // callPort finds the literal port of the server call named name whose "(" is at open: a port=
 // or listen= keyword, the (host, port) address or the second argument, a number or a module
-// constant; else the server's own default port when the call names no port at all.
-func (pf *pyFile) callPort(name string, open int) Fact[int] {
+// constant; else the server's default port dflt (if not 0) when the call names no port at all.
+func (pf *pyFile) callPort(name string, open, dflt int) Fact[int] {
 	toks := pf.toks
 	mode := serverCalls[name]
 	depth, arg := 0, 0
@@ -178,8 +183,8 @@ func (pf *pyFile) callPort(name string, open int) Fact[int] {
 		case t.text == ")" || t.text == "]" || t.text == "}":
 			depth--
 			if depth == 0 {
-				if d := callDefaultPorts[name]; d != 0 && !named {
-					return Fact[int]{d, Evidence{File: pf.rel, Line: toks[open].line, Rule: fmt.Sprintf("%s() binds its default port %d", name, d)}}
+				if dflt != 0 && !named {
+					return Fact[int]{dflt, Evidence{File: pf.rel, Line: toks[open].line, Rule: fmt.Sprintf("%s() binds its default port %d", name, dflt)}}
 				}
 				return Fact[int]{}
 			}
