@@ -62,6 +62,7 @@ func TestGolden(t *testing.T) {
 		{"worker", "worker", func(string) *spec.Spec { return &spec.Spec{} }},
 		{"django-noserver", "django-noserver", func(string) *spec.Spec { return &spec.Spec{} }},
 		{"uv", "multi-deps", func(string) *spec.Spec { return &spec.Spec{} }},
+		{"hardcoded-port", "hardcoded-port", func(string) *spec.Spec { return &spec.Spec{} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
