@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/pybuild"
 	"github.com/spf13/cobra"
 )
@@ -21,7 +22,11 @@ func newCheckCmd(s *streams) *cobra.Command {
 ships with it (the same files the image and the local release get), without running or importing
 anything. Each syntax error is printed as path:line:col: message.
 
-Exit status: 0 when every file compiles, 1 when there are syntax errors, 2 for a bad spec or flags.
+The files are compiled whatever detection says: when pyship cannot tell how the app starts (no
+entry point, an ASGI app without uvicorn...), check reports that too, after the syntax errors.
+
+Exit status: 0 when every file compiles and the app resolves, 1 when there are syntax errors or
+detection problems, 2 for a bad spec or flags.
 Every build and deploy runs the same check first and refuses to go on.`,
 		Example: `  pyship check
   pyship check examples/django --output json`,
@@ -30,13 +35,16 @@ Every build and deploy runs the same check first and refuses to go on.`,
 			if err := o.out.validate(); err != nil {
 				return err
 			}
-			p, err := resolvePlan(cmd.Context(), dirArg(args), o.env)
+			p, problem, err := plan.ResolvePartial(cmd.Context(), dirArg(args), plan.Options{Env: o.env})
 			if err != nil {
-				return err
+				return specUsageError(err)
 			}
 			rep, err := pybuild.CheckApp(cmd.Context(), p)
 			if err != nil {
 				return err
+			}
+			if problem != nil {
+				rep.Problems = []string{problem.Error()}
 			}
 			if o.out.json() {
 				if err := writeJSON(s.Out, rep); err != nil {
@@ -51,7 +59,10 @@ Every build and deploy runs the same check first and refuses to go on.`,
 				}
 				fmt.Fprintf(s.Err, "checked %d Python files with %s: %d syntax errors\n", rep.Files, rep.Python, len(rep.Errors))
 			}
-			if len(rep.Errors) > 0 {
+			if problem != nil && !o.out.json() {
+				return problem
+			}
+			if len(rep.Errors) > 0 || problem != nil {
 				return exitError{ExitFailure}
 			}
 			return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/pybuild"
 	"github.com/pyship/pyship/internal/testsvc"
+	"github.com/spf13/cobra"
 )
 
 type result struct {
@@ -116,12 +118,106 @@ func TestCheckReportsSyntaxErrors(t *testing.T) {
 	}
 }
 
+// TestCheckReportsDetectionProblemsToo: the files are compiled even when detection cannot tell
+// how the app starts, and both the syntax errors and the detection problem are reported.
+func TestCheckReportsDetectionProblemsToo(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		files   map[string]string
+		syntax  string // the syntax error line, path:line:
+		problem string
+	}{
+		{"no entry point", map[string]string{"lib.py": "def f(:\n    pass\n"},
+			"lib.py:1:", "no entry point found"},
+		{"starlette without uvicorn", map[string]string{
+			"requirements.txt": "starlette\n",
+			"api.py":           "from starlette.applications import Starlette\napp = Starlette()\n",
+			"broken.py":        "x = (\n"},
+			"broken.py:1:", "api.py:2: found Starlette application object api:app, but no ASGI server is in the dependencies: add uvicorn"},
+		{"broken requirements include", map[string]string{
+			"requirements.txt": "-r nothere.txt\n",
+			"main.py":          "print(1\n"},
+			"main.py:1:", "requirements.txt:1: included file nothere.txt does not exist"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := testsvc.WriteTree(t, tc.files)
+			r := run(t, "check", dir)
+			if r.code != ExitFailure {
+				t.Fatalf("exit %d, want 1 (out %q, err %q)", r.code, r.out, r.err)
+			}
+			if !strings.HasPrefix(r.out, tc.syntax) {
+				t.Errorf("stdout %q does not start with the syntax error %s", r.out, tc.syntax)
+			}
+			if !strings.Contains(r.err, "pyship: ") || !strings.Contains(r.err, tc.problem) {
+				t.Errorf("stderr %q does not report %q", r.err, tc.problem)
+			}
+			r = run(t, "check", "--output", "json", dir)
+			if r.code != ExitFailure {
+				t.Fatalf("JSON: exit %d, want 1 (err %q)", r.code, r.err)
+			}
+			var res pybuild.CheckReport
+			if err := json.Unmarshal([]byte(r.out), &res); err != nil {
+				t.Fatalf("check JSON: %v\n%s", err, r.out)
+			}
+			if len(res.Errors) != 1 || !strings.HasPrefix(res.Errors[0].String(), tc.syntax) {
+				t.Errorf("JSON errors = %+v, want one at %s", res.Errors, tc.syntax)
+			}
+			if len(res.Problems) != 1 || !strings.Contains(res.Problems[0], tc.problem) {
+				t.Errorf("JSON problems = %q, want one saying %q", res.Problems, tc.problem)
+			}
+		})
+	}
+}
+
 func TestCheckCleanExamples(t *testing.T) {
 	for _, name := range []string{"stdlib", "flask", "fastapi", "django", "worker"} {
 		r := run(t, "check", example(t, name))
 		if r.code != 0 || r.out != "" {
 			t.Errorf("check %s: exit %d, out %q, err %q", name, r.code, r.out, r.err)
 		}
+	}
+}
+
+// TestInitWarnsAndWritesNoStaleVersion: init prints detection warnings (the spec it writes pins
+// what they are about, so plan would not show them again), and suggests a version only when a
+// file gives one (a content hash changes as soon as pyship.toml is written).
+func TestInitWarnsAndWritesNoStaleVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		files    map[string]string
+		warnings []string
+		version  string // the line about the version
+	}{
+		{"flask without gunicorn", map[string]string{"requirements.txt": "flask\n",
+			"app.py": "from flask import Flask\napp = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5000)\n"},
+			[]string{"warning: app.py:2: Flask application object app:app has no WSGI server in the dependencies: add gunicorn",
+				"warning: app.py:5: the app binds port 5000 in its code and ignores $PORT"},
+			`# the version is inferred at every build (git describe --tags, the pyproject version, else a content hash of the files); set version = "1.0.0" to pin one`},
+		{"pyproject version", map[string]string{"pyproject.toml": "[project]\nname = \"svc\"\nversion = \"1.2.3\"\n", "main.py": "print(1)\n"},
+			nil, `# version = "1.2.3"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := testsvc.WriteTree(t, tc.files)
+			r := run(t, "init", dir)
+			if r.code != 0 {
+				t.Fatalf("init: exit %d: %s", r.code, r.err)
+			}
+			for _, w := range tc.warnings {
+				if !strings.Contains(r.err, w) {
+					t.Errorf("stderr %q lacks %q", r.err, w)
+				}
+			}
+			if tc.warnings == nil && strings.Contains(r.err, "warning:") {
+				t.Errorf("unexpected warnings: %q", r.err)
+			}
+			written, err := os.ReadFile(filepath.Join(dir, "pyship.toml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(written), tc.version+"\n") || strings.Contains(string(written), "0.0.0+h") {
+				t.Errorf("pyship.toml lacks %q or has a content-hash version:\n%s", tc.version, written)
+			}
+		})
 	}
 }
 
@@ -203,6 +299,56 @@ func TestCompletion(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.out, "__start_pyship") {
 		t.Fatalf("completion bash: exit %d, %.100q", r.code, r.out)
 	}
+}
+
+// TestFlagCompletions: --env completes the spec's overlays, --target, --strategy and --output
+// their allowed values, on every command that has them.
+func TestFlagCompletions(t *testing.T) {
+	dir := testsvc.WriteTree(t, map[string]string{
+		"pyship.toml": "name = \"svc\"\n[run]\ncommand = \"python main.py\"\n[env.prod.deploy]\nreplicas = 2\n[env.staging.run]\nworkers = 4\n",
+		"main.py":     "print(1)\n",
+	})
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"plan", dir, "--env", ""}, []string{"prod", "staging"}},
+		{[]string{"check", dir, "--env", "st"}, []string{"prod", "staging"}}, // the shell filters by prefix
+		{[]string{"build", dir, "--env", ""}, []string{"prod", "staging"}},
+		{[]string{"deploy", "--target", ""}, []string{"local", "kubernetes"}},
+		{[]string{"status", "--target", ""}, []string{"local", "kubernetes"}},
+		{[]string{"deploy", "--strategy", ""}, []string{"rolling", "blue-green", "canary"}},
+		{[]string{"plan", "--output", ""}, []string{"text", "json"}},
+		{[]string{"deploy", "--output", ""}, []string{"text", "json"}},
+		{[]string{"backup", "list", "--output", ""}, []string{"text", "json"}},
+		{[]string{"plan", filepath.Join(dir, "main.py"), "--env", ""}, nil}, // not a folder: the current one has no spec
+	} {
+		r := run(t, append([]string{"__complete"}, tc.args...)...)
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(r.out), "\n") {
+			if l != "" && !strings.HasPrefix(l, ":") {
+				got = append(got, l)
+			}
+		}
+		if r.code != 0 || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("completing %q: exit %d, %q, want %q (stderr %q)", tc.args, r.code, got, tc.want, r.err)
+		}
+	}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, name := range []string{"env", "target", "strategy", "output"} {
+			if c.Flag(name) == nil {
+				continue
+			}
+			if _, ok := c.GetFlagCompletionFunc(name); !ok {
+				t.Errorf("%s --%s has no completion", c.CommandPath(), name)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(&streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}))
 }
 
 func TestReferenceCurrent(t *testing.T) {

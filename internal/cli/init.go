@@ -45,6 +45,10 @@ ready to change. It refuses to overwrite an existing spec unless --force is give
 			if err != nil {
 				return err
 			}
+			// The written spec pins what was detected, so warnings about it would not show again.
+			for _, w := range p.Warnings {
+				fmt.Fprintf(s.Err, "warning: %s\n", w)
+			}
 			if o.print {
 				_, err = s.Out.Write(b)
 				return err
@@ -96,8 +100,7 @@ func initEntries(p *plan.Plan) []spec.Entry {
 		es = append(es, e)
 	}
 	add("name", p.Name, "name")
-	es = append(es, spec.Entry{Path: "version", Value: p.Version, Commented: true,
-		Comment: "inferred at every build (git tag, pyproject version or content hash); set it to pin one"})
+	es = append(es, versionEntry(p))
 	add("build.python", p.Python.Version, "python.version")
 	add("build.base", p.Build.Base, "build.base")
 	add("run.command", p.Run.Shell, "run.command")
@@ -133,6 +136,18 @@ func initEntries(p *plan.Plan) []spec.Entry {
 		add("data.static", static, "data")
 	}
 	return es
+}
+
+// versionEntry suggests a version. Only a version read from a file is written as a value: one from
+// git describe or the content hash changes with the next commit or edit (writing pyship.toml
+// itself changes the hash), so a value there would be stale at once.
+func versionEntry(p *plan.Plan) spec.Entry {
+	const how = "the version is inferred at every build (git describe --tags, the pyproject version, else a content hash of the files)"
+	if ev := p.Evidence["version"]; ev.File != "" {
+		return spec.Entry{Path: "version", Value: p.Version, Commented: true,
+			Comment: fmt.Sprintf("%s; now %s:%d (%s); set it to pin one", how, ev.File, ev.Line, ev.Rule)}
+	}
+	return spec.Entry{Comment: how + `; set version = "1.0.0" to pin one`}
 }
 
 // writeFileAtomic writes b to path through a temporary file and a rename.

@@ -12,11 +12,16 @@ import (
 func resolvePlan(ctx context.Context, dir, env string) (*plan.Plan, error) {
 	p, err := plan.Resolve(ctx, dir, plan.Options{Env: env})
 	if err != nil {
-		var se spec.Errors
-		if errors.As(err, &se) {
-			return nil, usageError{err}
-		}
-		return nil, err
+		return nil, specUsageError(err)
 	}
 	return p, nil
+}
+
+// specUsageError marks spec errors as usage errors (exit code 2) and returns others as they are.
+func specUsageError(err error) error {
+	var se spec.Errors
+	if errors.As(err, &se) {
+		return usageError{err}
+	}
+	return err
 }

@@ -85,6 +85,7 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 		newRegistryCmd(s),
 		newBackupCmd(s),
 	)
+	registerCompletions(root)
 	return root
 }
 

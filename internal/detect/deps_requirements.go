@@ -26,6 +26,8 @@ type reqParser struct {
 	deps  *Dependencies
 	stack []string // files being read, for cycle detection
 	seen  map[string]bool
+	// hashed and unhashed are "name (file:line)" of requirements with and without --hash.
+	hashed, unhashed []string
 }
 
 func (p *Project) parseRequirementsFile() (Dependencies, error) {
@@ -35,6 +37,18 @@ func (p *Project) parseRequirementsFile() (Dependencies, error) {
 		return d, err
 	}
 	d.Evidence = Evidence{File: "requirements.txt", Rule: "requirements.txt"}
+	if len(rp.hashed) > 0 && len(rp.unhashed) > 0 {
+		missing := rp.unhashed
+		if len(missing) > 3 {
+			missing = append(missing[:3:3], fmt.Sprintf("and %d more", len(rp.unhashed)-3))
+		}
+		have := "has"
+		if len(rp.unhashed) > 1 {
+			have = "have"
+		}
+		p.warnf("requirements: %s has --hash but %s %s none: one hash turns on pip's require-hashes mode, which then refuses every requirement without one and the install fails; give every requirement its hashes (e.g. pip-compile --generate-hashes) or remove them all",
+			rp.hashed[0], strings.Join(missing, ", "), have)
+	}
 	return d, nil
 }
 
@@ -211,6 +225,12 @@ func (rp *reqParser) requirement(rel string, ln int, s string, constraints bool)
 		return nil
 	}
 	rp.seen[key] = true
+	where := fmt.Sprintf("%s (%s:%d)", r.Name, rel, ln)
+	if len(hashes) > 0 {
+		rp.hashed = append(rp.hashed, where)
+	} else {
+		rp.unhashed = append(rp.unhashed, where)
+	}
 	rp.deps.Requirements = append(rp.deps.Requirements, r)
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pyship/pyship/internal/testsvc"
 )
 
 func TestDependencySources(t *testing.T) {
@@ -22,7 +24,8 @@ func TestDependencySources(t *testing.T) {
 			specs:    []string{"gunicorn==22.0.0", "click>=8", `Flask_Login[extras]>=0.6 ; python_version >= "3.8"`, "requests==2.32.3", "mypkg @ https://example.com/mypkg-1.0-py3-none-any.whl"},
 			pipOpts:  []string{"--index-url", "https://pypi.example.com/simple", "--extra-index-url", "https://extra.example.com/simple", "--find-links", "./wheels"},
 			evidence: Evidence{File: "requirements.txt", Rule: "requirements.txt; the only dependency source"},
-			warnings: []string{`requirements.txt:11: editable requirement "."`, `requirements.txt:12: local or URL requirement "./vendor/localpkg"`}},
+			warnings: []string{`requirements.txt:11: editable requirement "."`, `requirements.txt:12: local or URL requirement "./vendor/localpkg"`,
+				"requirements: requests (requirements.txt:8) has --hash but gunicorn (requirements/base.txt:1), click (requirements/common.txt:1), flask-login (requirements.txt:7), and 1 more have none: one hash turns on pip's require-hashes mode"}},
 		{project: "uv", source: "uv.lock", kind: "uv",
 			specs:    []string{"annotated-types==0.7.0", "colorama==0.4.6 ; sys_platform == 'win32'", "fastapi==0.115.0", "pydantic==2.9.2", "starlette==0.38.6", "uvicorn==0.30.6"},
 			evidence: Evidence{File: "uv.lock", Rule: "uv.lock (pinned, without dev groups); the only dependency source"}},
@@ -158,6 +161,28 @@ func TestBrokenDependencyFiles(t *testing.T) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
 			}
+		})
+	}
+}
+
+// TestRequirementsHashes: hashes on some requirements but not all is a warning, since pip's
+// require-hashes mode then refuses the install; all or none is fine.
+func TestRequirementsHashes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		warn  string
+	}{
+		{"all hashed", map[string]string{"requirements.txt": "six==1.16.0 --hash=sha256:aa\nidna==3.7 \\\n  --hash=sha256:bb\n"}, ""},
+		{"none hashed", map[string]string{"requirements.txt": "six==1.16.0\nidna==3.7\n"}, ""},
+		{"one missing", map[string]string{"requirements.txt": "six==1.16.0 --hash=sha256:aa\n\nidna==3.7\n"},
+			"requirements: six (requirements.txt:1) has --hash but idna (requirements.txt:3) has none"},
+		{"missing in an include", map[string]string{"requirements.txt": "-r base.txt\nsix==1.16.0 --hash=sha256:aa\n", "base.txt": "a==1\nb==1\nc==1\nd==1\n"},
+			"has --hash but a (base.txt:1), b (base.txt:2), c (base.txt:3), and 1 more have none"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := analyze(t, writeProject(t, "h", tc.files))
+			testsvc.WantOneWarning(t, p.Warnings, tc.warn, "hash")
 		})
 	}
 }

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"path"
+	"path/filepath"
 	"strings"
 )
 
@@ -61,12 +62,23 @@ func (p *Project) Describe(argv []string, process string) Entry {
 	if e.Entrypoint == "" && script != "" {
 		e.Entrypoint = script
 	}
+	scriptServes := false
+	if _, usesEnv := BindPort(argv); e.Port == 0 && !usesEnv && script != "" {
+		for _, pf := range p.srcs {
+			if pf.rel == path.Clean(filepath.ToSlash(script)) {
+				var port Fact[int]
+				if scriptServes, port = pf.servesHTTP("", 0); scriptServes {
+					e.Port, e.PortInCode = port.Value, port.Evidence
+				}
+			}
+		}
+	}
 	switch {
 	case process == "web":
 		e.Kind = "web"
 	case process != "":
 		e.Kind = "worker"
-	case knownServers[prog] || e.Port != 0 || contains(argv, "runserver") || anyHasPort(argv):
+	case knownServers[prog] || e.Port != 0 || scriptServes || contains(argv, "runserver") || anyHasPort(argv):
 		e.Kind = "web"
 	case knownWorkers[prog]:
 		e.Kind = "worker"
@@ -76,7 +88,7 @@ func (p *Project) Describe(argv []string, process string) Entry {
 		e.Kind = "worker"
 	}
 	if e.Kind == "worker" {
-		e.Port = 0
+		e.Port, e.PortInCode = 0, Evidence{}
 	} else if appFramework != "" {
 		e.Framework = appFramework
 	}

@@ -19,7 +19,10 @@ type Entry struct {
 	Server    string
 	App       string
 	// Port is the literal port the command binds (0 when it binds ${PORT} or nothing).
-	Port       int
+	Port int
+	// PortInCode is where the app's own code binds Port (zero when the command line binds it):
+	// such an app ignores $PORT.
+	PortInCode Evidence
 	Entrypoint string
 	PythonPath []string
 	// Evidence is why this is the start command; ServerEvidence why Server was chosen.
@@ -44,6 +47,7 @@ var entryRules = []string{
 var scriptFiles = []string{"main.py", "app.py", "server.py"}
 
 func (p *Project) detectEntry(pp *pyproject, srcs []*pyFile) error {
+	p.srcs = srcs
 	p.findHealthAndPort(srcs)
 	p.Looked = entryRules
 	apps := findApps(srcs)
@@ -86,8 +90,8 @@ func (p *Project) detectEntry(pp *pyproject, srcs []*pyFile) error {
 			if pf.rel == f {
 				e := &Entry{Command: []string{"python", f}, Framework: "plain", Entrypoint: f, Kind: "worker",
 					Evidence: Evidence{File: f, Rule: f + " run as a script"}}
-				if serves, port := pf.servesHTTP(""); serves {
-					e.Kind, e.Port = "web", port
+				if serves, port := pf.servesHTTP("", 0); serves {
+					e.Kind, e.Port, e.PortInCode = "web", port.Value, port.Evidence
 				}
 				p.Entry = e
 				return nil
@@ -105,8 +109,8 @@ func (p *Project) detectEntry(pp *pyproject, srcs []*pyFile) error {
 		line, _ := pf.mainBlock()
 		e := &Entry{Command: []string{"python", pf.rel}, Framework: "plain", Entrypoint: pf.rel, Kind: "worker",
 			Evidence: Evidence{File: pf.rel, Line: line, Rule: "the only top-level module with an if __name__ == \"__main__\": block"}}
-		if serves, port := pf.servesHTTP(""); serves {
-			e.Kind, e.Port = "web", port
+		if serves, port := pf.servesHTTP("", 0); serves {
+			e.Kind, e.Port, e.PortInCode = "web", port.Value, port.Evidence
 		}
 		p.Entry = e
 		return nil
@@ -218,7 +222,7 @@ func (p *Project) appEntry(a *App) (*Entry, error) {
 		if a.PythonPath != "" || strings.Contains(a.File, "/") {
 			e.Command = []string{"python", "-m", mod}
 		}
-		e.Port = a.RunsPort
+		e.Port, e.PortInCode = a.RunsPort.Value, a.RunsPort.Evidence
 		e.Evidence = Evidence{File: a.File, Line: a.Main, Rule: a.Rule + " run as a script (no " + server + " in the dependencies)"}
 		p.warnf("%s:%d: %s %s has no %s server in the dependencies: add %s to %s to serve it in production; until then it runs as a script (%s), with the framework's own server",
 			a.File, a.Line, a.Rule, a.Ref, strings.ToUpper(a.Interface), server, p.depsFile(), JoinCommand(e.Command))
@@ -314,8 +318,8 @@ func (p *Project) scriptEntry(pp *pyproject, srcs []*pyFile) *Entry {
 			if pf.pythonPath != "" {
 				e.PythonPath = []string{pf.pythonPath}
 			}
-			if serves, port := pf.servesHTTP(""); serves {
-				e.Kind, e.Port = "web", port
+			if serves, port := pf.servesHTTP("", 0); serves {
+				e.Kind, e.Port, e.PortInCode = "web", port.Value, port.Evidence
 			}
 		}
 	}

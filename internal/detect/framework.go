@@ -21,9 +21,10 @@ type App struct {
 	// RunsItself is true when the file starts a server itself (app.run, uvicorn.run).
 	Main       int
 	RunsItself bool
-	RunsPort   int
-	Rule       string
-	rank       int
+	// RunsPort is the literal port the file's own server binds (zero when none).
+	RunsPort Fact[int]
+	Rule     string
+	rank     int
 }
 
 // constructors maps application classes to their framework and interface.
@@ -31,6 +32,9 @@ var constructors = map[string][2]string{
 	"Flask": {"flask", "wsgi"}, "FastAPI": {"fastapi", "asgi"}, "Starlette": {"starlette", "asgi"},
 	"Quart": {"asgi", "asgi"}, "Litestar": {"asgi", "asgi"}, "Bottle": {"wsgi", "wsgi"},
 }
+
+// appRunPorts are the ports app.run() binds by default, by framework.
+var appRunPorts = map[string]int{"flask": 5000}
 
 // preferredFiles are the file names where an app object is most likely the app, best first.
 var preferredFiles = []string{"app.py", "main.py", "wsgi.py", "asgi.py", "server.py", "api.py", "application.py", "__init__.py"}
@@ -79,7 +83,7 @@ func (pf *pyFile) apps() []*App {
 	add := func(a *App) {
 		a.File, a.PythonPath, a.Main = pf.rel, pf.pythonPath, mainLine
 		attr := strings.TrimSuffix(a.Ref[strings.Index(a.Ref, ":")+1:], "()")
-		a.RunsItself, a.RunsPort = pf.servesHTTP(attr)
+		a.RunsItself, a.RunsPort = pf.servesHTTP(attr, appRunPorts[a.Framework])
 		out = append(out, a)
 	}
 	for i, t := range toks {

@@ -2,7 +2,6 @@ package detect
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,17 +12,11 @@ import (
 // writeProject writes files (relative path → content) into a fresh folder named name.
 func writeProject(t *testing.T, name string, files map[string]string) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), name)
+	named := map[string]string{}
 	for rel, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		named[name+"/"+rel] = content
 	}
-	return dir
+	return filepath.Join(testsvc.WriteTree(t, named), name)
 }
 
 func analyze(t *testing.T, dir string) *Project {

@@ -31,8 +31,11 @@ type Project struct {
 	// Version is from git describe, pyproject.toml or a content hash.
 	Version Fact[string]
 	// Python is the Python version the project asks for ("" when it says nothing).
-	Python       Fact[string]
-	Dependencies Dependencies
+	Python Fact[string]
+	// RequiresPython is the PEP 440 specifier set the project allows Python versions by:
+	// [project] requires-python, else Poetry's python dependency ("" when neither says).
+	RequiresPython Fact[string]
+	Dependencies   Dependencies
 	// Entry is the best start command found; nil when none was found (EntryErr says why).
 	Entry    *Entry
 	EntryErr error
@@ -50,6 +53,8 @@ type Project struct {
 	// Looked lists, in order, each place the entry point was looked for.
 	Looked   []string
 	Warnings []string
+	// srcs are the scanned Python sources.
+	srcs []*pyFile
 }
 
 // Analyze detects what the project in dir says about its app. It fails only when dir cannot

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/pyship/pyship/internal/testsvc"
 )
 
 func TestPythonVersion(t *testing.T) {
@@ -16,24 +18,50 @@ func TestPythonVersion(t *testing.T) {
 		name  string
 		files map[string]string
 		want  Fact[string]
+		warn  string // a warning that must be given; "" when the version needs none
 	}{
 		{"python-version wins", map[string]string{".python-version": "# pinned\n3.12.4\n", "runtime.txt": "python-3.10.1\n",
 			"pyproject.toml": "[project]\nrequires-python = \">=3.9\"\n"},
-			Fact[string]{"3.12.4", Evidence{File: ".python-version", Line: 2, Rule: ".python-version"}}},
-		{"runtime.txt", map[string]string{"runtime.txt": "python-3.11.4\n", "pyproject.toml": "[project]\nrequires-python = \">=3.12\"\n"},
-			Fact[string]{"3.11.4", Evidence{File: "runtime.txt", Line: 1, Rule: "runtime.txt"}}},
+			Fact[string]{"3.12.4", Evidence{File: ".python-version", Line: 2, Rule: ".python-version"}}, ""},
+		{"runtime.txt wins over requires-python, with a warning", map[string]string{"runtime.txt": "python-3.11.4\n", "pyproject.toml": "[project]\nrequires-python = \">=3.12\"\n"},
+			Fact[string]{"3.11.4", Evidence{File: "runtime.txt", Line: 1, Rule: "runtime.txt"}},
+			`runtime.txt:1: Python 3.11.4 does not satisfy requires-python ">=3.12" (pyproject.toml:2)`},
+		{"python-version outside requires-python", map[string]string{".python-version": "3.12.1\n", "pyproject.toml": "[project]\nname = \"x\"\nrequires-python = \">=3.9,<3.11\"\n"},
+			Fact[string]{"3.12.1", Evidence{File: ".python-version", Line: 1, Rule: ".python-version"}},
+			`.python-version:1: Python 3.12.1 does not satisfy requires-python ">=3.9,<3.11" (pyproject.toml:3)`},
+		{"minor satisfies a patch pin", map[string]string{".python-version": "3.10\n", "pyproject.toml": "[project]\nrequires-python = \"==3.10.4\"\n"},
+			Fact[string]{"3.10", Evidence{File: ".python-version", Line: 1, Rule: ".python-version"}}, ""},
+		{"excluded minor wildcard", map[string]string{".python-version": "3.11\n", "pyproject.toml": "[project]\nrequires-python = \">=3.9,!=3.11.*\"\n"},
+			Fact[string]{"3.11", Evidence{File: ".python-version", Line: 1, Rule: ".python-version"}},
+			`Python 3.11 does not satisfy requires-python ">=3.9,!=3.11.*"`},
+		{"compatible release allows", map[string]string{".python-version": "3.10.2\n", "pyproject.toml": "[project]\nrequires-python = \"~=3.9\"\n"},
+			Fact[string]{"3.10.2", Evidence{File: ".python-version", Line: 1, Rule: ".python-version"}}, ""},
+		{"compatible release excludes", map[string]string{".python-version": "3.10.2\n", "pyproject.toml": "[project]\nrequires-python = \"~=3.9.1\"\n"},
+			Fact[string]{"3.10.2", Evidence{File: ".python-version", Line: 1, Rule: ".python-version"}},
+			`Python 3.10.2 does not satisfy requires-python "~=3.9.1"`},
+		{"upper bound excludes", map[string]string{"runtime.txt": "python-3.13.0\n", "pyproject.toml": "[project]\nrequires-python = \"<=3.12.9,>3.8\"\n"},
+			Fact[string]{"3.13.0", Evidence{File: "runtime.txt", Line: 1, Rule: "runtime.txt"}},
+			`Python 3.13.0 does not satisfy requires-python "<=3.12.9,>3.8"`},
+		{"poetry constraint", map[string]string{".python-version": "3.9\n", "pyproject.toml": "[tool.poetry.dependencies]\npython = \"^3.10\"\n"},
+			Fact[string]{"3.9", Evidence{File: ".python-version", Line: 1, Rule: ".python-version"}},
+			`.python-version:1: Python 3.9 does not satisfy [tool.poetry.dependencies] python ">=3.10,<4.0" (pyproject.toml:2)`},
 		{"requires-python allows default", map[string]string{"pyproject.toml": "[project]\nname = \"x\"\nrequires-python = \">=3.8\"\n"},
-			Fact[string]{"3.11", Evidence{File: "pyproject.toml", Line: 3, Rule: "requires-python allows the default 3.11"}}},
+			Fact[string]{"3.11", Evidence{File: "pyproject.toml", Line: 3, Rule: "requires-python allows the default 3.11"}}, ""},
 		{"requires-python lowest allowed", map[string]string{"pyproject.toml": "[project]\nrequires-python = \">=3.12,<3.14\"\n"},
-			Fact[string]{"3.12", Evidence{File: "pyproject.toml", Line: 2, Rule: "lowest minor allowed by requires-python"}}},
+			Fact[string]{"3.12", Evidence{File: "pyproject.toml", Line: 2, Rule: "lowest minor allowed by requires-python"}}, ""},
 		{"requires-python upper bound", map[string]string{"pyproject.toml": "[project]\nrequires-python = \"~=3.9.0\"\n"},
-			Fact[string]{"3.9", Evidence{File: "pyproject.toml", Line: 2, Rule: "lowest minor allowed by requires-python"}}},
+			Fact[string]{"3.9", Evidence{File: "pyproject.toml", Line: 2, Rule: "lowest minor allowed by requires-python"}}, ""},
 		{"Pipfile requires", map[string]string{"Pipfile": "[packages]\n\n[requires]\npython_version = \"3.10\"\n"},
-			Fact[string]{"3.10", Evidence{File: "Pipfile", Line: 4, Rule: "Pipfile [requires] python_version"}}},
+			Fact[string]{"3.10", Evidence{File: "Pipfile", Line: 4, Rule: "Pipfile [requires] python_version"}}, ""},
 		{"poetry python", map[string]string{"pyproject.toml": "[tool.poetry.dependencies]\npython = \"^3.12\"\n"},
-			Fact[string]{"3.12", Evidence{File: "pyproject.toml", Line: 2, Rule: "[tool.poetry.dependencies] python allows it"}}},
-		{"nothing", map[string]string{"main.py": ""}, Fact[string]{}},
-		{"bad python-version ignored", map[string]string{".python-version": "pypy3.10\n"}, Fact[string]{}},
+			Fact[string]{"3.12", Evidence{File: "pyproject.toml", Line: 2, Rule: "[tool.poetry.dependencies] python allows it"}}, ""},
+		{"nothing", map[string]string{"main.py": ""}, Fact[string]{}, ""},
+		{"bad python-version ignored", map[string]string{".python-version": "pypy3.10\n"}, Fact[string]{},
+			`.python-version:1: "pypy3.10" is not a CPython version like 3.12 or 3.12.4; ignored`},
+		{"python 2 in .python-version", map[string]string{".python-version": "2.7\n"}, Fact[string]{},
+			`.python-version:1: Python 2.7 is not supported: pyship runs Python 3 apps`},
+		{"python 2 in runtime.txt", map[string]string{"runtime.txt": "python-2.7.18\n"}, Fact[string]{},
+			`runtime.txt:1: Python 2.7.18 is not supported`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,6 +69,7 @@ func TestPythonVersion(t *testing.T) {
 			if p.Python != tt.want {
 				t.Errorf("python = %+v, want %+v", p.Python, tt.want)
 			}
+			testsvc.WantOneWarning(t, p.Warnings, tt.warn, "Python", "python")
 		})
 	}
 }

@@ -16,8 +16,11 @@ var pythonMinors = []int{8, 9, 10, 11, 12, 13, 14}
 var pyVersionRe = regexp.MustCompile(`^3\.\d+(\.\d+)?$`)
 
 // detectPython finds the Python version: .python-version > runtime.txt > requires-python >
-// Pipfile [requires]. It leaves Python empty when the project says nothing.
+// Pipfile [requires]. It leaves Python empty when the project says nothing. It records the
+// project's requires-python (or Poetry's python constraint) in RequiresPython and warns when a
+// version file asks for a Python that constraint does not allow.
 func (p *Project) detectPython(pp *pyproject) {
+	p.detectRequiresPython(pp)
 	if text, err := p.readText(".python-version"); err == nil {
 		for i, l := range strings.Split(text, "\n") {
 			l = strings.TrimSpace(l)
@@ -26,10 +29,10 @@ func (p *Project) detectPython(pp *pyproject) {
 			}
 			v := strings.TrimPrefix(l, "python")
 			if pyVersionRe.MatchString(v) {
-				p.Python = Fact[string]{v, Evidence{File: ".python-version", Line: i + 1, Rule: ".python-version"}}
+				p.setPython(v, Evidence{File: ".python-version", Line: i + 1, Rule: ".python-version"})
 				return
 			}
-			p.warnf(".python-version:%d: %q is not a CPython version like 3.12 or 3.12.4; ignored", i+1, l)
+			p.warnf(".python-version:%d: %s; ignored", i+1, notCPython3(l, v, "3.12 or 3.12.4"))
 			break
 		}
 	}
@@ -37,37 +40,22 @@ func (p *Project) detectPython(pp *pyproject) {
 		l := strings.TrimSpace(strings.SplitN(text, "\n", 2)[0])
 		v := strings.TrimPrefix(l, "python-")
 		if pyVersionRe.MatchString(v) {
-			p.Python = Fact[string]{v, Evidence{File: "runtime.txt", Line: 1, Rule: "runtime.txt"}}
+			p.setPython(v, Evidence{File: "runtime.txt", Line: 1, Rule: "runtime.txt"})
 			return
 		}
-		p.warnf("runtime.txt:1: %q is not like python-3.11.4; ignored", l)
+		p.warnf("runtime.txt:1: %s; ignored", notCPython3(l, v, "python-3.11.4"))
 	}
-	if pp != nil && pp.Project.RequiresPython != "" {
-		line := tomlLine(pp.text, "project", "requires-python")
-		v, err := pickPython(pp.Project.RequiresPython)
-		if err != nil {
-			p.warnf("pyproject.toml:%d: requires-python %q: %v; ignored", line, pp.Project.RequiresPython, err)
-		} else {
+	if r := p.RequiresPython; r.Value != "" {
+		if v, err := pickPython(r.Value); err == nil {
 			rule := "requires-python allows the default " + DefaultPython
-			if v != DefaultPython {
+			switch {
+			case r.Evidence.Rule != "requires-python":
+				rule = r.Evidence.Rule + " allows it"
+			case v != DefaultPython:
 				rule = "lowest minor allowed by requires-python"
 			}
-			p.Python = Fact[string]{v, Evidence{File: "pyproject.toml", Line: line, Rule: rule}}
+			p.Python = Fact[string]{v, Evidence{File: r.Evidence.File, Line: r.Evidence.Line, Rule: rule}}
 			return
-		}
-	}
-	if pp != nil {
-		if py, ok := pp.Tool.Poetry.Dependencies["python"].(string); ok {
-			line := tomlLine(pp.text, "tool.poetry.dependencies", "python")
-			pep, err := poetryConstraint(py)
-			if err == nil {
-				var v string
-				if v, err = pickPython(pep); err == nil {
-					p.Python = Fact[string]{v, Evidence{File: "pyproject.toml", Line: line, Rule: "[tool.poetry.dependencies] python allows it"}}
-					return
-				}
-			}
-			p.warnf("pyproject.toml:%d: python = %q: %v; ignored", line, py, err)
 		}
 	}
 	if isFile(filepath.Join(p.Dir, "Pipfile")) {
@@ -82,6 +70,81 @@ func (p *Project) detectPython(pp *pyproject) {
 			}
 		}
 	}
+}
+
+// notCPython3 says why the version line l (v once its prefix is gone) is not used.
+func notCPython3(l, v, like string) string {
+	if strings.HasPrefix(v, "2.") || v == "2" {
+		return fmt.Sprintf("Python %s is not supported: pyship runs Python 3 apps; port the app to Python 3 and write a version like %s", v, like)
+	}
+	return fmt.Sprintf("%q is not a CPython version like %s", l, like)
+}
+
+// setPython sets the version a version file asks for, warning when requires-python excludes it.
+func (p *Project) setPython(v string, ev Evidence) {
+	p.Python = Fact[string]{v, ev}
+	if w := p.PythonConflict(v); w != "" {
+		p.warnf("%s:%d: Python %s %s; the version in %s is used: change it or the constraint", ev.File, ev.Line, v, w, ev.File)
+	}
+}
+
+// detectRequiresPython records [project] requires-python, else [tool.poetry.dependencies]
+// python as a PEP 440 specifier set, warning about one that cannot be read.
+func (p *Project) detectRequiresPython(pp *pyproject) {
+	if pp == nil {
+		return
+	}
+	if rp := pp.Project.RequiresPython; rp != "" {
+		line := tomlLine(pp.text, "project", "requires-python")
+		if _, err := pickPython(rp); err != nil {
+			p.warnf("pyproject.toml:%d: requires-python %q: %v; ignored", line, rp, err)
+			return
+		}
+		p.RequiresPython = Fact[string]{rp, Evidence{File: "pyproject.toml", Line: line, Rule: "requires-python"}}
+		return
+	}
+	if py, ok := pp.Tool.Poetry.Dependencies["python"].(string); ok {
+		line := tomlLine(pp.text, "tool.poetry.dependencies", "python")
+		pep, err := poetryConstraint(py)
+		if err == nil {
+			_, err = pickPython(pep)
+		}
+		if err != nil {
+			p.warnf("pyproject.toml:%d: python = %q: %v; ignored", line, py, err)
+			return
+		}
+		p.RequiresPython = Fact[string]{pep, Evidence{File: "pyproject.toml", Line: line, Rule: "[tool.poetry.dependencies] python"}}
+	}
+}
+
+// PythonConflict says how version ("3.12" or "3.12.4") fails the project's RequiresPython, or
+// returns "" when it satisfies it or there is none. A version without a patch satisfies it when
+// one of its patch releases does.
+func (p *Project) PythonConflict(version string) string {
+	r := p.RequiresPython
+	if r.Value == "" {
+		return ""
+	}
+	clauses, err := parseSpecifiers(r.Value)
+	if err != nil {
+		return ""
+	}
+	v, err := versionParts(version)
+	if err != nil || len(v) < 2 {
+		return ""
+	}
+	if len(v) >= 3 {
+		if satisfiesAll(clauses, v) {
+			return ""
+		}
+	} else {
+		for patch := 0; patch <= 30; patch++ {
+			if satisfiesAll(clauses, []int{v[0], v[1], patch}) {
+				return ""
+			}
+		}
+	}
+	return fmt.Sprintf("does not satisfy %s %q (%s:%d)", r.Evidence.Rule, r.Value, r.Evidence.File, r.Evidence.Line)
 }
 
 // pickPython chooses a Python minor allowed by a PEP 440 specifier set: the default when it

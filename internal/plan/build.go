@@ -44,11 +44,24 @@ type builder struct {
 // Assemble resolves a plan from the spec (zero fields: not set) and the detected project. It is
 // pure: it reads no files. It fails when no start command can be decided.
 func Assemble(sp *spec.Spec, proj *detect.Project) (*Plan, error) {
+	p, runErr, err := assemble(sp, proj)
+	if err != nil {
+		return nil, err
+	}
+	if runErr != nil {
+		return nil, runErr
+	}
+	return p, nil
+}
+
+// assemble is Assemble that keeps going when no start command can be decided: the plan is then
+// complete but for Run, and runErr says why.
+func assemble(sp *spec.Spec, proj *detect.Project) (p *Plan, runErr, err error) {
 	if sp == nil {
 		sp = &spec.Spec{}
 	}
 	if proj == nil {
-		return nil, errors.New("building a plan: no detected project")
+		return nil, nil, errors.New("building a plan: no detected project")
 	}
 	b := &builder{sp: sp, proj: proj, p: &Plan{
 		SchemaVersion: SchemaVersion,
@@ -63,8 +76,8 @@ func Assemble(sp *spec.Spec, proj *detect.Project) (*Plan, error) {
 	b.identity()
 	b.python()
 	b.dependencies()
-	if err := b.run(); err != nil {
-		return nil, err
+	if runErr = b.run(); runErr != nil {
+		b.p.Run = Run{}
 	}
 	b.health()
 	b.folders()
@@ -73,7 +86,7 @@ func Assemble(sp *spec.Spec, proj *detect.Project) (*Plan, error) {
 	b.deploy()
 	b.kubernetes()
 	b.backup()
-	return b.p, nil
+	return b.p, runErr, nil
 }
 
 // specEv is the evidence of a value the spec sets at key (a dotted path of the spec).
@@ -83,7 +96,23 @@ func (b *builder) specEv(key, rule string) Evidence {
 	if file == "" {
 		file = b.sp.File
 	}
+	if pos.Env != "" {
+		rule = overlayRule(rule, pos.Env)
+	}
 	return Evidence{File: b.rel(file), Line: pos.Line, Rule: rule}
+}
+
+// overlayRule names the overlay env in a spec rule: "spec [run] port" becomes
+// "spec [env.prod.run] port", "spec version" "spec [env.prod] version".
+func overlayRule(rule, env string) string {
+	rest, ok := strings.CutPrefix(rule, "spec ")
+	switch {
+	case !ok:
+		return rule + " ([env." + env + "])"
+	case strings.HasPrefix(rest, "["):
+		return "spec [env." + env + "." + rest[1:]
+	}
+	return "spec [env." + env + "] " + rest
 }
 
 // rel makes an absolute path relative to the project (slash-separated) when it is inside it.
@@ -135,6 +164,9 @@ func (b *builder) python() {
 		b.ev("python.version", b.specEv("build.python", "spec [build] python"))
 		if d := b.proj.Python; d.Value != "" && majorMinor(d.Value) != majorMinor(b.sp.Build.Python) {
 			b.warnf("the spec asks for Python %s but %s:%d says %s; the spec wins", b.sp.Build.Python, d.Evidence.File, d.Evidence.Line, d.Value)
+		}
+		if w := b.proj.PythonConflict(b.sp.Build.Python); w != "" {
+			b.warnf("%s: [build] python %s %s; the spec wins: change [build] python or the constraint", location(b.specEv("build.python", "")), b.sp.Build.Python, w)
 		}
 	case b.proj.Python.Value != "":
 		b.p.Python.Version = b.proj.Python.Value

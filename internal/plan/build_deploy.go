@@ -36,6 +36,13 @@ func (b *builder) health() {
 			b.ev("health.path", def("no /healthz, /health, /livez or /ready route found"))
 		}
 	}
+	if h.Type != "http" && b.sp.Health.Path != "" {
+		why, fix := fmt.Sprintf("[health] type is %q", h.Type), `set [health] type = "http"`
+		if !web {
+			why, fix = "the app is a worker, checked by its process being alive", `serve HTTP and set [run] kind = "web"`
+		}
+		b.warnf("%s: [health] path %q is ignored: %s, so no HTTP request is made; remove it, or %s", location(b.specEv("health.path", "")), b.sp.Health.Path, why, fix)
+	}
 	h.Interval = b.duration("health.interval", "spec [health] interval", b.sp.Health.Interval, DefaultInterval)
 	h.Timeout = b.duration("health.timeout", "spec [health] timeout", b.sp.Health.Timeout, DefaultTimeout)
 	h.StartupTimeout = b.durationAt("health.startupTimeout", "health.startup_timeout", "spec [health] startup_timeout", b.sp.Health.StartupTimeout, DefaultStartupTimeout)

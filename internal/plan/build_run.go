@@ -110,19 +110,40 @@ func (b *builder) port(e detect.Entry, cmdEv Evidence) {
 		return
 	}
 	bound, usesEnv := detect.BindPort(r.Command)
+	boundEv := Evidence{File: cmdEv.File, Line: cmdEv.Line, Rule: "the start command binds port " + strconv.Itoa(bound)}
+	inCode := false
 	if e.Port != 0 && bound == 0 {
-		bound = e.Port
+		bound, inCode = e.Port, e.PortInCode.File != ""
+		if inCode {
+			boundEv = fromDetect(e.PortInCode)
+			boundEv.Rule = "the app's code binds port " + strconv.Itoa(bound) + " and ignores $PORT (" + boundEv.Rule + ")"
+		} else {
+			boundEv.Rule = "the start command binds port " + strconv.Itoa(bound)
+		}
 	}
+	// readPort is the fix for an app that binds a literal port in its code.
+	readPort := fmt.Sprintf(`read the port from $PORT (e.g. int(os.environ.get("PORT", "%d")))`, bound)
+	const local = "the local target gives each replica its own $PORT and cannot run the app"
 	switch {
 	case b.sp.Run.Port != 0:
 		r.Port = b.sp.Run.Port
 		b.ev("run.port", b.specEv("run.port", "spec [run] port"))
-		if bound != 0 && bound != r.Port {
+		switch {
+		case inCode && bound != r.Port:
+			b.warnf("%s: the app binds port %d in its code but [run] port is %d (%s): health checks and traffic go to %d and fail; %s, or set [run] port = %d",
+				location(boundEv), bound, r.Port, location(b.specEv("run.port", "")), r.Port, readPort, bound)
+		case inCode:
+			b.warnf("%s: the app binds port %d in its code and ignores $PORT: %s; %s", location(boundEv), bound, local, readPort)
+		case bound != 0 && bound != r.Port:
 			b.warnf("the start command binds port %d but [run] port is %d (%s): health checks and traffic go to %d; make them agree, or bind ${PORT} in the command", bound, r.Port, location(b.specEv("run.port", "")), r.Port)
 		}
 	case bound != 0:
 		r.Port = bound
-		b.ev("run.port", Evidence{File: cmdEv.File, Line: cmdEv.Line, Rule: "the start command binds port " + strconv.Itoa(bound)})
+		b.ev("run.port", boundEv)
+		if inCode {
+			b.warnf("%s: the app binds port %d in its code and ignores $PORT: the image and Kubernetes use port %d, but %s; %s",
+				location(boundEv), bound, bound, local, readPort)
+		}
 	default:
 		r.Port = DefaultPort
 		var notes []string

@@ -81,6 +81,7 @@ func TestGolden(t *testing.T) {
 		{"django-noserver", "django-noserver", func(string) *spec.Spec { return &spec.Spec{} }},
 		{"uv", "multi-deps", func(string) *spec.Spec { return &spec.Spec{} }},
 		{"backup", "flask-gunicorn", backupSpec},
+		{"hardcoded-port", "hardcoded-port", func(string) *spec.Spec { return &spec.Spec{} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 
 	"github.com/pyship/pyship/internal/detect"
 	"github.com/pyship/pyship/internal/spec"
@@ -18,16 +20,45 @@ type Options struct {
 // Resolve loads the spec of the project in dir, detects what the spec leaves open and returns
 // the resolved Plan with evidence for every value.
 func Resolve(ctx context.Context, dir string, opts Options) (*Plan, error) {
-	sp := &spec.Spec{Env: map[string]string{}, Positions: map[string]spec.Pos{}}
-	if !opts.NoSpec {
-		var err error
-		if sp, err = spec.Load(dir, opts.Env); err != nil {
-			return nil, err
-		}
-	}
-	proj, err := detect.Analyze(ctx, dir)
+	p, problem, err := ResolvePartial(ctx, dir, opts)
 	if err != nil {
 		return nil, err
 	}
-	return Assemble(sp, proj)
+	if problem != nil {
+		return nil, problem
+	}
+	return p, nil
+}
+
+// ResolvePartial resolves what it can of the app in dir whatever detection says, for checks that
+// need the app's files and Python version but not how it starts (pyship check). err is for a
+// spec that does not load. problem is the detection error that Resolve would return: the start
+// command could not be decided (p.Run is then empty), or the project could not be analysed at all
+// (p then holds only what the spec says, with the default Python).
+func ResolvePartial(ctx context.Context, dir string, opts Options) (p *Plan, problem, err error) {
+	sp := &spec.Spec{Env: map[string]string{}, Positions: map[string]spec.Pos{}}
+	if !opts.NoSpec {
+		if sp, err = spec.Load(dir, opts.Env); err != nil {
+			return nil, nil, err
+		}
+	}
+	proj, problem := detect.Analyze(ctx, dir)
+	if problem != nil {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, nil, problem
+		}
+		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+			return nil, nil, problem
+		}
+		proj = &detect.Project{Dir: abs}
+	}
+	p, runErr, err := assemble(sp, proj)
+	if err != nil {
+		return nil, nil, err
+	}
+	if problem == nil {
+		problem = runErr
+	}
+	return p, problem, nil
 }

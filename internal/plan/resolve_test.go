@@ -2,8 +2,11 @@ package plan
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pyship/pyship/internal/testsvc"
 )
 
 // resolve runs Resolve on a copied project; it skips while spec.Load is not implemented.
@@ -52,8 +55,11 @@ func TestResolveOverlay(t *testing.T) {
 	if p.Deploy.Replicas != 3 || p.Run.Workers != 8 || p.Environment != "production" {
 		t.Errorf("replicas, workers, environment = %d, %d, %q; want 3, 8, production", p.Deploy.Replicas, p.Run.Workers, p.Environment)
 	}
-	if e := p.Evidence["run.workers"]; e.File != "pyship.toml" || e.Line != 19 {
-		t.Errorf("run.workers evidence = %+v, want pyship.toml:19 (the overlay)", e)
+	if e := p.Evidence["run.workers"]; e != (Evidence{File: "pyship.toml", Line: 19, Rule: "spec [env.production.run] workers"}) {
+		t.Errorf("run.workers evidence = %+v, want pyship.toml:19, naming the overlay", e)
+	}
+	if e := p.Evidence["run.port"]; e != (Evidence{File: "pyship.toml", Line: 4, Rule: "spec [run] port"}) {
+		t.Errorf("run.port evidence = %+v, want the base spec's (the overlay does not set it)", e)
 	}
 }
 
@@ -78,4 +84,119 @@ func TestResolveNoEntrypoint(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "looked for, in order") {
 		t.Errorf("error = %v, want the list of what was looked for", err)
 	}
+}
+
+// TestResolveSpecPythonAgainstRequiresPython: a [build] python outside requires-python still
+// wins, with a warning naming both places.
+func TestResolveSpecPythonAgainstRequiresPython(t *testing.T) {
+	for _, tc := range []struct {
+		python, requires string
+		warn             string
+	}{
+		{"3.12", ">=3.9,<3.11", `pyship.toml:3: [build] python 3.12 does not satisfy requires-python ">=3.9,<3.11" (pyproject.toml:3)`},
+		{"3.10.4", ">=3.9,<3.11", ""},
+		{"3.9", ">=3.9,!=3.9.*", `[build] python 3.9 does not satisfy requires-python ">=3.9,!=3.9.*"`},
+	} {
+		t.Run(tc.python+" "+tc.requires, func(t *testing.T) {
+			dir := testsvc.WriteTree(t, map[string]string{
+				"pyship.toml":    "name = \"x\"\n[build]\npython = \"" + tc.python + "\"\n",
+				"pyproject.toml": "[project]\nname = \"x\"\nrequires-python = \"" + tc.requires + "\"\n",
+				"main.py":        "print('hi')\n",
+			})
+			p, err := Resolve(context.Background(), dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Python.Version != tc.python {
+				t.Errorf("python = %s, want the spec's %s", p.Python.Version, tc.python)
+			}
+			testsvc.WantOneWarning(t, p.Warnings, tc.warn, "requires-python")
+		})
+	}
+}
+
+// TestResolvePortBoundInCode: an app whose code binds a literal port gets that port, with
+// evidence at the line that binds it and a warning that it ignores $PORT.
+func TestResolvePortBoundInCode(t *testing.T) {
+	const handler = "from http.server import HTTPServer, BaseHTTPRequestHandler\n\nclass H(BaseHTTPRequestHandler):\n    pass\n\n"
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		port  int
+		ev    Evidence
+		warn  string // "" when none about the port is wanted
+	}{
+		{"HTTPServer address tuple", map[string]string{"server.py": handler + "HTTPServer((\"0.0.0.0\", 5000), H).serve_forever()\n"},
+			5000, Evidence{File: "server.py", Line: 6, Rule: "the app's code binds port 5000 and ignores $PORT (HTTPServer() binds port 5000)"},
+			"server.py:6: the app binds port 5000 in its code and ignores $PORT: the image and Kubernetes use port 5000, but the local target gives each replica its own $PORT"},
+		{"module constant", map[string]string{"server.py": "import socketserver, http.server\n\nPORT = 9090\n\nwith socketserver.TCPServer((\"\", PORT), http.server.SimpleHTTPRequestHandler) as httpd:\n    httpd.serve_forever()\n"},
+			9090, Evidence{File: "server.py", Line: 3, Rule: "the app's code binds port 9090 and ignores $PORT (PORT = 9090, the port TCPServer() binds)"},
+			"server.py:3: the app binds port 9090 in its code and ignores $PORT"},
+		{"constant not passed directly", map[string]string{"server.py": handler + "SERVER_PORT = 7070\nADDR = (\"\", SERVER_PORT)\nHTTPServer(ADDR, H).serve_forever()\n"},
+			7070, Evidence{File: "server.py", Line: 6, Rule: "the app's code binds port 7070 and ignores $PORT (SERVER_PORT = 7070 in the server's module)"},
+			`read the port from $PORT (e.g. int(os.environ.get("PORT", "7070")))`},
+		{"flask app.run keyword", map[string]string{"requirements.txt": "flask\n",
+			"app.py": "from flask import Flask\napp = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=5001)\n"},
+			5001, Evidence{File: "app.py", Line: 5, Rule: "the app's code binds port 5001 and ignores $PORT (app.run() binds port 5001)"},
+			"app.py:5: the app binds port 5001 in its code"},
+		{"flask app.run default", map[string]string{"requirements.txt": "flask\n",
+			"app.py": "from flask import Flask\napp = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run(debug=True)\n"},
+			5000, Evidence{File: "app.py", Line: 5, Rule: "the app's code binds port 5000 and ignores $PORT (app.run() binds its default port 5000)"},
+			"app.py:5: the app binds port 5000 in its code"},
+		{"flask app.run port from the environment", map[string]string{"requirements.txt": "flask\n",
+			"app.py": "import os\nfrom flask import Flask\napp = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run(host=\"0.0.0.0\", port=int(os.environ[\"PORT\"]))\n"},
+			8000, Evidence{Rule: "default", Note: "the app reads $PORT at app.py:6"}, ""},
+		{"uvicorn.run keyword constant", map[string]string{"requirements.txt": "fastapi\n",
+			"main.py": "import uvicorn\nfrom fastapi import FastAPI\n\nPORT = 8081\napp = FastAPI()\n\nif __name__ == \"__main__\":\n    uvicorn.run(app, host=\"0.0.0.0\", port=PORT)\n"},
+			8081, Evidence{File: "main.py", Line: 4, Rule: "the app's code binds port 8081 and ignores $PORT (PORT = 8081, the port uvicorn.run() binds)"},
+			"main.py:4: the app binds port 8081"},
+		{"aiohttp default port", map[string]string{"requirements.txt": "aiohttp\n",
+			"app.py": "from aiohttp import web\n\napp = web.Application()\nweb.run_app(app)\n"},
+			8080, Evidence{File: "app.py", Line: 4, Rule: "the app's code binds port 8080 and ignores $PORT (run_app() binds its default port 8080)"},
+			"app.py:4: the app binds port 8080"},
+		{"make_server second argument", map[string]string{"main.py": "from wsgiref.simple_server import make_server\n\ndef application(environ, start_response):\n    pass\n\nif __name__ == \"__main__\":\n    make_server(\"\", 8500, application).serve_forever()\n"},
+			8500, Evidence{File: "main.py", Line: 7, Rule: "the app's code binds port 8500 and ignores $PORT (make_server() binds port 8500)"},
+			"main.py:7: the app binds port 8500"},
+		{"Procfile runs the script", map[string]string{"Procfile": "web: python server.py\n", "server.py": handler + "HTTPServer((\"\", 5002), H).serve_forever()\n"},
+			5002, Evidence{File: "server.py", Line: 6, Rule: "the app's code binds port 5002 and ignores $PORT (HTTPServer() binds port 5002)"},
+			"server.py:6: the app binds port 5002"},
+		{"reads $PORT", map[string]string{"main.py": "import os\nfrom wsgiref.simple_server import make_server\n\ndef application(environ, start_response):\n    pass\n\nif __name__ == \"__main__\":\n    make_server(\"\", int(os.environ.get(\"PORT\", \"8000\")), application).serve_forever()\n"},
+			8000, Evidence{Rule: "default", Note: "the app reads $PORT at main.py:8"}, ""},
+		{"constant as the $PORT fallback", map[string]string{"server.py": handler + "import os\nPORT = 8080\nport = int(os.environ.get(\"PORT\", PORT))\nHTTPServer((\"\", port), H).serve_forever()\n"},
+			8000, Evidence{Rule: "default", Note: "the app reads $PORT at server.py:8"}, ""},
+		{"spec port agrees", map[string]string{"pyship.toml": "[run]\nport = 5000\n", "server.py": handler + "HTTPServer((\"0.0.0.0\", 5000), H).serve_forever()\n"},
+			5000, Evidence{File: "pyship.toml", Line: 2, Rule: "spec [run] port"},
+			"server.py:6: the app binds port 5000 in its code and ignores $PORT: the local target gives each replica its own $PORT and cannot run the app"},
+		{"spec port disagrees", map[string]string{"pyship.toml": "[run]\nport = 6000\n", "server.py": handler + "HTTPServer((\"0.0.0.0\", 5000), H).serve_forever()\n"},
+			6000, Evidence{File: "pyship.toml", Line: 2, Rule: "spec [run] port"},
+			"server.py:6: the app binds port 5000 in its code but [run] port is 6000 (pyship.toml:2)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Resolve(context.Background(), testsvc.WriteTree(t, tc.files), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Run.Kind != "web" || p.Run.Port != tc.port || p.Env["PORT"] != strconv.Itoa(tc.port) {
+				t.Errorf("kind %s port %d PORT=%s, want web on %d", p.Run.Kind, p.Run.Port, p.Env["PORT"], tc.port)
+			}
+			if got := p.Evidence["run.port"]; got != tc.ev {
+				t.Errorf("run.port evidence = %+v\nwant %+v", got, tc.ev)
+			}
+			testsvc.WantOneWarning(t, p.Warnings, tc.warn, "port")
+		})
+	}
+}
+
+func TestResolveHealthPathOnWorkerWarns(t *testing.T) {
+	p, err := Resolve(context.Background(), testsvc.WriteTree(t, map[string]string{
+		"pyship.toml": "name = \"w\"\n[health]\npath = \"/healthz\"\n",
+		"main.py":     "import time\ntime.sleep(1)\n",
+	}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Run.Kind != "worker" || p.Health.Type != "process" || p.Health.Path != "" {
+		t.Fatalf("kind %s, health %+v; want a worker with a process check", p.Run.Kind, p.Health)
+	}
+	testsvc.WantOneWarning(t, p.Warnings, `pyship.toml:3: [health] path "/healthz" is ignored: the app is a worker`, "[health] path")
 }

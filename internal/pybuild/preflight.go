@@ -18,6 +18,9 @@ type CheckReport struct {
 	Errors []SyntaxError `json:"errors"`
 	// Notes are things the user should know about the check itself.
 	Notes []string `json:"notes,omitempty"`
+	// Problems are what stops the app being resolved, found alongside the syntax check (pyship
+	// check fills it: no start command, an ASGI app without an ASGI server...). Any is a failure.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // ShipFiles lists the files that ship with the app of p: AppFiles less the build excludes

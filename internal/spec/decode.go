@@ -224,7 +224,7 @@ func (d *decoder) leaf(f *field, n *node) {
 		if n.kind != vString {
 			hint := ""
 			if n.kind == vInt {
-				hint = fmt.Sprintf(`write %s = "%ss" (or another unit: ms, s, m, h)`, f.name(), n.str)
+				hint = durationHint(f, n.str, `write %s = "%ss" (or another unit: ms, s, m, h)`)
 			}
 			wrong(n, hint)
 			return
@@ -233,7 +233,7 @@ func (d *decoder) leaf(f *field, n *node) {
 		if err != nil {
 			hint := ""
 			if _, nerr := strconv.ParseFloat(n.str, 64); nerr == nil {
-				hint = fmt.Sprintf(`add a unit: %s = "%ss"`, f.name(), n.str)
+				hint = durationHint(f, n.str, `add a unit: %s = "%ss"`)
 			}
 			d.errorf(n, n.pos, f.path, hint, `must be a duration like "30s", "500ms" or "5m" (units ns, us, ms, s, m, h), got %q`, n.str)
 			return
@@ -310,4 +310,28 @@ func article(s string) string {
 		return "an " + s
 	}
 	return "a " + s
+}
+
+// durationHint suggests writing the number x (as written) with a unit, through format (which
+// takes the key and the number). Durations must be greater than 0: a negative number gets its
+// positive counterpart suggested instead, and 0 the default.
+func durationHint(f *field, x, format string) string {
+	v, err := strconv.ParseFloat(x, 64)
+	switch {
+	case err != nil || v > 0:
+		return fmt.Sprintf(format, f.name(), x)
+	case v < 0:
+		return fmt.Sprintf(`durations must be positive: write e.g. %s = "%ss"`, f.name(), strings.TrimPrefix(x, "-"))
+	case f.def != "":
+		return fmt.Sprintf(`durations must be positive: write e.g. %s = %s (the default), or remove the key`, f.name(), f.def)
+	}
+	return fmt.Sprintf(`durations must be positive: write e.g. %s = "1s"`, f.name())
+}
+
+// defaultIn is " (DEFAULT)" for a field with a documented default, else "".
+func defaultIn(f *field) string {
+	if f.def == "" {
+		return ""
+	}
+	return " (" + f.def + ")"
 }

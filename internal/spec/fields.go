@@ -199,7 +199,7 @@ func fields() []*field {
 		with(&field{path: "deploy.canary.steps", kind: kindInts,
 			doc:     "Traffic percentages sent to the canary, one step after the other.",
 			def:     "[10, 50, 100]",
-			allowed: "integers from 1 to 100, strictly ascending",
+			allowed: "at least one integer from 1 to 100, strictly ascending",
 			example: `[10, 50, 100]`, ptr: func(s *Spec) any { return &s.Deploy.Canary.Steps }}, between(1, 100)),
 		{path: "deploy.canary.pause", kind: kindDuration, maxDur: 24 * time.Hour,
 			doc: "How long each step is held and analysed before the next.", def: `"30s"`,

@@ -121,6 +121,12 @@ func fromDocument(doc *document, env string) (*Spec, error) {
 		}
 		if ov.name == env {
 			result = od.spec
+			for k, p := range result.Positions {
+				if p != dec.spec.Positions[k] {
+					p.Env = env
+					result.Positions[k] = p
+				}
+			}
 		}
 	}
 	if env != "" && !slices.Contains(names, env) {

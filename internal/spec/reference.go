@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"fmt"
+	"slices"
 )
 
 // Reference returns the Markdown reference of every spec key (type, allowed values, default,
@@ -110,3 +111,14 @@ const envReference = "## `[env]`\n\n" +
 	"[env.production.env]\n" +
 	"LOG_LEVEL = \"warning\"\n" +
 	"```\n"
+
+// Allowed lists the values a key of the spec accepts (e.g. "deploy.strategy"), or nil when the
+// key is not limited to a list of values.
+func Allowed(path string) []string {
+	for _, f := range fields() {
+		if f.path == path {
+			return slices.Clone(f.enum)
+		}
+	}
+	return nil
+}

@@ -86,6 +86,9 @@ func fieldSchema(f *field) map[string]any {
 	if f.check != nil && f.kind != kindDuration {
 		elem["minLength"] = 1
 	}
+	if f.path == "deploy.canary.steps" {
+		s["minItems"] = 1
+	}
 	if f.path == "notify.webhook" || f.path == "deploy.canary.prometheus_url" {
 		s["format"] = "uri"
 	}
@@ -113,7 +116,7 @@ const (
 
 func envSchema() map[string]any {
 	return map[string]any{
-		"description": "Scalar keys are environment variables of the app; [env.NAME] tables are environment overlays, selected with Load(dir, NAME), holding any spec keys but name.",
+		"description": "Scalar keys are environment variables of the app; [env.NAME] tables are environment overlays, applied with --env NAME (e.g. pyship deploy --env prod), holding any spec keys but name.",
 		"type":        "object",
 		"patternProperties": map[string]any{
 			envVarOnly:     map[string]any{"$ref": "#/$defs/variable"},

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -32,8 +33,8 @@ func TestSchema(t *testing.T) {
 		t.Errorf("run.kind enum = %v", kind["enum"])
 	}
 	steps := props["deploy"].(map[string]any)["properties"].(map[string]any)["canary"].(map[string]any)["properties"].(map[string]any)["steps"].(map[string]any)
-	if items := steps["items"].(map[string]any); items["minimum"] != 1.0 || items["maximum"] != 100.0 {
-		t.Errorf("steps items = %v", items)
+	if items := steps["items"].(map[string]any); items["minimum"] != 1.0 || items["maximum"] != 100.0 || steps["minItems"] != 1.0 {
+		t.Errorf("steps = %v, want items 1-100 and at least one", steps)
 	}
 	overlay := s["$defs"].(map[string]any)["overlay"].(map[string]any)["properties"].(map[string]any)
 	if _, ok := overlay["name"]; ok {
@@ -41,6 +42,9 @@ func TestSchema(t *testing.T) {
 	}
 	if _, ok := overlay["run"]; !ok {
 		t.Error("the overlay schema lacks run")
+	}
+	if d := props["env"].(map[string]any)["description"].(string); !strings.Contains(d, "--env NAME") || strings.Contains(d, "Load(") {
+		t.Errorf("env description %q speaks Go, not the CLI", d)
 	}
 	pp := props["env"].(map[string]any)["patternProperties"].(map[string]any)
 	if len(pp) != 3 {

@@ -40,6 +40,9 @@ type Pos struct {
 	File string `json:"file"`
 	Line int    `json:"line"`
 	Col  int    `json:"col,omitempty"`
+	// Env names the [env.NAME] overlay that set the key ("" for the base spec); only the
+	// positions in Spec.Positions have it.
+	Env string `json:"env,omitempty"`
 }
 
 // Build is the [build] table.

@@ -38,7 +38,7 @@ func (d *decoder) validateField(f *field, n *node) {
 	case *time.Duration:
 		switch {
 		case *v <= 0:
-			d.errorf(n, n.pos, f.path, "remove the key to use the default", "must be greater than 0, got %q", n.str)
+			d.errorf(n, n.pos, f.path, `write a positive duration like "1s", or remove the key to use the default`+defaultIn(f), "must be greater than 0, got %q", n.str)
 		case f.maxDur > 0 && *v > f.maxDur:
 			d.errorf(n, n.pos, f.path, "", "must be at most %s, got %q", formatDuration(f.maxDur), n.str)
 		}
@@ -101,7 +101,11 @@ func num(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 // Fields in bad have an error already: rules about them would only repeat it.
 func (d *decoder) crossChecks(bad map[string]bool) {
 	s := d.spec
-	// Canary steps go up.
+	// Canary steps go up, and there is at least one.
+	if n := d.nodes["deploy.canary.steps"]; n != nil && !bad["deploy.canary.steps"] && len(s.Deploy.Canary.Steps) == 0 {
+		d.errorf(n, n.pos, "deploy.canary.steps", "list the traffic percentages, e.g. steps = [10, 50, 100], or remove the key to use that default",
+			"must list at least one step, got []")
+	}
 	if n := d.nodes["deploy.canary.steps"]; n != nil && !bad["deploy.canary.steps"] {
 		for i := 1; i < len(s.Deploy.Canary.Steps); i++ {
 			if s.Deploy.Canary.Steps[i] <= s.Deploy.Canary.Steps[i-1] {

@@ -135,3 +135,41 @@ func CopyTree(t testing.TB, src string) string {
 	}
 	return dst
 }
+
+// WriteTree writes files (slash-separated relative path → content) into a new temporary
+// folder and returns its path.
+func WriteTree(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for rel, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// WantOneWarning checks that exactly one of the warnings mentioning any of about contains want,
+// or, when want is "", that none mentions them.
+func WantOneWarning(t testing.TB, warnings []string, want string, about ...string) {
+	t.Helper()
+	var got []string
+	for _, w := range warnings {
+		for _, a := range about {
+			if strings.Contains(w, a) {
+				got = append(got, w)
+				break
+			}
+		}
+	}
+	switch {
+	case want == "" && len(got) > 0:
+		t.Errorf("unexpected warnings %q", got)
+	case want != "" && (len(got) != 1 || !strings.Contains(got[0], want)):
+		t.Errorf("warnings = %q, want one containing %q", got, want)
+	}
+}
