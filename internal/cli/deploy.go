@@ -118,9 +118,6 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 		return err
 	}
 	if target == "kubernetes" {
-		if p.Deploy.BackupBefore {
-			fmt.Fprintln(s.Err, "warning: [deploy] backup_before is done by the local target only: no backup is taken before this Kubernetes deploy (take one with `pyship backup now`)")
-		}
 		return runKubeDeploy(ctx, s, o, p)
 	}
 	if err := o.resolveHome(); err != nil {

@@ -125,4 +125,38 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 	if err != nil || string(got) != "not really a jpeg\n" {
 		t.Errorf("restored file: %q, %v", got, err)
 	}
+
+	// [deploy] backup_before: the next deploy first runs the backup pod as a Job tagged with
+	// the live release, and waits for it to complete (kwok completes Job pods).
+	st, err := c.ReadState(ctx, "web")
+	if err != nil || st.Active == "" {
+		t.Fatalf("state: %+v, %v", st, err)
+	}
+	p.Deploy.BackupBefore = true
+	p.Env = map[string]string{"NEW": "release"}
+	b, _ = json.Marshal(p)
+	if err := os.WriteFile(pf, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.CommandContext(ctx, bin, "deploy", "--plan", pf, "--target", "kubernetes", "--image", appImage, "--kubeconfig", kc, "-n", c.Namespace)
+	cmd.Env = append(os.Environ(), "PYSHIP_CACHE="+t.TempDir())
+	out, err = cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("deploy with backup_before: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "backing up the data of web release "+st.Active) || !strings.Contains(string(out), "complete") {
+		t.Errorf("deploy did not back up first:\n%s", out)
+	}
+	jobs, err := c.Core.BatchV1().Jobs(c.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil || len(jobs.Items) != 1 {
+		t.Fatalf("jobs: %v, %+v", err, jobs)
+	}
+	args := strings.Join(jobs.Items[0].Spec.Template.Spec.Containers[0].Args, " ")
+	if !strings.HasPrefix(args, "backup now --dest "+dest) || !strings.HasSuffix(args, "--release "+st.Active) || strings.Contains(args, "--prune") {
+		t.Errorf("backup job args: %s", args)
+	}
+	// Before it, the new release had not been applied: the Job started while the old one served.
+	if strings.Index(string(out), "backup job") > strings.Index(string(out), "applied Deployment/web") {
+		t.Errorf("the deploy applied before the backup:\n%s", out)
+	}
 }

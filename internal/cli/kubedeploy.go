@@ -66,13 +66,13 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 	} else if !strings.Contains(flags.Image, "@sha256:") {
 		return usageError{fmt.Errorf("--image %q: give the image by digest, REPO@sha256:... (`pyship build` prints it), so every pod runs the same bytes", flags.Image)}
 	}
-	if flags.AgentImage == "" && scheduledBackups(p) {
+	if flags.AgentImage == "" && clusterBackups(p) {
 		res, repo, err := agentImage(flags.Image)
 		if err != nil {
 			return err
 		}
 		if flags.AgentImage, err = image.Push(ctx, res, repo, image.PushOptions{NoSBOM: true}); err != nil {
-			return fmt.Errorf("pushing pyship's agent image for the [backup] schedule: %w", err)
+			return fmt.Errorf("pushing pyship's agent image for [backup]: %w", err)
 		}
 		fmt.Fprintf(s.Err, "pushed the backup agent image %s\n", flags.AgentImage)
 	}
@@ -81,9 +81,12 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 		return err
 	}
 	progress := kubeProgress(s)
-	progress("deploying %s release %s to namespace %s (%s)", b.App, b.Release, c.Namespace, b.Strategy)
 	dctx, cancel := context.WithTimeout(ctx, o.kube.timeout)
 	defer cancel()
+	if err := backupBeforeDeploy(dctx, c, b, progress); err != nil {
+		return err
+	}
+	progress("deploying %s release %s to namespace %s (%s)", b.App, b.Release, c.Namespace, b.Strategy)
 	do := kube.DeployOptionsFor(p, progress)
 	if cn := p.Deploy.Canary; cn != nil && cn.PrometheusURL != "" {
 		do.Metrics = (&kube.Prometheus{URL: cn.PrometheusURL, Namespace: c.Namespace, App: b.App}).Metrics
@@ -162,4 +165,26 @@ func kubeURL(b *kube.Bundle, o kube.Options) string {
 		}
 	}
 	return ""
+}
+
+// backupBeforeDeploy backs up the data of the release being replaced, tagged with it, when the
+// plan asks for it ([deploy] backup_before), before anything of the deploy is applied: a
+// failed backup stops the deploy with nothing changed.
+func backupBeforeDeploy(ctx context.Context, c *kube.Client, b *kube.Bundle, progress kube.Progress) error {
+	if b.BackupBefore == nil {
+		return nil
+	}
+	st, err := c.ReadState(ctx, b.App)
+	if err != nil {
+		return err
+	}
+	if st.Active == "" {
+		progress("no release of %s is live yet: nothing to back up before this deploy", b.App)
+		return nil
+	}
+	progress("backing up the data of %s release %s before the deploy ([deploy] backup_before)", b.App, st.Active)
+	if err := c.RunBackup(ctx, b, st.Active, progress); err != nil {
+		return fmt.Errorf("the backup before the deploy failed, so nothing was changed (%s still serves): %w; fix the backup ([backup]) or set [deploy] backup_before = false", st.Active, err)
+	}
+	return nil
 }

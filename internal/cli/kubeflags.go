@@ -64,7 +64,7 @@ func renderPlan(p *plan.Plan, flags kube.Options, namespace string) (*kube.Bundl
 	if err := kube.LoadInputs(p, &o); err != nil {
 		return nil, err
 	}
-	if o.AgentImage == "" && scheduledBackups(p) {
+	if o.AgentImage == "" && clusterBackups(p) {
 		// Rendering needs only the agent image's digest, which its bytes decide: no push.
 		res, repo, err := agentImage(o.Image)
 		if err != nil {
@@ -124,9 +124,11 @@ func (f *clusterFlags) add(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.opts.Namespace, "namespace", "n", "", "namespace (default [kubernetes] namespace, else the context's namespace)")
 }
 
-// scheduledBackups is true when the plan's [backup] table has a schedule, which on Kubernetes
-// is a CronJob running pyship's agent image.
-func scheduledBackups(p *plan.Plan) bool { return p.Backup != nil && p.Backup.Schedule != "" }
+// clusterBackups is true when the plan backs up from inside the cluster, in pyship's agent
+// image: a [backup] schedule (a CronJob) or [deploy] backup_before (a Job before each deploy).
+func clusterBackups(p *plan.Plan) bool {
+	return p.Backup != nil && (p.Backup.Schedule != "" || p.Deploy.BackupBefore)
+}
 
 // agentImage packs this pyship binary into the agent image, named beside appImage: the same
 // repository (which the deploy can already push to and the cluster pull from), tag agent-HASH.
@@ -141,7 +143,7 @@ func agentImage(appImage string) (*image.Result, string, error) {
 	}
 	res, err := image.AgentImage(exe, image.AgentOptions{})
 	if err != nil {
-		return nil, "", fmt.Errorf("[backup] schedule on Kubernetes: %w; or pass --agent-image", err)
+		return nil, "", fmt.Errorf("[backup] on Kubernetes runs in pyship's agent image: %w; or pass --agent-image", err)
 	}
 	return res, ref.Context().Name(), nil
 }

@@ -1,15 +1,21 @@
 package kube
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"path"
 	"strconv"
+	"strings"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // BackupCredentialsSecret is the Secret the backup CronJob also reads its environment from
@@ -20,24 +26,60 @@ func BackupCredentialsSecret(app string) string { return app + "-backup-credenti
 // BackupCronJobName is the CronJob of the app's scheduled backups.
 func BackupCronJobName(app string) string { return app + "-backup" }
 
+// needsBackupPod is true when the plan backs up from inside the cluster: on a schedule, or
+// before each deploy ([deploy] backup_before).
+func (r *renderer) needsBackupPod() bool {
+	return r.p.Backup != nil && (r.p.Backup.Schedule != "" || r.p.Deploy.BackupBefore)
+}
+
 // backupCronJob renders the app's scheduled backup when the plan's [backup] table has a
-// schedule: a CronJob running pyship's own agent image (Options.AgentImage) with `pyship
-// backup now --prune`, the app's persistent volumes mounted where the app sees them (so the
-// spec's paths hold), the app's Secret and BackupCredentialsSecret as its environment
-// (PostgreSQL DSNs and S3 credentials, by variable name), on the node of an app pod (the
-// volumes are ReadWriteOnce), one run at a time.
-func (r *renderer) backupCronJob() (runtime.Object, error) {
-	b := r.p.Backup
-	if b == nil || b.Schedule == "" {
+// schedule: a CronJob running backupPod with `--prune`, one run at a time.
+func (r *renderer) backupCronJob(tmpl *corev1.PodTemplateSpec) runtime.Object {
+	if tmpl == nil || r.p.Backup.Schedule == "" {
+		return nil
+	}
+	tmpl = tmpl.DeepCopy()
+	c := &tmpl.Spec.Containers[0]
+	c.Args = append(c.Args[:2:2], append([]string{"--prune"}, c.Args[2:]...)...)
+	return &batchv1.CronJob{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
+		ObjectMeta: r.meta(BackupCronJobName(r.app)),
+		Spec: batchv1.CronJobSpec{
+			Schedule:                   r.p.Backup.Schedule,
+			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
+			StartingDeadlineSeconds:    ptr(int64(600)),
+			SuccessfulJobsHistoryLimit: ptr(int32(3)),
+			FailedJobsHistoryLimit:     ptr(int32(3)),
+			JobTemplate:                batchv1.JobTemplateSpec{Spec: backupJobSpec(*tmpl)},
+		},
+	}
+}
+
+func backupJobSpec(tmpl corev1.PodTemplateSpec) batchv1.JobSpec {
+	return batchv1.JobSpec{
+		BackoffLimit:            ptr(int32(2)),
+		TTLSecondsAfterFinished: ptr(int32(7 * 24 * 3600)),
+		Template:                tmpl,
+	}
+}
+
+// backupPod is the pod that backs the app up from inside the cluster: pyship's own agent
+// image (Options.AgentImage) running `pyship backup now`, the app's persistent volumes
+// mounted where the app sees them (so the spec's paths hold), the app's Secret and
+// BackupCredentialsSecret as its environment (S3 credentials, by variable name), on the node
+// of an app pod (the volumes are ReadWriteOnce). Nil when the plan needs none.
+func (r *renderer) backupPod() (*corev1.PodTemplateSpec, error) {
+	if !r.needsBackupPod() {
 		return nil, nil
 	}
+	b := r.p.Backup
 	if r.o.AgentImage == "" {
-		return nil, fmt.Errorf("render: [backup] schedule runs in pyship's agent image on Kubernetes, and none was given (pyship deploy pushes it beside the app image)")
+		return nil, fmt.Errorf("render: [backup] on Kubernetes runs in pyship's agent image, and none was given (pyship deploy pushes it beside the app image)")
 	}
 	if len(b.Postgres) > 0 {
-		return nil, fmt.Errorf("render: [backup] postgres: the agent image has no pg_dump, so PostgreSQL backups are not scheduled on Kubernetes yet; take them with `pyship backup now` where pg_dump is installed, or drop the postgres sources for this environment")
+		return nil, fmt.Errorf("render: [backup] postgres: the agent image has no pg_dump, so PostgreSQL is not backed up from inside the cluster yet; take those backups with `pyship backup now` where pg_dump is installed, or leave the postgres sources out of this environment")
 	}
-	args := []string{"backup", "now", "--prune", "--dest", b.Destination}
+	args := []string{"backup", "now", "--dest", b.Destination}
 	if b.Endpoint != "" {
 		args = append(args, "--endpoint", b.Endpoint)
 	}
@@ -156,23 +198,89 @@ func (r *renderer) backupCronJob() (runtime.Object, error) {
 			}},
 		}}
 	}
-	return &batchv1.CronJob{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
-		ObjectMeta: r.meta(BackupCronJobName(r.app)),
-		Spec: batchv1.CronJobSpec{
-			Schedule:                   b.Schedule,
-			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
-			StartingDeadlineSeconds:    ptr(int64(600)),
-			SuccessfulJobsHistoryLimit: ptr(int32(3)),
-			FailedJobsHistoryLimit:     ptr(int32(3)),
-			JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
-				BackoffLimit:            ptr(int32(2)),
-				TTLSecondsAfterFinished: ptr(int32(7 * 24 * 3600)),
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
-					Spec:       pod,
-				},
-			}},
-		},
-	}, nil
+	return &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: podLabels}, Spec: pod}, nil
+}
+
+// BackupError is a backup Job that did not complete, with what its pods said.
+type BackupError struct {
+	Job       string
+	Reason    string
+	Diagnosis []string
+}
+
+func (e *BackupError) Error() string {
+	msg := fmt.Sprintf("backup job %s did not complete: %s", e.Job, e.Reason)
+	for _, d := range e.Diagnosis {
+		msg += "\n  " + d
+	}
+	return msg
+}
+
+// RunBackup runs the bundle's backup pod once as a Job, its backup tagged with release (the
+// release a deploy is about to replace, for `pyship rollback --with-data`), and watches it
+// until it completes. A Job that fails, or does not complete before ctx ends, is a
+// *BackupError with a diagnosis of its pods; the Job is left for its logs and removed by its
+// TTL.
+func (c *Client) RunBackup(ctx context.Context, b *Bundle, release string, progress Progress) error {
+	if b.BackupBefore == nil {
+		return fmt.Errorf("the plan asks for no backup before a deploy ([deploy] backup_before)")
+	}
+	tmpl := b.BackupBefore.DeepCopy()
+	ctr := &tmpl.Spec.Containers[0]
+	ctr.Args = append(ctr.Args, "--release", release)
+	name := fmt.Sprintf("%s-backup-%s-%d", b.App, release, time.Now().Unix())
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	spec := backupJobSpec(*tmpl)
+	spec.BackoffLimit = ptr(int32(0)) // a deploy waits on it: one try, then the deploy says why
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: strings.TrimRight(name, "-"), Namespace: b.Namespace, Labels: tmpl.Labels},
+		Spec:       spec,
+	}
+	job, err := c.Core.BatchV1().Jobs(b.Namespace).Create(ctx, job, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("starting the backup job of %s: %w", b.App, err)
+	}
+	progress.printf("backup job %s started (tagged with release %s)", job.Name, release)
+	api := c.Core.BatchV1().Jobs(b.Namespace)
+	var failure string
+	_, err = watchtools.UntilWithSync(ctx, byName(ctx, job.Name, api.List, api.Watch), &batchv1.Job{}, nil, func(ev watch.Event) (bool, error) {
+		j, ok := ev.Object.(*batchv1.Job)
+		if !ok {
+			return false, nil
+		}
+		if ev.Type == watch.Deleted {
+			return false, fmt.Errorf("the backup job %s was deleted while waiting for it", j.Name)
+		}
+		for _, cond := range j.Status.Conditions {
+			if cond.Status != corev1.ConditionTrue {
+				continue
+			}
+			switch cond.Type {
+			case batchv1.JobComplete:
+				return true, nil
+			case batchv1.JobFailed:
+				failure = cmp.Or(cond.Message, cond.Reason, "failed")
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err == nil && failure == "" {
+		progress.printf("backup job %s complete", job.Name)
+		return nil
+	}
+	be := &BackupError{Job: b.Namespace + "/" + job.Name, Reason: failure}
+	if be.Reason == "" {
+		if ctx.Err() != nil {
+			be.Reason = "timed out waiting for it"
+		} else {
+			be.Reason = err.Error()
+		}
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	be.Diagnosis = c.Diagnose(dctx, "job-name="+job.Name)
+	return be
 }

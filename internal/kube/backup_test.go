@@ -107,3 +107,25 @@ func TestBackupCronJobErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestBackupBeforeDeployWithoutASchedule(t *testing.T) {
+	p := backupPlan()
+	p.Backup.Schedule = ""
+	p.Deploy.BackupBefore = true
+	b, err := Render(p, Options{Image: testImage, AgentImage: testAgentImage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cronJobOf(t, b) != nil {
+		t.Error("a CronJob without a schedule")
+	}
+	if b.BackupBefore == nil {
+		t.Fatal("no backup pod for [deploy] backup_before")
+	}
+	if args := strings.Join(b.BackupBefore.Spec.Containers[0].Args, " "); !strings.HasPrefix(args, "backup now --dest s3://backups/shop") || strings.Contains(args, "--prune") {
+		t.Errorf("backup-before args: %s", args)
+	}
+	if _, err := Render(p, Options{Image: testImage}); err == nil || !strings.Contains(err.Error(), "agent image") {
+		t.Errorf("backup_before without an agent image: %v", err)
+	}
+}

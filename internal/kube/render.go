@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pyship/pyship/internal/plan"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -25,6 +26,9 @@ type Bundle struct {
 	// Strategy is the plan's rollout strategy ("rolling", "blue-green", "canary").
 	Strategy string
 	Objects  []*unstructured.Unstructured
+	// BackupBefore is the pod that backs the app's data up before a deploy changes anything
+	// ([deploy] backup_before); nil when the plan asks for none. It is run, not applied.
+	BackupBefore *corev1.PodTemplateSpec
 }
 
 // Deployment returns the bundle's Deployment.
@@ -88,11 +92,18 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 		return nil, err
 	}
 	objs = append(objs, r.monitoring()...)
-	if err := add(r.backupCronJob()); err != nil {
+	backupPod, err := r.backupPod()
+	if err != nil {
 		return nil, err
+	}
+	if cj := r.backupCronJob(backupPod); cj != nil {
+		objs = append(objs, cj)
 	}
 
 	b := &Bundle{App: r.app, Namespace: opts.Namespace, Release: r.release, Strategy: strategy(p)}
+	if backupPod != nil && p.Deploy.BackupBefore {
+		b.BackupBefore = backupPod
+	}
 	for _, o := range objs {
 		u, err := toUnstructured(o)
 		if err != nil {
