@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/pyship/pyship/internal/detect"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -97,6 +99,7 @@ func (r *renderer) container() (corev1.Container, error) {
 	c := corev1.Container{
 		Name:            "app",
 		Image:           r.o.Image,
+		Command:         r.command(),
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Env:             r.env(),
 		Resources:       res,
@@ -143,6 +146,24 @@ func (r *renderer) workers() int {
 		return 2*cpus + 1
 	}
 	return cpus
+}
+
+// command is the container's command when the image's own pins a worker count: the gunicorn or
+// uvicorn command pyship generated (which passes --workers, and the servers let the flag win
+// over WEB_CONCURRENCY), with the worker count for the CPU limit and $PORT expanded by the
+// kubelet. nil keeps the image's command: one written in the spec or the project keeps its
+// own flags, and reads WEB_CONCURRENCY when it has none.
+func (r *renderer) command() []string {
+	run := r.p.Run
+	if run.Server == "" || len(run.Command) == 0 || !slices.Equal(run.Command, detect.ServerCommand(run.Server, run.App, run.Workers)) {
+		return nil
+	}
+	argv := detect.ServerCommand(run.Server, run.App, r.workers())
+	port := strings.NewReplacer("${PORT}", "$(PORT)", "$PORT", "$(PORT)")
+	for i, a := range argv {
+		argv[i] = port.Replace(a)
+	}
+	return argv
 }
 
 func (r *renderer) env() []corev1.EnvVar {

@@ -2,13 +2,17 @@ package kube
 
 import (
 	"bytes"
+	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/pyship/pyship/internal/plan"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -122,5 +126,68 @@ func TestRenderRejectsBadInput(t *testing.T) {
 	}
 	if _, err := Render(webPlan("shop", "rolling"), Options{Image: testImage, CPULimit: "lots"}); err == nil || !strings.Contains(err.Error(), "cpu-limit") {
 		t.Errorf("bad quantity: got %v, want an error naming cpu-limit", err)
+	}
+}
+
+// TestRenderWorkersFollowTheCPULimit resolves the example apps as `pyship deploy` does: the
+// start command pyship generates passes --workers, so the container's command carries the
+// count for the CPU limit (gunicorn 2×CPU+1, uvicorn one per CPU) unless [run] workers pins it.
+func TestRenderWorkersFollowTheCPULimit(t *testing.T) {
+	for _, tc := range []struct {
+		example, cpuLimit string
+		pinned            int
+		want              []string
+	}{
+		{"flask", "2", 0, []string{"gunicorn", "--bind", "0.0.0.0:$(PORT)", "--workers", "5", "app:app"}},
+		{"flask", "1500m", 0, []string{"gunicorn", "--bind", "0.0.0.0:$(PORT)", "--workers", "5", "app:app"}},
+		{"flask", "4", 3, []string{"gunicorn", "--bind", "0.0.0.0:$(PORT)", "--workers", "3", "app:app"}},
+		{"fastapi", "3", 0, []string{"uvicorn", "--host", "0.0.0.0", "--port", "$(PORT)", "--workers", "3"}},
+	} {
+		t.Run(tc.example+"-"+tc.cpuLimit, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "examples", tc.example))); err != nil {
+				t.Fatal(err)
+			}
+			if tc.pinned > 0 {
+				spec := fmt.Sprintf("name = %q\n[run]\nworkers = %d\n", tc.example, tc.pinned)
+				if err := os.WriteFile(filepath.Join(dir, "pyship.toml"), []byte(spec), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := plan.Resolve(context.Background(), dir, plan.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(p.Run.Command, "--workers") {
+				t.Fatalf("the plan's command %q has no --workers flag: the case tests nothing", p.Run.Command)
+			}
+			o := Options{Image: testImage, CPULimit: tc.cpuLimit}
+			if err := LoadInputs(p, &o); err != nil {
+				t.Fatal(err)
+			}
+			b, err := Render(p, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, _, _ := unstructured.NestedSlice(b.Deployment().Object, "spec", "template", "spec", "containers")
+			raw, _ := cs[0].(map[string]any)["command"].([]any)
+			var got []string
+			for _, a := range raw {
+				got = append(got, a.(string))
+			}
+			if len(got) < len(tc.want) || !slices.Equal(got[:len(tc.want)], tc.want) {
+				t.Errorf("container command %q, want it to start %q (plan command %q)", got, tc.want, p.Run.Command)
+			}
+		})
+	}
+	// A command the user wrote keeps its own flags: the image's command runs.
+	p := webPlan("shop", "rolling")
+	p.Run.Command = []string{"gunicorn", "--workers", "7", "app:app"}
+	b, err := Render(p, Options{Image: testImage, CPULimit: "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmd, found, _ := unstructured.NestedSlice(b.Deployment().Object, "spec", "template", "spec", "containers"); found && cmd[0].(map[string]any)["command"] != nil {
+		t.Errorf("a spec-written command was replaced: %v", cmd[0].(map[string]any)["command"])
 	}
 }
