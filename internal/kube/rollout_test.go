@@ -62,6 +62,52 @@ func TestRollingDeployThenBrokenReleaseRollsBack(t *testing.T) {
 	}
 }
 
+// TestRollingRollbackReturnsToThePreviousRelease deploys v1 then v2 with the rolling strategy:
+// rollback puts v1's pod template back, and a second rollback returns to v2.
+func TestRollingRollbackReturnsToThePreviousRelease(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("rb", "rolling")
+	opts := DeployOptions{Replicas: 3, Prune: true, Progress: logProgress(t)}
+	v1 := c.render(t, p, Options{Image: image("a1")})
+	v2 := c.render(t, p, Options{Image: image("b2"), CPULimit: "2"})
+	for _, b := range []*Bundle{v1, v2} {
+		if err := c.Deploy(ctxFor(t, time.Minute), b, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := func(want *Bundle) {
+		t.Helper()
+		d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 10*time.Second), "rb", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tpl := d.Spec.Template
+		wantImage, _, _ := unstructured.NestedSlice(want.Deployment().Object, "spec", "template", "spec", "containers")
+		img := wantImage[0].(map[string]any)["image"]
+		if tpl.Spec.Containers[0].Image != img || tpl.Labels[LabelRelease] != want.Release || d.Status.AvailableReplicas != 3 {
+			t.Errorf("live Deployment runs %s (release %s, %d available), want %s (release %s, 3 available)",
+				tpl.Spec.Containers[0].Image, tpl.Labels[LabelRelease], d.Status.AvailableReplicas, img, want.Release)
+		}
+		if lim := tpl.Spec.Containers[0].Resources.Limits.Cpu().String(); want == v1 && lim != "1" {
+			t.Errorf("after the rollback the CPU limit is %s, want v1's 1", lim)
+		}
+	}
+	live(v2)
+	if err := c.Rollback(ctxFor(t, time.Minute), v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	live(v1)
+	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "rb")
+	if st.Active != v1.Release || st.Previous != v2.Release || st.Phase != "rolled-back" {
+		t.Errorf("state after the rollback: active %q previous %q phase %q, want %q, %q, rolled-back", st.Active, st.Previous, st.Phase, v1.Release, v2.Release)
+	}
+	// A second rollback undoes the first.
+	if err := c.Rollback(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	live(v2)
+}
+
 func hasManager(mf []metav1.ManagedFieldsEntry, name string, op metav1.ManagedFieldsOperationType) bool {
 	for _, m := range mf {
 		if m.Manager == name && m.Operation == op {
