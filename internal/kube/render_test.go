@@ -109,14 +109,19 @@ func TestRenderRestrictedPodAndSecrets(t *testing.T) {
 			t.Errorf("render output lacks %q", want)
 		}
 	}
-	// A config change changes the pod template, so the pods roll.
-	o := fullOptions()
-	o.ConfigFiles = map[string]string{"settings.toml": "debug = true\n"}
-	b2, _ := Render(webPlan("shop", "rolling"), o)
-	h1, _, _ := unstructuredString(b.Deployment().Object, "spec", "template", "metadata", "annotations", AnnotationConfigHash)
-	h2, _, _ := unstructuredString(b2.Deployment().Object, "spec", "template", "metadata", "annotations", AnnotationConfigHash)
-	if h1 == "" || h1 == h2 {
-		t.Errorf("config hash in the pod template did not change with the config: %q → %q", h1, h2)
+	// A config or secrets change changes the pod template's hash of them, so the pods roll.
+	for ann, edit := range map[string]func(o *Options){
+		AnnotationConfigHash: func(o *Options) { o.ConfigFiles = map[string]string{"settings.toml": "debug = true\n"} },
+		AnnotationSecretHash: func(o *Options) { o.Secrets = map[string]string{"DATABASE_URL": "postgres://u:other@db/shop"} },
+	} {
+		o := fullOptions()
+		edit(&o)
+		b2, _ := Render(webPlan("shop", "rolling"), o)
+		h1, _, _ := unstructuredString(b.Deployment().Object, "spec", "template", "metadata", "annotations", ann)
+		h2, _, _ := unstructuredString(b2.Deployment().Object, "spec", "template", "metadata", "annotations", ann)
+		if h1 == "" || h1 == h2 {
+			t.Errorf("%s in the pod template did not change with its content: %q → %q", ann, h1, h2)
+		}
 	}
 }
 
@@ -189,5 +194,45 @@ func TestRenderWorkersFollowTheCPULimit(t *testing.T) {
 	}
 	if cmd, found, _ := unstructured.NestedSlice(b.Deployment().Object, "spec", "template", "spec", "containers"); found && cmd[0].(map[string]any)["command"] != nil {
 		t.Errorf("a spec-written command was replaced: %v", cmd[0].(map[string]any)["command"])
+	}
+}
+
+// TestReleaseFollowsThePodTemplate: any change to what the pods run is a new release (so
+// blue-green and canary gate it), a change to what they do not run is the same release.
+func TestReleaseFollowsThePodTemplate(t *testing.T) {
+	release := func(edit func(p *plan.Plan, o *Options)) string {
+		t.Helper()
+		p, o := webPlan("shop", "blue-green"), fullOptions()
+		edit(p, &o)
+		b, err := Render(p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Release
+	}
+	base := release(func(*plan.Plan, *Options) {})
+	for name, edit := range map[string]func(p *plan.Plan, o *Options){
+		"image": func(_ *plan.Plan, o *Options) { o.Image = image("99") },
+		"env":   func(p *plan.Plan, _ *Options) { p.Env = map[string]string{"LOG_LEVEL": "debug"} },
+		"secrets": func(_ *plan.Plan, o *Options) {
+			o.Secrets = map[string]string{"DATABASE_URL": "postgres://u:other@db/shop"}
+		},
+		"config": func(_ *plan.Plan, o *Options) { o.ConfigFiles = map[string]string{"settings.toml": "debug = true\n"} },
+		"memory": func(_ *plan.Plan, o *Options) { o.MemoryLimit = "1Gi" },
+		"probes": func(p *plan.Plan, _ *Options) { p.Health.Path = "/ready" },
+		"drain":  func(p *plan.Plan, _ *Options) { p.Deploy.DrainTimeout = "60s" },
+	} {
+		if got := release(edit); got == base {
+			t.Errorf("changing the %s kept release %s", name, base)
+		}
+	}
+	for name, edit := range map[string]func(p *plan.Plan, o *Options){
+		"replicas":     func(p *plan.Plan, _ *Options) { p.Deploy.Replicas = 5 },
+		"max-replicas": func(_ *plan.Plan, o *Options) { o.MaxReplicas = 9 },
+		"host":         func(_ *plan.Plan, o *Options) { o.Host = "other.example.com" },
+	} {
+		if got := release(edit); got != base {
+			t.Errorf("changing the %s made release %s of %s: the pods run the same", name, got, base)
+		}
 	}
 }

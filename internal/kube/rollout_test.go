@@ -108,6 +108,83 @@ func TestRollingRollbackReturnsToThePreviousRelease(t *testing.T) {
 	live(v2)
 }
 
+// TestPodChangesAreNewReleases changes only the env (same image, same config) of a blue-green
+// app: it is a new release beside the serving one, gated before the Service moves, and the
+// serving release's pods are left as they were. A rolling app whose secrets alone change rolls
+// its pods.
+func TestPodChangesAreNewReleases(t *testing.T) {
+	c := newCluster(t)
+	opts := DeployOptions{Replicas: 3, Prune: true, RollbackWindow: time.Hour, Progress: logProgress(t)}
+	p := appPlan("env", "blue-green")
+	v1 := c.render(t, p, Options{Image: image("a1")})
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	p.Env = map[string]string{"LOG_LEVEL": "debug"}
+	v2 := c.render(t, p, Options{Image: image("a1")})
+	if v2.Release == v1.Release {
+		t.Fatalf("an env change kept release %s", v1.Release)
+	}
+	if err := c.Deploy(ctxFor(t, time.Minute), v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	waitEndpoints(t, c, "env", v2.Release, 3)
+	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "env")
+	if st.Active != v2.Release || st.Previous != v1.Release {
+		t.Errorf("state: active %q previous %q, want %q and %q", st.Active, st.Previous, v2.Release, v1.Release)
+	}
+	d1, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "env-"+v1.Release, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range d1.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "LOG_LEVEL" && e.Value != "info" {
+			t.Errorf("the serving release's pods were changed in place: LOG_LEVEL=%s", e.Value)
+		}
+	}
+
+	// Rolling: the same image with other secret values gives pods that read the new Secret.
+	rp := appPlan("sec", "rolling")
+	rp.SecretsFile = "secrets.env"
+	s1 := c.render(t, rp, Options{Image: image("a1"), Secrets: map[string]string{"TOKEN": "one"}})
+	if err := c.Deploy(ctxFor(t, time.Minute), s1, opts); err != nil {
+		t.Fatal(err)
+	}
+	before := podNames(t, c, "sec")
+	s2 := c.render(t, rp, Options{Image: image("a1"), Secrets: map[string]string{"TOKEN": "two"}})
+	if err := c.Deploy(ctxFor(t, time.Minute), s2, opts); err != nil {
+		t.Fatal(err)
+	}
+	rss, err := c.Core.AppsV1().ReplicaSets(c.Namespace).List(ctxFor(t, 5*time.Second), metav1.ListOptions{LabelSelector: LabelName + "=sec"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rss.Items) != 2 {
+		t.Errorf("a secrets change made %d ReplicaSet(s), want 2: the pods did not roll", len(rss.Items))
+	}
+	for n := range podNames(t, c, "sec") {
+		if before[n] {
+			t.Errorf("pod %s from before the secrets change is still running", n)
+		}
+	}
+}
+
+// podNames lists the app's pods that are not terminating.
+func podNames(t *testing.T, c *cluster, app string) map[string]bool {
+	t.Helper()
+	pods, err := c.Core.CoreV1().Pods(c.Namespace).List(ctxFor(t, 5*time.Second), metav1.ListOptions{LabelSelector: LabelName + "=" + app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			out[p.Name] = true
+		}
+	}
+	return out
+}
+
 func hasManager(mf []metav1.ManagedFieldsEntry, name string, op metav1.ManagedFieldsOperationType) bool {
 	for _, m := range mf {
 		if m.Manager == name && m.Operation == op {
