@@ -154,6 +154,9 @@ func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error
 	if err := c.SetTraffic(ctx, b, prev, "", 0); err != nil {
 		return err
 	}
+	if err := c.resumeAutoscaler(ctx, b, prev, o.Force, o.Progress); err != nil {
+		return err
+	}
 	if b.Strategy == "canary" && b.find("HTTPRoute", "") == nil {
 		// Without a traffic router every ready pod gets traffic: the release rolled back from
 		// must go.

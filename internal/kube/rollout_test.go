@@ -185,6 +185,62 @@ func podNames(t *testing.T, c *cluster, app string) map[string]bool {
 	return out
 }
 
+// TestAutoscalerWaitsForTheCanary rolls a replica-weighted canary out under an autoscaler whose
+// minReplicas is the full count: while the canary holds at its first step no autoscaler aims
+// at it (it would scale the canary to full size), and once promoted the autoscaler scales it.
+func TestAutoscalerWaitsForTheCanary(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("hpa", "canary")
+	p.Deploy.Replicas = 4
+	o := Options{MaxReplicas: 8}
+	opts := DeployOptions{Replicas: 4, Steps: []int{25, 100}, Pause: 100 * time.Millisecond, Prune: true, Progress: logProgress(t),
+		MinRequests: 10, MaxErrorRate: 0.05, MaxLatencyRatio: 2,
+		Metrics: func(context.Context, string) (rollout.Metrics, error) { return rollout.Metrics{}, nil }}
+	o.Image = image("a1")
+	v1 := c.render(t, p, o)
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	target := func() string {
+		t.Helper()
+		h, err := c.Core.AutoscalingV2().HorizontalPodAutoscalers(c.Namespace).Get(ctxFor(t, 5*time.Second), "hpa", metav1.GetOptions{})
+		if isNotFound(err) {
+			return ""
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Spec.ScaleTargetRef.Name
+	}
+	if got := target(); got != "hpa-"+v1.Release {
+		t.Fatalf("after the first deploy the autoscaler aims at %q, want hpa-%s", got, v1.Release)
+	}
+
+	o.Image = image("b2")
+	v2 := c.render(t, p, o)
+	done := make(chan error, 1)
+	go func() { done <- c.Deploy(ctxFor(t, time.Minute), v2, opts) }()
+	ok, err := c.waitState(ctxFor(t, 30*time.Second), "hpa", 0, func(s *State) bool { return s.Candidate == v2.Release && s.CanaryWeight == "25" })
+	if !ok {
+		t.Fatalf("the canary never held at 25%%: %v", err)
+	}
+	if got := target(); got == "hpa-"+v2.Release {
+		t.Errorf("while the canary holds at 25%% the autoscaler aims at it (minReplicas %d)", p.Deploy.Replicas)
+	}
+	if h, _ := c.Health(ctxFor(t, 5*time.Second), "hpa", v2.Release); h.Total != 1 {
+		t.Errorf("the canary at 25%% of 4 replicas has %d pods, want 1", h.Total)
+	}
+	if err := c.Request(ctxFor(t, 5*time.Second), "hpa", RequestPromote); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := target(); got != "hpa-"+v2.Release {
+		t.Errorf("after the rollout the autoscaler aims at %q, want hpa-%s", got, v2.Release)
+	}
+}
+
 func hasManager(mf []metav1.ManagedFieldsEntry, name string, op metav1.ManagedFieldsOperationType) bool {
 	for _, m := range mf {
 		if m.Manager == name && m.Operation == op {

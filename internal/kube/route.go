@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // rolloutBundle is b as the rollout applies it while serving release serving: the release
 // Deployment leaves replicas to ScaleRelease, the blue-green Service keeps selecting the
-// serving release, and the HTTPRoute keeps sending all traffic to it.
+// serving release, the HTTPRoute keeps sending all traffic to it, and the autoscaler is left
+// out while a release other than b's serves (resumeAutoscaler applies it when the rollout ends).
 func rolloutBundle(b *Bundle, serving string) *Bundle {
 	out := *b
 	out.Objects = nil
@@ -18,6 +20,8 @@ func rolloutBundle(b *Bundle, serving string) *Bundle {
 		switch {
 		case u.GetKind() == "Deployment":
 			unstructured.RemoveNestedField(u.Object, "spec", "replicas")
+		case u.GetKind() == "HorizontalPodAutoscaler" && serving != b.Release:
+			continue // paused while the engine scales the releases: pauseAutoscaler
 		case u.GetKind() == "Service" && u.GetName() == b.App && b.Strategy == "blue-green":
 			_ = unstructured.SetNestedField(u.Object, serving, "spec", "selector", LabelRelease)
 		case u.GetKind() == "HTTPRoute":
@@ -105,3 +109,39 @@ func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary strin
 }
 
 var httpRouteGVR = gvk("gateway.networking.k8s.io", "v1", "HTTPRoute").GroupVersion().WithResource("httproutes")
+
+// pauseAutoscaler removes the app's HorizontalPodAutoscaler while a blue-green or canary
+// rollout runs: the engine sets each release's replicas itself, and an autoscaler enforcing
+// its minReplicas on either release would undo the steps (a replica-weighted canary pushed
+// to full size, a stable release scaled back up).
+func (c *Client) pauseAutoscaler(ctx context.Context, b *Bundle, progress Progress) error {
+	hpa := b.find("HorizontalPodAutoscaler", "")
+	if hpa == nil {
+		return nil
+	}
+	err := c.Core.AutoscalingV2().HorizontalPodAutoscalers(c.Namespace).Delete(ctx, hpa.GetName(), metav1.DeleteOptions{})
+	switch {
+	case isNotFound(err):
+		return nil
+	case err != nil:
+		return objectError("delete", hpa, "horizontalpodautoscalers", c.Namespace, err)
+	}
+	progress.printf("autoscaler %s paused during the rollout", hpa.GetName())
+	return nil
+}
+
+// resumeAutoscaler applies the app's HorizontalPodAutoscaler aimed at release, the one serving
+// once a rollout has ended (or been rolled back).
+func (c *Client) resumeAutoscaler(ctx context.Context, b *Bundle, release string, force bool, progress Progress) error {
+	hpa := b.find("HorizontalPodAutoscaler", "")
+	if hpa == nil || release == "" {
+		return nil
+	}
+	u := hpa.DeepCopy()
+	_ = unstructured.SetNestedField(u.Object, DeploymentName(b.App, b.Strategy, release), "spec", "scaleTargetRef", "name")
+	if _, err := c.ApplyObject(ctx, u, force, false); err != nil {
+		return err
+	}
+	progress.printf("autoscaler %s scales release %s", hpa.GetName(), release)
+	return nil
+}

@@ -50,6 +50,11 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 			return err
 		}
 	}
+	if stable != "" {
+		if err := c.pauseAutoscaler(ctx, b, o.Progress); err != nil {
+			return err
+		}
+	}
 	rb := rolloutBundle(b, serving)
 	if stable != "" && st.Candidate == b.Release { // run again: traffic stays where it was
 		if live, err := (&releaseTarget{c: c, b: b}).Weights(ctx); err == nil && len(live) > 0 {
@@ -64,7 +69,16 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 	}
 	final, err := c.runEngine(ctx, b, o, st, resume(st, o.rolloutSpec(b, stable)))
 	if err != nil {
-		return err
+		return err // interrupted: the autoscaler stays paused until the deploy is run again
+	}
+	serving = b.Release
+	if final.Phase != rollout.Succeeded {
+		serving = stable
+	}
+	if stable != "" {
+		if err := c.resumeAutoscaler(context.WithoutCancel(ctx), b, serving, o.Force, o.Progress); err != nil {
+			return err
+		}
 	}
 	if final.Phase != rollout.Succeeded {
 		if stable == "" {
@@ -277,6 +291,9 @@ func (c *Client) Abort(ctx context.Context, b *Bundle, o DeployOptions) error {
 	status.Phase, status.Message = rollout.RollingBack, "aborted by the user"
 	final, err := c.runEngine(ctx, &cb, o, st, status)
 	if err != nil {
+		return err
+	}
+	if err := c.resumeAutoscaler(ctx, &cb, st.Active, o.Force, o.Progress); err != nil {
 		return err
 	}
 	if final.Phase != rollout.RolledBack {
