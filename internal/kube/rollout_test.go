@@ -187,7 +187,8 @@ func podNames(t *testing.T, c *cluster, app string) map[string]bool {
 
 // TestAutoscalerWaitsForTheCanary rolls a replica-weighted canary out under an autoscaler whose
 // minReplicas is the full count: while the canary holds at its first step no autoscaler aims
-// at it (it would scale the canary to full size), and once promoted the autoscaler scales it.
+// at either release (it would scale the canary to full size, or the stable one back up), and
+// once promoted the autoscaler scales the canary.
 func TestAutoscalerWaitsForTheCanary(t *testing.T) {
 	c := newCluster(t)
 	p := appPlan("hpa", "canary")
@@ -224,8 +225,8 @@ func TestAutoscalerWaitsForTheCanary(t *testing.T) {
 	if !ok {
 		t.Fatalf("the canary never held at 25%%: %v", err)
 	}
-	if got := target(); got == "hpa-"+v2.Release {
-		t.Errorf("while the canary holds at 25%% the autoscaler aims at it (minReplicas %d)", p.Deploy.Replicas)
+	if got := target(); got != pausedTarget("hpa") {
+		t.Errorf("while the canary holds at 25%% the autoscaler aims at %q, want it paused (minReplicas %d would resize either release)", got, p.Deploy.Replicas)
 	}
 	if h, _ := c.Health(ctxFor(t, 5*time.Second), "hpa", v2.Release); h.Total != 1 {
 		t.Errorf("the canary at 25%% of 4 replicas has %d pods, want 1", h.Total)
@@ -238,6 +239,15 @@ func TestAutoscalerWaitsForTheCanary(t *testing.T) {
 	}
 	if got := target(); got != "hpa-"+v2.Release {
 		t.Errorf("after the rollout the autoscaler aims at %q, want hpa-%s", got, v2.Release)
+	}
+	// Still in the app's inventory: a spec without max_replicas prunes it.
+	o.MaxReplicas, o.Image = 0, image("c3")
+	opts.Steps = []int{100}
+	if err := c.Deploy(ctxFor(t, time.Minute), c.render(t, p, o), opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := target(); got != "" {
+		t.Errorf("the autoscaler is left aiming at %q after max_replicas was dropped", got)
 	}
 }
 

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // rolloutBundle is b as the rollout applies it while serving release serving: the release
 // Deployment leaves replicas to ScaleRelease, the blue-green Service keeps selecting the
-// serving release, the HTTPRoute keeps sending all traffic to it, and the autoscaler is left
-// out while a release other than b's serves (resumeAutoscaler applies it when the rollout ends).
+// serving release, and the HTTPRoute keeps sending all traffic to it.
 func rolloutBundle(b *Bundle, serving string) *Bundle {
 	out := *b
 	out.Objects = nil
@@ -20,8 +18,6 @@ func rolloutBundle(b *Bundle, serving string) *Bundle {
 		switch {
 		case u.GetKind() == "Deployment":
 			unstructured.RemoveNestedField(u.Object, "spec", "replicas")
-		case u.GetKind() == "HorizontalPodAutoscaler" && serving != b.Release:
-			continue // paused while the engine scales the releases: pauseAutoscaler
 		case u.GetKind() == "Service" && u.GetName() == b.App && b.Strategy == "blue-green":
 			_ = unstructured.SetNestedField(u.Object, serving, "spec", "selector", LabelRelease)
 		case u.GetKind() == "HTTPRoute":
@@ -110,24 +106,18 @@ func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary strin
 
 var httpRouteGVR = gvk("gateway.networking.k8s.io", "v1", "HTTPRoute").GroupVersion().WithResource("httproutes")
 
-// pauseAutoscaler removes the app's HorizontalPodAutoscaler while a blue-green or canary
-// rollout runs: the engine sets each release's replicas itself, and an autoscaler enforcing
-// its minReplicas on either release would undo the steps (a replica-weighted canary pushed
-// to full size, a stable release scaled back up).
-func (c *Client) pauseAutoscaler(ctx context.Context, b *Bundle, progress Progress) error {
-	hpa := b.find("HorizontalPodAutoscaler", "")
-	if hpa == nil {
-		return nil
+// pausedTarget is what the app's HorizontalPodAutoscaler aims at while a blue-green or canary
+// rollout runs: no Deployment, so it scales nothing. The engine sets each release's replicas
+// itself, and an autoscaler enforcing its minReplicas on either release would undo the steps
+// (a replica-weighted canary pushed to full size, a stable release scaled back up).
+func pausedTarget(app string) string { return app + "-paused-during-rollout" }
+
+// pauseAutoscaler aims b's autoscaler at pausedTarget.
+func pauseAutoscaler(b *Bundle, progress Progress) {
+	if hpa := b.find("HorizontalPodAutoscaler", ""); hpa != nil {
+		_ = unstructured.SetNestedField(hpa.Object, pausedTarget(b.App), "spec", "scaleTargetRef", "name")
+		progress.printf("autoscaler %s paused during the rollout", hpa.GetName())
 	}
-	err := c.Core.AutoscalingV2().HorizontalPodAutoscalers(c.Namespace).Delete(ctx, hpa.GetName(), metav1.DeleteOptions{})
-	switch {
-	case isNotFound(err):
-		return nil
-	case err != nil:
-		return objectError("delete", hpa, "horizontalpodautoscalers", c.Namespace, err)
-	}
-	progress.printf("autoscaler %s paused during the rollout", hpa.GetName())
-	return nil
 }
 
 // resumeAutoscaler applies the app's HorizontalPodAutoscaler aimed at release, the one serving

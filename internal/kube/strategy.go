@@ -50,12 +50,10 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 			return err
 		}
 	}
-	if stable != "" {
-		if err := c.pauseAutoscaler(ctx, b, o.Progress); err != nil {
-			return err
-		}
-	}
 	rb := rolloutBundle(b, serving)
+	if stable != "" { // aimed at the release serving when the rollout ends: resumeAutoscaler
+		pauseAutoscaler(rb, o.Progress)
+	}
 	if stable != "" && st.Candidate == b.Release { // run again: traffic stays where it was
 		if live, err := (&releaseTarget{c: c, b: b}).Weights(ctx); err == nil && len(live) > 0 {
 			keepRouting(rb, b.Release, live)
