@@ -15,8 +15,10 @@ import (
 
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/testsvc"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // kubeNamespace starts the test cluster and returns its kubeconfig, a client and a fresh
@@ -111,6 +113,40 @@ func TestDeployKubernetesThenStatusRollbackDestroy(t *testing.T) {
 	code, out, _ = runCLI(t, append([]string{"status", "--app", "web"}, cluster...)...)
 	if code != ExitOK || !strings.Contains(out, "web is not deployed in namespace "+c.Namespace) {
 		t.Errorf("status after destroy: exit %d\n%s", code, out)
+	}
+}
+
+// TestDeployKubernetesForceConflicts: another tool takes a field of the app's Deployment; deploy
+// fails naming --force-conflicts, and with the flag takes the field back.
+func TestDeployKubernetesForceConflicts(t *testing.T) {
+	kc, c := kubeNamespace(t, "cli-force")
+	pf := writePlan(t, "web")
+	deploy := []string{"deploy", "--plan", pf, "--target", "kubernetes", "--image", cliImage, "--kubeconfig", kc, "-n", c.Namespace}
+	if code, _, errs := runCLI(t, deploy...); code != ExitOK {
+		t.Fatalf("deploy: exit %d\n%s", code, errs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	other := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "web", "namespace": c.Namespace}, "spec": map[string]any{"revisionHistoryLimit": int64(9)}}}
+	gvr := appsv1.SchemeGroupVersion.WithResource("deployments")
+	if _, err := c.Dynamic.Resource(gvr).Namespace(c.Namespace).Apply(ctx, "web", other, metav1.ApplyOptions{FieldManager: "other-tool", Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCLI(t, deploy...)
+	t.Logf("the conflicting deploy said:\n%s", errs)
+	if code != ExitFailure || !strings.Contains(errs, "field ownership conflict") || !strings.Contains(errs, "other-tool") || !strings.Contains(errs, "--force-conflicts") {
+		t.Fatalf("deploy over another manager's field: exit %d, want %d with the conflict and the flag to use\n%s", code, ExitFailure, errs)
+	}
+	if code, _, errs = runCLI(t, append(deploy, "--force-conflicts")...); code != ExitOK {
+		t.Fatalf("deploy --force-conflicts: exit %d\n%s", code, errs)
+	}
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Spec.RevisionHistoryLimit == nil || *d.Spec.RevisionHistoryLimit != 5 {
+		t.Errorf("after --force-conflicts revisionHistoryLimit is %v, want pyship's 5", d.Spec.RevisionHistoryLimit)
 	}
 }
 

@@ -21,6 +21,8 @@ import (
 type targetFlags struct {
 	target, env string
 	cluster     clusterFlags
+	// force is --force-conflicts, on the verbs that apply objects (rollback, abort).
+	force bool
 }
 
 func (f *targetFlags) add(fs *pflag.FlagSet) {
@@ -35,6 +37,8 @@ type kubeApp struct {
 	app string
 	// p is the plan of the project in the current folder; nil when there is none.
 	p *plan.Plan
+	// force takes over fields other field managers own (--force-conflicts).
+	force bool
 }
 
 // kube returns the app to act on when the target is Kubernetes, nil for the local target. app
@@ -66,7 +70,7 @@ func (f *targetFlags) kube(ctx context.Context, s *streams, app string) (*kubeAp
 		}
 		return nil, nil
 	}
-	ka := &kubeApp{app: app}
+	ka := &kubeApp{app: app, force: f.force}
 	var perr error
 	if specErr == nil && (sp.File != "" || app == "") {
 		ka.p, perr = planSource{dir: ".", env: f.env}.load(ctx)
@@ -108,10 +112,12 @@ func kubeProgress(s *streams) kube.Progress {
 
 // deployOptions are the rollout settings of the app's plan (defaults without one).
 func (ka *kubeApp) deployOptions(s *streams) kube.DeployOptions {
-	if ka.p == nil {
-		return kube.DeployOptions{Replicas: 1, Progress: kubeProgress(s)}
+	o := kube.DeployOptions{Replicas: 1, Progress: kubeProgress(s)}
+	if ka.p != nil {
+		o = kube.DeployOptionsFor(ka.p, kubeProgress(s))
 	}
-	return kube.DeployOptionsFor(ka.p, kubeProgress(s))
+	o.Force = ka.force
+	return o
 }
 
 // bundle renders the app as it runs now (its active release's image), for the rollout steps

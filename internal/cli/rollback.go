@@ -75,6 +75,7 @@ strategy, the previous release's pods behind the Service for blue-green and cana
 	}
 	o.addFlags(cmd, true)
 	tf.add(cmd.Flags())
+	addForceConflicts(cmd.Flags(), &tf.force)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
 }

@@ -151,7 +151,7 @@ func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error
 	if err := c.WaitRelease(ctx, b.App, prev, o.Replicas, o.Progress); err != nil {
 		return err
 	}
-	if err := c.SetTraffic(ctx, b, prev, "", 0); err != nil {
+	if err := c.SetTraffic(ctx, b, prev, "", 0, o.Force); err != nil {
 		return err
 	}
 	if err := c.resumeAutoscaler(ctx, b, prev, o.Force, o.Progress); err != nil {

@@ -72,8 +72,9 @@ func releaseService(b *Bundle, release string) *unstructured.Unstructured {
 
 // SetTraffic sends the app's traffic to stable, or weight percent of it to canary: the blue-green
 // Service selector, or the canary HTTPRoute's backend weights. With neither (canary by
-// replica ratio) the replica counts alone split the traffic and there is nothing to do.
-func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary string, weight int) error {
+// replica ratio) the replica counts alone split the traffic and there is nothing to do. force
+// takes the fields over from another field manager.
+func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary string, weight int, force bool) error {
 	if b.Strategy == "blue-green" {
 		svc := b.find("Service", b.App)
 		if svc == nil {
@@ -81,7 +82,7 @@ func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary strin
 		}
 		svc = svc.DeepCopy()
 		_ = unstructured.SetNestedField(svc.Object, stable, "spec", "selector", LabelRelease)
-		_, err := c.ApplyObject(ctx, svc, false, false)
+		_, err := c.ApplyObject(ctx, svc, force, false)
 		return err
 	}
 	route := b.find("HTTPRoute", "")
@@ -93,14 +94,14 @@ func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary strin
 			continue
 		}
 		if svc := releaseService(b, rel); svc != nil {
-			if _, err := c.ApplyObject(ctx, svc, false, false); err != nil {
+			if _, err := c.ApplyObject(ctx, svc, force, false); err != nil {
 				return err
 			}
 		}
 	}
 	route = route.DeepCopy()
 	setRouteBackends(route, b.App, stable, canary, weight)
-	_, err := c.ApplyObject(ctx, route, false, false)
+	_, err := c.ApplyObject(ctx, route, force, false)
 	return err
 }
 

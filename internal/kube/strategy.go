@@ -112,7 +112,7 @@ func (o DeployOptions) rolloutSpec(b *Bundle, stable string) rollout.Spec {
 // half-way, the release is diagnosed and rolled back on a fresh context; a cancelled ctx (a
 // killed deploy) leaves the state for a rerun or Abort.
 func (c *Client) runEngine(ctx context.Context, b *Bundle, o DeployOptions, st *State, status rollout.Status) (rollout.Status, error) {
-	t := &releaseTarget{c: c, b: b, startup: o.StartupTimeout, started: o.now(), now: o.now, metrics: o.Metrics}
+	t := &releaseTarget{c: c, b: b, startup: o.StartupTimeout, started: o.now(), now: o.now, metrics: o.Metrics, force: o.Force}
 	wake, stop := c.watchPods(ctx, b.App)
 	defer stop()
 	last, judged := "", (*rollout.Verdict)(nil)
