@@ -21,14 +21,14 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// kubeNamespace starts the test cluster and returns its kubeconfig, a client and a fresh
-// namespace deleted when the test ends.
+// kubeNamespace returns the kubeconfig of the test cluster (testsvc.Kubeconfig: KUBECONFIG's,
+// else the test control plane), a client and a fresh namespace deleted when the test ends.
 func kubeNamespace(t *testing.T, prefix string) (string, *kube.Client) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
-	kc := testsvc.Start(t, "kube")["KUBECONFIG"]
+	kc := testsvc.Kubeconfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := kube.Connect(ctx, kube.ClientOptions{Kubeconfig: kc})

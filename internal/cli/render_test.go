@@ -107,8 +107,7 @@ func TestDiffCommandAgainstCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
-	env := testsvc.Start(t, "kube")
-	kc := env["KUBECONFIG"]
+	kc := testsvc.Kubeconfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c, err := kube.Connect(ctx, kube.ClientOptions{Kubeconfig: kc})
