@@ -23,7 +23,7 @@ func newDiffCmd(s *streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := rf.bundle(p, c.Namespace)
+			b, err := rf.bundle(s, p, c.Namespace)
 			if err != nil {
 				return err
 			}

@@ -99,7 +99,7 @@ func (o Options) validate() error {
 		}
 	}
 	if o.Image == "" {
-		return fmt.Errorf("render: no image given; build and push first or pass --image REPO@sha256:DIGEST")
+		return fmt.Errorf("render: no image given; pass --image REPO@sha256:DIGEST (`pyship build --push` prints it), e.g. pyship render --image \"$(pyship build --push)\"")
 	}
 	return nil
 }
