@@ -219,6 +219,13 @@ cpu = "100m"
 	if code != ExitOK || !strings.Contains(out, "active "+st2.Active) || !regexp.MustCompile(st1.Active+`\s+previous\s+2`).MatchString(out) {
 		t.Errorf("status from the project folder: exit %d\n%s", code, out)
 	}
+	// The old release stays warm for the default 10m rollback window, and status says until when.
+	if want := st2.SwitchedAt.Add(10 * time.Minute); !st2.RetireAfter.Equal(want) {
+		t.Errorf("the state retires %s after %s, want %s (switched at %s + 10m)", st1.Active, st2.RetireAfter, want, st2.SwitchedAt)
+	}
+	if want := "previous release " + st1.Active + " keeps 2 replica(s) for rollback until " + st2.RetireAfter.UTC().Format(time.RFC3339); !strings.Contains(out, want) {
+		t.Errorf("status does not say when the previous release retires (want %q):\n%s", want, out)
+	}
 
 	code, out, errs = runCLI(t, "rollback")
 	if code != ExitOK {
@@ -294,5 +301,29 @@ func TestKubeProgressKeepsEveryDeploymentStateInPlainOutput(t *testing.T) {
 	want := "applied Deployment/web\nweb: 1/2 updated, 0 ready, 0 available, 0 total\nweb: 2/2 updated, 2 ready, 2 available, 2 total\nweb release r1 is live in namespace prod\n"
 	if plain.String() != want {
 		t.Errorf("not on a terminal:\n%q\nwant\n%q", plain.String(), want)
+	}
+}
+
+func TestKubeStatusSaysWhatRetiresThePreviousRelease(t *testing.T) {
+	end := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	st := &kube.AppStatus{State: kube.State{Active: "r2", Previous: "r1", Phase: "switched", RetireAfter: end},
+		Releases: []kube.ReleaseStatus{{Release: "r1", Role: "previous", Replicas: 3}, {Release: "r2", Role: "active", Replicas: 3}}}
+	for now, want := range map[time.Time]string{
+		end.Add(-90 * time.Second): "previous release r1 keeps 3 replica(s) for rollback until 2026-12-01T10:00:00Z (in 1m30s); the first deploy or `pyship promote` after that scales it down",
+		end.Add(time.Hour):         "previous release r1 still runs 3 replica(s): its rollback window ended at 2026-12-01T10:00:00Z; `pyship promote` or the next deploy scales it down",
+	} {
+		var b strings.Builder
+		if err := writeKubeStatus(&b, "web", "prod", st, now); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("at %s status says:\n%s\nwant the line %q", now, b.String(), want)
+		}
+	}
+	st.Releases[0].Replicas = 0 // scaled down: nothing to say
+	var b strings.Builder
+	_ = writeKubeStatus(&b, "web", "prod", st, end)
+	if strings.Contains(b.String(), "rollback until") || strings.Contains(b.String(), "still runs") {
+		t.Errorf("a retired previous release is still announced:\n%s", b.String())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
@@ -155,10 +156,10 @@ func kubeStatus(ctx context.Context, s *streams, ka *kubeApp, asJSON bool) error
 			*kube.AppStatus
 		}{ka.app, ka.c.Namespace, st})
 	}
-	return writeKubeStatus(s.Out, ka.app, ka.c.Namespace, st)
+	return writeKubeStatus(s.Out, ka.app, ka.c.Namespace, st, time.Now())
 }
 
-func writeKubeStatus(w io.Writer, app, ns string, st *kube.AppStatus) error {
+func writeKubeStatus(w io.Writer, app, ns string, st *kube.AppStatus, now time.Time) error {
 	if len(st.Releases) == 0 && st.State.Active == "" {
 		_, err := fmt.Fprintf(w, "%s is not deployed in namespace %s\n", app, ns)
 		return err
@@ -180,7 +181,31 @@ func writeKubeStatus(w io.Writer, app, ns string, st *kube.AppStatus) error {
 	for _, r := range st.Releases {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d\t%d\t%s\n", orDash(r.Release), orDash(r.Role), r.Replicas, r.Health.Ready, r.Health.Total, r.Health.Restarts, r.Image)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range st.Releases {
+		if r.Role == "previous" && r.Replicas > 0 {
+			_, err := fmt.Fprintln(w, retirement(r, s.RetireAfter, now))
+			return err
+		}
+	}
+	return nil
+}
+
+// retirement says how long the previous release, still running, is kept for rollback and what
+// retires it: nothing on the cluster does by itself, the first deploy or promote after its
+// rollback window does.
+func retirement(r kube.ReleaseStatus, after, now time.Time) string {
+	switch {
+	case after.IsZero():
+		return fmt.Sprintf("previous release %s still runs %d replica(s) for rollback; the next deploy or `pyship promote` scales it down", r.Release, r.Replicas)
+	case now.Before(after):
+		return fmt.Sprintf("previous release %s keeps %d replica(s) for rollback until %s (in %s); the first deploy or `pyship promote` after that scales it down (promote now ends the window)",
+			r.Release, r.Replicas, after.UTC().Format(time.RFC3339), after.Sub(now).Round(time.Second))
+	}
+	return fmt.Sprintf("previous release %s still runs %d replica(s): its rollback window ended at %s; `pyship promote` or the next deploy scales it down",
+		r.Release, r.Replicas, after.UTC().Format(time.RFC3339))
 }
 
 // kubeRollback returns the app to its previous release.

@@ -165,6 +165,7 @@ func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error
 		}
 	}
 	st.Previous, st.Active, st.Phase, st.SwitchedAt = st.Active, prev, "rolled-back", o.now()
+	st.RetireAfter = st.SwitchedAt.Add(o.RollbackWindow)
 	return c.writeState(ctx, b.App, st)
 }
 

@@ -20,6 +20,7 @@ const (
 	annPhase      = "pyship.dev/phase"
 	annWeight     = "pyship.dev/canary-weight"
 	annSwitchedAt = "pyship.dev/switched-at"
+	annRetire     = "pyship.dev/retire-previous-after"
 	annFailed     = "pyship.dev/failed-release"
 	annRequest    = "pyship.dev/request"
 	stateManager  = "pyship-rollout"
@@ -45,6 +46,9 @@ type State struct {
 	Phase        string    `json:"phase,omitempty"`
 	CanaryWeight string    `json:"canaryWeight,omitempty"`
 	SwitchedAt   time.Time `json:"switchedAt,omitzero"`
+	// RetireAfter is when the rollback window of a blue-green or canary switch ends: the
+	// previous release keeps its pods until the first deploy or promote after it.
+	RetireAfter time.Time `json:"retirePreviousAfter,omitzero"`
 	// Request is a user's request to the deploy in progress ("promote" or "abort"), not yet taken.
 	Request      string `json:"request,omitempty"`
 	LastGoodJSON []byte `json:"-"`
@@ -74,6 +78,9 @@ func stateOf(s *corev1.Secret) *State {
 	if t, err := time.Parse(time.RFC3339, a[annSwitchedAt]); err == nil {
 		st.SwitchedAt = t
 	}
+	if t, err := time.Parse(time.RFC3339, a[annRetire]); err == nil {
+		st.RetireAfter = t
+	}
 	return st
 }
 
@@ -84,6 +91,9 @@ func (c *Client) writeState(ctx context.Context, app string, st *State) error {
 		annFailed: st.Failed, annPhase: st.Phase, annWeight: st.CanaryWeight}
 	if !st.SwitchedAt.IsZero() {
 		ann[annSwitchedAt] = st.SwitchedAt.UTC().Format(time.RFC3339)
+	}
+	if !st.RetireAfter.IsZero() {
+		ann[annRetire] = st.RetireAfter.UTC().Format(time.RFC3339)
 	}
 	for k, v := range ann {
 		if v == "" {

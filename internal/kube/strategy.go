@@ -86,6 +86,7 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 	}
 	if stable != "" {
 		st.Previous, st.SwitchedAt = stable, o.now()
+		st.RetireAfter = st.SwitchedAt.Add(o.RollbackWindow)
 	}
 	st.Active, st.Candidate, st.Failed, st.CanaryWeight, st.RolloutJSON = b.Release, "", "", "", nil
 	st.Phase = "done"
