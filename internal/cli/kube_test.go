@@ -167,13 +167,7 @@ func TestKubeVerbsUsageErrors(t *testing.T) {
 // TestDeployKubernetesFromTheSpec deploys a project whose spec chooses the target, namespace and
 // host; every later verb finds the cluster from the spec in the current folder.
 func TestDeployKubernetesFromTheSpec(t *testing.T) {
-	kc, c := kubeNamespace(t, "cli-spec")
-	dir := t.TempDir()
-	src, err := os.ReadFile(filepath.Join(example(t, "stdlib"), "main.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := fmt.Sprintf(`name = "shop"
+	_, c := kubeProject(t, "cli-spec", `name = "shop"
 [deploy]
 target = "kubernetes"
 strategy = "blue-green"
@@ -182,14 +176,7 @@ replicas = 2
 namespace = %q
 host = "shop.example.com"
 cpu = "100m"
-`, c.Namespace)
-	for name, data := range map[string]string{"main.py": string(src), "requirements.txt": "", "pyship.toml": spec} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Setenv("KUBECONFIG", kc)
-	t.Chdir(dir)
+`)
 	img2 := strings.Replace(cliImage, "1111", "2222", 1)
 
 	code, out, errs := runCLI(t, "deploy", "--image", cliImage)
@@ -245,6 +232,67 @@ cpu = "100m"
 	if err != nil || d.Spec.Replicas == nil || *d.Spec.Replicas != 0 {
 		t.Errorf("after promote the previous release %s should be scaled to 0: %v", st2.Active, err)
 	}
+}
+
+// kubeProject makes the current folder a project of the stdlib example with the spec (%q in
+// it is the test's namespace), KUBECONFIG the test cluster's, and returns both.
+func kubeProject(t *testing.T, prefix, spec string) (string, *kube.Client) {
+	t.Helper()
+	kc, c := kubeNamespace(t, prefix)
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join(example(t, "stdlib"), "main.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{"main.py": string(src), "requirements.txt": "", "pyship.toml": fmt.Sprintf(spec, c.Namespace)} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("KUBECONFIG", kc)
+	t.Chdir(dir)
+	return kc, c
+}
+
+// TestRollbackKubernetesRolling deploys v1 then v2 with the rolling strategy: `pyship rollback`
+// brings v1's pod template back, and a second one v2's.
+func TestRollbackKubernetesRolling(t *testing.T) {
+	_, c := kubeProject(t, "cli-rb", `name = "roll"
+[deploy]
+target = "kubernetes"
+replicas = 2
+[kubernetes]
+namespace = %q
+`)
+	img2 := strings.Replace(cliImage, "1111", "2222", 1)
+	for _, args := range [][]string{{"deploy", "--image", cliImage}, {"deploy", "--image", img2, "--memory-limit", "1Gi"}} {
+		if code, _, errs := runCLI(t, args...); code != ExitOK {
+			t.Fatalf("%v: exit %d\n%s", args, code, errs)
+		}
+	}
+	live := func(wantImage, wantMemory string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "roll", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct := d.Spec.Template.Spec.Containers[0]
+		if ct.Image != wantImage || ct.Resources.Limits.Memory().String() != wantMemory || d.Status.AvailableReplicas != 2 {
+			t.Errorf("live Deployment: image %s, memory limit %s, %d available; want %s, %s, 2", ct.Image, ct.Resources.Limits.Memory(), d.Status.AvailableReplicas, wantImage, wantMemory)
+		}
+	}
+	live(img2, "1Gi")
+	code, out, errs := runCLI(t, "rollback")
+	if code != ExitOK || !strings.Contains(out, "roll rolled back: release") {
+		t.Fatalf("rollback: exit %d\n%s%s", code, out, errs)
+	}
+	live(cliImage, "512Mi")
+	if code, _, errs = runCLI(t, "rollback"); code != ExitOK {
+		t.Fatalf("second rollback: exit %d\n%s", code, errs)
+	}
+	live(img2, "1Gi")
 }
 
 // TestDeployKubernetesBuildsAndPushes runs the whole path: check, build, push to a registry,
