@@ -43,7 +43,7 @@ func TestKubeApplyAndWaitVersusKubectl(t *testing.T) {
 	if _, err := exec.LookPath("kubectl"); err != nil {
 		t.Skip("kubectl is not installed: nothing to compare with")
 	}
-	kc := testsvc.Start(t, "kube")["KUBECONFIG"]
+	kc := testsvc.Kubeconfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	c, err := kube.Connect(ctx, kube.ClientOptions{Kubeconfig: kc})

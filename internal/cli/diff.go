@@ -9,6 +9,7 @@ import (
 func newDiffCmd(s *streams) *cobra.Command {
 	var rf renderFlags
 	var cf clusterFlags
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "diff [DIR]",
 		Short: "Show what deploying the app to Kubernetes would change (exit status 1 when something would)",
@@ -23,11 +24,11 @@ func newDiffCmd(s *streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := rf.bundle(p, c.Namespace)
+			b, err := rf.bundle(s, p, c.Namespace)
 			if err != nil {
 				return err
 			}
-			diffs, err := c.Diff(ctx, b)
+			diffs, err := c.Diff(ctx, b, force)
 			if err != nil {
 				return err
 			}
@@ -44,5 +45,6 @@ func newDiffCmd(s *streams) *cobra.Command {
 	}
 	rf.add(cmd.Flags())
 	cf.add(cmd.Flags())
+	addForceConflicts(cmd.Flags(), &force)
 	return cmd
 }

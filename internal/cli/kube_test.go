@@ -9,24 +9,27 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/testsvc"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// kubeNamespace starts the test cluster and returns its kubeconfig, a client and a fresh
-// namespace deleted when the test ends.
+// kubeNamespace returns the kubeconfig of the test cluster (testsvc.Kubeconfig: KUBECONFIG's,
+// else the test control plane), a client and a fresh namespace deleted when the test ends.
 func kubeNamespace(t *testing.T, prefix string) (string, *kube.Client) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
-	kc := testsvc.Start(t, "kube")["KUBECONFIG"]
+	kc := testsvc.Kubeconfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := kube.Connect(ctx, kube.ClientOptions{Kubeconfig: kc})
@@ -114,6 +117,50 @@ func TestDeployKubernetesThenStatusRollbackDestroy(t *testing.T) {
 	}
 }
 
+// TestDeployKubernetesForceConflicts: another tool takes a field of the app's Deployment; deploy
+// fails naming --force-conflicts, and with the flag takes the field back.
+func TestDeployKubernetesForceConflicts(t *testing.T) {
+	kc, c := kubeNamespace(t, "cli-force")
+	pf := writePlan(t, "web")
+	deploy := []string{"deploy", "--plan", pf, "--target", "kubernetes", "--image", cliImage, "--kubeconfig", kc, "-n", c.Namespace}
+	if code, _, errs := runCLI(t, deploy...); code != ExitOK {
+		t.Fatalf("deploy: exit %d\n%s", code, errs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	other := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "web", "namespace": c.Namespace}, "spec": map[string]any{"revisionHistoryLimit": int64(9)}}}
+	gvr := appsv1.SchemeGroupVersion.WithResource("deployments")
+	if _, err := c.Dynamic.Resource(gvr).Namespace(c.Namespace).Apply(ctx, "web", other, metav1.ApplyOptions{FieldManager: "other-tool", Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCLI(t, deploy...)
+	t.Logf("the conflicting deploy said:\n%s", errs)
+	if code != ExitFailure || !strings.Contains(errs, "field ownership conflict") || !strings.Contains(errs, "other-tool") || !strings.Contains(errs, "--force-conflicts") {
+		t.Fatalf("deploy over another manager's field: exit %d, want %d with the conflict and the flag to use\n%s", code, ExitFailure, errs)
+	}
+	// diff says the same, and with the flag shows what taking the field back changes.
+	diff := append([]string{"diff"}, deploy[1:]...)
+	diff = slices.DeleteFunc(diff, func(a string) bool { return a == "--target" || a == "kubernetes" })
+	if code, _, errs = runCLI(t, diff...); code != ExitFailure || !strings.Contains(errs, "--force-conflicts") {
+		t.Errorf("diff over another manager's field: exit %d\n%s", code, errs)
+	}
+	code, out, errs := runCLI(t, append(diff, "--force-conflicts")...)
+	if code != ExitFailure || !regexp.MustCompile(`(?m)^\+ +revisionHistoryLimit: 5$`).MatchString(out) {
+		t.Errorf("diff --force-conflicts: exit %d, want 1 with revisionHistoryLimit going back to 5\n%s%s", code, out, errs)
+	}
+	if code, _, errs = runCLI(t, append(deploy, "--force-conflicts")...); code != ExitOK {
+		t.Fatalf("deploy --force-conflicts: exit %d\n%s", code, errs)
+	}
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Spec.RevisionHistoryLimit == nil || *d.Spec.RevisionHistoryLimit != 5 {
+		t.Errorf("after --force-conflicts revisionHistoryLimit is %v, want pyship's 5", d.Spec.RevisionHistoryLimit)
+	}
+}
+
 func TestKubeVerbsUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"deploy", "--plan", writePlan(t, "web"), "--target", "kubernetes", "--image", "registry.example/web:latest"},
@@ -131,13 +178,7 @@ func TestKubeVerbsUsageErrors(t *testing.T) {
 // TestDeployKubernetesFromTheSpec deploys a project whose spec chooses the target, namespace and
 // host; every later verb finds the cluster from the spec in the current folder.
 func TestDeployKubernetesFromTheSpec(t *testing.T) {
-	kc, c := kubeNamespace(t, "cli-spec")
-	dir := t.TempDir()
-	src, err := os.ReadFile(filepath.Join(example(t, "stdlib"), "main.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := fmt.Sprintf(`name = "shop"
+	_, c := kubeProject(t, "cli-spec", `name = "shop"
 [deploy]
 target = "kubernetes"
 strategy = "blue-green"
@@ -146,14 +187,7 @@ replicas = 2
 namespace = %q
 host = "shop.example.com"
 cpu = "100m"
-`, c.Namespace)
-	for name, data := range map[string]string{"main.py": string(src), "requirements.txt": "", "pyship.toml": spec} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Setenv("KUBECONFIG", kc)
-	t.Chdir(dir)
+`)
 	img2 := strings.Replace(cliImage, "1111", "2222", 1)
 
 	code, out, errs := runCLI(t, "deploy", "--image", cliImage)
@@ -183,6 +217,13 @@ cpu = "100m"
 	if code != ExitOK || !strings.Contains(out, "active "+st2.Active) || !regexp.MustCompile(st1.Active+`\s+previous\s+2`).MatchString(out) {
 		t.Errorf("status from the project folder: exit %d\n%s", code, out)
 	}
+	// The old release stays warm for the default 10m rollback window, and status says until when.
+	if want := st2.SwitchedAt.Add(10 * time.Minute); !st2.RetireAfter.Equal(want) {
+		t.Errorf("the state retires %s after %s, want %s (switched at %s + 10m)", st1.Active, st2.RetireAfter, want, st2.SwitchedAt)
+	}
+	if want := "previous release " + st1.Active + " keeps 2 replica(s) for rollback until " + st2.RetireAfter.UTC().Format(time.RFC3339); !strings.Contains(out, want) {
+		t.Errorf("status does not say when the previous release retires (want %q):\n%s", want, out)
+	}
 
 	code, out, errs = runCLI(t, "rollback")
 	if code != ExitOK {
@@ -202,6 +243,67 @@ cpu = "100m"
 	if err != nil || d.Spec.Replicas == nil || *d.Spec.Replicas != 0 {
 		t.Errorf("after promote the previous release %s should be scaled to 0: %v", st2.Active, err)
 	}
+}
+
+// kubeProject makes the current folder a project of the stdlib example with the spec (%q in
+// it is the test's namespace), KUBECONFIG the test cluster's, and returns both.
+func kubeProject(t *testing.T, prefix, spec string) (string, *kube.Client) {
+	t.Helper()
+	kc, c := kubeNamespace(t, prefix)
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join(example(t, "stdlib"), "main.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{"main.py": string(src), "requirements.txt": "", "pyship.toml": fmt.Sprintf(spec, c.Namespace)} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("KUBECONFIG", kc)
+	t.Chdir(dir)
+	return kc, c
+}
+
+// TestRollbackKubernetesRolling deploys v1 then v2 with the rolling strategy: `pyship rollback`
+// brings v1's pod template back, and a second one v2's.
+func TestRollbackKubernetesRolling(t *testing.T) {
+	_, c := kubeProject(t, "cli-rb", `name = "roll"
+[deploy]
+target = "kubernetes"
+replicas = 2
+[kubernetes]
+namespace = %q
+`)
+	img2 := strings.Replace(cliImage, "1111", "2222", 1)
+	for _, args := range [][]string{{"deploy", "--image", cliImage}, {"deploy", "--image", img2, "--memory-limit", "1Gi"}} {
+		if code, _, errs := runCLI(t, args...); code != ExitOK {
+			t.Fatalf("%v: exit %d\n%s", args, code, errs)
+		}
+	}
+	live := func(wantImage, wantMemory string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "roll", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct := d.Spec.Template.Spec.Containers[0]
+		if ct.Image != wantImage || ct.Resources.Limits.Memory().String() != wantMemory || d.Status.AvailableReplicas != 2 {
+			t.Errorf("live Deployment: image %s, memory limit %s, %d available; want %s, %s, 2", ct.Image, ct.Resources.Limits.Memory(), d.Status.AvailableReplicas, wantImage, wantMemory)
+		}
+	}
+	live(img2, "1Gi")
+	code, out, errs := runCLI(t, "rollback")
+	if code != ExitOK || !strings.Contains(out, "roll rolled back: release") {
+		t.Fatalf("rollback: exit %d\n%s%s", code, out, errs)
+	}
+	live(cliImage, "512Mi")
+	if code, _, errs = runCLI(t, "rollback"); code != ExitOK {
+		t.Fatalf("second rollback: exit %d\n%s", code, errs)
+	}
+	live(img2, "1Gi")
 }
 
 // TestDeployKubernetesBuildsAndPushes runs the whole path: check, build, push to a registry,
@@ -258,5 +360,29 @@ func TestKubeProgressKeepsEveryDeploymentStateInPlainOutput(t *testing.T) {
 	want := "applied Deployment/web\nweb: 1/2 updated, 0 ready, 0 available, 0 total\nweb: 2/2 updated, 2 ready, 2 available, 2 total\nweb release r1 is live in namespace prod\n"
 	if plain.String() != want {
 		t.Errorf("not on a terminal:\n%q\nwant\n%q", plain.String(), want)
+	}
+}
+
+func TestKubeStatusSaysWhatRetiresThePreviousRelease(t *testing.T) {
+	end := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	st := &kube.AppStatus{State: kube.State{Active: "r2", Previous: "r1", Phase: "switched", RetireAfter: end},
+		Releases: []kube.ReleaseStatus{{Release: "r1", Role: "previous", Replicas: 3}, {Release: "r2", Role: "active", Replicas: 3}}}
+	for now, want := range map[time.Time]string{
+		end.Add(-90 * time.Second): "previous release r1 keeps 3 replica(s) for rollback until 2026-12-01T10:00:00Z (in 1m30s); the first deploy or `pyship promote` after that scales it down",
+		end.Add(time.Hour):         "previous release r1 still runs 3 replica(s): its rollback window ended at 2026-12-01T10:00:00Z; `pyship promote` or the next deploy scales it down",
+	} {
+		var b strings.Builder
+		if err := writeKubeStatus(&b, "web", "prod", st, now); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("at %s status says:\n%s\nwant the line %q", now, b.String(), want)
+		}
+	}
+	st.Releases[0].Replicas = 0 // scaled down: nothing to say
+	var b strings.Builder
+	_ = writeKubeStatus(&b, "web", "prod", st, end)
+	if strings.Contains(b.String(), "rollback until") || strings.Contains(b.String(), "still runs") {
+		t.Errorf("a retired previous release is still announced:\n%s", b.String())
 	}
 }

@@ -21,6 +21,7 @@ type kubeDeployFlags struct {
 	render         kube.Options
 	registry, base string
 	timeout        time.Duration
+	force          bool
 }
 
 func (f *kubeDeployFlags) add(fs *pflag.FlagSet) {
@@ -31,6 +32,12 @@ func (f *kubeDeployFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.base, "base", "", "kubernetes: base image (default [build] base)")
 	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "kubernetes: how long the rollout may take; a release not live by then is diagnosed and rolled back")
 	addRenderOptions(fs, &f.render)
+	addForceConflicts(fs, &f.force)
+}
+
+// addForceConflicts adds --force-conflicts, which the conflict error names.
+func addForceConflicts(fs *pflag.FlagSet, force *bool) {
+	fs.BoolVar(force, "force-conflicts", false, "kubernetes: take over fields of pyship's objects that another field manager (kubectl, a controller) owns, as kubectl apply --server-side --force-conflicts")
 }
 
 // kubeDeployResult is what `pyship deploy --target kubernetes --output json` prints.
@@ -88,6 +95,7 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 	}
 	progress("deploying %s release %s to namespace %s (%s)", b.App, b.Release, c.Namespace, b.Strategy)
 	do := kube.DeployOptionsFor(p, progress)
+	do.Force = o.kube.force
 	if cn := p.Deploy.Canary; cn != nil && cn.PrometheusURL != "" {
 		do.Metrics = (&kube.Prometheus{URL: cn.PrometheusURL, Namespace: c.Namespace, App: b.App}).Metrics
 	}

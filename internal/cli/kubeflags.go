@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/pyship/pyship/internal/image"
@@ -49,8 +50,12 @@ func addRenderOptions(fs *pflag.FlagSet, o *kube.Options) {
 }
 
 // bundle renders the plan with the spec's [kubernetes] keys overridden by the flags, into
-// namespace (when "", the spec's namespace, else "default").
-func (f *renderFlags) bundle(p *plan.Plan, namespace string) (*kube.Bundle, error) {
+// namespace (when "", the spec's namespace, else "default"). An image given by tag is
+// rendered as given, with a warning: deploy takes images by digest only.
+func (f *renderFlags) bundle(s *streams, p *plan.Plan, namespace string) (*kube.Bundle, error) {
+	if img := f.opts.Image; img != "" && !strings.Contains(img, "@sha256:") {
+		fmt.Fprintf(s.Err, "warning: --image %s has no digest: every pod may not run the same bytes, and the tag can move under the rendered objects; give REPO@sha256:... (`pyship build --push` prints it), as deploy requires\n", img)
+	}
 	return renderPlan(p, f.opts, namespace)
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
@@ -21,6 +22,8 @@ import (
 type targetFlags struct {
 	target, env string
 	cluster     clusterFlags
+	// force is --force-conflicts, on the verbs that apply objects (rollback, abort).
+	force bool
 }
 
 func (f *targetFlags) add(fs *pflag.FlagSet) {
@@ -35,6 +38,8 @@ type kubeApp struct {
 	app string
 	// p is the plan of the project in the current folder; nil when there is none.
 	p *plan.Plan
+	// force takes over fields other field managers own (--force-conflicts).
+	force bool
 }
 
 // kube returns the app to act on when the target is Kubernetes, nil for the local target. app
@@ -66,7 +71,7 @@ func (f *targetFlags) kube(ctx context.Context, s *streams, app string) (*kubeAp
 		}
 		return nil, nil
 	}
-	ka := &kubeApp{app: app}
+	ka := &kubeApp{app: app, force: f.force}
 	var perr error
 	if specErr == nil && (sp.File != "" || app == "") {
 		ka.p, perr = planSource{dir: ".", env: f.env}.load(ctx)
@@ -108,10 +113,12 @@ func kubeProgress(s *streams) kube.Progress {
 
 // deployOptions are the rollout settings of the app's plan (defaults without one).
 func (ka *kubeApp) deployOptions(s *streams) kube.DeployOptions {
-	if ka.p == nil {
-		return kube.DeployOptions{Replicas: 1, Progress: kubeProgress(s)}
+	o := kube.DeployOptions{Replicas: 1, Progress: kubeProgress(s)}
+	if ka.p != nil {
+		o = kube.DeployOptionsFor(ka.p, kubeProgress(s))
 	}
-	return kube.DeployOptionsFor(ka.p, kubeProgress(s))
+	o.Force = ka.force
+	return o
 }
 
 // bundle renders the app as it runs now (its active release's image), for the rollout steps
@@ -149,10 +156,10 @@ func kubeStatus(ctx context.Context, s *streams, ka *kubeApp, asJSON bool) error
 			*kube.AppStatus
 		}{ka.app, ka.c.Namespace, st})
 	}
-	return writeKubeStatus(s.Out, ka.app, ka.c.Namespace, st)
+	return writeKubeStatus(s.Out, ka.app, ka.c.Namespace, st, time.Now())
 }
 
-func writeKubeStatus(w io.Writer, app, ns string, st *kube.AppStatus) error {
+func writeKubeStatus(w io.Writer, app, ns string, st *kube.AppStatus, now time.Time) error {
 	if len(st.Releases) == 0 && st.State.Active == "" {
 		_, err := fmt.Fprintf(w, "%s is not deployed in namespace %s\n", app, ns)
 		return err
@@ -174,7 +181,31 @@ func writeKubeStatus(w io.Writer, app, ns string, st *kube.AppStatus) error {
 	for _, r := range st.Releases {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d\t%d\t%s\n", orDash(r.Release), orDash(r.Role), r.Replicas, r.Health.Ready, r.Health.Total, r.Health.Restarts, r.Image)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range st.Releases {
+		if r.Role == "previous" && r.Replicas > 0 {
+			_, err := fmt.Fprintln(w, retirement(r, s.RetireAfter, now))
+			return err
+		}
+	}
+	return nil
+}
+
+// retirement says how long the previous release, still running, is kept for rollback and what
+// retires it: nothing on the cluster does by itself, the first deploy or promote after its
+// rollback window does.
+func retirement(r kube.ReleaseStatus, after, now time.Time) string {
+	switch {
+	case after.IsZero():
+		return fmt.Sprintf("previous release %s still runs %d replica(s) for rollback; the next deploy or `pyship promote` scales it down", r.Release, r.Replicas)
+	case now.Before(after):
+		return fmt.Sprintf("previous release %s keeps %d replica(s) for rollback until %s (in %s); the first deploy or `pyship promote` after that scales it down (promote now ends the window)",
+			r.Release, r.Replicas, after.UTC().Format(time.RFC3339), after.Sub(now).Round(time.Second))
+	}
+	return fmt.Sprintf("previous release %s still runs %d replica(s): its rollback window ended at %s; `pyship promote` or the next deploy scales it down",
+		r.Release, r.Replicas, after.UTC().Format(time.RFC3339))
 }
 
 // kubeRollback returns the app to its previous release.

@@ -121,6 +121,9 @@ func newActionCmd(s *streams, verb, short, long string, onKube bool) *cobra.Comm
 	o.addFlags(cmd, true)
 	if onKube {
 		tf.add(cmd.Flags())
+		if verb == "abort" { // it moves traffic back: applies the Service or HTTPRoute
+			addForceConflicts(cmd.Flags(), &tf.force)
+		}
 	}
 	return cmd
 }

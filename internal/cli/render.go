@@ -26,7 +26,7 @@ Secret values are left out unless --show-secrets is given.`,
 			if err != nil {
 				return err
 			}
-			b, err := rf.bundle(p, namespace)
+			b, err := rf.bundle(s, p, namespace)
 			if err != nil {
 				return err
 			}

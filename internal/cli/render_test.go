@@ -57,7 +57,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 func TestRenderCommand(t *testing.T) {
 	pf := writePlan(t, "web")
 	code, out, errs := runCLI(t, "render", "--plan", pf, "--image", cliImage, "--host", "web.example.com")
-	if code != ExitOK {
+	if code != ExitOK || errs != "" {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, want := range []string{"kind: Deployment", "kind: ConfigMap", "mode = \"prod\"", "kind: Ingress", "host: web.example.com", "# Secret default/web-secrets not shown (keys: [DATABASE_URL])"} {
@@ -86,6 +86,17 @@ func TestRenderCommand(t *testing.T) {
 	if len(files) < 7 || strings.Count(out, "\n") != len(files) {
 		t.Errorf("render -o wrote %d files and listed %d", len(files), strings.Count(out, "\n"))
 	}
+
+	// An image by tag renders as given, with a warning that deploy would refuse it.
+	code, out, errs = runCLI(t, "render", "--plan", pf, "--image", "registry.example/web:latest")
+	if code != ExitOK || !strings.Contains(out, "image: registry.example/web:latest") ||
+		!strings.Contains(errs, "warning: --image registry.example/web:latest has no digest") {
+		t.Errorf("render of a tagged image: exit %d, stderr %q", code, errs)
+	}
+	// Without --image the error shows the way README gives it: pyship render --image "$(pyship build --push)".
+	if code, _, errs = runCLI(t, "render", "--plan", pf, "-o", t.TempDir()); code != ExitUsage || !strings.Contains(errs, `--image "$(pyship build --push)"`) {
+		t.Errorf("render without --image: exit %d, want %d naming how to give the image\n%s", code, ExitUsage, errs)
+	}
 }
 
 func TestRenderUsageErrors(t *testing.T) {
@@ -107,8 +118,7 @@ func TestDiffCommandAgainstCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
-	env := testsvc.Start(t, "kube")
-	kc := env["KUBECONFIG"]
+	kc := testsvc.Kubeconfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c, err := kube.Connect(ctx, kube.ClientOptions{Kubeconfig: kc})
@@ -153,6 +163,10 @@ func TestDiffCommandAgainstCluster(t *testing.T) {
 	code, out, _ = runCLI(t, append(args[:len(args):len(args)], "--cpu-limit", "2")...)
 	if code != ExitFailure || !strings.Contains(out, "=== update Deployment/web") || !regexp.MustCompile(`(?m)^\+ +cpu: "2"$`).MatchString(out) {
 		t.Errorf("diff after a change: exit %d, want 1 with the Deployment's cpu limit:\n%s", code, out)
+	}
+	tagged := []string{"diff", "--plan", pf, "--image", "registry.example/web:1", "--kubeconfig", kc, "-n", ns}
+	if code, _, errs = runCLI(t, tagged...); code != ExitFailure || !strings.Contains(errs, "warning: --image registry.example/web:1 has no digest") {
+		t.Errorf("diff of a tagged image: exit %d, want 1 with a warning\n%s", code, errs)
 	}
 }
 

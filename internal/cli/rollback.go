@@ -20,8 +20,9 @@ func newRollbackCmd(s *streams) *cobra.Command {
 from a blue-green deploy switches back at once; otherwise its replicas start, pass their health
 gate, and then get all traffic.
 
-On Kubernetes the previous release comes back: the last good Deployment for the rolling
-strategy, the previous release's pods behind the Service for blue-green and canary.`,
+On Kubernetes the previous release comes back: the saved Deployment of the release before
+the active one for the rolling strategy, the previous release's pods behind the Service for
+blue-green and canary. The two releases swap places: a second rollback undoes the first.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -83,6 +84,7 @@ strategy, the previous release's pods behind the Service for blue-green and cana
 	o.addFlags(cmd, true)
 	tf.add(cmd.Flags())
 	data.add(cmd.Flags())
+	addForceConflicts(cmd.Flags(), &tf.force)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -35,16 +37,14 @@ type cluster struct {
 var crdOnce sync.Once
 var crdErr error
 
-// newCluster starts (or reuses) the kube service and returns a client on a new namespace that
-// is deleted when the test ends. KUBECONFIG pointing at another cluster is honoured by the
-// service script only through its own exports, so tests always use what it prints.
+// newCluster returns a client on a new namespace, deleted when the test ends, of the cluster
+// KUBECONFIG names, else of the test control plane (started or reused): testsvc.Kubeconfig.
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("cluster test; run without -short")
 	}
-	env := testsvc.Start(t, "kube")
-	kc := env["KUBECONFIG"]
+	kc := testsvc.Kubeconfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cl, err := Connect(ctx, ClientOptions{Kubeconfig: kc})
@@ -76,7 +76,10 @@ func newCluster(t *testing.T) *cluster {
 	return &cluster{Client: cl, kubeconfig: kc}
 }
 
-// installGatewayCRDs applies the standard-channel Gateway API CRDs from the Go module cache.
+// installGatewayCRDs creates the standard-channel Gateway API CRDs from the Go module cache
+// that the cluster lacks. CRDs already there (another version, another owner) are used as they
+// are, never overwritten; the ones created are left installed, as other test processes on the
+// same cluster may be using them (deleting a CRD deletes every object of it).
 func installGatewayCRDs(ctx context.Context, t *testing.T, cl *Client) error {
 	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
 	if err != nil {
@@ -89,8 +92,12 @@ func installGatewayCRDs(ctx context.Context, t *testing.T, cl *Client) error {
 			return err
 		}
 		for _, u := range objs {
-			if _, err := cl.ApplyObject(ctx, u, true, false); err != nil {
+			created, err := createCRD(ctx, cl, u)
+			if err != nil {
 				return err
+			}
+			if created {
+				t.Logf("installed CRD %s on the cluster", u.GetName())
 			}
 		}
 	}
@@ -100,6 +107,55 @@ func installGatewayCRDs(ctx context.Context, t *testing.T, cl *Client) error {
 		_, err := cl.Mapper.RESTMapping(gvk("gateway.networking.k8s.io", "v1", "HTTPRoute").GroupKind(), "v1")
 		return err == nil, nil
 	})
+}
+
+// createCRD creates the CRD u unless the cluster has one of that name, and says whether it did;
+// one being deleted (by an earlier test) is waited for and created again.
+func createCRD(ctx context.Context, cl *Client, u *unstructured.Unstructured) (bool, error) {
+	api := cl.Dynamic.Resource(crdGVR)
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		live, err := api.Get(ctx, u.GetName(), metav1.GetOptions{})
+		if isNotFound(err) || err != nil {
+			return true, err
+		}
+		return live.GetDeletionTimestamp() == nil, nil
+	})
+	switch {
+	case err == nil:
+		return false, nil // there, and staying
+	case !isNotFound(err):
+		return false, fmt.Errorf("looking up CRD %s: %w", u.GetName(), err)
+	}
+	_, err = api.Create(ctx, u, metav1.CreateOptions{FieldManager: "pyship-test"})
+	if apierrors.IsAlreadyExists(err) { // another test process got there first
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// TestClusterTestsHonourKUBECONFIG: with KUBECONFIG set, the tests use that cluster and start
+// nothing (here: a copy of the test control plane's kubeconfig).
+func TestClusterTestsHonourKUBECONFIG(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test; run without -short")
+	}
+	kc := testsvc.Kubeconfig(t)
+	raw, err := os.ReadFile(kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "other.kubeconfig")
+	if err := os.WriteFile(other, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", other)
+	c := newCluster(t)
+	if c.kubeconfig != other {
+		t.Errorf("the tests use %s, want KUBECONFIG's %s", c.kubeconfig, other)
+	}
+	if _, err := c.Core.CoreV1().Namespaces().Get(ctxFor(t, 10*time.Second), c.Namespace, metav1.GetOptions{}); err != nil {
+		t.Errorf("the test namespace on KUBECONFIG's cluster: %v", err)
+	}
 }
 
 func readYAML(path string) ([]*unstructured.Unstructured, error) {

@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -88,8 +89,8 @@ func (c *Client) deployRolling(ctx context.Context, b *Bundle, o DeployOptions) 
 		if err != nil {
 			return err
 		}
-		if st.Active != b.Release {
-			st.Previous = st.Active
+		if st.Active != b.Release { // the release it replaces becomes the one to roll back to
+			st.Previous, st.PreviousJSON = st.Active, st.LastGoodJSON
 		}
 		st.Active, st.Candidate, st.Failed, st.Phase, st.LastGoodJSON = b.Release, "", "", "done", good
 		st.SwitchedAt = o.now()
@@ -103,7 +104,7 @@ func (c *Client) deployRolling(ctx context.Context, b *Bundle, o DeployOptions) 
 	o.Progress.printf("release %s failed; rolling back to %s", b.Release, st.Active)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	if rerr := c.restoreLastGood(rctx, st, o.Progress); rerr != nil {
+	if rerr := c.restoreDeployment(rctx, st.LastGoodJSON, o.Progress); rerr != nil {
 		return fmt.Errorf("%w\nrolling back failed too: %v", werr, rerr)
 	}
 	st.Candidate, st.Failed, st.Phase = "", b.Release, "rolled-back"
@@ -111,10 +112,12 @@ func (c *Client) deployRolling(ctx context.Context, b *Bundle, o DeployOptions) 
 	return fmt.Errorf("%w\nrolled back to release %s", werr, st.Active)
 }
 
-func (c *Client) restoreLastGood(ctx context.Context, st *State, progress Progress) error {
+// restoreDeployment applies a Deployment saved in the state (taking its fields back from any
+// other manager) and waits until it is rolled out.
+func (c *Client) restoreDeployment(ctx context.Context, saved []byte, progress Progress) error {
 	u := &unstructured.Unstructured{}
-	if err := json.Unmarshal(st.LastGoodJSON, &u.Object); err != nil {
-		return fmt.Errorf("reading the last good Deployment: %w", err)
+	if err := json.Unmarshal(saved, &u.Object); err != nil {
+		return fmt.Errorf("reading the saved Deployment: %w", err)
 	}
 	if _, err := c.ApplyObject(ctx, u, true, false); err != nil {
 		return err
@@ -122,18 +125,18 @@ func (c *Client) restoreLastGood(ctx context.Context, st *State, progress Progre
 	return c.WaitDeployment(ctx, u.GetName(), progress)
 }
 
-// Rollback returns the app to its previous release: the last good Deployment for rolling
-// updates, the previous release's pods behind the Service for blue-green and canary.
+// Rollback returns the app to its previous release: for rolling updates the Deployment of the
+// release before the active one (or the active one itself, when a rolling update of another
+// release was left unfinished); for blue-green and canary the previous release's pods behind
+// the Service. The release rolled back from becomes the previous one, so a second rollback
+// returns to it.
 func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error {
 	st, err := c.ReadState(ctx, b.App)
 	if err != nil {
 		return err
 	}
 	if b.Strategy == "rolling" || b.Strategy == "" {
-		if len(st.LastGoodJSON) == 0 {
-			return fmt.Errorf("rollback: %s has no recorded release on namespace %s", b.App, c.Namespace)
-		}
-		return c.restoreLastGood(ctx, st, o.Progress)
+		return c.rollbackRolling(ctx, b.App, st, o)
 	}
 	if st.Previous == "" {
 		return fmt.Errorf("rollback: %s has no previous release on namespace %s (deploy twice first, and within the rollback window)", b.App, c.Namespace)
@@ -148,7 +151,10 @@ func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error
 	if err := c.WaitRelease(ctx, b.App, prev, o.Replicas, o.Progress); err != nil {
 		return err
 	}
-	if err := c.SetTraffic(ctx, b, prev, "", 0); err != nil {
+	if err := c.SetTraffic(ctx, b, prev, "", 0, o.Force); err != nil {
+		return err
+	}
+	if err := c.resumeAutoscaler(ctx, b, prev, o.Force, o.Progress); err != nil {
 		return err
 	}
 	if b.Strategy == "canary" && b.find("HTTPRoute", "") == nil {
@@ -159,5 +165,39 @@ func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error
 		}
 	}
 	st.Previous, st.Active, st.Phase, st.SwitchedAt = st.Active, prev, "rolled-back", o.now()
+	st.RetireAfter = st.SwitchedAt.Add(o.RollbackWindow)
 	return c.writeState(ctx, b.App, st)
+}
+
+// rollbackRolling re-applies the saved Deployment of the release to return to and records the
+// switch: the releases swap places, so the next rollback undoes this one.
+func (c *Client) rollbackRolling(ctx context.Context, app string, st *State, o DeployOptions) error {
+	if st.Candidate != "" && len(st.LastGoodJSON) > 0 {
+		// A rolling update that never finished (a killed deploy): back to the active release.
+		o.Progress.printf("the rollout of %s did not finish: restoring release %s", st.Candidate, st.Active)
+		if err := c.restoreDeployment(ctx, st.LastGoodJSON, o.Progress); err != nil {
+			return err
+		}
+		st.Candidate, st.Failed, st.Phase = "", st.Candidate, "rolled-back"
+		return c.writeState(ctx, app, st)
+	}
+	if st.Previous == "" || len(st.PreviousJSON) == 0 {
+		return fmt.Errorf("rollback: %s has no previous release recorded in namespace %s (a rolling rollback needs two successful deploys)", app, c.Namespace)
+	}
+	o.Progress.printf("rolling %s back from release %s to %s", app, st.Active, st.Previous)
+	werr := c.restoreDeployment(ctx, st.PreviousJSON, o.Progress)
+	var re *RolloutError
+	if werr != nil && !errors.As(werr, &re) {
+		return werr // nothing was applied
+	}
+	st.Active, st.Previous = st.Previous, st.Active
+	st.LastGoodJSON, st.PreviousJSON = st.PreviousJSON, st.LastGoodJSON
+	st.Candidate, st.Phase, st.SwitchedAt = "", "rolled-back", o.now()
+	if err := c.writeState(context.WithoutCancel(ctx), app, st); err != nil {
+		return err
+	}
+	if werr != nil {
+		return fmt.Errorf("rollback: release %s was re-applied but did not become available: %w", st.Active, werr)
+	}
+	return nil
 }

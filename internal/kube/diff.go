@@ -23,8 +23,9 @@ type ObjectDiff struct {
 }
 
 // Diff asks the server what applying b would change (server-side dry run against the live
-// objects, as the rollout would apply them) and which owned objects pruning would delete.
-func (c *Client) Diff(ctx context.Context, b *Bundle) ([]ObjectDiff, error) {
+// objects, as the rollout would apply them) and which owned objects pruning would delete. force
+// shows what taking over fields owned by other managers would change, instead of ErrConflict.
+func (c *Client) Diff(ctx context.Context, b *Bundle, force bool) ([]ObjectDiff, error) {
 	view := b
 	if b.Strategy == "blue-green" || b.Strategy == "canary" {
 		st, err := c.ReadState(ctx, b.App)
@@ -56,7 +57,7 @@ func (c *Client) Diff(ctx context.Context, b *Bundle) ([]ObjectDiff, error) {
 		if err != nil {
 			return nil, objectError("get", u, m.Resource.Resource, b.Namespace, err)
 		}
-		dry, err := c.ApplyObject(ctx, u.DeepCopy(), false, true)
+		dry, err := c.ApplyObject(ctx, u.DeepCopy(), force, true)
 		if err != nil {
 			return nil, err
 		}

@@ -23,7 +23,11 @@ func objectError(verb string, u *unstructured.Unstructured, resource, namespace 
 		var owners []string
 		if st, ok := err.(apierrors.APIStatus); ok && st.Status().Details != nil {
 			for _, c := range st.Status().Details.Causes {
-				owners = append(owners, strings.TrimSpace(c.Message))
+				msg := strings.TrimSpace(c.Message)
+				if c.Field != "" {
+					msg = c.Field + ": " + msg
+				}
+				owners = append(owners, msg)
 			}
 		}
 		return fmt.Errorf("%w: applying %s: fields are owned by another manager (%s); "+

@@ -29,7 +29,31 @@ func monitoringCRD(kind, plural string) *unstructured.Unstructured {
 }
 
 func TestMonitoringObjectsOnlyWhenTheirCRDsExist(t *testing.T) {
+	monitoringObjects(t, newCluster(t))
+}
+
+// TestClusterTestsLeaveCRDsTheyFound runs the monitoring test on a cluster that already has its
+// CRDs (as one with the Prometheus Operator has): they are neither replaced nor deleted.
+func TestClusterTestsLeaveCRDsTheyFound(t *testing.T) {
 	c := newCluster(t)
+	ctx := ctxFor(t, time.Minute)
+	createMonitoringCRDs(t, c)
+	t.Run("monitoring", func(t *testing.T) { monitoringObjects(t, c) })
+	for _, name := range []string{"servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"} {
+		u, err := c.Dynamic.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Errorf("the CRD %s that was there before the test: %v", name, err)
+			continue
+		}
+		if u.GetDeletionTimestamp() != nil {
+			t.Errorf("the test deleted the CRD %s it found", name)
+		}
+	}
+}
+
+// monitoringObjects checks that the ServiceMonitor and PrometheusRule are skipped without their
+// CRDs and applied with them; it creates the CRDs the cluster lacks, and removes only those.
+func monitoringObjects(t *testing.T, c *cluster) {
 	ctx := ctxFor(t, time.Minute)
 	b := c.render(t, appPlan("mon", "rolling"), Options{Image: image("a1"), Monitoring: true})
 	_, err := c.Dynamic.Resource(crdGVR).Get(ctx, "servicemonitors.monitoring.coreos.com", metav1.GetOptions{})
@@ -42,13 +66,7 @@ func TestMonitoringObjectsOnlyWhenTheirCRDsExist(t *testing.T) {
 			t.Errorf("without the CRDs, skipped %v, want the ServiceMonitor and PrometheusRule", res.Skipped)
 		}
 	}
-	for kind, plural := range map[string]string{"ServiceMonitor": "servicemonitors", "PrometheusRule": "prometheusrules"} {
-		if _, err := c.ApplyObject(ctx, monitoringCRD(kind, plural), true, false); err != nil {
-			t.Fatal(err)
-		}
-		name := plural + ".monitoring.coreos.com"
-		t.Cleanup(func() { _ = c.Dynamic.Resource(crdGVR).Delete(context.Background(), name, metav1.DeleteOptions{}) })
-	}
+	createMonitoringCRDs(t, c)
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
 		c.Mapper.Reset()
 		_, err1 := c.Mapper.RESTMapping(schema.GroupKind{Group: "monitoring.coreos.com", Kind: "ServiceMonitor"}, "v1")
@@ -74,6 +92,24 @@ func TestMonitoringObjectsOnlyWhenTheirCRDsExist(t *testing.T) {
 		}
 		if u.GetLabels()[LabelPartOf] != ApplySetID("mon", c.Namespace) {
 			t.Errorf("%s/mon is not in the app's ApplySet: labels %v", r, u.GetLabels())
+		}
+	}
+}
+
+// createMonitoringCRDs creates the monitoring CRDs the cluster lacks and removes them after the
+// test; CRDs the cluster has (a real Prometheus Operator's) are used as they are.
+func createMonitoringCRDs(t *testing.T, c *cluster) {
+	t.Helper()
+	for kind, plural := range map[string]string{"ServiceMonitor": "servicemonitors", "PrometheusRule": "prometheusrules"} {
+		crd := monitoringCRD(kind, plural)
+		created, err := createCRD(ctxFor(t, 10*time.Second), c.Client, crd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if created {
+			t.Cleanup(func() {
+				_ = c.Dynamic.Resource(crdGVR).Delete(context.Background(), crd.GetName(), metav1.DeleteOptions{})
+			})
 		}
 	}
 }

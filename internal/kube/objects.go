@@ -50,8 +50,11 @@ func (r *renderer) configMaps() []runtime.Object {
 	return []runtime.Object{cm}
 }
 
+// hasSecret reports whether the app has secrets (a Secret, and the pod reads it).
+func (r *renderer) hasSecret() bool { return r.p.SecretsFile != "" || len(r.o.Secrets) > 0 }
+
 func (r *renderer) secret() []runtime.Object {
-	if r.p.SecretsFile == "" && len(r.o.Secrets) == 0 {
+	if !r.hasSecret() {
 		return nil
 	}
 	s := &corev1.Secret{

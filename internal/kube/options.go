@@ -17,6 +17,7 @@ const (
 	LabelPartOf    = "applyset.kubernetes.io/part-of"
 
 	AnnotationConfigHash = "pyship.dev/config-hash"
+	AnnotationSecretHash = "pyship.dev/secret-hash"
 	AnnotationImage      = "pyship.dev/image"
 	AnnotationKeep       = "pyship.dev/keep-on-prune"
 
@@ -31,8 +32,9 @@ type Options struct {
 	Namespace string
 	// Image is the app image, by digest (repo@sha256:...).
 	Image string
-	// Release names the release the Deployment belongs to (blue-green and canary); derived
-	// from the image and config when empty.
+	// Release names the release the Deployment belongs to; when empty, a hash of the whole
+	// pod template (image, command, env, resources, probes, volumes, config and secret hashes),
+	// so any change to what the pods run is a new release.
 	Release string
 
 	// Host, when set, exposes the app through an Ingress (or an HTTPRoute with GatewayAPI).
@@ -101,7 +103,7 @@ func (o Options) validate() error {
 		}
 	}
 	if o.Image == "" {
-		return fmt.Errorf("render: no image given; build and push first or pass --image REPO@sha256:DIGEST")
+		return fmt.Errorf("render: no image given; pass --image REPO@sha256:DIGEST (`pyship build --push` prints it), e.g. pyship render --image \"$(pyship build --push)\"")
 	}
 	return nil
 }

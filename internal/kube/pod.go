@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/pyship/pyship/internal/detect"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -19,33 +21,18 @@ import (
 // preStopSeconds keeps a terminating pod serving while endpoints and load balancers forget it.
 const preStopSeconds = 5
 
-// deployment renders the app's Deployment with a restricted pod.
-func (r *renderer) deployment() (runtime.Object, error) {
+// deployment renders the app's Deployment around the pod template tpl, labelled with the release.
+func (r *renderer) deployment(tpl corev1.PodTemplateSpec) (runtime.Object, error) {
 	replicas := int32(max(r.p.Deploy.Replicas, 1))
-	drain, err := duration(r.p.Deploy.DrainTimeout, 30*time.Second, "deploy.drain_timeout")
-	if err != nil {
-		return nil, err
-	}
 	startup, err := duration(r.p.Health.StartupTimeout, 60*time.Second, "health.startup_timeout")
 	if err != nil {
 		return nil, err
 	}
-	podLabels := r.selector()
-	for k, v := range r.commonLabels() {
-		podLabels[k] = v
-	}
-	podLabels[LabelRelease] = r.release
+	tpl.Labels[LabelRelease] = r.release
 	selector := r.selector()
 	if strategy(r.p) != "rolling" {
 		selector[LabelRelease] = r.release
 	}
-	c, err := r.container()
-	if err != nil {
-		return nil, err
-	}
-	grace := int64(drain/time.Second) + preStopSeconds + 5
-	no, yes := false, true
-	uid := int64(65532)
 	surge, unavailable := intstr.FromString("25%"), intstr.FromInt32(0)
 	d := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
@@ -59,25 +46,7 @@ func (r *renderer) deployment() (runtime.Object, error) {
 				Type:          appsv1.RollingUpdateDeploymentStrategyType,
 				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: &surge, MaxUnavailable: &unavailable},
 			},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{
-					Labels:      podLabels,
-					Annotations: map[string]string{AnnotationConfigHash: r.configHash},
-				},
-				Spec: corev1.PodSpec{
-					ServiceAccountName:            r.app,
-					AutomountServiceAccountToken:  &no,
-					EnableServiceLinks:            &no,
-					TerminationGracePeriodSeconds: &grace,
-					NodeSelector:                  r.o.NodeSelector,
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid,
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
-					Containers: []corev1.Container{c},
-					Volumes:    r.volumes(),
-				},
-			},
+			Template: tpl,
 		},
 	}
 	if r.o.MaxReplicas > int(replicas) {
@@ -86,6 +55,47 @@ func (r *renderer) deployment() (runtime.Object, error) {
 	d.Labels = map[string]string{LabelRelease: r.release}
 	d.Annotations = map[string]string{AnnotationImage: r.o.Image}
 	return d, nil
+}
+
+// podTemplate renders the restricted pod of the app, without its release label: everything in
+// it, the config and secret hashes included, makes the release (releaseID).
+func (r *renderer) podTemplate() (corev1.PodTemplateSpec, error) {
+	drain, err := duration(r.p.Deploy.DrainTimeout, 30*time.Second, "deploy.drain_timeout")
+	if err != nil {
+		return corev1.PodTemplateSpec{}, err
+	}
+	podLabels := r.selector()
+	for k, v := range r.commonLabels() {
+		podLabels[k] = v
+	}
+	c, err := r.container()
+	if err != nil {
+		return corev1.PodTemplateSpec{}, err
+	}
+	ann := map[string]string{AnnotationConfigHash: r.configHash}
+	if r.hasSecret() {
+		// A change of the secrets alone changes the template too, so the pods roll.
+		ann[AnnotationSecretHash] = hashFiles(r.o.Secrets)
+	}
+	grace := int64(drain/time.Second) + preStopSeconds + 5
+	no, yes := false, true
+	uid := int64(65532)
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: ann},
+		Spec: corev1.PodSpec{
+			ServiceAccountName:            r.app,
+			AutomountServiceAccountToken:  &no,
+			EnableServiceLinks:            &no,
+			TerminationGracePeriodSeconds: &grace,
+			NodeSelector:                  r.o.NodeSelector,
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid,
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Containers: []corev1.Container{c},
+			Volumes:    r.volumes(),
+		},
+	}, nil
 }
 
 func (r *renderer) container() (corev1.Container, error) {
@@ -97,6 +107,7 @@ func (r *renderer) container() (corev1.Container, error) {
 	c := corev1.Container{
 		Name:            "app",
 		Image:           r.o.Image,
+		Command:         r.command(),
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Env:             r.env(),
 		Resources:       res,
@@ -110,7 +121,7 @@ func (r *renderer) container() (corev1.Container, error) {
 		}},
 		VolumeMounts: r.mounts(),
 	}
-	if r.p.SecretsFile != "" || len(r.o.Secrets) > 0 {
+	if r.hasSecret() {
 		c.EnvFrom = []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: r.secretName()}}}}
 	}
 	if r.isWeb() {
@@ -143,6 +154,24 @@ func (r *renderer) workers() int {
 		return 2*cpus + 1
 	}
 	return cpus
+}
+
+// command is the container's command when the image's own pins a worker count: the gunicorn or
+// uvicorn command pyship generated (which passes --workers, and the servers let the flag win
+// over WEB_CONCURRENCY), with the worker count for the CPU limit and $PORT expanded by the
+// kubelet. nil keeps the image's command: one written in the spec or the project keeps its
+// own flags, and reads WEB_CONCURRENCY when it has none.
+func (r *renderer) command() []string {
+	run := r.p.Run
+	if run.Server == "" || len(run.Command) == 0 || !slices.Equal(run.Command, detect.ServerCommand(run.Server, run.App, run.Workers)) {
+		return nil
+	}
+	argv := detect.ServerCommand(run.Server, run.App, r.workers())
+	port := strings.NewReplacer("${PORT}", "$(PORT)", "$PORT", "$(PORT)")
+	for i, a := range argv {
+		argv[i] = port.Replace(a)
+	}
+	return argv
 }
 
 func (r *renderer) env() []corev1.EnvVar {

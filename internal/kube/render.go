@@ -3,6 +3,7 @@ package kube
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -60,9 +61,15 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 		return nil, err
 	}
 	r := &renderer{p: p, o: opts, app: p.Name, configHash: hashFiles(opts.ConfigFiles)}
+	tpl, err := r.podTemplate()
+	if err != nil {
+		return nil, err
+	}
 	r.release = opts.Release
 	if r.release == "" {
-		r.release = releaseID(opts.Image, r.configHash)
+		if r.release, err = releaseID(tpl); err != nil {
+			return nil, err
+		}
 	}
 	var objs []runtime.Object
 	add := func(o runtime.Object, err error) error {
@@ -83,7 +90,7 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 	}
 	objs = append(objs, pvcs...)
 	objs = append(objs, r.services()...)
-	if err := add(r.deployment()); err != nil {
+	if err := add(r.deployment(tpl)); err != nil {
 		return nil, err
 	}
 	objs = append(objs, r.hpa()...)
@@ -144,9 +151,16 @@ func DeploymentName(app, strategy, release string) string {
 	return app + "-" + release
 }
 
-func releaseID(image, configHash string) string {
-	h := sha256.Sum256([]byte(image + "\x00" + configHash))
-	return "r" + hex.EncodeToString(h[:])[:8]
+// releaseID names the release of a pod template (without its release label): a change to
+// anything the pods run (image, command, env, resources, probes, volumes, node selector, the
+// config and secret hashes) is a new release, one to nothing of it is the same release.
+func releaseID(tpl corev1.PodTemplateSpec) (string, error) {
+	raw, err := json.Marshal(tpl) // struct fields in order, map keys sorted: deterministic
+	if err != nil {
+		return "", fmt.Errorf("render: hashing the pod template: %w", err)
+	}
+	h := sha256.Sum256(raw)
+	return "r" + hex.EncodeToString(h[:])[:8], nil
 }
 
 func hashFiles(files map[string]string) string {

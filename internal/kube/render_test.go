@@ -2,13 +2,17 @@ package kube
 
 import (
 	"bytes"
+	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/pyship/pyship/internal/plan"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -105,14 +109,19 @@ func TestRenderRestrictedPodAndSecrets(t *testing.T) {
 			t.Errorf("render output lacks %q", want)
 		}
 	}
-	// A config change changes the pod template, so the pods roll.
-	o := fullOptions()
-	o.ConfigFiles = map[string]string{"settings.toml": "debug = true\n"}
-	b2, _ := Render(webPlan("shop", "rolling"), o)
-	h1, _, _ := unstructuredString(b.Deployment().Object, "spec", "template", "metadata", "annotations", AnnotationConfigHash)
-	h2, _, _ := unstructuredString(b2.Deployment().Object, "spec", "template", "metadata", "annotations", AnnotationConfigHash)
-	if h1 == "" || h1 == h2 {
-		t.Errorf("config hash in the pod template did not change with the config: %q → %q", h1, h2)
+	// A config or secrets change changes the pod template's hash of them, so the pods roll.
+	for ann, edit := range map[string]func(o *Options){
+		AnnotationConfigHash: func(o *Options) { o.ConfigFiles = map[string]string{"settings.toml": "debug = true\n"} },
+		AnnotationSecretHash: func(o *Options) { o.Secrets = map[string]string{"DATABASE_URL": "postgres://u:other@db/shop"} },
+	} {
+		o := fullOptions()
+		edit(&o)
+		b2, _ := Render(webPlan("shop", "rolling"), o)
+		h1, _, _ := unstructuredString(b.Deployment().Object, "spec", "template", "metadata", "annotations", ann)
+		h2, _, _ := unstructuredString(b2.Deployment().Object, "spec", "template", "metadata", "annotations", ann)
+		if h1 == "" || h1 == h2 {
+			t.Errorf("%s in the pod template did not change with its content: %q → %q", ann, h1, h2)
+		}
 	}
 }
 
@@ -122,5 +131,108 @@ func TestRenderRejectsBadInput(t *testing.T) {
 	}
 	if _, err := Render(webPlan("shop", "rolling"), Options{Image: testImage, CPULimit: "lots"}); err == nil || !strings.Contains(err.Error(), "cpu-limit") {
 		t.Errorf("bad quantity: got %v, want an error naming cpu-limit", err)
+	}
+}
+
+// TestRenderWorkersFollowTheCPULimit resolves the example apps as `pyship deploy` does: the
+// start command pyship generates passes --workers, so the container's command carries the
+// count for the CPU limit (gunicorn 2×CPU+1, uvicorn one per CPU) unless [run] workers pins it.
+func TestRenderWorkersFollowTheCPULimit(t *testing.T) {
+	for _, tc := range []struct {
+		example, cpuLimit string
+		pinned            int
+		want              []string
+	}{
+		{"flask", "2", 0, []string{"gunicorn", "--bind", "0.0.0.0:$(PORT)", "--workers", "5", "app:app"}},
+		{"flask", "1500m", 0, []string{"gunicorn", "--bind", "0.0.0.0:$(PORT)", "--workers", "5", "app:app"}},
+		{"flask", "4", 3, []string{"gunicorn", "--bind", "0.0.0.0:$(PORT)", "--workers", "3", "app:app"}},
+		{"fastapi", "3", 0, []string{"uvicorn", "--host", "0.0.0.0", "--port", "$(PORT)", "--workers", "3"}},
+	} {
+		t.Run(tc.example+"-"+tc.cpuLimit, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "examples", tc.example))); err != nil {
+				t.Fatal(err)
+			}
+			if tc.pinned > 0 {
+				spec := fmt.Sprintf("name = %q\n[run]\nworkers = %d\n", tc.example, tc.pinned)
+				if err := os.WriteFile(filepath.Join(dir, "pyship.toml"), []byte(spec), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := plan.Resolve(context.Background(), dir, plan.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(p.Run.Command, "--workers") {
+				t.Fatalf("the plan's command %q has no --workers flag: the case tests nothing", p.Run.Command)
+			}
+			o := Options{Image: testImage, CPULimit: tc.cpuLimit}
+			if err := LoadInputs(p, &o); err != nil {
+				t.Fatal(err)
+			}
+			b, err := Render(p, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, _, _ := unstructured.NestedSlice(b.Deployment().Object, "spec", "template", "spec", "containers")
+			raw, _ := cs[0].(map[string]any)["command"].([]any)
+			var got []string
+			for _, a := range raw {
+				got = append(got, a.(string))
+			}
+			if len(got) < len(tc.want) || !slices.Equal(got[:len(tc.want)], tc.want) {
+				t.Errorf("container command %q, want it to start %q (plan command %q)", got, tc.want, p.Run.Command)
+			}
+		})
+	}
+	// A command the user wrote keeps its own flags: the image's command runs.
+	p := webPlan("shop", "rolling")
+	p.Run.Command = []string{"gunicorn", "--workers", "7", "app:app"}
+	b, err := Render(p, Options{Image: testImage, CPULimit: "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmd, found, _ := unstructured.NestedSlice(b.Deployment().Object, "spec", "template", "spec", "containers"); found && cmd[0].(map[string]any)["command"] != nil {
+		t.Errorf("a spec-written command was replaced: %v", cmd[0].(map[string]any)["command"])
+	}
+}
+
+// TestReleaseFollowsThePodTemplate: any change to what the pods run is a new release (so
+// blue-green and canary gate it), a change to what they do not run is the same release.
+func TestReleaseFollowsThePodTemplate(t *testing.T) {
+	release := func(edit func(p *plan.Plan, o *Options)) string {
+		t.Helper()
+		p, o := webPlan("shop", "blue-green"), fullOptions()
+		edit(p, &o)
+		b, err := Render(p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Release
+	}
+	base := release(func(*plan.Plan, *Options) {})
+	for name, edit := range map[string]func(p *plan.Plan, o *Options){
+		"image": func(_ *plan.Plan, o *Options) { o.Image = image("99") },
+		"env":   func(p *plan.Plan, _ *Options) { p.Env = map[string]string{"LOG_LEVEL": "debug"} },
+		"secrets": func(_ *plan.Plan, o *Options) {
+			o.Secrets = map[string]string{"DATABASE_URL": "postgres://u:other@db/shop"}
+		},
+		"config": func(_ *plan.Plan, o *Options) { o.ConfigFiles = map[string]string{"settings.toml": "debug = true\n"} },
+		"memory": func(_ *plan.Plan, o *Options) { o.MemoryLimit = "1Gi" },
+		"probes": func(p *plan.Plan, _ *Options) { p.Health.Path = "/ready" },
+		"drain":  func(p *plan.Plan, _ *Options) { p.Deploy.DrainTimeout = "60s" },
+	} {
+		if got := release(edit); got == base {
+			t.Errorf("changing the %s kept release %s", name, base)
+		}
+	}
+	for name, edit := range map[string]func(p *plan.Plan, o *Options){
+		"replicas":     func(p *plan.Plan, _ *Options) { p.Deploy.Replicas = 5 },
+		"max-replicas": func(_ *plan.Plan, o *Options) { o.MaxReplicas = 9 },
+		"host":         func(_ *plan.Plan, o *Options) { o.Host = "other.example.com" },
+	} {
+		if got := release(edit); got != base {
+			t.Errorf("changing the %s made release %s of %s: the pods run the same", name, got, base)
+		}
 	}
 }

@@ -62,6 +62,195 @@ func TestRollingDeployThenBrokenReleaseRollsBack(t *testing.T) {
 	}
 }
 
+// TestRollingRollbackReturnsToThePreviousRelease deploys v1 then v2 with the rolling strategy:
+// rollback puts v1's pod template back, and a second rollback returns to v2.
+func TestRollingRollbackReturnsToThePreviousRelease(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("rb", "rolling")
+	opts := DeployOptions{Replicas: 3, Prune: true, Progress: logProgress(t)}
+	v1 := c.render(t, p, Options{Image: image("a1")})
+	v2 := c.render(t, p, Options{Image: image("b2"), CPULimit: "2"})
+	for _, b := range []*Bundle{v1, v2} {
+		if err := c.Deploy(ctxFor(t, time.Minute), b, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := func(want *Bundle) {
+		t.Helper()
+		d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 10*time.Second), "rb", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tpl := d.Spec.Template
+		wantImage, _, _ := unstructured.NestedSlice(want.Deployment().Object, "spec", "template", "spec", "containers")
+		img := wantImage[0].(map[string]any)["image"]
+		if tpl.Spec.Containers[0].Image != img || tpl.Labels[LabelRelease] != want.Release || d.Status.AvailableReplicas != 3 {
+			t.Errorf("live Deployment runs %s (release %s, %d available), want %s (release %s, 3 available)",
+				tpl.Spec.Containers[0].Image, tpl.Labels[LabelRelease], d.Status.AvailableReplicas, img, want.Release)
+		}
+		if lim := tpl.Spec.Containers[0].Resources.Limits.Cpu().String(); want == v1 && lim != "1" {
+			t.Errorf("after the rollback the CPU limit is %s, want v1's 1", lim)
+		}
+	}
+	live(v2)
+	if err := c.Rollback(ctxFor(t, time.Minute), v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	live(v1)
+	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "rb")
+	if st.Active != v1.Release || st.Previous != v2.Release || st.Phase != "rolled-back" {
+		t.Errorf("state after the rollback: active %q previous %q phase %q, want %q, %q, rolled-back", st.Active, st.Previous, st.Phase, v1.Release, v2.Release)
+	}
+	// A second rollback undoes the first.
+	if err := c.Rollback(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	live(v2)
+}
+
+// TestPodChangesAreNewReleases changes only the env (same image, same config) of a blue-green
+// app: it is a new release beside the serving one, gated before the Service moves, and the
+// serving release's pods are left as they were. A rolling app whose secrets alone change rolls
+// its pods.
+func TestPodChangesAreNewReleases(t *testing.T) {
+	c := newCluster(t)
+	opts := DeployOptions{Replicas: 3, Prune: true, RollbackWindow: time.Hour, Progress: logProgress(t)}
+	p := appPlan("env", "blue-green")
+	v1 := c.render(t, p, Options{Image: image("a1")})
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	p.Env = map[string]string{"LOG_LEVEL": "debug"}
+	v2 := c.render(t, p, Options{Image: image("a1")})
+	if v2.Release == v1.Release {
+		t.Fatalf("an env change kept release %s", v1.Release)
+	}
+	if err := c.Deploy(ctxFor(t, time.Minute), v2, opts); err != nil {
+		t.Fatal(err)
+	}
+	waitEndpoints(t, c, "env", v2.Release, 3)
+	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "env")
+	if st.Active != v2.Release || st.Previous != v1.Release {
+		t.Errorf("state: active %q previous %q, want %q and %q", st.Active, st.Previous, v2.Release, v1.Release)
+	}
+	d1, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "env-"+v1.Release, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range d1.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "LOG_LEVEL" && e.Value != "info" {
+			t.Errorf("the serving release's pods were changed in place: LOG_LEVEL=%s", e.Value)
+		}
+	}
+
+	// Rolling: the same image with other secret values gives pods that read the new Secret.
+	rp := appPlan("sec", "rolling")
+	rp.SecretsFile = "secrets.env"
+	s1 := c.render(t, rp, Options{Image: image("a1"), Secrets: map[string]string{"TOKEN": "one"}})
+	if err := c.Deploy(ctxFor(t, time.Minute), s1, opts); err != nil {
+		t.Fatal(err)
+	}
+	before := podNames(t, c, "sec")
+	s2 := c.render(t, rp, Options{Image: image("a1"), Secrets: map[string]string{"TOKEN": "two"}})
+	if err := c.Deploy(ctxFor(t, time.Minute), s2, opts); err != nil {
+		t.Fatal(err)
+	}
+	rss, err := c.Core.AppsV1().ReplicaSets(c.Namespace).List(ctxFor(t, 5*time.Second), metav1.ListOptions{LabelSelector: LabelName + "=sec"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rss.Items) != 2 {
+		t.Errorf("a secrets change made %d ReplicaSet(s), want 2: the pods did not roll", len(rss.Items))
+	}
+	for n := range podNames(t, c, "sec") {
+		if before[n] {
+			t.Errorf("pod %s from before the secrets change is still running", n)
+		}
+	}
+}
+
+// podNames lists the app's pods that are not terminating.
+func podNames(t *testing.T, c *cluster, app string) map[string]bool {
+	t.Helper()
+	pods, err := c.Core.CoreV1().Pods(c.Namespace).List(ctxFor(t, 5*time.Second), metav1.ListOptions{LabelSelector: LabelName + "=" + app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			out[p.Name] = true
+		}
+	}
+	return out
+}
+
+// TestAutoscalerWaitsForTheCanary rolls a replica-weighted canary out under an autoscaler whose
+// minReplicas is the full count: while the canary holds at its first step no autoscaler aims
+// at either release (it would scale the canary to full size, or the stable one back up), and
+// once promoted the autoscaler scales the canary.
+func TestAutoscalerWaitsForTheCanary(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("hpa", "canary")
+	p.Deploy.Replicas = 4
+	o := Options{MaxReplicas: 8}
+	opts := DeployOptions{Replicas: 4, Steps: []int{25, 100}, Pause: 100 * time.Millisecond, Prune: true, Progress: logProgress(t),
+		MinRequests: 10, MaxErrorRate: 0.05, MaxLatencyRatio: 2,
+		Metrics: func(context.Context, string) (rollout.Metrics, error) { return rollout.Metrics{}, nil }}
+	o.Image = image("a1")
+	v1 := c.render(t, p, o)
+	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	target := func() string {
+		t.Helper()
+		h, err := c.Core.AutoscalingV2().HorizontalPodAutoscalers(c.Namespace).Get(ctxFor(t, 5*time.Second), "hpa", metav1.GetOptions{})
+		if isNotFound(err) {
+			return ""
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Spec.ScaleTargetRef.Name
+	}
+	if got := target(); got != "hpa-"+v1.Release {
+		t.Fatalf("after the first deploy the autoscaler aims at %q, want hpa-%s", got, v1.Release)
+	}
+
+	o.Image = image("b2")
+	v2 := c.render(t, p, o)
+	done := make(chan error, 1)
+	go func() { done <- c.Deploy(ctxFor(t, time.Minute), v2, opts) }()
+	ok, err := c.waitState(ctxFor(t, 30*time.Second), "hpa", 0, func(s *State) bool { return s.Candidate == v2.Release && s.CanaryWeight == "25" })
+	if !ok {
+		t.Fatalf("the canary never held at 25%%: %v", err)
+	}
+	if got := target(); got != pausedTarget("hpa") {
+		t.Errorf("while the canary holds at 25%% the autoscaler aims at %q, want it paused (minReplicas %d would resize either release)", got, p.Deploy.Replicas)
+	}
+	if h, _ := c.Health(ctxFor(t, 5*time.Second), "hpa", v2.Release); h.Total != 1 {
+		t.Errorf("the canary at 25%% of 4 replicas has %d pods, want 1", h.Total)
+	}
+	if err := c.Request(ctxFor(t, 5*time.Second), "hpa", RequestPromote); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := target(); got != "hpa-"+v2.Release {
+		t.Errorf("after the rollout the autoscaler aims at %q, want hpa-%s", got, v2.Release)
+	}
+	// Still in the app's inventory: a spec without max_replicas prunes it.
+	o.MaxReplicas, o.Image = 0, image("c3")
+	opts.Steps = []int{100}
+	if err := c.Deploy(ctxFor(t, time.Minute), c.render(t, p, o), opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := target(); got != "" {
+		t.Errorf("the autoscaler is left aiming at %q after max_replicas was dropped", got)
+	}
+}
+
 func hasManager(mf []metav1.ManagedFieldsEntry, name string, op metav1.ManagedFieldsOperationType) bool {
 	for _, m := range mf {
 		if m.Manager == name && m.Operation == op {

@@ -72,8 +72,9 @@ func releaseService(b *Bundle, release string) *unstructured.Unstructured {
 
 // SetTraffic sends the app's traffic to stable, or weight percent of it to canary: the blue-green
 // Service selector, or the canary HTTPRoute's backend weights. With neither (canary by
-// replica ratio) the replica counts alone split the traffic and there is nothing to do.
-func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary string, weight int) error {
+// replica ratio) the replica counts alone split the traffic and there is nothing to do. force
+// takes the fields over from another field manager.
+func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary string, weight int, force bool) error {
 	if b.Strategy == "blue-green" {
 		svc := b.find("Service", b.App)
 		if svc == nil {
@@ -81,7 +82,7 @@ func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary strin
 		}
 		svc = svc.DeepCopy()
 		_ = unstructured.SetNestedField(svc.Object, stable, "spec", "selector", LabelRelease)
-		_, err := c.ApplyObject(ctx, svc, false, false)
+		_, err := c.ApplyObject(ctx, svc, force, false)
 		return err
 	}
 	route := b.find("HTTPRoute", "")
@@ -93,15 +94,45 @@ func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary strin
 			continue
 		}
 		if svc := releaseService(b, rel); svc != nil {
-			if _, err := c.ApplyObject(ctx, svc, false, false); err != nil {
+			if _, err := c.ApplyObject(ctx, svc, force, false); err != nil {
 				return err
 			}
 		}
 	}
 	route = route.DeepCopy()
 	setRouteBackends(route, b.App, stable, canary, weight)
-	_, err := c.ApplyObject(ctx, route, false, false)
+	_, err := c.ApplyObject(ctx, route, force, false)
 	return err
 }
 
 var httpRouteGVR = gvk("gateway.networking.k8s.io", "v1", "HTTPRoute").GroupVersion().WithResource("httproutes")
+
+// pausedTarget is what the app's HorizontalPodAutoscaler aims at while a blue-green or canary
+// rollout runs: no Deployment, so it scales nothing. The engine sets each release's replicas
+// itself, and an autoscaler enforcing its minReplicas on either release would undo the steps
+// (a replica-weighted canary pushed to full size, a stable release scaled back up).
+func pausedTarget(app string) string { return app + "-paused-during-rollout" }
+
+// pauseAutoscaler aims b's autoscaler at pausedTarget.
+func pauseAutoscaler(b *Bundle, progress Progress) {
+	if hpa := b.find("HorizontalPodAutoscaler", ""); hpa != nil {
+		_ = unstructured.SetNestedField(hpa.Object, pausedTarget(b.App), "spec", "scaleTargetRef", "name")
+		progress.printf("autoscaler %s paused during the rollout", hpa.GetName())
+	}
+}
+
+// resumeAutoscaler applies the app's HorizontalPodAutoscaler aimed at release, the one serving
+// once a rollout has ended (or been rolled back).
+func (c *Client) resumeAutoscaler(ctx context.Context, b *Bundle, release string, force bool, progress Progress) error {
+	hpa := b.find("HorizontalPodAutoscaler", "")
+	if hpa == nil || release == "" {
+		return nil
+	}
+	u := hpa.DeepCopy()
+	_ = unstructured.SetNestedField(u.Object, DeploymentName(b.App, b.Strategy, release), "spec", "scaleTargetRef", "name")
+	if _, err := c.ApplyObject(ctx, u, force, false); err != nil {
+		return err
+	}
+	progress.printf("autoscaler %s scales release %s", hpa.GetName(), release)
+	return nil
+}

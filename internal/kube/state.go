@@ -20,14 +20,17 @@ const (
 	annPhase      = "pyship.dev/phase"
 	annWeight     = "pyship.dev/canary-weight"
 	annSwitchedAt = "pyship.dev/switched-at"
+	annRetire     = "pyship.dev/retire-previous-after"
 	annFailed     = "pyship.dev/failed-release"
 	annRequest    = "pyship.dev/request"
 	stateManager  = "pyship-rollout"
 	// requestManager owns the request annotation, so the deploy's own state writes (another
 	// field manager) never drop a request it has not seen yet.
 	requestManager = "pyship-request"
-	// keyLastGood holds the last Deployment that rolled out fine (rolling strategy's rollback).
-	keyLastGood = "last-good-deployment"
+	// keyLastGood holds the Deployment of the active release as it rolled out fine, and
+	// keyPreviousGood the one of the release before it (the rolling strategy's rollback).
+	keyLastGood     = "last-good-deployment"
+	keyPreviousGood = "previous-deployment"
 	// keyRollout holds the strategy engine's rollout.Status of the rollout in progress, so a
 	// deploy run again after a crash resumes where it stood.
 	keyRollout = "rollout-status"
@@ -43,9 +46,14 @@ type State struct {
 	Phase        string    `json:"phase,omitempty"`
 	CanaryWeight string    `json:"canaryWeight,omitempty"`
 	SwitchedAt   time.Time `json:"switchedAt,omitzero"`
+	// RetireAfter is when the rollback window of a blue-green or canary switch ends: the
+	// previous release keeps its pods until the first deploy or promote after it.
+	RetireAfter time.Time `json:"retirePreviousAfter,omitzero"`
 	// Request is a user's request to the deploy in progress ("promote" or "abort"), not yet taken.
 	Request      string `json:"request,omitempty"`
 	LastGoodJSON []byte `json:"-"`
+	// PreviousJSON is the Deployment of the Previous release (rolling strategy).
+	PreviousJSON []byte `json:"-"`
 	RolloutJSON  []byte `json:"-"`
 }
 
@@ -66,9 +74,12 @@ func stateOf(s *corev1.Secret) *State {
 	a := s.Annotations
 	st := &State{Active: a[annActive], Previous: a[annPrevious], Candidate: a[annCandidate], Failed: a[annFailed],
 		Phase: a[annPhase], CanaryWeight: a[annWeight], Request: a[annRequest],
-		LastGoodJSON: s.Data[keyLastGood], RolloutJSON: s.Data[keyRollout]}
+		LastGoodJSON: s.Data[keyLastGood], PreviousJSON: s.Data[keyPreviousGood], RolloutJSON: s.Data[keyRollout]}
 	if t, err := time.Parse(time.RFC3339, a[annSwitchedAt]); err == nil {
 		st.SwitchedAt = t
+	}
+	if t, err := time.Parse(time.RFC3339, a[annRetire]); err == nil {
+		st.RetireAfter = t
 	}
 	return st
 }
@@ -80,6 +91,9 @@ func (c *Client) writeState(ctx context.Context, app string, st *State) error {
 		annFailed: st.Failed, annPhase: st.Phase, annWeight: st.CanaryWeight}
 	if !st.SwitchedAt.IsZero() {
 		ann[annSwitchedAt] = st.SwitchedAt.UTC().Format(time.RFC3339)
+	}
+	if !st.RetireAfter.IsZero() {
+		ann[annRetire] = st.RetireAfter.UTC().Format(time.RFC3339)
 	}
 	for k, v := range ann {
 		if v == "" {
@@ -93,6 +107,9 @@ func (c *Client) writeState(ctx context.Context, app string, st *State) error {
 	data := map[string]any{}
 	if st.LastGoodJSON != nil {
 		data[keyLastGood] = base64.StdEncoding.EncodeToString(st.LastGoodJSON)
+	}
+	if st.PreviousJSON != nil {
+		data[keyPreviousGood] = base64.StdEncoding.EncodeToString(st.PreviousJSON)
 	}
 	if st.RolloutJSON != nil {
 		data[keyRollout] = base64.StdEncoding.EncodeToString(st.RolloutJSON)

@@ -36,7 +36,7 @@ func (c *Client) Status(ctx context.Context, app string) (*AppStatus, error) {
 		return nil, fmt.Errorf("status of %s: listing its Deployments in namespace %s: %w", app, c.Namespace, err)
 	}
 	out := &AppStatus{State: *st}
-	out.State.LastGoodJSON, out.State.RolloutJSON = nil, nil
+	out.State.LastGoodJSON, out.State.PreviousJSON, out.State.RolloutJSON = nil, nil, nil
 	for _, d := range list.Items {
 		rel := d.Spec.Template.Labels[LabelRelease]
 		rs := ReleaseStatus{Release: rel, Deployment: d.Name, Image: d.Spec.Template.Spec.Containers[0].Image}

@@ -51,6 +51,9 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 		}
 	}
 	rb := rolloutBundle(b, serving)
+	if stable != "" { // aimed at the release serving when the rollout ends: resumeAutoscaler
+		pauseAutoscaler(rb, o.Progress)
+	}
 	if stable != "" && st.Candidate == b.Release { // run again: traffic stays where it was
 		if live, err := (&releaseTarget{c: c, b: b}).Weights(ctx); err == nil && len(live) > 0 {
 			keepRouting(rb, b.Release, live)
@@ -64,7 +67,16 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 	}
 	final, err := c.runEngine(ctx, b, o, st, resume(st, o.rolloutSpec(b, stable)))
 	if err != nil {
-		return err
+		return err // interrupted: the autoscaler stays paused until the deploy is run again
+	}
+	serving = b.Release
+	if final.Phase != rollout.Succeeded {
+		serving = stable
+	}
+	if stable != "" {
+		if err := c.resumeAutoscaler(context.WithoutCancel(ctx), b, serving, o.Force, o.Progress); err != nil {
+			return err
+		}
 	}
 	if final.Phase != rollout.Succeeded {
 		if stable == "" {
@@ -74,6 +86,7 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 	}
 	if stable != "" {
 		st.Previous, st.SwitchedAt = stable, o.now()
+		st.RetireAfter = st.SwitchedAt.Add(o.RollbackWindow)
 	}
 	st.Active, st.Candidate, st.Failed, st.CanaryWeight, st.RolloutJSON = b.Release, "", "", "", nil
 	st.Phase = "done"
@@ -100,7 +113,7 @@ func (o DeployOptions) rolloutSpec(b *Bundle, stable string) rollout.Spec {
 // half-way, the release is diagnosed and rolled back on a fresh context; a cancelled ctx (a
 // killed deploy) leaves the state for a rerun or Abort.
 func (c *Client) runEngine(ctx context.Context, b *Bundle, o DeployOptions, st *State, status rollout.Status) (rollout.Status, error) {
-	t := &releaseTarget{c: c, b: b, startup: o.StartupTimeout, started: o.now(), now: o.now, metrics: o.Metrics}
+	t := &releaseTarget{c: c, b: b, startup: o.StartupTimeout, started: o.now(), now: o.now, metrics: o.Metrics, force: o.Force}
 	wake, stop := c.watchPods(ctx, b.App)
 	defer stop()
 	last, judged := "", (*rollout.Verdict)(nil)
@@ -277,6 +290,9 @@ func (c *Client) Abort(ctx context.Context, b *Bundle, o DeployOptions) error {
 	status.Phase, status.Message = rollout.RollingBack, "aborted by the user"
 	final, err := c.runEngine(ctx, &cb, o, st, status)
 	if err != nil {
+		return err
+	}
+	if err := c.resumeAutoscaler(ctx, &cb, st.Active, o.Force, o.Progress); err != nil {
 		return err
 	}
 	if final.Phase != rollout.RolledBack {

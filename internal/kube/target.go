@@ -31,6 +31,8 @@ type releaseTarget struct {
 	now     func() time.Time
 	// metrics reads a release's request metrics; nil when nothing measures them.
 	metrics func(ctx context.Context, release string) (rollout.Metrics, error)
+	// force takes the routing objects' fields over from other field managers.
+	force bool
 
 	mu sync.Mutex
 	// weights are the weights last set, which a replica-weighted canary only records.
@@ -232,10 +234,10 @@ func (t *releaseTarget) SetWeights(ctx context.Context, w map[string]int) error 
 	var err error
 	switch t.router() {
 	case "service":
-		err = t.c.SetTraffic(ctx, t.b, heaviest(w), "", 0)
+		err = t.c.SetTraffic(ctx, t.b, heaviest(w), "", 0, t.force)
 	case "route":
 		stable, canary, cw := split(w, t.b.Release)
-		err = t.c.SetTraffic(ctx, t.b, stable, canary, cw)
+		err = t.c.SetTraffic(ctx, t.b, stable, canary, cw, t.force)
 	}
 	if err != nil {
 		return err

@@ -173,3 +173,22 @@ func WantOneWarning(t testing.TB, warnings []string, want string, about ...strin
 		t.Errorf("warnings = %q, want one containing %q", got, want)
 	}
 }
+
+// Kubeconfig is the kubeconfig of the cluster the Kubernetes tests run against: the file
+// KUBECONFIG names when it is set, so the same tests run against any cluster (they work in
+// namespaces of their own and delete only what they created), else the test control plane
+// that `scripts/services start kube` starts (which also honours PYSHIP_TEST_KUBECONFIG).
+func Kubeconfig(t testing.TB) string {
+	t.Helper()
+	kc := os.Getenv("KUBECONFIG")
+	if kc == "" {
+		return Start(t, "kube")["KUBECONFIG"]
+	}
+	if strings.Contains(kc, string(os.PathListSeparator)) {
+		t.Fatalf("KUBECONFIG=%s lists several files; point it at the one kubeconfig of the cluster to test against (or unset it for the test control plane)", kc)
+	}
+	if _, err := os.Stat(kc); err != nil {
+		t.Fatalf("KUBECONFIG=%s: %v; point it at the kubeconfig of the cluster to test against, or unset it for the test control plane", kc, err)
+	}
+	return kc
+}

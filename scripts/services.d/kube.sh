@@ -156,8 +156,9 @@ kube_exports() {
 }
 
 svc_start() {
-	# Opt-in: run the cluster tests against another cluster (never picked up from KUBECONFIG
-	# by accident, since the tests create and delete namespaces).
+	# Opt-in: hand another cluster to whatever asks for this service. The Go tests honour
+	# KUBECONFIG themselves (testsvc.Kubeconfig) and then never call this; `start kube` itself
+	# always means the test control plane, whatever KUBECONFIG a shell has.
 	if [ -n "${PYSHIP_TEST_KUBECONFIG:-}" ]; then
 		echo "export KUBECONFIG=$PYSHIP_TEST_KUBECONFIG"
 		return 0
