@@ -298,3 +298,33 @@ func TestAgentRestartAdoptsReplicas(t *testing.T) {
 		t.Errorf("replicas before %v, after %v: want the same processes adopted", before, after)
 	}
 }
+
+// A plain rollback returns to the last release that was deployed successfully, never to one
+// whose deploy failed and was rolled back.
+func TestRollbackSkipsFailedRelease(t *testing.T) {
+	e := newEnv(t)
+	port := freeTCPPort(t)
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+	if code, _, errs := e.deploy(e.project("v1", "", "rolling", port, nil)); code != 0 {
+		t.Fatalf("deploy v1: exit %d\n%s", code, errs)
+	}
+	if code, _, errs := e.deploy(e.project("v2", "crash", "rolling", port, nil)); code != 1 {
+		t.Fatalf("deploy of the crashing v2: exit %d, want 1\n%s", code, errs)
+	}
+	if code, _, errs := e.deploy(e.project("v3", "", "rolling", port, nil)); code != 0 {
+		t.Fatalf("deploy v3: exit %d\n%s", code, errs)
+	}
+	code, _, errs := e.run("rollback")
+	if code != 0 || !strings.Contains(errs, "rolling cliapp back to r1") {
+		t.Fatalf("rollback: exit %d, want a rollback to r1 (r2 failed)\n%s", code, errs)
+	}
+	if _, body, _ := getBody(url); body != "stdlib v1" {
+		t.Errorf("after rollback the app answers %q, want stdlib v1", body)
+	}
+	if st := e.status(); len(st) != 1 || st[0].Stable != "r1" {
+		t.Errorf("stable after rollback: %+v", st)
+	}
+	if code, _, errs := e.run("rollback"); code != 1 || !strings.Contains(errs, "no successfully deployed release before the stable one") {
+		t.Errorf("rollback from the first release: exit %d\n%s", code, errs)
+	}
+}

@@ -14,8 +14,9 @@ func newRollbackCmd(s *streams) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "rollback [RELEASE]",
-		Short: "Serve an earlier release again (default: the one before the stable release)",
-		Long: `Roll back to RELEASE (default: the release before the stable one). A release still warm
+		Short: "Serve an earlier release again (default: the last good one before the stable release)",
+		Long: `Roll back to RELEASE (default: the newest release before the stable one that was deployed
+successfully; releases whose deploy failed are skipped). A release still warm
 from a blue-green deploy switches back at once; otherwise its replicas start, pass their health
 gate, and then get all traffic.
 
@@ -53,14 +54,13 @@ strategy, the previous release's pods behind the Service for blue-green and cana
 				if err != nil {
 					return err
 				}
-				ids := release.List(release.Paths{Home: o.home}, o.app)
-				for i, id := range ids {
-					if len(st) == 1 && id == st[0].Stable && i > 0 {
-						target = ids[i-1]
-					}
+				paths := release.Paths{Home: o.home}
+				ids := release.List(paths, o.app)
+				if len(st) == 1 {
+					target = release.RollbackTarget(ids, release.Promotions(paths, o.app, ids), st[0].Stable)
 				}
 				if target == "" {
-					return fmt.Errorf("%s has no release before the stable one to roll back to (pyship status lists releases)", o.app)
+					return fmt.Errorf("%s has no successfully deployed release before the stable one to roll back to (pyship status lists releases; name one: pyship rollback RELEASE)", o.app)
 				}
 			}
 			fmt.Fprintf(s.Err, "rolling %s back to %s\n", o.app, target)

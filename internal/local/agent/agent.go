@@ -165,6 +165,10 @@ func (a *Agent) recoverApps(ctx context.Context) {
 		if _, err := os.Stat(stateFile(a.paths(), e.Name())); err != nil {
 			continue
 		}
+		if st.Stable != "" {
+			// Homes from before promotions were recorded: the stable release was promoted.
+			_ = release.MarkPromoted(a.paths(), st.App, st.Stable)
+		}
 		rt := a.newApp(st, a.proxyPlan(st))
 		a.mu.Lock()
 		a.apps[st.App] = rt

@@ -35,6 +35,12 @@ func (rt *app) engine(progress func(string)) *rollout.Engine {
 		Target: rt,
 		Clock:  rt.a.Clock,
 		Save: func(s rollout.Status) error {
+			if s.Phase == rollout.Succeeded {
+				// Before the state names it stable, so a stable release is always marked.
+				if err := release.MarkPromoted(rt.a.paths(), rt.name, s.Spec.Release); err != nil {
+					return err
+				}
+			}
 			rt.mu.Lock()
 			rt.st.Deploy = &s
 			if s.Phase == rollout.Succeeded {
