@@ -24,6 +24,7 @@ const (
 	DefaultDrainTimeout   = "30s"
 	DefaultRequestTimeout = "60s"
 	DefaultRollbackWindow = "10m"
+	DefaultKeepReleases   = 5
 )
 
 // DefaultCanary is the canary used when the strategy is canary and the spec leaves it open.

@@ -33,7 +33,8 @@ type Agent struct {
 	PATH  string
 	Log   *slog.Logger
 	Clock rollout.Clock
-	// Keep is how many releases of each app stay for rollback (default 5).
+	// Keep is how many promoted releases of each app stay for rollback when the release's
+	// plan does not say ([deploy] keep_releases; default 5).
 	Keep int
 
 	ctx       context.Context
@@ -71,7 +72,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.Clock = rollout.RealClock{}
 	}
 	if a.Keep <= 0 {
-		a.Keep = 5
+		a.Keep = plan.DefaultKeepReleases
 	}
 	a.ctx = ctx
 	a.apps = map[string]*app{}

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/rollout"
 )
 
@@ -149,4 +151,33 @@ func mustGet(t *testing.T, url string) *http.Response {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp
+}
+
+// [deploy] keep_releases bounds the releases kept; a failed deploy does not count against it.
+func TestKeepReleases(t *testing.T) {
+	home := newHome(t)
+	c := startAgent(t, home)
+	pub := port(t)
+	plan := func(version, mode string) *release.Manifest {
+		p := stdlibPlan(stdlibApp(t, mode), version, "rolling", pub)
+		p.Deploy.Replicas, p.Deploy.KeepReleases = 1, 2
+		return build(t, home, p)
+	}
+	for _, v := range []string{"v1", "v2"} {
+		if ev := deploy(t, c, plan(v, "")); ev.Final.Phase != rollout.Succeeded {
+			t.Fatalf("deploy %s: %+v", v, ev.Final)
+		}
+	}
+	if ev := deploy(t, c, plan("v3", "crash")); ev.Final.Phase == rollout.Succeeded {
+		t.Fatalf("the crashing v3 succeeded")
+	}
+	if got := release.List(release.Paths{Home: home}, "stdapp"); !reflect.DeepEqual(got, []string{"r1", "r2", "r3"}) {
+		t.Errorf("releases after a failed deploy = %v, want r1 r2 r3: the failed r3 must not push r1 out", got)
+	}
+	if ev := deploy(t, c, plan("v4", "")); ev.Final.Phase != rollout.Succeeded {
+		t.Fatalf("deploy v4: %+v", ev.Final)
+	}
+	if got := release.List(release.Paths{Home: home}, "stdapp"); !reflect.DeepEqual(got, []string{"r2", "r3", "r4"}) {
+		t.Errorf("releases after v4 with keep_releases = 2: %v, want r2 r3 (failed, among the 2 newest) r4", got)
+	}
 }

@@ -162,7 +162,11 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 	rt.mu.Lock()
 	inUse[rt.st.Stable] = true
 	rt.mu.Unlock()
-	release.Prune(a.paths(), m.App, a.Keep, inUse)
+	keep := m.Plan.Deploy.KeepReleases
+	if keep <= 0 {
+		keep = a.Keep
+	}
+	release.Prune(a.paths(), m.App, keep, inUse)
 	return final, nil
 }
 
