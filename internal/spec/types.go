@@ -98,7 +98,7 @@ type Deploy struct {
 	// KeepReleases is how many successfully deployed releases the local target keeps for
 	// rollback (1-100).
 	KeepReleases int
-	Canary Canary
+	Canary       Canary
 }
 
 // Canary is the [deploy.canary] table.
