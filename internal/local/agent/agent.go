@@ -210,8 +210,20 @@ func (a *Agent) recoverApps(ctx context.Context) {
 			go func() {
 				defer rt.deploying.Unlock()
 				defer rt.recovering.Store(false)
-				if _, err := rt.rollout(ctx, d, nil); err != nil {
+				final, err := rt.rollout(ctx, d, nil)
+				if err != nil && ctx.Err() != nil {
+					return // shutting down again: the next agent finishes it
+				}
+				if err != nil {
 					a.log().Error("finishing the interrupted deploy", "app", rt.name, "err", err)
+				}
+				m, merr := rt.manifest(d.Spec.Release)
+				if merr != nil {
+					a.log().Error("notifying the end of the interrupted deploy", "app", rt.name, "err", merr)
+					return
+				}
+				if werr := a.notify(m, final, false, err); werr != nil {
+					a.log().Warn("notifying the end of the interrupted deploy", "app", rt.name, "err", werr)
 				}
 			}()
 		}

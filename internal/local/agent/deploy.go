@@ -150,9 +150,15 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 	}
 	final, err := rt.rollout(a.ctx, st, func(msg string) { progress(Event{Message: msg}) })
 	if err != nil {
+		// An agent shutting down leaves the deploy to the next agent, which reports it.
+		if a.ctx.Err() == nil {
+			if werr := a.notify(m, final, req.Rollback, err); werr != nil {
+				progress(Event{Warning: werr.Error()})
+			}
+		}
 		return final, err
 	}
-	if werr := a.notify(m, final, req.Rollback); werr != nil {
+	if werr := a.notify(m, final, req.Rollback, nil); werr != nil {
 		progress(Event{Warning: werr.Error()})
 	}
 	inUse := map[string]bool{}

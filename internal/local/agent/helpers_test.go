@@ -55,6 +55,20 @@ func port(t *testing.T) int {
 // startAgent runs an agent on home until the test ends (replicas are stopped too).
 func startAgent(t *testing.T, home string) *Client {
 	t.Helper()
+	c, a, shutdown := runAgent(t, home)
+	t.Cleanup(func() {
+		for _, n := range a.appNames() {
+			c.Act(context.Background(), n, "stop")
+		}
+		shutdown()
+	})
+	return c
+}
+
+// runAgent runs an agent on home until shutdown, which leaves its replicas running for the
+// next agent, as a restart does.
+func runAgent(t *testing.T, home string) (*Client, *Agent, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Agent{Home: home, AdminAddr: "127.0.0.1:0", BindHost: "127.0.0.1",
 		Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
@@ -64,20 +78,20 @@ func startAgent(t *testing.T, home string) *Client {
 	deadline := time.Now().Add(10 * time.Second)
 	for c.Ping(context.Background()) != nil {
 		if time.Now().After(deadline) {
+			cancel()
 			t.Fatal("agent did not start")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Cleanup(func() {
-		for _, n := range a.appNames() {
-			c.Act(context.Background(), n, "stop")
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("agent: %v", err)
-		}
-	})
-	return c
+	var once sync.Once
+	return c, a, func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("agent: %v", err)
+			}
+		})
+	}
 }
 
 type testWriter struct{ t *testing.T }

@@ -12,14 +12,20 @@ import (
 	"github.com/pyship/pyship/internal/rollout"
 )
 
-// notify posts a Slack-compatible message about a finished deploy to the app's webhook.
-func (a *Agent) notify(m *release.Manifest, st rollout.Status, rollback bool) error {
+// notify posts a Slack-compatible message about a finished deploy to the app's webhook:
+// success, rollback, a failed release rolled back (st), or a deploy the agent could not carry
+// out (failure, whatever st says).
+func (a *Agent) notify(m *release.Manifest, st rollout.Status, rollback bool, failure error) error {
 	url := m.Plan.NotifyWebhook
 	if url == "" {
 		return nil
 	}
 	var text string
+	phase := string(st.Phase)
 	switch {
+	case failure != nil:
+		text = fmt.Sprintf(":x: deploy of %s %s (version %s) failed: %v", m.App, m.ID, m.Version, failure)
+		phase = "failed"
 	case st.Phase == rollout.Succeeded && rollback:
 		text = fmt.Sprintf(":rewind: %s rolled back to %s (version %s)", m.App, m.ID, m.Version)
 	case st.Phase == rollout.Succeeded:
@@ -30,7 +36,7 @@ func (a *Agent) notify(m *release.Manifest, st rollout.Status, rollback bool) er
 	body, _ := json.Marshal(map[string]any{"text": text, "username": "pyship",
 		"attachments": []map[string]any{{"fields": []map[string]any{
 			{"title": "app", "value": m.App, "short": true}, {"title": "release", "value": m.ID, "short": true},
-			{"title": "phase", "value": string(st.Phase), "short": true}}}}})
+			{"title": "phase", "value": phase, "short": true}}}}})
 	ctx, cancel := context.WithTimeout(a.ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
