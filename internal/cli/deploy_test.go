@@ -164,6 +164,7 @@ func TestAgentKill9MidDeploy(t *testing.T) {
 	if err := cmd.Wait(); err == nil {
 		t.Error("the interrupted deploy exited 0")
 	}
+	p.served(t, 50) // with no agent running
 	code, _, errs := e.deploy(e.project("v3", "", "blue-green", port, nil))
 	if code != 0 {
 		t.Fatalf("deploy after kill -9: exit %d\n%s", code, errs)
@@ -172,6 +173,10 @@ func TestAgentKill9MidDeploy(t *testing.T) {
 		t.Errorf("after converging the app answers %q", body)
 	}
 	p.stop()
+	// The proxy process outlives the agent: the public port serves throughout.
+	if n := p.failed.Load(); n != 0 {
+		t.Errorf("%d of %d requests failed while the agent was killed and restarted", n, n+p.ok.Load())
+	}
 	p.mu.Lock()
 	if p.bodies["stdlib v2-interrupted"] > 0 {
 		t.Errorf("the interrupted release served %d requests", p.bodies["stdlib v2-interrupted"])
@@ -271,6 +276,8 @@ func TestAgentRestartAdoptsReplicas(t *testing.T) {
 		return out
 	}
 	before := pids()
+	p := poll(url)
+	defer p.stop()
 	b, _ := os.ReadFile(filepath.Join(e.home, "agent.pid"))
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
@@ -279,6 +286,7 @@ func TestAgentRestartAdoptsReplicas(t *testing.T) {
 	for syscall.Kill(pid, 0) == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
+	p.served(t, 50) // with no agent running
 	agentCmd := exec.Command(pyshipBin(t), "agent", "--home", e.home, "--admin-addr", "127.0.0.1:0", "--bind", "127.0.0.1")
 	if err := agentCmd.Start(); err != nil {
 		t.Fatal(err)
@@ -296,6 +304,10 @@ func TestAgentRestartAdoptsReplicas(t *testing.T) {
 	}
 	if after := pids(); len(after) != 2 || !reflect.DeepEqual(after, before) {
 		t.Errorf("replicas before %v, after %v: want the same processes adopted", before, after)
+	}
+	p.stop()
+	if n := p.failed.Load(); n != 0 || p.ok.Load() == 0 {
+		t.Errorf("%d requests failed and %d succeeded while the agent was dead and restarting: the proxy process must serve throughout", n, p.ok.Load())
 	}
 }
 

@@ -30,9 +30,12 @@ type Agent struct {
 	// BindHost is the address the apps' public ports listen on (default all interfaces).
 	BindHost string
 	// PATH is the search path replicas get after their venv's bin (default the agent's).
-	PATH  string
-	Log   *slog.Logger
-	Clock rollout.Clock
+	PATH string
+	// ProxyCommand starts an app's proxy process (default: this executable's `agent proxy`);
+	// the agent adds --control SOCKET and passes the public listener as file descriptor 3.
+	ProxyCommand []string
+	Log          *slog.Logger
+	Clock        rollout.Clock
 	// Keep is how many promoted releases of each app stay for rollback when the release's
 	// plan does not say ([deploy] keep_releases; default 5).
 	Keep int
@@ -53,6 +56,17 @@ func (a *Agent) log() *slog.Logger {
 func (a *Agent) paths() release.Paths { return release.Paths{Home: a.Home} }
 
 func (a *Agent) bindHost() string { return a.BindHost }
+
+func (a *Agent) proxyCommand() []string {
+	if len(a.ProxyCommand) > 0 {
+		return a.ProxyCommand
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return []string{exe, "agent", "proxy"}
+}
 
 func (a *Agent) basePath() string {
 	if a.PATH != "" {
@@ -128,7 +142,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	for _, rt := range apps {
 		rt.sup.Release()
-		rt.stopServing()
+		rt.proxy.release()
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -180,11 +194,13 @@ func (a *Agent) recoverApps(ctx context.Context) {
 		if st.Stopped || len(st.Replicas) == 0 {
 			continue
 		}
-		if err := rt.serve(st.Port); err != nil {
-			a.log().Error("cannot serve app", "app", st.App, "err", err)
-		}
+		// The weights first: a proxy process still running since the last agent gets them
+		// as it is adopted, and keeps serving its backends meanwhile.
 		if err := rt.proxy.SetWeights(st.Weights); err != nil {
 			a.log().Error("restoring weights", "app", st.App, "err", err)
+		}
+		if err := rt.serve(st.Port); err != nil {
+			a.log().Error("cannot serve app", "app", st.App, "err", err)
 		}
 		for _, rec := range st.Replicas {
 			m, err := rt.manifest(rec.Release)
@@ -277,6 +293,7 @@ func (a *Agent) housekeep(ctx context.Context) {
 		}
 		for _, n := range a.appNames() {
 			rt := a.app(n)
+			rt.proxy.check()
 			rt.samples.add(rt, a.Clock.Now())
 			if !rt.deploying.TryLock() {
 				continue

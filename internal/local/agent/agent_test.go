@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/rollout"
@@ -179,5 +183,49 @@ func TestKeepReleases(t *testing.T) {
 	}
 	if got := release.List(release.Paths{Home: home}, "stdapp"); !reflect.DeepEqual(got, []string{"r2", "r3", "r4"}) {
 		t.Errorf("releases after v4 with keep_releases = 2: %v, want r2 r3 (failed, among the 2 newest) r4", got)
+	}
+}
+
+// The proxy process is supervised: killed, it is started again with the agent's routing table.
+func TestProxyProcessRestarted(t *testing.T) {
+	home := newHome(t)
+	c := startAgent(t, home)
+	pub := port(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", pub)
+	m := build(t, home, stdlibPlan(stdlibApp(t, ""), "v1", "rolling", pub))
+	if ev := deploy(t, c, m); ev.Final.Phase != rollout.Succeeded {
+		t.Fatalf("deploy: %+v", ev.Final)
+	}
+	pidFile := proxyPIDFile(release.Paths{Home: home}, "stdapp")
+	readPID := func() int {
+		b, _ := os.ReadFile(pidFile)
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return pid
+	}
+	first := readPID()
+	if first == 0 {
+		t.Fatalf("no proxy process recorded in %s", pidFile)
+	}
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if pid := readPID(); pid != first && pid != 0 {
+			if resp, err := http.Get(url); err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if strings.TrimSpace(string(b)) == "stdlib v1" {
+					break
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed proxy process was not replaced (pid file says %d)", readPID())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st, err := c.Status(t.Context(), "stdapp"); err != nil || st[0].URL != url || st[0].Releases[0].Weight != 100 {
+		t.Errorf("status after the proxy's restart: %+v %v", st, err)
 	}
 }

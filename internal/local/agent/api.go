@@ -54,7 +54,9 @@ func (a *Agent) adminHandler() http.Handler {
 			}
 		}
 		for _, n := range a.appNames() {
-			a.app(n).proxy.WriteMetrics(w, fmt.Sprintf("app=%q", n))
+			if err := a.app(n).proxy.WriteMetrics(w, fmt.Sprintf("app=%q", n)); err != nil {
+				a.log().Warn("reading the proxy's metrics", "app", n, "err", err)
+			}
 		}
 	})
 	return mux
@@ -95,11 +97,11 @@ func (a *Agent) handleDeploy(w http.ResponseWriter, r *http.Request) {
 			e.Final = nil
 		}
 		if rt := a.app(req.App); rt != nil {
-			rt.mu.Lock()
-			if rt.stopServe != nil {
+			if rt.proxy.serving() {
+				rt.mu.Lock()
 				e.URL = "http://" + displayHost(a.BindHost) + ":" + itoa(rt.st.Port) + "/"
+				rt.mu.Unlock()
 			}
-			rt.mu.Unlock()
 		}
 		events <- e
 	}()
@@ -146,7 +148,7 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 			ids = append(ids, i.ID)
 		}
 		err := rt.Stop(a.ctx, ids)
-		rt.stopServing()
+		rt.proxy.stop(a.ctx)
 		rt.mu.Lock()
 		rt.st.Stopped = true
 		rt.mu.Unlock()

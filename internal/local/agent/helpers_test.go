@@ -2,18 +2,22 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pyship/pyship/internal/local/proxy"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/testsvc"
@@ -23,6 +27,9 @@ import (
 var venvCache string
 
 func TestMain(m *testing.M) {
+	if os.Getenv("PYSHIP_TEST_PROXY_PROCESS") == "1" {
+		os.Exit(proxyProcessMain())
+	}
 	d, err := os.MkdirTemp("", "pyship-agent-venvs-")
 	if err != nil {
 		panic(err)
@@ -31,6 +38,34 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(d)
 	os.Exit(code)
+}
+
+// proxyProcessMain is `pyship agent proxy` inside the test binary, which the agents of the
+// tests start as their apps' proxy processes.
+func proxyProcessMain() int {
+	control := ""
+	for i, a := range os.Args {
+		if a == "--control" && i+1 < len(os.Args) {
+			control = os.Args[i+1]
+		}
+	}
+	ln, err := net.FileListener(os.NewFile(3, "public listener"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := proxy.RunProcess(ctx, ln, control, proxy.Options{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// testProxyCommand starts the test binary as a proxy process.
+func testProxyCommand() []string {
+	return []string{"/usr/bin/env", "PYSHIP_TEST_PROXY_PROCESS=1", os.Args[0]}
 }
 
 func newHome(t *testing.T) string {
@@ -70,7 +105,7 @@ func startAgent(t *testing.T, home string) *Client {
 func runAgent(t *testing.T, home string) (*Client, *Agent, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &Agent{Home: home, AdminAddr: "127.0.0.1:0", BindHost: "127.0.0.1",
+	a := &Agent{Home: home, AdminAddr: "127.0.0.1:0", BindHost: "127.0.0.1", ProxyCommand: testProxyCommand(),
 		Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
