@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"reflect"
@@ -99,8 +100,7 @@ func TestBrokenReleaseRollsBack(t *testing.T) {
 			}
 			limit := tt.maxFailed
 			if limit < 0 {
-				// The canary's weight (25%) of the requests during its analysis window.
-				limit = (l.ok.Load() + l.failed.Load()) / 4
+				limit = canaryBound(t, l, ev.Final)
 			}
 			t.Logf("%d of %d requests failed (limit %d)", l.failed.Load(), l.ok.Load()+l.failed.Load(), limit)
 			if l.failed.Load() > limit {
@@ -178,6 +178,18 @@ func TestKeepReleases(t *testing.T) {
 	if got := release.List(release.Paths{Home: home}, "stdapp"); !reflect.DeepEqual(got, []string{"r1", "r2", "r3"}) {
 		t.Errorf("releases after a failed deploy = %v, want r1 r2 r3: the failed r3 must not push r1 out", got)
 	}
+	// logs defaults to the stable release, not the failed one deployed last.
+	var logs strings.Builder
+	if err := c.Logs(t.Context(), "stdapp", "", false, &logs); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "stdlib v2 listening on") || strings.Contains(logs.String(), "boom") {
+		t.Errorf("pyship logs after a failed deploy shows:\n%s\nwant the stable r2's lines", logs.String())
+	}
+	logs.Reset()
+	if err := c.Logs(t.Context(), "stdapp", "r3", false, &logs); err != nil || !strings.Contains(logs.String(), "boom: DATABASE_URL is not set") {
+		t.Errorf("logs --release r3: %v\n%s", err, logs.String())
+	}
 	if ev := deploy(t, c, plan("v4", "")); ev.Final.Phase != rollout.Succeeded {
 		t.Fatalf("deploy v4: %+v", ev.Final)
 	}
@@ -228,4 +240,22 @@ func TestProxyProcessRestarted(t *testing.T) {
 	if st, err := c.Status(t.Context(), "stdapp"); err != nil || st[0].URL != url || st[0].Releases[0].Weight != 100 {
 		t.Errorf("status after the proxy's restart: %+v %v", st, err)
 	}
+}
+
+// canaryBound is the most requests a failing canary may cost: its weight of the requests sent
+// during its analysis window (the step's start to the analysis), plus a margin of 4 standard
+// deviations of the weighted random routing (binomial) and one request per load client in
+// flight at each end. The window is widened by the engine's poll (100ms) on each side: the
+// weight is set just before the step is marked, and set back just after the analysis.
+func canaryBound(t *testing.T, l *load, final *rollout.Status) int64 {
+	t.Helper()
+	if final.StepStarted.IsZero() || final.AnalyzeAt.IsZero() || len(final.Spec.Canary.Steps) == 0 {
+		t.Fatalf("the final status lacks the canary's analysis window: %+v", final)
+	}
+	const poll, clients = 100 * time.Millisecond, 4
+	w := float64(final.Spec.Canary.Steps[final.Step]) / 100
+	n := float64(l.sentBetween(final.StepStarted.Add(-poll), final.AnalyzeAt.Add(poll)))
+	bound := int64(w*n + 4*math.Sqrt(n*w*(1-w)) + 2*clients)
+	t.Logf("analysis window %s with %.0f requests at weight %.0f%%: bound %d", final.AnalyzeAt.Sub(final.StepStarted), n, 100*w, bound)
+	return bound
 }

@@ -124,19 +124,25 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch verb {
-	case "promote", "abort":
+	case "promote":
+		msg, err := rt.promoteNow()
+		if err != nil {
+			httpError(w, http.StatusConflict, err)
+			return
+		}
+		writeJSON(w, map[string]string{"message": msg})
+	case "abort":
 		rt.mu.Lock()
 		active := rt.st.Deploy != nil && !rt.st.Deploy.Terminal()
 		if active {
-			rt.promote = rt.promote || verb == "promote"
-			rt.abort = rt.abort || verb == "abort"
+			rt.abort = true
 		}
 		rt.mu.Unlock()
 		if !active {
-			httpError(w, http.StatusConflict, fmt.Errorf("%s has no deploy in progress to %s", name, verb))
+			httpError(w, http.StatusConflict, fmt.Errorf("%s has no deploy in progress to abort", name))
 			return
 		}
-		writeJSON(w, map[string]string{"message": verb + " requested"})
+		writeJSON(w, map[string]string{"message": "abort requested: traffic returns to the stable release and the new replicas stop"})
 	case "stop", "destroy":
 		if rt.active.Load() || rt.recovering.Load() {
 			httpError(w, http.StatusConflict, fmt.Errorf("a deploy of %s is in progress: run `pyship abort` first, then %s", name, verb))
@@ -203,9 +209,11 @@ func (a *Agent) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rel == "" {
+		// The stable release, even when a later deploy failed; before any release was
+		// promoted, the one deployed last.
 		rt.mu.Lock()
 		rel = rt.st.Stable
-		if rt.st.Deploy != nil {
+		if rel == "" && rt.st.Deploy != nil {
 			rel = rt.st.Deploy.Spec.Release
 		}
 		rt.mu.Unlock()
@@ -275,4 +283,39 @@ func writeFrom(w io.Writer, file string, off int64, rt *app) int64 {
 		off += int64(len(line))
 		fmt.Fprintf(w, "%s | %s", prefix, rt.redact(line))
 	}
+}
+
+// promoteNow is `pyship promote`: a canary in progress gets all traffic at its next step; after
+// a blue-green switch, the rollback window ends and the previous release's warm replicas stop.
+// Rolling and blue-green deploys in progress are health-gated and finish by themselves.
+func (rt *app) promoteNow() (string, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	d := rt.st.Deploy
+	switch {
+	case d != nil && !d.Terminal() && d.Spec.Strategy == rollout.Canary:
+		rt.promote = true
+		return "promote requested: the canary gets all traffic at its next step", nil
+	case d != nil && !d.Terminal():
+		return "", fmt.Errorf("promote applies to canary deploys only: this %s deploy of %s moves traffic as its replicas pass their health gate and finishes by itself (pyship abort rolls it back)", d.Spec.Strategy, rt.name)
+	case d != nil && d.Phase == rollout.Succeeded && d.Spec.Strategy == rollout.BlueGreen && d.Spec.Stable != "" &&
+		rt.a.Clock.Now().Before(d.SwitchedAt.Add(d.Spec.RollbackWindow)) && rt.hasReplicas(d.Spec.Stable):
+		cp := *d
+		cp.Spec.RollbackWindow = 0
+		rt.st.Deploy = &cp
+		if err := saveState(rt.a.paths(), rt.st); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("ended the rollback window of %s: its warm replicas stop now (pyship rollback %s starts them again)", d.Spec.Stable, d.Spec.Stable), nil
+	}
+	return "", fmt.Errorf("%s has no canary deploy in progress and no blue-green rollback window open to promote", rt.name)
+}
+
+func (rt *app) hasReplicas(rel string) bool {
+	for _, i := range rt.sup.List() {
+		if i.Release == rel {
+			return true
+		}
+	}
+	return false
 }

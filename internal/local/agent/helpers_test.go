@@ -199,6 +199,7 @@ type load struct {
 	bodies     map[string]int
 	last       string
 	errs       []string
+	starts     []time.Time // when each request was sent
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
@@ -212,6 +213,9 @@ func startLoad(url string, clients int) *load {
 			defer l.wg.Done()
 			hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 			for ctx.Err() == nil {
+				l.mu.Lock()
+				l.starts = append(l.starts, time.Now())
+				l.mu.Unlock()
 				resp, err := hc.Get(url)
 				if err != nil {
 					if ctx.Err() == nil {
@@ -249,6 +253,19 @@ func (l *load) fail(msg string) {
 func (l *load) stop() {
 	l.cancel()
 	l.wg.Wait()
+}
+
+// sentBetween counts the requests sent from from to to.
+func (l *load) sentBetween(from, to time.Time) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n int64
+	for _, s := range l.starts {
+		if !s.Before(from) && !s.After(to) {
+			n++
+		}
+	}
+	return n
 }
 
 // waitFor waits until the load has seen n more successful answers.
