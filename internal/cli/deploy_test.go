@@ -294,13 +294,17 @@ func TestAgentRestartAdoptsReplicas(t *testing.T) {
 	t.Cleanup(func() { agentCmd.Process.Kill(); agentCmd.Wait() })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if code, body, err := getBody(url); err == nil && code == 200 && body == "stdlib v1" {
+		// The agent answers and has taken both replicas back.
+		if code, _, _ := e.run("status"); code == 0 && len(pids()) == 2 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the restarted agent does not serve v1")
+			t.Fatal("the restarted agent does not answer")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	if code, body, err := getBody(url); err != nil || code != 200 || body != "stdlib v1" {
+		t.Errorf("the restarted agent serves %d %q %v, want stdlib v1", code, body, err)
 	}
 	if after := pids(); len(after) != 2 || !reflect.DeepEqual(after, before) {
 		t.Errorf("replicas before %v, after %v: want the same processes adopted", before, after)
