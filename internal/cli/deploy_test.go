@@ -212,6 +212,9 @@ func TestAgentKill9MidDeploy(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if n := proxyProcesses(e.home); n != 1 {
+		t.Errorf("%d proxy processes run for the app, want 1", n)
+	}
 	if len(st[0].Releases) == 0 || st[0].Releases[0].ID != "r3" || len(st[0].Releases[0].Replicas) != 2 {
 		t.Errorf("want 2 replicas of r3 (and v1's warm set): %+v", st[0].Releases)
 	}

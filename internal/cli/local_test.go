@@ -253,3 +253,16 @@ func webhookServer(t *testing.T) (*httptest.Server, func() []string) {
 func netListen(port int) (net.Listener, error) {
 	return net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 }
+
+// proxyProcesses counts the running proxy processes of the apps of home.
+func proxyProcesses(home string) int {
+	n := 0
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range cmdlines {
+		b, err := os.ReadFile(f)
+		if err == nil && strings.Contains(string(b), "\x00--control\x00"+filepath.Join(home, "apps")) {
+			n++
+		}
+	}
+	return n
+}

@@ -192,6 +192,7 @@ func (a *Agent) recoverApps(ctx context.Context) {
 			known[rec.ID] = true
 		}
 		if st.Stopped || len(st.Replicas) == 0 {
+			rt.proxy.endStray() // the agent died while stopping the app
 			continue
 		}
 		// The weights first: a proxy process still running since the last agent gets them

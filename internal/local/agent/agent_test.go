@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/local/supervise"
 	"github.com/pyship/pyship/internal/rollout"
 )
 
@@ -258,4 +259,50 @@ func canaryBound(t *testing.T, l *load, final *rollout.Status) int64 {
 	bound := int64(w*n + 4*math.Sqrt(n*w*(1-w)) + 2*clients)
 	t.Logf("analysis window %s with %.0f requests at weight %.0f%%: bound %d", final.AnalyzeAt.Sub(final.StepStarted), n, 100*w, bound)
 	return bound
+}
+
+// A proxy process left running for an app that is not served (the agent died while stopping
+// it) is ended by the next agent.
+func TestStrayProxyProcessEnded(t *testing.T) {
+	home := newHome(t)
+	pub := port(t)
+	c, _, shutdown := runAgent(t, home)
+	p := stdlibPlan(stdlibApp(t, ""), "v1", "rolling", pub)
+	p.Deploy.Replicas = 1
+	if ev := deploy(t, c, build(t, home, p)); ev.Final.Phase != rollout.Succeeded {
+		t.Fatalf("deploy: %+v", ev.Final)
+	}
+	shutdown() // the proxy process and the replica keep running
+	paths := release.Paths{Home: home}
+	st, err := loadState(paths, "stdapp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range st.Replicas {
+		for pid, id := range supervise.Marked(home) {
+			if id == r.ID {
+				supervise.KillGroup(pid)
+			}
+		}
+	}
+	st.Stopped, st.Replicas = true, nil
+	if err := saveState(paths, st); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(proxyPIDFile(paths, "stdapp"))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if !isProxy(pid, proxySocket(paths, "stdapp")) {
+		t.Fatalf("no proxy process %d runs after the agent's shutdown", pid)
+	}
+	startAgent(t, home)
+	deadline := time.Now().Add(15 * time.Second)
+	for isProxy(pid, proxySocket(paths, "stdapp")) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stray proxy process still runs")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", pub)); err == nil {
+		t.Error("the stopped app's port still answers")
+	}
 }

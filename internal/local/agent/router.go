@@ -349,6 +349,11 @@ func (r *router) stop(ctx context.Context) {
 		return
 	}
 	r.port = 0
+	r.shutdown(ctx)
+}
+
+// shutdown has the proxy process r.pid drain and exit, and frees the port; r.mu is held.
+func (r *router) shutdown(ctx context.Context) {
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	_ = r.client.Shutdown(sctx)
 	cancel()
@@ -385,6 +390,21 @@ func processRunning(pid int, exited chan struct{}) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// endStray lets a proxy process still running for an app that is not served drain and exit.
+func (r *router) endStray() {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	st, err := r.client.State(ctx)
+	if err != nil {
+		return
+	}
+	r.log.Warn("ending the proxy process of an app that is not served", "pid", st.PID)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pid, r.exited = st.PID, nil
+	r.shutdown(ctx)
 }
 
 // release forgets the proxy process without stopping it (the agent is shutting down; the next
