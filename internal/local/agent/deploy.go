@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -97,6 +98,23 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 		return rollout.Status{}, fmt.Errorf("a deploy of %s is already in progress: wait for it, or run `pyship abort`", req.App)
 	}
 	defer rt.active.Store(false)
+	final, err := a.rollOut(rt, m, req, progress)
+	// A refused request is no deploy; an agent shutting down leaves the deploy to the next
+	// agent, which reports it.
+	var refused refusal
+	if !errors.As(err, &refused) && a.ctx.Err() == nil {
+		if werr := a.notify(m, final, req.Rollback, err); werr != nil {
+			progress(Event{Warning: werr.Error()})
+		}
+	}
+	return final, err
+}
+
+// refusal is a deploy request refused before anything changed (no webhook).
+type refusal struct{ error }
+
+// rollOut serves the app's port and runs the rollout of m; the caller holds rt.active.
+func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progress func(Event)) (rollout.Status, error) {
 	rt.proxy.Reconfigure(rt.proxyOptions(&m.Plan))
 	if rt.recovering.Load() {
 		progress(Event{Message: "waiting for the deploy interrupted by the agent's restart to roll back"})
@@ -126,7 +144,7 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 	rt.mu.Unlock()
 	if stable == m.ID {
 		if req.Rollback {
-			return rollout.Status{}, fmt.Errorf("%s is already the stable release of %s: name an earlier one (pyship status lists them)", m.ID, m.App)
+			return rollout.Status{}, refusal{fmt.Errorf("%s is already the stable release of %s: name an earlier one (pyship status lists them)", m.ID, m.App)}
 		}
 		stable = ""
 	}
@@ -150,16 +168,7 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 	}
 	final, err := rt.rollout(a.ctx, st, func(msg string) { progress(Event{Message: msg}) })
 	if err != nil {
-		// An agent shutting down leaves the deploy to the next agent, which reports it.
-		if a.ctx.Err() == nil {
-			if werr := a.notify(m, final, req.Rollback, err); werr != nil {
-				progress(Event{Warning: werr.Error()})
-			}
-		}
 		return final, err
-	}
-	if werr := a.notify(m, final, req.Rollback, nil); werr != nil {
-		progress(Event{Warning: werr.Error()})
 	}
 	inUse := map[string]bool{}
 	for _, r := range rt.sup.List() {

@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -99,6 +101,24 @@ func TestWebhookOnEngineError(t *testing.T) {
 	if !strings.Contains(got.Text, ":x: deploy of stdapp r1 (version v1) failed:") || !strings.Contains(got.Text, "gone.env") ||
 		got.field("phase") != "failed" || got.field("release") != "r1" || got.Username != "pyship" {
 		t.Errorf("webhook payload = %+v", got)
+	}
+
+	// A port taken by another program fails the deploy of another app before its rollout.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().(*net.TCPAddr).Port
+	p2 := stdlibPlan(stdlibApp(t, ""), "v1", "rolling", taken)
+	p2.Name, p2.NotifyWebhook = "otherapp", hook.URL
+	m2 := build(t, home, p2)
+	if _, err := c.Deploy(ctx, DeployRequest{App: m2.App, Release: m2.ID}, func(Event) {}); err == nil || !strings.Contains(err.Error(), "already in use") {
+		t.Fatalf("deploy to a taken port: %v", err)
+	}
+	got = hook.wait(t, 2)[1]
+	if want := fmt.Sprintf(":x: deploy of otherapp r1 (version v1) failed: port %d is already in use", taken); !strings.Contains(got.Text, want) || got.field("app") != "otherapp" {
+		t.Errorf("webhook payload = %+v, want %q", got, want)
 	}
 }
 
