@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"runtime/debug"
 
 	"github.com/pyship/pyship/internal/local/agent"
+	"github.com/pyship/pyship/internal/local/proxy"
 	"github.com/spf13/cobra"
 )
 
@@ -15,7 +19,8 @@ func newAgentCmd(s *streams) *cobra.Command {
 		Use:   "agent",
 		Short: "Run the local agent in the foreground (proxy, supervisor, health checks, metrics)",
 		Long: `Run the pyship agent in the foreground. The agent owns the apps deployed to this machine:
-their reverse proxies, supervised replicas, health checks, rollouts and /metrics. ` + "`pyship deploy`" + ` starts
+their reverse proxies (one small process per app holding its public port, which keeps serving
+while the agent restarts), supervised replicas, health checks, rollouts and /metrics. ` + "`pyship deploy`" + ` starts
 it in the background when it is not running; run it under systemd for production (docs/local.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -30,7 +35,35 @@ it in the background when it is not running; run it under systemd for production
 		},
 	}
 	o.addFlags(cmd, false)
+	cmd.AddCommand(newAgentProxyCmd(s))
 	cmd.Flags().StringVar(&admin, "admin-addr", "127.0.0.1:9180", "address of the admin listener serving /metrics")
 	cmd.Flags().StringVar(&bind, "bind", "", "address the apps' public ports listen on (default all interfaces)")
+	return cmd
+}
+
+// newAgentProxyCmd is the proxy process the agent starts for each app: it holds the public
+// listener (file descriptor 3) and serves it on the routing table the agent sets over the
+// control socket, and keeps serving while the agent restarts.
+func newAgentProxyCmd(s *streams) *cobra.Command {
+	var control string
+	cmd := &cobra.Command{
+		Use:    "proxy",
+		Short:  "Serve one app's public port (started by the agent)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if control == "" {
+				return usageError{fmt.Errorf("--control is required: the unix socket the agent configures the proxy on")}
+			}
+			ln, err := net.FileListener(os.NewFile(3, "public listener"))
+			if err != nil {
+				return fmt.Errorf("the proxy process needs its public listener as file descriptor 3 (it is started by pyship agent): %w", err)
+			}
+			debug.SetGCPercent(400)
+			log := slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			return proxy.RunProcess(cmd.Context(), ln, control, proxy.Options{Log: log})
+		},
+	}
+	cmd.Flags().StringVar(&control, "control", "", "unix socket the agent configures the proxy on")
 	return cmd
 }

@@ -164,6 +164,7 @@ func TestAgentKill9MidDeploy(t *testing.T) {
 	if err := cmd.Wait(); err == nil {
 		t.Error("the interrupted deploy exited 0")
 	}
+	p.served(t, 50) // with no agent running
 	code, _, errs := e.deploy(e.project("v3", "", "blue-green", port, nil))
 	if code != 0 {
 		t.Fatalf("deploy after kill -9: exit %d\n%s", code, errs)
@@ -172,6 +173,10 @@ func TestAgentKill9MidDeploy(t *testing.T) {
 		t.Errorf("after converging the app answers %q", body)
 	}
 	p.stop()
+	// The proxy process outlives the agent: the public port serves throughout.
+	if n := p.failed.Load(); n != 0 {
+		t.Errorf("%d of %d requests failed while the agent was killed and restarted", n, n+p.ok.Load())
+	}
 	p.mu.Lock()
 	if p.bodies["stdlib v2-interrupted"] > 0 {
 		t.Errorf("the interrupted release served %d requests", p.bodies["stdlib v2-interrupted"])
@@ -206,6 +211,9 @@ func TestAgentKill9MidDeploy(t *testing.T) {
 			t.Fatalf("orphan processes: %v", orphans)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if n := proxyProcesses(e.home); n != 1 {
+		t.Errorf("%d proxy processes run for the app, want 1", n)
 	}
 	if len(st[0].Releases) == 0 || st[0].Releases[0].ID != "r3" || len(st[0].Releases[0].Replicas) != 2 {
 		t.Errorf("want 2 replicas of r3 (and v1's warm set): %+v", st[0].Releases)
@@ -271,6 +279,8 @@ func TestAgentRestartAdoptsReplicas(t *testing.T) {
 		return out
 	}
 	before := pids()
+	p := poll(url)
+	defer p.stop()
 	b, _ := os.ReadFile(filepath.Join(e.home, "agent.pid"))
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
@@ -279,6 +289,7 @@ func TestAgentRestartAdoptsReplicas(t *testing.T) {
 	for syscall.Kill(pid, 0) == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
+	p.served(t, 50) // with no agent running
 	agentCmd := exec.Command(pyshipBin(t), "agent", "--home", e.home, "--admin-addr", "127.0.0.1:0", "--bind", "127.0.0.1")
 	if err := agentCmd.Start(); err != nil {
 		t.Fatal(err)
@@ -286,15 +297,53 @@ func TestAgentRestartAdoptsReplicas(t *testing.T) {
 	t.Cleanup(func() { agentCmd.Process.Kill(); agentCmd.Wait() })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if code, body, err := getBody(url); err == nil && code == 200 && body == "stdlib v1" {
+		// The agent answers and has taken both replicas back.
+		if code, _, _ := e.run("status"); code == 0 && len(pids()) == 2 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the restarted agent does not serve v1")
+			t.Fatal("the restarted agent does not answer")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if code, body, err := getBody(url); err != nil || code != 200 || body != "stdlib v1" {
+		t.Errorf("the restarted agent serves %d %q %v, want stdlib v1", code, body, err)
+	}
 	if after := pids(); len(after) != 2 || !reflect.DeepEqual(after, before) {
 		t.Errorf("replicas before %v, after %v: want the same processes adopted", before, after)
+	}
+	p.stop()
+	if n := p.failed.Load(); n != 0 || p.ok.Load() == 0 {
+		t.Errorf("%d requests failed and %d succeeded while the agent was dead and restarting: the proxy process must serve throughout", n, p.ok.Load())
+	}
+}
+
+// A plain rollback returns to the last release that was deployed successfully, never to one
+// whose deploy failed and was rolled back.
+func TestRollbackSkipsFailedRelease(t *testing.T) {
+	e := newEnv(t)
+	port := freeTCPPort(t)
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+	if code, _, errs := e.deploy(e.project("v1", "", "rolling", port, nil)); code != 0 {
+		t.Fatalf("deploy v1: exit %d\n%s", code, errs)
+	}
+	if code, _, errs := e.deploy(e.project("v2", "crash", "rolling", port, nil)); code != 1 {
+		t.Fatalf("deploy of the crashing v2: exit %d, want 1\n%s", code, errs)
+	}
+	if code, _, errs := e.deploy(e.project("v3", "", "rolling", port, nil)); code != 0 {
+		t.Fatalf("deploy v3: exit %d\n%s", code, errs)
+	}
+	code, _, errs := e.run("rollback")
+	if code != 0 || !strings.Contains(errs, "rolling cliapp back to r1") {
+		t.Fatalf("rollback: exit %d, want a rollback to r1 (r2 failed)\n%s", code, errs)
+	}
+	if _, body, _ := getBody(url); body != "stdlib v1" {
+		t.Errorf("after rollback the app answers %q, want stdlib v1", body)
+	}
+	if st := e.status(); len(st) != 1 || st[0].Stable != "r1" {
+		t.Errorf("stable after rollback: %+v", st)
+	}
+	if code, _, errs := e.run("rollback"); code != 1 || !strings.Contains(errs, "no successfully deployed release before the stable one") {
+		t.Errorf("rollback from the first release: exit %d\n%s", code, errs)
 	}
 }

@@ -91,6 +91,15 @@ func (e *env) cleanup() {
 	for pid := range supervise.Marked(e.home) {
 		supervise.KillGroup(pid)
 	}
+	// The apps' proxy processes outlive the agent.
+	files, _ := filepath.Glob(filepath.Join(e.home, "apps", "*", "proxy.pid"))
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
 }
 
 // run runs pyship with args and returns exit code, stdout and stderr.
@@ -212,6 +221,19 @@ func poll(url string) *poller {
 	return p
 }
 
+// served waits until the poller has had n more successful answers.
+func (p *poller) served(t *testing.T, n int64) {
+	t.Helper()
+	target := p.ok.Load() + n
+	deadline := time.Now().Add(20 * time.Second)
+	for p.ok.Load() < target {
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing is served: %d ok, %d failed", p.ok.Load(), p.failed.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (p *poller) stop() { p.once.Do(func() { close(p.stopc) }); p.done.Wait() }
 
 func webhookServer(t *testing.T) (*httptest.Server, func() []string) {
@@ -234,4 +256,17 @@ func webhookServer(t *testing.T) (*httptest.Server, func() []string) {
 
 func netListen(port int) (net.Listener, error) {
 	return net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+}
+
+// proxyProcesses counts the running proxy processes of the apps of home.
+func proxyProcesses(home string) int {
+	n := 0
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range cmdlines {
+		b, err := os.ReadFile(f)
+		if err == nil && strings.Contains(string(b), "\x00--control\x00"+filepath.Join(home, "apps")) {
+			n++
+		}
+	}
+	return n
 }

@@ -15,8 +15,9 @@ func newRollbackCmd(s *streams) *cobra.Command {
 	var data dataRollback
 	cmd := &cobra.Command{
 		Use:   "rollback [RELEASE]",
-		Short: "Serve an earlier release again (default: the one before the stable release)",
-		Long: `Roll back to RELEASE (default: the release before the stable one). A release still warm
+		Short: "Serve an earlier release again (default: the last good one before the stable release)",
+		Long: `Roll back to RELEASE (default: the newest release before the stable one that was deployed
+successfully; releases whose deploy failed are skipped). A release still warm
 from a blue-green deploy switches back at once; otherwise its replicas start, pass their health
 gate, and then get all traffic.
 
@@ -58,14 +59,13 @@ blue-green and canary. The two releases swap places: a second rollback undoes th
 				if err != nil {
 					return err
 				}
-				ids := release.List(release.Paths{Home: o.home}, o.app)
-				for i, id := range ids {
-					if len(st) == 1 && id == st[0].Stable && i > 0 {
-						target = ids[i-1]
-					}
+				paths := release.Paths{Home: o.home}
+				ids := release.List(paths, o.app)
+				if len(st) == 1 {
+					target = release.RollbackTarget(ids, release.Promotions(paths, o.app, ids), st[0].Stable)
 				}
 				if target == "" {
-					return fmt.Errorf("%s has no release before the stable one to roll back to (pyship status lists releases)", o.app)
+					return fmt.Errorf("%s has no successfully deployed release before the stable one to roll back to (pyship status lists releases; name one: pyship rollback RELEASE)", o.app)
 				}
 			}
 			if err := data.restore(ctx, s, c, o.home, o.app, target); err != nil {

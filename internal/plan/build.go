@@ -24,6 +24,7 @@ const (
 	DefaultDrainTimeout   = "30s"
 	DefaultRequestTimeout = "60s"
 	DefaultRollbackWindow = "10m"
+	DefaultKeepReleases   = 5
 )
 
 // DefaultRetention is what prune keeps when [backup] sets no keep_* key.

@@ -179,6 +179,12 @@ func (b *builder) deploy() {
 		d.Replicas = sd.Replicas
 		b.ev("deploy.replicas", b.specEv("deploy.replicas", "spec [deploy] replicas"))
 	}
+	d.KeepReleases = DefaultKeepReleases
+	b.ev("deploy.keepReleases", def(""))
+	if sd.KeepReleases != 0 {
+		d.KeepReleases = sd.KeepReleases
+		b.ev("deploy.keepReleases", b.specEv("deploy.keep_releases", "spec [deploy] keep_releases"))
+	}
 	d.DrainTimeout = b.durationAt("deploy.drainTimeout", "deploy.drain_timeout", "spec [deploy] drain_timeout", sd.DrainTimeout, DefaultDrainTimeout)
 	d.RollbackWindow = b.durationAt("deploy.rollbackWindow", "deploy.rollback_window", "spec [deploy] rollback_window", sd.RollbackWindow, DefaultRollbackWindow)
 	d.RequestTimeout = b.durationAt("deploy.requestTimeout", "deploy.request_timeout", "spec [deploy] request_timeout", sd.RequestTimeout, DefaultRequestTimeout)

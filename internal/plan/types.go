@@ -142,15 +142,18 @@ type Build struct {
 
 // Deploy is where and how the app is rolled out.
 type Deploy struct {
-	Target         string  `json:"target"`
-	Strategy       string  `json:"strategy"`
-	Replicas       int     `json:"replicas"`
-	DrainTimeout   string  `json:"drainTimeout"`
-	RollbackWindow string  `json:"rollbackWindow"`
-	BackupBefore   bool    `json:"backupBefore"`
-	RequestTimeout string  `json:"requestTimeout"`
-	Sticky         bool    `json:"sticky"`
-	Canary         *Canary `json:"canary,omitempty"`
+	Target         string `json:"target"`
+	Strategy       string `json:"strategy"`
+	Replicas       int    `json:"replicas"`
+	DrainTimeout   string `json:"drainTimeout"`
+	RollbackWindow string `json:"rollbackWindow"`
+	BackupBefore   bool   `json:"backupBefore"`
+	RequestTimeout string `json:"requestTimeout"`
+	Sticky         bool   `json:"sticky"`
+	// KeepReleases is how many successfully deployed releases the local target keeps for
+	// rollback. Added in schema 1; 0 (older plans) means DefaultKeepReleases.
+	KeepReleases int     `json:"keepReleases,omitempty"`
+	Canary       *Canary `json:"canary,omitempty"`
 }
 
 // Canary holds the canary steps and analysis thresholds.

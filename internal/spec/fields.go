@@ -194,6 +194,9 @@ func fields() []*field {
 		{path: "deploy.sticky", kind: kindBool,
 			doc: "Pin each client to the release it first reached (cookie pyship_release), so it does not flip between releases during a canary.", def: "false",
 			example: `true`, ptr: func(s *Spec) any { return &s.Deploy.Sticky }},
+		with(&field{path: "deploy.keep_releases", kind: kindInt,
+			doc: "How many successfully deployed releases the local target keeps for `pyship rollback` (failed ones do not count).", def: "5",
+			example: `10`, ptr: func(s *Spec) any { return &s.Deploy.KeepReleases }}, between(1, 100)),
 
 		{path: "deploy.canary", kind: kindTable, doc: "Canary steps and analysis thresholds (strategy canary)."},
 		with(&field{path: "deploy.canary.steps", kind: kindInts,

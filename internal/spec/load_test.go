@@ -75,6 +75,8 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{2, 14, "deploy.canary.steps", "must be an array of integers, got an element of type string", ""}}},
 		{"out of range", "[run]\nport = 70000\n", "",
 			[]wantErr{{2, 8, "run.port", "must be between 1 and 65535, got 70000", ""}}},
+		{"keep_releases out of range", "[deploy]\nkeep_releases = 0\n", "",
+			[]wantErr{{2, 17, "deploy.keep_releases", "must be between 1 and 100, got 0", ""}}},
 		{"float out of range", "[deploy.canary]\nmax_latency_ratio = 0.5\n", "",
 			[]wantErr{{2, 21, "deploy.canary.max_latency_ratio", "must be at least 1, got 0.5", ""}}},
 		{"nan", "[deploy.canary]\nmax_error_rate = nan\n", "",

@@ -99,7 +99,10 @@ type Deploy struct {
 	// Sticky pins each client to the release it was first routed to (a cookie), so a user
 	// does not flip between releases during a canary or a blue-green rollback window.
 	Sticky bool
-	Canary Canary
+	// KeepReleases is how many successfully deployed releases the local target keeps for
+	// rollback (1-100).
+	KeepReleases int
+	Canary       Canary
 }
 
 // Canary is the [deploy.canary] table.

@@ -31,10 +31,14 @@ type Agent struct {
 	// BindHost is the address the apps' public ports listen on (default all interfaces).
 	BindHost string
 	// PATH is the search path replicas get after their venv's bin (default the agent's).
-	PATH  string
-	Log   *slog.Logger
-	Clock rollout.Clock
-	// Keep is how many releases of each app stay for rollback (default 5).
+	PATH string
+	// ProxyCommand starts an app's proxy process (default: this executable's `agent proxy`);
+	// the agent adds --control SOCKET and passes the public listener as file descriptor 3.
+	ProxyCommand []string
+	Log          *slog.Logger
+	Clock        rollout.Clock
+	// Keep is how many promoted releases of each app stay for rollback when the release's
+	// plan does not say ([deploy] keep_releases; default 5).
 	Keep int
 	// BackupClock times the apps' backup schedules (default the wall clock).
 	BackupClock schedule.Clock
@@ -59,6 +63,17 @@ func (a *Agent) paths() release.Paths { return release.Paths{Home: a.Home} }
 
 func (a *Agent) bindHost() string { return a.BindHost }
 
+func (a *Agent) proxyCommand() []string {
+	if len(a.ProxyCommand) > 0 {
+		return a.ProxyCommand
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return []string{exe, "agent", "proxy"}
+}
+
 func (a *Agent) basePath() string {
 	if a.PATH != "" {
 		return a.PATH
@@ -77,7 +92,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.Clock = rollout.RealClock{}
 	}
 	if a.Keep <= 0 {
-		a.Keep = 5
+		a.Keep = plan.DefaultKeepReleases
 	}
 	a.ctx = ctx
 	a.apps = map[string]*app{}
@@ -135,7 +150,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, rt := range apps {
 		rt.stopSchedule()
 		rt.sup.Release()
-		rt.stopServing()
+		rt.proxy.release()
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -173,6 +188,10 @@ func (a *Agent) recoverApps(ctx context.Context) {
 		if _, err := os.Stat(stateFile(a.paths(), e.Name())); err != nil {
 			continue
 		}
+		if st.Stable != "" {
+			// Homes from before promotions were recorded: the stable release was promoted.
+			_ = release.MarkPromoted(a.paths(), st.App, st.Stable)
+		}
 		rt := a.newApp(st, a.proxyPlan(st))
 		a.mu.Lock()
 		a.apps[st.App] = rt
@@ -181,13 +200,16 @@ func (a *Agent) recoverApps(ctx context.Context) {
 			known[rec.ID] = true
 		}
 		if st.Stopped || len(st.Replicas) == 0 {
+			rt.proxy.endStray() // the agent died while stopping the app
 			continue
+		}
+		// The weights first: a proxy process still running since the last agent gets them
+		// as it is adopted, and keeps serving its backends meanwhile.
+		if err := rt.proxy.SetWeights(st.Weights); err != nil {
+			a.log().Error("restoring weights", "app", st.App, "err", err)
 		}
 		if err := rt.serve(st.Port); err != nil {
 			a.log().Error("cannot serve app", "app", st.App, "err", err)
-		}
-		if err := rt.proxy.SetWeights(st.Weights); err != nil {
-			a.log().Error("restoring weights", "app", st.App, "err", err)
 		}
 		for _, rec := range st.Replicas {
 			m, err := rt.manifest(rec.Release)
@@ -216,8 +238,20 @@ func (a *Agent) recoverApps(ctx context.Context) {
 			go func() {
 				defer rt.deploying.Unlock()
 				defer rt.recovering.Store(false)
-				if _, err := rt.rollout(ctx, d, nil); err != nil {
+				final, err := rt.rollout(ctx, d, nil)
+				if err != nil && ctx.Err() != nil {
+					return // shutting down again: the next agent finishes it
+				}
+				if err != nil {
 					a.log().Error("finishing the interrupted deploy", "app", rt.name, "err", err)
+				}
+				m, merr := rt.manifest(d.Spec.Release)
+				if merr != nil {
+					a.log().Error("notifying the end of the interrupted deploy", "app", rt.name, "err", merr)
+					return
+				}
+				if werr := a.notify(m, final, false, err); werr != nil {
+					a.log().Warn("notifying the end of the interrupted deploy", "app", rt.name, "err", werr)
 				}
 			}()
 		}
@@ -271,6 +305,7 @@ func (a *Agent) housekeep(ctx context.Context) {
 		}
 		for _, n := range a.appNames() {
 			rt := a.app(n)
+			rt.proxy.check()
 			rt.samples.add(rt, a.Clock.Now())
 			if !rt.deploying.TryLock() {
 				continue

@@ -3,10 +3,18 @@ package agent
 import (
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"os"
+	"reflect"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/local/supervise"
 	"github.com/pyship/pyship/internal/rollout"
 )
 
@@ -93,8 +101,7 @@ func TestBrokenReleaseRollsBack(t *testing.T) {
 			}
 			limit := tt.maxFailed
 			if limit < 0 {
-				// The canary's weight (25%) of the requests during its analysis window.
-				limit = (l.ok.Load() + l.failed.Load()) / 4
+				limit = canaryBound(t, l, ev.Final)
 			}
 			t.Logf("%d of %d requests failed (limit %d)", l.failed.Load(), l.ok.Load()+l.failed.Load(), limit)
 			if l.failed.Load() > limit {
@@ -149,4 +156,153 @@ func mustGet(t *testing.T, url string) *http.Response {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp
+}
+
+// [deploy] keep_releases bounds the releases kept; a failed deploy does not count against it.
+func TestKeepReleases(t *testing.T) {
+	home := newHome(t)
+	c := startAgent(t, home)
+	pub := port(t)
+	plan := func(version, mode string) *release.Manifest {
+		p := stdlibPlan(stdlibApp(t, mode), version, "rolling", pub)
+		p.Deploy.Replicas, p.Deploy.KeepReleases = 1, 2
+		return build(t, home, p)
+	}
+	for _, v := range []string{"v1", "v2"} {
+		if ev := deploy(t, c, plan(v, "")); ev.Final.Phase != rollout.Succeeded {
+			t.Fatalf("deploy %s: %+v", v, ev.Final)
+		}
+	}
+	if ev := deploy(t, c, plan("v3", "crash")); ev.Final.Phase == rollout.Succeeded {
+		t.Fatalf("the crashing v3 succeeded")
+	}
+	if got := release.List(release.Paths{Home: home}, "stdapp"); !reflect.DeepEqual(got, []string{"r1", "r2", "r3"}) {
+		t.Errorf("releases after a failed deploy = %v, want r1 r2 r3: the failed r3 must not push r1 out", got)
+	}
+	// logs defaults to the stable release, not the failed one deployed last.
+	var logs strings.Builder
+	if err := c.Logs(t.Context(), "stdapp", "", false, &logs); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "stdlib v2 listening on") || strings.Contains(logs.String(), "boom") {
+		t.Errorf("pyship logs after a failed deploy shows:\n%s\nwant the stable r2's lines", logs.String())
+	}
+	logs.Reset()
+	if err := c.Logs(t.Context(), "stdapp", "r3", false, &logs); err != nil || !strings.Contains(logs.String(), "boom: DATABASE_URL is not set") {
+		t.Errorf("logs --release r3: %v\n%s", err, logs.String())
+	}
+	if ev := deploy(t, c, plan("v4", "")); ev.Final.Phase != rollout.Succeeded {
+		t.Fatalf("deploy v4: %+v", ev.Final)
+	}
+	if got := release.List(release.Paths{Home: home}, "stdapp"); !reflect.DeepEqual(got, []string{"r2", "r3", "r4"}) {
+		t.Errorf("releases after v4 with keep_releases = 2: %v, want r2 r3 (failed, among the 2 newest) r4", got)
+	}
+}
+
+// The proxy process is supervised: killed, it is started again with the agent's routing table.
+func TestProxyProcessRestarted(t *testing.T) {
+	home := newHome(t)
+	c := startAgent(t, home)
+	pub := port(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", pub)
+	m := build(t, home, stdlibPlan(stdlibApp(t, ""), "v1", "rolling", pub))
+	if ev := deploy(t, c, m); ev.Final.Phase != rollout.Succeeded {
+		t.Fatalf("deploy: %+v", ev.Final)
+	}
+	pidFile := proxyPIDFile(release.Paths{Home: home}, "stdapp")
+	readPID := func() int {
+		b, _ := os.ReadFile(pidFile)
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return pid
+	}
+	first := readPID()
+	if first == 0 {
+		t.Fatalf("no proxy process recorded in %s", pidFile)
+	}
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if pid := readPID(); pid != first && pid != 0 {
+			if resp, err := http.Get(url); err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if strings.TrimSpace(string(b)) == "stdlib v1" {
+					break
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed proxy process was not replaced (pid file says %d)", readPID())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st, err := c.Status(t.Context(), "stdapp"); err != nil || st[0].URL != url || st[0].Releases[0].Weight != 100 {
+		t.Errorf("status after the proxy's restart: %+v %v", st, err)
+	}
+}
+
+// canaryBound is the most requests a failing canary may cost: its weight of the requests sent
+// during its analysis window (the step's start to the analysis), plus a margin of 4 standard
+// deviations of the weighted random routing (binomial) and one request per load client in
+// flight at each end. The window is widened by the engine's poll (100ms) on each side: the
+// weight is set just before the step is marked, and set back just after the analysis.
+func canaryBound(t *testing.T, l *load, final *rollout.Status) int64 {
+	t.Helper()
+	if final.StepStarted.IsZero() || final.AnalyzeAt.IsZero() || len(final.Spec.Canary.Steps) == 0 {
+		t.Fatalf("the final status lacks the canary's analysis window: %+v", final)
+	}
+	const poll, clients = 100 * time.Millisecond, 4
+	w := float64(final.Spec.Canary.Steps[final.Step]) / 100
+	n := float64(l.sentBetween(final.StepStarted.Add(-poll), final.AnalyzeAt.Add(poll)))
+	bound := int64(w*n + 4*math.Sqrt(n*w*(1-w)) + 2*clients)
+	t.Logf("analysis window %s with %.0f requests at weight %.0f%%: bound %d", final.AnalyzeAt.Sub(final.StepStarted), n, 100*w, bound)
+	return bound
+}
+
+// A proxy process left running for an app that is not served (the agent died while stopping
+// it) is ended by the next agent.
+func TestStrayProxyProcessEnded(t *testing.T) {
+	home := newHome(t)
+	pub := port(t)
+	c, _, shutdown := runAgent(t, home)
+	p := stdlibPlan(stdlibApp(t, ""), "v1", "rolling", pub)
+	p.Deploy.Replicas = 1
+	if ev := deploy(t, c, build(t, home, p)); ev.Final.Phase != rollout.Succeeded {
+		t.Fatalf("deploy: %+v", ev.Final)
+	}
+	shutdown() // the proxy process and the replica keep running
+	paths := release.Paths{Home: home}
+	st, err := loadState(paths, "stdapp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range st.Replicas {
+		for pid, id := range supervise.Marked(home) {
+			if id == r.ID {
+				supervise.KillGroup(pid)
+			}
+		}
+	}
+	st.Stopped, st.Replicas = true, nil
+	if err := saveState(paths, st); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(proxyPIDFile(paths, "stdapp"))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if !isProxy(pid, proxySocket(paths, "stdapp")) {
+		t.Fatalf("no proxy process %d runs after the agent's shutdown", pid)
+	}
+	startAgent(t, home)
+	deadline := time.Now().Add(15 * time.Second)
+	for isProxy(pid, proxySocket(paths, "stdapp")) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stray proxy process still runs")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", pub)); err == nil {
+		t.Error("the stopped app's port still answers")
+	}
 }

@@ -54,7 +54,9 @@ func (a *Agent) adminHandler() http.Handler {
 			}
 		}
 		for _, n := range a.appNames() {
-			a.app(n).proxy.WriteMetrics(w, fmt.Sprintf("app=%q", n))
+			if err := a.app(n).proxy.WriteMetrics(w, fmt.Sprintf("app=%q", n)); err != nil {
+				a.log().Warn("reading the proxy's metrics", "app", n, "err", err)
+			}
 		}
 	})
 	return mux
@@ -95,11 +97,11 @@ func (a *Agent) handleDeploy(w http.ResponseWriter, r *http.Request) {
 			e.Final = nil
 		}
 		if rt := a.app(req.App); rt != nil {
-			rt.mu.Lock()
-			if rt.stopServe != nil {
+			if rt.proxy.serving() {
+				rt.mu.Lock()
 				e.URL = "http://" + displayHost(a.BindHost) + ":" + itoa(rt.st.Port) + "/"
+				rt.mu.Unlock()
 			}
-			rt.mu.Unlock()
 		}
 		events <- e
 	}()
@@ -122,19 +124,25 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch verb {
-	case "promote", "abort":
+	case "promote":
+		msg, err := rt.promoteNow()
+		if err != nil {
+			httpError(w, http.StatusConflict, err)
+			return
+		}
+		writeJSON(w, map[string]string{"message": msg})
+	case "abort":
 		rt.mu.Lock()
 		active := rt.st.Deploy != nil && !rt.st.Deploy.Terminal()
 		if active {
-			rt.promote = rt.promote || verb == "promote"
-			rt.abort = rt.abort || verb == "abort"
+			rt.abort = true
 		}
 		rt.mu.Unlock()
 		if !active {
-			httpError(w, http.StatusConflict, fmt.Errorf("%s has no deploy in progress to %s", name, verb))
+			httpError(w, http.StatusConflict, fmt.Errorf("%s has no deploy in progress to abort", name))
 			return
 		}
-		writeJSON(w, map[string]string{"message": verb + " requested"})
+		writeJSON(w, map[string]string{"message": "abort requested: traffic returns to the stable release and the new replicas stop"})
 	case "stop", "destroy":
 		if rt.active.Load() || rt.recovering.Load() {
 			httpError(w, http.StatusConflict, fmt.Errorf("a deploy of %s is in progress: run `pyship abort` first, then %s", name, verb))
@@ -147,7 +155,7 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 			ids = append(ids, i.ID)
 		}
 		err := rt.Stop(a.ctx, ids)
-		rt.stopServing()
+		rt.proxy.stop(a.ctx)
 		rt.mu.Lock()
 		rt.st.Stopped = true
 		rt.mu.Unlock()
@@ -202,9 +210,11 @@ func (a *Agent) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rel == "" {
+		// The stable release, even when a later deploy failed; before any release was
+		// promoted, the one deployed last.
 		rt.mu.Lock()
 		rel = rt.st.Stable
-		if rt.st.Deploy != nil {
+		if rel == "" && rt.st.Deploy != nil {
 			rel = rt.st.Deploy.Spec.Release
 		}
 		rt.mu.Unlock()
@@ -274,4 +284,39 @@ func writeFrom(w io.Writer, file string, off int64, rt *app) int64 {
 		off += int64(len(line))
 		fmt.Fprintf(w, "%s | %s", prefix, rt.redact(line))
 	}
+}
+
+// promoteNow is `pyship promote`: a canary in progress gets all traffic at its next step; after
+// a blue-green switch, the rollback window ends and the previous release's warm replicas stop.
+// Rolling and blue-green deploys in progress are health-gated and finish by themselves.
+func (rt *app) promoteNow() (string, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	d := rt.st.Deploy
+	switch {
+	case d != nil && !d.Terminal() && d.Spec.Strategy == rollout.Canary:
+		rt.promote = true
+		return "promote requested: the canary gets all traffic at its next step", nil
+	case d != nil && !d.Terminal():
+		return "", fmt.Errorf("promote applies to canary deploys only: this %s deploy of %s moves traffic as its replicas pass their health gate and finishes by itself (pyship abort rolls it back)", d.Spec.Strategy, rt.name)
+	case d != nil && d.Phase == rollout.Succeeded && d.Spec.Strategy == rollout.BlueGreen && d.Spec.Stable != "" &&
+		rt.a.Clock.Now().Before(d.SwitchedAt.Add(d.Spec.RollbackWindow)) && rt.hasReplicas(d.Spec.Stable):
+		cp := *d
+		cp.Spec.RollbackWindow = 0
+		rt.st.Deploy = &cp
+		if err := saveState(rt.a.paths(), rt.st); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("ended the rollback window of %s: its warm replicas stop now (pyship rollback %s starts them again)", d.Spec.Stable, d.Spec.Stable), nil
+	}
+	return "", fmt.Errorf("%s has no canary deploy in progress and no blue-green rollback window open to promote", rt.name)
+}
+
+func (rt *app) hasReplicas(rel string) bool {
+	for _, i := range rt.sup.List() {
+		if i.Release == rel {
+			return true
+		}
+	}
+	return false
 }

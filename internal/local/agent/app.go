@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/pyship/pyship/internal/local/proxy"
@@ -29,14 +27,12 @@ type app struct {
 	a     *Agent
 	name  string
 	log   *slog.Logger
-	proxy *proxy.Proxy
+	proxy *router
 	sup   *supervise.Supervisor
 
-	mu        sync.Mutex // guards st, manifests, serving, flags
+	mu        sync.Mutex // guards st, manifests, flags
 	st        *AppState
 	manifests map[string]*release.Manifest
-	stopServe context.CancelFunc
-	serveDone chan struct{}
 	promote   bool
 	abort     bool
 
@@ -49,7 +45,7 @@ type app struct {
 
 func (a *Agent) newApp(st *AppState, p *plan.Plan) *app {
 	rt := &app{a: a, name: st.App, st: st, manifests: map[string]*release.Manifest{}, log: a.log().With("app", st.App)}
-	rt.proxy = proxy.New(rt.proxyOptions(p))
+	rt.proxy = newRouter(a, st.App, rt.log, rt.proxyOptions(p))
 	rt.sup = &supervise.Supervisor{Home: a.Home, Log: rt.log,
 		OnReady: func(i supervise.Info) {
 			if m, err := rt.manifest(i.Release); err == nil && m.Plan.Run.Kind != "worker" {
@@ -81,44 +77,21 @@ func (rt *app) manifest(id string) (*release.Manifest, error) {
 	return m, nil
 }
 
-// serve starts the proxy on the app's public port (once).
+// serve has a proxy process serve the app on its public port (once).
 func (rt *app) serve(port int) error {
 	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	if rt.stopServe != nil && rt.st.Port == port {
-		return nil
+	known := map[string]bool{}
+	for _, rec := range rt.st.Replicas {
+		known[rec.ID] = true
 	}
-	if rt.stopServe != nil {
-		return fmt.Errorf("%s is served on port %d; this release asks for port %d: stop it first (pyship stop) to change the port", rt.name, rt.st.Port, port)
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(rt.a.bindHost(), strconv.Itoa(port)))
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("port %d is already in use by another program: stop it, or change [run] port", port)
-		}
-		return fmt.Errorf("listening on port %d: %w", port, err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	rt.stopServe, rt.serveDone, rt.st.Port = cancel, make(chan struct{}), port
-	done := rt.serveDone
-	go func() {
-		defer close(done)
-		if err := rt.proxy.Serve(ctx, ln); err != nil {
-			rt.log.Error("proxy stopped", "err", err)
-		}
-	}()
-	return nil
-}
-
-func (rt *app) stopServing() {
-	rt.mu.Lock()
-	cancel, done := rt.stopServe, rt.serveDone
-	rt.stopServe, rt.serveDone = nil, nil
 	rt.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
+	if err := rt.proxy.serve(port, known); err != nil {
+		return err
 	}
+	rt.mu.Lock()
+	rt.st.Port = port
+	rt.mu.Unlock()
+	return nil
 }
 
 // Replicas implements rollout.Target.
@@ -215,7 +188,7 @@ func (rt *app) spec(m *release.Manifest, rec ReplicaRecord) (supervise.Spec, err
 // proxyOptions configures the app's proxy from a plan: [deploy] drain_timeout, request_timeout
 // and sticky.
 func (rt *app) proxyOptions(p *plan.Plan) proxy.Options {
-	o := proxy.Options{DrainTimeout: 30 * time.Second, RequestTimeout: 60 * time.Second, Log: rt.log}
+	o := proxy.Options{DrainTimeout: 30 * time.Second, RequestTimeout: 60 * time.Second}
 	if p == nil {
 		return o
 	}
@@ -270,7 +243,7 @@ func (rt *app) Weights(context.Context) (map[string]int, error) { return rt.prox
 
 // Metrics implements rollout.Target.
 func (rt *app) Metrics(_ context.Context, rel string) (rollout.Metrics, error) {
-	return rt.proxy.Metrics(rel), nil
+	return rt.proxy.Metrics(rel)
 }
 
 // redact replaces the values of the app's secrets in text (diagnoses quote app logs).

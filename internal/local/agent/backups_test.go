@@ -239,7 +239,7 @@ func TestScheduledBackups(t *testing.T) {
 func TestBackupScheduleSurvivesAgentRestart(t *testing.T) {
 	clock := &manualClock{now: time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC), waits: make(chan clockWait, 4)}
 	home := newHome(t)
-	c, stop := runAgent(t, &Agent{Home: home, AdminAddr: "127.0.0.1:0", BindHost: "127.0.0.1", BackupClock: clock})
+	c, _, stop := runAgent(t, home, func(a *Agent) { a.BackupClock = clock })
 	p := stdlibPlan(stdlibApp(t, ""), "1.0", "rolling", port(t))
 	p.Deploy.Replicas = 1
 	env := backupPlan(t, p, "@hourly")
@@ -250,9 +250,7 @@ func TestBackupScheduleSurvivesAgentRestart(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the schedule did not start after the deploy")
 	}
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	stop()
 
 	c = startAgent(t, home, func(a *Agent) { a.BackupClock = clock })
 	at := clock.fire(t)

@@ -57,9 +57,75 @@ func TestCanaryWithoutTrafficHoldsUntilPromoteOrAbort(t *testing.T) {
 			if _, got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", pub)); got != body {
 				t.Errorf("the app answers %q, want %q", got, body)
 			}
-			if _, err := c.Act(context.Background(), "stdapp", verb); err == nil || !strings.Contains(err.Error(), "no deploy in progress") {
+			if _, err := c.Act(context.Background(), "stdapp", verb); err == nil || !strings.Contains(err.Error(), map[string]string{"promote": "no canary deploy in progress", "abort": "no deploy in progress"}[verb]) {
 				t.Errorf("a second %s: %v", verb, err)
 			}
 		})
+	}
+}
+
+// promote is for canaries: it refuses a rolling deploy in progress, and after a blue-green
+// switch it ends the rollback window.
+func TestPromoteOutsideCanary(t *testing.T) {
+	home := newHome(t)
+	c := startAgent(t, home)
+	pub := port(t)
+	ctx := context.Background()
+	deploy(t, c, build(t, home, stdlibPlan(stdlibApp(t, ""), "v1", "blue-green", pub)))
+	deploy(t, c, build(t, home, stdlibPlan(stdlibApp(t, ""), "v2", "blue-green", pub)))
+	warm := func() int {
+		st, err := c.Status(ctx, "stdapp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range st[0].Releases {
+			if r.ID == "r1" {
+				return len(r.Replicas)
+			}
+		}
+		return 0
+	}
+	if n := warm(); n != 2 {
+		t.Fatalf("r1 has %d warm replicas after the switch, want 2 (rollback window 1m)", n)
+	}
+	msg, err := c.Act(ctx, "stdapp", "promote")
+	if err != nil || !strings.Contains(msg, "ended the rollback window of r1") {
+		t.Fatalf("promote in the rollback window: %q, %v", msg, err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for warm() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("r1 still has %d warm replicas after promote", warm())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := c.Act(ctx, "stdapp", "promote"); err == nil || !strings.Contains(err.Error(), "no blue-green rollback window open") {
+		t.Errorf("promote with the window closed: %v", err)
+	}
+
+	slow := stdlibApp(t, "slowstart")
+	p := stdlibPlan(slow, "v3", "rolling", pub)
+	m3 := build(t, home, p)
+	done := make(chan Event, 1)
+	go func() {
+		ev, _ := c.Deploy(ctx, DeployRequest{App: m3.App, Release: m3.ID}, func(Event) {})
+		done <- ev
+	}()
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		st, err := c.Status(ctx, "stdapp")
+		if err == nil && st[0].Deploy != nil && st[0].Deploy.Spec.Release == m3.ID && !st[0].Deploy.Terminal() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rolling deploy never started: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := c.Act(ctx, "stdapp", "promote"); err == nil || !strings.Contains(err.Error(), "promote applies to canary deploys only: this rolling deploy") {
+		t.Errorf("promote during a rolling deploy: %v", err)
+	}
+	if ev := <-done; ev.Final == nil || ev.Final.Phase != rollout.Succeeded {
+		t.Errorf("the rolling deploy ended %+v", ev.Final)
 	}
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,6 +36,12 @@ func (rt *app) engine(progress func(string)) *rollout.Engine {
 		Target: rt,
 		Clock:  rt.a.Clock,
 		Save: func(s rollout.Status) error {
+			if s.Phase == rollout.Succeeded {
+				// Before the state names it stable, so a stable release is always marked.
+				if err := release.MarkPromoted(rt.a.paths(), rt.name, s.Spec.Release); err != nil {
+					return err
+				}
+			}
 			rt.mu.Lock()
 			rt.st.Deploy = &s
 			if s.Phase == rollout.Succeeded {
@@ -91,6 +98,23 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 		return rollout.Status{}, fmt.Errorf("a deploy of %s is already in progress: wait for it, or run `pyship abort`", req.App)
 	}
 	defer rt.active.Store(false)
+	final, err := a.rollOut(rt, m, req, progress)
+	// A refused request is no deploy; an agent shutting down leaves the deploy to the next
+	// agent, which reports it.
+	var refused refusal
+	if !errors.As(err, &refused) && a.ctx.Err() == nil {
+		if werr := a.notify(m, final, req.Rollback, err); werr != nil {
+			progress(Event{Warning: werr.Error()})
+		}
+	}
+	return final, err
+}
+
+// refusal is a deploy request refused before anything changed (no webhook).
+type refusal struct{ error }
+
+// rollOut serves the app's port and runs the rollout of m; the caller holds rt.active.
+func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progress func(Event)) (rollout.Status, error) {
 	rt.proxy.Reconfigure(rt.proxyOptions(&m.Plan))
 	if rt.recovering.Load() {
 		progress(Event{Message: "waiting for the deploy interrupted by the agent's restart to roll back"})
@@ -128,7 +152,7 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 	rt.mu.Unlock()
 	if stable == m.ID {
 		if req.Rollback {
-			return rollout.Status{}, fmt.Errorf("%s is already the stable release of %s: name an earlier one (pyship status lists them)", m.ID, m.App)
+			return rollout.Status{}, refusal{fmt.Errorf("%s is already the stable release of %s: name an earlier one (pyship status lists them)", m.ID, m.App)}
 		}
 		stable = ""
 	}
@@ -154,9 +178,6 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 	if err != nil {
 		return final, err
 	}
-	if werr := a.notify(m, final, req.Rollback); werr != nil {
-		progress(Event{Warning: werr.Error()})
-	}
 	if final.Phase == rollout.Succeeded {
 		rt.startSchedule(m)
 	}
@@ -167,7 +188,11 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 	rt.mu.Lock()
 	inUse[rt.st.Stable] = true
 	rt.mu.Unlock()
-	release.Prune(a.paths(), m.App, a.Keep, inUse)
+	keep := m.Plan.Deploy.KeepReleases
+	if keep <= 0 {
+		keep = a.Keep
+	}
+	release.Prune(a.paths(), m.App, keep, inUse)
 	return final, nil
 }
 

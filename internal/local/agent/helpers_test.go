@@ -2,18 +2,22 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pyship/pyship/internal/local/proxy"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/testsvc"
@@ -23,6 +27,9 @@ import (
 var venvCache string
 
 func TestMain(m *testing.M) {
+	if os.Getenv("PYSHIP_TEST_PROXY_PROCESS") == "1" {
+		os.Exit(proxyProcessMain())
+	}
 	d, err := os.MkdirTemp("", "pyship-agent-venvs-")
 	if err != nil {
 		panic(err)
@@ -31,6 +38,34 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(d)
 	os.Exit(code)
+}
+
+// proxyProcessMain is `pyship agent proxy` inside the test binary, which the agents of the
+// tests start as their apps' proxy processes.
+func proxyProcessMain() int {
+	control := ""
+	for i, a := range os.Args {
+		if a == "--control" && i+1 < len(os.Args) {
+			control = os.Args[i+1]
+		}
+	}
+	ln, err := net.FileListener(os.NewFile(3, "public listener"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := proxy.RunProcess(ctx, ln, control, proxy.Options{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// testProxyCommand starts the test binary as a proxy process.
+func testProxyCommand() []string {
+	return []string{"/usr/bin/env", "PYSHIP_TEST_PROXY_PROCESS=1", os.Args[0]}
 }
 
 func newHome(t *testing.T) string {
@@ -56,30 +91,29 @@ func port(t *testing.T) int {
 // adjust it before it starts.
 func startAgent(t *testing.T, home string, opts ...func(*Agent)) *Client {
 	t.Helper()
-	a := &Agent{Home: home, AdminAddr: "127.0.0.1:0", BindHost: "127.0.0.1",
-		Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	for _, o := range opts {
-		o(a)
-	}
-	c, stop := runAgent(t, a)
+	c, a, shutdown := runAgent(t, home, opts...)
 	t.Cleanup(func() {
 		for _, n := range a.appNames() {
 			c.Act(context.Background(), n, "stop")
 		}
-		if err := stop(); err != nil {
-			t.Errorf("agent: %v", err)
-		}
+		shutdown()
 	})
 	return c
 }
 
-// runAgent runs a until stop, which returns Run's error; replicas keep running.
-func runAgent(t *testing.T, a *Agent) (*Client, func() error) {
+// runAgent runs an agent on home until shutdown, which leaves its replicas running for the
+// next agent, as a restart does; opts adjust it before it starts.
+func runAgent(t *testing.T, home string, opts ...func(*Agent)) (*Client, *Agent, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	a := &Agent{Home: home, AdminAddr: "127.0.0.1:0", BindHost: "127.0.0.1", ProxyCommand: testProxyCommand(),
+		Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	for _, o := range opts {
+		o(a)
+	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	c := NewClient(a.Home)
+	c := NewClient(home)
 	deadline := time.Now().Add(10 * time.Second)
 	for c.Ping(context.Background()) != nil {
 		if time.Now().After(deadline) {
@@ -88,7 +122,15 @@ func runAgent(t *testing.T, a *Agent) (*Client, func() error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return c, func() error { cancel(); return <-done }
+	var once sync.Once
+	return c, a, func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("agent: %v", err)
+			}
+		})
+	}
 }
 
 type testWriter struct{ t *testing.T }
@@ -161,6 +203,7 @@ type load struct {
 	bodies     map[string]int
 	last       string
 	errs       []string
+	starts     []time.Time // when each request was sent
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
@@ -174,6 +217,9 @@ func startLoad(url string, clients int) *load {
 			defer l.wg.Done()
 			hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 			for ctx.Err() == nil {
+				l.mu.Lock()
+				l.starts = append(l.starts, time.Now())
+				l.mu.Unlock()
 				resp, err := hc.Get(url)
 				if err != nil {
 					if ctx.Err() == nil {
@@ -211,6 +257,19 @@ func (l *load) fail(msg string) {
 func (l *load) stop() {
 	l.cancel()
 	l.wg.Wait()
+}
+
+// sentBetween counts the requests sent from from to to.
+func (l *load) sentBetween(from, to time.Time) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n int64
+	for _, s := range l.starts {
+		if !s.Before(from) && !s.After(to) {
+			n++
+		}
+	}
+	return n
 }
 
 // waitFor waits until the load has seen n more successful answers.

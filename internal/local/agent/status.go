@@ -53,7 +53,11 @@ type sample struct {
 func (s *rateSamples) add(rt *app, now time.Time) {
 	rels := map[string]rollout.Metrics{}
 	for _, id := range release.List(rt.a.paths(), rt.name) {
-		rels[id] = rt.proxy.Metrics(id)
+		m, err := rt.proxy.Metrics(id)
+		if err != nil {
+			return
+		}
+		rels[id] = m
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -87,8 +91,8 @@ func (a *Agent) status(name string) AppStatus {
 		cp := *st.Deploy
 		dep = &cp
 	}
-	serving := rt.stopServe != nil
 	rt.mu.Unlock()
+	serving := rt.proxy.serving()
 	out := AppStatus{App: name, Stable: st.Stable, Stopped: st.Stopped, Deploy: dep, Metrics: "http://" + a.adminAddr + "/metrics",
 		Backup: rt.backupStatus(&st)}
 	if serving {
@@ -106,7 +110,7 @@ func (a *Agent) status(name string) AppStatus {
 		if m, err := rt.manifest(id); err == nil {
 			rs.Version, rs.Created = m.Version, m.Created
 		}
-		cum := rt.proxy.Metrics(id)
+		cum, _ := rt.proxy.Metrics(id)
 		rs.Requests = cum.Requests
 		win, d := rt.samples.window(id, cum, now)
 		if d > 0 {

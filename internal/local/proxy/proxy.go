@@ -158,8 +158,9 @@ func (p *Proxy) RemoveBackend(ctx context.Context, id string) int64 {
 	return 0
 }
 
-// SetWeights atomically replaces the traffic percentages of releases.
-func (p *Proxy) SetWeights(w map[string]int) error {
+// CheckWeights tells whether w is a valid set of traffic percentages: each 0-100, adding up
+// to 100 (or nothing at all).
+func CheckWeights(w map[string]int) error {
 	sum := 0
 	for r, v := range w {
 		if v < 0 || v > 100 {
@@ -169,6 +170,14 @@ func (p *Proxy) SetWeights(w map[string]int) error {
 	}
 	if sum != 100 && sum != 0 {
 		return fmt.Errorf("weights %v add up to %d, not 100", w, sum)
+	}
+	return nil
+}
+
+// SetWeights atomically replaces the traffic percentages of releases.
+func (p *Proxy) SetWeights(w map[string]int) error {
+	if err := CheckWeights(w); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

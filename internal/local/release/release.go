@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -147,15 +148,69 @@ func List(paths Paths, app string) []string {
 	return ids
 }
 
-// Prune removes all but the newest keep releases of app, never those in use.
+// Prune removes the releases of app that Prunable does not keep, with their logs.
 func Prune(paths Paths, app string, keep int, inUse map[string]bool) {
 	ids := List(paths, app)
-	for i := 0; i < len(ids)-keep; i++ {
-		if !inUse[ids[i]] {
-			_ = os.RemoveAll(filepath.Join(paths.Releases(app), ids[i]))
-			_ = os.RemoveAll(paths.Logs(app, ids[i]))
+	for _, id := range Prunable(ids, Promotions(paths, app, ids), keep, inUse) {
+		_ = os.RemoveAll(filepath.Join(paths.Releases(app), id))
+		_ = os.RemoveAll(paths.Logs(app, id))
+	}
+}
+
+// Prunable returns the releases of ids (oldest first) to remove so that the newest keep
+// promoted releases stay for rollback. Releases that were never promoted (failed or
+// interrupted deploys) do not count against keep: they stay while they are among the newest
+// keep releases, for their logs, and go after that. Releases in use always stay.
+func Prunable(ids []string, promoted map[string]bool, keep int, inUse map[string]bool) []string {
+	var out []string
+	good := 0
+	for i := len(ids) - 1; i >= 0; i-- {
+		id := ids[i]
+		recent := len(ids)-i <= keep
+		switch {
+		case promoted[id]:
+			good++
+			if good > keep && !inUse[id] {
+				out = append(out, id)
+			}
+		case !recent && !inUse[id]:
+			out = append(out, id)
 		}
 	}
+	slices.Reverse(out)
+	return out
+}
+
+// RollbackTarget is the release a plain rollback returns to: the newest release older than
+// stable (in ids, oldest first) that was once promoted. A release whose deploy failed or was
+// interrupted never was, so a rollback cannot land on it. It returns "" when there is none.
+func RollbackTarget(ids []string, promoted map[string]bool, stable string) string {
+	i := slices.Index(ids, stable)
+	for i--; i >= 0; i-- {
+		if promoted[ids[i]] {
+			return ids[i]
+		}
+	}
+	return ""
+}
+
+const promotedMarker = "promoted"
+
+// MarkPromoted records that release id of app was promoted: it served all traffic as the
+// stable release after a successful deploy or rollback.
+func MarkPromoted(paths Paths, app, id string) error {
+	return WriteAtomic(filepath.Join(paths.Releases(app), id, promotedMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"))
+}
+
+// Promotions tells which of app's releases ids were ever promoted (MarkPromoted).
+func Promotions(paths Paths, app string, ids []string) map[string]bool {
+	out := map[string]bool{}
+	for _, id := range ids {
+		if _, err := os.Stat(filepath.Join(paths.Releases(app), id, promotedMarker)); err == nil {
+			out[id] = true
+		}
+	}
+	return out
 }
 
 func seq(id string) int {

@@ -70,3 +70,80 @@ func TestPruneKeepsNewestAndInUse(t *testing.T) {
 		t.Errorf("nextID = %q, %v; want r11", id, err)
 	}
 }
+
+func TestRollbackTarget(t *testing.T) {
+	ids := []string{"r1", "r2", "r3", "r4", "r5"}
+	for _, tc := range []struct {
+		name     string
+		promoted []string
+		stable   string
+		want     string
+	}{
+		{"the one before stable", []string{"r1", "r2", "r3"}, "r3", "r2"},
+		{"skips a failed release", []string{"r1", "r3"}, "r3", "r1"},
+		{"skips several failed releases", []string{"r1", "r5"}, "r5", "r1"},
+		{"never newer than stable", []string{"r1", "r2", "r4", "r5"}, "r2", "r1"},
+		{"after a rollback, the one before the new stable", []string{"r1", "r2", "r3"}, "r2", "r1"},
+		{"nothing promoted before stable", []string{"r3"}, "r3", ""},
+		{"the first release", []string{"r1"}, "r1", ""},
+		{"no stable release", []string{"r1"}, "", ""},
+		{"a stable release already pruned", []string{"r1"}, "r9", ""},
+	} {
+		promoted := map[string]bool{}
+		for _, id := range tc.promoted {
+			promoted[id] = true
+		}
+		if got := RollbackTarget(ids, promoted, tc.stable); got != tc.want {
+			t.Errorf("%s: RollbackTarget(stable %s, promoted %v) = %q, want %q", tc.name, tc.stable, tc.promoted, got, tc.want)
+		}
+	}
+}
+
+func TestPrunable(t *testing.T) {
+	ids := []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7"}
+	set := func(ids ...string) map[string]bool {
+		m := map[string]bool{}
+		for _, id := range ids {
+			m[id] = true
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name            string
+		promoted, inUse map[string]bool
+		keep            int
+		want            []string
+	}{
+		{"all good: the newest keep stay", set(ids...), nil, 3, []string{"r1", "r2", "r3", "r4"}},
+		{"failed releases do not push good ones out", set("r1", "r2", "r3"), nil, 3, []string{"r4"}},
+		{"recent failures stay for their logs", set("r1", "r2", "r3", "r4", "r5"), set(), 3, []string{"r1", "r2"}},
+		{"in use stays", set(ids...), set("r1"), 3, []string{"r2", "r3", "r4"}},
+		{"an unpromoted release in use stays", set("r1"), set("r2"), 1, []string{"r3", "r4", "r5", "r6"}},
+		{"nothing promoted (older homes): the newest keep stay", nil, nil, 2, []string{"r1", "r2", "r3", "r4", "r5"}},
+	} {
+		if got := Prunable(ids, tc.promoted, tc.keep, tc.inUse); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: Prunable(keep %d) = %v, want %v", tc.name, tc.keep, got, tc.want)
+		}
+	}
+}
+
+func TestPruneKeepsPromoted(t *testing.T) {
+	p := Paths{Home: t.TempDir()}
+	for _, id := range []string{"r1", "r2", "r3", "r4"} {
+		d := filepath.Join(p.Releases("app"), id)
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "release.json"), []byte("{}"), 0o644)
+	}
+	for _, id := range []string{"r1", "r2"} {
+		if err := MarkPromoted(p, "app", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Prune(p, "app", 2, nil)
+	if got := List(p, "app"); !reflect.DeepEqual(got, []string{"r1", "r2", "r3", "r4"}) {
+		t.Errorf("after Prune: %v, want every release: r3 and r4 failed, r1 and r2 are the 2 kept good ones", got)
+	}
+	if got := RollbackTarget(List(p, "app"), Promotions(p, "app", List(p, "app")), "r2"); got != "r1" {
+		t.Errorf("RollbackTarget from disk = %q, want r1", got)
+	}
+}

@@ -80,7 +80,8 @@ func (s *Supervisor) monitor(ctx context.Context, r *replica) {
 	if startup <= 0 {
 		startup = 60 * time.Second
 	}
-	backoff := 500 * time.Millisecond
+	bo := s.Backoff.withDefaults()
+	r.setBackoff(bo.Min)
 	everReady := false
 	for {
 		if r.snapshot().Health == rollout.Failed {
@@ -105,7 +106,7 @@ func (s *Supervisor) monitor(ctx context.Context, r *replica) {
 			if s.OnReady != nil {
 				s.OnReady(info)
 			}
-			if s.live(ctx, r, exited, interval) {
+			if s.live(ctx, r, exited, interval, bo) {
 				return
 			}
 		}
@@ -113,6 +114,7 @@ func (s *Supervisor) monitor(ctx context.Context, r *replica) {
 		r.info.Health = rollout.Starting
 		r.info.Restarts++
 		info := r.info
+		backoff := r.info.Backoff
 		r.mu.Unlock()
 		if s.OnUnready != nil {
 			s.OnUnready(info)
@@ -126,7 +128,7 @@ func (s *Supervisor) monitor(ctx context.Context, r *replica) {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 30*time.Second)
+		r.setBackoff(bo.Next(backoff))
 		if err := s.launch(r); err != nil {
 			r.fail(err.Error())
 		}
@@ -183,10 +185,18 @@ func (s *Supervisor) startup(ctx context.Context, r *replica, exited chan struct
 	}
 }
 
+func (r *replica) setBackoff(d time.Duration) {
+	r.mu.Lock()
+	r.info.Backoff = d
+	r.mu.Unlock()
+}
+
 // live probes a ready replica every interval; it returns true when the monitor must end
-// (stop or shutdown) and false when the replica must be restarted.
-func (s *Supervisor) live(ctx context.Context, r *replica, exited chan struct{}, interval time.Duration) bool {
+// (stop or shutdown) and false when the replica must be restarted. A replica that stays
+// healthy for bo.Reset gets its restart backoff back to bo.Min.
+func (s *Supervisor) live(ctx context.Context, r *replica, exited chan struct{}, interval time.Duration, bo Backoff) bool {
 	fails := 0
+	since := time.Now()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -208,6 +218,9 @@ func (s *Supervisor) live(ctx context.Context, r *replica, exited chan struct{},
 		r.mu.Unlock()
 		if res.ok {
 			fails = 0
+			r.mu.Lock()
+			r.info.Backoff = bo.Settle(r.info.Backoff, time.Since(since))
+			r.mu.Unlock()
 			continue
 		}
 		if fails++; fails >= 3 {

@@ -44,14 +44,16 @@ type Spec struct {
 
 // Info is the observable state of a replica.
 type Info struct {
-	ID        string         `json:"id"`
-	Release   string         `json:"release"`
-	Port      int            `json:"port"`
-	PID       int            `json:"pid"`
-	Start     uint64         `json:"start"` // process start time, to tell pid reuse apart
-	Health    rollout.Health `json:"health"`
-	Restarts  int            `json:"restarts"`
-	Diagnosis string         `json:"diagnosis,omitempty"`
+	ID       string         `json:"id"`
+	Release  string         `json:"release"`
+	Port     int            `json:"port"`
+	PID      int            `json:"pid"`
+	Start    uint64         `json:"start"` // process start time, to tell pid reuse apart
+	Health   rollout.Health `json:"health"`
+	Restarts int            `json:"restarts"`
+	// Backoff is how long the next restart would wait if the replica died now.
+	Backoff   time.Duration `json:"backoff"`
+	Diagnosis string        `json:"diagnosis,omitempty"`
 }
 
 // Supervisor runs and watches replicas. Processes run in their own process groups and outlive
@@ -64,6 +66,8 @@ type Supervisor struct {
 	OnReady   func(Info)
 	OnUnready func(Info)
 	Log       *slog.Logger
+	// Backoff paces the restarts of replicas that die or fail their liveness probe.
+	Backoff Backoff
 
 	mu   sync.Mutex
 	reps map[string]*replica
@@ -88,6 +92,36 @@ func (s *Supervisor) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return s.Log
+}
+
+// Backoff is how a replica that dies or fails its liveness probe is restarted: after Min,
+// doubling up to Max with each restart in a row, and back to Min once the replica has been
+// ready for Reset without interruption. Zero fields take the defaults: 500ms, 30s and 2×Max.
+type Backoff struct{ Min, Max, Reset time.Duration }
+
+func (b Backoff) withDefaults() Backoff {
+	if b.Min <= 0 {
+		b.Min = 500 * time.Millisecond
+	}
+	if b.Max < b.Min {
+		b.Max = max(30*time.Second, b.Min)
+	}
+	if b.Reset <= 0 {
+		b.Reset = 2 * b.Max
+	}
+	return b
+}
+
+// Next is the delay of the restart after one that waited cur.
+func (b Backoff) Next(cur time.Duration) time.Duration { return min(max(2*cur, b.Min), b.Max) }
+
+// Settle is the delay of the next restart of a replica that has been ready for up since a
+// restart that waited cur: cur, or Min again once up reaches Reset.
+func (b Backoff) Settle(cur, up time.Duration) time.Duration {
+	if up >= b.Reset {
+		return b.Min
+	}
+	return cur
 }
 
 // Start launches a replica and watches it until Stop. adopt, when not zero, is an already

@@ -185,3 +185,69 @@ func TestProcessProbeWorker(t *testing.T) {
 		})
 	}
 }
+
+func TestBackoff(t *testing.T) {
+	b := Backoff{}.withDefaults()
+	if b != (Backoff{Min: 500 * time.Millisecond, Max: 30 * time.Second, Reset: time.Minute}) {
+		t.Errorf("defaults = %+v", b)
+	}
+	b = Backoff{Min: time.Second, Max: 8 * time.Second, Reset: 20 * time.Second}
+	for _, tc := range []struct {
+		name    string
+		cur, up time.Duration
+		next    time.Duration
+		settle  time.Duration
+	}{
+		{"doubles", time.Second, 0, 2 * time.Second, time.Second},
+		{"capped at max", 8 * time.Second, 0, 8 * time.Second, 8 * time.Second},
+		{"half way to the cap", 5 * time.Second, 0, 8 * time.Second, 5 * time.Second},
+		{"up a while, not long enough", 8 * time.Second, 19 * time.Second, 8 * time.Second, 8 * time.Second},
+		{"up for the reset period", 8 * time.Second, 20 * time.Second, 8 * time.Second, time.Second},
+		{"up long after", 4 * time.Second, time.Hour, 8 * time.Second, time.Second},
+	} {
+		if got := b.Next(tc.cur); got != tc.next {
+			t.Errorf("%s: Next(%s) = %s, want %s", tc.name, tc.cur, got, tc.next)
+		}
+		if got := b.Settle(tc.cur, tc.up); got != tc.settle {
+			t.Errorf("%s: Settle(%s, up %s) = %s, want %s", tc.name, tc.cur, tc.up, got, tc.settle)
+		}
+	}
+}
+
+// Restarts in a row back off; a replica healthy for the reset period starts over from Min.
+func TestLivenessBackoffResets(t *testing.T) {
+	s, _ := newSup(t)
+	s.Backoff = Backoff{Min: 100 * time.Millisecond, Max: 400 * time.Millisecond, Reset: 1500 * time.Millisecond}
+	ctx := context.Background()
+	sp := appSpec(t, "a", "ok")
+	sp.Probe.Interval = 100 * time.Millisecond
+	if err := s.Start(ctx, sp, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop(ctx, "a")
+	i := waitHealth(t, s, "a", rollout.Ready, nil)
+	if i.Backoff != 100*time.Millisecond {
+		t.Fatalf("first backoff = %s, want 100ms", i.Backoff)
+	}
+	for n, want := range []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 400 * time.Millisecond} {
+		KillGroup(i.PID)
+		i = waitHealth(t, s, "a", rollout.Ready, func(i Info) bool { return i.Restarts == n+1 })
+		if i.Backoff != want {
+			t.Fatalf("backoff after %d restart(s) in a row = %s, want %s", n+1, i.Backoff, want)
+		}
+	}
+	readyAt := time.Now()
+	i = waitHealth(t, s, "a", rollout.Ready, func(i Info) bool { return i.Backoff == 100*time.Millisecond })
+	if up := time.Since(readyAt); up > 5*time.Second {
+		t.Errorf("the backoff went back to 100ms only after %s up; want about the reset period of 1.5s", up)
+	}
+	if i.Restarts != 3 {
+		t.Errorf("restarts = %d, want 3", i.Restarts)
+	}
+	// The next death restarts after Min again.
+	KillGroup(i.PID)
+	i = waitHealth(t, s, "a", rollout.Ready, func(i Info) bool { return i.Restarts == 4 })
+	if i.Backoff != 200*time.Millisecond {
+		t.Errorf("backoff after a restart following the reset = %s, want 200ms", i.Backoff)
+	}
+}

@@ -1,0 +1,420 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pyship/pyship/internal/local/proxy"
+	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/rollout"
+)
+
+// router is an app's side of its proxy process: the routing the agent wants (options,
+// weights, ready backends) and the process serving the public port with it. The process
+// outlives the agent: a restarted agent adopts it, and in between requests keep flowing on
+// the last routing table it was given.
+type router struct {
+	a   *Agent
+	app string
+	log *slog.Logger
+
+	mu       sync.Mutex
+	opts     proxy.ControlOptions
+	weights  map[string]int
+	backends map[string]backendAddr
+	port     int // 0: not serving
+	client   *proxy.Client
+	pid      int
+	ln       *os.File // this agent's copy of the public listener, to restart a process that died
+	exited   chan struct{}
+}
+
+type backendAddr struct{ release, addr string }
+
+func newRouter(a *Agent, app string, log *slog.Logger, o proxy.Options) *router {
+	r := &router{a: a, app: app, log: log, weights: map[string]int{}, backends: map[string]backendAddr{},
+		client: proxy.NewClient(proxySocket(a.paths(), app))}
+	r.opts = controlOptions(o)
+	return r
+}
+
+func controlOptions(o proxy.Options) proxy.ControlOptions {
+	return proxy.ControlOptions{RequestTimeout: o.RequestTimeout, DrainTimeout: o.DrainTimeout, StickyCookie: o.StickyCookie}
+}
+
+func proxySocket(p release.Paths, app string) string { return filepath.Join(p.App(app), "proxy.sock") }
+func proxyPIDFile(p release.Paths, app string) string {
+	return filepath.Join(p.App(app), "proxy.pid")
+}
+
+func (r *router) serving() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.port != 0
+}
+
+func (r *router) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.a.ctx, 10*time.Second)
+}
+
+// Reconfigure sets the proxy's timeouts and stickiness.
+func (r *router) Reconfigure(o proxy.Options) {
+	r.mu.Lock()
+	r.opts = controlOptions(o)
+	port := r.port
+	r.mu.Unlock()
+	if port != 0 {
+		ctx, cancel := r.ctx()
+		defer cancel()
+		if err := r.client.Reconfigure(ctx, r.opts); err != nil {
+			r.log.Error("configuring the proxy", "err", err)
+		}
+	}
+}
+
+// AddBackend routes release's traffic to addr under the replica id.
+func (r *router) AddBackend(id, rel, addr string) {
+	r.mu.Lock()
+	r.backends[id] = backendAddr{rel, addr}
+	port := r.port
+	r.mu.Unlock()
+	if port != 0 {
+		ctx, cancel := r.ctx()
+		defer cancel()
+		if err := r.client.AddBackend(ctx, id, rel, addr); err != nil {
+			r.log.Error("adding a backend to the proxy", "replica", id, "err", err)
+		}
+	}
+}
+
+// RemoveBackend stops routing to id and waits until its in-flight requests are done (at most
+// the drain timeout).
+func (r *router) RemoveBackend(ctx context.Context, id string) {
+	r.mu.Lock()
+	delete(r.backends, id)
+	port, drain := r.port, r.opts.DrainTimeout
+	r.mu.Unlock()
+	if port == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, drain+5*time.Second)
+	defer cancel()
+	if _, err := r.client.RemoveBackend(ctx, id); err != nil {
+		r.log.Error("removing a backend from the proxy", "replica", id, "err", err)
+	}
+}
+
+// SetWeights replaces the traffic percentages.
+func (r *router) SetWeights(w map[string]int) error {
+	if err := proxy.CheckWeights(w); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.weights = maps.Clone(w)
+	port := r.port
+	r.mu.Unlock()
+	if port == 0 {
+		return nil
+	}
+	ctx, cancel := r.ctx()
+	defer cancel()
+	return r.client.SetWeights(ctx, w)
+}
+
+// Weights returns the traffic percentages set last.
+func (r *router) Weights() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.weights)
+}
+
+// Metrics returns the cumulative request metrics of rel (none when nothing is served).
+func (r *router) Metrics(rel string) (rollout.Metrics, error) {
+	if !r.serving() {
+		return rollout.Metrics{}, nil
+	}
+	ctx, cancel := r.ctx()
+	defer cancel()
+	return r.client.Metrics(ctx, rel)
+}
+
+// WriteMetrics copies the proxy's Prometheus metrics to w.
+func (r *router) WriteMetrics(w io.Writer, labels string) error {
+	if !r.serving() {
+		return nil
+	}
+	ctx, cancel := r.ctx()
+	defer cancel()
+	return r.client.WriteMetrics(ctx, w, labels)
+}
+
+// serve makes sure a proxy process serves the app on port: the running one (adopted after a
+// restart of the agent) or a new one.
+func (r *router) serve(port int, known map[string]bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.port != 0 && r.port == port {
+		return nil
+	}
+	if r.port != 0 {
+		return fmt.Errorf("%s is served on port %d; this release asks for port %d: stop it first (pyship stop) to change the port", r.app, r.port, port)
+	}
+	if err := r.adopt(known); err == nil {
+		r.port = port
+		r.log.Info("proxy process adopted", "pid", r.pid, "port", port)
+		return nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(r.a.bindHost(), strconv.Itoa(port)))
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("port %d is already in use by another program: stop it, or change [run] port", port)
+		}
+		return fmt.Errorf("listening on port %d: %w", port, err)
+	}
+	f, err := ln.(*net.TCPListener).File()
+	ln.Close()
+	if err != nil {
+		return fmt.Errorf("listening on port %d: %w", port, err)
+	}
+	r.ln = f
+	if err := r.launch(); err != nil {
+		r.ln.Close()
+		r.ln = nil
+		return err
+	}
+	r.port = port
+	return nil
+}
+
+// adopt takes the app's running proxy process back, giving it the agent's options and weights
+// and dropping backends that are no replica the agent knows; r.mu is held.
+func (r *router) adopt(known map[string]bool) error {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	st, err := r.client.State(ctx)
+	if err != nil {
+		return err
+	}
+	r.pid = st.PID
+	r.exited = nil
+	for _, ids := range st.Backends {
+		for _, id := range ids {
+			if !known[id] {
+				_, _ = r.client.RemoveBackend(ctx, id)
+			}
+		}
+	}
+	return r.push(ctx)
+}
+
+// push gives the process the whole routing table the agent wants; r.mu is held.
+func (r *router) push(ctx context.Context) error {
+	if err := r.client.Reconfigure(ctx, r.opts); err != nil {
+		return err
+	}
+	for id, b := range r.backends {
+		if err := r.client.AddBackend(ctx, id, b.release, b.addr); err != nil {
+			return err
+		}
+	}
+	if len(r.weights) > 0 {
+		return r.client.SetWeights(ctx, r.weights)
+	}
+	return nil
+}
+
+// launch starts a proxy process on r.ln, waits until it answers and gives it the routing
+// table; r.mu is held.
+func (r *router) launch() error {
+	r.killStale()
+	paths := r.a.paths()
+	sock := proxySocket(paths, r.app)
+	logf, err := os.OpenFile(filepath.Join(paths.App(r.app), "proxy.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	argv := r.a.proxyCommand()
+	cmd := exec.Command(argv[0], append(argv[1:], "--control", sock)...)
+	cmd.ExtraFiles = []*os.File{r.ln}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the proxy process of %s (%s): %w", r.app, strings.Join(argv, " "), err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+		r.check()
+	}()
+	r.pid, r.exited = cmd.Process.Pid, exited
+	_ = release.WriteAtomic(proxyPIDFile(paths, r.app), []byte(strconv.Itoa(r.pid)+"\n"))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(r.a.ctx, time.Second)
+		_, err := r.client.State(ctx)
+		if err == nil {
+			err = r.push(ctx)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("configuring the proxy process of %s: %w", r.app, err)
+			}
+			r.log.Info("proxy process started", "pid", r.pid)
+			return nil
+		}
+		cancel()
+		select {
+		case <-exited:
+			return fmt.Errorf("the proxy process of %s exited at start; see %s", r.app, logf.Name())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(r.pid, syscall.SIGKILL)
+			return fmt.Errorf("the proxy process of %s does not answer on %s; see %s", r.app, sock, logf.Name())
+		}
+	}
+}
+
+// killStale ends a proxy process of the app that no longer answers its control socket.
+func (r *router) killStale() {
+	b, err := os.ReadFile(proxyPIDFile(r.a.paths(), r.app))
+	if err != nil {
+		return
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if pid > 0 && pid != r.pid && isProxy(pid, proxySocket(r.a.paths(), r.app)) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// isProxy tells whether pid runs the proxy process controlled on sock (not an unrelated
+// process that reused the pid).
+func isProxy(pid int, sock string) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return err == nil && strings.Contains(string(b), "\x00--control\x00"+sock)
+}
+
+// check restarts the proxy process when it is gone while the app should be served.
+func (r *router) check() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.port == 0 || r.a.ctx.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.a.ctx, 2*time.Second)
+	_, err := r.client.State(ctx)
+	cancel()
+	if err == nil {
+		return
+	}
+	r.log.Warn("the proxy process is gone; starting another", "pid", r.pid, "err", err)
+	if r.ln == nil {
+		ln, err := net.Listen("tcp", net.JoinHostPort(r.a.bindHost(), strconv.Itoa(r.port)))
+		if err != nil {
+			r.log.Error("listening again on the public port", "port", r.port, "err", err)
+			return
+		}
+		f, err := ln.(*net.TCPListener).File()
+		ln.Close()
+		if err != nil {
+			r.log.Error("listening again on the public port", "port", r.port, "err", err)
+			return
+		}
+		r.ln = f
+	}
+	if err := r.launch(); err != nil {
+		r.log.Error("restarting the proxy process", "err", err)
+	}
+}
+
+// stop lets the proxy process drain its in-flight requests and exit, and frees the port.
+func (r *router) stop(ctx context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.port == 0 {
+		return
+	}
+	r.port = 0
+	r.shutdown(ctx)
+}
+
+// shutdown has the proxy process r.pid drain and exit, and frees the port; r.mu is held.
+func (r *router) shutdown(ctx context.Context) {
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_ = r.client.Shutdown(sctx)
+	cancel()
+	deadline := time.Now().Add(r.opts.DrainTimeout + 5*time.Second)
+	for r.pid > 0 && processRunning(r.pid, r.exited) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(r.pid, syscall.SIGKILL)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r.ln != nil {
+		r.ln.Close()
+		r.ln = nil
+	}
+	_ = os.Remove(proxyPIDFile(r.a.paths(), r.app))
+	r.pid, r.exited = 0, nil
+}
+
+// processRunning tells whether the proxy process pid still runs: for a child of this agent,
+// until it is reaped; for an adopted one, while it is not a zombie.
+func processRunning(pid int, exited chan struct{}) bool {
+	if exited != nil {
+		select {
+		case <-exited:
+			return false
+		default:
+			return true
+		}
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// endStray lets a proxy process still running for an app that is not served drain and exit.
+func (r *router) endStray() {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	st, err := r.client.State(ctx)
+	if err != nil {
+		return
+	}
+	r.log.Warn("ending the proxy process of an app that is not served", "pid", st.PID)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pid, r.exited = st.PID, nil
+	r.shutdown(ctx)
+}
+
+// release forgets the proxy process without stopping it (the agent is shutting down; the next
+// one adopts it).
+func (r *router) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.port = 0
+	if r.ln != nil {
+		r.ln.Close()
+		r.ln = nil
+	}
+}
