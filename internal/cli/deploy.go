@@ -129,7 +129,7 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := checkSyntax(ctx, s, p); err != nil {
+	if err := checkSyntax(ctx, s, p, "deploying"); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Err, "building %s %s for %s\n", p.Name, p.Version, py)
@@ -180,8 +180,9 @@ func deployTarget(flag string, p *plan.Plan) (string, error) {
 	return "", usageError{fmt.Errorf("--target %q: want local or kubernetes", flag)}
 }
 
-// checkSyntax byte-compiles the app's sources and refuses to deploy one with syntax errors.
-func checkSyntax(ctx context.Context, s *streams, p *plan.Plan) error {
+// checkSyntax compiles the app's sources and refuses to go on with one that has syntax errors,
+// printing each as path:line:col; doing is what is refused ("deploying", "building").
+func checkSyntax(ctx context.Context, s *streams, p *plan.Plan, doing string) error {
 	rep, err := pybuild.CheckApp(ctx, p)
 	if err != nil {
 		return err
@@ -190,7 +191,7 @@ func checkSyntax(ctx context.Context, s *streams, p *plan.Plan) error {
 		for _, e := range rep.Errors {
 			fmt.Fprintln(s.Err, e.String())
 		}
-		fmt.Fprintf(s.Err, "not deploying: %d syntax error(s) (pyship check shows them)\n", len(rep.Errors))
+		fmt.Fprintf(s.Err, "not %s: %d syntax error(s) (pyship check shows them)\n", doing, len(rep.Errors))
 		return exitError{ExitFailure}
 	}
 	return nil

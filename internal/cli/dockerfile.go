@@ -27,6 +27,9 @@ the base image). Prints it on stdout, or writes it to -f FILE.`,
 			if err != nil {
 				return err
 			}
+			if err := checkSyntax(cmd.Context(), s, p, "writing a Dockerfile"); err != nil {
+				return err
+			}
 			df := image.Dockerfile(p, base)
 			if out == "" {
 				_, err = fmt.Fprint(s.Out, df)

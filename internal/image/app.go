@@ -35,7 +35,7 @@ func appLayer(ctx context.Context, p *plan.Plan, base BaseInfo, mtime time.Time,
 		return cachedLayer{}, fmt.Errorf("listing the app's files in %s: %w", p.Dir, err)
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "app-v1\n%d\n%s\n%s\n", mtime.Unix(), base.MinorVersion(), o.Python)
+	fmt.Fprintf(h, "app-v2\n%d\n%s\n%s\n", mtime.Unix(), base.MinorVersion(), o.Python)
 	var entries []fileEntry
 	var sources []string
 	for _, rel := range files {
@@ -57,6 +57,16 @@ func appLayer(ctx context.Context, p *plan.Plan, base BaseInfo, mtime time.Time,
 		return l, nil
 	}
 	if len(sources) > 0 {
+		// An app that does not compile is refused rather than shipped without its bytecode
+		// (the CLI runs the same check first and prints each error).
+		exe, _ := o.interpreter(ctx)
+		errs, err := pybuild.Check(ctx, exe, p.Dir, sources)
+		if err != nil {
+			return cachedLayer{}, err
+		}
+		if len(errs) > 0 {
+			return cachedLayer{}, pybuild.SyntaxErrors(errs)
+		}
 		tmp, err := os.MkdirTemp(o.CacheDir, "app-")
 		if err != nil {
 			return cachedLayer{}, err
@@ -74,7 +84,7 @@ func appLayer(ctx context.Context, p *plan.Plan, base BaseInfo, mtime time.Time,
 		for _, rel := range sources {
 			pyc := pybuild.PycPath(rel, base.MinorVersion())
 			out := filepath.Join(tmp, filepath.FromSlash(pyc))
-			if _, err := os.Stat(out); err == nil { // files with syntax errors have none
+			if _, err := os.Stat(out); err == nil { // none when the host's Python is not the image's
 				entries = append(entries, fileEntry{Name: strings.TrimPrefix(AppDir, "/") + "/" + pyc, Src: out})
 			}
 		}
