@@ -96,8 +96,12 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		return nil, err
 	}
 	o.Progress.emit(Event{Step: "base", Message: fmt.Sprintf("%s (Python %s at %s) in %s", baseRef, base.Info.PythonVersion, base.Info.Python, time.Since(start).Round(time.Millisecond)), Digest: base.Digest.String()})
-	if err := checkPython(p.Python.Version, base.Info, baseRef); err != nil {
+	warning, err := checkPython(p.Python.Version, base.Info, baseRef)
+	if err != nil {
 		return nil, err
+	}
+	if warning != "" {
+		o.Progress.emit(Event{Step: "base", Warning: true, Message: warning})
 	}
 	vcs := readVCS(ctx, p.Dir)
 	created := o.Created
@@ -169,20 +173,22 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	return res, nil
 }
 
-// checkPython compares the plan's Python ("3.11" or "3.11.4") with the base's at the plan's precision.
-func checkPython(want string, info BaseInfo, baseRef string) error {
+// checkPython compares the plan's Python ("3.11" or "3.11.4") with the base's. A different
+// X.Y is an error: bytecode, wheels and the interpreter itself would not match. A different
+// patch release of the same X.Y runs the same code and wheels, so it is only a warning.
+func checkPython(want string, info BaseInfo, baseRef string) (warning string, err error) {
 	if want == "" {
-		return nil
+		return "", nil
 	}
-	got := info.PythonVersion
-	if strings.Count(want, ".") == 1 {
-		got = info.MinorVersion()
+	if minor(want) != info.MinorVersion() {
+		return "", fmt.Errorf("the base image %s has Python %s at %s but the app needs Python %s: pick a base with Python %s (--base or [build] base, e.g. %s) or change the app's Python ([build] python in pyship.toml)",
+			baseRef, info.PythonVersion, info.Python, want, minor(want), DefaultBase(minor(want)))
 	}
-	if got != want {
-		return fmt.Errorf("the base image %s has Python %s at %s but the app needs Python %s: pick a matching base ([build] base or --base, e.g. %s) or change [build] python",
-			baseRef, info.PythonVersion, info.Python, want, DefaultBase(want))
+	if strings.Count(want, ".") >= 2 && strings.Count(info.PythonVersion, ".") >= 2 && want != info.PythonVersion {
+		return fmt.Sprintf("the app asks for Python %s but the base image %s has %s; building with %s (set --base or [build] base to a %s image, or [build] python = %q, to silence this)",
+			want, baseRef, info.PythonVersion, info.PythonVersion, want, minor(want)), nil
 	}
-	return nil
+	return "", nil
 }
 
 func requirementLines(rs []plan.Requirement) []string {

@@ -79,11 +79,18 @@ func TestImageContentsAndConfig(t *testing.T) {
 			t.Errorf("app layer lacks %s", want)
 		}
 	}
+	// The persistent data folder is an empty folder the app's user owns, and a volume.
+	if h := app["app/data/"]; h == nil || h.Typeflag != tar.TypeDir || h.Uid != 65532 || h.Gid != 65532 || h.Mode != 0o755 {
+		t.Errorf("app/data/ in the app layer: %+v, want a folder 0755 owned by 65532:65532", h)
+	}
 	for name, h := range app {
 		for _, bad := range []string{"app/.git", "app/.venv", "app/.env", "app/data/"} {
-			if strings.HasPrefix(name, bad) {
+			if strings.HasPrefix(name, bad) && name != "app/data/" {
 				t.Errorf("app layer ships %s", name)
 			}
+		}
+		if h.Uid != 0 && name != "app/data/" {
+			t.Errorf("%s is owned by %d, want root: the app cannot change its own code", name, h.Uid)
 		}
 		if h.ModTime.Unix() != 1700000000 {
 			t.Errorf("%s: mtime %v, want SOURCE_DATE_EPOCH 1700000000", name, h.ModTime)
@@ -113,6 +120,9 @@ func TestImageContentsAndConfig(t *testing.T) {
 	}
 	if got := strings.Join(c.Cmd, " "); got != "/bin/sh -c exec gunicorn --bind 0.0.0.0:${PORT} app:app" {
 		t.Errorf("cmd %q", got)
+	}
+	if _, ok := c.Volumes["/app/data"]; !ok || len(c.Volumes) != 1 {
+		t.Errorf("volumes %v, want /app/data", c.Volumes)
 	}
 	if _, ok := c.ExposedPorts["8000/tcp"]; !ok {
 		t.Errorf("exposed ports %v", c.ExposedPorts)

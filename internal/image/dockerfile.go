@@ -52,11 +52,10 @@ func Dockerfile(p *plan.Plan, base string) string {
 		names = append(names, "-name '"+n+"'")
 	}
 	w("RUN find /src -mindepth 1 \\( %s \\) -prune -exec rm -rf {} + \\", strings.Join(names, " -o "))
-	var data []string
-	for _, d := range p.Data {
-		if d.Persistent {
-			data = append(data, "'/src/"+strings.Trim(d.Path, "/")+"'")
-		}
+	var data, volumes []string
+	for _, d := range DataDirs(p) {
+		data = append(data, "'/src"+strings.TrimPrefix(d, AppDir)+"'")
+		volumes = append(volumes, "'"+d+"'")
 	}
 	if len(data) > 0 {
 		w(" && rm -rf %s \\", strings.Join(data, " "))
@@ -67,6 +66,12 @@ func Dockerfile(p *plan.Plan, base string) string {
 	w("COPY --from=deps %s %s", DepsPrefix, DepsPrefix)
 	w("COPY --from=src /src %s", AppDir)
 	w("WORKDIR %s", AppDir)
+	if len(volumes) > 0 {
+		// The persistent data folders: empty, writable by the app's user, volumes.
+		w("RUN mkdir -p %s && chown %s %s", strings.Join(volumes, " "), User, strings.Join(volumes, " "))
+		j, _ := json.Marshal(DataDirs(p))
+		w("VOLUME %s", j)
+	}
 	env := imageEnv(nil, p)
 	var envs []string
 	for _, e := range env {
@@ -93,7 +98,7 @@ func Dockerfile(p *plan.Plan, base string) string {
 		w("EXPOSE %d", p.Run.Port)
 	}
 	w("USER %s", User)
-	cmd := p.Run.Command
+	cmd := withInterpreter(p.Run.Command, "python3", minor(p.Python.Version))
 	if refersToEnv(cmd) {
 		cmd = []string{"/bin/sh", "-c", "exec " + shellJoin(cmd)}
 	}

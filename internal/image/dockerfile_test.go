@@ -29,7 +29,7 @@ func TestDockerfileBuildsAWorkingImageWithPodman(t *testing.T) {
 	dir := copyApp(t, "flask")
 	p := appPlan(t, "flask", dir)
 	df := image.Dockerfile(p, "")
-	for _, want := range []string{"ARG BASE=python:3.11-slim", "FROM ${BASE} AS deps", "'flask==2.2.2'", "USER 65532:65532", "EXPOSE 8000", "rm -rf '/src/data'"} {
+	for _, want := range []string{"ARG BASE=python:3.11-slim", "FROM ${BASE} AS deps", "'flask==2.2.2'", "USER 65532:65532", "EXPOSE 8000", "rm -rf '/src/data'", `VOLUME ["/app/data"]`} {
 		if !strings.Contains(df, want) {
 			t.Errorf("Dockerfile lacks %q:\n%s", want, df)
 		}
@@ -50,16 +50,17 @@ func TestDockerfileBuildsAWorkingImageWithPodman(t *testing.T) {
 	if body := waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 30*time.Second); !strings.Contains(body, "hello from flask") {
 		t.Errorf("the Dockerfile's image answered %q", body)
 	}
-	out, err := pm.run(ctxT(t), "exec", id, "sh", "-c", "id -u; ls -a /app; head -1 /opt/pyship/deps/bin/gunicorn")
+	out, err := pm.run(ctxT(t), "exec", id, "sh", "-c", "id -u; ls -a /app; head -1 /opt/pyship/deps/bin/gunicorn; stat -c 'data:%u:%a' /app/data; ls -A /app/data | wc -l")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"65532", "app.py", "__pycache__", "#!/usr/bin/python3"} {
+	// The data folder is there, empty (the project's data/ does not ship) and the app's user's.
+	for _, want := range []string{"65532", "app.py", "__pycache__", "#!/usr/bin/python3", "data:65532:755\n0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the Dockerfile's image: want %q in\n%s", want, out)
 		}
 	}
-	for _, bad := range []string{".env", "data"} {
+	for _, bad := range []string{".env"} {
 		for _, l := range strings.Fields(out) {
 			if l == bad {
 				t.Errorf("the Dockerfile's image ships /app/%s", bad)
