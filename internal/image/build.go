@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/pybuild"
 )
 
 // Options adjust a build.
@@ -111,7 +112,8 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	created = created.UTC().Truncate(time.Second)
 
 	// The two layers do not depend on each other: build them at once.
-	reqs := requirementLines(p.Dependencies.Requirements)
+	pip := pybuild.PipInputFor(p.Dependencies)
+	pip.Dir = p.Dir
 	var (
 		deps, app    cachedLayer
 		pkgs         []Package
@@ -123,7 +125,7 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	go func() {
 		defer wg.Done()
 		start := time.Now()
-		if deps, pkgs, cachedBefore, depsErr = depsLayer(ctx, reqs, base.Info, &o); depsErr == nil {
+		if deps, pkgs, cachedBefore, depsErr = depsLayer(ctx, pip, base.Info, &o); depsErr == nil {
 			o.Progress.emit(Event{Step: "deps", Digest: deps.meta.Digest, Bytes: deps.meta.Size, Cached: cachedBefore,
 				Message: fmt.Sprintf("%d packages, %d files in %s", len(pkgs), deps.meta.Files, time.Since(start).Round(time.Millisecond))})
 		}
@@ -189,29 +191,6 @@ func checkPython(want string, info BaseInfo, baseRef string) (warning string, er
 			want, baseRef, info.PythonVersion, info.PythonVersion, want, minor(want)), nil
 	}
 	return "", nil
-}
-
-func requirementLines(rs []plan.Requirement) []string {
-	allHashed := len(rs) > 0
-	for _, r := range rs {
-		if len(r.Hashes) == 0 {
-			allHashed = false
-		}
-	}
-	var lines []string
-	for _, r := range rs {
-		line := r.Spec
-		if line == "" {
-			line = r.Name
-		}
-		if allHashed {
-			for _, h := range r.Hashes {
-				line += " --hash=" + h
-			}
-		}
-		lines = append(lines, line)
-	}
-	return lines
 }
 
 func tagOf(version string) string {

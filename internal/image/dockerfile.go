@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/pybuild"
 )
 
 // Dockerfile writes a multi-stage Dockerfile that builds the same image as Build with Docker,
@@ -31,16 +32,22 @@ func Dockerfile(p *plan.Plan, base string) string {
 		w("ARG %s", a)
 	}
 	w("ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore")
-	reqs := requirementLines(p.Dependencies.Requirements)
-	if len(reqs) == 0 {
+	pip := pybuild.PipInputFor(p.Dependencies)
+	if pip.Empty() {
 		w("RUN mkdir -p %s", DepsPrefix)
 	} else {
-		quoted := make([]string, len(reqs))
-		for i, r := range reqs {
-			quoted[i] = "'" + strings.ReplaceAll(r, "'", `'\''`) + "'"
+		// The same input as pyship build: requirements (with hashes), constraints, the
+		// source's pip options.
+		install := "python3 -m pip install --no-compile --target " + DepsPrefix + " -r /tmp/requirements.txt"
+		w("RUN printf '%%s\\n' \\\n    %s \\\n    > /tmp/requirements.txt \\", shellLines(pip.Requirements))
+		if pip.Constraints != "" {
+			w(" && printf '%%s\\n' \\\n    %s \\\n    > /tmp/constraints.txt \\", shellLines(pip.Constraints))
+			install += " -c /tmp/constraints.txt"
 		}
-		w("RUN printf '%%s\\n' \\\n    %s \\\n    > /tmp/requirements.txt \\", strings.Join(quoted, " \\\n    "))
-		w(" && python3 -m pip install --no-compile --target %s -r /tmp/requirements.txt \\", DepsPrefix)
+		if len(pip.Args) > 0 {
+			install += " " + shellJoin(pip.Args)
+		}
+		w(" && %s \\", install)
 		w(" && python3 -m compileall -q --invalidation-mode checked-hash %s", DepsPrefix)
 	}
 	w("")
@@ -113,4 +120,13 @@ func dockerQuote(v string) string {
 		return v
 	}
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`).Replace(v) + `"`
+}
+
+// shellLines quotes each line of text for sh, one per continued Dockerfile line.
+func shellLines(text string) string {
+	var quoted []string
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		quoted = append(quoted, "'"+strings.ReplaceAll(l, "'", `'\''`)+"'")
+	}
+	return strings.Join(quoted, " \\\n    ")
 }
