@@ -45,10 +45,25 @@ func setConfig(cf *v1.ConfigFile, p *plan.Plan, base *Base, vcs vcsInfo, created
 	for k, v := range c.Labels {
 		labels[k] = v
 	}
-	labels["org.opencontainers.image.title"] = p.Name
-	labels["org.opencontainers.image.created"] = created.Format(time.RFC3339)
+	for k, v := range ociLabels(p, vcs, created) {
+		labels[k] = v
+	}
 	labels["org.opencontainers.image.base.name"] = base.Ref
 	labels["org.opencontainers.image.base.digest"] = base.Digest.String()
+	c.Labels = labels
+	return nil
+}
+
+// ociLabels are the OCI labels of the app's image (title, created, version, revision, source),
+// without those of the base; created is zero for the commit time.
+func ociLabels(p *plan.Plan, vcs vcsInfo, created time.Time) map[string]string {
+	if created.IsZero() {
+		created = vcs.Time
+	}
+	labels := map[string]string{
+		"org.opencontainers.image.title":   p.Name,
+		"org.opencontainers.image.created": created.UTC().Truncate(time.Second).Format(time.RFC3339),
+	}
 	if p.Version != "" {
 		labels["org.opencontainers.image.version"] = p.Version
 	}
@@ -58,8 +73,7 @@ func setConfig(cf *v1.ConfigFile, p *plan.Plan, base *Base, vcs vcsInfo, created
 	if vcs.Source != "" {
 		labels["org.opencontainers.image.source"] = vcs.Source
 	}
-	c.Labels = labels
-	return nil
+	return labels
 }
 
 // imageEnv is the base's environment with pyship's variables and the app's [env] set.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pyship/pyship/internal/image"
 	"github.com/pyship/pyship/internal/plan"
@@ -106,7 +107,7 @@ func TestDockerfilePassesPipOptionsAndConstraints(t *testing.T) {
 		Requirements: []plan.Requirement{{Name: "flask", Spec: "flask==2.2.2", Hashes: []string{"sha256:abc"}}},
 		PipOptions:   []string{"--index-url", "https://pypi.example.com/simple", "--trusted-host", "pypi.example.com"},
 		Constraints:  []plan.Requirement{{Name: "werkzeug", Spec: "werkzeug<3"}}}
-	df := image.Dockerfile(p, "")
+	df := image.Dockerfile(ctxT(t), p, "", time.Time{})
 	for _, want := range []string{"'flask==2.2.2 --hash=sha256:abc'", "'werkzeug<3'", "> /tmp/constraints.txt",
 		"-r /tmp/requirements.txt -c /tmp/constraints.txt --index-url https://pypi.example.com/simple --trusted-host pypi.example.com"} {
 		if !strings.Contains(df, want) {

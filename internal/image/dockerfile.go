@@ -1,10 +1,12 @@
 package image
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/pybuild"
@@ -13,8 +15,9 @@ import (
 // Dockerfile writes a multi-stage Dockerfile that builds the same image as Build with Docker,
 // Podman or BuildKit: the same layout (/opt/pyship/deps, /app), environment, user and command.
 // Unlike Build it can compile source distributions, since pip runs inside the base image.
-// base overrides the plan's base image (the BASE build argument's default).
-func Dockerfile(p *plan.Plan, base string) string {
+// base overrides the plan's base image (the BASE build argument's default); created is the
+// created label's default (zero: the commit time of the project, as for Build).
+func Dockerfile(ctx context.Context, p *plan.Plan, base string, created time.Time) string {
 	if base == "" {
 		base = p.Build.Base
 	}
@@ -53,12 +56,9 @@ func Dockerfile(p *plan.Plan, base string) string {
 	w("")
 	w("FROM ${BASE} AS src")
 	w("COPY . /src")
-	prune := []string{".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".env", ".env.*", "*.pem", "*.key", ".dockerignore", ".gitignore"}
-	var names []string
-	for _, n := range prune {
-		names = append(names, "-name '"+n+"'")
-	}
-	w("RUN find /src -mindepth 1 \\( %s \\) -prune -exec rm -rf {} + \\", strings.Join(names, " -o "))
+	w("# What never ships with pyship build either (pybuild.NeverShip); .dockerignore applies to COPY,")
+	w("# .gitignore does not: list such files in .dockerignore too.")
+	w("RUN find /src -mindepth 1 \\( %s \\) \\\n    -prune -exec rm -rf {} + \\", neverShipFind(pybuild.NeverShip()))
 	var data, volumes []string
 	for _, d := range DataDirs(p) {
 		data = append(data, "'/src"+strings.TrimPrefix(d, AppDir)+"'")
@@ -91,16 +91,21 @@ func Dockerfile(p *plan.Plan, base string) string {
 		envs = append(envs, k+"="+v)
 	}
 	w("ENV %s", strings.Join(envs, " \\\n    "))
-	labels := map[string]string{"org.opencontainers.image.title": p.Name}
-	if p.Version != "" {
-		labels["org.opencontainers.image.version"] = p.Version
-	}
+	// The labels pyship build sets; those that change with each commit are build arguments
+	// whose defaults are this commit's (--build-arg REVISION=... for another).
+	args := map[string]string{"org.opencontainers.image.created": "CREATED", "org.opencontainers.image.revision": "REVISION", "org.opencontainers.image.source": "SOURCE"}
 	var ls []string
-	for k, v := range labels {
-		ls = append(ls, k+"="+dockerQuote(v))
+	for k, v := range ociLabels(p, readVCS(ctx, p.Dir), created) {
+		if arg, ok := args[k]; ok {
+			w("ARG %s=%s", arg, dockerQuote(v))
+			v = "${" + arg + "}"
+		} else {
+			v = dockerQuote(v)
+		}
+		ls = append(ls, k+"="+v)
 	}
 	sort.Strings(ls)
-	w("LABEL %s", strings.Join(ls, " "))
+	w("LABEL %s", strings.Join(ls, " \\\n    "))
 	if p.Run.Port > 0 {
 		w("EXPOSE %d", p.Run.Port)
 	}
@@ -129,4 +134,29 @@ func shellLines(text string) string {
 		quoted = append(quoted, "'"+strings.ReplaceAll(l, "'", `'\''`)+"'")
 	}
 	return strings.Join(quoted, " \\\n    ")
+}
+
+// neverShipFind is a find(1) expression that matches what r leaves out.
+func neverShipFind(r pybuild.NeverShipRules) string {
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	names := func(ns []string, pattern string) string {
+		var parts []string
+		for _, n := range ns {
+			parts = append(parts, "-name "+q(fmt.Sprintf(pattern, n)))
+		}
+		return "\\( " + strings.Join(parts, " -o ") + " \\)"
+	}
+	var keep []string
+	for _, n := range r.Keep {
+		keep = append(keep, "! -name "+q(n))
+	}
+	alts := []string{
+		names(r.Names, "%s"),
+		"\\( -type d -o -type l \\) " + names(r.Dirs, "%s"),
+		"! -type d " + names(r.Files, "%s"),
+		"! -type d " + names(r.FilePrefixes, "%s*") + " " + strings.Join(keep, " "),
+		"! -type d " + names(r.FileExts, "*%s"),
+		"-type d -exec test -e {}/" + r.VenvMarker + " \\;",
+	}
+	return strings.Join(alts, " \\\n    -o ")
 }
