@@ -3,8 +3,11 @@ package image_test
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,7 +56,27 @@ func TestImageContentsAndConfig(t *testing.T) {
 		t.Fatalf("image has %d layers, want the base's %d plus 2", len(layers), len(baseLayers))
 	}
 	deps, depData := layerFiles(t, layers[len(layers)-2])
-	app, _ := layerFiles(t, layers[len(layers)-1])
+	app, appData := layerFiles(t, layers[len(layers)-1])
+
+	// Every .pyc is hash-based and checked (PEP 552: the 32-bit flags after the magic number
+	// are 0b11), so it stays valid whatever the files' mtimes, and holds the source's hash.
+	pycs := 0
+	for _, files := range []map[string][]byte{depData, appData} {
+		for name, b := range files {
+			if !strings.HasSuffix(name, ".pyc") {
+				continue
+			}
+			pycs++
+			if len(b) < 16 || binary.LittleEndian.Uint32(b[4:8]) != 0b11 {
+				t.Fatalf("%s: pyc header %x, want the flags 0b11 of a checked hash-based pyc", name, b[:min(len(b), 16)])
+			}
+		}
+	}
+	src := appData["app/app.py"]
+	pyc := appData["app/__pycache__/app.cpython-311.pyc"]
+	if pycs < 100 || len(pyc) < 16 || !bytes.Equal(pyc[8:16], sourceHash(t, src)) {
+		t.Errorf("%d pyc files; app.pyc holds source hash %x, want %x (importlib.util.source_hash of app.py)", pycs, pyc[8:min(len(pyc), 16)], sourceHash(t, src))
+	}
 
 	// The console-script launcher runs the image's interpreter, not the build host's.
 	launcher := string(depData["opt/pyship/deps/bin/gunicorn"])
@@ -139,6 +162,22 @@ func TestImageContentsAndConfig(t *testing.T) {
 			t.Errorf("SBOM lacks %s", want)
 		}
 	}
+}
+
+// sourceHash is the hash a checked pyc of src holds, computed by the test Python.
+func sourceHash(t *testing.T, src []byte) []byte {
+	t.Helper()
+	cmd := exec.Command(env(t).Python, "-c", "import importlib.util, sys; sys.stdout.write(importlib.util.source_hash(sys.stdin.buffer.read()).hex())")
+	cmd.Stdin = bytes.NewReader(src)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := hex.DecodeString(string(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 func keys[V any](m map[string]V) []string {
