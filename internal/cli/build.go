@@ -81,7 +81,7 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkSyntax(ctx, s, p, "building"); err != nil {
+	if err := checkSyntax(ctx, s, p, "building", image.Interpreter(ctx, o.python, "")); err != nil {
 		return err
 	}
 	start := time.Now()

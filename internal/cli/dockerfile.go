@@ -27,7 +27,7 @@ the base image). Prints it on stdout, or writes it to -f FILE.`,
 			if err != nil {
 				return err
 			}
-			if err := checkSyntax(cmd.Context(), s, p, "writing a Dockerfile"); err != nil {
+			if err := checkSyntax(cmd.Context(), s, p, "writing a Dockerfile", ""); err != nil {
 				return err
 			}
 			created, err := sourceDateEpoch()

@@ -27,7 +27,7 @@ is built (from the cache) but not written anywhere.`,
 				if err != nil {
 					return err
 				}
-				if err := checkSyntax(ctx, s, p, "building"); err != nil {
+				if err := checkSyntax(ctx, s, p, "building", image.Interpreter(ctx, python, "")); err != nil {
 					return err
 				}
 				created, err := sourceDateEpoch()
