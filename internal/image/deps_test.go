@@ -105,13 +105,17 @@ func TestDockerfilePassesPipOptionsAndConstraints(t *testing.T) {
 	p := appPlan(t, "worker", t.TempDir())
 	p.Dependencies = plan.Dependencies{Kind: "requirements",
 		Requirements: []plan.Requirement{{Name: "flask", Spec: "flask==2.2.2", Hashes: []string{"sha256:abc"}}},
-		PipOptions:   []string{"--index-url", "https://pypi.example.com/simple", "--trusted-host", "pypi.example.com"},
+		PipOptions:   []string{"--index-url", "https://pypi.example.com/simple", "--trusted-host", "pypi.example.com", "--find-links", "./wheels", "--find-links", "/opt/wheels"},
 		Constraints:  []plan.Requirement{{Name: "werkzeug", Spec: "werkzeug<3"}}}
 	df := image.Dockerfile(ctxT(t), p, "", time.Time{})
 	for _, want := range []string{"'flask==2.2.2 --hash=sha256:abc'", "'werkzeug<3'", "> /tmp/constraints.txt",
-		"-r /tmp/requirements.txt -c /tmp/constraints.txt --index-url https://pypi.example.com/simple --trusted-host pypi.example.com"} {
+		"-r /tmp/requirements.txt -c /tmp/constraints.txt --index-url https://pypi.example.com/simple --trusted-host pypi.example.com --find-links ./wheels --find-links /opt/wheels",
+		"COPY wheels /src/wheels\nWORKDIR /src\n"} {
 		if !strings.Contains(df, want) {
 			t.Errorf("Dockerfile lacks %q:\n%s", want, df)
 		}
+	}
+	if strings.Contains(df, "COPY /opt/wheels") {
+		t.Errorf("the Dockerfile copies an absolute --find-links folder from the build context:\n%s", df)
 	}
 }

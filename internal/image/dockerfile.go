@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -40,7 +41,13 @@ func Dockerfile(ctx context.Context, p *plan.Plan, base string, created time.Tim
 		w("RUN mkdir -p %s", DepsPrefix)
 	} else {
 		// The same input as pyship build: requirements (with hashes), constraints, the
-		// source's pip options.
+		// source's pip options, with the project's wheel folders (--find-links ./wheels).
+		if local := localFindLinks(pip.Args); len(local) > 0 {
+			for _, d := range local {
+				w("COPY %s /src/%s", d, d)
+			}
+			w("WORKDIR /src")
+		}
 		install := "python3 -m pip install --no-compile --target " + DepsPrefix + " -r /tmp/requirements.txt"
 		w("RUN printf '%%s\\n' \\\n    %s \\\n    > /tmp/requirements.txt \\", shellLines(pip.Requirements))
 		if pip.Constraints != "" {
@@ -159,4 +166,23 @@ func neverShipFind(r pybuild.NeverShipRules) string {
 		"-type d -exec test -e {}/" + r.VenvMarker + " \\;",
 	}
 	return strings.Join(alts, " \\\n    -o ")
+}
+
+// localFindLinks are the project folders among the --find-links values of args ("wheels" for
+// ./wheels); URLs and absolute paths are left out.
+func localFindLinks(args []string) []string {
+	var dirs []string
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] != "--find-links" {
+			continue
+		}
+		v := args[i+1]
+		if strings.Contains(v, "://") || path.IsAbs(v) {
+			continue
+		}
+		if c := path.Clean(v); c != "." && c != ".." && !strings.HasPrefix(c, "../") {
+			dirs = append(dirs, c)
+		}
+	}
+	return dirs
 }

@@ -35,6 +35,10 @@ func TestDockerfileBuildsAWorkingImageWithPodman(t *testing.T) {
 		}
 	}
 	p := appPlan(t, "flask", dir)
+	// A wheel folder of the project named in requirements.txt (--find-links ./wheels).
+	writeWheel(t, filepath.Join(dir, "wheels"), "privpkg", "1.0")
+	p.Dependencies.Requirements = append(p.Dependencies.Requirements, reqs("privpkg==1.0")...)
+	p.Dependencies.PipOptions = []string{"--find-links", "./wheels"}
 	df := image.Dockerfile(ctxT(t), p, "", time.Time{})
 	for _, want := range []string{"ARG BASE=python:3.11-slim", "FROM ${BASE} AS deps", "'flask==2.2.2'", "USER 65532:65532", "EXPOSE 8000", "rm -rf '/src/data'", `VOLUME ["/app/data"]`} {
 		if !strings.Contains(df, want) {
@@ -66,12 +70,12 @@ func TestDockerfileBuildsAWorkingImageWithPodman(t *testing.T) {
 	if body := waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 30*time.Second); !strings.Contains(body, "hello from flask") {
 		t.Errorf("the Dockerfile's image answered %q", body)
 	}
-	out, err := pm.run(ctxT(t), "exec", id, "sh", "-c", "id -u; ls -a /app; head -1 /opt/pyship/deps/bin/gunicorn; stat -c 'data:%u:%a' /app/data; ls -A /app/data | wc -l")
+	out, err := pm.run(ctxT(t), "exec", id, "sh", "-c", "id -u; ls -a /app; head -1 /opt/pyship/deps/bin/gunicorn; cat /opt/pyship/deps/privpkg/__init__.py; stat -c 'data:%u:%a' /app/data; ls -A /app/data | wc -l")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The data folder is there, empty (the project's data/ does not ship) and the app's user's.
-	for _, want := range []string{"65532", "app.py", "__pycache__", ".dockerignore", "#!/usr/bin/python3", "data:65532:755\n0"} {
+	for _, want := range []string{"65532", "app.py", "__pycache__", ".dockerignore", "#!/usr/bin/python3", `VERSION = "1.0"`, "data:65532:755\n0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the Dockerfile's image: want %q in\n%s", want, out)
 		}
