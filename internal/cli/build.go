@@ -81,6 +81,9 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkSyntax(ctx, s, p, "building", image.Interpreter(ctx, o.python, "")); err != nil {
+		return err
+	}
 	start := time.Now()
 	out, err := o.build(ctx, s, p, created)
 	if err != nil {

@@ -150,3 +150,48 @@ func TestBuildErrorsExitCodes(t *testing.T) {
 		t.Errorf("dockerfile: exit %d\n%s", code, stdout)
 	}
 }
+
+// An app with a syntax error is refused by every command that builds it, before anything is
+// built, with each error as path:line:col; the same app fixed builds.
+func TestBuildAndDockerfileRefuseSyntaxErrors(t *testing.T) {
+	_, base := buildFixture(t)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "pkg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile := func(rel, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, rel), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile("main.py", "import pkg.broken\nprint('worker started')\n")
+	writeFile("pkg/__init__.py", "")
+	writeFile("pkg/broken.py", "x = 1\ndef f(:\n    pass\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	layout := filepath.Join(t.TempDir(), "oci")
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"build", dir, "--base", base, "--oci-layout", layout}, "not building: 1 syntax error(s)"},
+		{[]string{"dockerfile", dir}, "not writing a Dockerfile: 1 syntax error(s)"},
+		{[]string{"sbom", dir, "--base", base}, "not building: 1 syntax error(s)"},
+	} {
+		args := tc.args
+		code, stdout, stderr := runCtx(t, ctx, args...)
+		if code != ExitFailure || !strings.Contains(stderr, "pkg/broken.py:2:7: invalid syntax\n") || !strings.Contains(stderr, tc.says) {
+			t.Errorf("%s of an app with a syntax error: exit %d, want %d with pkg/broken.py:2:7 and %q on stderr\nstdout: %s\nstderr: %s", args[0], code, ExitFailure, tc.says, stdout, stderr)
+		}
+		if args[0] == "build" {
+			if _, err := os.Stat(layout); err == nil {
+				t.Errorf("build wrote %s although the app does not compile", layout)
+			}
+		}
+	}
+	writeFile("pkg/broken.py", "x = 1\ndef f():\n    pass\n")
+	if code, stdout, stderr := runCtx(t, ctx, "build", dir, "--base", base, "--oci-layout", layout); code != 0 || !strings.HasPrefix(stdout, "oci-layout:") {
+		t.Errorf("build of the fixed app: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}

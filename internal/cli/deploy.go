@@ -129,7 +129,7 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := checkSyntax(ctx, s, p); err != nil {
+	if err := checkSyntax(ctx, s, p, "deploying", ""); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Err, "building %s %s for %s\n", p.Name, p.Version, py)
@@ -180,17 +180,28 @@ func deployTarget(flag string, p *plan.Plan) (string, error) {
 	return "", usageError{fmt.Errorf("--target %q: want local or kubernetes", flag)}
 }
 
-// checkSyntax byte-compiles the app's sources and refuses to deploy one with syntax errors.
-func checkSyntax(ctx context.Context, s *streams, p *plan.Plan) error {
-	rep, err := pybuild.CheckApp(ctx, p)
-	if err != nil {
-		return err
+// checkSyntax compiles the app's sources and refuses to go on with one that has syntax errors,
+// printing each as path:line:col; doing is what is refused ("deploying", "building"). python
+// is the interpreter to compile with; "" picks the plan's as `pyship check` does.
+func checkSyntax(ctx context.Context, s *streams, p *plan.Plan, doing, python string) error {
+	var errs []pybuild.SyntaxError
+	if python == "" {
+		rep, err := pybuild.CheckApp(ctx, p)
+		if err != nil {
+			return err
+		}
+		errs = rep.Errors
+	} else {
+		var err error
+		if errs, err = pybuild.CheckFiles(ctx, p, python); err != nil {
+			return err
+		}
 	}
-	if len(rep.Errors) > 0 {
-		for _, e := range rep.Errors {
+	if len(errs) > 0 {
+		for _, e := range errs {
 			fmt.Fprintln(s.Err, e.String())
 		}
-		fmt.Fprintf(s.Err, "not deploying: %d syntax error(s) (pyship check shows them)\n", len(rep.Errors))
+		fmt.Fprintf(s.Err, "not %s: %d syntax error(s) (pyship check shows them)\n", doing, len(errs))
 		return exitError{ExitFailure}
 	}
 	return nil

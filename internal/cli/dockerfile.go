@@ -27,7 +27,14 @@ the base image). Prints it on stdout, or writes it to -f FILE.`,
 			if err != nil {
 				return err
 			}
-			df := image.Dockerfile(p, base)
+			if err := checkSyntax(cmd.Context(), s, p, "writing a Dockerfile", ""); err != nil {
+				return err
+			}
+			created, err := sourceDateEpoch()
+			if err != nil {
+				return usageError{err}
+			}
+			df := image.Dockerfile(cmd.Context(), p, base, created)
 			if out == "" {
 				_, err = fmt.Fprint(s.Out, df)
 				return err

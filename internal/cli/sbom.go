@@ -27,6 +27,9 @@ is built (from the cache) but not written anywhere.`,
 				if err != nil {
 					return err
 				}
+				if err := checkSyntax(ctx, s, p, "building", image.Interpreter(ctx, python, "")); err != nil {
+					return err
+				}
 				created, err := sourceDateEpoch()
 				if err != nil {
 					return usageError{err}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Evidence is where a detected fact comes from.
@@ -100,14 +101,35 @@ func Analyze(ctx context.Context, dir string) (*Project, error) {
 	return p, nil
 }
 
-// detectFolders finds config/ and data/.
+// detectFolders finds config/ and data/. A data/ folder that the root .gitignore leaves out
+// is data too: the app writes it at run time, so a fresh checkout does not have it yet.
 func (p *Project) detectFolders() {
 	if isDir(filepath.Join(p.Dir, "config")) {
 		p.ConfigDir = Fact[string]{"config", Evidence{File: "config/", Rule: "config/ folder exists"}}
 	}
 	if isDir(filepath.Join(p.Dir, "data")) {
 		p.DataDir = Fact[string]{"data", Evidence{File: "data/", Rule: "data/ folder exists"}}
+	} else if line := gitignoreLine(filepath.Join(p.Dir, ".gitignore"), "data", "data/", "/data", "/data/"); line > 0 {
+		p.DataDir = Fact[string]{"data", Evidence{File: ".gitignore", Line: line, Rule: "data/ is ignored by git (written at run time)"}}
 	}
+}
+
+// gitignoreLine is the number of the first line of the ignore file p that is one of patterns
+// (0 when none is, or p cannot be read).
+func gitignoreLine(p string, patterns ...string) int {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return 0
+	}
+	for i, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		for _, pat := range patterns {
+			if l == pat {
+				return i + 1
+			}
+		}
+	}
+	return 0
 }
 
 func isDir(p string) bool {

@@ -184,9 +184,17 @@ func TestFolders(t *testing.T) {
 	if p.ConfigDir.Value != "config" || p.DataDir.Value != "data" {
 		t.Errorf("config, data = %q, %q; want config, data", p.ConfigDir.Value, p.DataDir.Value)
 	}
-	q := analyze(t, copyProject(t, "worker"))
+	dir := copyProject(t, "worker")
+	q := analyze(t, dir)
 	if q.ConfigDir.Value != "" || q.DataDir.Value != "" {
 		t.Errorf("worker has no config/ or data/, got %+v %+v", q.ConfigDir, q.DataDir)
+	}
+	// A data/ folder that git ignores is written at run time: data, though a checkout lacks it.
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("*.log\n /data/ \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if d := analyze(t, dir).DataDir; d.Value != "data" || d.Evidence.File != ".gitignore" || d.Evidence.Line != 2 {
+		t.Errorf("with /data/ in .gitignore: data = %+v, want data from .gitignore line 2", d)
 	}
 }
 

@@ -93,6 +93,18 @@ func TestLabelsComeFromGit(t *testing.T) {
 	if !cf.Created.Time.Equal(time.Unix(1690000000, 0)) {
 		t.Errorf("created %v, want the commit time", cf.Created)
 	}
+	// The Dockerfile sets the same labels, the per-commit ones as build arguments.
+	df := image.Dockerfile(ctxT(t), appPlan(t, "stdlib", dir), "", time.Time{})
+	for _, want := range []string{"ARG REVISION=" + rev, "ARG SOURCE=https://example.com/acme/app.git", "ARG CREATED=2023-07-22T04:26:40Z",
+		"org.opencontainers.image.revision=${REVISION}", "org.opencontainers.image.source=${SOURCE}", "org.opencontainers.image.created=${CREATED}",
+		"org.opencontainers.image.version=1.0.0", "org.opencontainers.image.title=stdlib-app"} {
+		if !strings.Contains(df, want) {
+			t.Errorf("the Dockerfile lacks %q:\n%s", want, df)
+		}
+	}
+	if l["org.opencontainers.image.created"] != "2023-07-22T04:26:40Z" {
+		t.Errorf("created label %q", l["org.opencontainers.image.created"])
+	}
 }
 
 // flaky answers 503 to the first n blob uploads, then passes requests on.

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/pybuild"
 )
 
 // Options adjust a build.
@@ -96,8 +97,12 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		return nil, err
 	}
 	o.Progress.emit(Event{Step: "base", Message: fmt.Sprintf("%s (Python %s at %s) in %s", baseRef, base.Info.PythonVersion, base.Info.Python, time.Since(start).Round(time.Millisecond)), Digest: base.Digest.String()})
-	if err := checkPython(p.Python.Version, base.Info, baseRef); err != nil {
+	warning, err := checkPython(p.Python.Version, base.Info, baseRef)
+	if err != nil {
 		return nil, err
+	}
+	if warning != "" {
+		o.Progress.emit(Event{Step: "base", Warning: true, Message: warning})
 	}
 	vcs := readVCS(ctx, p.Dir)
 	created := o.Created
@@ -107,7 +112,8 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	created = created.UTC().Truncate(time.Second)
 
 	// The two layers do not depend on each other: build them at once.
-	reqs := requirementLines(p.Dependencies.Requirements)
+	pip := pybuild.PipInputFor(p.Dependencies)
+	pip.Dir = p.Dir
 	var (
 		deps, app    cachedLayer
 		pkgs         []Package
@@ -119,7 +125,7 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	go func() {
 		defer wg.Done()
 		start := time.Now()
-		if deps, pkgs, cachedBefore, depsErr = depsLayer(ctx, reqs, base.Info, &o); depsErr == nil {
+		if deps, pkgs, cachedBefore, depsErr = depsLayer(ctx, pip, base.Info, &o); depsErr == nil {
 			o.Progress.emit(Event{Step: "deps", Digest: deps.meta.Digest, Bytes: deps.meta.Size, Cached: cachedBefore,
 				Message: fmt.Sprintf("%d packages, %d files in %s", len(pkgs), deps.meta.Files, time.Since(start).Round(time.Millisecond))})
 		}
@@ -169,43 +175,22 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	return res, nil
 }
 
-// checkPython compares the plan's Python ("3.11" or "3.11.4") with the base's at the plan's precision.
-func checkPython(want string, info BaseInfo, baseRef string) error {
+// checkPython compares the plan's Python ("3.11" or "3.11.4") with the base's. A different
+// X.Y is an error: bytecode, wheels and the interpreter itself would not match. A different
+// patch release of the same X.Y runs the same code and wheels, so it is only a warning.
+func checkPython(want string, info BaseInfo, baseRef string) (warning string, err error) {
 	if want == "" {
-		return nil
+		return "", nil
 	}
-	got := info.PythonVersion
-	if strings.Count(want, ".") == 1 {
-		got = info.MinorVersion()
+	if minor(want) != info.MinorVersion() {
+		return "", fmt.Errorf("the base image %s has Python %s at %s but the app needs Python %s: pick a base with Python %s (--base or [build] base, e.g. %s) or change the app's Python ([build] python in pyship.toml)",
+			baseRef, info.PythonVersion, info.Python, want, minor(want), DefaultBase(minor(want)))
 	}
-	if got != want {
-		return fmt.Errorf("the base image %s has Python %s at %s but the app needs Python %s: pick a matching base ([build] base or --base, e.g. %s) or change [build] python",
-			baseRef, info.PythonVersion, info.Python, want, DefaultBase(want))
+	if strings.Count(want, ".") >= 2 && strings.Count(info.PythonVersion, ".") >= 2 && want != info.PythonVersion {
+		return fmt.Sprintf("the app asks for Python %s but the base image %s has %s; building with %s (set --base or [build] base to a %s image, or [build] python = %q, to silence this)",
+			want, baseRef, info.PythonVersion, info.PythonVersion, want, minor(want)), nil
 	}
-	return nil
-}
-
-func requirementLines(rs []plan.Requirement) []string {
-	allHashed := len(rs) > 0
-	for _, r := range rs {
-		if len(r.Hashes) == 0 {
-			allHashed = false
-		}
-	}
-	var lines []string
-	for _, r := range rs {
-		line := r.Spec
-		if line == "" {
-			line = r.Name
-		}
-		if allHashed {
-			for _, h := range r.Hashes {
-				line += " --hash=" + h
-			}
-		}
-		lines = append(lines, line)
-	}
-	return lines
+	return "", nil
 }
 
 func tagOf(version string) string {

@@ -81,7 +81,7 @@ func TestBytecodeIsSkippedWithAWarningWhenPythonsDiffer(t *testing.T) {
 		}
 	}
 	cf, _ := res.Image.ConfigFile()
-	if got := cf.Config.Cmd; len(got) != 2 || got[0] != "python3" {
-		t.Errorf("cmd %v: a command without $PORT runs without a shell", got)
+	if got := cf.Config.Cmd; len(got) != 2 || got[0] != "/usr/local/bin/python3.12" {
+		t.Errorf("cmd %v: a command without $PORT runs without a shell, with the base's interpreter", got)
 	}
 }

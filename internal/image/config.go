@@ -10,8 +10,11 @@ import (
 	"github.com/pyship/pyship/internal/plan"
 )
 
-// User is the numeric non-root user and group the app runs as.
-const User = "65532:65532"
+// User is the numeric non-root user and group the app runs as; UID is its number.
+const (
+	User = "65532:65532"
+	UID  = 65532
+)
 
 // setConfig fills the image config: user, folder, environment, command, port, labels, time.
 func setConfig(cf *v1.ConfigFile, p *plan.Plan, base *Base, vcs vcsInfo, created time.Time, o *Options) error {
@@ -28,6 +31,12 @@ func setConfig(cf *v1.ConfigFile, p *plan.Plan, base *Base, vcs vcsInfo, created
 		return err
 	}
 	c.Cmd = cmd
+	for _, d := range DataDirs(p) { // the base's volumes stay
+		if c.Volumes == nil {
+			c.Volumes = map[string]struct{}{}
+		}
+		c.Volumes[d] = struct{}{}
+	}
 	c.ExposedPorts = nil
 	if p.Run.Port > 0 {
 		c.ExposedPorts = map[string]struct{}{fmt.Sprintf("%d/tcp", p.Run.Port): {}}
@@ -36,10 +45,25 @@ func setConfig(cf *v1.ConfigFile, p *plan.Plan, base *Base, vcs vcsInfo, created
 	for k, v := range c.Labels {
 		labels[k] = v
 	}
-	labels["org.opencontainers.image.title"] = p.Name
-	labels["org.opencontainers.image.created"] = created.Format(time.RFC3339)
+	for k, v := range ociLabels(p, vcs, created) {
+		labels[k] = v
+	}
 	labels["org.opencontainers.image.base.name"] = base.Ref
 	labels["org.opencontainers.image.base.digest"] = base.Digest.String()
+	c.Labels = labels
+	return nil
+}
+
+// ociLabels are the OCI labels of the app's image (title, created, version, revision, source),
+// without those of the base; created is zero for the commit time.
+func ociLabels(p *plan.Plan, vcs vcsInfo, created time.Time) map[string]string {
+	if created.IsZero() {
+		created = vcs.Time
+	}
+	labels := map[string]string{
+		"org.opencontainers.image.title":   p.Name,
+		"org.opencontainers.image.created": created.UTC().Truncate(time.Second).Format(time.RFC3339),
+	}
 	if p.Version != "" {
 		labels["org.opencontainers.image.version"] = p.Version
 	}
@@ -49,8 +73,7 @@ func setConfig(cf *v1.ConfigFile, p *plan.Plan, base *Base, vcs vcsInfo, created
 	if vcs.Source != "" {
 		labels["org.opencontainers.image.source"] = vcs.Source
 	}
-	c.Labels = labels
-	return nil
+	return labels
 }
 
 // imageEnv is the base's environment with pyship's variables and the app's [env] set.
@@ -102,11 +125,13 @@ func imageEnv(baseEnv []string, p *plan.Plan) []string {
 
 // command is the image's CMD. An argv that refers to $PORT runs through `/bin/sh -c exec ...` so
 // that the port set at run time (-e PORT=...) is used; other commands run without a shell.
+// A command that starts with python runs the base's interpreter (see withInterpreter).
 func command(p *plan.Plan, info BaseInfo, o *Options) ([]string, error) {
 	argv := p.Run.Command
 	if len(argv) == 0 {
 		return nil, fmt.Errorf("the plan of %s has no start command: set [run] command in pyship.toml", p.Dir)
 	}
+	argv = withInterpreter(argv, info.Python, info.MinorVersion())
 	if !refersToEnv(argv) {
 		return argv, nil
 	}
@@ -144,4 +169,18 @@ func shellJoin(argv []string) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// withInterpreter replaces a leading python, python3 or pythonX.Y (the image's X.Y) in argv with
+// interpreter, the path of the base's Python: Debian-based images have no `python`, only
+// python3, and the plan's command is written for any machine.
+func withInterpreter(argv []string, interpreter, version string) []string {
+	if len(argv) == 0 || interpreter == "" {
+		return argv
+	}
+	switch argv[0] {
+	case "python", "python3", "python" + version:
+		return append([]string{interpreter}, argv[1:]...)
+	}
+	return argv
 }

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -23,16 +24,28 @@ func TestShellJoinKeepsPortExpandable(t *testing.T) {
 func TestCheckPython(t *testing.T) {
 	info := BaseInfo{Python: "/usr/local/bin/python3.12", PythonVersion: "3.12.4"}
 	for _, tc := range []struct {
-		want string
-		ok   bool
-	}{{"", true}, {"3.12", true}, {"3.12.4", true}, {"3.12.3", false}, {"3.11", false}} {
-		err := checkPython(tc.want, info, "python:3.12-slim")
-		if (err == nil) != tc.ok {
-			t.Errorf("checkPython(%q): %v", tc.want, err)
+		want          string
+		ok, warns     bool
+		wantInMessage string
+	}{
+		{"", true, false, ""},
+		{"3.12", true, false, ""},
+		{"3.12.4", true, false, ""},
+		{"3.12.3", true, true, "3.12.3"},
+		{"3.11", false, false, "--base"},
+		{"3.11.4", false, false, "[build] python"},
+	} {
+		warning, err := checkPython(tc.want, info, "python:3.12-slim")
+		if (err == nil) != tc.ok || (warning != "") != tc.warns {
+			t.Errorf("checkPython(%q) = %q, %v; want ok %v, a warning %v", tc.want, warning, err, tc.ok, tc.warns)
 		}
-		if err != nil && !strings.Contains(err.Error(), "--base") {
-			t.Errorf("error %q does not say how to fix it", err)
+		if msg := warning + fmt.Sprint(err); !strings.Contains(msg, tc.wantInMessage) {
+			t.Errorf("checkPython(%q) says %q, want it to mention %q", tc.want, msg, tc.wantInMessage)
 		}
+	}
+	// A base that gives only X.Y (no PYTHON_VERSION, no dpkg) matches any patch of it.
+	if w, err := checkPython("3.12.1", BaseInfo{Python: "/usr/bin/python3.12", PythonVersion: "3.12"}, "b"); w != "" || err != nil {
+		t.Errorf("a base of unknown patch: %q, %v", w, err)
 	}
 }
 
@@ -41,5 +54,19 @@ func TestReadDpkg(t *testing.T) {
 	py, glibc := readDpkg(strings.NewReader(status))
 	if py != "3.11.2" || glibc != "2.36" {
 		t.Errorf("readDpkg = %q, %q", py, glibc)
+	}
+}
+
+func TestWithInterpreterUsesTheBasesPython(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"python main.py", "/usr/bin/python3.11 main.py"},
+		{"python3 -m app", "/usr/bin/python3.11 -m app"},
+		{"python3.11 worker.py", "/usr/bin/python3.11 worker.py"},
+		{"python3.12 worker.py", "python3.12 worker.py"}, // not the base's: left for the user to see fail
+		{"gunicorn app:app", "gunicorn app:app"},
+	} {
+		if got := strings.Join(withInterpreter(strings.Fields(tc.in), "/usr/bin/python3.11", "3.11"), " "); got != tc.want {
+			t.Errorf("withInterpreter(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

@@ -3,8 +3,11 @@ package image_test
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,7 +56,27 @@ func TestImageContentsAndConfig(t *testing.T) {
 		t.Fatalf("image has %d layers, want the base's %d plus 2", len(layers), len(baseLayers))
 	}
 	deps, depData := layerFiles(t, layers[len(layers)-2])
-	app, _ := layerFiles(t, layers[len(layers)-1])
+	app, appData := layerFiles(t, layers[len(layers)-1])
+
+	// Every .pyc is hash-based and checked (PEP 552: the 32-bit flags after the magic number
+	// are 0b11), so it stays valid whatever the files' mtimes, and holds the source's hash.
+	pycs := 0
+	for _, files := range []map[string][]byte{depData, appData} {
+		for name, b := range files {
+			if !strings.HasSuffix(name, ".pyc") {
+				continue
+			}
+			pycs++
+			if len(b) < 16 || binary.LittleEndian.Uint32(b[4:8]) != 0b11 {
+				t.Fatalf("%s: pyc header %x, want the flags 0b11 of a checked hash-based pyc", name, b[:min(len(b), 16)])
+			}
+		}
+	}
+	src := appData["app/app.py"]
+	pyc := appData["app/__pycache__/app.cpython-311.pyc"]
+	if pycs < 100 || len(pyc) < 16 || !bytes.Equal(pyc[8:16], sourceHash(t, src)) {
+		t.Errorf("%d pyc files; app.pyc holds source hash %x, want %x (importlib.util.source_hash of app.py)", pycs, pyc[8:min(len(pyc), 16)], sourceHash(t, src))
+	}
 
 	// The console-script launcher runs the image's interpreter, not the build host's.
 	launcher := string(depData["opt/pyship/deps/bin/gunicorn"])
@@ -79,11 +102,18 @@ func TestImageContentsAndConfig(t *testing.T) {
 			t.Errorf("app layer lacks %s", want)
 		}
 	}
+	// The persistent data folder is an empty folder the app's user owns, and a volume.
+	if h := app["app/data/"]; h == nil || h.Typeflag != tar.TypeDir || h.Uid != 65532 || h.Gid != 65532 || h.Mode != 0o755 {
+		t.Errorf("app/data/ in the app layer: %+v, want a folder 0755 owned by 65532:65532", h)
+	}
 	for name, h := range app {
 		for _, bad := range []string{"app/.git", "app/.venv", "app/.env", "app/data/"} {
-			if strings.HasPrefix(name, bad) {
+			if strings.HasPrefix(name, bad) && name != "app/data/" {
 				t.Errorf("app layer ships %s", name)
 			}
+		}
+		if h.Uid != 0 && name != "app/data/" {
+			t.Errorf("%s is owned by %d, want root: the app cannot change its own code", name, h.Uid)
 		}
 		if h.ModTime.Unix() != 1700000000 {
 			t.Errorf("%s: mtime %v, want SOURCE_DATE_EPOCH 1700000000", name, h.ModTime)
@@ -114,6 +144,9 @@ func TestImageContentsAndConfig(t *testing.T) {
 	if got := strings.Join(c.Cmd, " "); got != "/bin/sh -c exec gunicorn --bind 0.0.0.0:${PORT} app:app" {
 		t.Errorf("cmd %q", got)
 	}
+	if _, ok := c.Volumes["/app/data"]; !ok || len(c.Volumes) != 1 {
+		t.Errorf("volumes %v, want /app/data", c.Volumes)
+	}
 	if _, ok := c.ExposedPorts["8000/tcp"]; !ok {
 		t.Errorf("exposed ports %v", c.ExposedPorts)
 	}
@@ -129,6 +162,22 @@ func TestImageContentsAndConfig(t *testing.T) {
 			t.Errorf("SBOM lacks %s", want)
 		}
 	}
+}
+
+// sourceHash is the hash a checked pyc of src holds, computed by the test Python.
+func sourceHash(t *testing.T, src []byte) []byte {
+	t.Helper()
+	cmd := exec.Command(env(t).Python, "-c", "import importlib.util, sys; sys.stdout.write(importlib.util.source_hash(sys.stdin.buffer.read()).hex())")
+	cmd.Stdin = bytes.NewReader(src)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := hex.DecodeString(string(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 func keys[V any](m map[string]V) []string {

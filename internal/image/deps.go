@@ -21,16 +21,18 @@ const DepsPrefix = "/opt/pyship/deps"
 // is the same for every commit of the app and bytecode does not depend on it (hash-based .pyc).
 var depsEpoch = time.Unix(315532800, 0).UTC() // 1980-01-01
 
-// depsLayer installs requirements for the base's platform and Python into a layer, or returns
-// the cached one (cached true) for the same (requirements, Python, platform, pip settings).
-func depsLayer(ctx context.Context, reqs []string, base BaseInfo, o *Options) (l cachedLayer, pkgs []Package, cached bool, err error) {
+// depsLayer installs pip's input (requirements, constraints, the source's pip options) for the
+// base's platform and Python into a layer, or returns the cached one (cached true) for the same
+// (pip's input, Python, platform, pip settings and configuration files).
+func depsLayer(ctx context.Context, in pybuild.PipInput, base BaseInfo, o *Options) (l cachedLayer, pkgs []Package, cached bool, err error) {
 	target := pybuild.Target{PythonVersion: base.MinorVersion(), Arch: archOf(Platform.Architecture), Glibc: base.Glibc}
-	var pipEnv []string
-	for _, k := range []string{"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_CONFIG_FILE"} {
-		pipEnv = append(pipEnv, k+"="+os.Getenv(k))
+	python, _ := o.interpreter(ctx)
+	dir := ""
+	if len(in.Args) > 0 {
+		dir = in.Dir // relative paths in the options are the project's
 	}
-	key := hashKey("deps-v1", strings.Join(reqs, "\n"), target.PythonVersion, target.Arch, target.Glibc,
-		base.Python, strings.Join(pipEnv, "\n"), o.Python)
+	key := hashKey("deps-v2", in.Requirements, in.Constraints, strings.Join(in.Args, "\x00"), dir,
+		target.PythonVersion, target.Arch, target.Glibc, base.Python, pybuild.PipSettings(os.Environ(), python), o.Python)
 	cache := layerCache{dir: filepath.Join(o.CacheDir, "layers")}
 	pkgFile := filepath.Join(o.CacheDir, "layers", "keys", key+".packages.json")
 	if l, ok := cache.get(key); ok {
@@ -48,8 +50,7 @@ func depsLayer(ctx context.Context, reqs []string, base BaseInfo, o *Options) (l
 	defer os.RemoveAll(tmp)
 	dest := filepath.Join(tmp, "deps")
 	start := time.Now()
-	python, _ := o.interpreter(ctx)
-	if err := pybuild.InstallDeps(ctx, python, reqs, dest, target); err != nil {
+	if err := pybuild.InstallDeps(ctx, python, in, dest, target); err != nil {
 		return cachedLayer{}, nil, false, err
 	}
 	if err := pybuild.FixScripts(filepath.Join(dest, "bin"), base.Python); err != nil {

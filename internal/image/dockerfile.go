@@ -1,19 +1,24 @@
 package image
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/pybuild"
 )
 
 // Dockerfile writes a multi-stage Dockerfile that builds the same image as Build with Docker,
 // Podman or BuildKit: the same layout (/opt/pyship/deps, /app), environment, user and command.
 // Unlike Build it can compile source distributions, since pip runs inside the base image.
-// base overrides the plan's base image (the BASE build argument's default).
-func Dockerfile(p *plan.Plan, base string) string {
+// base overrides the plan's base image (the BASE build argument's default); created is the
+// created label's default (zero: the commit time of the project, as for Build).
+func Dockerfile(ctx context.Context, p *plan.Plan, base string, created time.Time) string {
 	if base == "" {
 		base = p.Build.Base
 	}
@@ -31,32 +36,40 @@ func Dockerfile(p *plan.Plan, base string) string {
 		w("ARG %s", a)
 	}
 	w("ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore")
-	reqs := requirementLines(p.Dependencies.Requirements)
-	if len(reqs) == 0 {
+	pip := pybuild.PipInputFor(p.Dependencies)
+	if pip.Empty() {
 		w("RUN mkdir -p %s", DepsPrefix)
 	} else {
-		quoted := make([]string, len(reqs))
-		for i, r := range reqs {
-			quoted[i] = "'" + strings.ReplaceAll(r, "'", `'\''`) + "'"
+		// The same input as pyship build: requirements (with hashes), constraints, the
+		// source's pip options, with the project's wheel folders (--find-links ./wheels).
+		if local := localFindLinks(pip.Args); len(local) > 0 {
+			for _, d := range local {
+				w("COPY %s /src/%s", d, d)
+			}
+			w("WORKDIR /src")
 		}
-		w("RUN printf '%%s\\n' \\\n    %s \\\n    > /tmp/requirements.txt \\", strings.Join(quoted, " \\\n    "))
-		w(" && python3 -m pip install --no-compile --target %s -r /tmp/requirements.txt \\", DepsPrefix)
+		install := "python3 -m pip install --no-compile --target " + DepsPrefix + " -r /tmp/requirements.txt"
+		w("RUN printf '%%s\\n' \\\n    %s \\\n    > /tmp/requirements.txt \\", shellLines(pip.Requirements))
+		if pip.Constraints != "" {
+			w(" && printf '%%s\\n' \\\n    %s \\\n    > /tmp/constraints.txt \\", shellLines(pip.Constraints))
+			install += " -c /tmp/constraints.txt"
+		}
+		if len(pip.Args) > 0 {
+			install += " " + shellJoin(pip.Args)
+		}
+		w(" && %s \\", install)
 		w(" && python3 -m compileall -q --invalidation-mode checked-hash %s", DepsPrefix)
 	}
 	w("")
 	w("FROM ${BASE} AS src")
 	w("COPY . /src")
-	prune := []string{".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".env", ".env.*", "*.pem", "*.key", ".dockerignore", ".gitignore"}
-	var names []string
-	for _, n := range prune {
-		names = append(names, "-name '"+n+"'")
-	}
-	w("RUN find /src -mindepth 1 \\( %s \\) -prune -exec rm -rf {} + \\", strings.Join(names, " -o "))
-	var data []string
-	for _, d := range p.Data {
-		if d.Persistent {
-			data = append(data, "'/src/"+strings.Trim(d.Path, "/")+"'")
-		}
+	w("# What never ships with pyship build either (pybuild.NeverShip); .dockerignore applies to COPY,")
+	w("# .gitignore does not: list such files in .dockerignore too.")
+	w("RUN find /src -mindepth 1 \\( %s \\) \\\n    -prune -exec rm -rf {} + \\", neverShipFind(pybuild.NeverShip()))
+	var data, volumes []string
+	for _, d := range DataDirs(p) {
+		data = append(data, "'/src"+strings.TrimPrefix(d, AppDir)+"'")
+		volumes = append(volumes, "'"+d+"'")
 	}
 	if len(data) > 0 {
 		w(" && rm -rf %s \\", strings.Join(data, " "))
@@ -67,6 +80,12 @@ func Dockerfile(p *plan.Plan, base string) string {
 	w("COPY --from=deps %s %s", DepsPrefix, DepsPrefix)
 	w("COPY --from=src /src %s", AppDir)
 	w("WORKDIR %s", AppDir)
+	if len(volumes) > 0 {
+		// The persistent data folders: empty, writable by the app's user, volumes.
+		w("RUN mkdir -p %s && chown %s %s", strings.Join(volumes, " "), User, strings.Join(volumes, " "))
+		j, _ := json.Marshal(DataDirs(p))
+		w("VOLUME %s", j)
+	}
 	env := imageEnv(nil, p)
 	var envs []string
 	for _, e := range env {
@@ -79,21 +98,26 @@ func Dockerfile(p *plan.Plan, base string) string {
 		envs = append(envs, k+"="+v)
 	}
 	w("ENV %s", strings.Join(envs, " \\\n    "))
-	labels := map[string]string{"org.opencontainers.image.title": p.Name}
-	if p.Version != "" {
-		labels["org.opencontainers.image.version"] = p.Version
-	}
+	// The labels pyship build sets; those that change with each commit are build arguments
+	// whose defaults are this commit's (--build-arg REVISION=... for another).
+	args := map[string]string{"org.opencontainers.image.created": "CREATED", "org.opencontainers.image.revision": "REVISION", "org.opencontainers.image.source": "SOURCE"}
 	var ls []string
-	for k, v := range labels {
-		ls = append(ls, k+"="+dockerQuote(v))
+	for k, v := range ociLabels(p, readVCS(ctx, p.Dir), created) {
+		if arg, ok := args[k]; ok {
+			w("ARG %s=%s", arg, dockerQuote(v))
+			v = "${" + arg + "}"
+		} else {
+			v = dockerQuote(v)
+		}
+		ls = append(ls, k+"="+v)
 	}
 	sort.Strings(ls)
-	w("LABEL %s", strings.Join(ls, " "))
+	w("LABEL %s", strings.Join(ls, " \\\n    "))
 	if p.Run.Port > 0 {
 		w("EXPOSE %d", p.Run.Port)
 	}
 	w("USER %s", User)
-	cmd := p.Run.Command
+	cmd := withInterpreter(p.Run.Command, "python3", minor(p.Python.Version))
 	if refersToEnv(cmd) {
 		cmd = []string{"/bin/sh", "-c", "exec " + shellJoin(cmd)}
 	}
@@ -108,4 +132,57 @@ func dockerQuote(v string) string {
 		return v
 	}
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`).Replace(v) + `"`
+}
+
+// shellLines quotes each line of text for sh, one per continued Dockerfile line.
+func shellLines(text string) string {
+	var quoted []string
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		quoted = append(quoted, "'"+strings.ReplaceAll(l, "'", `'\''`)+"'")
+	}
+	return strings.Join(quoted, " \\\n    ")
+}
+
+// neverShipFind is a find(1) expression that matches what r leaves out.
+func neverShipFind(r pybuild.NeverShipRules) string {
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	names := func(ns []string, pattern string) string {
+		var parts []string
+		for _, n := range ns {
+			parts = append(parts, "-name "+q(fmt.Sprintf(pattern, n)))
+		}
+		return "\\( " + strings.Join(parts, " -o ") + " \\)"
+	}
+	var keep []string
+	for _, n := range r.Keep {
+		keep = append(keep, "! -name "+q(n))
+	}
+	alts := []string{
+		names(r.Names, "%s"),
+		"\\( -type d -o -type l \\) " + names(r.Dirs, "%s"),
+		"! -type d " + names(r.Files, "%s"),
+		"! -type d " + names(r.FilePrefixes, "%s*") + " " + strings.Join(keep, " "),
+		"! -type d " + names(r.FileExts, "*%s"),
+		"-type d -exec test -e {}/" + r.VenvMarker + " \\;",
+	}
+	return strings.Join(alts, " \\\n    -o ")
+}
+
+// localFindLinks are the project folders among the --find-links values of args ("wheels" for
+// ./wheels); URLs and absolute paths are left out.
+func localFindLinks(args []string) []string {
+	var dirs []string
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] != "--find-links" {
+			continue
+		}
+		v := args[i+1]
+		if strings.Contains(v, "://") || path.IsAbs(v) {
+			continue
+		}
+		if c := path.Clean(v); c != "." && c != ".." && !strings.HasPrefix(c, "../") {
+			dirs = append(dirs, c)
+		}
+	}
+	return dirs
 }

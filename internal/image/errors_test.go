@@ -6,7 +6,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,6 +122,31 @@ func TestPushErrorsAreClassified(t *testing.T) {
 			t.Errorf("error %v, want ErrUnauthorized", err)
 		}
 	})
+	t.Run("no push rights", func(t *testing.T) {
+		// A read-only repository: an authorization proxy in front of the real registry denies
+		// writes to readonly/ with 403 DENIED, as registries do for an account that may only pull.
+		target, _ := url.Parse("http://" + e.Registry)
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/v2/readonly/") && r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusForbidden)
+				io.WriteString(w, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)
+				return
+			}
+			proxy.ServeHTTP(w, r)
+		}))
+		defer srv.Close()
+		host := strings.TrimPrefix(srv.URL, "http://")
+		_, err := image.Push(ctxT(t), res, host+"/readonly/stdlib", image.PushOptions{})
+		if !errors.Is(err, image.ErrForbidden) || !strings.Contains(err.Error(), "may not push to this repository") || !strings.Contains(err.Error(), host) {
+			t.Errorf("error %v, want ErrForbidden naming %s with a hint", err, host)
+		}
+		// The same proxy lets a writable repository through: the 403 is the repository's.
+		if _, err := image.Push(ctxT(t), res, host+"/writable/stdlib", image.PushOptions{}); err != nil {
+			t.Errorf("push through the proxy to a writable repository: %v", err)
+		}
+	})
 	t.Run("good credentials from the docker config", func(t *testing.T) {
 		dockerConfig(t, reg["PYSHIP_TEST_REGISTRY_USER"], reg["PYSHIP_TEST_REGISTRY_PASSWORD"])
 		ref, err := image.Push(ctxT(t), res, tlsRepo, image.PushOptions{Transport: trusting})
@@ -125,5 +154,4 @@ func TestPushErrorsAreClassified(t *testing.T) {
 			t.Errorf("push with good credentials: %q, %v", ref, err)
 		}
 	})
-	_ = e
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// fileEntry is one regular file or symlink of a layer.
+// fileEntry is one regular file, symlink or folder of a layer.
 type fileEntry struct {
 	// Name is the path inside the image without the leading slash.
 	Name string
@@ -28,6 +28,9 @@ type fileEntry struct {
 	Src string
 	// Link, when not "", makes the entry a symlink to Link.
 	Link string
+	// Dir makes the entry an empty folder (mode 0755) owned by Owner (uid and gid).
+	Dir   bool
+	Owner int
 }
 
 // layerMeta is what the cache keeps beside a layer blob so that reusing it reads nothing.
@@ -40,7 +43,8 @@ type layerMeta struct {
 
 // writeLayer writes entries as a gzip-compressed tar into dir (a cache folder) and returns its
 // metadata. The tar is reproducible: entries sorted, parent folders added, every mtime set to
-// mtime, owner root:root without names, modes 0755 for folders and executables, 0644 otherwise.
+// mtime, owner root:root (a Dir entry's Owner) without names, modes 0755 for folders and
+// executables, 0644 otherwise.
 func writeLayer(dir string, entries []fileEntry, mtime time.Time) (layerMeta, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return layerMeta{}, err
@@ -67,6 +71,9 @@ func writeLayer(dir string, entries []fileEntry, mtime time.Time) (layerMeta, er
 		}
 		if err := addParents(tw, dirs, e.Name, mtime); err != nil {
 			return layerMeta{}, err
+		}
+		if e.Dir {
+			dirs[e.Name] = true
 		}
 		if err := addFile(tw, e, mtime); err != nil {
 			return layerMeta{}, err
@@ -106,6 +113,9 @@ func addParents(tw *tar.Writer, done map[string]bool, name string, mtime time.Ti
 }
 
 func addFile(tw *tar.Writer, e fileEntry, mtime time.Time) error {
+	if e.Dir {
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: e.Name + "/", Mode: 0o755, Uid: e.Owner, Gid: e.Owner, ModTime: mtime, Format: tar.FormatPAX})
+	}
 	if e.Link != "" {
 		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: e.Name, Linkname: e.Link, Mode: 0o777, ModTime: mtime, Format: tar.FormatPAX})
 	}

@@ -101,7 +101,8 @@ func reqs(lines ...string) []plan.Requirement {
 	return rs
 }
 
-// appPlan is the plan the planner would make for each test app.
+// appPlan is a plan for each test app, written by hand so that tests control every field
+// (TestExamplesRunUnderPodman builds the real examples with the plans pyship detects).
 func appPlan(t *testing.T, name, dir string) *plan.Plan {
 	t.Helper()
 	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Dir: dir, Name: name + "-app", Version: "1.0.0", Python: plan.Python{Version: "3.11"}, Env: map[string]string{"GREETING": "hi"}}
@@ -113,9 +114,6 @@ func appPlan(t *testing.T, name, dir string) *plan.Plan {
 		p.Run = plan.Run{Command: []string{"gunicorn", "--bind", "0.0.0.0:${PORT}", "app:app"}, Shell: "gunicorn --bind 0.0.0.0:${PORT} app:app", Kind: "web", Framework: "flask", Server: "gunicorn", App: "app:app", Port: 8000, Workers: 1}
 		p.Config = &plan.Folder{Path: "config"}
 		p.Data = []plan.DataFolder{{Path: "data", Persistent: true}}
-	case "fastapi":
-		p.Dependencies = plan.Dependencies{Kind: "requirements", Source: "requirements.txt", Requirements: reqs("fastapi==0.92.0", "uvicorn==0.17.6")}
-		p.Run = plan.Run{Command: []string{"uvicorn", "--host", "0.0.0.0", "--port", "${PORT}", "svc.main:app"}, Kind: "web", Framework: "fastapi", Server: "uvicorn", App: "svc.main:app", Port: 8000, PythonPath: []string{"src"}}
 	case "worker":
 		p.Run = plan.Run{Command: []string{"python3", "worker.py"}, Kind: "worker", Framework: "plain"}
 	}

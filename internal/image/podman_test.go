@@ -7,11 +7,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pyship/pyship/internal/image"
+	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
@@ -41,10 +44,12 @@ func (p podman) run(ctx context.Context, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// start runs ref detached with host networking and PORT=port, and removes it at the end.
-func (p podman) start(t *testing.T, ref string, port int) string {
+// start runs ref detached with host networking, PORT=port and the extra podman run flags, and
+// removes it at the end.
+func (p podman) start(t *testing.T, ref string, port int, flags ...string) string {
 	t.Helper()
-	id, err := p.run(ctxT(t), "run", "-d", "--network", "host", "--tls-verify=false", "-e", fmt.Sprintf("PORT=%d", port), ref)
+	args := append([]string{"run", "-d", "--network", "host", "--tls-verify=false", "-e", fmt.Sprintf("PORT=%d", port)}, flags...)
+	id, err := p.run(ctxT(t), append(args, ref)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,34 +94,86 @@ func waitHTTP(t *testing.T, url string, within time.Duration) string {
 	return ""
 }
 
-func TestImagesRunUnderPodman(t *testing.T) {
+// Each example of the repository, built with the plan pyship detects for it (as `pyship build`
+// does, no hand-written plan) on the Debian base, runs under podman as the non-root user: the
+// web apps answer 200, the worker beats, and the apps that keep data write it into their data
+// volume.
+func TestExamplesRunUnderPodman(t *testing.T) {
 	e := env(t)
 	pm := newPodman(t)
-	for _, tc := range []struct{ app, body string }{
-		{"stdlib", "hello from stdlib"},
-		{"flask", "hello from flask"},
-		{"fastapi", `{"hello":"fastapi"}`},
-		{"worker", ""},
+	for _, tc := range []struct {
+		example string
+		body    string // in GET / (the web apps)
+		log     string // in the logs (the worker)
+		data    string // a file the app writes into its data folder ("" when it keeps none)
+		warning string // a build warning wanted
+	}{
+		{example: "stdlib", body: `"visits": 2`, data: "visits.txt"},
+		{example: "flask", body: `"app":"flask-example"`},
+		{example: "fastapi", body: `"app":"fastapi-example"`},
+		{example: "django", body: `"app": "django-example"`, warning: "asks for Python 3.11.4"},
+		{example: "worker", log: "heartbeat 2 version=dev", data: "heartbeat.log"},
 	} {
-		t.Run(tc.app, func(t *testing.T) {
-			res := build(t, appPlan(t, tc.app, copyApp(t, tc.app)), "")
-			ref, err := image.Push(ctxT(t), res, uniqueRepo(e.Registry, tc.app), image.PushOptions{})
+		t.Run(tc.example, func(t *testing.T) {
+			dir := testsvc.CopyTree(t, filepath.Join(testsvc.RepoRoot(t), "examples", tc.example))
+			p, err := plan.Resolve(ctxT(t), dir, plan.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex // events come from the two layers' goroutines
+			var warnings []string
+			res, err := image.Build(ctxT(t), p, image.Options{CacheDir: e.Cache, Python: e.Python, Base: e.Base, Progress: func(ev image.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				if ev.Warning {
+					warnings = append(warnings, ev.Message)
+				}
+			}})
+			if err != nil {
+				t.Fatalf("building examples/%s with its detected plan: %v", tc.example, err)
+			}
+			if tc.warning != "" && !strings.Contains(strings.Join(warnings, "\n"), tc.warning) {
+				t.Errorf("build warnings %q lack %q", warnings, tc.warning)
+			}
+			ref, err := image.Push(ctxT(t), res, uniqueRepo(e.Registry, tc.example), image.PushOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			port := freePort(t)
-			id := pm.start(t, ref, port)
-			if tc.app == "worker" {
-				waitLog(t, pm, id, "worker started", 30*time.Second)
-			} else if body := waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 30*time.Second); !strings.Contains(body, tc.body) {
-				t.Errorf("%s answered %q, want %q", tc.app, body, tc.body)
+			var id string
+			if tc.data != "" {
+				// A named volume on the data folder, as a deploy mounts one.
+				vol := fmt.Sprintf("pyship-test-%s-%d", tc.example, time.Now().UnixNano())
+				if _, err := pm.run(ctxT(t), "volume", "create", vol); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { pm.run(context.Background(), "volume", "rm", "-f", vol) })
+				id = pm.start(t, ref, port, "-v", vol+":"+image.AppDir+"/data")
+			} else {
+				id = pm.start(t, ref, port)
 			}
-			uid, err := pm.run(ctxT(t), "exec", id, "id", "-u")
+			url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+			switch {
+			case tc.log != "":
+				waitLog(t, pm, id, tc.log, 30*time.Second)
+			case tc.data != "":
+				waitHTTP(t, url, 60*time.Second) // the first visit
+				fallthrough
+			default:
+				if body := waitHTTP(t, url, 60*time.Second); !strings.Contains(body, tc.body) {
+					t.Errorf("examples/%s answered %q, want %q in it", tc.example, body, tc.body)
+				}
+			}
+			out, err := pm.run(ctxT(t), "exec", id, "sh", "-c", "id -u; ls -A "+image.AppDir+"/data 2>&1; true")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if uid != "65532" {
-				t.Errorf("the app runs as uid %s, want 65532", uid)
+			lines := strings.Split(out, "\n")
+			if lines[0] != "65532" {
+				t.Errorf("the app runs as uid %s, want 65532", lines[0])
+			}
+			if tc.data != "" && !strings.Contains(out, tc.data) {
+				t.Errorf("examples/%s wrote no %s into its data volume: %s", tc.example, tc.data, out)
 			}
 		})
 	}

@@ -32,6 +32,17 @@ func compile(ctx context.Context, o *Options, base BaseInfo, jobs []pybuild.Comp
 	return err == nil, err
 }
 
+// Interpreter is the executable behind python (past pyenv-style shims), remembered in
+// cacheDir (DefaultCacheDir() when empty): what Build runs for python.
+func Interpreter(ctx context.Context, python, cacheDir string) string {
+	if cacheDir == "" {
+		cacheDir = DefaultCacheDir()
+	}
+	o := Options{Python: python, CacheDir: cacheDir}
+	exe, _ := o.interpreter(ctx)
+	return exe
+}
+
 // interpreter is the executable behind o.Python (past pyenv-style shims, which cost a shell
 // start per run), remembered in the cache for the same PATH and pyenv settings.
 func (o *Options) interpreter(ctx context.Context) (exe, cacheFile string) {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -57,12 +58,13 @@ func (e *NoWheelError) Error() string {
 
 var noMatch = regexp.MustCompile(`No matching distribution found for ([^\s]+)`)
 
-// InstallDeps installs requirements (PEP 508 lines, hashes as `--hash=` options) into the empty
-// folder target with the build host's pip run by python, cross-installing wheels for t rather
-// than for the host. pip reads the user's settings itself (PIP_INDEX_URL, PIP_EXTRA_INDEX_URL,
-// PIP_FIND_LINKS, PIP_NO_INDEX, pip.conf). Nothing is byte-compiled.
-func InstallDeps(ctx context.Context, python string, requirements []string, dest string, t Target) error {
-	if len(requirements) == 0 {
+// InstallDeps installs in (requirements with their hashes, constraints and pip options) into
+// the empty folder dest with the build host's pip run by python, cross-installing wheels for t
+// rather than for the host. pip also reads the user's settings itself (PIP_INDEX_URL,
+// PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, PIP_NO_INDEX, pip.conf; see PipSettings). Nothing is
+// byte-compiled.
+func InstallDeps(ctx context.Context, python string, in PipInput, dest string, t Target) error {
+	if in.Empty() {
 		return os.MkdirAll(dest, 0o755)
 	}
 	tmp, err := os.MkdirTemp("", "pyship-req-")
@@ -71,7 +73,10 @@ func InstallDeps(ctx context.Context, python string, requirements []string, dest
 	}
 	defer os.RemoveAll(tmp)
 	reqFile := filepath.Join(tmp, "requirements.txt")
-	if err := os.WriteFile(reqFile, []byte(strings.Join(requirements, "\n")+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(reqFile, []byte(in.Requirements), 0o644); err != nil {
+		return err
+	}
+	if dest, err = filepath.Abs(dest); err != nil {
 		return err
 	}
 	args := []string{"-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
@@ -81,7 +86,16 @@ func InstallDeps(ctx context.Context, python string, requirements []string, dest
 		args = append(args, "--platform", p)
 	}
 	args = append(args, "-r", reqFile)
+	if in.Constraints != "" {
+		consFile := filepath.Join(tmp, "constraints.txt")
+		if err := os.WriteFile(consFile, []byte(in.Constraints), 0o644); err != nil {
+			return err
+		}
+		args = append(args, "-c", consFile)
+	}
+	args = append(args, in.Args...)
 	cmd := exec.CommandContext(ctx, python, args...)
+	cmd.Dir = in.Dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Stdout = &stderr
@@ -96,6 +110,63 @@ func InstallDeps(ctx context.Context, python string, requirements []string, dest
 		return fmt.Errorf("installing dependencies with pip: %w\n%s", err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
+}
+
+// PipSettings describes the user's pip settings that change what pip installs, for cache
+// keys: every PIP_* variable of env, and the path and contents of each pip configuration
+// file pip reads (PIP_CONFIG_FILE; the global /etc/xdg/pip/pip.conf and /etc/pip.conf; the
+// user's ~/.pip/pip.conf and $XDG_CONFIG_HOME/pip/pip.conf; the interpreter's prefix/pip.conf,
+// where python is the interpreter's executable). Files that do not exist are left out.
+func PipSettings(env []string, python string) string {
+	var b strings.Builder
+	get := func(k string) string {
+		v := ""
+		for _, e := range env {
+			if val, ok := strings.CutPrefix(e, k+"="); ok {
+				v = val
+			}
+		}
+		return v
+	}
+	var vars []string
+	for _, e := range env {
+		if strings.HasPrefix(e, "PIP_") {
+			vars = append(vars, e)
+		}
+	}
+	sort.Strings(vars)
+	for _, v := range vars {
+		b.WriteString(v + "\n")
+	}
+	var files []string
+	if f := get("PIP_CONFIG_FILE"); f != "" && f != os.DevNull {
+		files = append(files, f)
+	}
+	xdgDirs := get("XDG_CONFIG_DIRS")
+	if xdgDirs == "" {
+		xdgDirs = "/etc/xdg"
+	}
+	for _, d := range filepath.SplitList(xdgDirs) {
+		files = append(files, filepath.Join(d, "pip", "pip.conf"))
+	}
+	files = append(files, "/etc/pip.conf")
+	if home := get("HOME"); home != "" {
+		files = append(files, filepath.Join(home, ".pip", "pip.conf"))
+		xdgHome := get("XDG_CONFIG_HOME")
+		if xdgHome == "" {
+			xdgHome = filepath.Join(home, ".config")
+		}
+		files = append(files, filepath.Join(xdgHome, "pip", "pip.conf"))
+	}
+	if filepath.IsAbs(python) {
+		files = append(files, filepath.Join(filepath.Dir(filepath.Dir(python)), "pip.conf"))
+	}
+	for _, f := range files {
+		if c, err := os.ReadFile(f); err == nil {
+			fmt.Fprintf(&b, "%s\x00%d\x00%s\n", f, len(c), c)
+		}
+	}
+	return b.String()
 }
 
 // FixScripts rewrites the first line of each console-script launcher in binDir so that it runs

@@ -69,6 +69,17 @@ func CheckApp(ctx context.Context, p *plan.Plan) (*CheckReport, error) {
 	return rep, nil
 }
 
+// CheckFiles compiles every Python file that ships with the app of p with the interpreter
+// python: CheckApp's check for a caller that already has its interpreter (pyship build's
+// --python).
+func CheckFiles(ctx context.Context, p *plan.Plan, python string) ([]SyntaxError, error) {
+	files, err := ShipFiles(p)
+	if err != nil {
+		return nil, err
+	}
+	return Check(ctx, python, p.Dir, files)
+}
+
 // SyntaxErrors is the error a build or deploy returns when the pre-build check failed.
 type SyntaxErrors []SyntaxError
 

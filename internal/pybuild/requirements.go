@@ -16,6 +16,9 @@ type PipInput struct {
 	Constraints string
 	// Args are the pip options the dependency source gives (--index-url URL, --pre...).
 	Args []string
+	// Dir is the folder pip runs in, so that relative paths in Args (--find-links ./wheels)
+	// are the project's; "" is the current folder.
+	Dir string
 }
 
 // PipInputFor turns the resolved dependencies of a plan into pip's input.

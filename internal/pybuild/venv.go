@@ -34,6 +34,9 @@ func EnsureVenv(ctx context.Context, python, cacheDir string, deps PipInput, opt
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", python, ver)
 	fmt.Fprintf(h, "%s\n--\n%s\n--\n%s\n", deps.Requirements, deps.Constraints, strings.Join(deps.Args, "\x00"))
+	if len(deps.Args) > 0 && deps.Dir != "" {
+		fmt.Fprintf(h, "%s\n", deps.Dir) // relative paths in Args are Dir's
+	}
 	key := hex.EncodeToString(h.Sum(nil))[:16]
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", fmt.Errorf("creating the venv cache %s: %w", cacheDir, err)
@@ -72,7 +75,7 @@ func EnsureVenv(ctx context.Context, python, cacheDir string, deps PipInput, opt
 	}
 	var log bytes.Buffer
 	out = io.MultiWriter(out, &log)
-	if err := run(ctx, out, opts.Env, python, "-m", "venv", dir); err != nil {
+	if err := run(ctx, out, opts.Env, "", python, "-m", "venv", dir); err != nil {
 		return "", fmt.Errorf("creating a virtual environment with %s: %w\n%s\n(on Debian: apt-get install python3-venv)", python, err, lastLines(log.String(), 5))
 	}
 	if !deps.Empty() {
@@ -93,7 +96,7 @@ func EnsureVenv(ctx context.Context, python, cacheDir string, deps PipInput, opt
 		}
 		args = append(args, deps.Args...)
 		log.Reset()
-		if err := run(ctx, out, opts.Env, filepath.Join(dir, "bin", "python"), args...); err != nil {
+		if err := run(ctx, out, opts.Env, deps.Dir, filepath.Join(dir, "bin", "python"), args...); err != nil {
 			return "", fmt.Errorf("installing the app's dependencies with pip: %w\n%s\nset PIP_INDEX_URL, PIP_FIND_LINKS or PIP_NO_INDEX to point pip at your packages", err, lastLines(log.String(), 8))
 		}
 	}
@@ -103,9 +106,10 @@ func EnsureVenv(ctx context.Context, python, cacheDir string, deps PipInput, opt
 	return dir, nil
 }
 
-func run(ctx context.Context, out io.Writer, env []string, name string, args ...string) error {
+func run(ctx context.Context, out io.Writer, env []string, dir, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = env
+	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
 	return cmd.Run()
 }

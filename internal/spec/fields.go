@@ -286,7 +286,7 @@ func fields() []*field {
 		{path: "data", kind: kindTable, doc: "Data folders of the app."},
 		{path: "data.persistent", kind: kindStrings, check: checkRelDir,
 			doc:     "Folders that survive deploys and rollbacks (volumes) and are backed up.",
-			def:     `["data"] when that folder exists`,
+			def:     `["data"] when that folder exists or the root .gitignore ignores it (/data/)`,
 			allowed: "relative paths inside the project (no leading '/', no '..'), each listed once and not also in static",
 			example: `["data", "uploads"]`, ptr: func(s *Spec) any { return &s.Data.Persistent }},
 		{path: "data.static", kind: kindStrings, check: checkRelDir,

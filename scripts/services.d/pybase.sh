@@ -1,8 +1,10 @@
 # pybase: a Debian bookworm Python base image made with mmdebstrap (reproducible, cached under
 # $PYSHIP_CACHE keyed on its options), as an OCI layout. Not a server.
 # Exports PYSHIP_TEST_BASE=oci-layout:DIR:REF and PYSHIP_TEST_BASE_TAR (the rootfs tarball).
+# tzdata, as in Debian's slim images: the wheelhouse's pytz (Debian's python3-tz repackaged)
+# reads /usr/share/zoneinfo, and Django imports it.
 pybase_opts() {
-	echo "bookworm essential merged-usr python3,python3-pip,ca-certificates epoch=1700000000 v1"
+	echo "bookworm essential merged-usr python3,python3-pip,ca-certificates,tzdata epoch=1700000000 v1"
 }
 pybase_dir() {
 	echo "$PYSHIP_CACHE/pybase/$(pybase_opts | sha256sum | cut -c1-16)"
@@ -18,7 +20,7 @@ svc_start() {
 			echo "pybase: building the base rootfs with mmdebstrap (about 30 s)" >&2
 			SOURCE_DATE_EPOCH=1700000000 mmdebstrap --quiet --variant=essential \
 				--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-				--include=python3,python3-pip,ca-certificates \
+				--include=python3,python3-pip,ca-certificates,tzdata \
 				--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
 				--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
 				bookworm "$dir/rootfs.tmp.tar" >&2
