@@ -90,7 +90,9 @@ func Build(ctx context.Context, paths Paths, p *plan.Plan, opts Options) (*Manif
 	if err := copyFiles(p.Dir, appDir, files); err != nil {
 		return nil, err
 	}
-	venv, err := pybuild.EnsureVenv(ctx, py, paths.Venvs(), pybuild.PipInputFor(p.Dependencies), pybuild.VenvOptions{Env: opts.Env, Progress: opts.Progress})
+	pip := pybuild.PipInputFor(p.Dependencies)
+	pip.Dir = p.Dir // relative --find-links in the requirements are the project's
+	venv, err := pybuild.EnsureVenv(ctx, py, paths.Venvs(), pip, pybuild.VenvOptions{Env: opts.Env, Progress: opts.Progress})
 	if err != nil {
 		return nil, err
 	}
