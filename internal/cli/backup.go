@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/backup"
+	"github.com/pyship/pyship/internal/notify"
 	"github.com/pyship/pyship/internal/progress"
 	"github.com/pyship/pyship/internal/version"
 	"github.com/spf13/cobra"
@@ -199,40 +200,54 @@ func idArg(args []string) string {
 }
 
 func newBackupNowCmd(s *streams, o *backupOptions) *cobra.Command {
-	var release string
+	var release, webhook string
 	var prune bool
 	cmd := &cobra.Command{
 		Use: "now", Short: "Take a backup now", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, cfg, err := o.client(cmd, s, true)
-			if err != nil {
-				return err
-			}
-			if err := cfg.Validate(); err != nil {
-				return usageError{err}
-			}
-			m, err := c.Now(cmd.Context(), backup.NowOptions{Release: release})
-			if err != nil {
-				return err
-			}
-			if prune && cfg.Retention != (backup.Retention{}) {
-				// As a scheduled backup does: the retention applies once the new backup counts.
-				if err := cfg.Retention.Validate(); err != nil {
-					return usageError{err}
+			id, err := backupNow(cmd, s, o, release, prune)
+			if err != nil && webhook != "" {
+				// A scheduled run (the Kubernetes CronJob) has nobody watching its output.
+				text := fmt.Sprintf(":x: backup of %s failed: %v", firstSet(o.dest, "the app"), err)
+				if werr := notify.Webhook(context.WithoutCancel(cmd.Context()), webhook, text, [][2]string{{"backup", firstSet(id, "-")}, {"phase", "BackupFailed"}}); werr != nil {
+					fmt.Fprintf(s.Err, "warning: %v\n", werr)
 				}
-				res, err := c.Prune(cmd.Context(), cfg.Retention, time.Local, false)
-				if err != nil {
-					return fmt.Errorf("backup %s is complete; pruning after it: %w", m.ID, err)
-				}
-				fmt.Fprintf(s.Err, "backup %s: pruned %d backup(s) the retention does not keep\n", m.ID, len(res.Deleted))
 			}
-			return o.result(s, m, m.ID+"\n")
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&release, "release", "", "tag the backup with a release")
 	cmd.Flags().BoolVar(&prune, "prune", false, "then delete the backups the retention (--keep-*) does not keep")
+	cmd.Flags().StringVar(&webhook, "notify-webhook", os.Getenv("PYSHIP_NOTIFY_WEBHOOK"), "post a Slack-compatible message here when the backup fails (env PYSHIP_NOTIFY_WEBHOOK)")
 	retentionFlags(cmd, o)
 	return cmd
+}
+
+// backupNow takes a backup, then prunes when asked, as a scheduled backup does: the retention
+// applies once the new backup counts. It returns the backup's ID, "" when none completed.
+func backupNow(cmd *cobra.Command, s *streams, o *backupOptions, release string, prune bool) (string, error) {
+	c, cfg, err := o.client(cmd, s, true)
+	if err != nil {
+		return "", err
+	}
+	if err := cfg.Validate(); err != nil {
+		return "", usageError{err}
+	}
+	m, err := c.Now(cmd.Context(), backup.NowOptions{Release: release})
+	if err != nil {
+		return "", err
+	}
+	if prune && cfg.Retention != (backup.Retention{}) {
+		if err := cfg.Retention.Validate(); err != nil {
+			return m.ID, usageError{err}
+		}
+		res, err := c.Prune(cmd.Context(), cfg.Retention, time.Local, false)
+		if err != nil {
+			return m.ID, fmt.Errorf("backup %s is complete; pruning after it: %w", m.ID, err)
+		}
+		fmt.Fprintf(s.Err, "backup %s: pruned %d backup(s) the retention does not keep\n", m.ID, len(res.Deleted))
+	}
+	return m.ID, o.result(s, m, m.ID+"\n")
 }
 
 func newBackupListCmd(s *streams, o *backupOptions) *cobra.Command {

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -273,5 +276,54 @@ postgres = ["db=DATABASE_URL"]
 	writeTestFile(t, secrets, "OTHER=1\n")
 	if code, _, errs = runPyship(t, "backup", "now", "--dir", proj); code != ExitUsage || !strings.Contains(errs, "takes its DSN from $DATABASE_URL, which is not set in the secrets file "+secrets) {
 		t.Fatalf("without DATABASE_URL: %d %s", code, errs)
+	}
+}
+
+// TestBackupNowPrunesAndNotifies: `backup now --prune` (what the Kubernetes CronJob runs)
+// applies the retention after the backup, and a failed run posts to --notify-webhook.
+func TestBackupNowPrunesAndNotifies(t *testing.T) {
+	v := s3Env(t)
+	data := t.TempDir()
+	if err := os.WriteFile(filepath.Join(data, "f.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	identity := filepath.Join(t.TempDir(), "backup.key")
+	_, out, _ := runPyship(t, "backup", "keygen", "--identity-file", identity)
+	dest := "s3://" + v["PYSHIP_TEST_S3_BUCKET"] + "/prune-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	common := []string{"--dest", dest, "--recipient", strings.TrimSpace(out), "--identity-file", identity, "--source", "data=" + data}
+	var ids []string
+	for range 3 {
+		code, out, errs := runPyship(t, append([]string{"backup", "now", "--prune", "--keep-last", "2"}, common...)...)
+		if code != ExitOK {
+			t.Fatalf("backup now --prune: %d %s", code, errs)
+		}
+		ids = append(ids, strings.TrimSpace(out))
+	}
+	code, out, errs := runPyship(t, append([]string{"backup", "list", "--output", "json"}, common...)...)
+	var l struct{ Backups []struct{ ID string } }
+	if code != ExitOK || json.Unmarshal([]byte(out), &l) != nil {
+		t.Fatalf("backup list: %d %s", code, errs)
+	}
+	if len(l.Backups) != 2 || l.Backups[0].ID != ids[2] || l.Backups[1].ID != ids[1] {
+		t.Errorf("after 3 backups with --prune --keep-last 2: %+v, want %v", l.Backups, ids[1:])
+	}
+
+	got := make(chan string, 1)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- string(b)
+	}))
+	defer hook.Close()
+	code, _, errs = runPyship(t, "backup", "now", "--dest", "s3://no-such-bucket-pyship/x", "--recipient", common[3], "--source", "data="+data, "--notify-webhook", hook.URL)
+	if code == ExitOK {
+		t.Fatalf("a backup to a missing bucket succeeded:\n%s", errs)
+	}
+	select {
+	case body := <-got:
+		if !strings.Contains(body, "backup of s3://no-such-bucket-pyship/x failed") || !strings.Contains(body, "BackupFailed") {
+			t.Errorf("webhook payload: %s", body)
+		}
+	default:
+		t.Errorf("a failed backup posted nothing to --notify-webhook (stderr: %s)", errs)
 	}
 }

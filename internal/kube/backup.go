@@ -139,9 +139,6 @@ func (r *renderer) backupPod() (*corev1.PodTemplateSpec, error) {
 		mount(folder)
 		args = append(args, "--sqlite", dnsName(f)+"="+path.Join(AppDir, f))
 	}
-	if r.p.NotifyWebhook != "" {
-		args = append(args, "--notify-webhook", r.p.NotifyWebhook)
-	}
 	mounts = append(mounts, corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"})
 	vols = append(vols, corev1.Volume{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 
@@ -175,7 +172,7 @@ func (r *renderer) backupPod() (*corev1.PodTemplateSpec, error) {
 			ImagePullPolicy: corev1.PullIfNotPresent,
 			Args:            args,
 			EnvFrom:         envFrom,
-			Env:             []corev1.EnvVar{{Name: "HOME", Value: "/tmp"}, {Name: "TMPDIR", Value: "/tmp"}},
+			Env:             r.backupEnv(),
 			Resources: corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("256Mi")},
@@ -199,6 +196,16 @@ func (r *renderer) backupPod() (*corev1.PodTemplateSpec, error) {
 		}}
 	}
 	return &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: podLabels}, Spec: pod}, nil
+}
+
+// backupEnv is the backup pod's environment; a failed backup posts to the app's webhook
+// (pyship backup now reads PYSHIP_NOTIFY_WEBHOOK), since nobody watches a CronJob's output.
+func (r *renderer) backupEnv() []corev1.EnvVar {
+	env := []corev1.EnvVar{{Name: "HOME", Value: "/tmp"}, {Name: "TMPDIR", Value: "/tmp"}}
+	if r.p.NotifyWebhook != "" {
+		env = append(env, corev1.EnvVar{Name: "PYSHIP_NOTIFY_WEBHOOK", Value: r.p.NotifyWebhook})
+	}
+	return env
 }
 
 // BackupError is a backup Job that did not complete, with what its pods said.

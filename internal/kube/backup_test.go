@@ -57,7 +57,7 @@ func TestBackupCronJobRunsTheAgentImageOnTheAppsVolumes(t *testing.T) {
 		t.Errorf("image %s", c.Image)
 	}
 	want := "backup now --prune --dest s3://backups/shop --endpoint https://s3.example --region eu-west-1 --recipient age1qqq --recipient age1ppp --keep-last 7 --keep-weekly 4 --source uploads=/app/uploads --sqlite uploads-app-db=/app/uploads/app.db"
-	if got := strings.Join(c.Args, " "); !strings.HasPrefix(got, want) {
+	if got := strings.Join(c.Args, " "); got != want {
 		t.Errorf("args\n got %s\nwant %s", got, want)
 	}
 	if len(c.VolumeMounts) != 2 || c.VolumeMounts[0].MountPath != "/app/uploads" || pod.Volumes[0].PersistentVolumeClaim == nil || pod.Volumes[0].PersistentVolumeClaim.ClaimName != "shop-data-uploads" {
@@ -65,6 +65,9 @@ func TestBackupCronJobRunsTheAgentImageOnTheAppsVolumes(t *testing.T) {
 	}
 	if len(c.EnvFrom) != 2 || c.EnvFrom[0].SecretRef.Name != "shop-secrets" || c.EnvFrom[1].SecretRef.Name != "shop-backup-credentials" || !*c.EnvFrom[1].SecretRef.Optional {
 		t.Errorf("envFrom %+v", c.EnvFrom)
+	}
+	if e := c.Env[len(c.Env)-1]; e.Name != "PYSHIP_NOTIFY_WEBHOOK" || e.Value != "https://hooks.example/T0" {
+		t.Errorf("a failed scheduled backup does not reach the webhook: env %+v", c.Env)
 	}
 	if pod.Affinity == nil || pod.Affinity.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].LabelSelector.MatchLabels[LabelName] != "shop" {
 		t.Errorf("the job does not run beside an app pod (ReadWriteOnce volumes): %+v", pod.Affinity)

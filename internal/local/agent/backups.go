@@ -11,6 +11,7 @@ import (
 	"github.com/pyship/pyship/internal/backup"
 	"github.com/pyship/pyship/internal/backup/schedule"
 	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/notify"
 	"github.com/pyship/pyship/internal/version"
 )
 
@@ -139,7 +140,7 @@ func (rt *app) backupFailed(m *release.Manifest, what string, err error) {
 		return
 	}
 	text := fmt.Sprintf(":x: %s of %s failed: %v", what, m.App, err)
-	if werr := postWebhook(rt.a.ctx, m.Plan.NotifyWebhook, text, [][2]string{{"app", m.App}, {"release", m.ID}, {"phase", "BackupFailed"}}); werr != nil {
+	if werr := notify.Webhook(rt.a.ctx, m.Plan.NotifyWebhook, text, [][2]string{{"app", m.App}, {"release", m.ID}, {"phase", "BackupFailed"}}); werr != nil {
 		rt.log.Error("notifying a failed backup", "err", werr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/notify"
 	"github.com/pyship/pyship/internal/rollout"
 )
 
@@ -28,5 +29,5 @@ func (a *Agent) notify(m *release.Manifest, st rollout.Status, rollback bool, fa
 	default:
 		text = fmt.Sprintf(":x: deploy of %s %s (version %s) failed and was rolled back to %s: %s", m.App, m.ID, m.Version, st.Spec.Stable, st.Message)
 	}
-	return postWebhook(a.ctx, url, text, [][2]string{{"app", m.App}, {"release", m.ID}, {"phase", phase}})
+	return notify.Webhook(a.ctx, url, text, [][2]string{{"app", m.App}, {"release", m.ID}, {"phase", phase}})
 }

@@ -1,4 +1,4 @@
-package agent
+package notify
 
 import (
 	"bytes"
@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// postWebhook posts a Slack-compatible message (text, and short fields as an attachment) to
-// url ([notify] webhook), waiting at most 5 s.
-func postWebhook(ctx context.Context, url, text string, fields [][2]string) error {
+// Webhook posts a Slack-compatible message (text, and short fields as an attachment) to url
+// ([notify] webhook), waiting at most 5 s.
+func Webhook(ctx context.Context, url, text string, fields [][2]string) error {
 	var fs []map[string]any
 	for _, f := range fields {
 		fs = append(fs, map[string]any{"title": f[0], "value": f[1], "short": true})
