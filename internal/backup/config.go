@@ -45,7 +45,7 @@ type Config struct {
 	Retention Retention
 	// Schedule is a cron expression ("0 3 * * *", "@daily") for the agent; "" means no schedule.
 	Schedule string
-	// PartSize is the multipart part size in bytes (default 8 MiB, at least 5 MiB).
+	// PartSize is the multipart part size in bytes (default 5 MiB, at least 5 MiB; it grows past 1,000 parts).
 	PartSize int64
 	// Concurrency is the number of parts uploaded at once (default 2). Memory for upload
 	// buffers is (Concurrency+1) × PartSize.
@@ -75,7 +75,7 @@ type Retention struct {
 }
 
 // DefaultPartSize is the multipart part size used when Config.PartSize is 0.
-const DefaultPartSize = 8 << 20
+const DefaultPartSize = 5 << 20
 
 const minPartSize = 5 << 20
 

@@ -12,7 +12,10 @@ import (
 )
 
 // multipartWriter streams an object as S3 multipart parts from a fixed pool of
-// concurrency+1 part buffers, so memory stays constant whatever the object's size.
+// concurrency+1 part buffers, so memory stays constant up to growPartsEvery parts (5 GB at
+// the default part size); past that, parts grow (partSizeFor) so that S3's limit of 10,000
+// parts per object is not the end of a large backup.
+
 type multipartWriter struct {
 	s        *S3Store
 	ctx      context.Context
@@ -58,11 +61,12 @@ func (w *multipartWriter) Write(p []byte) (int, error) {
 		if err := w.failed(); err != nil {
 			return n, err
 		}
+		size := partSizeFor(w.partSize, w.next)
 		if w.cur == nil {
 			select {
 			case b := <-w.free:
-				if b == nil {
-					b = make([]byte, 0, w.partSize)
+				if cap(b) < size {
+					b = make([]byte, 0, size)
 				}
 				w.cur = b[:0]
 			case <-w.ctx.Done():
@@ -72,10 +76,10 @@ func (w *multipartWriter) Write(p []byte) (int, error) {
 				return n, w.ctx.Err()
 			}
 		}
-		c := copy(w.cur[len(w.cur):w.partSize], p)
+		c := copy(w.cur[len(w.cur):size], p)
 		w.cur = w.cur[:len(w.cur)+c]
 		p, n = p[c:], n+c
-		if len(w.cur) == w.partSize {
+		if len(w.cur) == size {
 			w.send()
 		}
 	}
@@ -144,4 +148,22 @@ func (w *multipartWriter) abortAfter(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (and the partial upload could not be aborted: %v; the next backup aborts it)", err, aerr)
 	}
 	return err
+}
+
+// growPartsEvery is how many parts go by before the part size doubles; maxPartSize caps it.
+// With 5 MiB parts an object reaches about 1.3 TB in S3's 10,000 parts.
+const (
+	growPartsEvery = 1000
+	maxPartSize    = 256 << 20
+)
+
+// partSizeFor is the size of the part after the first sent ones: base for the first
+// growPartsEvery parts, then doubling every growPartsEvery parts, at most maxPartSize (never
+// below base).
+func partSizeFor(base, sent int) int {
+	size := base
+	for i := sent / growPartsEvery; i > 0 && size < maxPartSize; i-- {
+		size *= 2
+	}
+	return max(base, min(size, maxPartSize))
 }

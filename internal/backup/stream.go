@@ -38,7 +38,7 @@ func encryptTo(ctx context.Context, ow io.Writer, recipients []age.Recipient, re
 	if err != nil {
 		return fmt.Errorf("starting encryption: %w", err)
 	}
-	zw, err := newFrameWriter(aw, 2, 2<<20)
+	zw, err := newFrameWriter(aw, 2, 1<<20)
 	if err != nil {
 		return err
 	}
