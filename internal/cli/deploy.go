@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pyship/pyship/internal/image"
 	"github.com/pyship/pyship/internal/local/agent"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/plan"
@@ -129,7 +130,8 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := checkSyntax(ctx, s, p, "deploying", ""); err != nil {
+	// Compiled by the interpreter the release runs on, found past pyenv-style shims once.
+	if err := checkSyntax(ctx, s, p, "deploying", image.Interpreter(ctx, py, "")); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Err, "building %s %s for %s\n", p.Name, p.Version, py)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -58,7 +59,7 @@ type kubeDeployResult struct {
 // the image by digest, applies it and rolls it out with the plan's strategy. A release that
 // fails is diagnosed and rolled back when the strategy allows; the command then exits 1.
 func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Plan) error {
-	if err := checkSyntax(ctx, s, p, "deploying", ""); err != nil {
+	if err := checkSyntax(ctx, s, p, "deploying", image.Interpreter(ctx, cmp.Or(o.python, "python3"), "")); err != nil {
 		return err
 	}
 	c, err := o.kube.cluster.connect(ctx, s, p)
