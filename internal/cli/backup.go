@@ -61,6 +61,7 @@ func (o *backupOptions) config(ctx context.Context, cmd *cobra.Command) (backup.
 			from = "the --source, --postgres and --sqlite flags, not the project's [backup] sources"
 		}
 	}
+	var envErr error
 	add := func(kind backup.Kind, vals []string) {
 		for _, v := range vals {
 			name, val, ok := strings.Cut(v, "=")
@@ -78,6 +79,13 @@ func (o *backupOptions) config(ctx context.Context, cmd *cobra.Command) (backup.
 			s := backup.Source{Name: name, Kind: kind, Path: val}
 			if kind == backup.KindPostgres {
 				s.Path, s.DSN = "", val
+				// env:VAR names the variable holding the DSN, so the DSN is in no command
+				// line (the Kubernetes backup pod gets it from the app's Secret).
+				if v, ok := strings.CutPrefix(val, "env:"); ok {
+					if s.DSN = os.Getenv(v); s.DSN == "" {
+						envErr = errors.Join(envErr, fmt.Errorf("--postgres %s: the variable %s that holds its DSN is not set", name, v))
+					}
+				}
 			}
 			cfg.Sources = append(cfg.Sources, s)
 		}
@@ -85,6 +93,9 @@ func (o *backupOptions) config(ctx context.Context, cmd *cobra.Command) (backup.
 	add(backup.KindDir, o.dirs)
 	add(backup.KindPostgres, o.postgres)
 	add(backup.KindSQLite, o.sqlite)
+	if envErr != nil {
+		return cfg, from, usageError{envErr}
+	}
 	return cfg, from, nil
 }
 
@@ -136,7 +147,7 @@ environment by the variable [backup] postgres names.`,
 	f.StringArrayVar(&o.recipients, "recipient", nil, "age public key to encrypt to, repeatable (default [backup] recipients, else env PYSHIP_BACKUP_RECIPIENTS, comma-separated)")
 	f.StringVar(&o.identityFile, "identity-file", os.Getenv("PYSHIP_BACKUP_IDENTITY_FILE"), "age identity file for verify, restore and drill (env PYSHIP_BACKUP_IDENTITY_FILE)")
 	f.StringArrayVar(&o.dirs, "source", nil, "folder to back up, [NAME=]DIR, repeatable (any source flag replaces the project's sources)")
-	f.StringArrayVar(&o.postgres, "postgres", nil, "PostgreSQL database to back up, [NAME=]DSN, repeatable")
+	f.StringArrayVar(&o.postgres, "postgres", nil, "PostgreSQL database to back up, [NAME=]DSN or [NAME=]env:VAR (the variable holding the DSN), repeatable")
 	f.StringArrayVar(&o.sqlite, "sqlite", nil, "SQLite file to back up, [NAME=]FILE, repeatable")
 	f.StringVarP(&o.output, "output", "o", "text", "result format: text or json")
 	cmd.AddCommand(newBackupNowCmd(s, o), newBackupListCmd(s, o), newBackupVerifyCmd(s, o), newBackupRestoreCmd(s, o),

@@ -160,3 +160,82 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 		t.Errorf("the deploy applied before the backup:\n%s", out)
 	}
 }
+
+// A [backup] postgres source on Kubernetes: the agent image is built on a base with
+// PostgreSQL's client tools ([kubernetes] agent_base), and the CronJob's container, run for
+// real under podman with the DSN in its environment (as the app's Secret gives it), dumps the
+// real database.
+func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
+	kc, c := kubeNamespace(t, "cli-kbackup-pg")
+	s3 := testsvc.Start(t, "s3")
+	pg := testsvc.Start(t, "postgres")
+	reg := testsvc.Start(t, "registry")["PYSHIP_TEST_REGISTRY"]
+	pgbase := testsvc.Start(t, "pgbase")["PYSHIP_TEST_PGBASE"]
+	pm := testsvc.Start(t, "podman")
+	bin := pyshipBin(t)
+
+	ident := filepath.Join(t.TempDir(), "backup.key")
+	code, pub, errs := runCLI(t, "backup", "keygen", "--identity-file", ident)
+	if code != ExitOK {
+		t.Fatalf("keygen: exit %d\n%s", code, errs)
+	}
+	dest := "s3://" + s3["PYSHIP_TEST_S3_BUCKET"] + "/kbackup-pg-" + c.Namespace
+
+	pf := writePlan(t, "web")
+	var p plan.Plan
+	b, _ := os.ReadFile(pf)
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	p.Backup = &plan.Backup{Schedule: "0 * * * *", Destination: dest, Endpoint: s3["PYSHIP_TEST_S3_ENDPOINT"], Region: "us-east-1",
+		Recipients: []string{strings.TrimSpace(pub)}, Postgres: []plan.PostgresSource{{Name: "db", Secret: "DATABASE_URL"}}}
+	p.Kubernetes = &plan.Kubernetes{AgentBase: pgbase}
+	b, _ = json.Marshal(p)
+	if err := os.WriteFile(pf, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	appImage := reg + "/kbackup-pg/web@sha256:" + strings.Repeat("4", 64)
+	cmd := exec.CommandContext(ctx, bin, "deploy", "--plan", pf, "--target", "kubernetes", "--image", appImage, "--kubeconfig", kc, "-n", c.Namespace)
+	cmd.Env = append(os.Environ(), "PYSHIP_CACHE="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("deploy: %v\n%s", err, out)
+	}
+	cj, err := c.Core.BatchV1().CronJobs(c.Namespace).Get(ctx, "web-backup", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctr := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+	if args := strings.Join(ctr.Args, " "); !strings.HasSuffix(args, "--postgres db=env:DATABASE_URL") {
+		t.Fatalf("CronJob args: %s", args)
+	}
+
+	argv := strings.Fields(pm["PYSHIP_TEST_PODMAN"])
+	run := append(argv[1:], "run", "--rm", "--network", "host", "--tls-verify=false", "--read-only", "--tmpfs", "/tmp",
+		"--user", "65532:65532", "-e", "DATABASE_URL="+pg["PYSHIP_TEST_PG_DSN"],
+		"-e", "AWS_ACCESS_KEY_ID="+s3["PYSHIP_TEST_S3_ACCESS_KEY"], "-e", "AWS_SECRET_ACCESS_KEY="+s3["PYSHIP_TEST_S3_SECRET_KEY"],
+		ctr.Image)
+	podCmd := exec.CommandContext(ctx, argv[0], append(run, ctr.Args...)...)
+	podCmd.Env = append(os.Environ(), "CONTAINERS_CONF="+pm["CONTAINERS_CONF"], "CONTAINERS_REGISTRIES_CONF="+pm["CONTAINERS_REGISTRIES_CONF"])
+	if out, err := podCmd.CombinedOutput(); err != nil {
+		t.Fatalf("the CronJob's container: %v\n%s", err, out)
+	}
+
+	t.Setenv("AWS_ACCESS_KEY_ID", s3["PYSHIP_TEST_S3_ACCESS_KEY"])
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3["PYSHIP_TEST_S3_SECRET_KEY"])
+	s3flags := []string{"--dest", dest, "--endpoint", s3["PYSHIP_TEST_S3_ENDPOINT"], "--identity-file", ident}
+	code, out, errs := runCLI(t, append([]string{"backup", "list", "-o", "json"}, s3flags...)...)
+	var l struct {
+		Backups []struct {
+			Sources []struct{ Name, Kind string }
+		}
+	}
+	if code != ExitOK || json.Unmarshal([]byte(out), &l) != nil || len(l.Backups) != 1 || len(l.Backups[0].Sources) != 1 ||
+		l.Backups[0].Sources[0].Name != "db" || l.Backups[0].Sources[0].Kind != "postgres" {
+		t.Fatalf("backup list: exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, out, errs := runCLI(t, append([]string{"backup", "verify", "latest"}, s3flags...)...); code != ExitOK || !strings.Contains(out, " ok") {
+		t.Fatalf("verifying the dump the CronJob took: exit %d\n%s\n%s", code, out, errs)
+	}
+}

@@ -74,8 +74,9 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 	} else if !strings.Contains(flags.Image, "@sha256:") {
 		return usageError{fmt.Errorf("--image %q: give the image by digest, REPO@sha256:... (`pyship build` prints it), so every pod runs the same bytes", flags.Image)}
 	}
-	if flags.AgentImage == "" && clusterBackups(p) {
-		res, repo, err := agentImage(flags.Image)
+	flags.AgentHasPostgres = flags.AgentImage != "" // an agent image of the user's is taken to have pg_dump
+	if merged := kube.OptionsFor(p).Override(flags); merged.AgentImage == "" && clusterBackups(p) {
+		res, repo, err := agentImage(ctx, flags.Image, merged.AgentBase)
 		if err != nil {
 			return err
 		}

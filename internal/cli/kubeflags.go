@@ -45,6 +45,7 @@ func addRenderOptions(fs *pflag.FlagSet, o *kube.Options) {
 	fs.IntVar(&o.TargetCPU, "target-cpu", 0, "average CPU percent of the request the autoscaler aims at (default 70) ([kubernetes] target_cpu)")
 	fs.StringVar(&o.StorageClass, "storage-class", "", "StorageClass of the persistent data volumes ([kubernetes] storage_class)")
 	fs.StringVar(&o.StorageSize, "storage-size", "", "size of each persistent data volume (default 1Gi) ([kubernetes] storage_size)")
+	fs.StringVar(&o.AgentBase, "agent-base", "", "image pyship's agent image is built on, with pg_dump for [backup] postgres ([kubernetes] agent_base)")
 	fs.StringVar(&o.AgentImage, "agent-image", "", "image the [backup] schedule's CronJob runs, REPO@sha256:... (default: pyship's own binary packed as an image beside the app image)")
 	fs.BoolVar(&o.Monitoring, "monitoring", false, "add a ServiceMonitor and PrometheusRule, applied only when their CRDs exist ([kubernetes] monitoring)")
 }
@@ -56,7 +57,9 @@ func (f *renderFlags) bundle(s *streams, p *plan.Plan, namespace string) (*kube.
 	if img := f.opts.Image; img != "" && !strings.Contains(img, "@sha256:") {
 		fmt.Fprintf(s.Err, "warning: --image %s has no digest: every pod may not run the same bytes, and the tag can move under the rendered objects; give REPO@sha256:... (`pyship build --push` prints it), as deploy requires\n", img)
 	}
-	return renderPlan(p, f.opts, namespace)
+	opts := f.opts
+	opts.AgentHasPostgres = opts.AgentImage != "" // an agent image of the user's is taken to have pg_dump
+	return renderPlan(p, opts, namespace)
 }
 
 // renderPlan renders p for the Kubernetes target: the spec's [kubernetes] keys, overridden by
@@ -69,9 +72,11 @@ func renderPlan(p *plan.Plan, flags kube.Options, namespace string) (*kube.Bundl
 	if err := kube.LoadInputs(p, &o); err != nil {
 		return nil, err
 	}
+	// An agent image built on a base is taken to have pg_dump.
+	o.AgentHasPostgres = o.AgentHasPostgres || o.AgentBase != ""
 	if o.AgentImage == "" && clusterBackups(p) {
 		// Rendering needs only the agent image's digest, which its bytes decide: no push.
-		res, repo, err := agentImage(o.Image)
+		res, repo, err := agentImage(context.Background(), o.Image, o.AgentBase)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +142,7 @@ func clusterBackups(p *plan.Plan) bool {
 
 // agentImage packs this pyship binary into the agent image, named beside appImage: the same
 // repository (which the deploy can already push to and the cluster pull from), tag agent-HASH.
-func agentImage(appImage string) (*image.Result, string, error) {
+func agentImage(ctx context.Context, appImage, base string) (*image.Result, string, error) {
 	ref, err := name.ParseReference(appImage, name.WeakValidation)
 	if err != nil {
 		return nil, "", usageError{fmt.Errorf("image %q: %w", appImage, err)}
@@ -146,7 +151,13 @@ func agentImage(appImage string) (*image.Result, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("finding the pyship binary for the backup CronJob's agent image: %w", err)
 	}
-	res, err := image.AgentImage(exe, image.AgentOptions{})
+	var ao image.AgentOptions
+	if base != "" {
+		if ao.Base, err = image.Open(ctx, base, image.DefaultCacheDir()); err != nil {
+			return nil, "", fmt.Errorf("the agent image's base ([kubernetes] agent_base or --agent-base): %w", err)
+		}
+	}
+	res, err := image.AgentImage(exe, ao)
 	if err != nil {
 		return nil, "", fmt.Errorf("[backup] on Kubernetes runs in pyship's agent image: %w; or pass --agent-image", err)
 	}

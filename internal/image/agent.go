@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
@@ -36,6 +38,10 @@ type AgentOptions struct {
 	Created time.Time
 	// Tag names the image in outputs ("agent-" + the binary's digest prefix when empty).
 	Tag string
+	// Base, when set, is the image the agent is added to (for tools pyship runs, such as
+	// pg_dump and pg_restore for PostgreSQL sources); nil is no base at all. Its users,
+	// environment and CA bundle are kept.
+	Base v1.Image
 }
 
 // hostCABundles are where Debian, Fedora and Alpine keep the system's CA bundle.
@@ -51,7 +57,7 @@ func AgentImage(exe string, o AgentOptions) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("packing %s into the agent image: %w (build pyship with CGO_ENABLED=0 GOOS=linux)", exe, err)
 	}
-	if o.CACerts == nil {
+	if o.CACerts == nil && o.Base == nil {
 		for _, p := range hostCABundles {
 			if b, err := os.ReadFile(p); err == nil {
 				o.CACerts = b
@@ -64,15 +70,28 @@ func AgentImage(exe string, o AgentOptions) (*Result, error) {
 	}
 	// The layer is streamed from the binary each time it is read (digest, upload): the
 	// binary is large and is never held in memory.
+	base, system := o.Base, true
+	if base == nil {
+		base = empty.Image
+	} else {
+		system = false // the base has its own passwd, group and CA bundle
+		bcf, err := base.ConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("reading the agent's base image: %w", err)
+		}
+		if bcf.Architecture != "" && bcf.Architecture != arch {
+			return nil, fmt.Errorf("the agent's base image is %s/%s, and the pyship binary is linux/%s", bcf.OS, bcf.Architecture, arch)
+		}
+	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(writeAgentLayer(pw, exe, o.CACerts, o.Created)) }()
+		go func() { pw.CloseWithError(writeAgentLayer(pw, exe, o.CACerts, o.Created, system)) }()
 		return pr, nil
 	}, tarball.WithMediaType(types.OCILayer))
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
+	img, err := mutate.AppendLayers(mutate.MediaType(base, types.OCIManifestSchema1), layer)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +107,14 @@ func AgentImage(exe string, o AgentOptions) (*Result, error) {
 	cf.Config.Entrypoint = []string{AgentBinary}
 	cf.Config.Cmd = []string{"version"}
 	cf.Config.WorkingDir = "/tmp"
-	cf.Config.Env = []string{"PATH=/usr/local/bin", "HOME=/tmp", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
+	if system {
+		cf.Config.Env = []string{"PATH=/usr/local/bin", "HOME=/tmp", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
+	} else {
+		cf.Config.Env = append(cf.Config.Env, "HOME=/tmp")
+		if !slices.ContainsFunc(cf.Config.Env, func(e string) bool { return strings.HasPrefix(e, "PATH=") }) {
+			cf.Config.Env = append(cf.Config.Env, "PATH=/usr/local/bin:/usr/bin:/bin")
+		}
+	}
 	cf.Config.Labels = map[string]string{
 		"org.opencontainers.image.title":       "pyship agent",
 		"org.opencontainers.image.description": "pyship's own binary, for scheduled backups on Kubernetes",
@@ -101,11 +127,7 @@ func AgentImage(exe string, o AgentOptions) (*Result, error) {
 		return nil, err
 	}
 	if o.Tag == "" {
-		ld, err := layer.DiffID()
-		if err != nil {
-			return nil, err
-		}
-		o.Tag = "agent-" + ld.Hex[:12]
+		o.Tag = "agent-" + digest.Hex[:12]
 	}
 	return &Result{Image: img, Digest: digest, Name: "pyship-agent", Tag: o.Tag}, nil
 }
@@ -137,8 +159,9 @@ func staticLinuxArch(exe string) (string, error) {
 	return "", fmt.Errorf("%w: machine %v is neither amd64 nor arm64", ErrNotStatic, f.Machine)
 }
 
-// writeAgentLayer writes the uncompressed tar of the agent image's only layer to w.
-func writeAgentLayer(w io.Writer, exe string, caCerts []byte, mtime time.Time) error {
+// writeAgentLayer writes the uncompressed tar of the agent image's layer to w: the binary,
+// and with system the files a base would have (passwd, group, CA bundle, /tmp).
+func writeAgentLayer(w io.Writer, exe string, caCerts []byte, mtime time.Time, system bool) error {
 	bin, err := os.Open(exe)
 	if err != nil {
 		return err
@@ -165,16 +188,19 @@ func writeAgentLayer(w io.Writer, exe string, caCerts []byte, mtime time.Time) e
 	passwd := fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%d:%d:nonroot:/tmp:/sbin/nologin\n", AgentUID, AgentUID)
 	group := fmt.Sprintf("root:x:0:\nnonroot:x:%d:\n", AgentUID)
 	steps := []func() error{
-		func() error { return dir("etc/", 0o755) },
-		func() error { return file("etc/passwd", 0o644, []byte(passwd)) },
-		func() error { return file("etc/group", 0o644, []byte(group)) },
-		func() error { return dir("tmp/", 0o1777) },
 		func() error { return dir("usr/", 0o755) },
 		func() error { return dir("usr/local/", 0o755) },
 		func() error { return dir("usr/local/bin/", 0o755) },
 		func() error { return stream(AgentBinary[1:], 0o755, bin, fi.Size()) },
 	}
-	if len(caCerts) > 0 {
+	if system {
+		steps = append(steps,
+			func() error { return dir("etc/", 0o755) },
+			func() error { return file("etc/passwd", 0o644, []byte(passwd)) },
+			func() error { return file("etc/group", 0o644, []byte(group)) },
+			func() error { return dir("tmp/", 0o1777) })
+	}
+	if system && len(caCerts) > 0 {
 		steps = append(steps,
 			func() error { return dir("etc/ssl/", 0o755) },
 			func() error { return dir("etc/ssl/certs/", 0o755) },

@@ -76,8 +76,8 @@ func (r *renderer) backupPod() (*corev1.PodTemplateSpec, error) {
 	if r.o.AgentImage == "" {
 		return nil, fmt.Errorf("render: [backup] on Kubernetes runs in pyship's agent image, and none was given (pyship deploy pushes it beside the app image)")
 	}
-	if len(b.Postgres) > 0 {
-		return nil, fmt.Errorf("render: [backup] postgres: the agent image has no pg_dump, so PostgreSQL is not backed up from inside the cluster yet; take those backups with `pyship backup now` where pg_dump is installed, or leave the postgres sources out of this environment")
+	if len(b.Postgres) > 0 && !r.o.AgentHasPostgres {
+		return nil, fmt.Errorf("render: [backup] postgres: pyship's own agent image has no pg_dump; give it a base that has (--agent-base, e.g. an image with Debian's postgresql-client) or an image of yours (--agent-image), or take those backups with `pyship backup now` where pg_dump is installed")
 	}
 	args := []string{"backup", "now", "--dest", b.Destination}
 	if b.Endpoint != "" {
@@ -138,6 +138,10 @@ func (r *renderer) backupPod() (*corev1.PodTemplateSpec, error) {
 		}
 		mount(folder)
 		args = append(args, "--sqlite", dnsName(f)+"="+path.Join(AppDir, f))
+	}
+	for _, pg := range b.Postgres {
+		// The DSN stays in the app's Secret: the pod reads the variable it names.
+		args = append(args, "--postgres", pg.Name+"=env:"+pg.Secret)
 	}
 	mounts = append(mounts, corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"})
 	vols = append(vols, corev1.Volume{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})

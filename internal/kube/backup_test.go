@@ -96,7 +96,7 @@ func TestBackupCronJobErrors(t *testing.T) {
 			`"cache" is not a persistent data folder`},
 		"sqlite outside a volume": {func(p *plan.Plan) { p.Backup.SQLite = []string{"app.db"} }, Options{Image: testImage, AgentImage: testAgentImage},
 			`"app.db" is not inside a persistent data folder`},
-		"postgres": {func(p *plan.Plan) { p.Backup.Postgres = []plan.PostgresSource{{Name: "db", Secret: "DATABASE_URL"}} }, Options{Image: testImage, AgentImage: testAgentImage},
+		"postgres without pg_dump": {func(p *plan.Plan) { p.Backup.Postgres = []plan.PostgresSource{{Name: "db", Secret: "DATABASE_URL"}} }, Options{Image: testImage, AgentImage: testAgentImage},
 			"no pg_dump"},
 	}
 	for name, tc := range cases {
@@ -130,5 +130,22 @@ func TestBackupBeforeDeployWithoutASchedule(t *testing.T) {
 	}
 	if _, err := Render(p, Options{Image: testImage}); err == nil || !strings.Contains(err.Error(), "agent image") {
 		t.Errorf("backup_before without an agent image: %v", err)
+	}
+}
+
+func TestBackupPodTakesPostgresDSNsFromTheSecret(t *testing.T) {
+	p := backupPlan()
+	p.Backup.Postgres = []plan.PostgresSource{{Name: "db", Secret: "DATABASE_URL"}}
+	b, err := Render(p, Options{Image: testImage, AgentImage: testAgentImage, AgentHasPostgres: true, Secrets: map[string]string{"DATABASE_URL": "postgres://u:hunter2@db/shop"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cronJobOf(t, b).Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+	args := strings.Join(c.Args, " ")
+	if !strings.HasSuffix(args, "--postgres db=env:DATABASE_URL") || strings.Contains(args, "hunter2") {
+		t.Errorf("args %s: want the DSN by variable, never its value", args)
+	}
+	if c.EnvFrom[0].SecretRef.Name != "shop-secrets" {
+		t.Errorf("the pod does not read the app's Secret: %+v", c.EnvFrom)
 	}
 }

@@ -34,7 +34,7 @@ func OptionsFor(p *plan.Plan) Options {
 		IngressClass: k.IngressClass, GatewayAPI: k.Gateway != "", Gateway: k.Gateway,
 		CPU: k.CPU, Memory: k.Memory, CPULimit: k.CPULimit, MemoryLimit: k.MemoryLimit,
 		MaxReplicas: k.MaxReplicas, TargetCPU: k.TargetCPU, StorageClass: k.StorageClass, StorageSize: k.StorageSize,
-		Monitoring: k.Monitoring}
+		Monitoring: k.Monitoring, AgentBase: k.AgentBase}
 }
 
 // Override returns o with every option set in flags (non-zero) taking precedence.
@@ -47,6 +47,7 @@ func (o Options) Override(flags Options) Options {
 		{&o.TLSSecret, flags.TLSSecret}, {&o.ClusterIssuer, flags.ClusterIssuer}, {&o.IngressClass, flags.IngressClass},
 		{&o.Gateway, flags.Gateway}, {&o.CPU, flags.CPU}, {&o.Memory, flags.Memory}, {&o.CPULimit, flags.CPULimit},
 		{&o.MemoryLimit, flags.MemoryLimit}, {&o.StorageClass, flags.StorageClass}, {&o.StorageSize, flags.StorageSize},
+		{&o.AgentImage, flags.AgentImage}, {&o.AgentBase, flags.AgentBase},
 	} {
 		if f.v != "" {
 			*f.dst = f.v
@@ -60,6 +61,7 @@ func (o Options) Override(flags Options) Options {
 	}
 	o.GatewayAPI = o.GatewayAPI || flags.GatewayAPI || flags.Gateway != ""
 	o.Monitoring = o.Monitoring || flags.Monitoring
+	o.AgentHasPostgres = o.AgentHasPostgres || flags.AgentHasPostgres
 	if flags.NodeSelector != nil {
 		o.NodeSelector = flags.NodeSelector
 	}

@@ -71,6 +71,12 @@ type Options struct {
 	// AgentImage is pyship's own image (by digest) that the scheduled backup CronJob runs;
 	// needed when the plan's [backup] table has a schedule.
 	AgentImage string
+	// AgentHasPostgres tells that AgentImage has pg_dump and pg_restore (built on a base that
+	// has them, or an image of the user's), so [backup] postgres sources run in the cluster.
+	AgentHasPostgres bool
+	// AgentBase is the image the CLI builds AgentImage on ([kubernetes] agent_base); a given
+	// base is taken to hold pg_dump and pg_restore.
+	AgentBase string
 
 	// Monitoring adds a ServiceMonitor and a PrometheusRule (only when their CRDs exist).
 	Monitoring bool

@@ -268,6 +268,7 @@ func (b *builder) kubernetes() {
 		{"storageClass", "storage_class", func() bool { return kubeKey(&k.StorageClass, sk.StorageClass) }},
 		{"storageSize", "storage_size", func() bool { return kubeKey(&k.StorageSize, sk.StorageSize) }},
 		{"monitoring", "monitoring", func() bool { return kubeKey(&k.Monitoring, sk.Monitoring) }},
+		{"agentBase", "agent_base", func() bool { return kubeKey(&k.AgentBase, sk.AgentBase) }},
 	} {
 		if f.copy() {
 			set = true

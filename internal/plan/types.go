@@ -187,6 +187,7 @@ type Kubernetes struct {
 	StorageClass  string `json:"storageClass,omitempty"`
 	StorageSize   string `json:"storageSize,omitempty"`
 	Monitoring    bool   `json:"monitoring,omitempty"`
+	AgentBase     string `json:"agentBase,omitempty"`
 }
 
 // Backup is what is backed up, where to, when and for how long. Secrets are never in it:

@@ -275,6 +275,10 @@ func fields() []*field {
 		{path: "kubernetes.monitoring", kind: kindBool,
 			doc: "Adds a ServiceMonitor and a PrometheusRule (applied only when the cluster has their CRDs).", def: "false",
 			example: `true`, ptr: func(s *Spec) any { return &s.Kubernetes.Monitoring }},
+		{path: "kubernetes.agent_base", kind: kindString,
+			doc:     "Image the backup agent image is built on, for the tools backups run inside the cluster: pg_dump and pg_restore for `[backup] postgres` (e.g. an image with Debian's postgresql-client). Without it the agent image is pyship's binary alone.",
+			allowed: "an image reference, oci-layout:DIR[:REF] or a tarball", example: `"ghcr.io/acme/pg-tools:15"`,
+			ptr: func(s *Spec) any { return &s.Kubernetes.AgentBase }},
 
 		{path: "config", kind: kindTable, doc: "Configuration files shipped with the app."},
 		{path: "config.dir", kind: kindString, check: checkRelDir,

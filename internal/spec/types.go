@@ -165,6 +165,9 @@ type Kubernetes struct {
 	StorageClass, StorageSize string
 	// Monitoring adds a ServiceMonitor and a PrometheusRule.
 	Monitoring bool
+	// AgentBase is the image pyship's agent image is built on, for tools its backups run
+	// (pg_dump for [backup] postgres); "" is none.
+	AgentBase string
 }
 
 // Backup is the [backup] table: scheduled, encrypted backups to S3-compatible storage. The

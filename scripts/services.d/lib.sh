@@ -56,3 +56,27 @@ stop_pidfile() {
 	kill -9 "$pid" 2>/dev/null || true
 	rm -f "$f"
 }
+
+# debian_base_layout DIR PACKAGES REF: a Debian bookworm image of the comma-separated PACKAGES
+# made with mmdebstrap (reproducible: SOURCE_DATE_EPOCH is fixed), as the OCI layout DIR/layout
+# naming it REF; built once, kept in DIR.
+debian_base_layout() {
+	local dir=$1 packages=$2 ref=$3 root
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	[ -f "$dir/layout/index.json" ] && return 0
+	apt_install mmdebstrap
+	mkdir -p "$dir"
+	if [ ! -f "$dir/rootfs.tar" ]; then
+		echo "services: building a Debian image of $packages with mmdebstrap (about 30 s)" >&2
+		SOURCE_DATE_EPOCH=1700000000 mmdebstrap --quiet --variant=essential \
+			--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+			--include="$packages" \
+			--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+			--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
+			bookworm "$dir/rootfs.tmp.tar" >&2
+		mv "$dir/rootfs.tmp.tar" "$dir/rootfs.tar"
+	fi
+	rm -rf "$dir/layout.tmp"
+	(cd "$root" && go run ./hack/rootfs2oci "$dir/rootfs.tar" "$dir/layout.tmp" "$ref") >&2
+	mv "$dir/layout.tmp" "$dir/layout"
+}
