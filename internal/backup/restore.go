@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"filippo.io/age"
@@ -168,6 +169,12 @@ func (c *Client) restoreOne(ctx context.Context, m *Manifest, rec SourceRecord, 
 		return err
 	}
 	tmp := fmt.Sprintf("%s.pyship-restore-%s", target, m.ID)
+	// A folder that is a mount point (a Kubernetes volume, a disk of its own) cannot be
+	// renamed, and its parent may be read-only: it is restored inside itself.
+	inside := rec.Kind == KindDir && isMountPoint(target)
+	if inside {
+		tmp = filepath.Join(target, ".pyship-restore-"+m.ID)
+	}
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
 	}
@@ -183,7 +190,77 @@ func (c *Client) restoreOne(ctx context.Context, m *Manifest, rec SourceRecord, 
 	if err != nil {
 		return err
 	}
+	if inside {
+		return swapContents(tmp, target, m.ID)
+	}
 	return swapIn(tmp, target, m.ID, rec.Kind)
+}
+
+// isMountPoint tells whether dir is mounted on another device than its parent.
+func isMountPoint(dir string) bool {
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	pi, err := os.Stat(filepath.Dir(dir))
+	if err != nil {
+		return false
+	}
+	a, ok1 := fi.Sys().(*syscall.Stat_t)
+	b, ok2 := pi.Sys().(*syscall.Stat_t)
+	return ok1 && ok2 && a.Dev != b.Dev
+}
+
+// swapContents replaces what the folder target holds with what its subfolder tmp holds: the
+// current entries move into a subfolder aside, the restored ones move in, then the old ones
+// are removed. Each move is a rename inside one file system; a failure moves everything back.
+func swapContents(tmp, target, id string) error {
+	old := filepath.Join(target, ".pyship-old-"+id)
+	if err := os.RemoveAll(old); err != nil {
+		return err
+	}
+	if err := os.Mkdir(old, 0o700); err != nil {
+		return err
+	}
+	defer os.RemoveAll(old)
+	skip := map[string]bool{filepath.Base(tmp): true, filepath.Base(old): true}
+	move := func(from, to string) ([]string, error) {
+		entries, err := os.ReadDir(from)
+		if err != nil {
+			return nil, err
+		}
+		var moved []string
+		for _, e := range entries {
+			if skip[e.Name()] {
+				continue
+			}
+			if err := os.Rename(filepath.Join(from, e.Name()), filepath.Join(to, e.Name())); err != nil {
+				return moved, fmt.Errorf("restoring in place in %s: %w", target, err)
+			}
+			moved = append(moved, e.Name())
+		}
+		return moved, nil
+	}
+	back := func(names []string, from, to string) {
+		for _, n := range names {
+			_ = os.Rename(filepath.Join(from, n), filepath.Join(to, n))
+		}
+	}
+	aside, err := move(target, old)
+	if err != nil {
+		back(aside, old, target)
+		return err
+	}
+	in, err := move(tmp, target)
+	if err != nil {
+		back(in, target, tmp)
+		back(aside, old, target)
+		return err
+	}
+	if fi, err := os.Stat(tmp); err == nil {
+		_ = os.Chmod(target, fi.Mode().Perm()) // the folder's own mode, as backed up
+	}
+	return nil
 }
 
 // swapIn replaces target with the restored tmp: the old one is renamed aside, the new one

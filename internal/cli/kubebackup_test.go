@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -237,5 +238,153 @@ func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
 	}
 	if code, out, errs := runCLI(t, append([]string{"backup", "verify", "latest"}, s3flags...)...); code != ExitOK || !strings.Contains(out, " ok") {
 		t.Fatalf("verifying the dump the CronJob took: exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+// `pyship rollback --with-data` on Kubernetes: a deploy with [deploy] backup_before backs up
+// the release it replaces; rolling back with --with-data finds that backup, scales the app
+// down, restores it inside the cluster with the identity from the namespace's Secret, and rolls
+// back. The Jobs' containers run for real under podman on the data folder (kwok runs none).
+func TestKubernetesRollbackWithData(t *testing.T) {
+	kc, c := kubeNamespace(t, "cli-kdata")
+	s3 := testsvc.Start(t, "s3")
+	reg := testsvc.Start(t, "registry")["PYSHIP_TEST_REGISTRY"]
+	pm := testsvc.Start(t, "podman")
+	bin := pyshipBin(t)
+	ident := filepath.Join(t.TempDir(), "backup.key")
+	code, pub, errs := runCLI(t, "backup", "keygen", "--identity-file", ident)
+	if code != ExitOK {
+		t.Fatalf("keygen: exit %d\n%s", code, errs)
+	}
+	dest := "s3://" + s3["PYSHIP_TEST_S3_BUCKET"] + "/kdata-" + c.Namespace
+	proj := testsvc.WriteTree(t, map[string]string{
+		"main.py":                "import os, http.server\nhttp.server.HTTPServer(('', int(os.environ['PORT'])), http.server.SimpleHTTPRequestHandler).serve_forever()\n",
+		"data/uploads/photo.jpg": "the original\n",
+	})
+	writeSpec := func(version string) {
+		spec := fmt.Sprintf(`name = "shop"
+[deploy]
+target = "kubernetes"
+backup_before = true
+[env]
+V = %q
+[backup]
+destination = %q
+endpoint = %q
+region = "us-east-1"
+recipients = [%q]
+`, version, dest, s3["PYSHIP_TEST_S3_ENDPOINT"], strings.TrimSpace(pub))
+		if err := os.WriteFile(filepath.Join(proj, "pyship.toml"), []byte(spec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: c.Namespace + "-data"}, Spec: corev1.PersistentVolumeSpec{
+		Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+		AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: t.TempDir()}},
+		ClaimRef:               &corev1.ObjectReference{Namespace: c.Namespace, Name: "shop-data-data"},
+	}}
+	if _, err := c.Core.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Core.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
+	})
+	pyship := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, bin, append(args, "--kubeconfig", kc, "-n", c.Namespace)...)
+		cmd.Dir = proj
+		cmd.Env = append(os.Environ(), "PYSHIP_CACHE="+t.TempDir(),
+			"AWS_ACCESS_KEY_ID="+s3["PYSHIP_TEST_S3_ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY="+s3["PYSHIP_TEST_S3_SECRET_KEY"])
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("pyship %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	// runJob runs the container of the newest Job whose name starts with prefix under podman,
+	// with the app's data folder where the pod mounts its volume.
+	runJob := func(prefix string, extra ...string) {
+		t.Helper()
+		jobs, err := c.Core.BatchV1().Jobs(c.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ctr *corev1.Container
+		for i := range jobs.Items {
+			if strings.HasPrefix(jobs.Items[i].Name, prefix) {
+				ctr = &jobs.Items[i].Spec.Template.Spec.Containers[0]
+			}
+		}
+		if ctr == nil {
+			t.Fatalf("no job %s* in %+v", prefix, jobs.Items)
+		}
+		argv := strings.Fields(pm["PYSHIP_TEST_PODMAN"])
+		run := append(argv[1:], "run", "--rm", "--network", "host", "--tls-verify=false", "--read-only", "--tmpfs", "/tmp",
+			"-v", filepath.Join(proj, "data")+":/app/data",
+			"-e", "AWS_ACCESS_KEY_ID="+s3["PYSHIP_TEST_S3_ACCESS_KEY"], "-e", "AWS_SECRET_ACCESS_KEY="+s3["PYSHIP_TEST_S3_SECRET_KEY"])
+		run = append(append(run, extra...), ctr.Image)
+		cmd := exec.CommandContext(ctx, argv[0], append(run, ctr.Args...)...)
+		cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+pm["CONTAINERS_CONF"], "CONTAINERS_REGISTRIES_CONF="+pm["CONTAINERS_REGISTRIES_CONF"])
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("the %s job's container: %v\n%s", prefix, err, out)
+		}
+	}
+	appImage := reg + "/kdata/shop@sha256:" + strings.Repeat("5", 64)
+	writeSpec("1")
+	pyship("deploy", "--image", appImage)
+	first, err := c.ReadState(ctx, "shop")
+	if err != nil || first.Active == "" {
+		t.Fatalf("state: %+v %v", first, err)
+	}
+	writeSpec("2")
+	out := pyship("deploy", "--image", appImage)
+	if !strings.Contains(out, "backing up the data of shop release "+first.Active) {
+		t.Fatalf("the second deploy did not back up %s first:\n%s", first.Active, out)
+	}
+	// The app's files are its own user's, as the app (uid 65532) writes them in its volume.
+	if err := filepath.Walk(filepath.Join(proj, "data"), func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, 65532, 65532)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	runJob("shop-backup-"+first.Active, "--user", "65532:65532")
+
+	// After the deploy the app wrote new data; the rollback must bring the old data back.
+	if err := os.WriteFile(filepath.Join(proj, "data", "uploads", "photo.jpg"), []byte("written by release 2\n"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Core.CoreV1().Secrets(c.Namespace).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "shop-backup-identity"},
+		Data: map[string][]byte{"identity": key}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out = pyship("rollback", "--with-data")
+	for _, want := range []string{"restoring the data of " + first.Active + " from backup", "scaled shop to zero", "restore job", "complete"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rollback --with-data output lacks %q:\n%s", want, out)
+		}
+	}
+	after, err := c.ReadState(ctx, "shop")
+	if err != nil || after.Active != first.Active {
+		t.Errorf("after rollback --with-data: active %q, want %q (%v)", after.Active, first.Active, err)
+	}
+	// As the Secret volume gives it (mode 0440, group 65532): readable by the pod's user.
+	mounted := filepath.Join(t.TempDir(), "identity")
+	if err := os.WriteFile(mounted, key, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	runJob("shop-restore-", "--user", "65532:65532", "-v", mounted+":/var/run/pyship/identity/identity:ro")
+	got, err := os.ReadFile(filepath.Join(proj, "data", "uploads", "photo.jpg"))
+	if err != nil || string(got) != "the original\n" {
+		t.Errorf("data after the restore job: %q, %v", got, err)
 	}
 }

@@ -209,7 +209,7 @@ func retirement(r kube.ReleaseStatus, after, now time.Time) string {
 }
 
 // kubeRollback returns the app to its previous release.
-func kubeRollback(ctx context.Context, s *streams, ka *kubeApp, release, output string) error {
+func kubeRollback(ctx context.Context, s *streams, ka *kubeApp, release, output string, data *dataRollback) error {
 	st, err := ka.c.ReadState(ctx, ka.app)
 	if err != nil {
 		return err
@@ -219,6 +219,12 @@ func kubeRollback(ctx context.Context, s *streams, ka *kubeApp, release, output 
 	}
 	b, err := ka.bundle(ctx, "rollback")
 	if err != nil {
+		return err
+	}
+	if data.with && st.Previous == "" {
+		return fmt.Errorf("rollback --with-data: %s has no previous release in namespace %s: nothing was changed", ka.app, ka.c.Namespace)
+	}
+	if err := data.restoreKube(ctx, s, ka, b, st.Previous); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Err, "rolling %s back in namespace %s\n", ka.app, ka.c.Namespace)

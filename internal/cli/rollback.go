@@ -34,15 +34,12 @@ blue-green and canary. The two releases swap places: a second rollback undoes th
 			if err != nil {
 				return err
 			}
-			if ka != nil && data.with {
-				return usageError{fmt.Errorf("--with-data is for the local target; on Kubernetes restore with `pyship backup restore`")}
-			}
 			if ka != nil {
 				release := ""
 				if len(args) == 1 {
 					release = args[0]
 				}
-				return kubeRollback(ctx, s, ka, release, output)
+				return kubeRollback(ctx, s, ka, release, output, &data)
 			}
 			c, err := o.client(ctx)
 			if err != nil {

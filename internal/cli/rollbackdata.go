@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/backup"
+	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/local/agent"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/progress"
@@ -18,13 +20,48 @@ import (
 // dataRollback is `pyship rollback --with-data`: the data folders (and databases) go back to
 // the backup a deploy took of the target release before replacing it ([deploy] backup_before).
 type dataRollback struct {
-	with         bool
-	identityFile string
+	with           bool
+	identityFile   string
+	identitySecret string
 }
 
 func (d *dataRollback) add(f *pflag.FlagSet) {
 	f.BoolVar(&d.with, "with-data", false, "also restore the data the deploy that replaced RELEASE backed up first ([deploy] backup_before); the app stops while it is restored")
 	f.StringVar(&d.identityFile, "identity-file", os.Getenv("PYSHIP_BACKUP_IDENTITY_FILE"), "age identity file for --with-data (env PYSHIP_BACKUP_IDENTITY_FILE)")
+	f.StringVar(&d.identitySecret, "identity-secret", "", "kubernetes: the Secret holding the age identity (key identity) the restore pod reads for --with-data (default APP-backup-identity)")
+}
+
+// restoreKube is `pyship rollback --with-data` on Kubernetes: it finds the backup tagged with
+// the release rolled back to (listing the destination from this machine), then restores it
+// inside the cluster with the identity of the namespace's Secret. Until the backup is found,
+// nothing changes; a failure after that leaves the app scaled down, and says so.
+func (d *dataRollback) restoreKube(ctx context.Context, s *streams, ka *kubeApp, b *kube.Bundle, target string) error {
+	if !d.with {
+		return nil
+	}
+	pb := ka.p.Backup
+	if pb == nil || pb.Destination == "" || b.BackupPod == nil {
+		return usageError{fmt.Errorf("--with-data needs a [backup] table with a destination and a schedule or [deploy] backup_before: there is no backup to roll the data back to; nothing was changed")}
+	}
+	bc, err := backup.New(backup.Config{Destination: pb.Destination, Endpoint: pb.Endpoint, Region: pb.Region}, backup.WithVersion(version.String()))
+	if err != nil {
+		return usageError{err}
+	}
+	l, err := bc.List(ctx)
+	if err != nil {
+		return err
+	}
+	bm, ok := l.ForRelease(target)
+	if !ok {
+		return fmt.Errorf("no backup at %s is tagged with release %s (a deploy with [deploy] backup_before = true takes one of the release it replaces): nothing was changed; roll back without --with-data, or restore a backup by ID with `pyship backup restore`", pb.Destination, target)
+	}
+	secret := cmp.Or(d.identitySecret, ka.app+"-backup-identity")
+	fmt.Fprintf(s.Err, "restoring the data of %s from backup %s (taken %s, %s) inside the cluster; %s is scaled down meanwhile\n",
+		target, bm.ID, bm.Created.Local().Format(time.RFC3339), progress.Bytes(bm.Size()), ka.app)
+	if err := ka.c.RestoreData(ctx, b, bm.ID, secret, kubeProgress(s)); err != nil {
+		return fmt.Errorf("%w; %s may be scaled down: run `pyship rollback --with-data` again, or `pyship rollback` to serve it with its current data", err, ka.app)
+	}
+	return nil
 }
 
 // restore finds the backup tagged with target, then stops the app and restores it in place.

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	watchtools "k8s.io/client-go/tools/watch"
 )
@@ -220,7 +221,7 @@ type BackupError struct {
 }
 
 func (e *BackupError) Error() string {
-	msg := fmt.Sprintf("backup job %s did not complete: %s", e.Job, e.Reason)
+	msg := fmt.Sprintf("job %s did not complete: %s", e.Job, e.Reason)
 	for _, d := range e.Diagnosis {
 		msg += "\n  " + d
 	}
@@ -239,21 +240,130 @@ func (c *Client) RunBackup(ctx context.Context, b *Bundle, release string, progr
 	tmpl := b.BackupBefore.DeepCopy()
 	ctr := &tmpl.Spec.Containers[0]
 	ctr.Args = append(ctr.Args, "--release", release)
-	name := fmt.Sprintf("%s-backup-%s-%d", b.App, release, time.Now().Unix())
+	return c.runJob(ctx, b, "backup-"+release, tmpl, "backup", progress)
+}
+
+// IdentityMount is where the restore pod finds the age identity of RestoreData's Secret.
+const IdentityMount = "/var/run/pyship/identity"
+
+// RestoreData puts backup id back into the app's volumes, in place: every Deployment of the
+// app is scaled to zero and its pods are waited out (nothing writes while the data changes,
+// and the ReadWriteOnce volumes are free), then the backup pod runs `pyship backup restore`
+// as a Job, with the age identity from the Secret identitySecret (key "identity", or its only
+// key) mounted read-only: the identity stays in the cluster's secret store, pyship never
+// copies it. The app stays scaled down afterwards: a rollback or deploy brings it back.
+func (c *Client) RestoreData(ctx context.Context, b *Bundle, id, identitySecret string, progress Progress) error {
+	if b.BackupPod == nil {
+		return fmt.Errorf("the plan has no [backup] table: nothing to restore from")
+	}
+	sec, err := c.Core.CoreV1().Secrets(b.Namespace).Get(ctx, identitySecret, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading the age identity from Secret %s/%s: %w (create it from your identity file: kubectl -n %s create secret generic %s --from-file=identity=backup.key)",
+			b.Namespace, identitySecret, err, b.Namespace, identitySecret)
+	}
+	key := "identity"
+	if _, ok := sec.Data[key]; !ok {
+		if len(sec.Data) != 1 {
+			return fmt.Errorf("Secret %s/%s has no key \"identity\" (the age identity file)", b.Namespace, identitySecret)
+		}
+		for k := range sec.Data {
+			key = k
+		}
+	}
+	if err := c.scaleAppToZero(ctx, b.App, progress); err != nil {
+		return err
+	}
+	tmpl := b.BackupPod.DeepCopy()
+	tmpl.Spec.Affinity = nil // no app pod runs now, and the volumes are free
+	ctr := &tmpl.Spec.Containers[0]
+	ctr.Args = restoreArgs(ctr.Args, id, path.Join(IdentityMount, key))
+	ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: "identity", MountPath: IdentityMount, ReadOnly: true})
+	tmpl.Spec.Volumes = append(tmpl.Spec.Volumes, corev1.Volume{Name: "identity", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+		SecretName: identitySecret, DefaultMode: ptr(int32(0o440)),
+	}}})
+	return c.runJob(ctx, b, "restore", tmpl, "restore", progress)
+}
+
+// restoreArgs turns the backup pod's `backup now ...` arguments into those of `backup restore
+// ID` with the same destination and sources (in-place restores need the PostgreSQL DSNs
+// again), without the flags only `now` has.
+func restoreArgs(now []string, id, identityFile string) []string {
+	out := []string{"backup", "restore", id, "--identity-file", identityFile}
+	for i := 2; i < len(now); i++ {
+		switch now[i] {
+		case "--prune":
+		case "--keep-last", "--keep-daily", "--keep-weekly", "--release":
+			i++ // and its value
+		default:
+			out = append(out, now[i])
+		}
+	}
+	return out
+}
+
+// scaleAppToZero scales every Deployment of app to zero replicas and waits until none of its
+// pods is left.
+func (c *Client) scaleAppToZero(ctx context.Context, app string, progress Progress) error {
+	api := c.Core.AppsV1().Deployments(c.Namespace)
+	ds, err := api.List(ctx, metav1.ListOptions{LabelSelector: LabelApp + "=" + app})
+	if err != nil {
+		return fmt.Errorf("listing the Deployments of %s: %w", app, err)
+	}
+	raw := []byte(`{"spec":{"replicas":0}}`)
+	for _, d := range ds.Items {
+		if d.Spec.Replicas != nil && *d.Spec.Replicas == 0 {
+			continue
+		}
+		if _, err := api.Patch(ctx, d.Name, types.MergePatchType, raw, metav1.PatchOptions{FieldManager: stateManager}); err != nil {
+			return fmt.Errorf("scaling %s/%s to zero: %w", c.Namespace, d.Name, err)
+		}
+		progress.printf("scaled %s to zero while its data is restored", d.Name)
+	}
+	pods := c.Core.CoreV1().Pods(c.Namespace)
+	sel := LabelName + "=" + app
+	for {
+		l, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil {
+			return fmt.Errorf("listing the pods of %s: %w", app, err)
+		}
+		if len(l.Items) == 0 {
+			return nil
+		}
+		progress.printf("waiting for %d pod(s) of %s to end", len(l.Items), app)
+		w, err := pods.Watch(ctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: l.ResourceVersion})
+		if err != nil {
+			return fmt.Errorf("watching the pods of %s: %w", app, err)
+		}
+		for ev := range w.ResultChan() {
+			if ev.Type == watch.Deleted || ev.Type == watch.Error {
+				break
+			}
+		}
+		w.Stop()
+		if ctx.Err() != nil {
+			return fmt.Errorf("the pods of %s did not end: %w", app, ctx.Err())
+		}
+	}
+}
+
+// runJob runs tmpl once as the Job APP-suffix-TIME and watches it until it completes; what
+// names the work in messages ("backup", "restore").
+func (c *Client) runJob(ctx context.Context, b *Bundle, suffix string, tmpl *corev1.PodTemplateSpec, what string, progress Progress) error {
+	name := fmt.Sprintf("%s-%s-%d", b.App, suffix, time.Now().Unix())
 	if len(name) > 63 {
 		name = name[:63]
 	}
 	spec := backupJobSpec(*tmpl)
-	spec.BackoffLimit = ptr(int32(0)) // a deploy waits on it: one try, then the deploy says why
+	spec.BackoffLimit = ptr(int32(0)) // a command waits on it: one try, then it says why
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: strings.TrimRight(name, "-"), Namespace: b.Namespace, Labels: tmpl.Labels},
 		Spec:       spec,
 	}
 	job, err := c.Core.BatchV1().Jobs(b.Namespace).Create(ctx, job, metav1.CreateOptions{})
 	if err != nil {
-		return fmt.Errorf("starting the backup job of %s: %w", b.App, err)
+		return fmt.Errorf("starting the %s job of %s: %w", what, b.App, err)
 	}
-	progress.printf("backup job %s started (tagged with release %s)", job.Name, release)
+	progress.printf("%s job %s started", what, job.Name)
 	api := c.Core.BatchV1().Jobs(b.Namespace)
 	var failure string
 	_, err = watchtools.UntilWithSync(ctx, byName(ctx, job.Name, api.List, api.Watch), &batchv1.Job{}, nil, func(ev watch.Event) (bool, error) {
@@ -262,7 +372,7 @@ func (c *Client) RunBackup(ctx context.Context, b *Bundle, release string, progr
 			return false, nil
 		}
 		if ev.Type == watch.Deleted {
-			return false, fmt.Errorf("the backup job %s was deleted while waiting for it", j.Name)
+			return false, fmt.Errorf("the %s job %s was deleted while waiting for it", what, j.Name)
 		}
 		for _, cond := range j.Status.Conditions {
 			if cond.Status != corev1.ConditionTrue {
@@ -279,7 +389,7 @@ func (c *Client) RunBackup(ctx context.Context, b *Bundle, release string, progr
 		return false, nil
 	})
 	if err == nil && failure == "" {
-		progress.printf("backup job %s complete", job.Name)
+		progress.printf("%s job %s complete", what, job.Name)
 		return nil
 	}
 	be := &BackupError{Job: b.Namespace + "/" + job.Name, Reason: failure}

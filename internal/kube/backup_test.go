@@ -149,3 +149,12 @@ func TestBackupPodTakesPostgresDSNsFromTheSecret(t *testing.T) {
 		t.Errorf("the pod does not read the app's Secret: %+v", c.EnvFrom)
 	}
 }
+
+func TestRestoreArgs(t *testing.T) {
+	now := []string{"backup", "now", "--prune", "--dest", "s3://b/p", "--recipient", "age1x", "--keep-last", "7", "--source", "data=/app/data", "--postgres", "db=env:DB", "--release", "r1"}
+	got := strings.Join(restoreArgs(now, "ID", "/id/key"), " ")
+	want := "backup restore ID --identity-file /id/key --dest s3://b/p --recipient age1x --source data=/app/data --postgres db=env:DB"
+	if got != want {
+		t.Errorf("restoreArgs:\n got %s\nwant %s", got, want)
+	}
+}

@@ -30,6 +30,9 @@ type Bundle struct {
 	// BackupBefore is the pod that backs the app's data up before a deploy changes anything
 	// ([deploy] backup_before); nil when the plan asks for none. It is run, not applied.
 	BackupBefore *corev1.PodTemplateSpec
+	// BackupPod is the pod that backs the app up (and restores it) from inside the cluster;
+	// nil when the plan has no [backup] schedule or backup_before.
+	BackupPod *corev1.PodTemplateSpec
 }
 
 // Deployment returns the bundle's Deployment.
@@ -108,6 +111,7 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 	}
 
 	b := &Bundle{App: r.app, Namespace: opts.Namespace, Release: r.release, Strategy: strategy(p)}
+	b.BackupPod = backupPod
 	if backupPod != nil && p.Deploy.BackupBefore {
 		b.BackupBefore = backupPod
 	}
