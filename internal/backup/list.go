@@ -56,7 +56,15 @@ func (c *Client) List(ctx context.Context) (*Listing, error) {
 		}
 		l.Backups = append(l.Backups, m)
 	}
-	sort.Slice(l.Backups, func(i, j int) bool { return l.Backups[i].ID > l.Backups[j].ID })
+	// Newest first. IDs sort by the second they were made in; two backups of one second (a
+	// schedule and a deploy's backup) are ordered by their full creation time.
+	sort.Slice(l.Backups, func(i, j int) bool {
+		a, b := l.Backups[i], l.Backups[j]
+		if !a.Created.Equal(b.Created) {
+			return a.Created.After(b.Created)
+		}
+		return a.ID > b.ID
+	})
 	if b, err := c.readSmall(ctx, c.lay.latest()); err == nil {
 		l.Latest = strings.TrimSpace(string(b))
 	} else if !errors.Is(err, ErrNotFound) {
