@@ -151,10 +151,11 @@ func (w *multipartWriter) abortAfter(ctx context.Context, err error) error {
 }
 
 // growPartsEvery is how many parts go by before the part size doubles; maxPartSize caps it.
-// With 5 MiB parts an object reaches about 1.3 TB in S3's 10,000 parts.
+// With 5 MiB parts an object reaches about 780 GB in S3's 10,000 parts, with at most
+// (concurrency+1) × 128 MiB of part buffers.
 const (
 	growPartsEvery = 1000
-	maxPartSize    = 256 << 20
+	maxPartSize    = 128 << 20
 )
 
 // partSizeFor is the size of the part after the first sent ones: base for the first

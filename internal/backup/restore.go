@@ -216,14 +216,22 @@ func isMountPoint(dir string) bool {
 // are removed. Each move is a rename inside one file system; a failure moves everything back.
 func swapContents(tmp, target, id string) error {
 	old := filepath.Join(target, ".pyship-old-"+id)
-	if err := os.RemoveAll(old); err != nil {
-		return err
+	skip := map[string]bool{filepath.Base(tmp): true, filepath.Base(old): true}
+	// An earlier try that died between its moves left the data aside: it goes back first,
+	// and nothing aside is ever deleted before everything moved.
+	if entries, err := os.ReadDir(old); err == nil {
+		for _, e := range entries {
+			if err := os.Rename(filepath.Join(old, e.Name()), filepath.Join(target, e.Name())); err != nil && !errors.Is(err, os.ErrExist) {
+				return fmt.Errorf("putting back the data an interrupted restore left in %s: %w", old, err)
+			}
+		}
+		if err := os.Remove(old); err != nil {
+			return fmt.Errorf("an interrupted restore left data in %s that could not all be put back: %w", old, err)
+		}
 	}
 	if err := os.Mkdir(old, 0o700); err != nil {
 		return err
 	}
-	defer os.RemoveAll(old)
-	skip := map[string]bool{filepath.Base(tmp): true, filepath.Base(old): true}
 	move := func(from, to string) ([]string, error) {
 		entries, err := os.ReadDir(from)
 		if err != nil {
@@ -241,26 +249,34 @@ func swapContents(tmp, target, id string) error {
 		}
 		return moved, nil
 	}
-	back := func(names []string, from, to string) {
+	back := func(names []string, from, to string) error {
+		var errs []error
 		for _, n := range names {
-			_ = os.Rename(filepath.Join(from, n), filepath.Join(to, n))
+			errs = append(errs, os.Rename(filepath.Join(from, n), filepath.Join(to, n)))
 		}
+		return errors.Join(errs...)
+	}
+	failed := func(err error, undo ...func() error) error {
+		for _, u := range undo {
+			if uerr := u(); uerr != nil {
+				return fmt.Errorf("%w; the data that was there is kept in %s (restore again to put it back, or move it back by hand)", err, old)
+			}
+		}
+		_ = os.Remove(old)
+		return err
 	}
 	aside, err := move(target, old)
 	if err != nil {
-		back(aside, old, target)
-		return err
+		return failed(err, func() error { return back(aside, old, target) })
 	}
 	in, err := move(tmp, target)
 	if err != nil {
-		back(in, target, tmp)
-		back(aside, old, target)
-		return err
+		return failed(err, func() error { return back(in, target, tmp) }, func() error { return back(aside, old, target) })
 	}
 	if fi, err := os.Stat(tmp); err == nil {
 		_ = os.Chmod(target, fi.Mode().Perm()) // the folder's own mode, as backed up
 	}
-	return nil
+	return os.RemoveAll(old)
 }
 
 // swapIn replaces target with the restored tmp: the old one is renamed aside, the new one

@@ -253,9 +253,9 @@ func TestDeployBadInput(t *testing.T) {
 		t.Errorf("port taken: exit %d, %s", code, errs)
 	}
 	// An unreachable webhook warns but does not fail the deploy.
-	dead := "http://127.0.0.1:" + strconv.Itoa(freeTCPPort(t)) + "/hook"
-	code, _, errs = e.deploy(e.project("v1", "", "rolling", port, func(p *plan.Plan) { p.NotifyWebhook = dead }))
-	if code != 0 || !strings.Contains(errs, "warning: notifying the webhook "+dead+" failed") {
+	dead := "http://127.0.0.1:" + strconv.Itoa(freeTCPPort(t))
+	code, _, errs = e.deploy(e.project("v1", "", "rolling", port, func(p *plan.Plan) { p.NotifyWebhook = dead + "/hook" }))
+	if code != 0 || !strings.Contains(errs, "warning: notifying the webhook "+dead+"/… failed") {
 		t.Errorf("unreachable webhook: exit %d, %s", code, errs)
 	}
 }

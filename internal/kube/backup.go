@@ -11,6 +11,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -180,7 +181,8 @@ func (r *renderer) backupPod() (*corev1.PodTemplateSpec, error) {
 			Env:             r.backupEnv(),
 			Resources: corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
-				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+				// Part buffers grow for sources past 5 GB (at most 3 × 128 MiB).
+				Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("768Mi")},
 			},
 			SecurityContext: &corev1.SecurityContext{
 				AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes, RunAsNonRoot: &yes,
@@ -240,6 +242,9 @@ func (c *Client) RunBackup(ctx context.Context, b *Bundle, release string, progr
 	tmpl := b.BackupBefore.DeepCopy()
 	ctr := &tmpl.Spec.Containers[0]
 	ctr.Args = append(ctr.Args, "--release", release)
+	if pods, err := c.Core.CoreV1().Pods(b.Namespace).List(ctx, metav1.ListOptions{LabelSelector: LabelName + "=" + b.App, Limit: 1}); err == nil && len(pods.Items) == 0 {
+		tmpl.Spec.Affinity = nil // no app pod to run beside (scaled down): the volumes are free
+	}
 	return c.runJob(ctx, b, "backup-"+release, tmpl, "backup", progress)
 }
 
@@ -270,6 +275,14 @@ func (c *Client) RestoreData(ctx context.Context, b *Bundle, id, identitySecret 
 			key = k
 		}
 	}
+	if err := c.suspendBackups(ctx, b.App, true); err != nil {
+		return fmt.Errorf("suspending the scheduled backups of %s during the restore: %w", b.App, err)
+	}
+	defer func() {
+		if err := c.suspendBackups(context.WithoutCancel(ctx), b.App, false); err != nil {
+			progress.printf("warning: resuming the scheduled backups of %s: %v (kubectl patch cronjob %s -p '{\"spec\":{\"suspend\":false}}')", b.App, err, BackupCronJobName(b.App))
+		}
+	}()
 	if err := c.scaleAppToZero(ctx, b.App, progress); err != nil {
 		return err
 	}
@@ -319,29 +332,52 @@ func (c *Client) scaleAppToZero(ctx context.Context, app string, progress Progre
 		}
 		progress.printf("scaled %s to zero while its data is restored", d.Name)
 	}
+	// The app's pods and a scheduled backup in progress (its CronJob is suspended meanwhile
+	// by the caller) must be gone before the data changes.
+	return c.waitNoPods(ctx, LabelApp+"="+app, progress)
+}
+
+// suspendBackups suspends (or resumes) the app's backup CronJob, when there is one.
+func (c *Client) suspendBackups(ctx context.Context, app string, suspend bool) error {
+	raw := []byte(fmt.Sprintf(`{"spec":{"suspend":%t}}`, suspend))
+	_, err := c.Core.BatchV1().CronJobs(c.Namespace).Patch(ctx, BackupCronJobName(app), types.MergePatchType, raw, metav1.PatchOptions{FieldManager: stateManager})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// waitNoPods waits until no pod that matches the label selector sel runs (finished pods of
+// Jobs stay until their Job goes: they do not count).
+func (c *Client) waitNoPods(ctx context.Context, sel string, progress Progress) error {
 	pods := c.Core.CoreV1().Pods(c.Namespace)
-	sel := LabelName + "=" + app
 	for {
 		l, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel})
 		if err != nil {
-			return fmt.Errorf("listing the pods of %s: %w", app, err)
+			return fmt.Errorf("listing the pods %s: %w", sel, err)
 		}
-		if len(l.Items) == 0 {
+		running := 0
+		for _, p := range l.Items {
+			if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+				running++
+			}
+		}
+		if running == 0 {
 			return nil
 		}
-		progress.printf("waiting for %d pod(s) of %s to end", len(l.Items), app)
+		progress.printf("waiting for %d pod(s) (%s) to end", running, sel)
 		w, err := pods.Watch(ctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: l.ResourceVersion})
 		if err != nil {
-			return fmt.Errorf("watching the pods of %s: %w", app, err)
+			return fmt.Errorf("watching the pods %s: %w", sel, err)
 		}
 		for ev := range w.ResultChan() {
-			if ev.Type == watch.Deleted || ev.Type == watch.Error {
-				break
+			if ev.Type != watch.Added {
+				break // a pod ended or went: count again
 			}
 		}
 		w.Stop()
 		if ctx.Err() != nil {
-			return fmt.Errorf("the pods of %s did not end: %w", app, ctx.Err())
+			return fmt.Errorf("the pods %s did not end: %w", sel, ctx.Err())
 		}
 	}
 }
@@ -349,7 +385,13 @@ func (c *Client) scaleAppToZero(ctx context.Context, app string, progress Progre
 // runJob runs tmpl once as the Job APP-suffix-TIME and watches it until it completes; what
 // names the work in messages ("backup", "restore").
 func (c *Client) runJob(ctx context.Context, b *Bundle, suffix string, tmpl *corev1.PodTemplateSpec, what string, progress Progress) error {
-	name := fmt.Sprintf("%s-%s-%d", b.App, suffix, time.Now().Unix())
+	// The app's part is shortened, never the time: two runs must not share a name.
+	tail := fmt.Sprintf("-%s-%d", suffix, time.Now().Unix())
+	app := b.App
+	if len(app)+len(tail) > 63 {
+		app = strings.TrimRight(app[:max(1, 63-len(tail))], "-")
+	}
+	name := app + tail
 	if len(name) > 63 {
 		name = name[:63]
 	}
@@ -400,8 +442,14 @@ func (c *Client) runJob(ctx context.Context, b *Bundle, suffix string, tmpl *cor
 			be.Reason = err.Error()
 		}
 	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	be.Diagnosis = c.Diagnose(dctx, "job-name="+job.Name)
+	// A Job given up on must not go on beside what comes next (a retry, a rollback that
+	// scales the app up): it is deleted with its pods, and they are waited out.
+	fg := metav1.DeletePropagationForeground
+	if err := api.Delete(dctx, job.Name, metav1.DeleteOptions{PropagationPolicy: &fg}); err == nil {
+		_ = c.waitNoPods(dctx, "job-name="+job.Name, nil)
+	}
 	return be
 }

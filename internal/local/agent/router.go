@@ -40,7 +40,15 @@ type router struct {
 	pid      int
 	ln       *os.File // this agent's copy of the public listener, to restart a process that died
 	exited   chan struct{}
+	// unanswered counts the checks in a row a running proxy process did not answer; launched
+	// is when the last one was started (restarts wait a moment after a failed start).
+	unanswered int
+	launched   time.Time
 }
+
+// hungChecks is how many checks in a row (one a second) a proxy process that still runs may
+// leave unanswered before it is replaced: a busy machine is no dead proxy.
+const hungChecks = 10
 
 type backendAddr struct{ release, addr string }
 
@@ -239,6 +247,7 @@ func (r *router) push(ctx context.Context) error {
 // launch starts a proxy process on r.ln, waits until it answers and gives it the routing
 // table; r.mu is held.
 func (r *router) launch() error {
+	r.launched = time.Now()
 	r.killStale()
 	paths := r.a.paths()
 	sock := proxySocket(paths, r.app)
@@ -319,7 +328,27 @@ func (r *router) check() {
 	_, err := r.client.State(ctx)
 	cancel()
 	if err == nil {
+		r.unanswered = 0
 		return
+	}
+	if r.pid > 0 && processRunning(r.pid, r.exited) {
+		// Alive but slow: a second process on the same socket would leave this one serving
+		// an old table, unmanaged. Only a process that stays unanswering is replaced.
+		if r.unanswered++; r.unanswered < hungChecks {
+			return
+		}
+		r.log.Warn("the proxy process does not answer; replacing it", "pid", r.pid, "err", err)
+		_ = syscall.Kill(r.pid, syscall.SIGKILL)
+		if r.exited != nil {
+			select {
+			case <-r.exited:
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}
+	r.unanswered = 0
+	if time.Since(r.launched) < 2*time.Second {
+		return // it died right after its start: try again at a later check, not in a loop
 	}
 	r.log.Warn("the proxy process is gone; starting another", "pid", r.pid, "err", err)
 	if r.ln == nil {
