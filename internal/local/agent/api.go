@@ -148,8 +148,9 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 			httpError(w, http.StatusConflict, fmt.Errorf("a deploy of %s is in progress: run `pyship abort` first, then %s", name, verb))
 			return
 		}
-		rt.stopSchedule()
 		rt.deploying.Lock() // housekeeping may hold it for a moment
+		// Under the lock: a deploy that ended meanwhile has started its schedule already.
+		rt.stopSchedule()
 		var ids []string
 		for _, i := range rt.sup.List() {
 			ids = append(ids, i.ID)
