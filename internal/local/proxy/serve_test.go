@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -31,6 +32,11 @@ func loopBackend(t *testing.T, gone chan<- struct{}, next <-chan struct{}) *Prox
 			w.(http.Flusher).Flush()
 			<-next
 			io.WriteString(w, "data: two\n\n")
+		case "/big": // no Content-Length: net/http sends it chunked
+			w.Write(bigBody)
+		case "/bigcl":
+			w.Header().Set("Content-Length", fmt.Sprint(len(bigBody)))
+			w.Write(bigBody)
 		case "/hang":
 			<-r.Context().Done()
 			gone <- struct{}{}
@@ -45,6 +51,8 @@ func loopBackend(t *testing.T, gone chan<- struct{}, next <-chan struct{}) *Prox
 	p.SetWeights(map[string]int{"r1": 100})
 	return p
 }
+
+var bigBody = []byte(strings.Repeat("0123456789abcdef", 1<<16)) // 1 MiB
 
 func dialFront(t *testing.T, p *Proxy) (net.Conn, *bufio.Reader) {
 	t.Helper()
@@ -173,5 +181,74 @@ func TestBadRequests(t *testing.T) {
 		if resp.StatusCode != tc.want || !resp.Close {
 			t.Errorf("%s: got %d (close %v), want %d and the connection closed", tc.name, resp.StatusCode, resp.Close, tc.want)
 		}
+	}
+}
+
+func TestLargeResponsesAndExpectContinue(t *testing.T) {
+	c, br := dialFront(t, loopBackend(t, nil, nil))
+	for _, path := range []string{"/big", "/bigcl", "/big"} {
+		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		if code, body := readResp(t, br, "GET"); code != 200 || body != string(bigBody) {
+			t.Errorf("%s: %d and %d bytes, want 200 and %d bytes", path, code, len(body), len(bigBody))
+		}
+	}
+	io.WriteString(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 100 {
+		t.Fatalf("Expect: 100-continue got %v %v, want 100 before the body is sent", resp, err)
+	}
+	io.WriteString(c, "hi")
+	if code, body := readResp(t, br, "POST"); code != 200 || body != `POST 2 "hi"` {
+		t.Errorf("after 100 Continue: %d %q", code, body)
+	}
+}
+
+func TestServeDrainsOnShutdown(t *testing.T) {
+	p := New(Options{DrainTimeout: 5 * time.Second})
+	p.AddBackend("a1", "r1", backendServer(t, "r1").Listener.Addr().String())
+	p.SetWeights(map[string]int{"r1": 100})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- p.Serve(ctx, ln) }()
+	// An idle keep-alive connection must not hold the shutdown up; a running request must finish.
+	idle, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	res := make(chan int, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/slow")
+		if err != nil {
+			res <- 0
+			return
+		}
+		resp.Body.Close()
+		res <- resp.StatusCode
+	}()
+	p.mu.Lock()
+	b := p.backends["a1"]
+	p.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for b.inflight.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	cancel()
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if code := <-res; code != 200 {
+		t.Errorf("the request running during the shutdown got %d, want 200", code)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("shutdown took %s with one idle connection and one 300ms request", d)
+	}
+	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		t.Error("the listener still accepts after Serve returned")
 	}
 }
