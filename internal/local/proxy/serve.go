@@ -645,7 +645,7 @@ func (c *sconn) upgrade(req *http.Request, b *backend, start time.Time, cookie s
 		bc.SetDeadline(time.Now().Add(d))
 	}
 	bbw := bufio.NewWriter(bc)
-	if err := req.Write(bbw); err == nil {
+	if err := writeRequest(bbw, req); err == nil {
 		err = bbw.Flush()
 	}
 	if err != nil {

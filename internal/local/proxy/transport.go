@@ -100,7 +100,7 @@ func (t *fastTransport) exchange(ctx context.Context, host string, pc *pconn, re
 	if d := time.Duration(t.timeout.Load()); d > 0 {
 		pc.c.SetDeadline(time.Now().Add(d))
 	}
-	if err := req.Write(pc.bw); err != nil {
+	if err := writeRequest(pc.bw, req); err != nil {
 		stop()
 		return nil, err
 	}
@@ -169,4 +169,52 @@ func (b *body) Close() error {
 		b.pc.c.Close()
 	}
 	return nil
+}
+
+// writeRequest writes req in the HTTP/1.1 format. One without a body (nearly all) is written
+// here, without Request.Write's transfer writer and sorted header copy; its fields were
+// checked when the request was read (checkRequest).
+func writeRequest(w *bufio.Writer, req *http.Request) error {
+	if req.Body != nil && req.Body != http.NoBody || len(req.Trailer) > 0 {
+		return req.Write(w)
+	}
+	uri := req.RequestURI
+	if uri == "" || uri[0] != '/' {
+		uri = req.URL.RequestURI()
+	}
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	w.WriteString(req.Method)
+	w.WriteByte(' ')
+	w.WriteString(uri)
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.WriteString(host)
+	w.WriteString("\r\n")
+	_, sentLength := req.Header["Content-Length"]
+	for k, vv := range req.Header {
+		switch k {
+		case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
+			continue
+		}
+		for _, v := range vv {
+			if v == "" && k == "User-Agent" {
+				continue
+			}
+			w.WriteString(k)
+			w.WriteString(": ")
+			w.WriteString(v)
+			w.WriteString("\r\n")
+		}
+	}
+	switch {
+	case sentLength, req.Method == http.MethodPost, req.Method == http.MethodPut, req.Method == http.MethodPatch:
+		w.WriteString("Content-Length: 0\r\n")
+	}
+	if req.Close {
+		w.WriteString("Connection: close\r\n")
+	}
+	_, err := w.WriteString("\r\n")
+	return err
 }
