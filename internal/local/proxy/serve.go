@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -205,6 +206,10 @@ func (r *connReader) Read(p []byte) (int, error) {
 
 func (c *sconn) serve() {
 	defer func() {
+		// As net/http does, a bug met by one request closes its connection, not the proxy.
+		if r := recover(); r != nil {
+			c.s.p.opts.Load().Log.Error("proxy connection failed", "client", c.client, "panic", r, "stack", string(debug.Stack()))
+		}
 		c.stopWatch()
 		c.cancel()
 		c.c.Close()
