@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"strconv"
 	"sync"
@@ -121,36 +120,4 @@ func (p *Proxy) WriteMetrics(w io.Writer, labels string) error {
 		fmt.Fprintf(bw, "pyship_request_duration_seconds_count{%srelease=%q} %d\n", labels, n, cum)
 	}
 	return bw.Flush()
-}
-
-// recorder remembers the status a handler wrote. Unwrap lets http.ResponseController reach
-// the connection for WebSocket upgrades and flushing.
-type recorder struct {
-	http.ResponseWriter
-	code    int
-	release string
-	tries   int // retries on other backends
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.code == 0 {
-		r.code = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.code == 0 {
-		r.code = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-func (r *recorder) status() int {
-	if r.code == 0 {
-		return http.StatusOK
-	}
-	return r.code
 }

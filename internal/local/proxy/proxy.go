@@ -8,9 +8,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net"
-	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -36,7 +33,6 @@ type Proxy struct {
 	opts      atomic.Pointer[Options] // replaced whole by Reconfigure
 	transport *fastTransport
 	metrics   *registry
-	buffers   *bufferPool
 
 	mu       sync.Mutex // serialises changes; readers use table
 	backends map[string]*backend
@@ -46,7 +42,6 @@ type Proxy struct {
 
 type backend struct {
 	id, release, addr string
-	rp                *httputil.ReverseProxy
 	inflight          atomic.Int64
 }
 
@@ -78,18 +73,8 @@ func (o Options) withDefaults() Options {
 // New returns a proxy with no backends.
 func New(opts Options) *Proxy {
 	opts = opts.withDefaults()
-	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: opts.RequestTimeout,
-		ForceAttemptHTTP2:     false,
-		DisableCompression:    true,
-	}
-	fast := &fastTransport{std: tr, dialer: &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}, maxIdle: 256}
-	p := &Proxy{transport: fast, metrics: newRegistry(), buffers: &bufferPool{}, backends: map[string]*backend{}, weights: map[string]int{}}
+	fast := &fastTransport{dialer: &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}, maxIdle: 256}
+	p := &Proxy{transport: fast, metrics: newRegistry(), backends: map[string]*backend{}, weights: map[string]int{}}
 	p.Reconfigure(opts)
 	p.table.Store(&table{})
 	return p
@@ -110,21 +95,7 @@ func (p *Proxy) AddBackend(id, release, addr string) {
 	if b, ok := p.backends[id]; ok && b.addr == addr && b.release == release {
 		return
 	}
-	b := &backend{id: id, release: release, addr: addr}
-	u := &url.URL{Scheme: "http", Host: addr}
-	b.rp = &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
-			pr.SetURL(u)
-			pr.SetXForwarded()
-			pr.Out.Host = pr.In.Host
-		},
-		Transport:    p.transport,
-		BufferPool:   p.buffers,
-		ErrorHandler: p.errorHandler(b),
-		ErrorLog:     nil,
-	}
-	p.backends[id] = b
+	p.backends[id] = &backend{id: id, release: release, addr: addr}
 	p.rebuild()
 }
 
@@ -261,65 +232,6 @@ func (t *table) pick(sticky string, skip *backend) *backend {
 	return nil
 }
 
-// ServeHTTP routes one request.
-func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	rec := &recorder{ResponseWriter: w}
-	sticky := ""
-	cookie := p.opts.Load().StickyCookie
-	if cookie != "" {
-		if c, err := r.Cookie(cookie); err == nil {
-			sticky = c.Value
-		}
-	}
-	b := p.table.Load().pick(sticky, nil)
-	if b == nil {
-		rec.release = ""
-		http.Error(rec, "pyship: no ready replica to serve this request", http.StatusServiceUnavailable)
-		p.metrics.observe("", rec.status(), time.Since(start))
-		return
-	}
-	if cookie != "" && sticky != b.release {
-		http.SetCookie(rec, &http.Cookie{Name: cookie, Value: b.release, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	}
-	p.serve(b, rec, r)
-	p.metrics.observe(rec.release, rec.status(), time.Since(start))
-}
-
-func (p *Proxy) serve(b *backend, rec *recorder, r *http.Request) {
-	rec.release = b.release
-	b.inflight.Add(1)
-	defer b.inflight.Add(-1)
-	b.rp.ServeHTTP(rec, r)
-}
-
-// errorHandler retries a request whose backend could not be reached on another backend when
-// the request has no body (nothing was sent, so it is safe); otherwise it answers 502 or 504.
-func (p *Proxy) errorHandler(b *backend) func(http.ResponseWriter, *http.Request, error) {
-	return func(w http.ResponseWriter, r *http.Request, err error) {
-		// The ResponseWriter is the recorder ServeHTTP made: it counts the attempts.
-		rec, _ := w.(*recorder)
-		var op *net.OpError
-		unreached := errors.As(err, &op) && op.Op == "dial"
-		noBody := r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 && r.Header.Get("Transfer-Encoding") == ""
-		if rec != nil && unreached && noBody && rec.tries < 3 && r.Context().Err() == nil {
-			rec.tries++
-			if nb := p.table.Load().pick("", b); nb != nil {
-				p.serve(nb, rec, r)
-				return
-			}
-		}
-		status := http.StatusBadGateway
-		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-			status = http.StatusGatewayTimeout
-		}
-		if r.Context().Err() == nil {
-			p.opts.Load().Log.Warn("proxying failed", "replica", b.id, "release", b.release, "err", err)
-		}
-		w.WriteHeader(status)
-	}
-}
-
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
@@ -327,15 +239,3 @@ func isTimeout(err error) bool {
 
 // Metrics returns the cumulative metrics of release for the rollout engine.
 func (p *Proxy) Metrics(release string) rollout.Metrics { return p.metrics.snapshot(release) }
-
-// bufferPool reuses the ReverseProxy's copy buffers across requests.
-type bufferPool struct{ p sync.Pool }
-
-func (b *bufferPool) Get() []byte {
-	if v, ok := b.p.Get().(*[]byte); ok {
-		return *v
-	}
-	return make([]byte, 32*1024)
-}
-
-func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }

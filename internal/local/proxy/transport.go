@@ -14,9 +14,9 @@ import (
 
 // fastTransport is an HTTP/1.1 round tripper to loopback backends that runs each exchange on
 // the calling goroutine: no per-connection reader and writer goroutines, which on a small
-// machine cost more CPU than the proxying itself. Upgrades go to the standard transport.
+// machine cost more CPU than the proxying itself. Upgrades get connections of their own
+// (sconn.upgrade).
 type fastTransport struct {
-	std     *http.Transport
 	dialer  *net.Dialer
 	timeout atomic.Int64 // time.Duration for the response headers
 	maxIdle int
@@ -31,24 +31,22 @@ type pconn struct {
 	bw *bufio.Writer
 }
 
-func (t *fastTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" {
-		return t.std.RoundTrip(req)
-	}
-	host := req.URL.Host
+// roundTrip sends req to the backend host and reads its response; ctx ends the exchange.
+func (t *fastTransport) roundTrip(ctx context.Context, host string, req *http.Request) (*http.Response, error) {
+	req.URL.Host = host
 	for attempt := 0; ; attempt++ {
-		pc, reused, err := t.get(req.Context(), host)
+		pc, reused, err := t.get(ctx, host)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := t.exchange(pc, req)
+		resp, err := t.exchange(ctx, host, pc, req)
 		if err == nil {
 			return resp, nil
 		}
 		pc.c.Close()
 		// A pooled connection the backend closed meanwhile: nothing was answered, so a request
 		// without a body is sent again on a fresh connection.
-		if reused && attempt == 0 && (req.Body == nil || req.Body == http.NoBody) && req.Context().Err() == nil {
+		if reused && attempt == 0 && (req.Body == nil || req.Body == http.NoBody) && ctx.Err() == nil {
 			continue
 		}
 		return nil, err
@@ -96,14 +94,13 @@ func (t *fastTransport) closeIdle(host string) {
 	}
 }
 
-func (t *fastTransport) exchange(pc *pconn, req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
+func (t *fastTransport) exchange(ctx context.Context, host string, pc *pconn, req *http.Request) (*http.Response, error) {
 	// Cancelling the request unblocks any read or write by expiring the connection's deadline.
 	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(time.Unix(1, 0)) })
 	if d := time.Duration(t.timeout.Load()); d > 0 {
 		pc.c.SetDeadline(time.Now().Add(d))
 	}
-	if err := req.Write(pc.bw); err != nil {
+	if err := writeRequest(pc.bw, req); err != nil {
 		stop()
 		return nil, err
 	}
@@ -131,13 +128,13 @@ func (t *fastTransport) exchange(pc *pconn, req *http.Request) (*http.Response, 
 	reusable := !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
 	if resp.Body == http.NoBody || resp.Body == nil {
 		if stop() && reusable {
-			t.put(req.URL.Host, pc)
+			t.put(host, pc)
 		} else {
 			pc.c.Close()
 		}
 		return resp, nil
 	}
-	resp.Body = &body{rc: resp.Body, pc: pc, t: t, host: req.URL.Host, stop: stop, reusable: reusable}
+	resp.Body = &body{rc: resp.Body, pc: pc, t: t, host: host, stop: stop, reusable: reusable}
 	return resp, nil
 }
 
@@ -172,4 +169,52 @@ func (b *body) Close() error {
 		b.pc.c.Close()
 	}
 	return nil
+}
+
+// writeRequest writes req in the HTTP/1.1 format. One without a body (nearly all) is written
+// here, without Request.Write's transfer writer and sorted header copy; its fields were
+// checked when the request was read (checkRequest).
+func writeRequest(w *bufio.Writer, req *http.Request) error {
+	if req.Body != nil && req.Body != http.NoBody || len(req.Trailer) > 0 {
+		return req.Write(w)
+	}
+	uri := req.RequestURI
+	if uri == "" || uri[0] != '/' {
+		uri = req.URL.RequestURI()
+	}
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	w.WriteString(req.Method)
+	w.WriteByte(' ')
+	w.WriteString(uri)
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.WriteString(host)
+	w.WriteString("\r\n")
+	_, sentLength := req.Header["Content-Length"]
+	for k, vv := range req.Header {
+		switch k {
+		case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
+			continue
+		}
+		for _, v := range vv {
+			if v == "" && k == "User-Agent" {
+				continue
+			}
+			w.WriteString(k)
+			w.WriteString(": ")
+			w.WriteString(v)
+			w.WriteString("\r\n")
+		}
+	}
+	switch {
+	case sentLength, req.Method == http.MethodPost, req.Method == http.MethodPut, req.Method == http.MethodPatch:
+		w.WriteString("Content-Length: 0\r\n")
+	}
+	if req.Close {
+		w.WriteString("Connection: close\r\n")
+	}
+	_, err := w.WriteString("\r\n")
+	return err
 }
