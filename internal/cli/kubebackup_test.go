@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/testsvc"
 	corev1 "k8s.io/api/core/v1"
@@ -54,19 +55,7 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	// The test cluster has no storage provisioner: a volume waits for the app's claim.
-	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: c.Namespace + "-data"}, Spec: corev1.PersistentVolumeSpec{
-		Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
-		AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-		PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: t.TempDir()}},
-		ClaimRef:               &corev1.ObjectReference{Namespace: c.Namespace, Name: "web-data-data"},
-	}}
-	if _, err := c.Core.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Core.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
-	})
+	volumeFor(ctx, t, c, "web-data-data")
 	appImage := reg + "/kbackup/web@sha256:" + strings.Repeat("2", 64) // kwok pulls nothing
 	cmd := exec.CommandContext(ctx, bin, "deploy", "--plan", pf, "--target", "kubernetes", "--image", appImage, "--kubeconfig", kc, "-n", c.Namespace)
 	cmd.Env = append(os.Environ(), "PYSHIP_CACHE="+t.TempDir())
@@ -102,17 +91,7 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 	if err := os.Chmod(data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	mount := ctr.VolumeMounts[0].MountPath
-	argv := strings.Fields(pm["PYSHIP_TEST_PODMAN"])
-	run := append(argv[1:], "run", "--rm", "--network", "host", "--tls-verify=false", "--read-only", "--tmpfs", "/tmp",
-		"--user", "65532:65532", "-v", data+":"+mount+":ro",
-		"-e", "AWS_ACCESS_KEY_ID="+s3["PYSHIP_TEST_S3_ACCESS_KEY"], "-e", "AWS_SECRET_ACCESS_KEY="+s3["PYSHIP_TEST_S3_SECRET_KEY"],
-		ctr.Image)
-	pod := exec.CommandContext(ctx, argv[0], append(run, ctr.Args...)...)
-	pod.Env = append(os.Environ(), "CONTAINERS_CONF="+pm["CONTAINERS_CONF"], "CONTAINERS_REGISTRIES_CONF="+pm["CONTAINERS_REGISTRIES_CONF"])
-	if out, err := pod.CombinedOutput(); err != nil {
-		t.Fatalf("the CronJob's container: %v\n%s", err, out)
-	}
+	runAsPod(ctx, t, pm, s3, ctr, "the CronJob's", "--user", "65532:65532", "-v", data+":"+ctr.VolumeMounts[0].MountPath+":ro")
 
 	t.Setenv("AWS_ACCESS_KEY_ID", s3["PYSHIP_TEST_S3_ACCESS_KEY"])
 	t.Setenv("AWS_SECRET_ACCESS_KEY", s3["PYSHIP_TEST_S3_SECRET_KEY"])
@@ -212,16 +191,7 @@ func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
 		t.Fatalf("CronJob args: %s", args)
 	}
 
-	argv := strings.Fields(pm["PYSHIP_TEST_PODMAN"])
-	run := append(argv[1:], "run", "--rm", "--network", "host", "--tls-verify=false", "--read-only", "--tmpfs", "/tmp",
-		"--user", "65532:65532", "-e", "DATABASE_URL="+pg["PYSHIP_TEST_PG_DSN"],
-		"-e", "AWS_ACCESS_KEY_ID="+s3["PYSHIP_TEST_S3_ACCESS_KEY"], "-e", "AWS_SECRET_ACCESS_KEY="+s3["PYSHIP_TEST_S3_SECRET_KEY"],
-		ctr.Image)
-	podCmd := exec.CommandContext(ctx, argv[0], append(run, ctr.Args...)...)
-	podCmd.Env = append(os.Environ(), "CONTAINERS_CONF="+pm["CONTAINERS_CONF"], "CONTAINERS_REGISTRIES_CONF="+pm["CONTAINERS_REGISTRIES_CONF"])
-	if out, err := podCmd.CombinedOutput(); err != nil {
-		t.Fatalf("the CronJob's container: %v\n%s", err, out)
-	}
+	runAsPod(ctx, t, pm, s3, ctr, "the CronJob's", "--user", "65532:65532", "-e", "DATABASE_URL="+pg["PYSHIP_TEST_PG_DSN"])
 
 	t.Setenv("AWS_ACCESS_KEY_ID", s3["PYSHIP_TEST_S3_ACCESS_KEY"])
 	t.Setenv("AWS_SECRET_ACCESS_KEY", s3["PYSHIP_TEST_S3_SECRET_KEY"])
@@ -280,18 +250,7 @@ recipients = [%q]
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: c.Namespace + "-data"}, Spec: corev1.PersistentVolumeSpec{
-		Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
-		AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-		PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: t.TempDir()}},
-		ClaimRef:               &corev1.ObjectReference{Namespace: c.Namespace, Name: "shop-data-data"},
-	}}
-	if _, err := c.Core.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Core.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
-	})
+	volumeFor(ctx, t, c, "shop-data-data")
 	pyship := func(args ...string) string {
 		t.Helper()
 		cmd := exec.CommandContext(ctx, bin, append(args, "--kubeconfig", kc, "-n", c.Namespace)...)
@@ -321,16 +280,7 @@ recipients = [%q]
 		if ctr == nil {
 			t.Fatalf("no job %s* in %+v", prefix, jobs.Items)
 		}
-		argv := strings.Fields(pm["PYSHIP_TEST_PODMAN"])
-		run := append(argv[1:], "run", "--rm", "--network", "host", "--tls-verify=false", "--read-only", "--tmpfs", "/tmp",
-			"-v", filepath.Join(proj, "data")+":/app/data",
-			"-e", "AWS_ACCESS_KEY_ID="+s3["PYSHIP_TEST_S3_ACCESS_KEY"], "-e", "AWS_SECRET_ACCESS_KEY="+s3["PYSHIP_TEST_S3_SECRET_KEY"])
-		run = append(append(run, extra...), ctr.Image)
-		cmd := exec.CommandContext(ctx, argv[0], append(run, ctr.Args...)...)
-		cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+pm["CONTAINERS_CONF"], "CONTAINERS_REGISTRIES_CONF="+pm["CONTAINERS_REGISTRIES_CONF"])
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("the %s job's container: %v\n%s", prefix, err, out)
-		}
+		runAsPod(ctx, t, pm, s3, *ctr, "the "+prefix+" job's", append([]string{"-v", filepath.Join(proj, "data") + ":/app/data"}, extra...)...)
 	}
 	appImage := reg + "/kdata/shop@sha256:" + strings.Repeat("5", 64)
 	writeSpec("1")
@@ -386,5 +336,38 @@ recipients = [%q]
 	got, err := os.ReadFile(filepath.Join(proj, "data", "uploads", "photo.jpg"))
 	if err != nil || string(got) != "the original\n" {
 		t.Errorf("data after the restore job: %q, %v", got, err)
+	}
+}
+
+// volumeFor makes a volume for the claim: the test cluster has no storage provisioner.
+func volumeFor(ctx context.Context, t *testing.T, c *kube.Client, claim string) {
+	t.Helper()
+	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: c.Namespace + "-" + claim}, Spec: corev1.PersistentVolumeSpec{
+		Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+		AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: t.TempDir()}},
+		ClaimRef:               &corev1.ObjectReference{Namespace: c.Namespace, Name: claim},
+	}}
+	if _, err := c.Core.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Core.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
+	})
+}
+
+// runAsPod runs a pod's container under podman as a node would (its image and args, a
+// read-only root with a /tmp, host networking), with the S3 keys and the podman flags extra:
+// kwok's nodes run no containers.
+func runAsPod(ctx context.Context, t *testing.T, pm, s3 map[string]string, ctr corev1.Container, what string, extra ...string) {
+	t.Helper()
+	argv := strings.Fields(pm["PYSHIP_TEST_PODMAN"])
+	run := append(argv[1:], "run", "--rm", "--network", "host", "--tls-verify=false", "--read-only", "--tmpfs", "/tmp",
+		"-e", "AWS_ACCESS_KEY_ID="+s3["PYSHIP_TEST_S3_ACCESS_KEY"], "-e", "AWS_SECRET_ACCESS_KEY="+s3["PYSHIP_TEST_S3_SECRET_KEY"])
+	run = append(append(run, extra...), ctr.Image)
+	cmd := exec.CommandContext(ctx, argv[0], append(run, ctr.Args...)...)
+	cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+pm["CONTAINERS_CONF"], "CONTAINERS_REGISTRIES_CONF="+pm["CONTAINERS_REGISTRIES_CONF"])
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s container: %v\n%s", what, err, out)
 	}
 }
