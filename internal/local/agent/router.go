@@ -180,10 +180,17 @@ func (r *router) serve(port int, known map[string]bool) error {
 	if r.port != 0 {
 		return fmt.Errorf("%s is served on port %d; this release asks for port %d: stop it first (pyship stop) to change the port", r.app, r.port, port)
 	}
-	if err := r.adopt(known); err == nil {
+	answered, err := r.adopt(known)
+	if err == nil {
 		r.port = port
 		r.log.Info("proxy process adopted", "pid", r.pid, "port", port)
 		return nil
+	}
+	if answered {
+		// pyship's own proxy holds the port: listening again would only say "in use". The
+		// housekeeping checks it from now on (and replaces it if it stays unanswering).
+		r.port = port
+		return fmt.Errorf("the proxy process of %s (pid %d) holds port %d but could not be given its routing: %w; run pyship deploy again, or pyship stop", r.app, r.pid, port, err)
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(r.a.bindHost(), strconv.Itoa(port)))
 	if err != nil {
@@ -208,13 +215,14 @@ func (r *router) serve(port int, known map[string]bool) error {
 }
 
 // adopt takes the app's running proxy process back, giving it the agent's options and weights
-// and dropping backends that are no replica the agent knows; r.mu is held.
-func (r *router) adopt(known map[string]bool) error {
+// and dropping backends that are no replica the agent knows; r.mu is held. answered tells
+// that a proxy process runs there, even when configuring it failed.
+func (r *router) adopt(known map[string]bool) (answered bool, err error) {
 	ctx, cancel := r.ctx()
 	defer cancel()
 	st, err := r.client.State(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	r.pid = st.PID
 	r.exited = nil
@@ -225,7 +233,7 @@ func (r *router) adopt(known map[string]bool) error {
 			}
 		}
 	}
-	return r.push(ctx)
+	return true, r.push(ctx)
 }
 
 // push gives the process the whole routing table the agent wants; r.mu is held.
