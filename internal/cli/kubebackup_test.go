@@ -30,12 +30,7 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 	pm := testsvc.Start(t, "podman")
 	bin := pyshipBin(t) // static, as the agent image needs
 
-	ident := filepath.Join(t.TempDir(), "backup.key")
-	code, pub, errs := runCLI(t, "backup", "keygen", "--identity-file", ident)
-	if code != ExitOK {
-		t.Fatalf("keygen: exit %d\n%s", code, errs)
-	}
-	pub = strings.TrimSpace(pub)
+	ident, pub := testIdentity(t)
 	prefix := "kbackup-" + c.Namespace
 	dest := "s3://" + s3["PYSHIP_TEST_S3_BUCKET"] + "/" + prefix
 
@@ -97,7 +92,7 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", s3["PYSHIP_TEST_S3_SECRET_KEY"])
 	to := filepath.Join(t.TempDir(), "restored")
 	s3flags := []string{"--dest", dest, "--endpoint", s3["PYSHIP_TEST_S3_ENDPOINT"], "--identity-file", ident}
-	code, _, errs = runCLI(t, append([]string{"backup", "restore", "latest", "--to", to}, s3flags...)...)
+	code, _, errs := runCLI(t, append([]string{"backup", "restore", "latest", "--to", to}, s3flags...)...)
 	if code != ExitOK {
 		t.Fatalf("restoring the CronJob's backup: exit %d\n%s", code, errs)
 	}
@@ -154,11 +149,7 @@ func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
 	pm := testsvc.Start(t, "podman")
 	bin := pyshipBin(t)
 
-	ident := filepath.Join(t.TempDir(), "backup.key")
-	code, pub, errs := runCLI(t, "backup", "keygen", "--identity-file", ident)
-	if code != ExitOK {
-		t.Fatalf("keygen: exit %d\n%s", code, errs)
-	}
+	ident, pub := testIdentity(t)
 	dest := "s3://" + s3["PYSHIP_TEST_S3_BUCKET"] + "/kbackup-pg-" + c.Namespace
 
 	pf := writePlan(t, "web")
@@ -168,7 +159,7 @@ func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Backup = &plan.Backup{Schedule: "0 * * * *", Destination: dest, Endpoint: s3["PYSHIP_TEST_S3_ENDPOINT"], Region: "us-east-1",
-		Recipients: []string{strings.TrimSpace(pub)}, Postgres: []plan.PostgresSource{{Name: "db", Secret: "DATABASE_URL"}}}
+		Recipients: []string{pub}, Postgres: []plan.PostgresSource{{Name: "db", Secret: "DATABASE_URL"}}}
 	p.Kubernetes = &plan.Kubernetes{AgentBase: pgbase}
 	b, _ = json.Marshal(p)
 	if err := os.WriteFile(pf, b, 0o644); err != nil {
@@ -221,11 +212,7 @@ func TestKubernetesRollbackWithData(t *testing.T) {
 	reg := testsvc.Start(t, "registry")["PYSHIP_TEST_REGISTRY"]
 	pm := testsvc.Start(t, "podman")
 	bin := pyshipBin(t)
-	ident := filepath.Join(t.TempDir(), "backup.key")
-	code, pub, errs := runCLI(t, "backup", "keygen", "--identity-file", ident)
-	if code != ExitOK {
-		t.Fatalf("keygen: exit %d\n%s", code, errs)
-	}
+	ident, pub := testIdentity(t)
 	dest := "s3://" + s3["PYSHIP_TEST_S3_BUCKET"] + "/kdata-" + c.Namespace
 	proj := testsvc.WriteTree(t, map[string]string{
 		"main.py":                "import os, http.server\nhttp.server.HTTPServer(('', int(os.environ['PORT'])), http.server.SimpleHTTPRequestHandler).serve_forever()\n",
@@ -243,7 +230,7 @@ destination = %q
 endpoint = %q
 region = "us-east-1"
 recipients = [%q]
-`, version, dest, s3["PYSHIP_TEST_S3_ENDPOINT"], strings.TrimSpace(pub))
+`, version, dest, s3["PYSHIP_TEST_S3_ENDPOINT"], pub)
 		if err := os.WriteFile(filepath.Join(proj, "pyship.toml"), []byte(spec), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -370,4 +357,16 @@ func runAsPod(ctx context.Context, t *testing.T, pm, s3 map[string]string, ctr c
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s container: %v\n%s", what, err, out)
 	}
+}
+
+// testIdentity makes an age identity file with `pyship backup keygen` and returns it with its
+// public key (the recipient).
+func testIdentity(t *testing.T) (file, recipient string) {
+	t.Helper()
+	file = filepath.Join(t.TempDir(), "backup.key")
+	code, out, errs := runCLI(t, "backup", "keygen", "--identity-file", file)
+	if code != ExitOK {
+		t.Fatalf("keygen: exit %d\n%s", code, errs)
+	}
+	return file, strings.TrimSpace(out)
 }

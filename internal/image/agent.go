@@ -95,31 +95,28 @@ func AgentImage(exe string, o AgentOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", arch
-	cf.Created = v1.Time{Time: o.Created.UTC()}
-	cf.Config.User = fmt.Sprintf("%d:%d", AgentUID, AgentUID)
-	cf.Config.Entrypoint = []string{AgentBinary}
-	cf.Config.Cmd = []string{"version"}
-	cf.Config.WorkingDir = "/tmp"
-	if system {
-		cf.Config.Env = []string{"PATH=/usr/local/bin", "HOME=/tmp", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
-	} else {
-		cf.Config.Env = append(cf.Config.Env, "HOME=/tmp")
-		if !slices.ContainsFunc(cf.Config.Env, func(e string) bool { return strings.HasPrefix(e, "PATH=") }) {
-			cf.Config.Env = append(cf.Config.Env, "PATH=/usr/local/bin:/usr/bin:/bin")
+	img, err = withConfig(img, func(cf *v1.ConfigFile) error {
+		cf.OS, cf.Architecture = "linux", arch
+		cf.Created = v1.Time{Time: o.Created.UTC()}
+		cf.Config.User = fmt.Sprintf("%d:%d", AgentUID, AgentUID)
+		cf.Config.Entrypoint = []string{AgentBinary}
+		cf.Config.Cmd = []string{"version"}
+		cf.Config.WorkingDir = "/tmp"
+		if system {
+			cf.Config.Env = []string{"PATH=/usr/local/bin", "HOME=/tmp", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
+		} else {
+			cf.Config.Env = append(cf.Config.Env, "HOME=/tmp")
+			if !slices.ContainsFunc(cf.Config.Env, func(e string) bool { return strings.HasPrefix(e, "PATH=") }) {
+				cf.Config.Env = append(cf.Config.Env, "PATH=/usr/local/bin:/usr/bin:/bin")
+			}
 		}
-	}
-	cf.Config.Labels = map[string]string{
-		"org.opencontainers.image.title":       "pyship agent",
-		"org.opencontainers.image.description": "pyship's own binary, for scheduled backups on Kubernetes",
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		cf.Config.Labels = map[string]string{
+			"org.opencontainers.image.title":       "pyship agent",
+			"org.opencontainers.image.description": "pyship's own binary, for scheduled backups on Kubernetes",
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	digest, err := img.Digest()

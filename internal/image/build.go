@@ -151,16 +151,8 @@ func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	cf, err := img.ConfigFile()
+	img, err = withConfig(img, func(cf *v1.ConfigFile) error { return setConfig(cf, p, base, vcs, created, &o) })
 	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	if err := setConfig(cf, p, base, vcs, created, &o); err != nil {
-		return nil, err
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return nil, err
 	}
 	res.Image = img
@@ -210,4 +202,18 @@ func tagOf(version string) string {
 		return "latest"
 	}
 	return b.String()
+}
+
+// withConfig is img as an OCI image whose config edit changed (on a copy).
+func withConfig(img v1.Image, edit func(*v1.ConfigFile) error) (v1.Image, error) {
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	if err := edit(cf); err != nil {
+		return nil, err
+	}
+	return mutate.ConfigFile(img, cf)
 }
