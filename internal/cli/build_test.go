@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -98,12 +98,7 @@ func TestBuildWritesEveryOutputAndPrintsTheReference(t *testing.T) {
 
 func TestRegistryServeIsTheDefaultPushTarget(t *testing.T) {
 	planFile, base := buildFixture(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", testsvc.Port(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	srvCtx, stop := context.WithCancel(ctx)

@@ -121,15 +121,7 @@ func (e *env) run(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freeTCPPort(t *testing.T) int { return testsvc.Port(t) }
 
 // project writes the stdlib test app with a plan file and returns the plan's path.
 func (e *env) project(version, mode, strategy string, port int, edit func(*plan.Plan)) string {

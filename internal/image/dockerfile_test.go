@@ -65,7 +65,7 @@ func TestDockerfileBuildsAWorkingImageWithPodman(t *testing.T) {
 			t.Errorf("the Dockerfile's image labels lack %s: %s", want, labels)
 		}
 	}
-	port := freePort(t)
+	port := testsvc.Port(t)
 	id := pm.start(t, tag, port)
 	if body := waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 30*time.Second); !strings.Contains(body, "hello from flask") {
 		t.Errorf("the Dockerfile's image answered %q", body)

@@ -3,7 +3,6 @@ package image_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -56,16 +55,6 @@ func (p podman) start(t *testing.T, ref string, port int, flags ...string) strin
 	id = id[strings.LastIndex(id, "\n")+1:]
 	t.Cleanup(func() { p.run(context.Background(), "rm", "-f", "-t", "0", id) })
 	return id
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // waitHTTP polls url until it answers 200 or the deadline passes.
@@ -139,7 +128,7 @@ func TestExamplesRunUnderPodman(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			port := freePort(t)
+			port := testsvc.Port(t)
 			var id string
 			if tc.data != "" {
 				// A named volume on the data folder, as a deploy mounts one.

@@ -11,11 +11,19 @@ import (
 	"time"
 )
 
+// quick are the services the -short tier may use: they need nothing built or started.
+var quick = map[string]bool{"python": true}
+
 // Start runs `scripts/services start NAME` (idempotent: an already running service is reused)
 // and returns the variables it exports. A service that cannot start fails the test: tests that
-// need a real part never skip silently.
+// need a real part never skip silently. Under -short (the fast tier) a test that needs any
+// service but the host Python is skipped, saying which; scripts/test prepares every service
+// before go test starts, so there a start only finds the service running.
 func Start(t testing.TB, name string) map[string]string {
 	t.Helper()
+	if testing.Short() && !quick[name] {
+		t.Skipf("-short: needs the %s service (scripts/test runs this test)", name)
+	}
 	root := RepoRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -180,6 +188,9 @@ func WantOneWarning(t testing.TB, warnings []string, want string, about ...strin
 // that `scripts/services start kube` starts (which also honours PYSHIP_TEST_KUBECONFIG).
 func Kubeconfig(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: needs a Kubernetes cluster (scripts/test runs this test)")
+	}
 	kc := os.Getenv("KUBECONFIG")
 	if kc == "" {
 		return Start(t, "kube")["KUBECONFIG"]

@@ -40,34 +40,40 @@ func versionOf(body string) string {
 	return v.Version
 }
 
-// pipEnv points pip at the test wheelhouse.
-func pipEnv(t *testing.T) {
+// pipEnv is the environment that points pip at the test wheelhouse, for build.
+func pipEnv(t *testing.T) []string {
 	t.Helper()
 	wh := testsvc.Start(t, "python")["PYSHIP_TEST_WHEELHOUSE"]
 	if wh == "" {
 		t.Fatal("no wheelhouse: ../shared/wheelhouse is needed to install Flask, FastAPI and Django offline")
 	}
-	t.Setenv("PIP_NO_INDEX", "1")
-	t.Setenv("PIP_FIND_LINKS", wh)
+	return []string{"PIP_NO_INDEX=1", "PIP_FIND_LINKS=" + wh}
 }
 
+// TestFrameworksDropNothing deploys every example twice with every strategy under load. The
+// twelve cases run in parallel (go test -parallel bounds how many at once); each has its own
+// agent, home and copy of the example.
 func TestFrameworksDropNothing(t *testing.T) {
-	pipEnv(t)
+	if testing.Short() {
+		t.Skip("-short: the framework x strategy matrix takes minutes (scripts/test runs it)")
+	}
+	env := pipEnv(t)
 	for _, fw := range frameworks {
-		dir := testsvc.CopyTree(t, filepath.Join(testsvc.RepoRoot(t), "examples", fw))
 		for _, strategy := range []string{"rolling", "blue-green", "canary"} {
 			t.Run(fw+"/"+strategy, func(t *testing.T) {
+				t.Parallel()
+				dir := testsvc.CopyTree(t, filepath.Join(testsvc.RepoRoot(t), "examples", fw))
 				home := newHome(t)
 				c := startAgent(t, home)
 				pub := port(t)
 				url := fmt.Sprintf("http://127.0.0.1:%d/", pub)
-				deploy(t, c, build(t, home, examplePlan(t, dir, "v1", strategy, pub)))
+				deploy(t, c, build(t, home, examplePlan(t, dir, "v1", strategy, pub), env...))
 				if _, body := httpGet(t, url); versionOf(body) != "v1" {
 					t.Fatalf("v1 answers %q", body)
 				}
 				l := startLoad(url, 4)
 				l.waitFor(t, 50)
-				ev := deploy(t, c, build(t, home, examplePlan(t, dir, "v2", strategy, pub)))
+				ev := deploy(t, c, build(t, home, examplePlan(t, dir, "v2", strategy, pub), env...))
 				l.waitFor(t, 50)
 				l.stop()
 				if ev.Final.Phase != rollout.Succeeded {

@@ -77,15 +77,7 @@ func newHome(t *testing.T) string {
 	return home
 }
 
-func port(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func port(t *testing.T) int { return testsvc.Port(t) }
 
 // startAgent runs an agent on home until the test ends (replicas are stopped too); opts
 // adjust it before it starts.
@@ -173,12 +165,13 @@ func stdlibPlan(dir, version, strategy string, port int) *plan.Plan {
 	}
 }
 
-func build(t *testing.T, home string, p *plan.Plan) *release.Manifest {
+// build builds release p into home, with env added to this process's environment.
+func build(t *testing.T, home string, p *plan.Plan, env ...string) *release.Manifest {
 	t.Helper()
 	py := testsvc.Start(t, "python")["PYSHIP_TEST_PYTHON"]
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	m, err := release.Build(ctx, release.Paths{Home: home}, p, release.Options{Python: py, Env: os.Environ()})
+	m, err := release.Build(ctx, release.Paths{Home: home}, p, release.Options{Python: py, Env: append(os.Environ(), env...)})
 	if err != nil {
 		t.Fatalf("building %s %s: %v", p.Name, p.Version, err)
 	}

@@ -2,7 +2,6 @@ package supervise
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,16 +12,6 @@ import (
 	"github.com/pyship/pyship/internal/rollout"
 	"github.com/pyship/pyship/internal/testsvc"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 func appSpec(t *testing.T, id, mode string) Spec {
 	t.Helper()
@@ -36,7 +25,7 @@ func appSpec(t *testing.T, id, mode string) Spec {
 		ID: id, Release: "r1", Dir: dir,
 		Command: []string{py, app},
 		Env:     []string{"PATH=" + os.Getenv("PATH"), "APP_MODE=" + mode, "PYSHIP_VERSION=v1"},
-		Port:    freePort(t), LogFile: filepath.Join(dir, id+".log"),
+		Port:    testsvc.Port(t), LogFile: filepath.Join(dir, id+".log"),
 		Probe: Probe{Type: "http", Path: "/healthz", Interval: 200 * time.Millisecond, Timeout: time.Second, StartupTimeout: 4 * time.Second},
 		Grace: 2 * time.Second,
 	}
