@@ -107,17 +107,13 @@ func TestRegistryServeIsTheDefaultPushTarget(t *testing.T) {
 		code, _, _ := runCtx(t, srvCtx, "registry", "serve", "--addr", addr, "--dir", t.TempDir())
 		done <- code
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
-			resp.Body.Close()
-			break
+	testsvc.Eventually(t, 10*time.Second, "pyship registry serve to answer", func() error {
+		resp, err := http.Get("http://" + addr + "/v2/")
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("pyship registry serve did not answer within 10 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return resp.Body.Close()
+	})
 	code, stdout, stderr := runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--push", "--registry", addr)
 	if code != 0 || !strings.HasPrefix(stdout, addr+"/flask-app:1.0.0@sha256:") {
 		t.Errorf("build --push: exit %d\n%s\n%s", code, stdout, stderr)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pyship/pyship/internal/local/supervise"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/testsvc"
 )
 
 func TestDeployLifecycle(t *testing.T) {
@@ -145,17 +147,13 @@ func TestAgentKill9MidDeploy(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testsvc.Eventually(t, 60*time.Second, "the second deploy to start replicas", func() error {
 		b, _ := os.ReadFile(filepath.Join(e.home, "apps", "cliapp", "state.json"))
-		if strings.Count(string(b), `"release": "r2"`) >= 2 {
-			break
+		if strings.Count(string(b), `"release": "r2"`) < 2 {
+			return fmt.Errorf("state:\n%s", b)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the second deploy never started replicas:\n%s", b)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	b, _ := os.ReadFile(filepath.Join(e.home, "agent.pid"))
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
@@ -196,22 +194,18 @@ func TestAgentKill9MidDeploy(t *testing.T) {
 			}
 		}
 	}
-	deadline = time.Now().Add(15 * time.Second)
-	for {
+	testsvc.Eventually(t, 15*time.Second, "no orphan processes", func() error {
 		var orphans []string
 		for _, id := range supervise.Marked(e.home) {
 			if !known[id] {
 				orphans = append(orphans, id)
 			}
 		}
-		if len(orphans) == 0 {
-			break
+		if len(orphans) > 0 {
+			return fmt.Errorf("orphan processes: %v", orphans)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("orphan processes: %v", orphans)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	if n := proxyProcesses(e.home); n != 1 {
 		t.Errorf("%d proxy processes run for the app, want 1", n)
 	}
@@ -286,26 +280,27 @@ func TestAgentRestartAdoptsReplicas(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	for syscall.Kill(pid, 0) == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testsvc.Eventually(t, 10*time.Second, "the killed agent to end", func() error {
+		if syscall.Kill(pid, 0) == nil {
+			return fmt.Errorf("agent %d still runs", pid)
+		}
+		return nil
+	})
 	p.served(t, 50) // with no agent running
 	agentCmd := exec.Command(pyshipBin(t), "agent", "--home", e.home, "--admin-addr", "127.0.0.1:0", "--bind", "127.0.0.1")
 	if err := agentCmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { agentCmd.Process.Kill(); agentCmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		// The agent answers and has taken both replicas back.
-		if code, _, _ := e.run("status"); code == 0 && len(pids()) == 2 {
-			break
+	testsvc.Eventually(t, 20*time.Second, "the restarted agent to answer and take both replicas back", func() error {
+		if code, _, stderr := e.run("status"); code != 0 {
+			return fmt.Errorf("status: exit %d: %s", code, stderr)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the restarted agent does not answer")
+		if n := len(pids()); n != 2 {
+			return fmt.Errorf("%d replicas", n)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	if code, body, err := getBody(url); err != nil || code != 200 || body != "stdlib v1" {
 		t.Errorf("the restarted agent serves %d %q %v, want stdlib v1", code, body, err)
 	}

@@ -217,13 +217,12 @@ func poll(url string) *poller {
 func (p *poller) served(t *testing.T, n int64) {
 	t.Helper()
 	target := p.ok.Load() + n
-	deadline := time.Now().Add(20 * time.Second)
-	for p.ok.Load() < target {
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing is served: %d ok, %d failed", p.ok.Load(), p.failed.Load())
+	testsvc.Eventually(t, 20*time.Second, fmt.Sprintf("%d more answers", n), func() error {
+		if p.ok.Load() < target {
+			return fmt.Errorf("%d ok, %d failed", p.ok.Load(), p.failed.Load())
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func (p *poller) stop() { p.once.Do(func() { close(p.stopc) }); p.done.Wait() }

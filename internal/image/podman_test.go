@@ -60,27 +60,22 @@ func (p podman) start(t *testing.T, ref string, port int, flags ...string) strin
 // waitHTTP polls url until it answers 200 or the deadline passes.
 func waitHTTP(t *testing.T, url string, within time.Duration) string {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	var last string
-	for time.Now().Before(deadline) {
+	var body string
+	testsvc.Eventually(t, within, url+" to answer 200", func() error {
 		resp, err := http.Get(url)
-		if err == nil {
-			var b strings.Builder
-			_, _ = fmt.Fprint(&b, resp.Status)
-			buf := make([]byte, 512)
-			n, _ := resp.Body.Read(buf)
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return string(buf[:n])
-			}
-			last = b.String()
-		} else {
-			last = err.Error()
+		if err != nil {
+			return err
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s did not answer 200 within %s: %s", url, within, last)
-	return ""
+		buf := make([]byte, 512)
+		n, _ := resp.Body.Read(buf)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("%s", resp.Status)
+		}
+		body = string(buf[:n])
+		return nil
+	})
+	return body
 }
 
 // Each example of the repository, built with the plan pyship detects for it (as `pyship build`
@@ -170,18 +165,15 @@ func TestExamplesRunUnderPodman(t *testing.T) {
 
 func waitLog(t *testing.T, pm podman, id, want string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	var logs string
-	for time.Now().Before(deadline) {
-		logs, _ = pm.run(ctxT(t), "logs", id)
-		if strings.Contains(logs, want) {
-			running, err := pm.run(ctxT(t), "inspect", "-f", "{{.State.Running}}", id)
-			if err != nil || running != "true" {
-				t.Errorf("container not running after %q: %s %v", want, running, err)
-			}
-			return
+	testsvc.Eventually(t, within, fmt.Sprintf("the container's logs to show %q", want), func() error {
+		logs, _ := pm.run(ctxT(t), "logs", id)
+		if !strings.Contains(logs, want) {
+			return fmt.Errorf("logs:\n%s", logs)
 		}
-		time.Sleep(200 * time.Millisecond)
+		return nil
+	})
+	running, err := pm.run(ctxT(t), "inspect", "-f", "{{.State.Running}}", id)
+	if err != nil || running != "true" {
+		t.Errorf("container not running after %q: %s %v", want, running, err)
 	}
-	t.Fatalf("container logs lack %q within %s:\n%s", want, within, logs)
 }

@@ -33,20 +33,17 @@ func serve(t *testing.T, dir string) (addr string, stop func()) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the registry did not start within 10 s")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testsvc.Eventually(t, 10*time.Second, "/v2/ to answer 200", func() error {
 		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/v2/ did not answer 200: %v", err)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("%s", resp.Status)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	return addr, func() {
 		cancel()
 		if err := <-done; err != nil {

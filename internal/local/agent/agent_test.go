@@ -16,6 +16,7 @@ import (
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/local/supervise"
 	"github.com/pyship/pyship/internal/rollout"
+	"github.com/pyship/pyship/internal/testsvc"
 )
 
 func TestStrategiesDropNothing(t *testing.T) {
@@ -222,22 +223,22 @@ func TestProxyProcessRestarted(t *testing.T) {
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if pid := readPID(); pid != first && pid != 0 {
-			if resp, err := http.Get(url); err == nil {
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if strings.TrimSpace(string(b)) == "stdlib v1" {
-					break
-				}
-			}
+	testsvc.Eventually(t, 20*time.Second, "the killed proxy process to be replaced", func() error {
+		pid := readPID()
+		if pid == first || pid == 0 {
+			return fmt.Errorf("the pid file says %d", pid)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the killed proxy process was not replaced (pid file says %d)", readPID())
+		resp, err := http.Get(url)
+		if err != nil {
+			return err
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := strings.TrimSpace(string(b)); got != "stdlib v1" {
+			return fmt.Errorf("the new proxy answers %q", got)
+		}
+		return nil
+	})
 	if st, err := c.Status(t.Context(), "stdapp"); err != nil || st[0].URL != url || st[0].Releases[0].Weight != 100 {
 		t.Errorf("status after the proxy's restart: %+v %v", st, err)
 	}
@@ -295,13 +296,12 @@ func TestStrayProxyProcessEnded(t *testing.T) {
 		t.Fatalf("no proxy process %d runs after the agent's shutdown", pid)
 	}
 	startAgent(t, home)
-	deadline := time.Now().Add(15 * time.Second)
-	for isProxy(pid, proxySocket(paths, "stdapp")) {
-		if time.Now().After(deadline) {
-			t.Fatal("the stray proxy process still runs")
+	testsvc.Eventually(t, 15*time.Second, "the stray proxy process to end", func() error {
+		if isProxy(pid, proxySocket(paths, "stdapp")) {
+			return fmt.Errorf("proxy process %d still runs", pid)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	if _, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", pub)); err == nil {
 		t.Error("the stopped app's port still answers")
 	}

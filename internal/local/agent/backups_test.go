@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -77,21 +78,19 @@ func hookServer(t *testing.T) (string, func() []string) {
 // waitBackup polls the app's status until ok holds of its backup status.
 func waitBackup(t *testing.T, c *Client, app string, ok func(*BackupStatus) bool) *BackupStatus {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	var b *BackupStatus
+	testsvc.Eventually(t, 60*time.Second, "the backup status to match", func() error {
 		st, err := c.Status(context.Background(), app)
-		if err == nil && len(st) == 1 && st[0].Backup != nil && ok(st[0].Backup) {
-			return st[0].Backup
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			var b any
-			if len(st) == 1 {
-				b = st[0].Backup
-			}
-			t.Fatalf("backup status never matched: %+v %v", b, err)
+		if len(st) == 1 && st[0].Backup != nil && ok(st[0].Backup) {
+			b = st[0].Backup
+			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("status %+v", st)
+	})
+	return b
 }
 
 type backupEnv struct {
@@ -195,13 +194,12 @@ func TestScheduledBackups(t *testing.T) {
 	if b.LastID != first || !strings.Contains(b.LastError, "reading backup source folder") || !b.Next.After(clock.Now()) {
 		t.Fatalf("after a failed slot: %+v", b)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(strings.Join(posts(), "\n"), ":x: the scheduled backup of 2026-11-25T11:00:00Z of stdapp failed") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the webhook got %q; want the failed backup", posts())
+	testsvc.Eventually(t, 10*time.Second, "the webhook to get the failed backup", func() error {
+		if !strings.Contains(strings.Join(posts(), "\n"), ":x: the scheduled backup of 2026-11-25T11:00:00Z of stdapp failed") {
+			return fmt.Errorf("the webhook got %q", posts())
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	if err := os.Rename(live+".away", live); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/rollout"
+	"github.com/pyship/pyship/internal/testsvc"
 )
 
 // Without traffic a canary says so and holds; promote and abort end it either way.
@@ -29,20 +30,19 @@ func TestCanaryWithoutTrafficHoldsUntilPromoteOrAbort(t *testing.T) {
 				}
 				done <- ev
 			}()
-			deadline := time.Now().Add(30 * time.Second)
-			for {
+			testsvc.Eventually(t, 30*time.Second, "the canary to report a lack of traffic", func() error {
 				st, err := c.Status(context.Background(), "stdapp")
-				if err == nil && len(st) == 1 && st[0].Deploy != nil && strings.Contains(st[0].Deploy.Message, "not enough traffic") {
-					if st[0].Deploy.Analysis == nil || st[0].Deploy.Analysis.Outcome != rollout.Inconclusive {
-						t.Errorf("analysis = %+v, want inconclusive", st[0].Deploy.Analysis)
-					}
-					break
+				if err != nil {
+					return err
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the canary never reported a lack of traffic: %+v", st)
+				if len(st) != 1 || st[0].Deploy == nil || !strings.Contains(st[0].Deploy.Message, "not enough traffic") {
+					return fmt.Errorf("status %+v", st)
 				}
-				time.Sleep(50 * time.Millisecond)
-			}
+				if st[0].Deploy.Analysis == nil || st[0].Deploy.Analysis.Outcome != rollout.Inconclusive {
+					t.Errorf("analysis = %+v, want inconclusive", st[0].Deploy.Analysis)
+				}
+				return nil
+			})
 			if _, err := c.Act(context.Background(), "stdapp", verb); err != nil {
 				t.Fatal(err)
 			}
@@ -92,13 +92,12 @@ func TestPromoteOutsideCanary(t *testing.T) {
 	if err != nil || !strings.Contains(msg, "ended the rollback window of r1") {
 		t.Fatalf("promote in the rollback window: %q, %v", msg, err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for warm() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("r1 still has %d warm replicas after promote", warm())
+	testsvc.Eventually(t, 15*time.Second, "r1's warm replicas to stop after promote", func() error {
+		if n := warm(); n != 0 {
+			return fmt.Errorf("r1 still has %d warm replicas", n)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	if _, err := c.Act(ctx, "stdapp", "promote"); err == nil || !strings.Contains(err.Error(), "no blue-green rollback window open") {
 		t.Errorf("promote with the window closed: %v", err)
 	}
@@ -111,17 +110,16 @@ func TestPromoteOutsideCanary(t *testing.T) {
 		ev, _ := c.Deploy(ctx, DeployRequest{App: m3.App, Release: m3.ID}, func(Event) {})
 		done <- ev
 	}()
-	deadline = time.Now().Add(30 * time.Second)
-	for {
+	testsvc.Eventually(t, 30*time.Second, "the rolling deploy to start", func() error {
 		st, err := c.Status(ctx, "stdapp")
-		if err == nil && st[0].Deploy != nil && st[0].Deploy.Spec.Release == m3.ID && !st[0].Deploy.Terminal() {
-			break
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the rolling deploy never started: %+v", st)
+		if len(st) == 0 || st[0].Deploy == nil || st[0].Deploy.Spec.Release != m3.ID || st[0].Deploy.Terminal() {
+			return fmt.Errorf("status %+v", st)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	if _, err := c.Act(ctx, "stdapp", "promote"); err == nil || !strings.Contains(err.Error(), "promote applies to canary deploys only: this rolling deploy") {
 		t.Errorf("promote during a rolling deploy: %v", err)
 	}

@@ -106,13 +106,9 @@ func runAgent(t *testing.T, home string, opts ...func(*Agent)) (*Client, *Agent,
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	c := NewClient(home)
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()) != nil {
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatal("agent did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := testsvc.Poll(10*time.Second, func() error { return c.Ping(context.Background()) }); err != nil {
+		cancel()
+		t.Fatalf("the agent did not start: %v", err)
 	}
 	var once sync.Once
 	return c, a, func() {
@@ -269,13 +265,12 @@ func (l *load) sentBetween(from, to time.Time) int64 {
 func (l *load) waitFor(t *testing.T, n int64) {
 	t.Helper()
 	target := l.ok.Load() + n
-	deadline := time.Now().Add(30 * time.Second)
-	for l.ok.Load() < target {
-		if time.Now().After(deadline) {
-			t.Fatalf("load made no progress: %d ok, %d failed %v", l.ok.Load(), l.failed.Load(), l.errs)
+	testsvc.Eventually(t, 30*time.Second, fmt.Sprintf("%d more requests of the load to succeed", n), func() error {
+		if l.ok.Load() < target {
+			return fmt.Errorf("%d ok, %d failed %v", l.ok.Load(), l.failed.Load(), l.errs)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func httpGet(t *testing.T, url string) (int, string) {

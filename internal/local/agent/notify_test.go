@@ -16,6 +16,7 @@ import (
 
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/rollout"
+	"github.com/pyship/pyship/internal/testsvc"
 )
 
 // hookPayload is the part of the Slack-compatible message the tests check.
@@ -65,22 +66,21 @@ func newWebhook(t *testing.T) *webhook {
 // wait returns the payloads once there are n of them.
 func (h *webhook) wait(t *testing.T, n int) []hookPayload {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var got []hookPayload
+	testsvc.Eventually(t, 30*time.Second, fmt.Sprintf("%d webhook message(s)", n), func() error {
 		h.mu.Lock()
-		got, errs := append([]hookPayload(nil), h.got...), h.errs
+		var errs []string
+		got, errs = append([]hookPayload(nil), h.got...), h.errs
 		h.mu.Unlock()
 		if len(errs) > 0 {
 			t.Fatalf("bad webhook requests: %v", errs)
 		}
-		if len(got) >= n {
-			return got
+		if len(got) < n {
+			return fmt.Errorf("the webhook got %d message(s): %+v", len(got), got)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the webhook got %d message(s), want %d: %+v", len(got), n, got)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return got
 }
 
 // A deploy the agent cannot carry out (here: its secrets file is gone) is reported as failed.
@@ -145,8 +145,7 @@ func TestWebhookOnRecoveredRollback(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go c.Deploy(ctx, DeployRequest{App: m2.App, Release: m2.ID}, func(Event) {})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testsvc.Eventually(t, 30*time.Second, "the v2 deploy to start its replicas", func() error {
 		st, _ := loadState(release.Paths{Home: home}, "stdapp")
 		n := 0
 		for _, r := range st.Replicas {
@@ -154,14 +153,11 @@ func TestWebhookOnRecoveredRollback(t *testing.T) {
 				n++
 			}
 		}
-		if n == 2 {
-			break
+		if n != 2 {
+			return fmt.Errorf("%d v2 replicas in %+v", n, st)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the v2 deploy never started its replicas: %+v", st)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	shutdown()
 	c2 := startAgent(t, home)
 	got := hook.wait(t, 2)[1]

@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,17 +49,17 @@ func newSup(t *testing.T) (*Supervisor, *events) {
 
 func waitHealth(t *testing.T, s *Supervisor, id string, want rollout.Health, cond func(Info) bool) Info {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	var got Info
+	testsvc.Eventually(t, 20*time.Second, fmt.Sprintf("replica %s to become %s", id, want), func() error {
 		for _, i := range s.List() {
 			if i.ID == id && i.Health == want && (cond == nil || cond(i)) {
-				return i
+				got = i
+				return nil
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("replica %s never became %s: %+v", id, want, s.List())
-	return Info{}
+		return fmt.Errorf("replicas %+v", s.List())
+	})
+	return got
 }
 
 func TestReadyThenStopLeavesNoProcess(t *testing.T) {
