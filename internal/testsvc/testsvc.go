@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,9 @@ func Start(t testing.TB, name string) map[string]string {
 	t.Helper()
 	if testing.Short() && !quick[name] {
 		t.Skipf("-short: needs the %s service (scripts/test runs this test)", name)
+	}
+	if prepared, ok := os.LookupEnv("PYSHIP_TEST_PREPARED"); ok && !slices.Contains(strings.Fields(prepared), name) {
+		t.Fatalf("scripts/test did not prepare the %s service before go test (it prepared %q): add it to the list in scripts/test, so no test builds a service inside its timeout", name, prepared)
 	}
 	root := RepoRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)

@@ -20,6 +20,7 @@ import (
 )
 
 func TestStrategiesDropNothing(t *testing.T) {
+	t.Parallel()
 	for _, strategy := range []string{"rolling", "blue-green", "canary"} {
 		t.Run(strategy, func(t *testing.T) {
 			home := newHome(t)
@@ -73,6 +74,7 @@ func TestStrategiesDropNothing(t *testing.T) {
 }
 
 func TestBrokenReleaseRollsBack(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		mode, strategy string
 		maxFailed      int64
@@ -118,6 +120,7 @@ func TestBrokenReleaseRollsBack(t *testing.T) {
 // TestProxyFollowsTheDeployedPlan: [deploy] sticky and request_timeout of the release being
 // deployed configure the app's proxy.
 func TestProxyFollowsTheDeployedPlan(t *testing.T) {
+	t.Parallel()
 	home := newHome(t)
 	c := startAgent(t, home)
 	pub := port(t)
@@ -161,6 +164,7 @@ func mustGet(t *testing.T, url string) *http.Response {
 
 // [deploy] keep_releases bounds the releases kept; a failed deploy does not count against it.
 func TestKeepReleases(t *testing.T) {
+	t.Parallel()
 	home := newHome(t)
 	c := startAgent(t, home)
 	pub := port(t)
@@ -202,6 +206,7 @@ func TestKeepReleases(t *testing.T) {
 
 // The proxy process is supervised: killed, it is started again with the agent's routing table.
 func TestProxyProcessRestarted(t *testing.T) {
+	t.Parallel()
 	home := newHome(t)
 	c := startAgent(t, home)
 	pub := port(t)
@@ -265,6 +270,7 @@ func canaryBound(t *testing.T, l *load, final *rollout.Status) int64 {
 // A proxy process left running for an app that is not served (the agent died while stopping
 // it) is ended by the next agent.
 func TestStrayProxyProcessEnded(t *testing.T) {
+	t.Parallel()
 	home := newHome(t)
 	pub := port(t)
 	c, _, shutdown := runAgent(t, home)

@@ -153,6 +153,7 @@ func (e backupEnv) restored(t *testing.T, id, file string) string {
 }
 
 func TestScheduledBackups(t *testing.T) {
+	t.Parallel()
 	clock := &manualClock{now: time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC), waits: make(chan clockWait, 4)}
 	home := newHome(t)
 	c := startAgent(t, home, func(a *Agent) { a.BackupClock = clock })
@@ -235,6 +236,7 @@ func TestScheduledBackups(t *testing.T) {
 // TestBackupScheduleSurvivesAgentRestart: an agent that recovers a running app runs its
 // schedule again.
 func TestBackupScheduleSurvivesAgentRestart(t *testing.T) {
+	t.Parallel()
 	clock := &manualClock{now: time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC), waits: make(chan clockWait, 4)}
 	home := newHome(t)
 	c, _, stop := runAgent(t, home, func(a *Agent) { a.BackupClock = clock })

@@ -13,6 +13,7 @@ import (
 
 // Without traffic a canary says so and holds; promote and abort end it either way.
 func TestCanaryWithoutTrafficHoldsUntilPromoteOrAbort(t *testing.T) {
+	t.Parallel()
 	for _, verb := range []string{"promote", "abort"} {
 		t.Run(verb, func(t *testing.T) {
 			home := newHome(t)
@@ -67,6 +68,7 @@ func TestCanaryWithoutTrafficHoldsUntilPromoteOrAbort(t *testing.T) {
 // promote is for canaries: it refuses a rolling deploy in progress, and after a blue-green
 // switch it ends the rollback window.
 func TestPromoteOutsideCanary(t *testing.T) {
+	t.Parallel()
 	home := newHome(t)
 	c := startAgent(t, home)
 	pub := port(t)

@@ -54,6 +54,7 @@ func pipEnv(t *testing.T) []string {
 // twelve cases run in parallel (go test -parallel bounds how many at once); each has its own
 // agent, home and copy of the example.
 func TestFrameworksDropNothing(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("-short: the framework x strategy matrix takes minutes (scripts/test runs it)")
 	}

@@ -85,6 +85,7 @@ func (h *webhook) wait(t *testing.T, n int) []hookPayload {
 
 // A deploy the agent cannot carry out (here: its secrets file is gone) is reported as failed.
 func TestWebhookOnEngineError(t *testing.T) {
+	t.Parallel()
 	home := newHome(t)
 	c := startAgent(t, home)
 	hook := newWebhook(t)
@@ -125,6 +126,7 @@ func TestWebhookOnEngineError(t *testing.T) {
 // A deploy interrupted by the agent's restart is rolled back by the next agent, which tells
 // the webhook.
 func TestWebhookOnRecoveredRollback(t *testing.T) {
+	t.Parallel()
 	home := newHome(t)
 	hook := newWebhook(t)
 	pub := port(t)
