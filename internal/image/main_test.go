@@ -42,6 +42,9 @@ func TestMain(m *testing.M) {
 
 func env(t *testing.T) testEnv {
 	t.Helper()
+	if testing.Short() { // before the Once: a skip inside it would leave the setup empty for the rest
+		t.Skip("-short: needs the pybase and registry services (scripts/test runs this test)")
+	}
 	envOnce.Do(func() {
 		base := testsvc.Start(t, "pybase")
 		py := testsvc.Start(t, "python")
