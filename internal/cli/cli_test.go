@@ -398,3 +398,26 @@ func TestInitRefusesToolPyship(t *testing.T) {
 		t.Errorf("init wrote pyship.toml beside [tool.pyship]")
 	}
 }
+
+// An entry file that does not parse is not quietly classed as a worker: plan shows the syntax
+// error as a warning and exits 1, in text and in JSON.
+func TestPlanSaysTheEntryFileDoesNotParse(t *testing.T) {
+	dir := testsvc.WriteTree(t, map[string]string{
+		"requirements.txt": "flask\n",
+		"main.py":          "import time\nwhile True:\n    print(\"tick\"\n    time.sleep(1)\n",
+	})
+	r := run(t, "plan", dir)
+	if r.code != ExitFailure || !strings.Contains(r.out, "main.py:3:10: '(' was never closed: the entry file does not parse") {
+		t.Errorf("plan: code %d, out %q, err %q", r.code, r.out, r.err)
+	}
+	r = run(t, "plan", "--output", "json", dir)
+	var p struct{ Warnings []string }
+	if err := json.Unmarshal([]byte(r.out), &p); err != nil || r.code != ExitFailure {
+		t.Fatalf("plan --output json: code %d, %v: %s", r.code, err, r.out)
+	}
+	testsvc.WantOneWarning(t, p.Warnings, "main.py:3:10", "does not parse")
+	// A clean project has no such warning and exits 0.
+	if r := run(t, "plan", example(t, "stdlib")); r.code != ExitOK || strings.Contains(r.out, "does not parse") {
+		t.Errorf("plan of a clean example: code %d, out %q", r.code, r.out)
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 
+	"github.com/pyship/pyship/internal/detect"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/spec"
 	"github.com/spf13/cobra"
@@ -104,6 +106,13 @@ func initEntries(p *plan.Plan) []spec.Entry {
 	add("build.python", p.Python.Version, "python.version")
 	add("build.base", p.Build.Base, "build.base")
 	add("run.command", p.Run.Shell, "run.command")
+	if p.Run.Server != "" && slices.Equal(p.Run.Command, detect.ServerCommand(p.Run.Server, p.Run.App, p.Run.Workers)) {
+		// pyship builds this command from the server, the app and [run] workers at every
+		// plan: written out, it would pin --workers and ignore a later workers = N.
+		e := &es[len(es)-1]
+		e.Commented = true
+		e.Comment += "; pyship builds it from the server, the app and [run] workers: uncomment to take it over"
+	}
 	add("run.kind", p.Run.Kind, "run.kind")
 	if p.Run.Kind == "web" {
 		add("run.port", p.Run.Port, "run.port")

@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/pybuild"
 	"github.com/spf13/cobra"
 )
 
@@ -35,14 +39,32 @@ folders, target, strategy and replicas.
 			if err != nil {
 				return err
 			}
+			broken := brokenEntry(cmd.Context(), p)
 			if o.out.json() {
-				return writeJSON(s.Out, p)
+				err = writeJSON(s.Out, p)
+			} else {
+				err = plan.WriteText(s.Out, p, o.explain)
 			}
-			return plan.WriteText(s.Out, p, o.explain)
+			if err == nil && broken {
+				return exitError{ExitFailure}
+			}
+			return err
 		},
 	}
 	c.Flags().StringVar(&o.env, "env", "", "apply the [env.NAME] overlay of the spec")
 	c.Flags().BoolVar(&o.explain, "explain", false, "show the evidence for each value")
 	o.out.register(c)
 	return c
+}
+
+// brokenEntry adds a warning to p when its entry file does not parse (what plan shows of the
+// kind, framework and port then rests on a file Python rejects) and reports whether it did.
+// No Python to check with is no finding: build and deploy check every file anyway.
+func brokenEntry(ctx context.Context, p *plan.Plan) bool {
+	errs, err := pybuild.CheckEntry(ctx, p)
+	if err != nil || len(errs) == 0 {
+		return false
+	}
+	p.Warnings = append(p.Warnings, fmt.Sprintf("%s: the entry file does not parse, so the kind (%s), start command and port above were read from a broken file and may be wrong; fix it (pyship check lists every syntax error)", errs[0], p.Run.Kind))
+	return true
 }

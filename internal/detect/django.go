@@ -13,7 +13,10 @@ type djangoProject struct {
 	wsgi, asgi   string // "mysite.wsgi.application"
 	wsgiLine     int
 	asgiLine     int
-	pythonPath   string
+	// wsgiFile is set when the settings name no WSGI_APPLICATION and the WSGI application is
+	// the project's wsgi.py `application` (what `django-admin startproject` writes).
+	wsgiFile   string
+	pythonPath string
 }
 
 // findDjango reads manage.py's DJANGO_SETTINGS_MODULE and that settings file's
@@ -76,7 +79,28 @@ func findDjango(srcs []*pyFile) *djangoProject {
 			}
 		}
 	}
+	if dj.wsgi == "" {
+		dj.findWSGIFile(srcs)
+	}
 	return dj
+}
+
+// findWSGIFile looks for PROJECT/wsgi.py defining `application` beside the settings (PROJECT
+// is the settings module's package: "mysite" for mysite.settings or mysite.settings.prod):
+// Django serves that object when WSGI_APPLICATION is not set, and so does gunicorn.
+func (dj *djangoProject) findWSGIFile(srcs []*pyFile) {
+	pkg, _, _ := strings.Cut(dj.settings, ".")
+	for _, pf := range srcs {
+		if pf.module != pkg+".wsgi" {
+			continue
+		}
+		for i, t := range pf.toks {
+			if t.first && t.kind == tokName && t.text == "application" && at(pf.toks, i+1, "=") {
+				dj.wsgi, dj.wsgiLine, dj.wsgiFile = pkg+".wsgi.application", t.line, pf.rel
+				return
+			}
+		}
+	}
 }
 
 // appRef turns "mysite.wsgi.application" into "mysite.wsgi:application".

@@ -249,6 +249,9 @@ func (p *Project) djangoEntry(dj *djangoProject) (*Entry, error) {
 		e.Server, e.App, e.ServerEvidence = "gunicorn", appRef(dj.wsgi), p.serverEvidence("gunicorn")
 		e.Entrypoint = moduleFile(strings.Split(e.App, ":")[0], dj.pythonPath)
 		e.Evidence = Evidence{File: dj.settingsFile, Line: dj.wsgiLine, Rule: "Django WSGI_APPLICATION"}
+		if dj.wsgiFile != "" {
+			e.Evidence = Evidence{File: dj.wsgiFile, Line: dj.wsgiLine, Rule: "Django wsgi.py application (no WSGI_APPLICATION in the settings)"}
+		}
 		return e, nil
 	}
 	manage := "manage.py"
@@ -263,6 +266,9 @@ func (p *Project) djangoEntry(dj *djangoProject) (*Entry, error) {
 		p.warnf("%s: no DJANGO_SETTINGS_MODULE found; running Django's development server", manage)
 	case dj.asgi != "":
 		p.warnf("%s:%d: ASGI_APPLICATION is set but uvicorn is not in the dependencies: add uvicorn to %s to serve Django in production; until then Django's development server runs it", dj.settingsFile, dj.asgiLine, p.depsFile())
+	case dj.wsgi == "" && p.hasDep("gunicorn"):
+		p.warnf("%s: gunicorn is in the dependencies but %s sets no WSGI_APPLICATION and there is no %s defining application: set WSGI_APPLICATION, or [run] command in pyship.toml; until then Django's development server runs it",
+			manage, dj.settingsFile, moduleFile(strings.SplitN(dj.settings, ".", 2)[0]+".wsgi", dj.pythonPath))
 	default:
 		p.warnf("%s: no WSGI server in the dependencies: add gunicorn to %s to serve Django in production; until then Django's development server runs it", manage, p.depsFile())
 	}

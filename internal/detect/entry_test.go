@@ -2,6 +2,8 @@ package detect
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,6 +38,9 @@ func TestEntryDetection(t *testing.T) {
 		{project: "django-wsgi", command: []string{"gunicorn", "--bind", "0.0.0.0:${PORT}", "--workers", "2", "shop.wsgi:application"},
 			kind: "web", framework: "django", server: "gunicorn", app: "shop.wsgi:application", entrypoint: "shop/wsgi.py",
 			evidence: Evidence{File: "shop/settings/base.py", Line: 2, Rule: "Django WSGI_APPLICATION"}},
+		{project: "django-wsgi-file", command: []string{"gunicorn", "--bind", "0.0.0.0:${PORT}", "--workers", "2", "blog.wsgi:application"},
+			kind: "web", framework: "django", server: "gunicorn", app: "blog.wsgi:application", entrypoint: "blog/wsgi.py",
+			evidence: Evidence{File: "blog/wsgi.py", Line: 6, Rule: "Django wsgi.py application (no WSGI_APPLICATION in the settings)"}},
 		{project: "django-noserver", command: []string{"python", "manage.py", "runserver", "--noreload", "0.0.0.0:${PORT}"},
 			kind: "web", framework: "django", entrypoint: "manage.py",
 			evidence: Evidence{File: "manage.py", Rule: "Django manage.py runserver (no WSGI/ASGI server in the dependencies)"},
@@ -94,8 +99,38 @@ func TestEntryDetection(t *testing.T) {
 			if tt.warning != "" && !hasWarning(p.Warnings, tt.warning) {
 				t.Errorf("warnings %q lack %q", p.Warnings, tt.warning)
 			}
+			noMissingServerClaim(t, p)
 		})
 	}
+}
+
+// noMissingServerClaim fails when a warning asks to add a server that is in the dependencies.
+func noMissingServerClaim(t *testing.T, p *Project) {
+	t.Helper()
+	for _, srv := range []string{"gunicorn", "uvicorn"} {
+		for _, w := range p.Warnings {
+			if p.hasDep(srv) && strings.Contains(w, "add "+srv+" to") {
+				t.Errorf("warning %q asks to add %s, which is in the dependencies", w, srv)
+			}
+		}
+	}
+}
+
+// A Django project with gunicorn but neither WSGI_APPLICATION nor a wsgi.py falls back to the
+// development server, and the warning says what is missing, not that gunicorn is.
+func TestDjangoWithGunicornButNoWSGIApplication(t *testing.T) {
+	dir := copyProject(t, "django-wsgi-file")
+	if err := os.Remove(filepath.Join(dir, "blog", "wsgi.py")); err != nil {
+		t.Fatal(err)
+	}
+	p := analyze(t, dir)
+	if p.Entry == nil || p.Entry.Server != "" || p.Entry.Entrypoint != "manage.py" {
+		t.Fatalf("entry = %+v, %v; want Django's development server", p.Entry, p.EntryErr)
+	}
+	if !hasWarning(p.Warnings, "gunicorn is in the dependencies but blog/settings.py sets no WSGI_APPLICATION and there is no blog/wsgi.py") {
+		t.Errorf("warnings = %q", p.Warnings)
+	}
+	noMissingServerClaim(t, p)
 }
 
 func TestEntryErrors(t *testing.T) {

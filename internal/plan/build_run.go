@@ -3,6 +3,7 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -61,6 +62,11 @@ func (b *builder) run() error {
 	}
 	r.Shell = detect.JoinCommand(r.Command)
 	b.ev("run.command", cmdEv)
+	if n, ok := commandWorkers(r.Command); ok && b.sp.Run.Workers != 0 && b.sp.Run.Command != "" && n != r.Workers {
+		cev, wev := b.specEv("run.command", ""), b.specEv("run.workers", "")
+		b.warnf("%s:%d: [run] command passes %d workers but %s:%d sets workers = %d, which the command does not use: change the command's worker flag, or drop command and let pyship build it from workers",
+			cev.File, cev.Line, n, wev.File, wev.Line, r.Workers)
+	}
 
 	r.Kind = e.Kind
 	kindEv := cmdEv
@@ -163,4 +169,31 @@ func location(e Evidence) string {
 		return fmt.Sprintf("%s:%d", e.File, e.Line)
 	}
 	return e.File
+}
+
+// commandWorkers is the worker count a gunicorn or uvicorn command line passes (--workers N,
+// --workers=N, -w N, -wN); ok is false when it passes none.
+func commandWorkers(argv []string) (n int, ok bool) {
+	if len(argv) == 0 || (filepath.Base(argv[0]) != "gunicorn" && filepath.Base(argv[0]) != "uvicorn") {
+		return 0, false
+	}
+	for i, a := range argv[1:] {
+		var v string
+		switch {
+		case a == "--workers" || a == "-w":
+			if i+2 < len(argv) {
+				v = argv[i+2]
+			}
+		case strings.HasPrefix(a, "--workers="):
+			v = strings.TrimPrefix(a, "--workers=")
+		case strings.HasPrefix(a, "-w") && len(a) > 2 && !strings.HasPrefix(a, "--"):
+			v = a[2:]
+		default:
+			continue
+		}
+		if n, err := strconv.Atoi(v); err == nil {
+			return n, true
+		}
+	}
+	return 0, false
 }

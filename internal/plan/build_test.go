@@ -9,6 +9,7 @@ import (
 
 	"github.com/pyship/pyship/internal/detect"
 	"github.com/pyship/pyship/internal/spec"
+	"github.com/pyship/pyship/internal/testsvc"
 )
 
 func TestAssembleDetectedFlask(t *testing.T) {
@@ -281,5 +282,31 @@ func TestFormatDuration(t *testing.T) {
 		if got := FormatDuration(d); got != want {
 			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// A spec whose command passes one worker count and whose workers key says another gets a
+// warning naming both places; agreeing values, or workers alone, get none.
+func TestCommandWorkersDisagreeingWithWorkers(t *testing.T) {
+	proj := analyze(t, "procfile")
+	for _, tc := range []struct {
+		command string
+		workers int
+		warn    string
+	}{
+		{"gunicorn -b 0.0.0.0:$PORT -w 2 app:app", 4, "pyship.toml:7: [run] command passes 2 workers but pyship.toml:9 sets workers = 4"},
+		{"gunicorn -b 0.0.0.0:$PORT --workers=3 app:app", 4, "passes 3 workers"},
+		{"uvicorn --workers 1 app:app", 4, "passes 1 workers"},
+		{"gunicorn -b 0.0.0.0:$PORT -w4 app:app", 4, ""},
+		{"gunicorn -b 0.0.0.0:$PORT app:app", 4, ""},
+		{"python app.py --workers 2", 4, ""},
+	} {
+		sp := fullSpec(proj.Dir)
+		sp.Run.Command, sp.Run.Workers = tc.command, tc.workers
+		p, err := Assemble(sp, proj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testsvc.WantOneWarning(t, p.Warnings, tc.warn, "workers")
 	}
 }

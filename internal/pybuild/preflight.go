@@ -91,3 +91,18 @@ func (e SyntaxErrors) Error() string {
 	}
 	return b.String()
 }
+
+// CheckEntry compiles the file the start command of p runs or imports, the file detection
+// read without Python's parser to decide the kind, framework and port; it returns that file's
+// syntax errors (none when it parses, or when there is no entry file). It costs one
+// interpreter start, so `pyship plan` can say that what it shows rests on a broken file.
+func CheckEntry(ctx context.Context, p *plan.Plan) ([]SyntaxError, error) {
+	if p.Run.Entrypoint == "" || !strings.HasSuffix(p.Run.Entrypoint, ".py") {
+		return nil, nil
+	}
+	py, _, err := FindPython(ctx, p.Python.Version)
+	if err != nil {
+		return nil, err
+	}
+	return Check(ctx, py, p.Dir, []string{p.Run.Entrypoint})
+}

@@ -1,0 +1,3 @@
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "blog.urls"
