@@ -7,6 +7,7 @@ require (
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
+	github.com/robfig/cron/v3 v3.0.1
 )
 
 require gotest.tools/v3 v3.5.2 // indirect

@@ -24,7 +24,8 @@ func TestNext(t *testing.T) {
 		{"5-10/2 * * * *", "2026-11-25 10:07:00", "2026-11-25 10:09:00"},
 		{"0 0,12 * * *", "2026-11-25 01:00:00", "2026-11-25 12:00:00"},
 		{"30 2 * * mon-fri", "2026-11-27 03:00:00", "2026-11-30 02:30:00"}, // Fri → Mon
-		{"0 0 * * 7", "2026-11-25 00:00:00", "2026-11-29 00:00:00"},        // 7 is Sunday
+		{"0 0 * * 0", "2026-11-25 00:00:00", "2026-11-29 00:00:00"},        // 0 is Sunday
+		{"@every 90m", "2026-11-25 10:00:00", "2026-11-25 11:30:00"},
 		{"0 0 1 * *", "2026-11-25 00:00:00", "2026-12-01 00:00:00"},
 		{"0 0 31 * *", "2026-11-25 00:00:00", "2026-12-31 00:00:00"},
 		{"0 0 29 2 *", "2026-03-01 00:00:00", "2028-02-29 00:00:00"},
@@ -44,8 +45,10 @@ func TestNext(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
+	// Each of these is refused by the Kubernetes API server as a CronJob schedule too: 7 as
+	// Sunday (cron accepts it, robfig/cron does not) and TZ prefixes included.
 	for _, expr := range []string{"", "* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 8",
-		"*/0 * * * *", "5-1 * * * *", "a * * * *", "@often", "* * * * * *"} {
+		"*/0 * * * *", "5-1 * * * *", "a * * * *", "@often", "* * * * * *", "0 0 * * 7", "CRON_TZ=UTC 0 3 * * *", "TZ=Europe/Paris 0 3 * * *"} {
 		if _, err := Parse(expr); err == nil {
 			t.Errorf("Parse(%q) succeeded", expr)
 		}
