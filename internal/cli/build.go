@@ -44,13 +44,13 @@ Without any output flag the image is pushed.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.planFile, "plan", "", "read the plan from this file (`pyship plan --output json`) instead of resolving DIR")
+	f.StringVar(&o.planFile, "plan", "", "read the plan from `FILE` (written by pyship plan --output json) instead of resolving DIR")
 	f.StringVar(&o.env, "env", "", "apply the spec's [env.NAME] overlay")
 	f.StringVar(&o.base, "base", "", "base image: a reference, oci-layout:DIR[:REF] or a tarball (default [build] base, else python:VERSION-slim)")
 	f.StringVar(&o.registry, "registry", "", "registry (and path) to push to, e.g. ghcr.io/acme (default [build] registry)")
 	f.BoolVar(&o.push, "push", false, "push to the registry (the default when a registry is set or no other output is asked for)")
 	f.StringVar(&o.ociLayout, "oci-layout", "", "also write the image into this OCI layout folder")
-	f.StringVar(&o.tarFile, "tar", "", "also write the image as a tarball for `docker load` / `podman load`")
+	f.StringVar(&o.tarFile, "tar", "", "also write the image as a tarball `FILE` for docker load / podman load")
 	f.StringVar(&o.tag, "tag", "", "image tag (default the app's version, else latest)")
 	f.StringVar(&o.python, "python", "python3", "the build host's Python with pip, used to install and byte-compile")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")

@@ -16,6 +16,7 @@ import (
 	"github.com/pyship/pyship/internal/pybuild"
 	"github.com/pyship/pyship/internal/testsvc"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 type result struct {
@@ -420,4 +421,26 @@ func TestPlanSaysTheEntryFileDoesNotParse(t *testing.T) {
 	if r := run(t, "plan", example(t, "stdlib")); r.code != ExitOK || strings.Contains(r.out, "does not parse") {
 		t.Errorf("plan of a clean example: code %d, out %q", r.code, r.out)
 	}
+}
+
+// Every flag's placeholder in help reads as a placeholder: one word (pflag takes the first
+// `quoted` word of a usage as its name, so a command quoted there would render as
+// "--plan pyship plan --output json"), and -o means --output wherever it exists.
+func TestFlagHelpReadsRight(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			name, _ := pflag.UnquoteUsage(f)
+			if strings.ContainsAny(name, " -") {
+				t.Errorf("%s --%s renders its placeholder as %q: quote one word (`FILE`) or nothing", c.CommandPath(), f.Name, name)
+			}
+			if f.Shorthand == "o" && f.Name != "output" {
+				t.Errorf("%s: -o is --%s here, --output elsewhere", c.CommandPath(), f.Name)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(&streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}))
 }

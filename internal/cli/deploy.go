@@ -59,7 +59,7 @@ else the kubeconfig's.`,
 	}
 	o.addFlags(cmd, false)
 	f := cmd.Flags()
-	f.StringVar(&o.planFile, "plan", "", "deploy this plan JSON (from `pyship plan --output json`; - for stdin) instead of resolving DIR")
+	f.StringVar(&o.planFile, "plan", "", "deploy the plan JSON in `FILE` (written by pyship plan --output json; - for stdin) instead of resolving DIR")
 	f.StringVar(&o.env, "env", "", "apply the spec's [env.NAME] overlay")
 	f.StringVar(&o.strategy, "strategy", "", "override the strategy: rolling, blue-green or canary")
 	f.StringVar(&o.python, "python", "", "local: the Python interpreter to run the app with (default: the plan's version on PATH); kubernetes: the build host's Python with pip (default python3)")

@@ -48,7 +48,7 @@ the base image). Prints it on stdout, or writes it to -f FILE.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&planFile, "plan", "", "read the plan from this file (`pyship plan --output json`) instead of resolving DIR")
+	f.StringVar(&planFile, "plan", "", "read the plan from `FILE` (written by pyship plan --output json) instead of resolving DIR")
 	f.StringVar(&env, "env", "", "apply the spec's [env.NAME] overlay")
 	f.StringVar(&base, "base", "", "the BASE build argument's default (default [build] base, else python:VERSION-slim)")
 	f.StringVarP(&out, "file", "f", "", "write the Dockerfile to this file instead of stdout")

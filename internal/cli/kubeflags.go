@@ -24,8 +24,8 @@ type renderFlags struct {
 
 func (f *renderFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.env, "env", "", "apply the spec's [env.NAME] overlay")
-	fs.StringVar(&f.planFile, "plan", "", "read the resolved plan from this JSON file (`pyship plan --output json`) instead of resolving DIR")
-	fs.StringVar(&f.opts.Image, "image", "", "the app image by digest, REPO@sha256:... (`pyship build` prints it)")
+	fs.StringVar(&f.planFile, "plan", "", "read the resolved plan from the JSON `FILE` (written by pyship plan --output json) instead of resolving DIR")
+	fs.StringVar(&f.opts.Image, "image", "", "the app image by digest, `REPO@sha256:...` (pyship build --push prints it)")
 	addRenderOptions(fs, &f.opts)
 }
 

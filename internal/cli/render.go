@@ -37,7 +37,7 @@ Secret values are left out unless --show-secrets is given.`,
 		},
 	}
 	rf.add(cmd.Flags())
-	cmd.Flags().StringVarP(&outDir, "output-dir", "o", "", "write one file per object into this folder instead of stdout")
+	cmd.Flags().StringVar(&outDir, "output-dir", "", "write one file per object into the folder `DIR` instead of stdout")
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of the objects (default [kubernetes] namespace, else \"default\")")
 	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "include the Secret with its values")
 	return cmd

@@ -78,7 +78,7 @@ func TestRenderCommand(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	code, out, errs = runCLI(t, "render", "--plan", pf, "--image", cliImage, "-o", dir)
+	code, out, errs = runCLI(t, "render", "--plan", pf, "--image", cliImage, "--output-dir", dir)
 	if code != ExitOK {
 		t.Fatalf("render -o: exit %d: %s", code, errs)
 	}
@@ -94,7 +94,7 @@ func TestRenderCommand(t *testing.T) {
 		t.Errorf("render of a tagged image: exit %d, stderr %q", code, errs)
 	}
 	// Without --image the error shows the way README gives it: pyship render --image "$(pyship build --push)".
-	if code, _, errs = runCLI(t, "render", "--plan", pf, "-o", t.TempDir()); code != ExitUsage || !strings.Contains(errs, `--image "$(pyship build --push)"`) {
+	if code, _, errs = runCLI(t, "render", "--plan", pf, "--output-dir", t.TempDir()); code != ExitUsage || !strings.Contains(errs, `--image "$(pyship build --push)"`) {
 		t.Errorf("render without --image: exit %d, want %d naming how to give the image\n%s", code, ExitUsage, errs)
 	}
 }
