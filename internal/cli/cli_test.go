@@ -444,3 +444,29 @@ func TestFlagHelpReadsRight(t *testing.T) {
 	}
 	walk(newRootCmd(&streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}))
 }
+
+// A missing DIR, or a DIR that is a file, gets the same message and exit 2 from every verb
+// that takes the project folder; with --output json the error is a JSON object on stdout too.
+func TestProjectDirMistakesSaidTheSameByEveryVerb(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "app.py")
+	if err := os.WriteFile(file, []byte("print(1)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "nope")
+	for _, verb := range []string{"plan", "check", "init", "build", "dockerfile", "deploy", "render", "diff"} {
+		for dir, want := range map[string]string{
+			missing: "pyship: project folder " + missing + " does not exist: pass the folder of a Python project as DIR",
+			file:    "pyship: " + file + " is a file, not a project folder: pass the folder that holds the project (" + filepath.Dir(file) + ")",
+		} {
+			r := run(t, verb, dir)
+			if r.code != ExitUsage || !strings.HasPrefix(r.err, want) || strings.Count(r.err, "\n") != 1 {
+				t.Errorf("pyship %s %s: exit %d, stderr %q; want exit 2 and one line starting %q", verb, dir, r.code, r.err, want)
+			}
+		}
+	}
+	r := run(t, "plan", "--output", "json", missing)
+	var got jsonError
+	if err := json.Unmarshal([]byte(r.out), &got); err != nil || got.ExitCode != ExitUsage || !strings.Contains(got.Error, "does not exist") {
+		t.Errorf("plan --output json of a missing DIR: stdout %q (%v)", r.out, err)
+	}
+}

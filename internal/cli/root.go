@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/pyship/pyship/internal/plan"
 	"github.com/spf13/cobra"
 )
 
@@ -42,20 +43,37 @@ func Main(ctx context.Context, args []string, in io.Reader, out, errw io.Writer)
 	root.SetIn(in)
 	root.SetOut(out)
 	root.SetErr(errw)
-	err := root.ExecuteContext(ctx)
+	c, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
 	var ee exitError
-	if errors.As(err, &ee) {
+	if errors.As(err, &ee) { // reported already
 		return ee.code
 	}
-	fmt.Fprintf(errw, "pyship: %v\n", err)
+	code := ExitFailure
 	var ue usageError
-	if errors.As(err, &ue) || isFlagError(err) {
-		return ExitUsage
+	var pde *plan.ProjectDirError
+	switch {
+	case errors.As(err, &pde): // the same words from every verb, however it was wrapped
+		err, code = pde, ExitUsage
+	case errors.As(err, &ue) || isFlagError(err):
+		code = ExitUsage
 	}
-	return ExitFailure
+	fmt.Fprintf(errw, "pyship: %v\n", err)
+	if c != nil {
+		if f := c.Flags().Lookup("output"); f != nil && f.Value.String() == "json" {
+			// A script reading stdout gets a JSON document whatever happened.
+			_ = writeJSON(out, jsonError{Error: err.Error(), ExitCode: code})
+		}
+	}
+	return code
+}
+
+// jsonError is what --output json prints on stdout when a command fails before its result.
+type jsonError struct {
+	Error    string `json:"error"`
+	ExitCode int    `json:"exitCode"`
 }
 
 func newRootCmd(s *streams) *cobra.Command {

@@ -2,6 +2,9 @@ package plan
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -36,6 +39,9 @@ func Resolve(ctx context.Context, dir string, opts Options) (*Plan, error) {
 // command could not be decided (p.Run is then empty), or the project could not be analysed at all
 // (p then holds only what the spec says, with the default Python).
 func ResolvePartial(ctx context.Context, dir string, opts Options) (p *Plan, problem, err error) {
+	if err := CheckProjectDir(dir); err != nil {
+		return nil, nil, err
+	}
 	sp := &spec.Spec{Env: map[string]string{}, Positions: map[string]spec.Pos{}}
 	if !opts.NoSpec {
 		if sp, err = spec.Load(dir, opts.Env); err != nil {
@@ -61,4 +67,37 @@ func ResolvePartial(ctx context.Context, dir string, opts Options) (p *Plan, pro
 		problem = runErr
 	}
 	return p, problem, nil
+}
+
+// ProjectDirError is a project folder that does not exist or is not a folder: the same
+// mistake whichever verb was given it, so every verb says it the same way.
+type ProjectDirError struct {
+	Dir    string
+	NotDir bool  // Dir is a file
+	Err    error // why it could not be read, when it is not missing
+}
+
+func (e *ProjectDirError) Error() string {
+	switch {
+	case e.NotDir:
+		return fmt.Sprintf("%s is a file, not a project folder: pass the folder that holds the project (%s), or run pyship there with no DIR", e.Dir, filepath.Dir(e.Dir))
+	case errors.Is(e.Err, fs.ErrNotExist):
+		return fmt.Sprintf("project folder %s does not exist: pass the folder of a Python project as DIR, or run pyship in it with no DIR", e.Dir)
+	default:
+		return fmt.Sprintf("reading project folder %s: %v", e.Dir, e.Err)
+	}
+}
+
+func (e *ProjectDirError) Unwrap() error { return e.Err }
+
+// CheckProjectDir returns a *ProjectDirError when dir is not a readable folder.
+func CheckProjectDir(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return &ProjectDirError{Dir: dir, Err: err}
+	case !st.IsDir():
+		return &ProjectDirError{Dir: dir, NotDir: true}
+	}
+	return nil
 }
