@@ -18,6 +18,7 @@ import (
 )
 
 func TestDeployLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	port := freeTCPPort(t)
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
@@ -132,6 +133,7 @@ func TestDeployLifecycle(t *testing.T) {
 }
 
 func TestAgentKill9MidDeploy(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	port := freeTCPPort(t)
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
@@ -215,6 +217,7 @@ func TestAgentKill9MidDeploy(t *testing.T) {
 }
 
 func TestDeployBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte("{not json"), 0o644)
@@ -257,6 +260,7 @@ func TestDeployBadInput(t *testing.T) {
 // After kill -9 the restarted agent adopts the running replicas and serves the last promoted
 // release without a deploy.
 func TestAgentRestartAdoptsReplicas(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	port := freeTCPPort(t)
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
@@ -316,6 +320,7 @@ func TestAgentRestartAdoptsReplicas(t *testing.T) {
 // A plain rollback returns to the last release that was deployed successfully, never to one
 // whose deploy failed and was rolled back.
 func TestRollbackSkipsFailedRelease(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	port := freeTCPPort(t)
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"

@@ -15,6 +15,7 @@ import (
 // TestBackupBeforeDeployAndRollbackWithData deploys with [deploy] backup_before, then rolls
 // back with --with-data; a release without a backup, or a failing backup, changes nothing.
 func TestBackupBeforeDeployAndRollbackWithData(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	v := testsvc.Start(t, "s3")
 	port := freeTCPPort(t)
