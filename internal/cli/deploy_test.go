@@ -347,3 +347,34 @@ func TestRollbackSkipsFailedRelease(t *testing.T) {
 		t.Errorf("rollback from the first release: exit %d\n%s", code, errs)
 	}
 }
+
+// With two apps deployed, a verb run in an app's folder acts on that app (pyship's own hints
+// say `run pyship abort`); --app still wins, a folder of an app that is not deployed is named,
+// and outside any project the choice is asked for.
+func TestVerbsActOnTheProjectInTheirFolder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	other := e.project("v1", "", "rolling", freeTCPPort(t), func(p *plan.Plan) { p.Name = "otherapp" })
+	for _, pf := range []string{e.project("v1", "", "rolling", freeTCPPort(t), nil), other} {
+		if code, _, errs := e.deploy(pf); code != 0 {
+			t.Fatalf("deploy %s: exit %d\n%s", pf, code, errs)
+		}
+	}
+	folder := func(name string) string {
+		dir := testsvc.WriteTree(t, map[string]string{"pyship.toml": "name = \"" + name + "\"\n[run]\ncommand = \"python app.py\"\n", "app.py": "print(1)\n"})
+		return dir
+	}
+	if code, _, errs := e.run("stop"); code != 2 || !strings.Contains(errs, "several apps are deployed (cliapp, otherapp): run the command in the app's folder, or choose one with --app") {
+		t.Errorf("stop outside any project: exit %d\n%s", code, errs)
+	}
+	code, out, errs := e.runIn(folder("otherapp"), "stop")
+	if code != 0 || !strings.Contains(out, "stopped otherapp") {
+		t.Fatalf("stop in otherapp's folder: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := e.runIn(folder("ghost"), "stop"); code != 1 || !strings.Contains(errs, "ghost, the project in this folder, is not deployed") || !strings.Contains(errs, "cliapp, otherapp") {
+		t.Errorf("stop in a folder of an app never deployed: exit %d\n%s", code, errs)
+	}
+	if code, out, errs := e.runIn(folder("ghost"), "stop", "--app", "cliapp"); code != 0 || !strings.Contains(out, "stopped cliapp") {
+		t.Errorf("stop --app cliapp in another folder: exit %d\n%s%s", code, out, errs)
+	}
+}

@@ -105,9 +105,16 @@ func (e *env) cleanup() {
 // run runs pyship with args and returns exit code, stdout and stderr.
 func (e *env) run(args ...string) (int, string, string) {
 	e.t.Helper()
+	return e.runIn("", args...)
+}
+
+// runIn runs pyship with args in the folder dir ("" for the test's own).
+func (e *env) runIn(dir string, args ...string) (int, string, string) {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, pyshipBin(e.t), args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PYSHIP_HOME="+e.home)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

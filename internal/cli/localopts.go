@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/pyship/pyship/internal/local/agent"
+	"github.com/pyship/pyship/internal/plan"
 	"github.com/spf13/cobra"
 )
 
@@ -19,7 +22,7 @@ type localOptions struct {
 func (o *localOptions) addFlags(cmd *cobra.Command, withApp bool) {
 	cmd.Flags().StringVar(&o.home, "home", "", "pyship's state folder (default $PYSHIP_HOME or ~/.local/share/pyship)")
 	if withApp {
-		cmd.Flags().StringVar(&o.app, "app", "", "the app to act on (default: the only app deployed)")
+		cmd.Flags().StringVar(&o.app, "app", "", "the app to act on (default: the project in the current folder, else the only app deployed)")
 	}
 }
 
@@ -55,7 +58,9 @@ func (o *localOptions) client(ctx context.Context) (*agent.Client, error) {
 	return c, nil
 }
 
-// resolveApp picks the app: the flag, or the only one deployed.
+// resolveApp picks the app: the flag; else the project in the current folder (a verb run in
+// an app's folder acts on that app, as deploy does); else, outside any project, the only app
+// deployed.
 func (o *localOptions) resolveApp(ctx context.Context, c *agent.Client) error {
 	if o.app != "" {
 		return nil
@@ -64,18 +69,45 @@ func (o *localOptions) resolveApp(ctx context.Context, c *agent.Client) error {
 	if err != nil {
 		return err
 	}
-	switch len(st) {
+	var names []string
+	for _, s := range st {
+		names = append(names, s.App)
+	}
+	if here := projectApp(ctx, "."); here != "" {
+		if !slices.Contains(names, here) {
+			return fmt.Errorf("%s, the project in this folder, is not deployed under %s (deployed: %s): deploy it, or choose an app with --app", here, o.home, listOrNone(names))
+		}
+		o.app = here
+		return nil
+	}
+	switch len(names) {
 	case 0:
 		return fmt.Errorf("no app is deployed under %s", o.home)
 	case 1:
-		o.app = st[0].App
+		o.app = names[0]
 		return nil
 	}
-	names := ""
-	for _, s := range st {
-		names += " " + s.App
+	return usageError{fmt.Errorf("several apps are deployed (%s): run the command in the app's folder, or choose one with --app", strings.Join(names, ", "))}
+}
+
+// projectApp is the name of the app whose project is dir, or "" when dir holds no project
+// pyship can name (no spec and no Python files).
+func projectApp(ctx context.Context, dir string) string {
+	p, _, err := plan.ResolvePartial(ctx, dir, plan.Options{})
+	if err != nil || p == nil || p.Run.Entrypoint == "" && p.Name == "" {
+		return ""
 	}
-	return usageError{fmt.Errorf("several apps are deployed (%s): choose one with --app", names[1:])}
+	if _, err := os.Stat(filepath.Join(dir, "pyship.toml")); err != nil && p.Run.Command == nil {
+		return "" // no spec and nothing detected to run: not an app's folder
+	}
+	return p.Name
+}
+
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // newActionCmd is a command that asks the agent to act on an app and prints its answer. With
