@@ -346,6 +346,13 @@ func TestRollbackSkipsFailedRelease(t *testing.T) {
 	if code, _, errs := e.run("rollback"); code != 1 || !strings.Contains(errs, "no successfully deployed release before the stable one") {
 		t.Errorf("rollback from the first release: exit %d\n%s", code, errs)
 	}
+	// Naming the failed release is refused unless --force; an unknown one lists the releases.
+	if code, _, errs := e.run("rollback", "r2"); code != 1 || !strings.Contains(errs, "release r2 of cliapp was never promoted") {
+		t.Errorf("rollback r2 (failed): exit %d\n%s", code, errs)
+	}
+	if code, _, errs := e.run("rollback", "r7"); code != 1 || !strings.Contains(errs, "cliapp has no release r7; its releases are: r1 (stable), r2 (never promoted), r3") {
+		t.Errorf("rollback r7: exit %d\n%s", code, errs)
+	}
 }
 
 // With two apps deployed, a verb run in an app's folder acts on that app (pyship's own hints

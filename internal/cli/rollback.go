@@ -12,6 +12,7 @@ func newRollbackCmd(s *streams) *cobra.Command {
 	var o localOptions
 	var tf targetFlags
 	var output string
+	var force bool
 	var data dataRollback
 	cmd := &cobra.Command{
 		Use:   "rollback [RELEASE]",
@@ -48,22 +49,25 @@ blue-green and canary. The two releases swap places: a second rollback undoes th
 			if err := o.resolveApp(ctx, c); err != nil {
 				return err
 			}
+			st, err := c.Status(ctx, o.app)
+			if err != nil {
+				return err
+			}
+			stable := ""
+			if len(st) == 1 {
+				stable = st[0].Stable
+			}
+			paths := release.Paths{Home: o.home}
+			ids := release.List(paths, o.app)
+			promoted := release.Promotions(paths, o.app, ids)
 			target := ""
 			if len(args) == 1 {
 				target = args[0]
-			} else {
-				st, err := c.Status(ctx, o.app)
-				if err != nil {
+				if err := release.CheckRollback(o.app, ids, promoted, stable, target, force); err != nil {
 					return err
 				}
-				paths := release.Paths{Home: o.home}
-				ids := release.List(paths, o.app)
-				if len(st) == 1 {
-					target = release.RollbackTarget(ids, release.Promotions(paths, o.app, ids), st[0].Stable)
-				}
-				if target == "" {
-					return fmt.Errorf("%s has no successfully deployed release before the stable one to roll back to (pyship status lists releases; name one: pyship rollback RELEASE)", o.app)
-				}
+			} else if target = release.RollbackTarget(ids, promoted, stable); target == "" {
+				return fmt.Errorf("%s has no successfully deployed release before the stable one to roll back to (pyship status lists releases; name one: pyship rollback RELEASE)", o.app)
 			}
 			if err := data.restore(ctx, s, c, o.home, o.app, target); err != nil {
 				return err
@@ -83,5 +87,6 @@ blue-green and canary. The two releases swap places: a second rollback undoes th
 	data.add(cmd.Flags())
 	addForceConflicts(cmd.Flags(), &tf.force)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	cmd.Flags().BoolVar(&force, "force", false, "roll back to a named release even if it was never promoted (its deploy failed or was aborted)")
 	return cmd
 }

@@ -242,3 +242,36 @@ func nextID(dir string) (string, error) {
 		}
 	}
 }
+
+// CheckRollback says whether app may roll back to target: it must be one of ids (oldest
+// first), not the stable release, and, unless force, a release that was promoted once (a
+// release whose deploy failed or was aborted never served all traffic, and serving it now
+// would repeat the failure). The error lists the releases there are.
+func CheckRollback(app string, ids []string, promoted map[string]bool, stable, target string, force bool) error {
+	describe := func() string {
+		var parts []string
+		for _, id := range ids {
+			switch {
+			case id == stable:
+				parts = append(parts, id+" (stable)")
+			case promoted[id]:
+				parts = append(parts, id)
+			default:
+				parts = append(parts, id+" (never promoted)")
+			}
+		}
+		if len(parts) == 0 {
+			return "none"
+		}
+		return strings.Join(parts, ", ")
+	}
+	switch {
+	case !slices.Contains(ids, target):
+		return fmt.Errorf("%s has no release %s; its releases are: %s", app, target, describe())
+	case target == stable:
+		return fmt.Errorf("%s is already the stable release of %s; its releases are: %s", target, app, describe())
+	case !promoted[target] && !force:
+		return fmt.Errorf("release %s of %s was never promoted (its deploy failed or was aborted), so rolling back to it would serve a release that never passed its rollout; pass --force to roll back to it anyway", target, app)
+	}
+	return nil
+}

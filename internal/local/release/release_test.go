@@ -147,3 +147,24 @@ func TestPruneKeepsPromoted(t *testing.T) {
 		t.Errorf("RollbackTarget from disk = %q, want r1", got)
 	}
 }
+
+func TestCheckRollback(t *testing.T) {
+	ids := []string{"r1", "r2", "r3"}
+	promoted := map[string]bool{"r1": true, "r3": true}
+	for _, tc := range []struct {
+		target string
+		force  bool
+		want   string // "" for allowed
+	}{
+		{"r1", false, ""},
+		{"r2", false, "release r2 of app was never promoted (its deploy failed or was aborted)"},
+		{"r2", true, ""},
+		{"r3", false, "r3 is already the stable release of app; its releases are: r1, r2 (never promoted), r3 (stable)"},
+		{"r9", true, "app has no release r9; its releases are: r1, r2 (never promoted), r3 (stable)"},
+	} {
+		err := CheckRollback("app", ids, promoted, "r3", tc.target, tc.force)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("rollback to %s (force %v): %v, want %q", tc.target, tc.force, err, tc.want)
+		}
+	}
+}
