@@ -72,7 +72,8 @@ else the kubeconfig's.`,
 }
 
 func loadPlan(ctx context.Context, in io.Reader, o *deployOptions) (*plan.Plan, error) {
-	return planSource{dir: o.dir, planFile: o.planFile, env: o.env, in: in}.load(ctx)
+	return planSource{dir: o.dir, planFile: o.planFile, env: o.env, in: in,
+		overrides: plan.Options{Strategy: o.strategy, Target: o.kube.target}}.load(ctx)
 }
 
 // checkPlan reports what makes a plan impossible to run locally.
@@ -104,20 +105,17 @@ func checkPlan(p *plan.Plan) error {
 }
 
 func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
+	if _, err := deployTarget(o.kube.target, &plan.Plan{}); err != nil {
+		return err
+	}
 	p, err := loadPlan(ctx, s.In, o)
 	if err != nil {
 		return err
 	}
-	if o.strategy != "" {
-		p.Deploy.Strategy = o.strategy
-	}
 	if err := checkPlan(p); err != nil {
 		return err
 	}
-	target, err := deployTarget(o.kube.target, p)
-	if err != nil {
-		return err
-	}
+	target := p.Deploy.Target
 	if target == "kubernetes" {
 		return runKubeDeploy(ctx, s, o, p)
 	}

@@ -17,6 +17,8 @@ import (
 type planSource struct {
 	dir, planFile, env string
 	in                 io.Reader
+	// overrides are flags that stand for spec keys (deploy --strategy, --target).
+	overrides plan.Options
 }
 
 // load returns the plan. A relative Dir in a plan document is taken relative to the document.
@@ -30,7 +32,9 @@ func (src planSource) load(ctx context.Context) (*plan.Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		p, err := plan.Resolve(ctx, abs, plan.Options{Env: src.env})
+		opts := src.overrides
+		opts.Env = src.env
+		p, err := plan.Resolve(ctx, abs, opts)
 		if err != nil {
 			return nil, usageError{fmt.Errorf("resolving the app in %s: %w", abs, err)}
 		}
@@ -61,5 +65,6 @@ func (src planSource) load(ctx context.Context) (*plan.Plan, error) {
 	case !filepath.IsAbs(p.Dir):
 		p.Dir = filepath.Join(base, p.Dir)
 	}
+	p.Override(src.overrides)
 	return &p, nil
 }

@@ -227,6 +227,13 @@ func (b *builder) deploy() {
 		c.PrometheusURL, set = sd.Canary.PrometheusURL, append(set, "prometheus_url")
 	}
 	d.Canary = &c
+	if d.Target == "kubernetes" && c.PrometheusURL == "" {
+		if pause, _ := time.ParseDuration(c.Pause); pause == 0 {
+			b.warnf("the canary on Kubernetes neither pauses nor measures anything (no [deploy.canary] pause, no prometheus_url): it would go through its steps at once; set pause, or prometheus_url to judge each step by the canary's metrics")
+		} else {
+			b.warnf("the canary on Kubernetes has no [deploy.canary] prometheus_url, so nothing measures its errors or latency: each step only waits %s with its pods healthy; set prometheus_url to judge it by its metrics", c.Pause)
+		}
+	}
 	if len(set) == 0 {
 		b.ev("deploy.canary", def("strategy is canary"))
 		return

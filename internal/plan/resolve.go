@@ -18,6 +18,10 @@ type Options struct {
 	Env string
 	// NoSpec ignores the project's spec and resolves from detection alone (pyship init --force).
 	NoSpec bool
+	// Strategy and Target are the deploy flags --strategy and --target: each is resolved as
+	// the spec key it stands for ([deploy] strategy, target), so the rest of the spec applies
+	// as it would to the key (--strategy canary keeps the spec's [deploy.canary] table).
+	Strategy, Target string
 }
 
 // Resolve loads the spec of the project in dir, detects what the spec leaves open and returns
@@ -48,6 +52,13 @@ func ResolvePartial(ctx context.Context, dir string, opts Options) (p *Plan, pro
 			return nil, nil, err
 		}
 	}
+	flags := map[string]string{}
+	if opts.Strategy != "" {
+		sp.Deploy.Strategy, flags["deploy.strategy"] = opts.Strategy, "--strategy"
+	}
+	if opts.Target != "" {
+		sp.Deploy.Target, flags["deploy.target"] = opts.Target, "--target"
+	}
 	proj, problem := detect.Analyze(ctx, dir)
 	if problem != nil {
 		abs, err := filepath.Abs(dir)
@@ -62,6 +73,9 @@ func ResolvePartial(ctx context.Context, dir string, opts Options) (p *Plan, pro
 	p, runErr, err := assemble(sp, proj)
 	if err != nil {
 		return nil, nil, err
+	}
+	for key, flag := range flags {
+		p.Evidence[key] = Evidence{Rule: "flag " + flag + " (overrides the spec)"}
 	}
 	if problem == nil {
 		problem = runErr
@@ -100,4 +114,25 @@ func CheckProjectDir(dir string) error {
 		return &ProjectDirError{Dir: dir, NotDir: true}
 	}
 	return nil
+}
+
+// Override applies the deploy flags of o to a plan that was resolved before (a plan
+// document): the strategy and target, with a canary that keeps the plan's canary settings, or
+// gets the defaults when the plan had none.
+func (p *Plan) Override(o Options) {
+	if p.Evidence == nil {
+		p.Evidence = map[string]Evidence{}
+	}
+	if o.Strategy != "" && o.Strategy != p.Deploy.Strategy {
+		p.Deploy.Strategy = o.Strategy
+		if o.Strategy == "canary" && p.Deploy.Canary == nil {
+			c := DefaultCanary()
+			p.Deploy.Canary = &c
+		}
+		p.Evidence["deploy.strategy"] = Evidence{Rule: "flag --strategy (overrides the plan)"}
+	}
+	if o.Target != "" && o.Target != p.Deploy.Target {
+		p.Deploy.Target = o.Target
+		p.Evidence["deploy.target"] = Evidence{Rule: "flag --target (overrides the plan)"}
+	}
 }

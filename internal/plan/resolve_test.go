@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -199,4 +200,37 @@ func TestResolveHealthPathOnWorkerWarns(t *testing.T) {
 		t.Fatalf("kind %s, health %+v; want a worker with a process check", p.Run.Kind, p.Health)
 	}
 	testsvc.WantOneWarning(t, p.Warnings, `pyship.toml:3: [health] path "/healthz" is ignored: the app is a worker`, "[health] path")
+}
+
+// A flag that stands for a spec key resolves as the key would: --strategy canary keeps the
+// spec's [deploy.canary] table, with evidence naming the flag, and a canary on Kubernetes that
+// measures nothing is said to.
+func TestFlagsResolveAsTheirSpecKeys(t *testing.T) {
+	dir := testsvc.WriteTree(t, map[string]string{
+		"app.py":      "print('worker')\n",
+		"pyship.toml": "[deploy]\nstrategy = \"rolling\"\n[deploy.canary]\nsteps = [20, 100]\npause = \"45s\"\n",
+	})
+	p, err := Resolve(context.Background(), dir, Options{Strategy: "canary", Target: "kubernetes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Deploy.Strategy != "canary" || p.Deploy.Canary == nil || !reflect.DeepEqual(p.Deploy.Canary.Steps, []int{20, 100}) || p.Deploy.Canary.Pause != "45s" {
+		t.Fatalf("deploy = %+v, canary %+v; want the spec's canary table", p.Deploy, p.Deploy.Canary)
+	}
+	if ev := p.Evidence["deploy.strategy"]; ev.Rule != "flag --strategy (overrides the spec)" {
+		t.Errorf("strategy evidence = %+v", ev)
+	}
+	testsvc.WantOneWarning(t, p.Warnings, "each step only waits 45s with its pods healthy", "prometheus_url")
+	testsvc.WantOneWarning(t, p.Warnings, "", "is ignored because the strategy is")
+
+	// A plan document gets the same: the default canary when it had none.
+	q, err := Resolve(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Deploy.Canary = nil
+	q.Override(Options{Strategy: "canary"})
+	if q.Deploy.Canary == nil || !reflect.DeepEqual(*q.Deploy.Canary, DefaultCanary()) {
+		t.Errorf("overridden plan document canary = %+v", q.Deploy.Canary)
+	}
 }
