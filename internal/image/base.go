@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -33,7 +33,14 @@ type Base struct {
 // an image. Registry images are pulled once into cacheDir/bases, keyed by digest.
 func LoadBase(ctx context.Context, ref, cacheDir string, ropts ...remote.Option) (*Base, error) {
 	img, err := openBase(ctx, ref, cacheDir, ropts)
-	if err != nil {
+	var re *RegistryError
+	switch {
+	case errors.As(err, &re) && (re.Kind == ErrUnreachable || re.Kind == ErrNotFound):
+		// The advice for a registry to push to (--registry, pyship registry serve) is wrong
+		// here: the base is pulled, and a reachable or local base is the fix.
+		re.Hint = "set [build] base (or --base) to an image in a registry this machine can reach, or to a local one: oci-layout:DIR[:REF] or a tarball FILE"
+		return nil, fmt.Errorf("loading the base image %s: %w", ref, err)
+	case err != nil:
 		return nil, fmt.Errorf("loading the base image %s: %w (set [build] base or --base)", ref, err)
 	}
 	d, err := img.Digest()

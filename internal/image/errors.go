@@ -25,9 +25,22 @@ type RegistryError struct {
 	Registry string
 	Kind     error // one of the Err* values above
 	Err      error
+	// Hint replaces the kind's own advice, for a caller that knows better what the registry
+	// was for (a base image to pull, not a registry to push to).
+	Hint string
 }
 
 func (e *RegistryError) Error() string {
+	hint := e.Hint
+	switch {
+	case hint != "":
+	default:
+		hint = e.defaultHint()
+	}
+	return fmt.Sprintf("%s at %s: %v; %s", e.Kind, e.Registry, e.Err, hint)
+}
+
+func (e *RegistryError) defaultHint() string {
 	hint := ""
 	switch e.Kind {
 	case ErrUnauthorized:
@@ -41,7 +54,7 @@ func (e *RegistryError) Error() string {
 	case ErrNotFound:
 		hint = "check the reference"
 	}
-	return fmt.Sprintf("%s at %s: %v; %s", e.Kind, e.Registry, e.Err, hint)
+	return hint
 }
 
 func (e *RegistryError) Unwrap() []error { return []error{e.Kind, e.Err} }
@@ -55,21 +68,21 @@ func classify(registry string, err error) error {
 	if errors.As(err, &te) {
 		switch te.StatusCode {
 		case http.StatusUnauthorized:
-			return &RegistryError{registry, ErrUnauthorized, err}
+			return &RegistryError{Registry: registry, Kind: ErrUnauthorized, Err: err}
 		case http.StatusForbidden:
-			return &RegistryError{registry, ErrForbidden, err}
+			return &RegistryError{Registry: registry, Kind: ErrForbidden, Err: err}
 		case http.StatusNotFound:
-			return &RegistryError{registry, ErrNotFound, err}
+			return &RegistryError{Registry: registry, Kind: ErrNotFound, Err: err}
 		}
 	}
 	var ua x509.UnknownAuthorityError
 	if errors.As(err, &ua) || strings.Contains(err.Error(), "certificate signed by unknown authority") {
-		return &RegistryError{registry, ErrUnknownCA, err}
+		return &RegistryError{Registry: registry, Kind: ErrUnknownCA, Err: err}
 	}
 	var ne *net.OpError
 	var dns *net.DNSError
 	if errors.As(err, &ne) || errors.As(err, &dns) || strings.Contains(err.Error(), "connection refused") {
-		return &RegistryError{registry, ErrUnreachable, err}
+		return &RegistryError{Registry: registry, Kind: ErrUnreachable, Err: err}
 	}
 	return err
 }

@@ -39,6 +39,10 @@ func TestBadBaseIsAClearError(t *testing.T) {
 		{"empty layout", "oci-layout:" + emptyDir, "3.11", []string{"no image in the OCI layout"}},
 		{"bad reference", "Not A Reference!", "3.11", []string{"not a file, an oci-layout:DIR or an image reference"}},
 		{"python mismatch", e.Base, "3.12", []string{"has Python 3.11.2 at /usr/bin/python3.11 but the app needs Python 3.12", "python:3.12-slim"}},
+		// A base on a registry that does not answer: the advice is about the base, never
+		// about the registry pushed to.
+		{"unreachable base registry", fmt.Sprintf("127.0.0.1:%d/python:3.11-slim", testsvc.Port(t)), "3.11",
+			[]string{"the registry cannot be reached", "set [build] base (or --base) to an image in a registry this machine can reach"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p.Python.Version = tc.python
@@ -50,6 +54,9 @@ func TestBadBaseIsAClearError(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "registry serve") {
+				t.Errorf("error %q gives the push registry's advice for a base image", err)
 			}
 		})
 	}

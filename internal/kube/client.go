@@ -2,7 +2,11 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
@@ -51,10 +55,17 @@ func Connect(ctx context.Context, o ClientOptions) (*Client, error) {
 	rules.ExplicitPath = o.Kubeconfig
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
 	overrides.Context.Namespace = o.Namespace
+	files := rules.GetLoadingPrecedence()
+	if o.Kubeconfig != "" {
+		files = []string{o.Kubeconfig}
+	}
+	if err := someFileExists(files); err != nil {
+		return nil, err
+	}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("loading kubeconfig: %w (set --kubeconfig or KUBECONFIG, and --context to one of its contexts)", err)
+		return nil, fmt.Errorf("loading kubeconfig %s: %w (set --kubeconfig or KUBECONFIG, and --context to one of its contexts)", strings.Join(files, ":"), err)
 	}
 	ns, _, err := cc.Namespace()
 	if err != nil {
@@ -62,7 +73,39 @@ func Connect(ctx context.Context, o ClientOptions) (*Client, error) {
 	}
 	cfg.QPS, cfg.Burst = 100, 200
 	cfg.UserAgent = "pyship"
-	return NewClient(cfg, ns)
+	c, err := NewClient(cfg, ns)
+	if err != nil {
+		return nil, err
+	}
+	// One cheap request now, so an unreachable cluster is said as such, naming it, before
+	// anything is built or pushed for it.
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.Core.Discovery().RESTClient().Get().AbsPath("/version").Do(pctx).Error(); err != nil {
+		name := o.Context
+		if raw, rerr := cc.RawConfig(); rerr == nil && name == "" {
+			name = raw.CurrentContext
+		}
+		return nil, fmt.Errorf("cannot reach the Kubernetes API server %s (context %q of %s): %w; check that the cluster runs and that --kubeconfig and --context name it", cfg.Host, name, strings.Join(files, ":"), err)
+	}
+	return c, nil
+}
+
+// someFileExists fails, naming them, when none of the kubeconfig files exists (client-go
+// skips missing files and then says only that no configuration was provided).
+func someFileExists(files []string) error {
+	for _, f := range files {
+		if _, err := os.Stat(f); err == nil {
+			return nil
+		}
+	}
+	switch len(files) {
+	case 0:
+		return errors.New("no kubeconfig: set --kubeconfig FILE or KUBECONFIG")
+	case 1:
+		return fmt.Errorf("the kubeconfig %s does not exist: set --kubeconfig or KUBECONFIG to the cluster's kubeconfig file", files[0])
+	}
+	return fmt.Errorf("none of the kubeconfig files %s exists: set --kubeconfig or KUBECONFIG to the cluster's kubeconfig file", strings.Join(files, ", "))
 }
 
 // NewClient builds a Client from a REST config.
