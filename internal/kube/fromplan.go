@@ -33,7 +33,7 @@ func OptionsFor(p *plan.Plan) Options {
 	return Options{Namespace: k.Namespace, Host: k.Host, TLSSecret: k.TLSSecret, ClusterIssuer: k.ClusterIssuer,
 		IngressClass: k.IngressClass, GatewayAPI: k.Gateway != "", Gateway: k.Gateway,
 		CPU: k.CPU, Memory: k.Memory, CPULimit: k.CPULimit, MemoryLimit: k.MemoryLimit,
-		MaxReplicas: k.MaxReplicas, TargetCPU: k.TargetCPU, StorageClass: k.StorageClass, StorageSize: k.StorageSize,
+		MaxReplicas: k.MaxReplicas, TargetCPU: k.TargetCPU, StorageClass: k.StorageClass, StorageSize: k.StorageSize, AccessMode: k.AccessMode,
 		Monitoring: k.Monitoring, AgentBase: k.AgentBase}
 }
 

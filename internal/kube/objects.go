@@ -85,7 +85,7 @@ func (r *renderer) pvcs() ([]runtime.Object, error) {
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
 			ObjectMeta: r.meta(r.pvcName(d.Path)),
 			Spec: corev1.PersistentVolumeClaimSpec{
-				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				AccessModes: []corev1.PersistentVolumeAccessMode{r.accessMode()},
 				Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: size}},
 			},
 		}
@@ -204,4 +204,13 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// accessMode is the persistent volumes' access mode: ReadWriteOnce unless the spec asks for
+// ReadWriteMany ([kubernetes] access_mode).
+func (r *renderer) accessMode() corev1.PersistentVolumeAccessMode {
+	if r.o.AccessMode == string(corev1.ReadWriteMany) {
+		return corev1.ReadWriteMany
+	}
+	return corev1.ReadWriteOnce
 }

@@ -58,6 +58,8 @@ type Options struct {
 	TargetCPU   int
 	// StorageClass and StorageSize for each persistent data folder ("" = cluster default, 1Gi).
 	StorageClass, StorageSize string
+	// AccessMode of those volumes ("" = ReadWriteOnce).
+	AccessMode string
 	// NodeSelector constrains where the pods run.
 	NodeSelector map[string]string
 

@@ -236,3 +236,25 @@ func TestReleaseFollowsThePodTemplate(t *testing.T) {
 		}
 	}
 }
+
+// [kubernetes] access_mode reaches each persistent data folder's claim; ReadWriteOnce is the
+// default.
+func TestRenderVolumeAccessMode(t *testing.T) {
+	for mode, want := range map[string]string{"": "ReadWriteOnce", "ReadWriteOnce": "ReadWriteOnce", "ReadWriteMany": "ReadWriteMany"} {
+		p := webPlan("shop", "rolling")
+		p.Data = []plan.DataFolder{{Path: "uploads", Persistent: true}}
+		b, err := Render(p, Options{Image: testImage, AccessMode: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []any
+		for _, o := range b.Objects {
+			if o.GetKind() == "PersistentVolumeClaim" {
+				got, _, _ = unstructured.NestedSlice(o.Object, "spec", "accessModes")
+			}
+		}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("access_mode %q: claim access modes %v, want [%s]", mode, got, want)
+		}
+	}
+}

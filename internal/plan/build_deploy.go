@@ -274,6 +274,7 @@ func (b *builder) kubernetes() {
 		{"targetCPU", "target_cpu", func() bool { return kubeKey(&k.TargetCPU, sk.TargetCPU) }},
 		{"storageClass", "storage_class", func() bool { return kubeKey(&k.StorageClass, sk.StorageClass) }},
 		{"storageSize", "storage_size", func() bool { return kubeKey(&k.StorageSize, sk.StorageSize) }},
+		{"accessMode", "access_mode", func() bool { return kubeKey(&k.AccessMode, sk.AccessMode) }},
 		{"monitoring", "monitoring", func() bool { return kubeKey(&k.Monitoring, sk.Monitoring) }},
 		{"agentBase", "agent_base", func() bool { return kubeKey(&k.AgentBase, sk.AgentBase) }},
 	} {
@@ -286,9 +287,41 @@ func (b *builder) kubernetes() {
 		b.warnf("%s: [kubernetes] max_replicas %d is below [deploy] replicas %d: no autoscaler is rendered; raise max_replicas or remove it",
 			location(b.specEv("kubernetes.max_replicas", "")), k.MaxReplicas, b.p.Deploy.Replicas)
 	}
+	b.sharedVolumes(k)
 	if set {
 		b.p.Kubernetes = &k
 	}
+}
+
+// sharedVolumes warns when a ReadWriteOnce volume of a persistent data folder must be
+// mounted by more than one pod at a time on Kubernetes: a volume that attaches to one node
+// leaves the pods scheduled elsewhere Pending, and a rollout then never completes.
+func (b *builder) sharedVolumes(k Kubernetes) {
+	d := b.p.Deploy
+	if d.Target != "kubernetes" || k.AccessMode == "ReadWriteMany" {
+		return
+	}
+	var folders []string
+	for _, f := range b.p.Data {
+		if f.Persistent {
+			folders = append(folders, f.Path+"/")
+		}
+	}
+	var why string
+	switch {
+	case len(folders) == 0:
+		return
+	case d.Replicas > 1:
+		why = fmt.Sprintf("%d replicas", d.Replicas)
+	case k.MaxReplicas > 1:
+		why = fmt.Sprintf("an autoscaler up to %d replicas", k.MaxReplicas)
+	case d.Strategy != "rolling":
+		why = "the " + d.Strategy + " strategy (two releases' pods at once)"
+	default:
+		return
+	}
+	b.warnf("persistent data %s is a ReadWriteOnce volume on Kubernetes, but %s need it at once: on a cluster of several nodes the pods scheduled away from the volume's node stay Pending and the rollout never completes; set [kubernetes] access_mode = \"ReadWriteMany\" with a storage_class that offers it (NFS, CephFS, EFS...), or replicas = 1 with the rolling strategy, or keep the data in a database instead",
+		strings.Join(folders, ", "), why)
 }
 
 // kubeKey copies a value the spec sets (non-zero) and says whether it did.

@@ -234,3 +234,26 @@ func TestFlagsResolveAsTheirSpecKeys(t *testing.T) {
 		t.Errorf("overridden plan document canary = %+v", q.Deploy.Canary)
 	}
 }
+
+// Persistent data on Kubernetes that more than one pod needs at once is said at plan, with
+// the way out; access_mode = "ReadWriteMany" (or one pod at a time) is quiet.
+func TestSharedReadWriteOnceVolumeIsWarned(t *testing.T) {
+	for _, tc := range []struct{ spec, want string }{
+		{"[deploy]\ntarget = \"kubernetes\"\nreplicas = 3\n", "persistent data uploads/ is a ReadWriteOnce volume on Kubernetes, but 3 replicas need it at once"},
+		{"[deploy]\ntarget = \"kubernetes\"\nstrategy = \"blue-green\"\n", "but the blue-green strategy (two releases' pods at once) need it"},
+		{"[deploy]\ntarget = \"kubernetes\"\n[kubernetes]\nmax_replicas = 4\n", "an autoscaler up to 4 replicas"},
+		{"[deploy]\ntarget = \"kubernetes\"\nreplicas = 3\n[kubernetes]\naccess_mode = \"ReadWriteMany\"\n", ""},
+		{"[deploy]\ntarget = \"kubernetes\"\n", ""},
+		{"[deploy]\nreplicas = 3\n", ""}, // the local target shares the folder
+	} {
+		dir := testsvc.WriteTree(t, map[string]string{
+			"app.py":      "print('worker')\n",
+			"pyship.toml": tc.spec + "[data]\npersistent = [\"uploads\"]\n",
+		})
+		p, err := Resolve(context.Background(), dir, Options{})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.spec, err)
+		}
+		testsvc.WantOneWarning(t, p.Warnings, tc.want, "ReadWriteOnce")
+	}
+}

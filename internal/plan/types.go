@@ -186,6 +186,7 @@ type Kubernetes struct {
 	TargetCPU     int    `json:"targetCPU,omitempty"`
 	StorageClass  string `json:"storageClass,omitempty"`
 	StorageSize   string `json:"storageSize,omitempty"`
+	AccessMode    string `json:"accessMode,omitempty"`
 	Monitoring    bool   `json:"monitoring,omitempty"`
 	AgentBase     string `json:"agentBase,omitempty"`
 }

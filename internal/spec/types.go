@@ -163,6 +163,8 @@ type Kubernetes struct {
 	MaxReplicas, TargetCPU int
 	// StorageClass and StorageSize of each persistent data folder's volume.
 	StorageClass, StorageSize string
+	// AccessMode of those volumes: ReadWriteOnce (the default) or ReadWriteMany.
+	AccessMode string
 	// Monitoring adds a ServiceMonitor and a PrometheusRule.
 	Monitoring bool
 	// AgentBase is the image pyship's agent image is built on, for tools its backups run
