@@ -156,17 +156,33 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	} else if started {
 		fmt.Fprintf(s.Err, "started the pyship agent (log: %s)\n", filepath.Join(o.home, "agent.log"))
 	}
-	final, err := c.Deploy(ctx, agent.DeployRequest{App: m.App, Release: m.ID}, func(e agent.Event) {
-		if e.Warning != "" {
-			fmt.Fprintf(s.Err, "warning: %s\n", e.Warning)
-		} else {
-			fmt.Fprintln(s.Err, e.Message)
-		}
-	})
+	ev := newEventPrinter(s.Err)
+	final, err := c.Deploy(ctx, agent.DeployRequest{App: m.App, Release: m.ID}, ev.print)
 	if err != nil {
 		return err
 	}
-	return reportDeploy(s, o.output, final)
+	return reportDeploy(s, o.output, final, ev)
+}
+
+// eventPrinter prints a deploy's events on a terminal or log, each message once: the engine
+// says a replica's diagnosis when it decides to roll back and again as it finishes, and the
+// final report would say it a third time.
+type eventPrinter struct {
+	w    io.Writer
+	seen map[string]bool
+}
+
+func newEventPrinter(w io.Writer) *eventPrinter { return &eventPrinter{w: w, seen: map[string]bool{}} }
+
+func (p *eventPrinter) print(e agent.Event) {
+	switch {
+	case e.Warning != "" && !p.seen[e.Warning]:
+		p.seen[e.Warning] = true
+		fmt.Fprintf(p.w, "warning: %s\n", e.Warning)
+	case e.Warning == "" && e.Message != "" && !p.seen[e.Message]:
+		p.seen[e.Message] = true
+		fmt.Fprintln(p.w, e.Message)
+	}
 }
 
 // deployTarget is --target, else the plan's [deploy] target.
@@ -229,7 +245,7 @@ func deployPython(ctx context.Context, s *streams, p *plan.Plan, flag string) (s
 }
 
 // reportDeploy prints the result of a deploy or rollback: the URL, or why it rolled back.
-func reportDeploy(s *streams, output string, final agent.Event) error {
+func reportDeploy(s *streams, output string, final agent.Event, ev *eventPrinter) error {
 	if output == "json" {
 		enc := json.NewEncoder(s.Out)
 		enc.SetIndent("", "  ")
@@ -238,7 +254,11 @@ func reportDeploy(s *streams, output string, final agent.Event) error {
 		}
 	}
 	if final.Final.Phase != rollout.Succeeded {
-		fmt.Fprintf(s.Err, "deploy of %s failed and was rolled back: %s\n", final.Final.Spec.Release, final.Final.Message)
+		if ev.seen[final.Final.Message] {
+			fmt.Fprintf(s.Err, "deploy of %s failed and was rolled back (the reason is above)\n", final.Final.Spec.Release)
+		} else {
+			fmt.Fprintf(s.Err, "deploy of %s failed and was rolled back: %s\n", final.Final.Spec.Release, final.Final.Message)
+		}
 		return exitError{ExitFailure}
 	}
 	if output != "json" {

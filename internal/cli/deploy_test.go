@@ -329,6 +329,8 @@ func TestRollbackSkipsFailedRelease(t *testing.T) {
 	}
 	if code, _, errs := e.deploy(e.project("v2", "crash", "rolling", port, nil)); code != 1 {
 		t.Fatalf("deploy of the crashing v2: exit %d, want 1\n%s", code, errs)
+	} else if n := strings.Count(errs, "of r2 failed:"); n != 1 || !strings.Contains(errs, "deploy of r2 failed and was rolled back (the reason is above)") {
+		t.Errorf("the crashing v2's diagnosis is said %d times, want once, then referred to:\n%s", n, errs)
 	}
 	if code, _, errs := e.deploy(e.project("v3", "", "rolling", port, nil)); code != 0 {
 		t.Fatalf("deploy v3: exit %d\n%s", code, errs)

@@ -73,13 +73,12 @@ blue-green and canary. The two releases swap places: a second rollback undoes th
 				return err
 			}
 			fmt.Fprintf(s.Err, "rolling %s back to %s\n", o.app, target)
-			final, err := c.Deploy(ctx, agent.DeployRequest{App: o.app, Release: target, Rollback: true}, func(e agent.Event) {
-				fmt.Fprintln(s.Err, e.Message+e.Warning)
-			})
+			ev := newEventPrinter(s.Err)
+			final, err := c.Deploy(ctx, agent.DeployRequest{App: o.app, Release: target, Rollback: true}, ev.print)
 			if err != nil {
 				return err
 			}
-			return reportDeploy(s, output, final)
+			return reportDeploy(s, output, final, ev)
 		},
 	}
 	o.addFlags(cmd, true)
