@@ -157,11 +157,34 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 		fmt.Fprintf(s.Err, "started the pyship agent (log: %s)\n", filepath.Join(o.home, "agent.log"))
 	}
 	ev := newEventPrinter(s.Err)
+	defer s.intr.on(abortOnInterrupt(ctx, s, c, m.App, m.ID))()
 	final, err := c.Deploy(ctx, agent.DeployRequest{App: m.App, Release: m.ID}, ev.print)
 	if err != nil {
-		return err
+		return detachedOr(s, m.App, m.ID, err)
 	}
 	return reportDeploy(s, o.output, final, ev)
+}
+
+// abortOnInterrupt is what the first Ctrl-C does to a local deploy or rollback in progress:
+// abort it, so the live release keeps (or gets back) all traffic, while the command goes on
+// showing the rollback.
+func abortOnInterrupt(ctx context.Context, s *streams, c *agent.Client, app, rel string) func() {
+	return func() {
+		fmt.Fprintf(s.Err, "interrupted: aborting the deploy of %s and rolling back to the live release (Ctrl-C again leaves the rollback to the agent)\n", rel)
+		if _, err := c.Act(context.WithoutCancel(ctx), app, "abort"); err != nil {
+			fmt.Fprintf(s.Err, "abort: %v\n", err)
+		}
+	}
+}
+
+// detachedOr says, when the deploy stream ended because a second Ctrl-C cancelled it, that
+// the agent carries on, and how to follow it; any other error is returned as it is.
+func detachedOr(s *streams, app, rel string, err error) error {
+	if s.intr.count() < 2 {
+		return err
+	}
+	fmt.Fprintf(s.Err, "detached: the agent goes on with %s of %s; pyship status shows where it stands\n", rel, app)
+	return exitError{ExitInterrupted}
 }
 
 // eventPrinter prints a deploy's events on a terminal or log, each message once: the engine

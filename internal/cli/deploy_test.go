@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/pyship/pyship/internal/local/supervise"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/rollout"
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
@@ -385,5 +388,55 @@ func TestVerbsActOnTheProjectInTheirFolder(t *testing.T) {
 	}
 	if code, out, errs := e.runIn(folder("ghost"), "stop", "--app", "cliapp"); code != 0 || !strings.Contains(out, "stopped cliapp") {
 		t.Errorf("stop --app cliapp in another folder: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// The first Ctrl-C during a deploy aborts it: the live release keeps all traffic, the new
+// release's replicas stop, the command shows the rollback and exits 130.
+func TestCtrlCAbortsTheDeploy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	port := freeTCPPort(t)
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+	if code, _, errs := e.deploy(e.project("v1", "", "blue-green", port, nil)); code != 0 {
+		t.Fatalf("deploy v1: %s", errs)
+	}
+	p := poll(url)
+	defer p.stop()
+	slow := e.project("v2", "slowstart", "blue-green", port, nil)
+	cmd := exec.Command(pyshipBin(t), "deploy", "--plan", slow, "--python", e.py)
+	cmd.Env = append(os.Environ(), "PYSHIP_HOME="+e.home)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testsvc.Eventually(t, 60*time.Second, "the second deploy to start replicas", func() error {
+		b, _ := os.ReadFile(filepath.Join(e.home, "apps", "cliapp", "state.json"))
+		if strings.Count(string(b), `"release": "r2"`) < 2 {
+			return fmt.Errorf("state:\n%s", b)
+		}
+		return nil
+	})
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitInterrupted {
+		t.Fatalf("deploy after Ctrl-C: %v, want exit %d\n%s", err, ExitInterrupted, errb.String())
+	}
+	if !strings.Contains(errb.String(), "interrupted: aborting the deploy of r2 and rolling back to the live release") ||
+		!strings.Contains(errb.String(), "deploy of r2 failed and was rolled back") {
+		t.Errorf("deploy output after Ctrl-C:\n%s", errb.String())
+	}
+	if code, body, err := getBody(url); err != nil || code != 200 || body != "stdlib v1" {
+		t.Errorf("after the aborted deploy the app answers %d %q %v, want stdlib v1", code, body, err)
+	}
+	if st := e.status(); len(st) != 1 || st[0].Stable != "r1" || st[0].Deploy == nil || st[0].Deploy.Phase != rollout.RolledBack {
+		t.Errorf("status after the aborted deploy: %+v", st)
+	}
+	if p.failed.Load() != 0 {
+		t.Errorf("%d requests failed around the aborted deploy", p.failed.Load())
 	}
 }

@@ -98,6 +98,12 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 	progress("deploying %s release %s to namespace %s (%s)", b.App, b.Release, c.Namespace, b.Strategy)
 	do := kube.DeployOptionsFor(p, progress)
 	do.Force = o.kube.force
+	defer s.intr.on(func() {
+		progress("interrupted: aborting the deploy of %s and rolling back to the live release (Ctrl-C again stops waiting)", b.Release)
+		if err := c.Request(context.WithoutCancel(ctx), b.App, kube.RequestAbort); err != nil {
+			progress("abort: %v; Ctrl-C again stops waiting (the cluster goes on with the rollout)", err)
+		}
+	})()
 	if cn := p.Deploy.Canary; cn != nil && cn.PrometheusURL != "" {
 		do.Metrics = (&kube.Prometheus{URL: cn.PrometheusURL, Namespace: c.Namespace, App: b.App}).Metrics
 	}

@@ -74,9 +74,10 @@ blue-green and canary. The two releases swap places: a second rollback undoes th
 			}
 			fmt.Fprintf(s.Err, "rolling %s back to %s\n", o.app, target)
 			ev := newEventPrinter(s.Err)
+			defer s.intr.on(abortOnInterrupt(ctx, s, c, o.app, target))()
 			final, err := c.Deploy(ctx, agent.DeployRequest{App: o.app, Release: target, Rollback: true}, ev.print)
 			if err != nil {
-				return err
+				return detachedOr(s, o.app, target, err)
 			}
 			return reportDeploy(s, output, final, ev)
 		},

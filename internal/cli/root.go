@@ -33,11 +33,17 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 type streams struct {
 	In       io.Reader
 	Out, Err io.Writer
+	// intr is Ctrl-C as the verb means it (nil: none comes, as in tests).
+	intr *interrupts
 }
 
-// Main runs pyship with args and returns the process exit code.
+// Main runs pyship with args and returns the process exit code. ctx ending ends the command.
 func Main(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) int {
-	s := &streams{In: in, Out: out, Err: errw}
+	return runStreams(ctx, args, &streams{In: in, Out: out, Err: errw})
+}
+
+func runStreams(ctx context.Context, args []string, s *streams) int {
+	in, out, errw := s.In, s.Out, s.Err
 	root := newRootCmd(s)
 	root.SetArgs(args)
 	root.SetIn(in)
