@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/pyship/pyship/internal/local/agent"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/progress"
 	"github.com/pyship/pyship/internal/pybuild"
 	"github.com/pyship/pyship/internal/rollout"
 	"github.com/spf13/cobra"
@@ -133,12 +133,15 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 		return err
 	}
 	fmt.Fprintf(s.Err, "building %s %s for %s\n", p.Name, p.Version, py)
-	var pipOut bytes.Buffer
-	progress := io.Writer(&pipOut)
+	// pip's lines as one live status on a terminal (a line now and then in a log), or all of
+	// them with --verbose.
+	d := progress.New(s.Err)
+	var pipOut io.Writer = &lineStatus{d: d, key: "pip", prefix: "installing dependencies: "}
 	if o.verbose {
-		progress = s.Err
+		pipOut = s.Err
 	}
-	m, err := release.Build(ctx, paths, p, release.Options{Python: py, Env: env, Progress: progress})
+	m, err := release.Build(ctx, paths, p, release.Options{Python: py, Env: env, Progress: pipOut})
+	d.Done()
 	if err != nil {
 		return err
 	}
@@ -159,6 +162,7 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	ev := newEventPrinter(s.Err)
 	defer s.intr.on(abortOnInterrupt(ctx, s, c, m.App, m.ID))()
 	final, err := c.Deploy(ctx, agent.DeployRequest{App: m.App, Release: m.ID}, ev.print)
+	ev.close()
 	if err != nil {
 		return detachedOr(s, m.App, m.ID, err)
 	}
@@ -185,27 +189,6 @@ func detachedOr(s *streams, app, rel string, err error) error {
 	}
 	fmt.Fprintf(s.Err, "detached: the agent goes on with %s of %s; pyship status shows where it stands\n", rel, app)
 	return exitError{ExitInterrupted}
-}
-
-// eventPrinter prints a deploy's events on a terminal or log, each message once: the engine
-// says a replica's diagnosis when it decides to roll back and again as it finishes, and the
-// final report would say it a third time.
-type eventPrinter struct {
-	w    io.Writer
-	seen map[string]bool
-}
-
-func newEventPrinter(w io.Writer) *eventPrinter { return &eventPrinter{w: w, seen: map[string]bool{}} }
-
-func (p *eventPrinter) print(e agent.Event) {
-	switch {
-	case e.Warning != "" && !p.seen[e.Warning]:
-		p.seen[e.Warning] = true
-		fmt.Fprintf(p.w, "warning: %s\n", e.Warning)
-	case e.Warning == "" && e.Message != "" && !p.seen[e.Message]:
-		p.seen[e.Message] = true
-		fmt.Fprintln(p.w, e.Message)
-	}
 }
 
 // deployTarget is --target, else the plan's [deploy] target.
@@ -277,7 +260,7 @@ func reportDeploy(s *streams, output string, final agent.Event, ev *eventPrinter
 		}
 	}
 	if final.Final.Phase != rollout.Succeeded {
-		if ev.seen[final.Final.Message] {
+		if ev.said(final.Final.Message) {
 			fmt.Fprintf(s.Err, "deploy of %s failed and was rolled back (the reason is above)\n", final.Final.Spec.Release)
 		} else {
 			fmt.Fprintf(s.Err, "deploy of %s failed and was rolled back: %s\n", final.Final.Spec.Release, final.Final.Message)

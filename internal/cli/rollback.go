@@ -76,6 +76,7 @@ blue-green and canary. The two releases swap places: a second rollback undoes th
 			ev := newEventPrinter(s.Err)
 			defer s.intr.on(abortOnInterrupt(ctx, s, c, o.app, target))()
 			final, err := c.Deploy(ctx, agent.DeployRequest{App: o.app, Release: target, Rollback: true}, ev.print)
+			ev.close()
 			if err != nil {
 				return detachedOr(s, o.app, target, err)
 			}
