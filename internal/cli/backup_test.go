@@ -34,7 +34,28 @@ func s3Env(t *testing.T) map[string]string {
 	t.Setenv("AWS_ACCESS_KEY_ID", v["PYSHIP_TEST_S3_ACCESS_KEY"])
 	t.Setenv("AWS_SECRET_ACCESS_KEY", v["PYSHIP_TEST_S3_SECRET_KEY"])
 	t.Setenv("AWS_ENDPOINT_URL", v["PYSHIP_TEST_S3_ENDPOINT"])
+	pub, key := testSigningKey(t)
+	t.Setenv("PYSHIP_BACKUP_SIGNING_KEY", key)
+	t.Setenv("PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS", pub)
+	t.Setenv("PYSHIP_BACKUP_SIGNING_KEY_FILE", "")
 	return v
+}
+
+// testSigningKey makes a backup signing key with `pyship backup keygen` and returns its public
+// half and its private half (the key line, as a secrets file or variable holds it).
+func testSigningKey(t *testing.T) (pub, key string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "signing.key")
+	code, out, errs := runPyship(t, "backup", "keygen", "--signing-key-file", file)
+	if pub = strings.TrimSpace(out); code != ExitOK || !strings.HasPrefix(pub, "pyship-sign-ed25519:") {
+		t.Fatalf("keygen --signing-key-file: %d %q %s", code, out, errs)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return pub, lines[len(lines)-1]
 }
 
 func TestBackupCommands(t *testing.T) {

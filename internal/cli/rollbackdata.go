@@ -43,7 +43,8 @@ func (d *dataRollback) restoreKube(ctx context.Context, s *streams, ka *kubeApp,
 	if pb == nil || pb.Destination == "" || b.BackupPod == nil {
 		return usageError{fmt.Errorf("--with-data needs a [backup] table with a destination and a schedule or [deploy] backup_before: there is no backup to roll the data back to; nothing was changed")}
 	}
-	bc, err := backup.New(backup.Config{Destination: pb.Destination, Endpoint: pb.Endpoint, Region: pb.Region}, backup.WithVersion(version.String()))
+	bc, err := backup.New(backup.Config{Destination: pb.Destination, Endpoint: pb.Endpoint, Region: pb.Region,
+		SigningPublicKeys: pb.SigningPublicKeys}, backup.WithVersion(version.String()))
 	if err != nil {
 		return usageError{err}
 	}
