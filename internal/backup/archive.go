@@ -139,6 +139,13 @@ func (ix *treeIndex) check(hdr *tar.Header) (string, error) {
 	default:
 		return bad("has type %q, which pyship never archives", hdr.Typeflag)
 	}
+	for k := range hdr.PAXRecords {
+		// archive/tar expands sparse holes itself: a tiny archive could declare a file of
+		// any size, past the checks on what is read.
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return bad("is a sparse file, which pyship never archives")
+		}
+	}
 	if len(hdr.Name) > maxEntryName || len(hdr.Linkname) > maxEntryName {
 		return bad("name or link target longer than %d bytes", maxEntryName)
 	}
