@@ -157,7 +157,7 @@ type errTagReader struct {
 func (t *errTagReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	if err != nil && err != io.EOF && t.err == nil {
-		if errors.Is(err, ErrUnreachable) {
+		if errors.Is(err, ErrUnreachable) || errors.Is(err, ErrCorrupt) {
 			t.err = err
 		} else {
 			t.err = fmt.Errorf("reading %s: %w: %v (truncated or modified object)", t.key, ErrCorrupt, err)
