@@ -34,6 +34,7 @@ type RestoreOptions struct {
 // RestoreResult is what a restore did.
 type RestoreResult struct {
 	ID       string            `json:"id"`
+	Created  time.Time         `json:"created"`
 	Targets  map[string]string `json:"targets"` // source name → where it went
 	Bytes    int64             `json:"bytes"`
 	Duration time.Duration     `json:"duration"`
@@ -55,7 +56,7 @@ func (c *Client) Restore(ctx context.Context, id string, opts RestoreOptions) (*
 		return nil, err
 	}
 	start := time.Now()
-	res := &RestoreResult{ID: m.ID, Targets: map[string]string{}}
+	res := &RestoreResult{ID: m.ID, Created: m.Created, Targets: map[string]string{}}
 	targets := make([]string, len(recs))
 	for i, rec := range recs {
 		if targets[i], err = c.restoreTarget(rec, opts.To, len(recs)); err != nil {

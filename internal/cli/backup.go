@@ -383,6 +383,7 @@ func newBackupRestoreCmd(s *streams, o *backupOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			fmt.Fprintf(s.Err, "restored backup %s (taken %s)\n", res.ID, res.Created.Local().Format(time.RFC3339))
 			var b strings.Builder
 			for name, t := range res.Targets {
 				fmt.Fprintf(&b, "%s -> %s\n", name, t)

@@ -99,6 +99,26 @@ func TestBackupCommands(t *testing.T) {
 		t.Fatalf("backup list: %d %s %s", code, out, errs)
 	}
 
+	// A manifest without a signature, dropped into the bucket (as an attacker with write access,
+	// or a pyship before signed backups, would), is rejected by name and reason.
+	forged := "20991231T000000Z-0001"
+	prefix := strings.TrimPrefix(dest, "s3://")
+	writeTestFile(t, filepath.Join(v["PYSHIP_TEST_S3_DATA"], prefix, forged, "manifest.json"),
+		`{"format":1,"id":"`+forged+`","created":"2099-12-31T00:00:00Z","sources":[]}`)
+	code, out, errs = runPyship(t, append([]string{"backup", "list"}, common...)...)
+	if code != ExitOK || strings.Contains(out, forged) || !strings.Contains(errs, "rejected: backup "+forged+": refused: backup is not signed") {
+		t.Fatalf("backup list with an unsigned manifest: %d %q %s", code, out, errs)
+	}
+	if code, _, errs = runPyship(t, append([]string{"backup", "restore", forged, "--to", filepath.Join(dir, "forged")}, common...)...); code != ExitFailure || !strings.Contains(errs, "--allow-unsigned") {
+		t.Fatalf("restore of an unsigned backup: %d %s", code, errs)
+	}
+	if code, out, errs = runPyship(t, append([]string{"backup", "list", "--allow-unsigned"}, common...)...); code != ExitOK || !strings.Contains(out, forged) {
+		t.Fatalf("list --allow-unsigned: %d %q %s", code, out, errs)
+	}
+	if err := os.RemoveAll(filepath.Join(v["PYSHIP_TEST_S3_DATA"], prefix, forged)); err != nil {
+		t.Fatal(err)
+	}
+
 	if code, out, errs = runPyship(t, append([]string{"backup", "verify", id}, common...)...); code != ExitOK || !strings.HasPrefix(out, id+" ok") {
 		t.Fatalf("backup verify: %d %q %s", code, out, errs)
 	}
