@@ -80,7 +80,7 @@ func ReadSigningKey(file string) (SigningKey, error) {
 // ParsePublicKey parses the public half of a signing key (pyship-sign-ed25519:...).
 func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, privateKeyPrefix) {
+	if strings.Contains(s, privateKeyPrefix) { // never echoed
 		return nil, fmt.Errorf("backup signing public key: this is the private half (%s...): keep it out of the spec, and pin the public half %s... that `pyship backup keygen` printed", privateKeyPrefix, publicKeyPrefix)
 	}
 	enc, ok := strings.CutPrefix(s, publicKeyPrefix)
