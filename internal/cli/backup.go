@@ -187,9 +187,9 @@ environment by the variable [backup] postgres names.`,
 	return cmd
 }
 
-// client builds the backup client with progress lines on stderr. With sayFrom it says where
-// the sources are read.
-func (o *backupOptions) client(cmd *cobra.Command, s *streams, sayFrom bool) (*backup.Client, backup.Config, error) {
+// client builds the backup client with progress lines on stderr. With taking (a backup is
+// taken) it says where the sources are read, adds the signing key and checks the settings.
+func (o *backupOptions) client(cmd *cobra.Command, s *streams, taking bool) (*backup.Client, backup.Config, error) {
 	if o.output != "text" && o.output != "json" {
 		return nil, backup.Config{}, usageError{fmt.Errorf("--output %q: want text or json", o.output)}
 	}
@@ -197,8 +197,16 @@ func (o *backupOptions) client(cmd *cobra.Command, s *streams, sayFrom bool) (*b
 	if err != nil {
 		return nil, cfg, err
 	}
-	if sayFrom && from != "" {
-		fmt.Fprintf(s.Err, "sources: %s\n", from)
+	if taking {
+		if from != "" {
+			fmt.Fprintf(s.Err, "sources: %s\n", from)
+		}
+		if err := o.signingKey(&cfg); err != nil {
+			return nil, cfg, err
+		}
+		if err := cfg.Validate(); err != nil {
+			return nil, cfg, usageError{err}
+		}
 	}
 	c, err := o.newClient(s, cfg)
 	return c, cfg, err
@@ -276,15 +284,6 @@ func newBackupNowCmd(s *streams, o *backupOptions) *cobra.Command {
 func backupNow(cmd *cobra.Command, s *streams, o *backupOptions, release string, prune bool) (string, error) {
 	c, cfg, err := o.client(cmd, s, true)
 	if err != nil {
-		return "", err
-	}
-	if err := o.signingKey(&cfg); err != nil {
-		return "", err
-	}
-	if err := cfg.Validate(); err != nil {
-		return "", usageError{err}
-	}
-	if c, err = o.newClient(s, cfg); err != nil {
 		return "", err
 	}
 	m, err := c.Now(cmd.Context(), backup.NowOptions{Release: release})
