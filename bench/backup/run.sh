@@ -14,8 +14,11 @@ go build -o "$work/pyship" ./cmd/pyship
 if [ ! -f "$work/tree.done" ] || [ "$(cat "$work/tree.done")" != "$size" ]; then
 	rm -rf "$work/tree" && go run ./bench/backup/gentree -size "$size" "$work/tree" && echo "$size" >"$work/tree.done"
 fi
-rm -f "$work/key" && "$work/pyship" backup keygen --identity-file "$work/key" >"$work/recipient"
+rm -f "$work/key" "$work/signing" && "$work/pyship" backup keygen --identity-file "$work/key" >"$work/recipient"
 recipient=$(cat "$work/recipient")
+# Every backup is signed, and only backups signed by a pinned key are restored.
+"$work/pyship" backup keygen --signing-key-file "$work/signing" >"$work/signing.pub"
+export PYSHIP_BACKUP_SIGNING_KEY_FILE="$work/signing" PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS="$(cat "$work/signing.pub")"
 export AWS_ACCESS_KEY_ID=$PYSHIP_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$PYSHIP_TEST_S3_SECRET_KEY
 export AWS_ENDPOINT_URL=$PYSHIP_TEST_S3_ENDPOINT AWS_DEFAULT_REGION=us-east-1
 run=$(date +%s)

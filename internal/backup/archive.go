@@ -7,10 +7,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -104,14 +106,143 @@ func writeTree(ctx context.Context, root string, w io.Writer, skip func(path, wh
 	return tw.Close()
 }
 
-// extractTree unpacks a writeTree archive into dest (which must exist and be empty), restoring
-// owners (when running as root), modes, symlinks, hard links and mtimes. Names that would
-// land outside dest, directly or through a symlink of the archive, are refused.
-func extractTree(ctx context.Context, r io.Reader, dest string) error {
+// Bounds on what one archive entry may hold in memory while it is checked: longer names than
+// any file system takes are refused before they are kept.
+const (
+	maxEntryName = 4096
+	maxNamePart  = 255
+)
+
+// treeIndex checks the entries of a writeTree archive as they stream by, for extraction and
+// for verify alike. An entry must be named exactly as writeTree names it (no "./x", "x//",
+// "a/../b" or absolute names), appear once, sit in a folder of the archive seen before it (so
+// no entry is ever reached through a symlink or a file), and be a file, folder, symlink, FIFO
+// or hard link to a regular file seen before it. Everything else (devices, sparse files,
+// collisions, links to or through symlinks) is refused, naming the entry.
+type treeIndex struct {
+	kinds map[string]byte // entry name (no trailing slash) → tar.TypeDir, TypeReg, ...
+	n     int
+}
+
+func newTreeIndex() *treeIndex { return &treeIndex{kinds: map[string]byte{}} }
+
+// check returns the entry's name relative to the archive's root, "." for the root itself.
+func (ix *treeIndex) check(hdr *tar.Header) (string, error) {
+	ix.n++
+	bad := func(format string, args ...any) (string, error) {
+		return "", fmt.Errorf("archive entry %q: %s: %w", truncName(hdr.Name), fmt.Sprintf(format, args...), ErrCorrupt)
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir, tar.TypeReg, tar.TypeSymlink, tar.TypeLink, tar.TypeFifo:
+	case tar.TypeChar, tar.TypeBlock:
+		return bad("is a device file, which pyship never archives")
+	default:
+		return bad("has type %q, which pyship never archives", hdr.Typeflag)
+	}
+	for k := range hdr.PAXRecords {
+		// archive/tar expands sparse holes itself: a tiny archive could declare a file of
+		// any size, past the checks on what is read.
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return bad("is a sparse file, which pyship never archives")
+		}
+	}
+	if len(hdr.Name) > maxEntryName || len(hdr.Linkname) > maxEntryName {
+		return bad("name or link target longer than %d bytes", maxEntryName)
+	}
+	name := hdr.Name
+	if hdr.Typeflag == tar.TypeDir {
+		var ok bool
+		if name, ok = strings.CutSuffix(name, "/"); !ok {
+			return bad("folder name without a trailing slash")
+		}
+	}
+	if name == "." {
+		if hdr.Typeflag != tar.TypeDir || ix.n != 1 {
+			return bad("the root entry must be the first entry and a folder")
+		}
+		ix.kinds["."] = tar.TypeDir
+		return ".", nil
+	}
+	if !canonicalName(name) {
+		return bad("not a plain relative name (pyship writes names like a/b/c, without ., .., empty or leading slashes)")
+	}
+	if _, dup := ix.kinds[name]; dup {
+		return bad("appears twice in the archive")
+	}
+	if dir := path.Dir(name); dir != "." && ix.kinds[dir] != tar.TypeDir {
+		return bad("its folder %q is not a folder earlier in the archive (a symlink, a file or missing)", dir)
+	}
+	switch hdr.Typeflag {
+	case tar.TypeLink:
+		if !canonicalName(hdr.Linkname) || ix.kinds[hdr.Linkname] != tar.TypeReg {
+			return bad("hard link to %q, which is not a regular file earlier in the archive", truncName(hdr.Linkname))
+		}
+	case tar.TypeSymlink:
+		if hdr.Linkname == "" || strings.IndexByte(hdr.Linkname, 0) >= 0 {
+			return bad("symlink with an empty or invalid target")
+		}
+	case tar.TypeReg:
+		if hdr.Size < 0 {
+			return bad("negative size")
+		}
+	}
+	ix.kinds[name] = hdr.Typeflag
+	return name, nil
+}
+
+// canonicalName says whether n is a relative slash-separated name with no empty, "." or ".."
+// element and no element longer than a file system takes.
+func canonicalName(n string) bool {
+	if n == "" || strings.IndexByte(n, 0) >= 0 {
+		return false
+	}
+	for part := range strings.SplitSeq(n, "/") {
+		if part == "" || part == "." || part == ".." || len(part) > maxNamePart {
+			return false
+		}
+	}
+	return true
+}
+
+func truncName(n string) string {
+	if len(n) > 120 {
+		return n[:120] + "..."
+	}
+	return n
+}
+
+// extractOptions say what extraction restores beyond contents, modes and mtimes.
+type extractOptions struct {
+	// Owners restores owners (needs root).
+	Owners bool
+	// KeepSetID keeps setuid and setgid bits; they are dropped otherwise.
+	KeepSetID bool
+}
+
+// dirMeta is what is kept of a folder entry until its contents are restored: a few fields,
+// never the header (whose PAX records may be large).
+type dirMeta struct {
+	name     string
+	mode     fs.FileMode
+	uid, gid int
+	mtime    time.Time
+}
+
+// extractTree unpacks a writeTree archive into the folder dest (which must exist and be
+// empty), restoring modes, mtimes, symlinks, hard links, FIFOs and, with opts.Owners, owners.
+// Every file is created through an os.Root of dest, entries are checked by treeIndex before
+// anything is created for them, and owners, modes and times are set on file descriptors of
+// the entries themselves (or, for symlinks, without following them): nothing outside dest is
+// ever touched, whatever the archive holds.
+func extractTree(ctx context.Context, r io.Reader, dest string, opts extractOptions) error {
+	root, err := os.OpenRoot(dest)
+	if err != nil {
+		return fmt.Errorf("opening the restore folder: %w", err)
+	}
+	defer root.Close()
 	tr := tar.NewReader(r)
-	root := os.Geteuid() == 0
-	symlinks := map[string]bool{}
-	var dirs []*tar.Header
+	ix := newTreeIndex()
+	var dirs []dirMeta
 	buf := make([]byte, 256<<10)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -122,111 +253,171 @@ func extractTree(ctx context.Context, r io.Reader, dest string) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("reading the archive: %w", err)
+			return fmt.Errorf("reading the archive: %w: %v", ErrCorrupt, err)
 		}
-		name := strings.TrimSuffix(hdr.Name, "/")
-		if name == "." || name == "" {
-			dirs = append(dirs, hdr)
-			hdr.Name = "."
-			continue
-		}
-		if !filepath.IsLocal(name) {
-			return fmt.Errorf("archive entry %q points outside the restore folder: %w", hdr.Name, ErrCorrupt)
-		}
-		for d := filepath.Dir(name); d != "."; d = filepath.Dir(d) {
-			if symlinks[d] {
-				return fmt.Errorf("archive entry %q goes through symlink %q: %w", hdr.Name, d, ErrCorrupt)
-			}
-		}
-		target := filepath.Join(dest, name)
-		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		name, err := ix.check(hdr)
+		if err != nil {
 			return err
 		}
+		mode := entryMode(hdr, opts)
 		switch hdr.Typeflag {
 		case tar.TypeDir:
-			if err := os.Mkdir(target, 0o700); err != nil && !os.IsExist(err) {
-				return err
+			if name != "." {
+				if err := root.Mkdir(name, 0o700); err != nil {
+					return fmt.Errorf("restoring folder %s: %w", name, err)
+				}
 			}
-			hdr.Name = name
-			dirs = append(dirs, hdr)
-			continue
+			dirs = append(dirs, dirMeta{name: name, mode: mode, uid: hdr.Uid, gid: hdr.Gid, mtime: hdr.ModTime})
 		case tar.TypeReg:
-			f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			f, err := root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 			if err != nil {
-				return err
+				return fmt.Errorf("restoring %s: %w", name, err)
 			}
 			_, err = io.CopyBuffer(f, tr, buf)
+			if err == nil {
+				err = setMeta(f, hdr.Uid, hdr.Gid, mode, hdr.ModTime, opts.Owners)
+			}
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}
 			if err != nil {
-				return fmt.Errorf("restoring %s: %w", target, err)
+				return fmt.Errorf("restoring %s: %w", name, err)
+			}
+		case tar.TypeLink:
+			if err := root.Link(hdr.Linkname, name); err != nil {
+				return fmt.Errorf("restoring hard link %s: %w", name, err)
 			}
 		case tar.TypeSymlink:
-			if err := os.Symlink(hdr.Linkname, target); err != nil {
-				return err
+			if err := root.Symlink(hdr.Linkname, name); err != nil {
+				return fmt.Errorf("restoring symlink %s: %w", name, err)
 			}
-			symlinks[name] = true
-		case tar.TypeLink:
-			if !filepath.IsLocal(hdr.Linkname) {
-				return fmt.Errorf("archive hard link %q points outside the restore folder: %w", hdr.Linkname, ErrCorrupt)
+			if err := inParent(root, name, func(dirfd int, base string) error {
+				if opts.Owners {
+					if err := unix.Fchownat(dirfd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+						return err
+					}
+				}
+				return unix.UtimesNanoAt(dirfd, base, timespecs(hdr.ModTime), unix.AT_SYMLINK_NOFOLLOW)
+			}); err != nil {
+				return fmt.Errorf("restoring symlink %s: %w", name, err)
 			}
-			if err := os.Link(filepath.Join(dest, hdr.Linkname), target); err != nil {
-				return err
-			}
-			continue
 		case tar.TypeFifo:
-			if err := unix.Mkfifo(target, 0o600); err != nil {
-				return err
+			if err := inParent(root, name, func(dirfd int, base string) error {
+				if err := unix.Mkfifoat(dirfd, base, 0o600); err != nil {
+					return err
+				}
+				fd, err := unix.Openat(dirfd, base, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return err
+				}
+				f := os.NewFile(uintptr(fd), base)
+				defer f.Close()
+				return setMeta(f, hdr.Uid, hdr.Gid, mode, hdr.ModTime, opts.Owners)
+			}); err != nil {
+				return fmt.Errorf("restoring fifo %s: %w", name, err)
 			}
-		default:
-			return fmt.Errorf("archive entry %q has unsupported type %q: %w", hdr.Name, hdr.Typeflag, ErrCorrupt)
-		}
-		if err := applyMeta(target, hdr, root); err != nil {
-			return err
 		}
 	}
 	// Folders last and deepest first, so restoring their contents does not change their mtimes.
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := applyMeta(filepath.Join(dest, dirs[i].Name), dirs[i], root); err != nil {
-			return err
+		d := dirs[i]
+		f, err := root.OpenFile(d.name, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			return fmt.Errorf("restoring folder %s: %w", d.name, err)
+		}
+		err = setMeta(f, d.uid, d.gid, d.mode, d.mtime, opts.Owners)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("restoring folder %s: %w", d.name, err)
 		}
 	}
 	return nil
 }
 
-func applyMeta(p string, hdr *tar.Header, root bool) error {
-	link := hdr.Typeflag == tar.TypeSymlink
-	if root {
-		if err := os.Lchown(p, hdr.Uid, hdr.Gid); err != nil {
-			return fmt.Errorf("restoring the owner of %s: %w", p, err)
+// entryMode is the mode an entry is restored with: permissions and the sticky bit, and
+// setuid/setgid only when asked for.
+func entryMode(hdr *tar.Header, opts extractOptions) fs.FileMode {
+	keep := fs.ModePerm | fs.ModeSticky
+	if opts.KeepSetID {
+		keep |= fs.ModeSetuid | fs.ModeSetgid
+	}
+	return hdr.FileInfo().Mode() & keep
+}
+
+// setMeta sets owner (when owners), mode and times on an open file: the descriptor is the
+// entry itself, so no symlink is ever followed. The owner goes first: chown clears setuid.
+func setMeta(f *os.File, uid, gid int, mode fs.FileMode, mtime time.Time, owners bool) error {
+	if owners {
+		if err := f.Chown(uid, gid); err != nil {
+			return fmt.Errorf("restoring the owner: %w", err)
 		}
 	}
-	if !link {
-		if err := os.Chmod(p, hdr.FileInfo().Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
-			return fmt.Errorf("restoring the mode of %s: %w", p, err)
-		}
+	if err := f.Chmod(mode); err != nil {
+		return fmt.Errorf("restoring the mode: %w", err)
 	}
-	ts := []unix.Timespec{unix.NsecToTimespec(hdr.ModTime.UnixNano()), unix.NsecToTimespec(hdr.ModTime.UnixNano())}
-	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("restoring the mtime of %s: %w", p, err)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	ts := timespecs(mtime)
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		// futimens: utimensat with a NULL path sets the times of fd itself.
+		_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, fd, 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+		if e != 0 {
+			serr = e
+		}
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("restoring the mtime: %w", err)
 	}
 	return nil
 }
 
-// checkTree reads a writeTree archive to its end, checking that every entry is well formed.
+func timespecs(t time.Time) []unix.Timespec {
+	ts := unix.NsecToTimespec(t.UnixNano())
+	return []unix.Timespec{ts, ts}
+}
+
+// inParent calls f with a descriptor of the folder holding name (opened through root, so
+// beneath it) and name's last element.
+func inParent(root *os.Root, name string, f func(dirfd int, base string) error) error {
+	dir, err := root.OpenFile(path.Dir(name), os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	rc, err := dir.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd), path.Base(name)) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// checkTree reads a writeTree archive to its end, checking every entry as extraction would
+// (treeIndex), without writing anything.
 func checkTree(r io.Reader) error {
 	tr := tar.NewReader(r)
+	ix := newTreeIndex()
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("reading the archive: %w", err)
+			return fmt.Errorf("reading the archive: %w: %v", ErrCorrupt, err)
 		}
-		if n := strings.TrimSuffix(hdr.Name, "/"); n != "." && !filepath.IsLocal(n) {
-			return fmt.Errorf("archive entry %q points outside the restore folder: %w", hdr.Name, ErrCorrupt)
+		if _, err := ix.check(hdr); err != nil {
+			return err
 		}
 		if _, err := io.Copy(io.Discard, tr); err != nil {
 			return fmt.Errorf("reading the archive: %w", err)

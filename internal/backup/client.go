@@ -18,6 +18,7 @@ type Client struct {
 	progress func(Event)
 	version  string
 	tools    Tools
+	verify   verifier
 }
 
 // Tools are the external programs used for PostgreSQL; empty names are looked up on $PATH.
@@ -63,7 +64,12 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		}
 		return nil, err
 	}
-	c := &Client{cfg: cfg, lay: layout{prefix: loc.Prefix}, now: time.Now, progress: func(Event) {}, version: "dev"}
+	keys, err := ParsePublicKeys(cfg.SigningPublicKeys)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, lay: layout{prefix: loc.Prefix}, now: time.Now, progress: func(Event) {}, version: "dev",
+		verify: verifier{keys: keys, prefix: loc.Prefix}}
 	for _, o := range opts {
 		o(c)
 	}

@@ -39,6 +39,15 @@ type Config struct {
 	// Recipients are age public keys ("age1...") that backups are encrypted to. Only public keys
 	// are needed to take a backup; the identity (private key) stays with the user.
 	Recipients []string
+	// SigningKey is the private half of the Ed25519 key that signs every backup (needed to
+	// take one; ParseSigningKey's format). It never goes to the bucket.
+	SigningKey string
+	// SigningPublicKeys are the pinned public halves: a backup counts (listed, verified,
+	// restored, drilled, pruned) only when one of them signed it. Several allow rotation.
+	SigningPublicKeys []string
+	// AllowUnsigned lets list, verify, restore and drill read the unsigned backups of earlier
+	// pyship versions. Prune never counts or deletes them.
+	AllowUnsigned bool
 	// Sources are what each backup holds.
 	Sources []Source
 	// Retention decides what prune keeps.
@@ -105,6 +114,9 @@ func (c Config) Validate() error {
 	if _, err := ParseRecipients(c.Recipients); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := c.signer(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(c.Sources) == 0 {
 		errs = append(errs, errors.New("backup has no sources: set [backup] sources or --source/--postgres/--sqlite"))
 	}
@@ -125,6 +137,30 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("backup concurrency %d: want 1-32", c.Concurrency))
 	}
 	return errors.Join(errs...)
+}
+
+// signer parses the signing key and checks that its public half is pinned (when any is).
+func (c Config) signer() (SigningKey, error) {
+	if strings.TrimSpace(c.SigningKey) == "" {
+		return SigningKey{}, errors.New("backup has no signing key: make one with `pyship backup keygen --signing-key-file FILE`, pin its public half in [backup] signing_public_keys, and give the private half to what takes backups (--signing-key-file, $PYSHIP_BACKUP_SIGNING_KEY_FILE, or PYSHIP_BACKUP_SIGNING_KEY in the environment or the app's secrets file)")
+	}
+	k, err := ParseSigningKey(c.SigningKey)
+	if err != nil {
+		return k, err
+	}
+	pins, err := ParsePublicKeys(c.SigningPublicKeys)
+	if err != nil {
+		return k, err
+	}
+	if len(pins) == 0 {
+		return k, nil
+	}
+	for _, p := range pins {
+		if encodePublicKey(p) == k.PublicKey() {
+			return k, nil
+		}
+	}
+	return k, fmt.Errorf("the backup signing key's public half %s is not among [backup] signing_public_keys: backups it signs would be refused; pin it there (several keys may be pinned while rotating)", k.PublicKey())
 }
 
 // Validate checks that a retention keeps at least one backup.

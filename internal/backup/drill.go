@@ -59,29 +59,37 @@ func (c *Client) Drill(ctx context.Context, id string, opts DrillOptions) (*Dril
 	}
 	start := time.Now()
 	rep := &DrillReport{ID: m.ID, Created: m.Created, RecoveryPoint: c.now().Sub(m.Created)}
+	var recs []SourceRecord
+	var targets []string
 	for _, rec := range m.Sources {
 		ds := DrillSource{Name: rec.Name, Result: "restored"}
-		key := c.lay.object(m.ID, rec.Object)
 		switch {
 		case rec.Kind == KindPostgres && opts.ScratchPostgres == "":
 			ds.Result = "verified"
-			err = decryptFrom(ctx, c.store, key, rec, m.Recipients, opts.Identities, discardAll)
+			if err := decryptFrom(ctx, c.store, c.lay.object(m.ID, rec.Object), rec, m.Recipients, opts.Identities, discardAll); err != nil {
+				return nil, fmt.Errorf("drill of backup %s, source %q: %w", m.ID, rec.Name, err)
+			}
+			c.progress(Event{Kind: "source", ID: m.ID, Source: rec.Name, Bytes: rec.PlainSize, Msg: ds.Result})
 		case rec.Kind == KindPostgres:
 			ds.Target = redactDSN(opts.ScratchPostgres)
-			err = c.restoreOne(ctx, m, rec, opts.ScratchPostgres, opts.Identities)
+			recs, targets = append(recs, rec), append(targets, opts.ScratchPostgres)
 		default:
+			// Source names were checked when the manifest was read: one path element each.
 			ds.Target = filepath.Join(scratch, rec.Name)
-			err = c.restoreOne(ctx, m, rec, ds.Target, opts.Identities)
-			if err == nil && rec.Kind == KindSQLite {
-				err = sqliteIntegrity(ctx, ds.Target)
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("drill of backup %s, source %q: %w", m.ID, rec.Name, err)
+			recs, targets = append(recs, rec), append(targets, ds.Target)
 		}
 		rep.Bytes += rec.PlainSize
 		rep.Sources = append(rep.Sources, ds)
-		c.progress(Event{Kind: "source", ID: m.ID, Source: rec.Name, Bytes: rec.PlainSize, Msg: ds.Result})
+	}
+	if err := c.restoreAll(ctx, m, recs, targets, opts.Identities, false); err != nil {
+		return nil, fmt.Errorf("drill: %w", err)
+	}
+	for i, rec := range recs {
+		if rec.Kind == KindSQLite {
+			if err := sqliteIntegrity(ctx, targets[i]); err != nil {
+				return nil, fmt.Errorf("drill of backup %s, source %q: %w", m.ID, rec.Name, err)
+			}
+		}
 	}
 	rep.RecoveryTime = time.Since(start)
 	return rep, nil

@@ -34,20 +34,24 @@ func randHex(t testing.TB, n int) string {
 	return hex.EncodeToString(b)
 }
 
-// testConfig is a config with a fresh prefix and a fresh age key pair.
+// testConfig is a config with a fresh prefix, a fresh age key pair and a fresh signing key
+// (pinned).
 func testConfig(t *testing.T, s s3env, sources ...Source) (Config, []age.Identity) {
 	t.Helper()
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
 		t.Fatal(err)
 	}
+	priv, pub := newSigningKey(t)
 	cfg := Config{
-		Destination: "s3://" + s.Bucket + "/test-" + randHex(t, 6),
-		Endpoint:    s.Endpoint,
-		Credentials: Credentials{AccessKey: s.Access, SecretKey: s.Secret},
-		Recipients:  []string{id.Recipient().String()},
-		Sources:     sources,
-		Retention:   Retention{Last: 3},
+		SigningKey:        priv,
+		SigningPublicKeys: []string{pub},
+		Destination:       "s3://" + s.Bucket + "/test-" + randHex(t, 6),
+		Endpoint:          s.Endpoint,
+		Credentials:       Credentials{AccessKey: s.Access, SecretKey: s.Secret},
+		Recipients:        []string{id.Recipient().String()},
+		Sources:           sources,
+		Retention:         Retention{Last: 3},
 	}
 	return cfg, []age.Identity{id}
 }
@@ -79,4 +83,19 @@ func writeFile(t *testing.T, p string, data []byte, mode os.FileMode) {
 	if err := os.Chmod(p, mode); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// newSigningKey makes a signing key and returns its private and public halves as text.
+func newSigningKey(t testing.TB) (string, string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "signing.key")
+	pub, err := GenerateSigningKey(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), pub
 }

@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +17,25 @@ type Listing struct {
 	// Incomplete are the IDs of folders without a manifest (interrupted backups; prune
 	// removes them).
 	Incomplete []string `json:"incomplete"`
-	// Latest is the ID the latest pointer names ("" when there is none).
-	Latest string `json:"latest"`
+	// Rejected are the backups whose manifest is unsigned, wrongly signed or malformed: they
+	// are not backups here (not restored, not counted or deleted by prune).
+	Rejected []Rejected `json:"rejected,omitempty"`
+	// Latest is the ID the latest pointer names ("" when there is none, or it is not validly
+	// signed: LatestProblem says why).
+	Latest        string `json:"latest"`
+	LatestProblem string `json:"latestProblem,omitempty"`
+}
+
+// Rejected is a backup folder that does not count, and why.
+type Rejected struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// untrusted says whether err is about the origin or form of a stored document (it is refused),
+// rather than about reaching it.
+func untrusted(err error) bool {
+	return errors.Is(err, ErrUnsigned) || errors.Is(err, ErrBadSignature) || errors.Is(err, ErrCorrupt)
 }
 
 // List reads every manifest under the destination.
@@ -51,7 +69,13 @@ func (c *Client) List(ctx context.Context) (*Listing, error) {
 			continue
 		}
 		m, err := c.manifest(ctx, id)
-		if err != nil {
+		switch {
+		case untrusted(err):
+			l.Rejected = append(l.Rejected, Rejected{ID: id, Reason: err.Error()})
+			continue
+		case errors.Is(err, ErrNotFound): // deleted meanwhile
+			continue
+		case err != nil:
 			return nil, err
 		}
 		l.Backups = append(l.Backups, m)
@@ -65,9 +89,12 @@ func (c *Client) List(ctx context.Context) (*Listing, error) {
 		}
 		return a.ID > b.ID
 	})
-	if b, err := c.readSmall(ctx, c.lay.latest()); err == nil {
-		l.Latest = strings.TrimSpace(string(b))
-	} else if !errors.Is(err, ErrNotFound) {
+	switch id, err := c.latest(ctx); {
+	case err == nil:
+		l.Latest = id
+	case untrusted(err):
+		l.LatestProblem = err.Error()
+	case !errors.Is(err, ErrNotFound):
 		return nil, err
 	}
 	return l, nil
@@ -76,14 +103,14 @@ func (c *Client) List(ctx context.Context) (*Listing, error) {
 // Find returns the backup named id; "latest" or "" is the newest one.
 func (c *Client) Find(ctx context.Context, id string) (*Manifest, error) {
 	if id == "" || id == "latest" {
-		b, err := c.readSmall(ctx, c.lay.latest())
+		var err error
+		id, err = c.latest(ctx)
 		if errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("no backup at %s yet: take one with `pyship backup now`: %w", c.cfg.Destination, ErrNotFound)
 		}
 		if err != nil {
 			return nil, err
 		}
-		id = strings.TrimSpace(string(b))
 	}
 	if !validID(id) {
 		return nil, fmt.Errorf("backup ID %q: want an ID from `pyship backup list` (like 20261125T091400Z-3f9a) or \"latest\"", id)
@@ -102,6 +129,8 @@ func (l *Listing) ForRelease(release string) (*Manifest, bool) {
 	return nil, false
 }
 
+// manifest reads the manifest of backup id and checks its signature against the pinned keys
+// (a legacy unsigned one is read only with AllowUnsigned) and its form (parseManifest).
 func (c *Client) manifest(ctx context.Context, id string) (*Manifest, error) {
 	key := c.lay.manifest(id)
 	b, err := c.readSmall(ctx, key)
@@ -111,14 +140,53 @@ func (c *Client) manifest(ctx context.Context, id string) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := parseManifest(b, key)
+	body, signer, err := c.verify.open(docManifest, b)
+	format := ManifestFormat
+	if errors.Is(err, ErrUnsigned) && c.cfg.AllowUnsigned {
+		body, format, err = b, legacyManifestFormat, nil
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("backup %s: refused: %w%s", id, err, unsignedHint(err))
 	}
-	if m.ID != id {
-		return nil, fmt.Errorf("manifest %s names backup %q: %w", key, m.ID, ErrCorrupt)
+	m, err := parseManifest(body, key, id, format)
+	if err != nil {
+		return nil, fmt.Errorf("backup %s: refused: %w", id, err)
 	}
+	m.SignedBy = signer
 	return m, nil
+}
+
+func unsignedHint(err error) string {
+	if errors.Is(err, ErrUnsigned) {
+		return " (a backup of a pyship before signed backups, or not made by your backups at all: to read backups you know you took, pass --allow-unsigned)"
+	}
+	return ""
+}
+
+// latest reads the latest pointer and checks its signature.
+func (c *Client) latest(ctx context.Context) (string, error) {
+	b, err := c.readSmall(ctx, c.lay.latest())
+	if err != nil {
+		return "", err
+	}
+	body, _, err := c.verify.open(docLatest, b)
+	var id string
+	switch {
+	case errors.Is(err, ErrUnsigned) && c.cfg.AllowUnsigned:
+		id = strings.TrimSpace(string(b))
+	case err != nil:
+		return "", fmt.Errorf("the latest pointer %s: refused: %w%s", c.lay.latest(), err, unsignedHint(err))
+	default:
+		var d latestDoc
+		if err := json.Unmarshal(body, &d); err != nil {
+			return "", fmt.Errorf("the latest pointer %s: %w: %v", c.lay.latest(), ErrCorrupt, err)
+		}
+		id = d.ID
+	}
+	if !validID(id) {
+		return "", fmt.Errorf("the latest pointer %s names %q, not a backup ID: %w", c.lay.latest(), truncName(id), ErrCorrupt)
+	}
+	return id, nil
 }
 
 func (c *Client) readSmall(ctx context.Context, key string) ([]byte, error) {

@@ -30,6 +30,10 @@ func (c *Client) Now(ctx context.Context, opts NowOptions) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	key, err := c.cfg.signer()
+	if err != nil {
+		return nil, err
+	}
 	if err := c.store.Check(ctx); err != nil {
 		return nil, err
 	}
@@ -54,18 +58,30 @@ func (c *Client) Now(ctx context.Context, opts NowOptions) (*Manifest, error) {
 		c.progress(Event{Kind: "source", ID: m.ID, Source: src.Name, Bytes: rec.CipherSize})
 	}
 	m.Finished = c.now().UTC()
-	b, err := json.MarshalIndent(m, "", "  ")
+	body, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
+		return nil, err
+	}
+	b, err := seal(key, docManifest, c.lay.prefix, body)
+	if err != nil {
+		return nil, err
+	}
+	latest, err := json.Marshal(latestDoc{ID: m.ID})
+	if err != nil {
+		return nil, err
+	}
+	if latest, err = seal(key, docLatest, c.lay.prefix, latest); err != nil {
 		return nil, err
 	}
 	if err := c.store.Put(ctx, c.lay.manifest(m.ID), b); err != nil {
 		c.discard(ctx, m)
 		return nil, fmt.Errorf("backup %s: writing the manifest: %w", m.ID, err)
 	}
-	if err := c.store.Put(ctx, c.lay.latest(), []byte(m.ID+"\n")); err != nil {
+	if err := c.store.Put(ctx, c.lay.latest(), latest); err != nil {
 		// The backup is complete (its manifest exists); only the pointer is stale.
 		return m, fmt.Errorf("backup %s is complete but the latest pointer was not updated: %w", m.ID, err)
 	}
+	m.SignedBy = key.PublicKey()
 	c.progress(Event{Kind: "done", ID: m.ID, Bytes: m.Size()})
 	return m, nil
 }

@@ -35,9 +35,17 @@ type PlanOptions struct {
 	Getenv func(string) string
 }
 
+// The variables the private half of the signing key is read from: the key itself, or the file
+// holding it (the app's secrets file first, then the environment).
+const (
+	SigningKeyVar     = "PYSHIP_BACKUP_SIGNING_KEY"
+	SigningKeyFileVar = "PYSHIP_BACKUP_SIGNING_KEY_FILE"
+)
+
 // FromPlan is the Config of p's [backup] section: destination, recipients, retention,
 // schedule and sources (folders, SQLite files, PostgreSQL databases by the variable holding
-// their DSN). Without a [backup] section the sources are the persistent data folders and the
+// their DSN), and the signing key ($PYSHIP_BACKUP_SIGNING_KEY or the file
+// $PYSHIP_BACKUP_SIGNING_KEY_FILE names). Without a [backup] section the sources are the persistent data folders and the
 // rest is left to the caller. It fails when a DSN variable is set nowhere.
 func FromPlan(p *plan.Plan, opts PlanOptions) (Config, error) {
 	getenv := opts.Getenv
@@ -52,6 +60,15 @@ func FromPlan(p *plan.Plan, opts PlanOptions) (Config, error) {
 		return s, s != ""
 	}
 	var cfg Config
+	if k, ok := lookup(SigningKeyVar); ok {
+		cfg.SigningKey = k
+	} else if f, ok := lookup(SigningKeyFileVar); ok {
+		k, err := os.ReadFile(f)
+		if err != nil {
+			return cfg, fmt.Errorf("reading the backup signing key that $%s names: %w", SigningKeyFileVar, err)
+		}
+		cfg.SigningKey = string(k)
+	}
 	if ak, ok := opts.Secrets["AWS_ACCESS_KEY_ID"]; ok && ak != "" {
 		cfg.Credentials = Credentials{AccessKey: ak, SecretKey: opts.Secrets["AWS_SECRET_ACCESS_KEY"], SessionToken: opts.Secrets["AWS_SESSION_TOKEN"]}
 	}
@@ -76,6 +93,7 @@ func FromPlan(p *plan.Plan, opts PlanOptions) (Config, error) {
 	}
 	cfg.Destination, cfg.Endpoint, cfg.Region, cfg.Schedule = b.Destination, b.Endpoint, b.Region, b.Schedule
 	cfg.Recipients = append([]string(nil), b.Recipients...)
+	cfg.SigningPublicKeys = append([]string(nil), b.SigningPublicKeys...)
 	cfg.Retention = Retention{Last: b.Retention.KeepLast, Daily: b.Retention.KeepDaily, Weekly: b.Retention.KeepWeekly}
 	for _, f := range b.Folders {
 		cfg.Sources = append(cfg.Sources, Source{Name: sourceName(f), Kind: KindDir, Path: where(f)})

@@ -2,7 +2,9 @@ package backup
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -117,5 +119,64 @@ func truncate(t *testing.T, p string) {
 	out, err := exec.Command("truncate", "-s", "-100000", p).CombinedOutput()
 	if err != nil {
 		t.Fatalf("truncate: %v %s", err, out)
+	}
+}
+
+// A genuine signed backup whose dump an attacker replaced in the bucket (with a real dump of
+// their own, encrypted to the public recipient): pg_restore never starts, so nothing in the
+// dump runs with the restoring role's privileges. pg_restore is the real one, behind a
+// wrapper that notes that it ran.
+func TestReplacedDumpNeverReachesPgRestore(t *testing.T) {
+	s := startS3(t)
+	pg := testsvc.Start(t, "postgres")["PYSHIP_TEST_PG_DSN"]
+	ctx := testCtx(t, 3*time.Minute)
+	name := "app_" + randHex(t, 4)
+	psql(t, ctx, pg, "CREATE DATABASE "+name)
+	psql(t, ctx, pg, "CREATE DATABASE "+name+"_evil")
+	t.Cleanup(func() {
+		psql(t, context.Background(), pg, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		psql(t, context.Background(), pg, "DROP DATABASE IF EXISTS "+name+"_evil WITH (FORCE)")
+	})
+	app, evil := withDB(pg, name), withDB(pg, name+"_evil")
+	psql(t, ctx, app, "CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders VALUES (1), (2)")
+	psql(t, ctx, evil, "CREATE TABLE pwned (id int)")
+
+	real, err := exec.LookPath("pg_restore")
+	must(t, err)
+	dir := t.TempDir()
+	marker := dir + "/pg_restore-ran"
+	wrapper := dir + "/pg_restore"
+	writeFile(t, wrapper, []byte("#!/bin/sh\ntouch "+marker+"\nexec "+real+" \"$@\"\n"), 0o755)
+
+	cfg, ids := testConfig(t, s, Source{Name: "db", Kind: KindPostgres, DSN: app})
+	c := newClient(t, cfg, WithTools(Tools{PgRestore: wrapper}))
+	m, err := c.Now(ctx, NowOptions{})
+	must(t, err)
+
+	f := newForger(t, cfg)
+	var dump strings.Builder
+	cmd := exec.CommandContext(ctx, "pg_dump", "--format=custom", "--dbname="+evil)
+	cmd.Stdout = &dump
+	must(t, cmd.Run())
+	f.object(ctx, m.ID, Source{Name: "db", Kind: KindPostgres}, []byte(dump.String()))
+
+	_, err = c.Restore(ctx, m.ID, RestoreOptions{Identities: ids})
+	refused(t, "restore of a replaced dump", err, "the manifest says", ErrCorrupt)
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("pg_restore ran on a dump that fails its hashes")
+	}
+	if got := psql(t, ctx, app, "SELECT count(*) FROM orders"); got != "2" {
+		t.Fatalf("orders: %s rows", got)
+	}
+	if got := psql(t, ctx, app, "SELECT count(*) FROM pg_tables WHERE tablename = 'pwned'"); got != "0" {
+		t.Fatal("the forged dump's table is in the database")
+	}
+	// With the object gone, the restore says so, and still runs nothing.
+	must(t, c.store.Delete(ctx, c.lay.object(m.ID, m.Sources[0].Object)))
+	if _, err := c.Restore(ctx, m.ID, RestoreOptions{Identities: ids}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("restore with the object gone: %v", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("pg_restore ran without a dump")
 	}
 }

@@ -22,7 +22,8 @@ type PruneResult struct {
 // older than the newest complete one. Each backup's manifest is deleted first, then its
 // objects: a crash in between leaves objects without a manifest, which no longer count as a
 // backup and which the next prune removes; deleting objects first could leave a manifest that
-// promises data that is gone. The backup the latest pointer names is always kept.
+// promises data that is gone. The backup the latest pointer names is always kept. Backups
+// that are not validly signed are never counted or deleted.
 func (c *Client) Prune(ctx context.Context, r Retention, loc *time.Location, dryRun bool) (*PruneResult, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
@@ -31,9 +32,16 @@ func (c *Client) Prune(ctx context.Context, r Retention, loc *time.Location, dry
 	if err != nil {
 		return nil, err
 	}
-	snaps := make([]Snapshot, len(l.Backups))
-	for i, m := range l.Backups {
-		snaps[i] = Snapshot{ID: m.ID, Created: m.Created}
+	// Only signed backups count: an unsigned one (legacy, read with AllowUnsigned) or a
+	// rejected one is neither kept nor deleted, so nobody without the signing key can make
+	// prune delete a real backup by crowding the retention.
+	var snaps []Snapshot
+	var signed []*Manifest
+	for _, m := range l.Backups {
+		if m.SignedBy != "" {
+			snaps = append(snaps, Snapshot{ID: m.ID, Created: m.Created})
+			signed = append(signed, m)
+		}
 	}
 	res := &PruneResult{Decisions: Decide(snaps, r, loc), DryRun: dryRun}
 	for i, d := range res.Decisions {
@@ -42,8 +50,8 @@ func (c *Client) Prune(ctx context.Context, r Retention, loc *time.Location, dry
 		}
 	}
 	newest := ""
-	if len(l.Backups) > 0 {
-		newest = l.Backups[0].ID
+	if len(signed) > 0 {
+		newest = signed[0].ID
 	}
 	var errs []error
 	for _, d := range res.Decisions {

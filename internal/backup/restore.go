@@ -19,27 +19,33 @@ type RestoreOptions struct {
 	Sources []string
 	// To restores elsewhere instead of in place: a folder or SQLite file path, or a PostgreSQL
 	// DSN, for one source (or a folder that receives one entry per source when several
-	// folders/files are restored). Empty restores in place.
+	// folders/files are restored). Empty restores in place: each source goes where the
+	// configured source of the same name and kind is, never where the manifest says.
 	To string
 	// Identities decrypt the backup.
 	Identities []age.Identity
 	// Force lets a restore with To replace an existing file or non-empty folder (in place,
 	// replacing is the point and needs no Force).
 	Force bool
+	// KeepSetID restores the setuid and setgid bits of folder entries (dropped otherwise).
+	KeepSetID bool
 }
 
 // RestoreResult is what a restore did.
 type RestoreResult struct {
 	ID       string            `json:"id"`
+	Created  time.Time         `json:"created"`
 	Targets  map[string]string `json:"targets"` // source name → where it went
 	Bytes    int64             `json:"bytes"`
 	Duration time.Duration     `json:"duration"`
 }
 
-// Restore puts the sources of backup id back. Folders and SQLite files are first restored
-// beside their target and checked against the manifest, then swapped in with a rename, so a
-// corrupt or truncated backup never replaces good data. PostgreSQL is restored with
-// pg_restore --single-transaction, killed before it can commit when the stream fails a check.
+// Restore puts the sources of backup id back. The manifest's signature is checked first; then
+// every source is restored into a private staging folder (beside its target, or inside it when
+// the target is a mount point) and checked against the manifest's sizes and hashes; only when
+// all passed are they swapped in with renames, so a corrupt, truncated or forged backup never
+// replaces good data. A PostgreSQL source is downloaded and checked whole before pg_restore
+// sees a byte of it.
 func (c *Client) Restore(ctx context.Context, id string, opts RestoreOptions) (*RestoreResult, error) {
 	m, err := c.Find(ctx, id)
 	if err != nil {
@@ -50,15 +56,11 @@ func (c *Client) Restore(ctx context.Context, id string, opts RestoreOptions) (*
 		return nil, err
 	}
 	start := time.Now()
-	res := &RestoreResult{ID: m.ID, Targets: map[string]string{}}
+	res := &RestoreResult{ID: m.ID, Created: m.Created, Targets: map[string]string{}}
 	targets := make([]string, len(recs))
 	for i, rec := range recs {
-		to := opts.To
-		if to == "" && rec.Kind == KindPostgres {
-			to = c.sourceDSN(rec.Name) // in place: the configured database of that name
-		}
-		if targets[i], err = restoreTarget(rec, to, len(recs)); err != nil {
-			return nil, err
+		if targets[i], err = c.restoreTarget(rec, opts.To, len(recs)); err != nil {
+			return nil, fmt.Errorf("restoring backup %s: %w", m.ID, err)
 		}
 		if opts.To != "" && !opts.Force && rec.Kind != KindPostgres {
 			if err := refuseToReplace(targets[i]); err != nil {
@@ -66,14 +68,12 @@ func (c *Client) Restore(ctx context.Context, id string, opts RestoreOptions) (*
 			}
 		}
 	}
+	if err := c.restoreAll(ctx, m, recs, targets, opts.Identities, opts.KeepSetID); err != nil {
+		return nil, err
+	}
 	for i, rec := range recs {
-		target := targets[i]
-		if err := c.restoreOne(ctx, m, rec, target, opts.Identities); err != nil {
-			return nil, fmt.Errorf("restoring backup %s, source %q to %s: %w", m.ID, rec.Name, displayTarget(rec, target), err)
-		}
-		res.Targets[rec.Name] = displayTarget(rec, target)
+		res.Targets[rec.Name] = displayTarget(rec, targets[i])
 		res.Bytes += rec.PlainSize
-		c.progress(Event{Kind: "source", ID: m.ID, Source: rec.Name, Bytes: rec.PlainSize, Msg: "restored"})
 	}
 	res.Duration = time.Since(start)
 	return res, nil
@@ -101,13 +101,14 @@ func refuseToReplace(target string) error {
 	return fmt.Errorf("%w: %s exists, and the restore would replace it: choose another path, or pass --force to replace it", ErrTargetExists, target)
 }
 
-func (c *Client) sourceDSN(name string) string {
+// configured returns the configured source of the name and kind of rec.
+func (c *Client) configured(rec SourceRecord) (Source, bool) {
 	for _, s := range c.cfg.Sources {
-		if s.Name == name && s.Kind == KindPostgres {
-			return s.DSN
+		if s.Name == rec.Name && s.Kind == rec.Kind {
+			return s, true
 		}
 	}
-	return ""
+	return Source{}, false
 }
 
 func displayTarget(rec SourceRecord, target string) string {
@@ -136,64 +137,147 @@ func selectSources(m *Manifest, names []string) ([]SourceRecord, error) {
 	return out, nil
 }
 
-func restoreTarget(rec SourceRecord, to string, n int) (string, error) {
+// restoreTarget is where rec goes: in place, the path or DSN of the configured source of the
+// same name and kind (the manifest's origin is only information); with to, to itself for one
+// source, or to/NAME (names are checked when the manifest is read) for several.
+func (c *Client) restoreTarget(rec SourceRecord, to string, n int) (string, error) {
 	switch {
-	case to == "" && rec.Kind == KindPostgres:
-		return "", fmt.Errorf("restoring postgres source %q in place needs its DSN (the manifest keeps none with a password): configure a postgres source of that name or pass --to DSN", rec.Name)
 	case to == "":
-		return rec.Origin, nil
+		src, ok := c.configured(rec)
+		if !ok {
+			return "", fmt.Errorf("source %q (%s) is not configured here, so it has no place to be restored in place (the backup says it came from %q, which pyship does not trust): configure a %s source named %q in [backup], or restore it elsewhere with --to", rec.Name, rec.Kind, truncName(rec.Origin), rec.Kind, rec.Name)
+		}
+		if rec.Kind == KindPostgres {
+			return src.DSN, nil
+		}
+		return src.Path, nil
 	case n == 1:
 		return to, nil
 	case rec.Kind == KindPostgres:
-		return "", fmt.Errorf("--to %s names one place but several sources are restored: restore postgres source %q on its own with --source", to, rec.Name)
+		return "", fmt.Errorf("--to %s names one place but several sources are restored: restore postgres source %q on its own with --only", to, rec.Name)
 	}
 	return filepath.Join(to, rec.Name), nil
 }
 
-func (c *Client) restoreOne(ctx context.Context, m *Manifest, rec SourceRecord, target string, ids []age.Identity) error {
+// restoreAll stages every source of recs (restored and checked in a private folder, or for
+// PostgreSQL downloaded and checked), then, only when all passed, puts each in its target.
+func (c *Client) restoreAll(ctx context.Context, m *Manifest, recs []SourceRecord, targets []string, ids []age.Identity, keepSetID bool) error {
+	var stages []*stage
+	defer func() {
+		for _, st := range stages {
+			st.cleanup()
+		}
+	}()
+	for i, rec := range recs {
+		st, err := c.stage(ctx, m, rec, targets[i], ids, keepSetID)
+		if st != nil {
+			stages = append(stages, st)
+		}
+		if err != nil {
+			return fmt.Errorf("restoring backup %s, source %q to %s: %w", m.ID, rec.Name, displayTarget(rec, targets[i]), err)
+		}
+	}
+	for _, st := range stages {
+		if err := c.apply(ctx, m, st, ids); err != nil {
+			return fmt.Errorf("restoring backup %s, source %q to %s: %w", m.ID, st.rec.Name, displayTarget(st.rec, st.target), err)
+		}
+		c.progress(Event{Kind: "source", ID: m.ID, Source: st.rec.Name, Bytes: st.rec.PlainSize, Msg: "restored"})
+	}
+	return nil
+}
+
+// stage is a source restored and checked, ready to be put in place.
+type stage struct {
+	rec    SourceRecord
+	target string
+	// dir is the private staging folder (mode 0700, a fresh name); data is the restored folder
+	// or file in it, or for PostgreSQL the checked ciphertext.
+	dir, data string
+	// inside is set when target is a mount point, and dir is inside it.
+	inside bool
+}
+
+func (st *stage) cleanup() { _ = os.RemoveAll(st.dir) }
+
+func (c *Client) stage(ctx context.Context, m *Manifest, rec SourceRecord, target string, ids []age.Identity, keepSetID bool) (*stage, error) {
 	key := c.lay.object(m.ID, rec.Object)
+	st := &stage{rec: rec, target: target}
+	var err error
 	switch rec.Kind {
 	case KindPostgres:
-		return c.pgRestore(ctx, target, func(consume func(r io.Reader) error) error {
-			return decryptFrom(ctx, c.store, key, rec, m.Recipients, ids, consume)
-		})
+		if st.dir, err = os.MkdirTemp("", "pyship-pgrestore-"); err != nil {
+			return nil, err
+		}
+		st.data = filepath.Join(st.dir, "dump.zst.age")
+		return st, c.fetchChecked(ctx, m, rec, st.data, ids)
 	case KindDir, KindSQLite:
 	default:
-		return fmt.Errorf("unknown source kind %q", rec.Kind)
+		return nil, fmt.Errorf("unknown source kind %q", rec.Kind)
 	}
-	target, err := filepath.Abs(target)
-	if err != nil {
-		return err
+	if st.target, err = filepath.Abs(target); err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return err
+	if err := os.MkdirAll(filepath.Dir(st.target), 0o755); err != nil {
+		return nil, err
 	}
-	tmp := fmt.Sprintf("%s.pyship-restore-%s", target, m.ID)
 	// A folder that is a mount point (a Kubernetes volume, a disk of its own) cannot be
-	// renamed, and its parent may be read-only: it is restored inside itself.
-	inside := rec.Kind == KindDir && isMountPoint(target)
-	if inside {
-		tmp = filepath.Join(target, ".pyship-restore-"+m.ID)
+	// renamed, and its parent may be read-only: it is staged inside itself.
+	parent := filepath.Dir(st.target)
+	if st.inside = rec.Kind == KindDir && isMountPoint(st.target); st.inside {
+		parent = st.target
 	}
-	if err := os.RemoveAll(tmp); err != nil {
-		return err
+	if st.dir, err = os.MkdirTemp(parent, ".pyship-restore-"); err != nil {
+		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	st.data = filepath.Join(st.dir, "data")
+	consume := func(r io.Reader) error { return writeFileSync(st.data, r) }
 	if rec.Kind == KindDir {
-		if err := os.Mkdir(tmp, 0o700); err != nil {
-			return err
+		if err := os.Mkdir(st.data, 0o700); err != nil {
+			return st, err
 		}
-		err = decryptFrom(ctx, c.store, key, rec, m.Recipients, ids, func(r io.Reader) error { return extractTree(ctx, r, tmp) })
-	} else {
-		err = decryptFrom(ctx, c.store, key, rec, m.Recipients, ids, func(r io.Reader) error { return writeFileSync(tmp, r) })
+		opts := extractOptions{Owners: os.Geteuid() == 0, KeepSetID: keepSetID}
+		consume = func(r io.Reader) error { return extractTree(ctx, r, st.data, opts) }
 	}
+	return st, decryptFrom(ctx, c.store, key, rec, m.Recipients, ids, consume)
+}
+
+// fetchChecked downloads the object of rec to the new file dst and checks it whole (sizes and
+// hashes of ciphertext and plaintext) before anything reads it for real.
+func (c *Client) fetchChecked(ctx context.Context, m *Manifest, rec SourceRecord, dst string, ids []age.Identity) error {
+	key := c.lay.object(m.ID, rec.Object)
+	rc, _, err := c.store.Open(ctx, key)
 	if err != nil {
 		return err
 	}
-	if inside {
-		return swapContents(tmp, target, m.ID)
+	defer rc.Close()
+	err = writeFileSync(dst, &sizeGuard{r: rc, max: rec.CipherSize, what: "stored object", key: key})
+	if err != nil {
+		return fmt.Errorf("downloading %s: %w", key, err)
 	}
-	return swapIn(tmp, target, m.ID, rec.Kind)
+	return c.decryptFile(dst, key, m, rec, ids, discardAll)
+}
+
+func (c *Client) decryptFile(file, key string, m *Manifest, rec SourceRecord, ids []age.Identity, consume func(io.Reader) error) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return decryptStream(f, key, rec, m.Recipients, ids, consume)
+}
+
+// apply puts a checked stage in its target.
+func (c *Client) apply(ctx context.Context, m *Manifest, st *stage, ids []age.Identity) error {
+	switch {
+	case st.rec.Kind == KindPostgres:
+		key := c.lay.object(m.ID, st.rec.Object)
+		return c.pgRestore(ctx, st.target, func(consume func(r io.Reader) error) error {
+			return c.decryptFile(st.data, key, m, st.rec, ids, consume)
+		})
+	case st.inside:
+		return swapContents(st.dir, st.data, st.target, m.ID)
+	}
+	return swapIn(st.data, st.target, filepath.Join(st.dir, "old"), st.rec.Kind)
 }
 
 // isMountPoint tells whether dir is mounted on another device than its parent.
@@ -211,12 +295,13 @@ func isMountPoint(dir string) bool {
 	return ok1 && ok2 && a.Dev != b.Dev
 }
 
-// swapContents replaces what the folder target holds with what its subfolder tmp holds: the
-// current entries move into a subfolder aside, the restored ones move in, then the old ones
-// are removed. Each move is a rename inside one file system; a failure moves everything back.
-func swapContents(tmp, target, id string) error {
+// swapContents replaces what the folder target holds with what tmp (in target's subfolder
+// stageDir) holds: the current entries move into a subfolder aside, the restored ones move in,
+// then the old ones are removed. Each move is a rename inside one file system; a failure
+// moves everything back. id is a checked backup ID.
+func swapContents(stageDir, tmp, target, id string) error {
 	old := filepath.Join(target, ".pyship-old-"+id)
-	skip := map[string]bool{filepath.Base(tmp): true, filepath.Base(old): true}
+	skip := map[string]bool{filepath.Base(stageDir): true, filepath.Base(old): true}
 	// An earlier try that died between its moves left the data aside: it goes back first,
 	// and nothing aside is ever deleted before everything moved.
 	if entries, err := os.ReadDir(old); err == nil {
@@ -279,20 +364,17 @@ func swapContents(tmp, target, id string) error {
 	return os.RemoveAll(old)
 }
 
-// swapIn replaces target with the restored tmp: the old one is renamed aside, the new one
-// renamed in, then the old one removed. For SQLite the old -wal and -shm files go too, or
-// SQLite would replay them onto the restored file.
-func swapIn(tmp, target, id string, kind Kind) error {
-	old := fmt.Sprintf("%s.pyship-old-%s", target, id)
+// swapIn replaces target with the restored tmp: the old one is renamed aside to old (a new
+// name in the private staging folder), the new one renamed in, then the old one removed. For
+// SQLite the old -wal and -shm files of the configured target go too, or SQLite would replay
+// them onto the restored file.
+func swapIn(tmp, target, old string, kind Kind) error {
 	_, err := os.Lstat(target)
 	exists := err == nil
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	if exists {
-		if err := os.RemoveAll(old); err != nil {
-			return err
-		}
 		if err := os.Rename(target, old); err != nil {
 			return fmt.Errorf("moving the current %s aside: %w", target, err)
 		}

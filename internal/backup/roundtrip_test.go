@@ -161,9 +161,10 @@ func TestFolderRoundTrip(t *testing.T) {
 		t.Fatalf("list = %+v, latest %q; want the one backup %s", l.Backups, l.Latest, m.ID)
 	}
 
-	// Restore elsewhere: byte-identical, with modes, owners, symlinks, hard links and mtimes.
+	// Restore elsewhere: byte-identical, with modes (setgid kept, as asked), owners, symlinks,
+	// hard links and mtimes.
 	to := filepath.Join(t.TempDir(), "restored")
-	if _, err := c.Restore(ctx, "latest", RestoreOptions{To: to, Identities: ids}); err != nil {
+	if _, err := c.Restore(ctx, "latest", RestoreOptions{To: to, Identities: ids, KeepSetID: true}); err != nil {
 		t.Fatal(err)
 	}
 	diffStates(t, want, treeState(t, to))
@@ -172,7 +173,7 @@ func TestFolderRoundTrip(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(src, "d01", "s1", "f001.bin"), []byte("changed"), 0o644))
 	must(t, os.Remove(filepath.Join(src, "rel-link")))
 	writeFile(t, filepath.Join(src, "new-file"), []byte("new"), 0o644)
-	if _, err := c.Restore(ctx, m.ID, RestoreOptions{Identities: ids}); err != nil {
+	if _, err := c.Restore(ctx, m.ID, RestoreOptions{Identities: ids, KeepSetID: true}); err != nil {
 		t.Fatal(err)
 	}
 	diffStates(t, want, treeState(t, src))

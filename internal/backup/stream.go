@@ -61,7 +61,8 @@ func encryptTo(ctx context.Context, ow io.Writer, recipients []age.Recipient, re
 // decryptFrom streams the object of rec from store through age and zstd into consume, then
 // checks every byte was read and both hashes and sizes match the manifest. consume must read
 // until EOF or return an error; consume only ever sees authenticated plaintext (age checks
-// each 64 KiB chunk), but its result counts only if decryptFrom returns nil.
+// each 64 KiB chunk), but its result counts only if decryptFrom returns nil. Reading stops
+// as soon as the ciphertext or the plaintext passes the size the manifest gives it.
 func decryptFrom(ctx context.Context, store Store, key string, rec SourceRecord, recipients []string, ids []age.Identity, consume func(r io.Reader) error) error {
 	rc, _, err := store.Open(ctx, key)
 	if err != nil {
@@ -70,9 +71,18 @@ func decryptFrom(ctx context.Context, store Store, key string, rec SourceRecord,
 	defer rc.Close()
 	body := readAhead(rc, 4, 1<<20)
 	defer body.Close()
+	return decryptStream(body, key, rec, recipients, ids, consume)
+}
+
+// decryptStream is decryptFrom on a stream already open.
+func decryptStream(body io.Reader, key string, rec SourceRecord, recipients []string, ids []age.Identity, consume func(r io.Reader) error) error {
 	cipher := newCounter()
-	ar, err := age.Decrypt(io.TeeReader(body, cipher), ids...)
+	cbody := &sizeGuard{r: body, max: rec.CipherSize, what: "stored object", key: key}
+	ar, err := age.Decrypt(io.TeeReader(cbody, cipher), ids...)
 	if err != nil {
+		if cbody.err != nil {
+			return cbody.err
+		}
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
 			return fmt.Errorf("decrypting %s: %w: the identity file holds none of the keys it was encrypted to (%s); pass the identity file that belongs to one of them", key, ErrWrongKey, strings.Join(recipients, ", "))
@@ -85,7 +95,7 @@ func decryptFrom(ctx context.Context, store Store, key string, rec SourceRecord,
 	}
 	defer zr.Close()
 	plain := newCounter()
-	tr := &errTagReader{r: io.TeeReader(zr, plain), key: key}
+	tr := &errTagReader{r: io.TeeReader(&sizeGuard{r: zr, max: rec.PlainSize, what: "plaintext", key: key}, plain), key: key}
 	if err := consume(tr); err != nil {
 		if tr.err != nil {
 			return tr.err
@@ -95,7 +105,10 @@ func decryptFrom(ctx context.Context, store Store, key string, rec SourceRecord,
 	if _, err := io.Copy(io.Discard, tr); err != nil {
 		return tr.err
 	}
-	if _, err := io.Copy(io.Discard, io.TeeReader(body, cipher)); err != nil {
+	if _, err := io.Copy(io.Discard, io.TeeReader(cbody, cipher)); err != nil {
+		if cbody.err != nil {
+			return cbody.err
+		}
 		return fmt.Errorf("reading %s: %w", key, err)
 	}
 	switch {
@@ -105,6 +118,32 @@ func decryptFrom(ctx context.Context, store Store, key string, rec SourceRecord,
 		return fmt.Errorf("checking %s: %w: plaintext has %d bytes and sha256 %s, the manifest says %d bytes and %s", key, ErrCorrupt, plain.n, plain.sum(), rec.PlainSize, rec.PlainSHA256)
 	}
 	return nil
+}
+
+// sizeGuard fails reads once more than max bytes came through: a stream that outgrows what the
+// manifest says is refused at that point, not after it has been expanded to the end. It
+// never reads more than one byte past max.
+type sizeGuard struct {
+	r         io.Reader
+	n, max    int64
+	what, key string
+	err       error
+}
+
+func (g *sizeGuard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	if room := g.max - g.n + 1; int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	if g.n > g.max {
+		g.err = fmt.Errorf("reading %s: %w: the %s passes the %d bytes the manifest gives it", g.key, ErrCorrupt, g.what, g.max)
+		return 0, g.err
+	}
+	return n, err
 }
 
 // errTagReader remembers the first read error of the decryption chain, marked as corruption,
@@ -118,7 +157,7 @@ type errTagReader struct {
 func (t *errTagReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	if err != nil && err != io.EOF && t.err == nil {
-		if errors.Is(err, ErrUnreachable) {
+		if errors.Is(err, ErrUnreachable) || errors.Is(err, ErrCorrupt) {
 			t.err = err
 		} else {
 			t.err = fmt.Errorf("reading %s: %w: %v (truncated or modified object)", t.key, ErrCorrupt, err)

@@ -27,7 +27,7 @@ func TestSwapContentsReplacesWhatAFolderHolds(t *testing.T) {
 	if err := os.Chmod(tmp, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	if err := swapContents(tmp, target, "X"); err != nil {
+	if err := swapContents(tmp, tmp, target, "20261125T091400Z-3f9a"); err != nil {
 		t.Fatal(err)
 	}
 	var got []string

@@ -27,6 +27,9 @@ type backupOptions struct {
 	dest, endpoint, region, profile string
 	recipients                      []string
 	identityFile                    string
+	signingKeyFile                  string
+	signingPublicKeys               []string
+	allowUnsigned                   bool
 	dirs, postgres, sqlite          []string
 	keepLast, keepDaily, keepWeekly int
 	output                          string
@@ -52,6 +55,12 @@ func (o *backupOptions) config(ctx context.Context, cmd *cobra.Command) (backup.
 	if len(cfg.Recipients) == 0 && os.Getenv("PYSHIP_BACKUP_RECIPIENTS") != "" {
 		cfg.Recipients = strings.Split(os.Getenv("PYSHIP_BACKUP_RECIPIENTS"), ",")
 	}
+	if len(o.signingPublicKeys) > 0 {
+		cfg.SigningPublicKeys = o.signingPublicKeys
+	} else if len(cfg.SigningPublicKeys) == 0 && os.Getenv("PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS") != "" {
+		cfg.SigningPublicKeys = strings.Split(os.Getenv("PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS"), ",")
+	}
+	cfg.AllowUnsigned = o.allowUnsigned
 	if cfg.Destination == "" {
 		return cfg, "", usageError{errors.New("no backup destination: set [backup] destination in the project's spec, pass --dest s3://bucket/prefix or set PYSHIP_BACKUP_DEST")}
 	}
@@ -99,6 +108,23 @@ func (o *backupOptions) config(ctx context.Context, cmd *cobra.Command) (backup.
 	return cfg, from, nil
 }
 
+// signingKey fills cfg.SigningKey, the private half that signs a new backup: --signing-key-file
+// (or $PYSHIP_BACKUP_SIGNING_KEY_FILE) wins over the project's secrets file, then
+// $PYSHIP_BACKUP_SIGNING_KEY.
+func (o *backupOptions) signingKey(cfg *backup.Config) error {
+	if o.signingKeyFile != "" {
+		k, err := os.ReadFile(o.signingKeyFile)
+		if err != nil {
+			return usageError{fmt.Errorf("reading the backup signing key (--signing-key-file): %w", err)}
+		}
+		cfg.SigningKey = string(k)
+	}
+	if cfg.SigningKey == "" {
+		cfg.SigningKey = os.Getenv(backup.SigningKeyVar)
+	}
+	return nil
+}
+
 // backupMemoryLimit is the soft heap limit of backup commands (peak RSS goal: 64 MB).
 const backupMemoryLimit = 44 << 20
 
@@ -119,7 +145,10 @@ func newBackupCmd(s *streams) *cobra.Command {
 		Long: `Backups stream each source (folders as tar, PostgreSQL through pg_dump, SQLite through
 VACUUM INTO) through zstd and age to S3. Only age public keys (--recipient) are needed to take
 a backup; the identity (--identity-file) is needed to verify and restore and never leaves
-this machine. S3 credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS
+this machine. Every backup is signed with an Ed25519 key (--signing-key-file, or
+PYSHIP_BACKUP_SIGNING_KEY); only backups signed by a pinned public key ([backup]
+signing_public_keys or --signing-public-key) are listed, verified, restored, drilled or pruned:
+the bucket is not trusted. S3 credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS
 credentials file; the endpoint and region from --endpoint/--region, [backup], AWS_ENDPOINT_URL and
 AWS_REGION, or the AWS config file (~/.aws/config or AWS_CONFIG_FILE).
 
@@ -146,6 +175,9 @@ environment by the variable [backup] postgres names.`,
 	f.StringVar(&o.profile, "profile", "", "profile of the AWS credentials and config files (env AWS_PROFILE)")
 	f.StringArrayVar(&o.recipients, "recipient", nil, "age public key to encrypt to, repeatable (default [backup] recipients, else env PYSHIP_BACKUP_RECIPIENTS, comma-separated)")
 	f.StringVar(&o.identityFile, "identity-file", os.Getenv("PYSHIP_BACKUP_IDENTITY_FILE"), "age identity file for verify, restore and drill (env PYSHIP_BACKUP_IDENTITY_FILE)")
+	f.StringVar(&o.signingKeyFile, "signing-key-file", os.Getenv(backup.SigningKeyFileVar), "private signing key that signs new backups (env PYSHIP_BACKUP_SIGNING_KEY_FILE, or the key itself in PYSHIP_BACKUP_SIGNING_KEY)")
+	f.StringArrayVar(&o.signingPublicKeys, "signing-public-key", nil, "public signing key whose backups are trusted, repeatable (default [backup] signing_public_keys, else env PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS, comma-separated)")
+	f.BoolVar(&o.allowUnsigned, "allow-unsigned", false, "also read the unsigned backups of pyship versions before signed backups (list, verify, restore, drill; prune never counts them): only for backups you know you took")
 	f.StringArrayVar(&o.dirs, "source", nil, "folder to back up, [NAME=]DIR, repeatable (any source flag replaces the project's sources)")
 	f.StringArrayVar(&o.postgres, "postgres", nil, "PostgreSQL database to back up, [NAME=]DSN or [NAME=]env:VAR (the variable holding the DSN), repeatable")
 	f.StringArrayVar(&o.sqlite, "sqlite", nil, "SQLite file to back up, [NAME=]FILE, repeatable")
@@ -155,9 +187,9 @@ environment by the variable [backup] postgres names.`,
 	return cmd
 }
 
-// client builds the backup client with progress lines on stderr. With sayFrom it says where
-// the sources are read.
-func (o *backupOptions) client(cmd *cobra.Command, s *streams, sayFrom bool) (*backup.Client, backup.Config, error) {
+// client builds the backup client with progress lines on stderr. With taking (a backup is
+// taken) it says where the sources are read, adds the signing key and checks the settings.
+func (o *backupOptions) client(cmd *cobra.Command, s *streams, taking bool) (*backup.Client, backup.Config, error) {
 	if o.output != "text" && o.output != "json" {
 		return nil, backup.Config{}, usageError{fmt.Errorf("--output %q: want text or json", o.output)}
 	}
@@ -165,16 +197,29 @@ func (o *backupOptions) client(cmd *cobra.Command, s *streams, sayFrom bool) (*b
 	if err != nil {
 		return nil, cfg, err
 	}
-	if sayFrom && from != "" {
-		fmt.Fprintf(s.Err, "sources: %s\n", from)
+	if taking {
+		if from != "" {
+			fmt.Fprintf(s.Err, "sources: %s\n", from)
+		}
+		if err := o.signingKey(&cfg); err != nil {
+			return nil, cfg, err
+		}
+		if err := cfg.Validate(); err != nil {
+			return nil, cfg, usageError{err}
+		}
 	}
+	c, err := o.newClient(s, cfg)
+	return c, cfg, err
+}
+
+func (o *backupOptions) newClient(s *streams, cfg backup.Config) (*backup.Client, error) {
 	c, err := backup.New(cfg, backup.WithVersion(version.String()), backup.WithProgress(func(e backup.Event) {
 		fmt.Fprintln(s.Err, progressLine(e))
 	}))
 	if err != nil {
-		return nil, cfg, usageError{err}
+		return nil, usageError{err}
 	}
-	return c, cfg, nil
+	return c, nil
 }
 
 func progressLine(e backup.Event) string {
@@ -241,9 +286,6 @@ func backupNow(cmd *cobra.Command, s *streams, o *backupOptions, release string,
 	if err != nil {
 		return "", err
 	}
-	if err := cfg.Validate(); err != nil {
-		return "", usageError{err}
-	}
 	m, err := c.Now(cmd.Context(), backup.NowOptions{Release: release})
 	if err != nil {
 		return "", err
@@ -289,6 +331,12 @@ func newBackupListCmd(s *streams, o *backupOptions) *cobra.Command {
 			for _, id := range l.Incomplete {
 				fmt.Fprintf(s.Err, "incomplete: %s (interrupted; prune removes it)\n", id)
 			}
+			for _, r := range l.Rejected {
+				fmt.Fprintf(s.Err, "rejected: %s\n", r.Reason)
+			}
+			if l.LatestProblem != "" {
+				fmt.Fprintf(s.Err, "rejected: %s\n", l.LatestProblem)
+			}
 			return o.result(s, l, b.String())
 		},
 	}
@@ -317,7 +365,7 @@ func newBackupVerifyCmd(s *streams, o *backupOptions) *cobra.Command {
 
 func newBackupRestoreCmd(s *streams, o *backupOptions) *cobra.Command {
 	var to string
-	var force bool
+	var force, keepSetID bool
 	var sources []string
 	cmd := &cobra.Command{
 		Use: "restore [ID|latest]", Short: "Restore a backup in place, or --to another folder, file or database", Args: cobra.MaximumNArgs(1),
@@ -330,10 +378,11 @@ func newBackupRestoreCmd(s *streams, o *backupOptions) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			res, err := c.Restore(cmd.Context(), idArg(args), backup.RestoreOptions{Sources: sources, To: to, Identities: ids, Force: force})
+			res, err := c.Restore(cmd.Context(), idArg(args), backup.RestoreOptions{Sources: sources, To: to, Identities: ids, Force: force, KeepSetID: keepSetID})
 			if err != nil {
 				return err
 			}
+			fmt.Fprintf(s.Err, "restored backup %s (taken %s)\n", res.ID, res.Created.Local().Format(time.RFC3339))
 			var b strings.Builder
 			for name, t := range res.Targets {
 				fmt.Fprintf(&b, "%s -> %s\n", name, t)
@@ -344,6 +393,7 @@ func newBackupRestoreCmd(s *streams, o *backupOptions) *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "restore into this folder, SQLite file or PostgreSQL DSN instead of in place")
 	cmd.Flags().StringArrayVar(&sources, "only", nil, "restore only this source (by name), repeatable")
 	cmd.Flags().BoolVar(&force, "force", false, "let --to replace an existing file or non-empty folder")
+	cmd.Flags().BoolVar(&keepSetID, "keep-setid", false, "restore the setuid and setgid bits of files and folders (dropped otherwise)")
 	return cmd
 }
 
@@ -420,16 +470,43 @@ func newBackupDrillCmd(s *streams, o *backupOptions) *cobra.Command {
 
 func newBackupKeygenCmd(s *streams, o *backupOptions) *cobra.Command {
 	return &cobra.Command{
-		Use: "keygen", Short: "Make an age identity in --identity-file and print its public key (the recipient)", Args: cobra.NoArgs,
+		Use:   "keygen",
+		Short: "Make an age identity (--identity-file) and/or a signing key (--signing-key-file) and print their public halves",
+		Long: `keygen makes the keys backups need, each in a new file (mode 0600; an existing file is
+never replaced), and prints the public halves to put in the spec:
+
+  --identity-file FILE     an age identity; its public key goes in [backup] recipients. The
+                           identity restores: keep it on your machine.
+  --signing-key-file FILE  an Ed25519 signing key; its public half goes in [backup]
+                           signing_public_keys. The private half signs every backup: give it to
+                           what takes backups (the agent reads PYSHIP_BACKUP_SIGNING_KEY from the
+                           app's secrets file; on Kubernetes the Secret APP-backup-signing), never
+                           to the bucket.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.identityFile == "" {
-				return usageError{errors.New("keygen needs --identity-file FILE (kept on this machine, never uploaded)")}
+			makeIdentity, makeSigning := cmd.Flags().Changed("identity-file"), cmd.Flags().Changed("signing-key-file")
+			if !makeIdentity && !makeSigning {
+				return usageError{errors.New("keygen needs --identity-file FILE (the age key pair) and/or --signing-key-file FILE (the signing key pair); both stay on this machine")}
 			}
-			r, err := backup.GenerateIdentity(o.identityFile)
-			if err != nil {
-				return err
+			res := map[string]string{}
+			var text strings.Builder
+			if makeIdentity {
+				r, err := backup.GenerateIdentity(o.identityFile)
+				if err != nil {
+					return err
+				}
+				res["recipient"], res["identityFile"] = r, o.identityFile
+				fmt.Fprintln(&text, r)
 			}
-			return o.result(s, map[string]string{"recipient": r, "identityFile": o.identityFile}, r+"\n")
+			if makeSigning {
+				pub, err := backup.GenerateSigningKey(o.signingKeyFile)
+				if err != nil {
+					return err
+				}
+				res["signingPublicKey"], res["signingKeyFile"] = pub, o.signingKeyFile
+				fmt.Fprintln(&text, pub)
+			}
+			return o.result(s, res, text.String())
 		},
 	}
 }

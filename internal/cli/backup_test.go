@@ -34,7 +34,28 @@ func s3Env(t *testing.T) map[string]string {
 	t.Setenv("AWS_ACCESS_KEY_ID", v["PYSHIP_TEST_S3_ACCESS_KEY"])
 	t.Setenv("AWS_SECRET_ACCESS_KEY", v["PYSHIP_TEST_S3_SECRET_KEY"])
 	t.Setenv("AWS_ENDPOINT_URL", v["PYSHIP_TEST_S3_ENDPOINT"])
+	pub, key := testSigningKey(t)
+	t.Setenv("PYSHIP_BACKUP_SIGNING_KEY", key)
+	t.Setenv("PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS", pub)
+	t.Setenv("PYSHIP_BACKUP_SIGNING_KEY_FILE", "")
 	return v
+}
+
+// testSigningKey makes a backup signing key with `pyship backup keygen` and returns its public
+// half and its private half (the key line, as a secrets file or variable holds it).
+func testSigningKey(t *testing.T) (pub, key string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "signing.key")
+	code, out, errs := runPyship(t, "backup", "keygen", "--signing-key-file", file)
+	if pub = strings.TrimSpace(out); code != ExitOK || !strings.HasPrefix(pub, "pyship-sign-ed25519:") {
+		t.Fatalf("keygen --signing-key-file: %d %q %s", code, out, errs)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return pub, lines[len(lines)-1]
 }
 
 func TestBackupCommands(t *testing.T) {
@@ -76,6 +97,26 @@ func TestBackupCommands(t *testing.T) {
 	}
 	if code != ExitOK || json.Unmarshal([]byte(out), &l) != nil || len(l.Backups) != 1 || l.Backups[0].ID != id || l.Backups[0].Release != "v7" || l.Latest != id {
 		t.Fatalf("backup list: %d %s %s", code, out, errs)
+	}
+
+	// A manifest without a signature, dropped into the bucket (as an attacker with write access,
+	// or a pyship before signed backups, would), is rejected by name and reason.
+	forged := "20991231T000000Z-0001"
+	prefix := strings.TrimPrefix(dest, "s3://")
+	writeTestFile(t, filepath.Join(v["PYSHIP_TEST_S3_DATA"], prefix, forged, "manifest.json"),
+		`{"format":1,"id":"`+forged+`","created":"2099-12-31T00:00:00Z","sources":[]}`)
+	code, out, errs = runPyship(t, append([]string{"backup", "list"}, common...)...)
+	if code != ExitOK || strings.Contains(out, forged) || !strings.Contains(errs, "rejected: backup "+forged+": refused: backup is not signed") {
+		t.Fatalf("backup list with an unsigned manifest: %d %q %s", code, out, errs)
+	}
+	if code, _, errs = runPyship(t, append([]string{"backup", "restore", forged, "--to", filepath.Join(dir, "forged")}, common...)...); code != ExitFailure || !strings.Contains(errs, "--allow-unsigned") {
+		t.Fatalf("restore of an unsigned backup: %d %s", code, errs)
+	}
+	if code, out, errs = runPyship(t, append([]string{"backup", "list", "--allow-unsigned"}, common...)...); code != ExitOK || !strings.Contains(out, forged) {
+		t.Fatalf("list --allow-unsigned: %d %q %s", code, out, errs)
+	}
+	if err := os.RemoveAll(filepath.Join(v["PYSHIP_TEST_S3_DATA"], prefix, forged)); err != nil {
+		t.Fatal(err)
 	}
 
 	if code, out, errs = runPyship(t, append([]string{"backup", "verify", id}, common...)...); code != ExitOK || !strings.HasPrefix(out, id+" ok") {

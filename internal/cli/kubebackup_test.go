@@ -31,6 +31,7 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 	bin := pyshipBin(t) // static, as the agent image needs
 
 	ident, pub := testIdentity(t)
+	signingPub := kubeSigningKey(t)
 	prefix := "kbackup-" + c.Namespace
 	dest := "s3://" + s3["PYSHIP_TEST_S3_BUCKET"] + "/" + prefix
 
@@ -42,7 +43,7 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 	}
 	p.Data = []plan.DataFolder{{Path: "data", Persistent: true}}
 	p.Backup = &plan.Backup{Schedule: "17 3 * * *", Destination: dest, Endpoint: s3["PYSHIP_TEST_S3_ENDPOINT"], Region: "us-east-1",
-		Recipients: []string{pub}, Folders: []string{"data"}, Retention: plan.Retention{KeepLast: 3}}
+		Recipients: []string{pub}, SigningPublicKeys: []string{signingPub}, Folders: []string{"data"}, Retention: plan.Retention{KeepLast: 3}}
 	b, _ = json.Marshal(p)
 	if err := os.WriteFile(pf, b, 0o644); err != nil {
 		t.Fatal(err)
@@ -159,7 +160,7 @@ func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Backup = &plan.Backup{Schedule: "0 * * * *", Destination: dest, Endpoint: s3["PYSHIP_TEST_S3_ENDPOINT"], Region: "us-east-1",
-		Recipients: []string{pub}, Postgres: []plan.PostgresSource{{Name: "db", Secret: "DATABASE_URL"}}}
+		Recipients: []string{pub}, SigningPublicKeys: []string{kubeSigningKey(t)}, Postgres: []plan.PostgresSource{{Name: "db", Secret: "DATABASE_URL"}}}
 	p.Kubernetes = &plan.Kubernetes{AgentBase: pgbase}
 	b, _ = json.Marshal(p)
 	if err := os.WriteFile(pf, b, 0o644); err != nil {
@@ -213,6 +214,7 @@ func TestKubernetesRollbackWithData(t *testing.T) {
 	pm := testsvc.Start(t, "podman")
 	bin := pyshipBin(t)
 	ident, pub := testIdentity(t)
+	signingPub := kubeSigningKey(t)
 	dest := "s3://" + s3["PYSHIP_TEST_S3_BUCKET"] + "/kdata-" + c.Namespace
 	proj := testsvc.WriteTree(t, map[string]string{
 		"main.py":                "import os, http.server\nhttp.server.HTTPServer(('', int(os.environ['PORT'])), http.server.SimpleHTTPRequestHandler).serve_forever()\n",
@@ -230,7 +232,8 @@ destination = %q
 endpoint = %q
 region = "us-east-1"
 recipients = [%q]
-`, version, dest, s3["PYSHIP_TEST_S3_ENDPOINT"], pub)
+signing_public_keys = [%q]
+`, version, dest, s3["PYSHIP_TEST_S3_ENDPOINT"], pub, signingPub)
 		if err := os.WriteFile(filepath.Join(proj, "pyship.toml"), []byte(spec), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -351,12 +354,29 @@ func runAsPod(ctx context.Context, t *testing.T, pm, s3 map[string]string, ctr c
 	argv := strings.Fields(pm["PYSHIP_TEST_PODMAN"])
 	run := append(argv[1:], "run", "--rm", "--network", "host", "--tls-verify=false", "--read-only", "--tmpfs", "/tmp",
 		"-e", "AWS_ACCESS_KEY_ID="+s3["PYSHIP_TEST_S3_ACCESS_KEY"], "-e", "AWS_SECRET_ACCESS_KEY="+s3["PYSHIP_TEST_S3_SECRET_KEY"])
+	for _, e := range ctr.Env {
+		// The node would take the signing key from the Secret APP-backup-signing.
+		if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil && strings.HasSuffix(ref.SecretKeyRef.Name, "-backup-signing") {
+			run = append(run, "-e", e.Name+"="+os.Getenv("PYSHIP_BACKUP_SIGNING_KEY"))
+		}
+	}
 	run = append(append(run, extra...), ctr.Image)
 	cmd := exec.CommandContext(ctx, argv[0], append(run, ctr.Args...)...)
 	cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+pm["CONTAINERS_CONF"], "CONTAINERS_REGISTRIES_CONF="+pm["CONTAINERS_REGISTRIES_CONF"])
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s container: %v\n%s", what, err, out)
 	}
+}
+
+// kubeSigningKey makes a backup signing key, puts its private half where runAsPod passes it
+// to a backup pod (as the Secret APP-backup-signing would) and its public half where the
+// commands of this process read it, and returns the public half.
+func kubeSigningKey(t *testing.T) string {
+	t.Helper()
+	pub, key := testSigningKey(t)
+	t.Setenv("PYSHIP_BACKUP_SIGNING_KEY", key)
+	t.Setenv("PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS", pub)
+	return pub
 }
 
 // testIdentity makes an age identity file with `pyship backup keygen` and returns it with its

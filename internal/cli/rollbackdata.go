@@ -43,7 +43,8 @@ func (d *dataRollback) restoreKube(ctx context.Context, s *streams, ka *kubeApp,
 	if pb == nil || pb.Destination == "" || b.BackupPod == nil {
 		return usageError{fmt.Errorf("--with-data needs a [backup] table with a destination and a schedule or [deploy] backup_before: there is no backup to roll the data back to; nothing was changed")}
 	}
-	bc, err := backup.New(backup.Config{Destination: pb.Destination, Endpoint: pb.Endpoint, Region: pb.Region}, backup.WithVersion(version.String()))
+	bc, err := backup.New(backup.Config{Destination: pb.Destination, Endpoint: pb.Endpoint, Region: pb.Region,
+		SigningPublicKeys: pb.SigningPublicKeys}, backup.WithVersion(version.String()))
 	if err != nil {
 		return usageError{err}
 	}
@@ -51,9 +52,9 @@ func (d *dataRollback) restoreKube(ctx context.Context, s *streams, ka *kubeApp,
 	if err != nil {
 		return err
 	}
-	bm, ok := l.ForRelease(target)
-	if !ok {
-		return fmt.Errorf("no backup at %s is tagged with release %s (a deploy with [deploy] backup_before = true takes one of the release it replaces): nothing was changed; roll back without --with-data, or restore a backup by ID with `pyship backup restore`", pb.Destination, target)
+	bm, err := backupForRelease(l, pb.Destination, target)
+	if err != nil {
+		return err
 	}
 	secret := cmp.Or(d.identitySecret, ka.app+"-backup-identity")
 	fmt.Fprintf(s.Err, "restoring the data of %s from backup %s (taken %s, %s) inside the cluster; %s is scaled down meanwhile\n",
@@ -82,9 +83,9 @@ func (d *dataRollback) restore(ctx context.Context, s *streams, c *agent.Client,
 	if err != nil {
 		return err
 	}
-	bm, ok := l.ForRelease(target)
-	if !ok {
-		return fmt.Errorf("no backup at %s is tagged with release %s (a deploy with [deploy] backup_before = true takes one of the release it replaces): nothing was changed; roll back without --with-data, or restore a backup by ID with `pyship backup restore`", dest, target)
+	bm, err := backupForRelease(l, dest, target)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(s.Err, "restoring the data of %s from backup %s (taken %s, %s); %s stops meanwhile\n",
 		target, bm.ID, bm.Created.Local().Format(time.RFC3339), progress.Bytes(bm.Size()), app)
@@ -126,4 +127,17 @@ func rollbackBackupClient(ctx context.Context, s *streams, c *agent.Client, home
 		return bc, cfg.Destination, err
 	}
 	return nil, "", errors.New("neither the stable release nor " + target + " of " + app + " has a [backup] destination: there is no backup to roll the data back to; nothing was changed")
+}
+
+// backupForRelease is the newest validly signed backup of l tagged with release. When there is
+// none it says so, and how many backups were rejected (unsigned, wrongly signed) and why.
+func backupForRelease(l *backup.Listing, dest, release string) (*backup.Manifest, error) {
+	if bm, ok := l.ForRelease(release); ok {
+		return bm, nil
+	}
+	rejected := ""
+	if len(l.Rejected) > 0 {
+		rejected = fmt.Sprintf(" (%d backup(s) there were rejected, e.g. %s)", len(l.Rejected), l.Rejected[0].Reason)
+	}
+	return nil, fmt.Errorf("no validly signed backup at %s is tagged with release %s%s (a deploy with [deploy] backup_before = true takes one of the release it replaces): nothing was changed; roll back without --with-data, or restore a backup by ID with `pyship backup restore`", dest, release, rejected)
 }

@@ -26,15 +26,17 @@ func TestBackupBeforeDeployAndRollbackWithData(t *testing.T) {
 		t.Fatalf("keygen: %d %s", code, errs)
 	}
 	recipient := strings.TrimSpace(out)
+	signingPub, signingKey := testSigningKey(t)
 	secrets := filepath.Join(t.TempDir(), "prod.env")
-	writeTestFile(t, secrets, "AWS_ACCESS_KEY_ID="+v["PYSHIP_TEST_S3_ACCESS_KEY"]+"\nAWS_SECRET_ACCESS_KEY="+v["PYSHIP_TEST_S3_SECRET_KEY"]+"\n")
+	writeTestFile(t, secrets, "AWS_ACCESS_KEY_ID="+v["PYSHIP_TEST_S3_ACCESS_KEY"]+"\nAWS_SECRET_ACCESS_KEY="+v["PYSHIP_TEST_S3_SECRET_KEY"]+
+		"\nPYSHIP_BACKUP_SIGNING_KEY="+signingKey+"\n")
 	dest := "s3://" + v["PYSHIP_TEST_S3_BUCKET"] + "/rollback-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	endpoint := v["PYSHIP_TEST_S3_ENDPOINT"]
 	edit := func(p *plan.Plan) {
 		p.Deploy.Replicas, p.Deploy.BackupBefore = 1, true
 		p.SecretsFile = secrets
 		p.Data = []plan.DataFolder{{Path: "data", Persistent: true}}
-		p.Backup = &plan.Backup{Destination: dest, Endpoint: endpoint, Recipients: []string{recipient},
+		p.Backup = &plan.Backup{Destination: dest, Endpoint: endpoint, Recipients: []string{recipient}, SigningPublicKeys: []string{signingPub},
 			Retention: plan.DefaultRetention, Folders: []string{"data"}}
 	}
 	live := filepath.Join(e.home, "apps", "cliapp", "data", "data", "orders.txt")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,17 @@ import (
 // (optional): S3 credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) kept apart from the
 // app's own secrets.
 func BackupCredentialsSecret(app string) string { return app + "-backup-credentials" }
+
+// BackupSigningSecret is the Secret the backup pod takes the private half of the backup
+// signing key from (key SigningSecretKey): `kubectl create secret generic APP-backup-signing
+// --from-file=signing-key=backup-signing.key`.
+func BackupSigningSecret(app string) string { return app + "-backup-signing" }
+
+// SigningSecretKey is the key of BackupSigningSecret that holds the signing key.
+const SigningSecretKey = "signing-key"
+
+// signingKeyEnv is the variable the backup pod reads the signing key from.
+const signingKeyEnv = "PYSHIP_BACKUP_SIGNING_KEY"
 
 // BackupCronJobName is the CronJob of the app's scheduled backups.
 func BackupCronJobName(app string) string { return app + "-backup" }
@@ -90,6 +102,9 @@ func (r *renderer) backupPod() (*corev1.PodTemplateSpec, error) {
 	}
 	for _, rc := range b.Recipients {
 		args = append(args, "--recipient", rc)
+	}
+	for _, k := range b.SigningPublicKeys {
+		args = append(args, "--signing-public-key", k)
 	}
 	for _, keep := range []struct {
 		flag string
@@ -205,10 +220,15 @@ func (r *renderer) backupPod() (*corev1.PodTemplateSpec, error) {
 	return &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: podLabels}, Spec: pod}, nil
 }
 
-// backupEnv is the backup pod's environment; a failed backup posts to the app's webhook
+// backupEnv is the backup pod's environment: the signing key from BackupSigningSecret; a failed backup posts to the app's webhook
 // (pyship backup now reads PYSHIP_NOTIFY_WEBHOOK), since nobody watches a CronJob's output.
 func (r *renderer) backupEnv() []corev1.EnvVar {
-	env := []corev1.EnvVar{{Name: "HOME", Value: "/tmp"}, {Name: "TMPDIR", Value: "/tmp"}}
+	env := []corev1.EnvVar{{Name: "HOME", Value: "/tmp"}, {Name: "TMPDIR", Value: "/tmp"},
+		// The signing key lives in the cluster's secret store, never in the bucket or a manifest;
+		// a pod without it does not start, and says which Secret is missing.
+		{Name: signingKeyEnv, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: BackupSigningSecret(r.app)}, Key: SigningSecretKey,
+		}}}}
 	if r.p.NotifyWebhook != "" {
 		env = append(env, corev1.EnvVar{Name: "PYSHIP_NOTIFY_WEBHOOK", Value: r.p.NotifyWebhook})
 	}
@@ -290,6 +310,9 @@ func (c *Client) RestoreData(ctx context.Context, b *Bundle, id, identitySecret 
 	tmpl.Spec.Affinity = nil // no app pod runs now, and the volumes are free
 	ctr := &tmpl.Spec.Containers[0]
 	ctr.Args = restoreArgs(ctr.Args, id, path.Join(IdentityMount, key))
+	// A restore reads backups and checks them with the pinned public keys: it never needs the
+	// private signing key.
+	ctr.Env = slices.DeleteFunc(ctr.Env, func(e corev1.EnvVar) bool { return e.Name == signingKeyEnv })
 	ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: "identity", MountPath: IdentityMount, ReadOnly: true})
 	tmpl.Spec.Volumes = append(tmpl.Spec.Volumes, corev1.Volume{Name: "identity", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 		SecretName: identitySecret, DefaultMode: ptr(int32(0o440)),

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pyship/pyship/internal/plan"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -16,10 +17,10 @@ func backupPlan() *plan.Plan {
 	p.NotifyWebhook = "https://hooks.example/T0"
 	p.Backup = &plan.Backup{
 		Schedule: "30 3 * * *", Destination: "s3://backups/shop", Endpoint: "https://s3.example", Region: "eu-west-1",
-		Recipients: []string{"age1qqq", "age1ppp"},
-		Retention:  plan.Retention{KeepLast: 7, KeepWeekly: 4},
-		Folders:    []string{"uploads"},
-		SQLite:     []string{"uploads/app.db"},
+		Recipients: []string{"age1qqq", "age1ppp"}, SigningPublicKeys: []string{"pyship-sign-ed25519:pub1"},
+		Retention: plan.Retention{KeepLast: 7, KeepWeekly: 4},
+		Folders:   []string{"uploads"},
+		SQLite:    []string{"uploads/app.db"},
 	}
 	return p
 }
@@ -56,7 +57,7 @@ func TestBackupCronJobRunsTheAgentImageOnTheAppsVolumes(t *testing.T) {
 	if c.Image != testAgentImage {
 		t.Errorf("image %s", c.Image)
 	}
-	want := "backup now --prune --dest s3://backups/shop --endpoint https://s3.example --region eu-west-1 --recipient age1qqq --recipient age1ppp --keep-last 7 --keep-weekly 4 --source uploads=/app/uploads --sqlite uploads-app-db=/app/uploads/app.db"
+	want := "backup now --prune --dest s3://backups/shop --endpoint https://s3.example --region eu-west-1 --recipient age1qqq --recipient age1ppp --signing-public-key pyship-sign-ed25519:pub1 --keep-last 7 --keep-weekly 4 --source uploads=/app/uploads --sqlite uploads-app-db=/app/uploads/app.db"
 	if got := strings.Join(c.Args, " "); got != want {
 		t.Errorf("args\n got %s\nwant %s", got, want)
 	}
@@ -68,6 +69,17 @@ func TestBackupCronJobRunsTheAgentImageOnTheAppsVolumes(t *testing.T) {
 	}
 	if e := c.Env[len(c.Env)-1]; e.Name != "PYSHIP_NOTIFY_WEBHOOK" || e.Value != "https://hooks.example/T0" {
 		t.Errorf("a failed scheduled backup does not reach the webhook: env %+v", c.Env)
+	}
+	var signing *corev1.EnvVar
+	for i := range c.Env {
+		if c.Env[i].Name == "PYSHIP_BACKUP_SIGNING_KEY" {
+			signing = &c.Env[i]
+		}
+	}
+	if signing == nil || signing.ValueFrom == nil || signing.ValueFrom.SecretKeyRef == nil ||
+		signing.ValueFrom.SecretKeyRef.Name != "shop-backup-signing" || signing.ValueFrom.SecretKeyRef.Key != "signing-key" ||
+		signing.ValueFrom.SecretKeyRef.Optional != nil || signing.Value != "" {
+		t.Errorf("the backup pod does not take its signing key from the Secret shop-backup-signing (key signing-key), required: %+v", signing)
 	}
 	if pod.Affinity == nil || pod.Affinity.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].LabelSelector.MatchLabels[LabelName] != "shop" {
 		t.Errorf("the job does not run beside an app pod (ReadWriteOnce volumes): %+v", pod.Affinity)

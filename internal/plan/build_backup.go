@@ -21,7 +21,7 @@ func (b *builder) backup() {
 		return
 	}
 	bk := &Backup{Schedule: sb.Schedule, Destination: sb.Destination, Endpoint: sb.Endpoint, Region: sb.Region,
-		Recipients: append([]string{}, sb.Recipients...), Folders: []string{}}
+		Recipients: append([]string{}, sb.Recipients...), SigningPublicKeys: append([]string(nil), sb.SigningPublicKeys...), Folders: []string{}}
 	for _, kv := range [][2]string{{"schedule", sb.Schedule}, {"destination", sb.Destination}, {"endpoint", sb.Endpoint}, {"region", sb.Region}} {
 		if kv[1] != "" {
 			b.ev("backup."+kv[0], b.specEv("backup."+kv[0], "spec [backup] "+kv[0]))
@@ -29,6 +29,9 @@ func (b *builder) backup() {
 	}
 	if len(sb.Recipients) > 0 {
 		b.ev("backup.recipients", b.specEv("backup.recipients", "spec [backup] recipients"))
+	}
+	if len(sb.SigningPublicKeys) > 0 {
+		b.ev("backup.signing_public_keys", b.specEv("backup.signing_public_keys", "spec [backup] signing_public_keys"))
 	}
 	bk.Retention = Retention{KeepLast: sb.KeepLast, KeepDaily: sb.KeepDaily, KeepWeekly: sb.KeepWeekly}
 	var keys []string

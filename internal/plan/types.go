@@ -200,8 +200,10 @@ type Backup struct {
 	Endpoint    string `json:"endpoint,omitempty"`
 	Region      string `json:"region,omitempty"`
 	// Recipients are age public keys.
-	Recipients []string  `json:"recipients"`
-	Retention  Retention `json:"retention"`
+	Recipients []string `json:"recipients"`
+	// SigningPublicKeys are the pinned public halves of the keys backups are signed with.
+	SigningPublicKeys []string  `json:"signingPublicKeys,omitempty"`
+	Retention         Retention `json:"retention"`
 	// Folders are data folders relative to Dir.
 	Folders []string `json:"folders"`
 	// SQLite are database files relative to Dir.

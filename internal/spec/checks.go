@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"path"
@@ -188,6 +189,18 @@ func checkAgeRecipient(s string) (string, string) {
 	}
 	if _, err := age.ParseX25519Recipient(t); err != nil {
 		return fmt.Sprintf("must be an age public key (age1...), got %q: %v", s, err), "make a key pair with `pyship backup keygen --identity-file FILE`"
+	}
+	return "", ""
+}
+
+func checkSigningPublicKey(s string) (string, string) {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "PYSHIP-SIGN-ED25519-SECRET:") {
+		return "is the private half of a signing key, which must never be in the spec", "put its public half here (the \"public key:\" line of the key file) and give the private half to what takes backups"
+	}
+	enc, ok := strings.CutPrefix(t, "pyship-sign-ed25519:")
+	if b, err := base64.RawURLEncoding.DecodeString(enc); !ok || err != nil || len(b) != 32 {
+		return fmt.Sprintf("must be a backup signing public key (pyship-sign-ed25519: and 32 bytes in unpadded base64url), got %q", s), "make a key pair with `pyship backup keygen --signing-key-file FILE`"
 	}
 	return "", ""
 }

@@ -183,6 +183,9 @@ type Backup struct {
 	Endpoint, Region string
 	// Recipients are the age public keys ("age1...") backups are encrypted to.
 	Recipients []string
+	// SigningPublicKeys are the pinned public halves of the Ed25519 keys backups are signed
+	// with ("pyship-sign-ed25519:..."): only backups one of them signed are read.
+	SigningPublicKeys []string
 	// KeepLast, KeepDaily and KeepWeekly are the retention prune applies.
 	KeepLast, KeepDaily, KeepWeekly int
 	// Folders are the data folders backed up (relative to the project); nil means every

@@ -107,16 +107,27 @@ func backupPlan(t *testing.T, p *plan.Plan, schedule string) backupEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keyFile := filepath.Join(t.TempDir(), "signing.key")
+	pub, err := backup.GenerateSigningKey(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(key)), "\n")
 	secrets := filepath.Join(t.TempDir(), "secrets.env")
-	if err := os.WriteFile(secrets, []byte("AWS_ACCESS_KEY_ID="+v["PYSHIP_TEST_S3_ACCESS_KEY"]+"\nAWS_SECRET_ACCESS_KEY="+v["PYSHIP_TEST_S3_SECRET_KEY"]+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(secrets, []byte("AWS_ACCESS_KEY_ID="+v["PYSHIP_TEST_S3_ACCESS_KEY"]+"\nAWS_SECRET_ACCESS_KEY="+v["PYSHIP_TEST_S3_SECRET_KEY"]+
+		"\n"+backup.SigningKeyVar+"="+lines[len(lines)-1]+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	dest := "s3://" + v["PYSHIP_TEST_S3_BUCKET"] + "/agent-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	p.Data = []plan.DataFolder{{Path: "data", Persistent: true}}
 	p.SecretsFile = secrets
 	p.Backup = &plan.Backup{Schedule: schedule, Destination: dest, Endpoint: v["PYSHIP_TEST_S3_ENDPOINT"],
-		Recipients: []string{id.Recipient().String()}, Retention: plan.Retention{KeepLast: 2}, Folders: []string{"data"}}
-	return backupEnv{cfg: backup.Config{Destination: dest, Endpoint: v["PYSHIP_TEST_S3_ENDPOINT"],
+		Recipients: []string{id.Recipient().String()}, SigningPublicKeys: []string{pub}, Retention: plan.Retention{KeepLast: 2}, Folders: []string{"data"}}
+	return backupEnv{cfg: backup.Config{Destination: dest, Endpoint: v["PYSHIP_TEST_S3_ENDPOINT"], SigningPublicKeys: []string{pub},
 		Credentials: backup.Credentials{AccessKey: v["PYSHIP_TEST_S3_ACCESS_KEY"], SecretKey: v["PYSHIP_TEST_S3_SECRET_KEY"]}},
 		ids: []age.Identity{id}}
 }
