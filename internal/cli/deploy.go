@@ -161,12 +161,36 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	}
 	ev := newEventPrinter(s.Err)
 	defer s.intr.on(abortOnInterrupt(ctx, s, c, m.App, m.ID))()
-	final, err := c.Deploy(ctx, agent.DeployRequest{App: m.App, Release: m.ID}, ev.print)
+	// A canary that holds for lack of traffic waits for a decision the user makes with
+	// another command: stop waiting for it (the agent keeps holding it).
+	streamCtx, stopStream := context.WithCancel(ctx)
+	defer stopStream()
+	var held *agent.Event
+	final, err := c.Deploy(streamCtx, agent.DeployRequest{App: m.App, Release: m.ID}, func(e agent.Event) {
+		ev.print(e)
+		if e.Held {
+			held = &e
+			stopStream()
+		}
+	})
 	ev.close()
-	if err != nil {
+	switch {
+	case held != nil && ctx.Err() == nil:
+		return reportHeld(s, o.output, m.App, m.ID, *held)
+	case err != nil:
 		return detachedOr(s, m.App, m.ID, err)
 	}
 	return reportDeploy(s, o.output, final, ev)
+}
+
+// reportHeld says that the canary of rel holds for lack of traffic and what to do; the deploy
+// command's work is done (exit 0), the decision is the user's.
+func reportHeld(s *streams, output, app, rel string, e agent.Event) error {
+	fmt.Fprintf(s.Err, "the canary %s of %s holds for lack of traffic: pyship promote gives it all traffic, pyship abort rolls it back, pyship status shows it ([deploy.canary] no_traffic chooses what happens instead)\n", rel, app)
+	if output == "json" {
+		return writeJSON(s.Out, map[string]any{"app": app, "release": rel, "held": true, "message": e.Message})
+	}
+	return nil
 }
 
 // abortOnInterrupt is what the first Ctrl-C does to a local deploy or rollback in progress:

@@ -440,3 +440,78 @@ func TestCtrlCAbortsTheDeploy(t *testing.T) {
 		t.Errorf("%d requests failed around the aborted deploy", p.failed.Load())
 	}
 }
+
+// `pyship deploy --strategy canary && pyship promote`, as the README has it, on an app that gets
+// no traffic: the canary holds once no_traffic_after has passed, deploy says so and exits 0,
+// promote gives the canary all traffic, and a second promote has nothing left to do.
+func TestCanaryWithoutTrafficThenPromote(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	port := freeTCPPort(t)
+	canary := func(p *plan.Plan) {
+		p.Deploy.Canary = &plan.Canary{Steps: []int{50, 100}, Pause: "300ms", MinRequests: 5, MaxErrorRate: 0.1, MaxLatencyRatio: 10, NoTrafficAfter: "1s"}
+	}
+	if code, _, errs := e.deploy(e.project("v1", "", "canary", port, canary)); code != 0 {
+		t.Fatalf("deploy v1: exit %d\n%s", code, errs)
+	}
+	code, _, errs := e.deploy(e.project("v2", "", "canary", port, canary))
+	if code != 0 || !strings.Contains(errs, "the canary r2 of cliapp holds for lack of traffic: pyship promote gives it all traffic") {
+		t.Fatalf("deploy v2 without traffic: exit %d\n%s", code, errs)
+	}
+	if st := e.status(); len(st) != 1 || st[0].Deploy == nil || !st[0].Deploy.Held || st[0].Stable != "r1" {
+		t.Fatalf("status while the canary holds: %+v", st)
+	}
+	if code, out, errs := e.run("promote"); code != 0 || !strings.Contains(out, "promote requested") {
+		t.Fatalf("promote: exit %d\n%s%s", code, out, errs)
+	}
+	testsvc.Eventually(t, 30*time.Second, "the promoted canary to become stable", func() error {
+		if st := e.status(); len(st) != 1 || st[0].Stable != "r2" {
+			return fmt.Errorf("status %+v", st)
+		}
+		return nil
+	})
+	if code, out, errs := e.run("promote"); code != 0 || !strings.Contains(out, "nothing to promote") {
+		t.Errorf("a second promote: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// A worker's canary is judged on its replicas' health and the pause: it gets no requests, and
+// the deploy finishes without waiting for any.
+func TestWorkerCanaryNeedsNoTraffic(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	worker := func(p *plan.Plan) {
+		p.Run.Kind, p.Run.Port = "worker", 0
+		p.Run.Command = []string{"python", "-c", "import os, time\nassert 'PORT' not in os.environ\nwhile True: time.sleep(1)"}
+		p.Health = plan.Health{Type: "process", Interval: "300ms", Timeout: "1s", StartupTimeout: "8s"}
+		p.Deploy.Canary = &plan.Canary{Steps: []int{50, 100}, Pause: "300ms", MinRequests: 5, MaxErrorRate: 0.1, MaxLatencyRatio: 10, NoTrafficAfter: "1h"}
+	}
+	for _, v := range []string{"v1", "v2"} {
+		code, _, errs := e.deploy(e.project(v, "", "canary", 0, worker))
+		if code != 0 || strings.Contains(errs, "traffic") && !strings.Contains(errs, "5xx rate and latency not compared") {
+			t.Fatalf("deploy %s of a worker: exit %d\n%s", v, code, errs)
+		}
+	}
+	st := e.status()
+	if len(st) != 1 || st[0].Stable != "r2" || !st[0].Worker || st[0].URL != "" {
+		t.Fatalf("status after the worker's canary: %+v", st)
+	}
+	// Its replicas get no $PORT, and status shows no port or traffic figures.
+	for _, r := range st[0].Releases {
+		for _, rep := range r.Replicas {
+			env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", rep.PID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Port != 0 || strings.Contains("\x00"+string(env), "\x00PORT=") {
+				t.Errorf("worker replica %s has port %d, environment with PORT: %v", rep.ID, rep.Port, strings.Contains(string(env), "PORT="))
+			}
+		}
+	}
+	_, out, _ := e.run("status")
+	for _, word := range []string{"port", "REQ/S", "5XX", "traffic", "WEIGHT"} {
+		if strings.Contains(out, word) {
+			t.Errorf("the status of a worker mentions %q:\n%s", word, out)
+		}
+	}
+}

@@ -104,10 +104,17 @@ func writeStatus(w io.Writer, apps []agent.AppStatus) error {
 			fmt.Fprintln(w)
 		}
 		url := a.URL
-		if a.Stopped {
+		switch {
+		case a.Stopped:
 			url = "stopped"
+		case a.Worker:
+			url = "worker"
 		}
-		fmt.Fprintf(w, "%s  %s  stable %s  metrics %s\n", a.App, url, orDash(a.Stable), a.Metrics)
+		if a.Worker {
+			fmt.Fprintf(w, "%s  %s  stable %s\n", a.App, url, orDash(a.Stable))
+		} else {
+			fmt.Fprintf(w, "%s  %s  stable %s  metrics %s\n", a.App, url, orDash(a.Stable), a.Metrics)
+		}
 		if d := a.Deploy; d != nil {
 			fmt.Fprintf(w, "last deploy: %s of %s (%s): %s\n", d.Phase, d.Spec.Release, d.Spec.Strategy, firstLine(orDash(d.Message)))
 			if d.Analysis != nil {
@@ -116,7 +123,11 @@ func writeStatus(w io.Writer, apps []agent.AppStatus) error {
 		}
 		writeBackupStatus(w, a.Backup)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "RELEASE\tVERSION\tWEIGHT\tREPLICAS\tREQ/S\t5XX\tP50\tP95\tP99")
+		if a.Worker {
+			fmt.Fprintln(tw, "RELEASE\tVERSION\tLIVE\tREPLICAS")
+		} else {
+			fmt.Fprintln(tw, "RELEASE\tVERSION\tWEIGHT\tREPLICAS\tREQ/S\t5XX\tP50\tP95\tP99")
+		}
 		for _, r := range a.Releases {
 			ready := 0
 			for _, rep := range r.Replicas {
@@ -128,6 +139,14 @@ func writeStatus(w io.Writer, apps []agent.AppStatus) error {
 			if len(r.Replicas) > 0 {
 				reps = fmt.Sprintf("%d/%d ready", ready, len(r.Replicas))
 			}
+			if a.Worker {
+				live := "-"
+				if r.Weight > 0 {
+					live = "yes"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Version, live, reps)
+				continue
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%d%%\t%s\t%.1f\t%.1f%%\t%s\t%s\t%s\n", r.ID, r.Version, r.Weight, reps, r.Rate, 100*r.ErrorRate, r.P50, r.P95, r.P99)
 		}
 		if err := tw.Flush(); err != nil {
@@ -135,7 +154,11 @@ func writeStatus(w io.Writer, apps []agent.AppStatus) error {
 		}
 		for _, r := range a.Releases {
 			for _, rep := range r.Replicas {
-				fmt.Fprintf(w, "  %s  port %d  pid %d  %s  restarts %d\n", rep.ID, rep.Port, rep.PID, rep.Health, rep.Restarts)
+				if rep.Port > 0 {
+					fmt.Fprintf(w, "  %s  port %d  pid %d  %s  restarts %d\n", rep.ID, rep.Port, rep.PID, rep.Health, rep.Restarts)
+				} else {
+					fmt.Fprintf(w, "  %s  pid %d  %s  restarts %d\n", rep.ID, rep.PID, rep.Health, rep.Restarts)
+				}
 				if rep.Diagnosis != "" {
 					fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(rep.Diagnosis, "\n", "\n    "))
 				}

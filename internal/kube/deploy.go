@@ -29,6 +29,9 @@ type DeployOptions struct {
 	// (rollout.CanaryConfig), used when Metrics is set.
 	MinRequests                   int
 	MaxErrorRate, MaxLatencyRatio float64
+	// NoTraffic and NoTrafficAfter: what a step without enough traffic comes to, and when.
+	NoTraffic      rollout.NoTrafficPolicy
+	NoTrafficAfter time.Duration
 	// Metrics, when set, reads a release's cumulative request metrics (e.g. from Prometheus),
 	// and each canary step is judged on them as on the local target; without it, on the
 	// health of its pods alone.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/rollout"
 )
 
 // DeployOptionsFor fills DeployOptions from the plan's [deploy] table (replicas, rollback window,
@@ -19,6 +20,8 @@ func DeployOptionsFor(p *plan.Plan, progress Progress) DeployOptions {
 		o.Steps = append([]int(nil), c.Steps...)
 		o.Pause, _ = time.ParseDuration(c.Pause)
 		o.MinRequests, o.MaxErrorRate, o.MaxLatencyRatio = c.MinRequests, c.MaxErrorRate, c.MaxLatencyRatio
+		o.NoTraffic = rollout.NoTrafficPolicy(c.NoTraffic)
+		o.NoTrafficAfter, _ = time.ParseDuration(c.NoTrafficAfter)
 	}
 	return o
 }

@@ -103,9 +103,10 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 func (o DeployOptions) rolloutSpec(b *Bundle, stable string) rollout.Spec {
 	return rollout.Spec{Release: b.Release, Stable: stable, Strategy: rollout.Strategy(b.Strategy), Replicas: o.Replicas,
 		RollbackWindow: o.RollbackWindow, ReplicaWeights: b.Strategy == "canary" && b.find("HTTPRoute", "") == nil,
+		Worker: b.find("Service", "") == nil, // a worker has no Service: it serves no requests
 		// An unset pause holds no step: 1ns, as the engine gives a zero pause its 30s default.
 		Canary: rollout.CanaryConfig{Steps: o.Steps, Pause: max(o.Pause, time.Nanosecond), MinRequests: o.MinRequests,
-			MaxErrorRate: o.MaxErrorRate, MaxLatencyRatio: o.MaxLatencyRatio}}
+			MaxErrorRate: o.MaxErrorRate, MaxLatencyRatio: o.MaxLatencyRatio, NoTraffic: o.NoTraffic, NoTrafficAfter: o.NoTrafficAfter}}
 }
 
 // runEngine drives the engine from status until it is done, recording the candidate, phase

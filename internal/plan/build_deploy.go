@@ -226,6 +226,12 @@ func (b *builder) deploy() {
 	if sd.Canary.PrometheusURL != "" {
 		c.PrometheusURL, set = sd.Canary.PrometheusURL, append(set, "prometheus_url")
 	}
+	if sd.Canary.NoTraffic != "" {
+		c.NoTraffic, set = sd.Canary.NoTraffic, append(set, "no_traffic")
+	}
+	if sd.Canary.NoTrafficAfter != 0 {
+		c.NoTrafficAfter, set = FormatDuration(sd.Canary.NoTrafficAfter), append(set, "no_traffic_after")
+	}
 	d.Canary = &c
 	if d.Target == "kubernetes" && c.PrometheusURL == "" {
 		if pause, _ := time.ParseDuration(c.Pause); pause == 0 {
@@ -240,12 +246,12 @@ func (b *builder) deploy() {
 	}
 	sort.Strings(set)
 	e := b.specEv("deploy.canary."+set[0], "spec [deploy.canary] "+strings.Join(set, ", "))
-	if len(set) < 6 {
+	if len(set) < 8 {
 		e.Note = "the other canary settings are defaults"
 	}
 	b.ev("deploy.canary", e)
 	for _, k := range set {
-		jsonKey := map[string]string{"steps": "steps", "pause": "pause", "min_requests": "minRequests", "max_error_rate": "maxErrorRate", "max_latency_ratio": "maxLatencyRatio", "prometheus_url": "prometheusUrl"}[k]
+		jsonKey := map[string]string{"steps": "steps", "pause": "pause", "min_requests": "minRequests", "max_error_rate": "maxErrorRate", "max_latency_ratio": "maxLatencyRatio", "prometheus_url": "prometheusUrl", "no_traffic": "noTraffic", "no_traffic_after": "noTrafficAfter"}[k]
 		b.ev("deploy.canary."+jsonKey, b.specEv("deploy.canary."+k, fmt.Sprintf("spec [deploy.canary] %s", k)))
 	}
 }

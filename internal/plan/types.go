@@ -166,6 +166,10 @@ type Canary struct {
 	// PrometheusURL is the Prometheus the Kubernetes target queries for the canary analysis.
 	// Added in schema 1.
 	PrometheusURL string `json:"prometheusUrl,omitempty"`
+	// NoTraffic and NoTrafficAfter ([deploy.canary] no_traffic, no_traffic_after; "" for
+	// the defaults). Added in schema 1.
+	NoTraffic      string `json:"noTraffic,omitempty"`
+	NoTrafficAfter string `json:"noTrafficAfter,omitempty"`
 }
 
 // Kubernetes is where and how the app runs on a cluster, as the spec says; an empty field

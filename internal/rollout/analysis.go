@@ -77,18 +77,35 @@ func Unmeasured(why error) Verdict {
 // step, a failure starts the rollback, an inconclusive result waits one more pause with the
 // window kept open, and says so.
 func ApplyVerdict(st Status, v Verdict, now time.Time) Status {
+	c := st.Spec.Canary
+	if waited := now.Sub(st.StepStarted); v.Outcome == Inconclusive && !st.StepStarted.IsZero() && c.NoTrafficAfter > 0 && waited >= c.NoTrafficAfter {
+		switch c.NoTraffic {
+		case NoTrafficPromote:
+			v.Outcome = Pass
+			v.Reason = fmt.Sprintf("%s within %s; passed on its replicas' health (no_traffic = \"promote\")", v.Reason, c.NoTrafficAfter)
+		case NoTrafficAbort:
+			v.Outcome = Fail
+			v.Reason = fmt.Sprintf("%s within %s (no_traffic = \"abort\")", v.Reason, c.NoTrafficAfter)
+		default:
+			st.Held = true
+		}
+	}
 	st.Analysis = &v
 	switch v.Outcome {
 	case Pass:
 		st.Step++
-		st.StepStarted, st.AnalyzeAt = time.Time{}, time.Time{}
+		st.StepStarted, st.AnalyzeAt, st.Held = time.Time{}, time.Time{}, false
 		st.Message = "canary analysis passed: " + v.Reason
 	case Fail:
 		st.Phase = RollingBack
 		st.Message = "canary analysis failed: " + v.Reason
 	default:
-		st.AnalyzeAt = now.Add(st.Spec.Canary.Pause)
-		st.Message = "canary paused, " + v.Reason + "; send traffic, or run `pyship promote` or `pyship abort`"
+		st.AnalyzeAt = now.Add(c.Pause)
+		if st.Held {
+			st.Message = fmt.Sprintf("canary holds at step %d: %s within %s; it waits for traffic, or `pyship promote` to go on, or `pyship abort` to roll back", st.Step+1, v.Reason, c.NoTrafficAfter)
+		} else {
+			st.Message = "canary paused, " + v.Reason + "; send traffic, or run `pyship promote` or `pyship abort`"
+		}
 	}
 	return st
 }

@@ -160,7 +160,7 @@ func decideRolling(st Status, obs Observation, nw, old group) Decision {
 	if len(old.alive) > 0 {
 		return Decision{Action: Stop, IDs: []string{old.alive[0].ID}, Reason: "draining one replica of " + sp.Stable}
 	}
-	return Decision{Action: Promoted, Reason: fmt.Sprintf("%d replica(s) of %s serve all traffic", len(nw.ready), sp.Release)}
+	return Decision{Action: Promoted, Reason: sp.say(fmt.Sprintf("%d replica(s) of %s serve all traffic", len(nw.ready), sp.Release), fmt.Sprintf("%d replica(s) of %s run, none of %s", len(nw.ready), sp.Release, orNone(sp.Stable)))}
 }
 
 // decideBlueGreen starts the full new set, waits until all are ready, then switches all
@@ -175,9 +175,9 @@ func decideBlueGreen(st Status, obs Observation, nw, old group) Decision {
 	}
 	want := map[string]int{sp.Release: 100}
 	if !sameWeights(want, obs.Weights) {
-		return Decision{Action: Weigh, Weights: want, Reason: "switching all traffic to " + sp.Release}
+		return Decision{Action: Weigh, Weights: want, Reason: sp.say("switching all traffic to "+sp.Release, sp.Release+" is now the live release")}
 	}
-	return Decision{Action: Promoted, Reason: fmt.Sprintf("%d replica(s) of %s serve all traffic", len(nw.ready), sp.Release)}
+	return Decision{Action: Promoted, Reason: sp.say(fmt.Sprintf("%d replica(s) of %s serve all traffic", len(nw.ready), sp.Release), fmt.Sprintf("%d replica(s) of %s run, none of %s", len(nw.ready), sp.Release, orNone(sp.Stable)))}
 }
 
 // decideCanary starts the new set, then moves traffic through the canary steps, analysing
@@ -202,7 +202,7 @@ func decideCanary(st Status, obs Observation, nw, old group) Decision {
 	}
 	want := map[string]int{sp.Release: pct, sp.Stable: 100 - pct}
 	if !sameWeights(want, obs.Weights) {
-		return Decision{Action: Weigh, Weights: want, Reason: fmt.Sprintf("canary step %d: %d%% of traffic to %s", step+1, pct, sp.Release)}
+		return Decision{Action: Weigh, Weights: want, Reason: sp.say(fmt.Sprintf("canary step %d: %d%% of traffic to %s", step+1, pct, sp.Release), fmt.Sprintf("canary step %d of %s (%d%%)", step+1, sp.Release, pct))}
 	}
 	if pct == 100 {
 		if len(old.alive) > 0 {
@@ -218,7 +218,8 @@ func decideCanary(st Status, obs Observation, nw, old group) Decision {
 		at = st.StepStarted.Add(c.Pause)
 	}
 	if obs.Now.Before(at) {
-		return Decision{Action: Wait, Until: at, Reason: fmt.Sprintf("canary step %d: %d%% of traffic to %s, analysis at %s", step+1, pct, sp.Release, at.UTC().Format(time.TimeOnly))}
+		return Decision{Action: Wait, Until: at, Reason: sp.say(fmt.Sprintf("canary step %d: %d%% of traffic to %s, analysis at %s", step+1, pct, sp.Release, at.UTC().Format(time.TimeOnly)),
+			fmt.Sprintf("canary step %d of %s (%d%%): checking its replicas' health until %s", step+1, sp.Release, pct, at.UTC().Format(time.TimeOnly)))}
 	}
 	return Decision{Action: Analyze, Reason: fmt.Sprintf("analysing canary step %d", step+1)}
 }
@@ -270,7 +271,7 @@ func decideRollback(st Status, obs Observation, nw, old group) Decision {
 		}
 		want := map[string]int{sp.Stable: 100}
 		if !sameWeights(want, obs.Weights) {
-			return Decision{Action: Weigh, Weights: want, Reason: "switching all traffic back to " + sp.Stable}
+			return Decision{Action: Weigh, Weights: want, Reason: sp.say("switching all traffic back to "+sp.Stable, sp.Stable+" is the live release again")}
 		}
 		if len(old.starting) > 0 {
 			return waitReady(old)
@@ -301,4 +302,19 @@ func decideRetire(st Status, obs Observation, old, others group) Decision {
 		}
 	}
 	return Decision{Action: Stop, IDs: ids(left), Reason: "retiring " + sp.Stable}
+}
+
+// say is web for an app that serves requests, worker for one that does not.
+func (sp Spec) say(web, worker string) string {
+	if sp.Worker {
+		return worker
+	}
+	return web
+}
+
+func orNone(rel string) string {
+	if rel == "" {
+		return "an earlier release"
+	}
+	return rel
 }

@@ -96,7 +96,7 @@ func (e *Engine) Step(ctx context.Context, st Status) (Status, Decision, error) 
 
 func equalStatus(a, b Status) bool {
 	return a.Phase == b.Phase && a.Message == b.Message && a.Doing == b.Doing && a.Step == b.Step &&
-		a.StepStarted.Equal(b.StepStarted) && a.AnalyzeAt.Equal(b.AnalyzeAt) && a.SwitchedAt.Equal(b.SwitchedAt) && a.Analysis == b.Analysis && a.Promote == b.Promote && a.Abort == b.Abort
+		a.StepStarted.Equal(b.StepStarted) && a.AnalyzeAt.Equal(b.AnalyzeAt) && a.SwitchedAt.Equal(b.SwitchedAt) && a.Analysis == b.Analysis && a.Promote == b.Promote && a.Abort == b.Abort && a.Held == b.Held
 }
 
 func (e *Engine) metrics(ctx context.Context, sp Spec) (canary, stable Metrics, err error) {

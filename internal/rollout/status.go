@@ -35,6 +35,36 @@ type CanaryConfig struct {
 	MaxErrorRate float64 `json:"maxErrorRate"`
 	// MaxLatencyRatio is the highest acceptable canary p95 / stable p95.
 	MaxLatencyRatio float64 `json:"maxLatencyRatio"`
+	// NoTraffic is what a step does once NoTrafficAfter has passed since it started without
+	// MinRequests reaching the canary: hold it (the default), promote it on its replicas'
+	// health, or abort the deploy.
+	NoTraffic      NoTrafficPolicy `json:"noTraffic,omitempty"`
+	NoTrafficAfter time.Duration   `json:"noTrafficAfter,omitempty"`
+}
+
+// NoTrafficPolicy is what a canary step without enough traffic comes to.
+type NoTrafficPolicy string
+
+// The no-traffic policies.
+const (
+	// NoTrafficHold keeps the step and says so (Status.Held): send traffic, or promote or
+	// abort by hand. Nothing unmeasured is promoted by itself.
+	NoTrafficHold NoTrafficPolicy = "hold"
+	// NoTrafficPromote passes the step on the replicas' health and the time waited.
+	NoTrafficPromote NoTrafficPolicy = "promote"
+	// NoTrafficAbort rolls the deploy back.
+	NoTrafficAbort NoTrafficPolicy = "abort"
+)
+
+// ParseNoTraffic checks a [deploy.canary] no_traffic value ("" is hold).
+func ParseNoTraffic(s string) (NoTrafficPolicy, error) {
+	switch p := NoTrafficPolicy(s); p {
+	case "":
+		return NoTrafficHold, nil
+	case NoTrafficHold, NoTrafficPromote, NoTrafficAbort:
+		return p, nil
+	}
+	return "", fmt.Errorf("unknown no_traffic %q: use hold, promote or abort ([deploy.canary] no_traffic)", s)
 }
 
 // WithDefaults fills unset fields: steps 10,50,100, pause 30s, 50 requests, 1% errors, ratio 1.5.
@@ -57,6 +87,12 @@ func (c CanaryConfig) WithDefaults() CanaryConfig {
 	if c.MaxLatencyRatio <= 0 {
 		c.MaxLatencyRatio = 1.5
 	}
+	if c.NoTraffic == "" {
+		c.NoTraffic = NoTrafficHold
+	}
+	if c.NoTrafficAfter <= 0 {
+		c.NoTrafficAfter = max(2*time.Minute, 2*c.Pause)
+	}
 	return c
 }
 
@@ -74,6 +110,9 @@ type Spec struct {
 	// counts, so each canary step scales both releases (CanaryReplicas) instead of weighting a
 	// full new set. Weights are still set, to record the step.
 	ReplicaWeights bool `json:"replicaWeights,omitempty"`
+	// Worker says the app serves no requests: the weights still say which release is live,
+	// but what the deploy says is put in terms of replicas, never traffic.
+	Worker bool `json:"worker,omitempty"`
 }
 
 // Phase is where a deploy stands.
@@ -110,6 +149,9 @@ type Status struct {
 	// Promote skips the remaining canary steps; Abort rolls back. Both are set by users.
 	Promote bool `json:"promote,omitempty"`
 	Abort   bool `json:"abort,omitempty"`
+	// Held is set while a canary step waits for a decision: it got too little traffic to be
+	// judged within NoTrafficAfter, and the policy is to hold.
+	Held bool `json:"held,omitempty"`
 }
 
 // NewStatus is the status of a deploy that has not started.

@@ -119,6 +119,10 @@ type Canary struct {
 	MaxLatencyRatio float64
 	// PrometheusURL is the Prometheus the Kubernetes target asks for the canary's metrics.
 	PrometheusURL string
+	// NoTraffic (hold, promote, abort) is what a step without enough traffic comes to once
+	// NoTrafficAfter has passed.
+	NoTraffic      string
+	NoTrafficAfter time.Duration
 }
 
 // Config is the [config] table.

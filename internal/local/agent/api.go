@@ -309,6 +309,10 @@ func (rt *app) promoteNow() (string, error) {
 			return "", err
 		}
 		return fmt.Sprintf("ended the rollback window of %s: its warm replicas stop now (pyship rollback %s starts them again)", d.Spec.Stable, d.Spec.Stable), nil
+	case d != nil && d.Phase == rollout.Succeeded && d.Spec.Strategy == rollout.Canary:
+		// `pyship deploy --strategy canary && pyship promote` on an app with traffic: the
+		// canary went through its steps by itself, and there is nothing left to promote.
+		return fmt.Sprintf("nothing to promote: the canary %s of %s already passed every step and serves all traffic", d.Spec.Release, rt.name), nil
 	}
 	return "", fmt.Errorf("%s has no canary deploy in progress and no blue-green rollback window open to promote", rt.name)
 }

@@ -111,9 +111,11 @@ func (rt *app) Start(ctx context.Context, rel string, n int) error {
 		return err
 	}
 	for range n {
-		port, err := freePort()
-		if err != nil {
-			return err
+		port := 0 // a worker listens on nothing and gets no $PORT
+		if m.Plan.Run.Kind != "worker" {
+			if port, err = freePort(); err != nil {
+				return err
+			}
 		}
 		rt.mu.Lock()
 		rt.st.NextReplica++
@@ -243,6 +245,10 @@ func (rt *app) Weights(context.Context) (map[string]int, error) { return rt.prox
 
 // Metrics implements rollout.Target.
 func (rt *app) Metrics(_ context.Context, rel string) (rollout.Metrics, error) {
+	if m, err := rt.manifest(rel); err == nil && m.Plan.Run.Kind == "worker" {
+		// A worker serves no requests: its canary is judged on health and time.
+		return rollout.Metrics{}, fmt.Errorf("%w: %s is a worker, it serves no requests", rollout.ErrNoMetrics, rel)
+	}
 	return rt.proxy.Metrics(rel)
 }
 

@@ -27,15 +27,29 @@ type Event struct {
 	Message string          `json:"message,omitempty"`
 	Warning string          `json:"warning,omitempty"`
 	Final   *rollout.Status `json:"final,omitempty"`
-	URL     string          `json:"url,omitempty"`
-	Error   string          `json:"error,omitempty"`
+	// Held says that a canary step holds for lack of traffic ([deploy.canary] no_traffic =
+	// "hold"): the deploy waits for traffic or a decision, and a client may stop waiting.
+	Held  bool   `json:"held,omitempty"`
+	URL   string `json:"url,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 func (rt *app) engine(progress func(string)) *rollout.Engine {
+	return rt.engineHeld(progress, nil)
+}
+
+// engineHeld is engine, with held called when a canary step starts holding for lack of
+// traffic.
+func (rt *app) engineHeld(progress func(string), held func(rollout.Status)) *rollout.Engine {
+	wasHeld := false
 	return &rollout.Engine{
 		Target: rt,
 		Clock:  rt.a.Clock,
 		Save: func(s rollout.Status) error {
+			if s.Held && !wasHeld && held != nil {
+				held(s)
+			}
+			wasHeld = s.Held
 			if s.Phase == rollout.Succeeded {
 				// Before the state names it stable, so a stable release is always marked.
 				if err := release.MarkPromoted(rt.a.paths(), rt.name, s.Spec.Release); err != nil {
@@ -66,14 +80,19 @@ func (rt *app) engine(progress func(string)) *rollout.Engine {
 }
 
 // rollout runs the engine on st until it is done; the caller holds rt.deploying.
-func (rt *app) rollout(ctx context.Context, st rollout.Status, progress func(string)) (rollout.Status, error) {
+func (rt *app) rollout(ctx context.Context, st rollout.Status, progress func(Event)) (rollout.Status, error) {
 	last := ""
-	return rt.engine(func(msg string) {
-		if msg != last && progress != nil {
-			progress(msg)
+	say := func(e Event) {
+		if progress != nil {
+			progress(e)
+		}
+	}
+	return rt.engineHeld(func(msg string) {
+		if msg != last {
+			say(Event{Message: msg})
 		}
 		last = msg
-	}).Run(ctx, st)
+	}, func(s rollout.Status) { say(Event{Message: s.Message, Held: true}) }).Run(ctx, st)
 }
 
 // deploy rolls out req.Release of the app, reporting progress, and notifies the webhook.
@@ -157,10 +176,11 @@ func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progres
 		stable = ""
 	}
 	spec := rollout.Spec{Release: m.ID, Stable: stable, Strategy: strategy, Replicas: max(m.Plan.Deploy.Replicas, 1),
-		RollbackWindow: dur(m.Plan.Deploy.RollbackWindow, 10*time.Minute)}
+		RollbackWindow: dur(m.Plan.Deploy.RollbackWindow, 10*time.Minute), Worker: m.Plan.Run.Kind == "worker"}
 	if c := m.Plan.Deploy.Canary; c != nil {
 		spec.Canary = rollout.CanaryConfig{Steps: c.Steps, Pause: dur(c.Pause, 30*time.Second), MinRequests: c.MinRequests,
-			MaxErrorRate: c.MaxErrorRate, MaxLatencyRatio: c.MaxLatencyRatio}
+			MaxErrorRate: c.MaxErrorRate, MaxLatencyRatio: c.MaxLatencyRatio,
+			NoTraffic: rollout.NoTrafficPolicy(c.NoTraffic), NoTrafficAfter: dur(c.NoTrafficAfter, 0)}
 	}
 	st := rollout.NewStatus(spec)
 	what := "deploying"
@@ -174,7 +194,7 @@ func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progres
 	if err := rt.save(); err != nil {
 		return st, err
 	}
-	final, err := rt.rollout(a.ctx, st, func(msg string) { progress(Event{Message: msg}) })
+	final, err := rt.rollout(a.ctx, st, progress)
 	if err != nil {
 		return final, err
 	}

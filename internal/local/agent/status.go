@@ -12,12 +12,15 @@ import (
 
 // AppStatus is what `pyship status` shows of one app.
 type AppStatus struct {
-	App     string          `json:"app"`
-	URL     string          `json:"url,omitempty"`
-	Metrics string          `json:"metrics"`
-	Stable  string          `json:"stable,omitempty"`
-	Stopped bool            `json:"stopped,omitempty"`
-	Deploy  *rollout.Status `json:"deploy,omitempty"`
+	App     string `json:"app"`
+	URL     string `json:"url,omitempty"`
+	Metrics string `json:"metrics"`
+	Stable  string `json:"stable,omitempty"`
+	Stopped bool   `json:"stopped,omitempty"`
+	// Worker says the app serves no requests (its stable release's [run] kind): no URL,
+	// ports or traffic figures.
+	Worker bool            `json:"worker,omitempty"`
+	Deploy *rollout.Status `json:"deploy,omitempty"`
 	// Backup is the app's backup schedule and last results; nil when it has neither.
 	Backup   *BackupStatus   `json:"backup,omitempty"`
 	Releases []ReleaseStatus `json:"releases"`
@@ -95,7 +98,10 @@ func (a *Agent) status(name string) AppStatus {
 	serving := rt.proxy.serving()
 	out := AppStatus{App: name, Stable: st.Stable, Stopped: st.Stopped, Deploy: dep, Metrics: "http://" + a.adminAddr + "/metrics",
 		Backup: rt.backupStatus(&st)}
-	if serving {
+	if m, err := rt.manifest(st.Stable); err == nil && m.Plan.Run.Kind == "worker" {
+		out.Worker = true
+	}
+	if serving && !out.Worker {
 		out.URL = "http://" + displayHost(a.BindHost) + ":" + itoa(st.Port) + "/"
 	}
 	reps := map[string][]supervise.Info{}

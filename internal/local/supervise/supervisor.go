@@ -151,7 +151,10 @@ func (s *Supervisor) Start(ctx context.Context, spec Spec, adoptPID int, adoptSt
 // launch starts the replica's process.
 func (s *Supervisor) launch(r *replica) error {
 	sp := r.spec
-	env := append(append([]string(nil), sp.Env...), "PORT="+strconv.Itoa(sp.Port), MarkerVar+"="+s.Home+"|"+sp.ID)
+	env := append(append([]string(nil), sp.Env...), MarkerVar+"="+s.Home+"|"+sp.ID)
+	if sp.Port > 0 { // a worker has no port, and gets no $PORT
+		env = append(env, "PORT="+strconv.Itoa(sp.Port))
+	}
 	lookup := envMap(env)
 	argv := make([]string, len(sp.Command))
 	for i, a := range sp.Command {
