@@ -44,7 +44,8 @@ func (p *Proxy) ControlHandler(shutdown func()) http.Handler {
 		if !readJSON(w, r, &o) {
 			return
 		}
-		p.Reconfigure(Options{RequestTimeout: o.RequestTimeout, DrainTimeout: o.DrainTimeout, StickyCookie: o.StickyCookie, Log: p.opts.Load().Log})
+		cur := p.opts.Load()
+		p.Reconfigure(Options{RequestTimeout: o.RequestTimeout, DrainTimeout: o.DrainTimeout, StickyCookie: o.StickyCookie, ClientTimeout: cur.ClientTimeout, Log: cur.Log})
 		writeJSON(w, map[string]string{})
 	})
 	mux.HandleFunc("PUT /v1/weights", func(w http.ResponseWriter, r *http.Request) {

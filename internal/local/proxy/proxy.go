@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net"
+	"net/http/httputil"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,10 @@ type Options struct {
 	RequestTimeout time.Duration
 	// DrainTimeout bounds how long RemoveBackend waits for in-flight requests (default 30s).
 	DrainTimeout time.Duration
+	// ClientTimeout bounds each read of a request body and each write of a response to the
+	// client (default 30s): a client that stops sending or reading releases its backend,
+	// while a long upload or download that keeps moving is not cut short.
+	ClientTimeout time.Duration
 	// StickyCookie, when set, names a cookie that pins a client to the release it first got.
 	StickyCookie string
 	Log          *slog.Logger
@@ -32,6 +37,7 @@ type Options struct {
 type Proxy struct {
 	opts      atomic.Pointer[Options] // replaced whole by Reconfigure
 	transport *fastTransport
+	rp        *httputil.ReverseProxy
 	metrics   *registry
 
 	mu       sync.Mutex // serialises changes; readers use table
@@ -61,6 +67,9 @@ func (o Options) withDefaults() Options {
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 60 * time.Second
 	}
+	if o.ClientTimeout <= 0 {
+		o.ClientTimeout = 30 * time.Second
+	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 30 * time.Second
 	}
@@ -75,6 +84,7 @@ func New(opts Options) *Proxy {
 	opts = opts.withDefaults()
 	fast := &fastTransport{dialer: &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}, maxIdle: 256}
 	p := &Proxy{transport: fast, metrics: newRegistry(), backends: map[string]*backend{}, weights: map[string]int{}}
+	p.rp = p.newReverseProxy(opts.Log)
 	p.Reconfigure(opts)
 	p.table.Store(&table{})
 	return p
