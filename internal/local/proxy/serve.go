@@ -174,6 +174,11 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	// trailers are not forwarded (nginx does not either), so none can smuggle framing fields.
 	pr.Out.Header.Del("Expect")
 	pr.Out.Trailer = nil
+	// An app that does not read a body would take it for the next request on a kept
+	// connection (Python's http.server does): ask the backend to close after it.
+	if hasBody(pr.Out) {
+		pr.Out.Close = true
+	}
 }
 
 // roundTrip sends the request to its backend; a backend that cannot be reached got nothing,

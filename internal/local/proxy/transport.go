@@ -8,9 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // The limits of the connections to backends.
@@ -238,9 +241,9 @@ func (t *fastTransport) exchange(ctx context.Context, host string, pc *pconn, re
 			pc.in.left = -1
 			return fail(fmt.Errorf("reading the backend's response: %w", err))
 		}
-		if resp.StatusCode < 100 || resp.StatusCode > 599 {
+		if err := checkResponse(resp); err != nil {
 			pc.in.left = -1
-			return fail(fmt.Errorf("the backend answered with the invalid status %d", resp.StatusCode))
+			return fail(err)
 		}
 		if resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 			continue // informational responses are not forwarded
@@ -267,8 +270,29 @@ func (t *fastTransport) exchange(ctx context.Context, host string, pc *pconn, re
 		}
 		return resp, nil
 	}
-	resp.Body = &body{rc: resp.Body, pc: pc, t: t, host: host, stop: stop, reusable: reusable}
+	resp.Body = &body{rc: resp.Body, pc: pc, t: t, host: host, stop: stop, reusable: reusable, resp: resp}
 	return resp, nil
+}
+
+// checkResponse rejects what http.ReadResponse lets through but a client must not get: a
+// status outside 100-599, a version other than HTTP/1.x, and header fields with invalid
+// names (such as a space before the colon, which some parsers read as framing) or values.
+func checkResponse(resp *http.Response) error {
+	if resp.StatusCode < 100 || resp.StatusCode > 599 {
+		return fmt.Errorf("the backend answered with the invalid status %d", resp.StatusCode)
+	}
+	if resp.ProtoMajor != 1 {
+		return fmt.Errorf("the backend answered in %s, not HTTP/1.x", resp.Proto)
+	}
+	for k, vv := range resp.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return fmt.Errorf("the backend sent the invalid header field name %q", k)
+		}
+		if slices.ContainsFunc(vv, invalidValue) {
+			return fmt.Errorf("the backend sent an invalid value of the header field %s", k)
+		}
+	}
+	return nil
 }
 
 // body returns the connection to the pool once the response was read to its end.
@@ -280,12 +304,20 @@ type body struct {
 	stop     func() bool
 	reusable bool
 	done     bool
+	resp     *http.Response // whose Trailer is filled in at the body's end
 }
+
+func invalidValue(v string) bool { return !httpguts.ValidHeaderFieldValue(v) }
 
 func (b *body) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if errors.Is(err, io.EOF) && !b.done {
 		b.done = true
+		for k, vv := range b.resp.Trailer {
+			if !httpguts.ValidHeaderFieldName(k) || slices.ContainsFunc(vv, invalidValue) {
+				delete(b.resp.Trailer, k) // a trailer the client must not get is dropped
+			}
+		}
 		if b.stop() && b.reusable {
 			b.t.put(b.host, b.pc)
 		} else {
