@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pyship/pyship/internal/rollout"
 )
 
 // The raw-socket suite of the edge: every class of docs/local.md's table ("The edge against
@@ -487,14 +489,20 @@ func TestEdgeClientErrorsAreNotTheRelease(t *testing.T) {
 			t.Errorf("bad chunk framing: %v, want 400", res)
 		}
 	}
-	ask(t, front, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET", 1)
-	m := eventually(p, "r1", 1)
-	if m.Requests != 1 || m.Errors != 0 || m.Refused != 5 {
-		t.Errorf("metrics: %d requests, %d errors, %d refused; want 1, 0, 5", m.Requests, m.Errors, m.Refused)
+	for range 100 {
+		ask(t, front, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET", 1)
+	}
+	m := eventually(p, "r1", 100)
+	if m.Requests != 100 || m.Errors != 0 || m.Refused != 5 {
+		t.Errorf("metrics: %d requests, %d errors, %d refused; want 100, 0, 5", m.Requests, m.Errors, m.Refused)
+	}
+	c := rollout.CanaryConfig{MinRequests: 100, MaxErrorRate: 0.01, MaxLatencyRatio: 10}
+	if v := rollout.Judge(c, m, m); v.Outcome != rollout.Pass {
+		t.Errorf("a canary that clients sent bad framing to: %s (%s)", v.Outcome, v.Reason)
 	}
 	var sb strings.Builder
 	p.WriteMetrics(&sb, "")
-	for _, want := range []string{`pyship_proxy_refused_total{release="r1",code="400"} 5`, `pyship_requests_total{release="r1",code="200"} 1`} {
+	for _, want := range []string{`pyship_proxy_refused_total{release="r1",code="400"} 5`, `pyship_requests_total{release="r1",code="200"} 100`} {
 		if !strings.Contains(sb.String(), want) {
 			t.Errorf("metrics lack %s:\n%s", want, sb.String())
 		}
