@@ -260,20 +260,29 @@ func (b *clientBody) Read(p []byte) (int, error) {
 
 func (b *clientBody) Close() error { return b.rc.Close() }
 
-// clientWriter gives each write of a response its own deadline, so a client that stops
-// reading releases its backend, and records the status sent.
+// clientWriter keeps a write deadline ahead of each write of a response, so a client that
+// stops reading releases its backend, and records the status sent. The deadline moves at
+// most once a second: a write always has at least d-1s.
 type clientWriter struct {
 	http.ResponseWriter
 	ctl    *http.ResponseController
 	d      time.Duration
+	set    time.Time // when the deadline was last moved
 	status int
+}
+
+func (w *clientWriter) extend() {
+	if now := time.Now(); now.Sub(w.set) >= time.Second {
+		w.set = now
+		w.ctl.SetWriteDeadline(now.Add(w.d))
+	}
 }
 
 func (w *clientWriter) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
 	}
-	w.ctl.SetWriteDeadline(time.Now().Add(w.d))
+	w.extend()
 	w.ResponseWriter.WriteHeader(code)
 }
 
@@ -281,7 +290,7 @@ func (w *clientWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	w.ctl.SetWriteDeadline(time.Now().Add(w.d))
+	w.extend()
 	return w.ResponseWriter.Write(b)
 }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -162,14 +163,27 @@ func (t *fastTransport) get(ctx context.Context, host string) (*pconn, bool, err
 }
 
 // clean reports whether nothing arrived on an idle connection: no stray bytes and no close.
+// It peeks at the socket without blocking (one recv with MSG_PEEK|MSG_DONTWAIT).
 func (pc *pconn) clean() bool {
 	if pc.br.Buffered() > 0 {
 		return false
 	}
-	pc.c.SetReadDeadline(aLongTimeAgo)
-	_, err := pc.br.Peek(1)
-	pc.c.SetReadDeadline(time.Time{})
-	return err != nil && isTimeout(err)
+	sc, ok := pc.c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var b [1]byte
+	quiet := false
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		quiet = n < 0 && (err == syscall.EAGAIN || err == syscall.EWOULDBLOCK)
+		return true // never wait for the socket to become readable
+	})
+	return err == nil && quiet
 }
 
 func (t *fastTransport) put(host string, pc *pconn) {
