@@ -32,15 +32,20 @@ var aLongTimeAgo = time.Unix(1, 0)
 // it rejects ambiguous framing (CL.TE, TE.TE, duplicate lengths, bad chunks and trailers),
 // invalid Host fields and oversized heads before a request reaches the proxy.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
-	opts := p.opts.Load()
+	return serveEdge(ctx, ln, p, func() time.Duration { return p.opts.Load().DrainTimeout }, p.opts.Load().Log)
+}
+
+// serveEdge serves h on ln with the edge's limits until ctx ends, then drains within the
+// time drain returns then.
+func serveEdge(ctx context.Context, ln net.Listener, h http.Handler, drain func() time.Duration, log *slog.Logger) error {
 	var mu sync.Mutex
 	fresh := map[net.Conn]bool{} // connections that have not sent a whole request yet
 	srv := &http.Server{
-		Handler:           p,
+		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(opts.Log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ConnState: func(c net.Conn, st http.ConnState) {
 			mu.Lock()
 			if st == http.StateNew {
@@ -58,7 +63,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.Load().DrainTimeout)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain())
 	defer cancel()
 	// net/http's Shutdown waits 5 s for a connection that never sent a request; give such
 	// connections a second to finish their first request head, then close them.
@@ -122,6 +127,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case r.Method == http.MethodConnect:
 		c.refuse(cw, http.StatusMethodNotAllowed, "pyship: CONNECT is not supported")
+		return
+	}
+	if status, msg := opts.gate.check(r); status != 0 {
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Basic realm="pyship", charset="UTF-8"`)
+		}
+		c.outcome, c.status = outRefused, status
+		http.Error(cw, msg, status)
 		return
 	}
 	// RFC 9112 6.1: a request with Transfer-Encoding (net/http dropped any Content-Length
