@@ -227,8 +227,13 @@ func (t *fastTransport) exchange(ctx context.Context, host string, pc *pconn, re
 		return nil, err
 	}
 	d := time.Duration(t.timeout.Load())
-	pc.out.d = d
+	withBody := hasBody(req)
 	pc.in.got = 0
+	if withBody {
+		pc.out.d = d // each write of a body gets its own deadline
+	} else if d > 0 {
+		pc.c.SetDeadline(time.Now().Add(d)) // one deadline for the request head and the answer
+	}
 	if err := writeRequest(pc.bw, req); err != nil {
 		return fail(err)
 	}
@@ -237,7 +242,7 @@ func (t *fastTransport) exchange(ctx context.Context, host string, pc *pconn, re
 	}
 	// The timeout runs from the end of the request, so a slow upload is not cut short, and
 	// covers the whole wait for the head, informational responses included.
-	if d > 0 {
+	if withBody && d > 0 {
 		pc.c.SetReadDeadline(time.Now().Add(d))
 	}
 	if ctx.Err() != nil {
@@ -265,8 +270,12 @@ func (t *fastTransport) exchange(ctx context.Context, host string, pc *pconn, re
 		break
 	}
 	pc.in.left = -1
-	pc.c.SetReadDeadline(time.Time{})
-	pc.out.d = 0
+	if withBody {
+		pc.c.SetReadDeadline(time.Time{})
+		pc.out.d = 0
+	} else if d > 0 {
+		pc.c.SetDeadline(time.Time{})
+	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		if !stop() {
 			return fail(ctx.Err())
@@ -274,7 +283,7 @@ func (t *fastTransport) exchange(ctx context.Context, host string, pc *pconn, re
 		resp.Body = &switched{pc: pc}
 		return resp, nil
 	}
-	reusable := !resp.Close && !req.Close && !hasBody(req) && req.Method != http.MethodHead &&
+	reusable := !resp.Close && !req.Close && !withBody && req.Method != http.MethodHead &&
 		resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
 	if resp.Body == http.NoBody || resp.Body == nil {
 		if stop() && reusable {
