@@ -18,14 +18,7 @@ import (
 // TestProxyAccessFromEdge: [edge] reaches the proxy's options, the basic-auth users from the
 // secrets file; a missing variable fails with a message naming it and leaves the app closed.
 func TestProxyAccessFromEdge(t *testing.T) {
-	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets := filepath.Join(t.TempDir(), "secrets.env")
-	if err := os.WriteFile(secrets, []byte("USERS=alice:"+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	secrets, hash := usersSecrets(t)
 	m := &release.Manifest{SecretsFile: secrets, Plan: plan.Plan{Edge: &plan.Edge{
 		Hosts: []string{"shop.example"}, Allow: []string{"10.0.0.0/8"}, BasicAuth: "USERS", RateLimit: 20}}}
 	o, err := proxyOptions(m)
@@ -47,17 +40,9 @@ func TestProxyAccessFromEdge(t *testing.T) {
 }
 
 // TestEdgeAccessThroughTheAgent: a deploy's [edge] rules hold on the app's port, and still
-// hold after its proxy process is killed and after the agent restarts (from the stable
-// release's manifest, read before the first request is let through).
+// hold after the agent restarts and gives the running proxy process its options again.
 func TestEdgeAccessThroughTheAgent(t *testing.T) {
-	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets := filepath.Join(t.TempDir(), "secrets.env")
-	if err := os.WriteFile(secrets, []byte("USERS=alice:"+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	secrets, _ := usersSecrets(t)
 	home := newHome(t)
 	c, _, stop := runAgent(t, home)
 	pub := port(t)
@@ -104,4 +89,18 @@ func TestEdgeAccessThroughTheAgent(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	check("after the agent's restart")
+}
+
+// usersSecrets writes a secrets file whose USERS holds alice with the password "pw".
+func usersSecrets(t *testing.T) (file string, hash []byte) {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file = filepath.Join(t.TempDir(), "secrets.env")
+	if err := os.WriteFile(file, []byte("USERS=alice:"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file, hash
 }
