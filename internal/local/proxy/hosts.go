@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +15,10 @@ import (
 // kamal-proxy does); a host no app claims gets 404 from pyship, never another app's page.
 // It is the slot for a shared port 80/443 (and, with a TLS config on the server, SNI).
 type HostRouter struct {
+	// TLSConfig, when set, makes Serve speak TLS, choosing certificates by SNI (its
+	// GetCertificate is where autocert or certmagic slot in) and negotiating HTTP/2 by ALPN.
+	TLSConfig *tls.Config
+
 	mu     sync.RWMutex
 	byHost map[string]http.Handler
 }
@@ -49,7 +54,7 @@ func (h *HostRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Serve serves the router on ln with the edge's limits until ctx ends, then drains within
 // drain; log receives net/http's complaints.
 func (h *HostRouter) Serve(ctx context.Context, ln net.Listener, drain time.Duration, log *slog.Logger) error {
-	return serveEdge(ctx, ln, h, func() time.Duration { return drain }, log)
+	return serveEdge(ctx, ln, h, h.TLSConfig, func() time.Duration { return drain }, log)
 }
 
 // hostName is the request's host name without port or trailing dot, in lowercase.

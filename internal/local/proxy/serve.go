@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,12 +33,12 @@ var aLongTimeAgo = time.Unix(1, 0)
 // it rejects ambiguous framing (CL.TE, TE.TE, duplicate lengths, bad chunks and trailers),
 // invalid Host fields and oversized heads before a request reaches the proxy.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
-	return serveEdge(ctx, ln, p, func() time.Duration { return p.opts.Load().DrainTimeout }, p.opts.Load().Log)
+	return serveEdge(ctx, ln, p, nil, func() time.Duration { return p.opts.Load().DrainTimeout }, p.opts.Load().Log)
 }
 
 // serveEdge serves h on ln with the edge's limits until ctx ends, then drains within the
-// time drain returns then.
-func serveEdge(ctx context.Context, ln net.Listener, h http.Handler, drain func() time.Duration, log *slog.Logger) error {
+// time drain returns then. With tlsConfig it speaks TLS and negotiates HTTP/2 by ALPN.
+func serveEdge(ctx context.Context, ln net.Listener, h http.Handler, tlsConfig *tls.Config, drain func() time.Duration, log *slog.Logger) error {
 	var mu sync.Mutex
 	fresh := map[net.Conn]bool{} // connections that have not sent a whole request yet
 	srv := &http.Server{
@@ -57,7 +58,12 @@ func serveEdge(ctx context.Context, ln net.Listener, h http.Handler, drain func(
 		},
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	if tlsConfig != nil {
+		srv.TLSConfig = tlsConfig.Clone()
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
 	select {
 	case err := <-served:
 		return err
@@ -122,7 +128,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.metrics.observe(release, c.outcome, status, time.Since(start))
 	}()
 	switch {
-	case r.ProtoMajor != 1:
+	case r.ProtoMajor != 1 && (r.ProtoMajor != 2 || r.TLS == nil): // HTTP/2 only as negotiated over TLS
 		c.refuse(cw, http.StatusHTTPVersionNotSupported, "pyship: unsupported protocol version "+r.Proto)
 		return
 	case r.Method == http.MethodConnect:
