@@ -130,23 +130,8 @@ func TestInvalidAccessRulesCloseTheApp(t *testing.T) {
 
 // TestHostRouting: two apps share one port by host name; an unknown host gets pyship's 404.
 func TestHostRouting(t *testing.T) {
-	shop, blog := New(Options{}), New(Options{})
-	shop.AddBackend("s1", "r1", backendServer(t, "shop").Listener.Addr().String())
-	shop.SetWeights(map[string]int{"r1": 100})
-	blog.AddBackend("b1", "r1", backendServer(t, "blog").Listener.Addr().String())
-	blog.SetWeights(map[string]int{"r1": 100})
 	var hr HostRouter
-	hr.Set("shop.example", shop)
-	hr.Set("Blog.Example", blog)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- hr.Serve(ctx, ln, time.Second, slog.New(slog.DiscardHandler)) }()
-	t.Cleanup(func() { cancel(); <-done })
-	addr := ln.Addr().String()
+	addr := serveTwoApps(t, &hr, "shop.example", "Blog.Example")
 	for host, want := range map[string]string{"shop.example": "shop", "blog.example:80": "blog", "BLOG.example.": "blog"} {
 		if r := askWith(t, addr, "/", host, ""); r.status != 200 || r.body != want {
 			t.Errorf("Host %s: %d %q, want %s", host, r.status, r.body, want)
@@ -159,4 +144,25 @@ func TestHostRouting(t *testing.T) {
 	if r := askWith(t, addr, "/", "blog.example", ""); r.status != http.StatusNotFound {
 		t.Errorf("a removed host: %d, want 404", r.status)
 	}
+}
+
+// serveTwoApps serves hr on a new listener with the apps "shop" and "blog" under the two host
+// names, until the test ends, and returns its address.
+func serveTwoApps(t *testing.T, hr *HostRouter, shopHost, blogHost string) string {
+	t.Helper()
+	for host, name := range map[string]string{shopHost: "shop", blogHost: "blog"} {
+		app := New(Options{})
+		app.AddBackend(name+"1", "r1", backendServer(t, name).Listener.Addr().String())
+		app.SetWeights(map[string]int{"r1": 100})
+		hr.Set(host, app)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hr.Serve(ctx, ln, time.Second, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String()
 }
