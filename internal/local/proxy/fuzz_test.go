@@ -3,6 +3,8 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -62,10 +64,11 @@ func endToEnd(h http.Header) http.Header {
 	return out
 }
 
-// FuzzRequestFraming feeds the same bytes to net/http's parser and, over TCP, to the proxy in
-// front of a recording backend. Every request the backend gets must be, in order, one that
-// net/http's parser read from the bytes (method, target, Host, body, end-to-end fields): the
-// proxy never forwards a request the reference did not see, nor a different one.
+// FuzzRequestFraming feeds the same bytes to net/http's parser (http.ReadRequest), to a plain
+// net/http server and, over TCP, to the proxy in front of a recording backend. Every request
+// the backend gets must be, in order, one that the parser read from the bytes (method,
+// target, Host, body, end-to-end fields) and one the plain server handed its handler: the
+// proxy never forwards a request the references did not see, nor a different one.
 func FuzzRequestFraming(f *testing.F) {
 	for _, s := range []string{
 		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -81,67 +84,36 @@ func FuzzRequestFraming(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	var mu sync.Mutex
-	var got []seen
-	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			w.WriteHeader(400)
-			return
-		}
-		mu.Lock()
-		got = append(got, seen{r.Method, r.URL.RequestURI(), r.Host, string(body), r.Header})
-		mu.Unlock()
-		io.WriteString(w, "ok")
-	}))
-	defer be.Close()
-	p := New(Options{})
-	p.AddBackend("b1", "r1", be.Listener.Addr().String())
-	p.SetWeights(map[string]int{"r1": 100})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Fatal(err)
-	}
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: time.Second, MaxHeaderBytes: maxHeaderBytes}
-	go srv.Serve(ln)
-	defer srv.Close()
-
 	f.Fuzz(func(t *testing.T, data []byte) {
-		mu.Lock()
-		got = nil
-		mu.Unlock()
 		ref := referenceParse(data)
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
+		// Servers of their own for each input, shut down (their handlers finished) before the
+		// lists are read: nothing of one input can be counted in another's.
+		backend, plain := &recorder{}, &recorder{}
+		be := httptest.NewServer(backend)
+		defer be.Close()
+		p := New(Options{})
+		p.AddBackend("b1", "r1", be.Listener.Addr().String())
+		p.SetWeights(map[string]int{"r1": 100})
+		feed(t, p, data)
+		feed(t, plain, data) // net/http's server itself, as the reference for what it hands on
+		got, byServer := backend.list(), plain.list()
+		// The proxy refuses more than net/http's server (CONNECT, a connection after a chunked
+		// request), never less: what reached the backend is a prefix of what the server took.
+		if len(got) > len(byServer) {
+			t.Fatalf("the backend got %d requests where net/http's server takes %d:\n%v\nserver %v", len(got), len(byServer), got, byServer)
 		}
-		go c.Write(data)
-		// Read answers until the proxy closes or is quiet for a while: by then every request
-		// the proxy was going to forward has reached the backend.
-		br := bufio.NewReader(c)
-		for {
-			c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				break
+		for i, g := range got {
+			if d := differs(g, byServer[i], be.Listener.Addr().String()); d != "" {
+				t.Fatalf("request %d: %s net/http's server took", i, d)
 			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
 		}
-		c.Close()
-		mu.Lock()
-		defer mu.Unlock()
 		if len(got) > len(ref) {
 			t.Fatalf("the backend got %d requests where net/http reads %d:\n%v\nreference %v", len(got), len(ref), got, ref)
 		}
 		for i, g := range got {
 			r := ref[i]
-			if r.host == "" { // HTTP/1.0 without Host: the backend gets its own address
-				r.host = be.Listener.Addr().String()
-			}
-			if g.method != r.method || g.uri != r.uri || g.host != r.host || g.body != r.body {
-				t.Fatalf("request %d reached the backend as %q %q host %q body %q; net/http read %q %q host %q body %q",
-					i, g.method, g.uri, g.host, g.body, r.method, r.uri, r.host, r.body)
+			if d := differs(g, r, be.Listener.Addr().String()); d != "" {
+				t.Fatalf("request %d: %s net/http's parser read", i, d)
 			}
 			want, have := endToEnd(r.header), endToEnd(g.header)
 			for k, v := range want {
@@ -156,4 +128,72 @@ func FuzzRequestFraming(f *testing.F) {
 			}
 		}
 	})
+}
+
+// recorder is a handler that notes the requests it gets (with their whole bodies).
+type recorder struct {
+	mu  sync.Mutex
+	got []seen
+}
+
+func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		w.WriteHeader(400)
+		return
+	}
+	rec.mu.Lock()
+	rec.got = append(rec.got, seen{r.Method, r.URL.RequestURI(), r.Host, string(body), r.Header})
+	rec.mu.Unlock()
+	io.WriteString(w, "ok")
+}
+
+func (rec *recorder) list() []seen {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return slices.Clone(rec.got)
+}
+
+// feed serves h with the edge's header limits, writes data to it and reads answers until it
+// closes or is quiet for a while, then shuts it down, which waits for its handlers.
+func feed(t *testing.T, h http.Handler, data []byte) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Second, MaxHeaderBytes: maxHeaderBytes}
+	go srv.Serve(ln)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	go c.Write(data)
+	br := bufio.NewReader(c)
+	for {
+		c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			break
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("the server did not finish its requests: %v", err)
+	}
+}
+
+// differs says how g, as a backend got it, differs from r, as a reference read it ("" when
+// it does not); an HTTP/1.0 request without Host reaches the backend with beAddr as Host.
+func differs(g, r seen, beAddr string) string {
+	if r.host == "" {
+		r.host = beAddr
+	}
+	if g.method == r.method && g.uri == r.uri && g.host == r.host && g.body == r.body {
+		return ""
+	}
+	return fmt.Sprintf("the backend got %q %q host %q body %q, not the %q %q host %q body %q", g.method, g.uri, g.host, g.body, r.method, r.uri, r.host, r.body)
 }
