@@ -3,14 +3,17 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/pyship/pyship/internal/local/proxy"
 )
@@ -19,6 +22,9 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:18081", "address to serve on")
 	backend := flag.String("backend", "127.0.0.1:18080", "backend address")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	tlsListen := flag.String("tls-listen", "", "also serve HTTPS (and HTTP/2) here, with -tls-cert and -tls-key, for the host names localhost and 127.0.0.1")
+	tlsCert := flag.String("tls-cert", "", "certificate file (PEM)")
+	tlsKey := flag.String("tls-key", "", "key file (PEM)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -42,6 +48,22 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if *tlsListen != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		tln, err := net.Listen("tcp", *tlsListen)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		hr := &proxy.HostRouter{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+		hr.Set("localhost", p)
+		hr.Set("127.0.0.1", p)
+		go hr.Serve(ctx, tln, 5*time.Second, slog.New(slog.DiscardHandler))
 	}
 	if err := p.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -59,6 +59,10 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 	if p == nil || p.Name == "" {
 		return nil, fmt.Errorf("render: the plan has no app name; set name in pyship.toml")
 	}
+	if e := p.Edge; e != nil && (len(e.Allow) > 0 || e.BasicAuth != "" || e.RateLimit > 0) {
+		// Rendering without them would publish an app its spec means to protect.
+		return nil, fmt.Errorf("render: [edge] allow, basic_auth and rate_limit are enforced by the local target's proxy only, and the rendered Ingress would leave %s open; remove them for Kubernetes (e.g. in an [env.NAME] overlay) and enforce them at the ingress controller", p.Name)
+	}
 	opts = opts.withDefaults()
 	if err := opts.validate(); err != nil {
 		return nil, err

@@ -258,3 +258,20 @@ func TestRenderVolumeAccessMode(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderRefusesLocalAccessRules: access rules the cluster would not enforce are an error,
+// not an open app.
+func TestRenderRefusesLocalAccessRules(t *testing.T) {
+	for _, e := range []plan.Edge{{Allow: []string{"10.0.0.0/8"}}, {BasicAuth: "USERS"}, {RateLimit: 5}} {
+		p := webPlan("shop", "rolling")
+		p.Edge = &e
+		if _, err := Render(p, fullOptions()); err == nil || !strings.Contains(err.Error(), "[edge]") {
+			t.Errorf("%+v: %v", e, err)
+		}
+	}
+	p := webPlan("shop", "rolling")
+	p.Edge = &plan.Edge{Hosts: []string{"shop.example.com"}}
+	if _, err := Render(p, fullOptions()); err != nil {
+		t.Errorf("[edge] hosts alone: %v", err)
+	}
+}

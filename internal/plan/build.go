@@ -86,6 +86,7 @@ func assemble(sp *spec.Spec, proj *detect.Project) (p *Plan, runErr, err error) 
 	b.build()
 	b.deploy()
 	b.kubernetes()
+	b.edge()
 	b.backup()
 	return b.p, runErr, nil
 }

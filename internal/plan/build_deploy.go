@@ -330,6 +330,34 @@ func (b *builder) sharedVolumes(k Kubernetes) {
 		strings.Join(folders, ", "), why)
 }
 
+// edge copies the spec's [edge] keys, each with its evidence.
+func (b *builder) edge() {
+	se := b.sp.Edge
+	e := Edge{Hosts: se.Hosts, Allow: se.Allow, BasicAuth: se.BasicAuth, RateLimit: se.RateLimit}
+	set := false
+	for _, f := range []struct {
+		jsonKey, specKey string
+		isSet            bool
+	}{
+		{"hosts", "hosts", len(e.Hosts) > 0},
+		{"allow", "allow", len(e.Allow) > 0},
+		{"basicAuth", "basic_auth", e.BasicAuth != ""},
+		{"rateLimit", "rate_limit", e.RateLimit != 0},
+	} {
+		if f.isSet {
+			set = true
+			b.ev("edge."+f.jsonKey, b.specEv("edge."+f.specKey, "spec [edge] "+f.specKey))
+		}
+	}
+	if e.BasicAuth != "" && b.sp.Secrets.File == "" {
+		b.warnf("%s: [edge] basic_auth names %s, but no [secrets] file is set: every deploy will fail until one holds it",
+			location(b.specEv("edge.basic_auth", "")), e.BasicAuth)
+	}
+	if set {
+		b.p.Edge = &e
+	}
+}
+
 // kubeKey copies a value the spec sets (non-zero) and says whether it did.
 func kubeKey[T comparable](dst *T, v T) bool {
 	var zero T

@@ -34,6 +34,8 @@ type Plan struct {
 	// Backup is the spec's [backup] table with its defaults applied; nil when the spec has
 	// none. Added in schema 1.
 	Backup *Backup `json:"backup,omitempty"`
+	// Edge is the spec's [edge] table; nil when it sets none. Added in schema 1.
+	Edge *Edge `json:"edge,omitempty"`
 
 	// Evidence says where each value came from, keyed by the JSON path of the value
 	// ("run.command", "python.version", "dependencies.source"...).
@@ -154,6 +156,15 @@ type Deploy struct {
 	// rollback. Added in schema 1; 0 (older plans) means DefaultKeepReleases.
 	KeepReleases int     `json:"keepReleases,omitempty"`
 	Canary       *Canary `json:"canary,omitempty"`
+}
+
+// Edge is who may reach the app through the local target's proxy. It never holds a secret:
+// BasicAuth names the secrets-file variable with the users.
+type Edge struct {
+	Hosts     []string `json:"hosts,omitempty"`
+	Allow     []string `json:"allow,omitempty"`
+	BasicAuth string   `json:"basicAuth,omitempty"`
+	RateLimit int      `json:"rateLimit,omitempty"`
 }
 
 // Canary holds the canary steps and analysis thresholds.

@@ -148,6 +148,7 @@ func TestJudge(t *testing.T) {
 		{"slow canary fails", hist(200, 0, 100*time.Millisecond), hist(2000, 0, 5*time.Millisecond), Fail},
 		{"sub-floor latency noise passes", hist(200, 0, 5*time.Millisecond), hist(2000, 0, time.Millisecond), Pass},
 		{"quiet stable skips latency", hist(200, 0, time.Second), hist(10, 0, time.Millisecond), Pass},
+		{"refused requests are the clients', not the canary's", refused(hist(200, 0, time.Millisecond), 500), hist(2000, 0, time.Millisecond), Pass},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,6 +162,8 @@ func TestJudge(t *testing.T) {
 		})
 	}
 }
+
+func refused(m Metrics, n int64) Metrics { m.Refused = n; return m }
 
 func TestQuantile(t *testing.T) {
 	m := Metrics{Requests: 100, Bounds: []time.Duration{time.Millisecond, 10 * time.Millisecond, time.Second}, Counts: []int64{90, 96, 100}}

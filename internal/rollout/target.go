@@ -52,8 +52,12 @@ type Replica struct {
 
 // Metrics are cumulative request counters of one release.
 type Metrics struct {
+	// Requests are the app's responses plus the proxy's errors (502, 503, 504); Errors are
+	// those with a 5xx status. Requests the proxy refused (4xx it answered itself, clients
+	// that left) are the client's doing and counted in Refused only: they never fail a release.
 	Requests int64 `json:"requests"`
-	Errors   int64 `json:"errors"` // responses with a 5xx status, and proxy errors
+	Errors   int64 `json:"errors"`
+	Refused  int64 `json:"refused,omitempty"`
 	// Buckets is a cumulative latency histogram: Counts[i] requests took at most Bounds[i].
 	Bounds []time.Duration `json:"bounds,omitempty"`
 	Counts []int64         `json:"counts,omitempty"`
@@ -61,7 +65,7 @@ type Metrics struct {
 
 // Sub returns m minus an earlier snapshot of the same counters.
 func (m Metrics) Sub(earlier Metrics) Metrics {
-	out := Metrics{Requests: m.Requests - earlier.Requests, Errors: m.Errors - earlier.Errors, Bounds: m.Bounds}
+	out := Metrics{Requests: m.Requests - earlier.Requests, Errors: m.Errors - earlier.Errors, Refused: m.Refused - earlier.Refused, Bounds: m.Bounds}
 	out.Counts = make([]int64, len(m.Counts))
 	for i := range m.Counts {
 		out.Counts[i] = m.Counts[i]

@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/base64"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"path"
 	"regexp"
@@ -225,6 +226,27 @@ func checkPostgresSource(s string) (string, string) {
 	}
 	if name == "" || len(name) > 64 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" || name == "." || name == ".." {
 		return fmt.Sprintf("source name %q must be 1-64 letters, digits, '-', '_' or '.'", name), ""
+	}
+	return "", ""
+}
+
+func checkNetwork(s string) (string, string) {
+	if _, err := netip.ParsePrefix(s); err == nil {
+		return "", ""
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return "", ""
+	}
+	return fmt.Sprintf("must be a CIDR or an IP address, got %q", s), `e.g. "10.0.0.0/8" or "192.0.2.7"`
+}
+
+// checkSecretName refuses credentials written where the name of their variable belongs.
+func checkSecretName(s string) (string, string) {
+	if strings.Contains(s, ":") || strings.Contains(s, "$") {
+		return "must name the secrets-file variable holding the users, not the users themselves (their hashes do not belong in the spec)", `write "BASIC_AUTH_USERS" and put BASIC_AUTH_USERS=alice:$2y$... in the secrets file ([secrets] file)`
+	}
+	if !isVarName(s) {
+		return fmt.Sprintf("must be an environment variable name, got %q", s), `e.g. "BASIC_AUTH_USERS"`
 	}
 	return "", ""
 }

@@ -26,6 +26,7 @@ type Spec struct {
 	Notify      Notify
 	Kubernetes  Kubernetes
 	Backup      Backup
+	Edge        Edge
 
 	// File is the file the spec came from ("" when there is no spec), e.g. /app/pyship.toml.
 	File string
@@ -143,6 +144,18 @@ type Data struct {
 type Secrets struct {
 	// File is a dotenv file outside the repository holding secret variables.
 	File string
+}
+
+// Edge is the [edge] table: who may reach the app through pyship's proxy on the local target.
+type Edge struct {
+	// Hosts are the host names the app answers to; other Host fields get 404 from pyship.
+	Hosts []string
+	// Allow are the client networks (CIDRs or addresses) let in; others get 403.
+	Allow []string
+	// BasicAuth names the [secrets] variable holding htpasswd bcrypt lines (user:$2y$...).
+	BasicAuth string
+	// RateLimit is each client's sustained requests per second (bursts as many); 429 beyond.
+	RateLimit int
 }
 
 // Notify is the [notify] table.

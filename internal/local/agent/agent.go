@@ -192,7 +192,7 @@ func (a *Agent) recoverApps(ctx context.Context) {
 			// Homes from before promotions were recorded: the stable release was promoted.
 			_ = release.MarkPromoted(a.paths(), st.App, st.Stable)
 		}
-		rt := a.newApp(st, a.proxyPlan(st))
+		rt := a.newApp(st, a.proxyManifest(st))
 		a.mu.Lock()
 		a.apps[st.App] = rt
 		a.mu.Unlock()
@@ -266,13 +266,25 @@ func (a *Agent) recoverApps(ctx context.Context) {
 
 // proxyPlan is the plan of the app's latest deploy, which its proxy is configured from (nil
 // when it cannot be read: the proxy then runs with its defaults).
-func (a *Agent) proxyPlan(st *AppState) *plan.Plan {
-	if st.Deploy != nil {
-		if m, err := release.Load(a.paths(), st.App, st.Deploy.Spec.Release); err == nil {
-			return &m.Plan
+// proxyManifest is the release whose proxy options apply after a restart: the one being
+// deployed, else the stable one (whose access rules must hold from the first request).
+func (a *Agent) proxyManifest(st *AppState) *release.Manifest {
+	for _, id := range []string{deployingRelease(st), st.Stable} {
+		if id == "" {
+			continue
+		}
+		if m, err := release.Load(a.paths(), st.App, id); err == nil {
+			return m
 		}
 	}
 	return nil
+}
+
+func deployingRelease(st *AppState) string {
+	if st.Deploy == nil {
+		return ""
+	}
+	return st.Deploy.Spec.Release
 }
 
 func (a *Agent) app(name string) *app {

@@ -17,7 +17,6 @@ import (
 	"github.com/pyship/pyship/internal/local/proxy"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/local/supervise"
-	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/rollout"
 )
 
@@ -43,9 +42,14 @@ type app struct {
 	backups    backups
 }
 
-func (a *Agent) newApp(st *AppState, p *plan.Plan) *app {
+// newApp makes the runtime of an app whose proxy follows the manifest m (nil: defaults).
+func (a *Agent) newApp(st *AppState, m *release.Manifest) *app {
 	rt := &app{a: a, name: st.App, st: st, manifests: map[string]*release.Manifest{}, log: a.log().With("app", st.App)}
-	rt.proxy = newRouter(a, st.App, rt.log, rt.proxyOptions(p))
+	opts, err := proxyOptions(m)
+	if err != nil {
+		rt.log.Error("the app's proxy lets nobody in until its access rules can be read", "err", err)
+	}
+	rt.proxy = newRouter(a, st.App, rt.log, opts)
 	rt.sup = &supervise.Supervisor{Home: a.Home, Log: rt.log,
 		OnReady: func(i supervise.Info) {
 			if m, err := rt.manifest(i.Release); err == nil && m.Plan.Run.Kind != "worker" {
@@ -187,19 +191,52 @@ func (rt *app) spec(m *release.Manifest, rec ReplicaRecord) (supervise.Spec, err
 		LogFile: filepath.Join(logDir, rec.ID+".log"), Probe: probe, Grace: 10 * time.Second}, nil
 }
 
-// proxyOptions configures the app's proxy from a plan: [deploy] drain_timeout, request_timeout
-// and sticky.
-func (rt *app) proxyOptions(p *plan.Plan) proxy.Options {
+// proxyOptions configures the app's proxy from a release: [deploy] drain_timeout,
+// request_timeout and sticky, and [edge] (basic-auth users from the secrets file). When the
+// access rules cannot be read, the options it returns with the error let nobody in.
+func proxyOptions(m *release.Manifest) (proxy.Options, error) {
 	o := proxy.Options{DrainTimeout: 30 * time.Second, RequestTimeout: 60 * time.Second}
-	if p == nil {
-		return o
+	if m == nil {
+		return o, nil
 	}
+	p := &m.Plan
 	o.DrainTimeout = dur(p.Deploy.DrainTimeout, o.DrainTimeout)
 	o.RequestTimeout = dur(p.Deploy.RequestTimeout, o.RequestTimeout)
 	if p.Deploy.Sticky {
 		o.StickyCookie = StickyCookie
 	}
-	return o
+	if e := p.Edge; e != nil {
+		o.Access = proxy.Access{Hosts: e.Hosts, Allow: e.Allow, RateLimit: e.RateLimit}
+		if e.BasicAuth != "" {
+			users, err := basicAuthUsers(m.SecretsFile, e.BasicAuth)
+			if err != nil {
+				o.Access = proxy.Access{Closed: true}
+				return o, err
+			}
+			o.Access.Users = users
+		}
+	}
+	return o, nil
+}
+
+// basicAuthUsers reads the htpasswd entries of the secrets-file variable name.
+func basicAuthUsers(file, name string) (map[string]string, error) {
+	if file == "" {
+		return nil, fmt.Errorf("[edge] basic_auth names %s, but the app has no [secrets] file to read it from", name)
+	}
+	sec, err := release.ReadSecrets(file)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := sec[name]
+	if !ok || strings.TrimSpace(v) == "" {
+		return nil, fmt.Errorf("[edge] basic_auth names %s, which the secrets file %s does not set; add %s=USER:BCRYPT-HASH (`htpasswd -nbB USER PASSWORD`)", name, file, name)
+	}
+	users, err := proxy.ParseUsers(v)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s from the secrets file %s ([edge] basic_auth): %w", name, file, err)
+	}
+	return users, nil
 }
 
 // StickyCookie is the cookie that pins a client to a release when [deploy] sticky is set.

@@ -109,7 +109,7 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 			a.mu.Unlock()
 			return rollout.Status{}, err
 		}
-		rt = a.newApp(st, &m.Plan)
+		rt = a.newApp(st, m)
 		a.apps[req.App] = rt
 	}
 	a.mu.Unlock()
@@ -134,7 +134,11 @@ type refusal struct{ error }
 
 // rollOut serves the app's port and runs the rollout of m; the caller holds rt.active.
 func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progress func(Event)) (rollout.Status, error) {
-	rt.proxy.Reconfigure(rt.proxyOptions(&m.Plan))
+	opts, err := proxyOptions(m)
+	if err != nil {
+		return rollout.Status{}, refusal{fmt.Errorf("configuring the app's proxy: %w", err)}
+	}
+	rt.proxy.Reconfigure(opts)
 	if rt.recovering.Load() {
 		progress(Event{Message: "waiting for the deploy interrupted by the agent's restart to roll back"})
 	}

@@ -60,7 +60,7 @@ func newRouter(a *Agent, app string, log *slog.Logger, o proxy.Options) *router 
 }
 
 func controlOptions(o proxy.Options) proxy.ControlOptions {
-	return proxy.ControlOptions{RequestTimeout: o.RequestTimeout, DrainTimeout: o.DrainTimeout, StickyCookie: o.StickyCookie}
+	return proxy.ControlOptions{RequestTimeout: o.RequestTimeout, DrainTimeout: o.DrainTimeout, StickyCookie: o.StickyCookie, Access: o.Access}
 }
 
 func proxySocket(p release.Paths, app string) string { return filepath.Join(p.App(app), "proxy.sock") }
@@ -78,7 +78,7 @@ func (r *router) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.a.ctx, 10*time.Second)
 }
 
-// Reconfigure sets the proxy's timeouts and stickiness.
+// Reconfigure sets the proxy's timeouts, stickiness and access rules.
 func (r *router) Reconfigure(o proxy.Options) {
 	r.mu.Lock()
 	r.opts = controlOptions(o)

@@ -34,6 +34,9 @@ type ReleaseStatus struct {
 	Weight   int              `json:"weight"`
 	Replicas []supervise.Info `json:"replicas"`
 	Requests int64            `json:"requests"`
+	// Refused counts the requests the proxy refused (4xx it answered itself, clients that
+	// left): the clients' doing, outside Requests and the error rate.
+	Refused int64 `json:"refused,omitempty"`
 	// Rate is requests per second and ErrorRate the 5xx share, both over the last 10 s.
 	Rate      float64       `json:"rate"`
 	ErrorRate float64       `json:"errorRate"`
@@ -117,7 +120,7 @@ func (a *Agent) status(name string) AppStatus {
 			rs.Version, rs.Created = m.Version, m.Created
 		}
 		cum, _ := rt.proxy.Metrics(id)
-		rs.Requests = cum.Requests
+		rs.Requests, rs.Refused = cum.Requests, cum.Refused
 		win, d := rt.samples.window(id, cum, now)
 		if d > 0 {
 			rs.Rate = float64(win.Requests) / d.Seconds()

@@ -17,6 +17,8 @@ type ControlOptions struct {
 	RequestTimeout time.Duration `json:"requestTimeout"`
 	DrainTimeout   time.Duration `json:"drainTimeout"`
 	StickyCookie   string        `json:"stickyCookie,omitempty"`
+	// Access carries bcrypt hashes, never passwords; the socket is the agent's alone (0600).
+	Access Access `json:"access"`
 }
 
 // State is a proxy's routing table as its control API reports it.
@@ -44,7 +46,12 @@ func (p *Proxy) ControlHandler(shutdown func()) http.Handler {
 		if !readJSON(w, r, &o) {
 			return
 		}
-		p.Reconfigure(Options{RequestTimeout: o.RequestTimeout, DrainTimeout: o.DrainTimeout, StickyCookie: o.StickyCookie, Log: p.opts.Load().Log})
+		cur := p.opts.Load()
+		if err := p.Reconfigure(Options{RequestTimeout: o.RequestTimeout, DrainTimeout: o.DrainTimeout, StickyCookie: o.StickyCookie,
+			Access: o.Access, ClientTimeout: cur.ClientTimeout, Log: cur.Log}); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 		writeJSON(w, map[string]string{})
 	})
 	mux.HandleFunc("PUT /v1/weights", func(w http.ResponseWriter, r *http.Request) {

@@ -21,9 +21,11 @@ var bounds = []time.Duration{
 	5 * time.Second, 10 * time.Second, 30 * time.Second,
 }
 
-// series are the counters of one release.
+// series are the counters of one release, by outcome (outApp, outProxy, outRefused) and
+// status. The latency histogram holds what the canary analysis counts: the app's responses
+// and the proxy's errors, not refused requests (a client sending slowly is no slow release).
 type series struct {
-	byStatus [600]atomic.Int64
+	byStatus [3][600]atomic.Int64
 	buckets  []atomic.Int64 // not cumulative; one more than bounds for +Inf
 	sum      atomic.Int64   // nanoseconds
 }
@@ -51,12 +53,15 @@ func (g *registry) get(release string) *series {
 	return s
 }
 
-func (g *registry) observe(release string, status int, d time.Duration) {
+func (g *registry) observe(release string, outcome, status int, d time.Duration) {
 	s := g.get(release)
 	if status < 100 || status >= 600 {
 		status = 599
 	}
-	s.byStatus[status].Add(1)
+	s.byStatus[outcome][status].Add(1)
+	if outcome == outRefused {
+		return
+	}
 	i := sort.Search(len(bounds), func(i int) bool { return d <= bounds[i] })
 	s.buckets[i].Add(1)
 	s.sum.Add(int64(d))
@@ -65,11 +70,18 @@ func (g *registry) observe(release string, status int, d time.Duration) {
 func (g *registry) snapshot(release string) rollout.Metrics {
 	s := g.get(release)
 	m := rollout.Metrics{Bounds: append([]time.Duration(nil), bounds...), Counts: make([]int64, len(bounds))}
-	for code := range s.byStatus {
-		n := s.byStatus[code].Load()
-		m.Requests += n
-		if code >= 500 {
-			m.Errors += n
+	for out := range s.byStatus {
+		for code := range s.byStatus[out] {
+			n := s.byStatus[out][code].Load()
+			switch {
+			case out == outRefused:
+				m.Refused += n
+			case code >= 500:
+				m.Errors += n
+				fallthrough
+			default:
+				m.Requests += n
+			}
 		}
 	}
 	var cum int64
@@ -95,17 +107,22 @@ func (p *Proxy) WriteMetrics(w io.Writer, labels string) error {
 	if labels != "" {
 		labels += ","
 	}
-	fmt.Fprintln(bw, "# HELP pyship_requests_total Requests served by pyship's proxy, by release and status code.")
-	fmt.Fprintln(bw, "# TYPE pyship_requests_total counter")
-	for _, n := range names {
-		s := g.get(n)
-		for code := range s.byStatus {
-			if v := s.byStatus[code].Load(); v > 0 {
-				fmt.Fprintf(bw, "pyship_requests_total{%srelease=%q,code=\"%d\"} %d\n", labels, n, code, v)
+	for out, m := range []struct{ name, help string }{
+		{"pyship_requests_total", "Responses of the app passed on by pyship's proxy, by release and status code."},
+		{"pyship_proxy_errors_total", "Requests the proxy could not get an answer for (502 unreachable or invalid, 503 no replica, 504 timeout), by release and status code."},
+		{"pyship_proxy_refused_total", "Requests the proxy refused or the client abandoned (4xx it answered itself; 499 client gone), by release and status code; never the release's fault."},
+	} {
+		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s counter\n", m.name, m.help, m.name)
+		for _, n := range names {
+			s := g.get(n)
+			for code := range s.byStatus[out] {
+				if v := s.byStatus[out][code].Load(); v > 0 {
+					fmt.Fprintf(bw, "%s{%srelease=%q,code=\"%d\"} %d\n", m.name, labels, n, code, v)
+				}
 			}
 		}
 	}
-	fmt.Fprintln(bw, "# HELP pyship_request_duration_seconds Time from request to the end of the response, by release.")
+	fmt.Fprintln(bw, "# HELP pyship_request_duration_seconds Time from request to the end of the response of the app's responses and the proxy's errors, by release.")
 	fmt.Fprintln(bw, "# TYPE pyship_request_duration_seconds histogram")
 	for _, n := range names {
 		s := g.get(n)

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net"
+	"net/http/httputil"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -22,9 +23,17 @@ type Options struct {
 	RequestTimeout time.Duration
 	// DrainTimeout bounds how long RemoveBackend waits for in-flight requests (default 30s).
 	DrainTimeout time.Duration
+	// ClientTimeout bounds each read of a request body and each write of a response to the
+	// client (default 30s): a client that stops sending or reading releases its backend,
+	// while a long upload or download that keeps moving is not cut short.
+	ClientTimeout time.Duration
 	// StickyCookie, when set, names a cookie that pins a client to the release it first got.
 	StickyCookie string
-	Log          *slog.Logger
+	// Access is who may use the app: host names, client networks, basic auth, rate limit.
+	Access Access
+	Log    *slog.Logger
+
+	gate *gate // Access, ready to apply
 }
 
 // Proxy routes requests to the ready backends of releases in proportion to their weights.
@@ -32,6 +41,7 @@ type Options struct {
 type Proxy struct {
 	opts      atomic.Pointer[Options] // replaced whole by Reconfigure
 	transport *fastTransport
+	rp        *httputil.ReverseProxy
 	metrics   *registry
 
 	mu       sync.Mutex // serialises changes; readers use table
@@ -61,6 +71,9 @@ func (o Options) withDefaults() Options {
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 60 * time.Second
 	}
+	if o.ClientTimeout <= 0 {
+		o.ClientTimeout = 30 * time.Second
+	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 30 * time.Second
 	}
@@ -70,22 +83,34 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// New returns a proxy with no backends.
+// New returns a proxy with no backends. Invalid access rules in opts let nobody in until a
+// Reconfigure with valid ones.
 func New(opts Options) *Proxy {
 	opts = opts.withDefaults()
 	fast := &fastTransport{dialer: &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}, maxIdle: 256}
 	p := &Proxy{transport: fast, metrics: newRegistry(), backends: map[string]*backend{}, weights: map[string]int{}}
-	p.Reconfigure(opts)
+	p.rp = p.newReverseProxy(opts.Log)
+	if err := p.Reconfigure(opts); err != nil {
+		opts.Log.Error("starting the proxy", "err", err)
+	}
 	p.table.Store(&table{})
 	return p
 }
 
-// Reconfigure replaces the proxy's options (a new release may change its timeouts or
-// stickiness); requests already running keep the options they started with.
-func (p *Proxy) Reconfigure(opts Options) {
+// Reconfigure replaces the proxy's options (a new release may change its timeouts,
+// stickiness or access rules); requests already running keep the options they started with.
+// Invalid access rules close the app (403 to everyone) rather than open it, and are reported.
+func (p *Proxy) Reconfigure(opts Options) error {
 	opts = opts.withDefaults()
+	g, err := newGate(opts.Access)
+	if err != nil {
+		g = &gate{closed: true}
+		err = fmt.Errorf("configuring the proxy's access rules (nobody is let in until they are fixed): %w", err)
+	}
+	opts.gate = g
 	p.transport.timeout.Store(int64(opts.RequestTimeout))
 	p.opts.Store(&opts)
+	return err
 }
 
 // AddBackend starts routing release's traffic to addr (host:port) under the replica id.

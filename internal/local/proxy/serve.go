@@ -1,31 +1,26 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
-	"strconv"
-	"strings"
+	"net/http/httputil"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"golang.org/x/net/http/httpguts"
 )
 
-// The limits of the public listener, as net/http.Server applies them.
+// The limits of the public listener.
 const (
+	// readHeaderTimeout bounds the wait for a request head, and idleTimeout the wait for the
+	// next request on a kept-alive connection: a client that sends nothing is gone in 10 s.
 	readHeaderTimeout = 10 * time.Second
-	idleTimeout       = 120 * time.Second
-	maxHeaderBytes    = 1<<20 + 4096
-	// watchAfter is how long a request waits for its backend before the connection starts
-	// watching for the client going away; most answers come sooner and cost no goroutine.
-	watchAfter = 20 * time.Millisecond
+	idleTimeout       = 10 * time.Second
+	maxHeaderBytes    = 1 << 20
 )
 
 // aLongTimeAgo is a deadline that makes blocked reads return at once.
@@ -34,744 +29,312 @@ var aLongTimeAgo = time.Unix(1, 0)
 // Serve serves the proxy on ln until ctx ends, then stops accepting and lets in-flight
 // requests finish within the drain timeout.
 //
-// It is an HTTP/1.1 server of its own rather than net/http.Server with a ReverseProxy: one
-// goroutine per client connection reads each request, forwards it over the pooled backend
-// connections and writes the answer, with no goroutine per request, one write per response
-// that fits the buffer, and responses to pipelined requests sent together.
+// Clients are served by net/http's server, whose HTTP/1.1 parser is the most tested in Go:
+// it rejects ambiguous framing (CL.TE, TE.TE, duplicate lengths, bad chunks and trailers),
+// invalid Host fields and oversized heads before a request reaches the proxy.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
-	s := &server{p: p, conns: map[*sconn]struct{}{}}
-	accepted := make(chan error, 1)
-	go func() { accepted <- s.accept(ln) }()
-	var err error
+	return serveEdge(ctx, ln, p, nil, func() time.Duration { return p.opts.Load().DrainTimeout }, p.opts.Load().Log)
+}
+
+// serveEdge serves h on ln with the edge's limits until ctx ends, then drains within the
+// time drain returns then. With tlsConfig it speaks TLS and negotiates HTTP/2 by ALPN.
+func serveEdge(ctx context.Context, ln net.Listener, h http.Handler, tlsConfig *tls.Config, drain func() time.Duration, log *slog.Logger) error {
+	var mu sync.Mutex
+	fresh := map[net.Conn]bool{} // connections that have not sent a whole request yet
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState: func(c net.Conn, st http.ConnState) {
+			mu.Lock()
+			if st == http.StateNew {
+				fresh[c] = true
+			} else {
+				delete(fresh, c)
+			}
+			mu.Unlock()
+		},
+	}
+	served := make(chan error, 1)
+	if tlsConfig != nil {
+		srv.TLSConfig = tlsConfig.Clone()
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
 	select {
-	case err = <-accepted:
+	case err := <-served:
+		return err
 	case <-ctx.Done():
-		s.closing.Store(true)
-		ln.Close()
-		<-accepted
 	}
-	if derr := s.drain(p.opts.Load().DrainTimeout); err == nil {
-		err = derr
-	}
-	return err
-}
-
-type server struct {
-	p       *Proxy
-	closing atomic.Bool
-	mu      sync.Mutex
-	conns   map[*sconn]struct{}
-}
-
-// The states of a client connection; only an idle one may be closed by a shutdown.
-const (
-	stateIdle int32 = iota
-	stateActive
-	stateClosed
-)
-
-func (s *server) accept(ln net.Listener) error {
-	var delay time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if s.closing.Load() {
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return err
-			}
-			// Out of file descriptors and the like: back off, as net/http does.
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
-		sc := newSconn(s, c)
-		s.mu.Lock()
-		if s.closing.Load() {
-			s.mu.Unlock()
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain())
+	defer cancel()
+	// net/http's Shutdown waits 5 s for a connection that never sent a request; give such
+	// connections a second to finish their first request head, then close them.
+	closeFresh := time.AfterFunc(time.Second, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for c := range fresh {
 			c.Close()
-			return nil
 		}
-		s.conns[sc] = struct{}{}
-		s.mu.Unlock()
-		go sc.serve()
-	}
-}
-
-// drain closes idle connections until none is left, at most for d; then it closes the rest.
-func (s *server) drain(d time.Duration) error {
-	s.closing.Store(true)
-	deadline := time.Now().Add(d)
-	for {
-		s.mu.Lock()
-		n := len(s.conns)
-		for c := range s.conns {
-			if c.state.CompareAndSwap(stateIdle, stateClosed) {
-				c.c.Close()
-			}
-		}
-		if n > 0 && time.Now().After(deadline) {
-			for c := range s.conns {
-				c.cancel()
-				c.c.Close()
-			}
-			s.mu.Unlock()
-			return fmt.Errorf("%d client connections were still busy after the drain timeout of %s", n, d)
-		}
-		s.mu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// sconn is one client connection.
-type sconn struct {
-	s      *server
-	c      net.Conn
-	state  atomic.Int32
-	in     connReader
-	br     *bufio.Reader
-	bw     *bufio.Writer
-	ctx    context.Context // cancelled when the client goes away
-	cancel context.CancelFunc
-	client string // the client's IP, for X-Forwarded-For
-
-	// The watch for the client going away while a request waits for its backend.
-	watch     *time.Timer
-	armed     bool
-	wmu       sync.Mutex
-	wstop     bool
-	watchDone chan struct{}
-}
-
-func newSconn(s *server, c net.Conn) *sconn {
-	sc := &sconn{s: s, c: c, watchDone: make(chan struct{}, 1)}
-	sc.ctx, sc.cancel = context.WithCancel(context.Background())
-	sc.in = connReader{c: c, limit: -1}
-	sc.br = bufio.NewReaderSize(&sc.in, 4<<10)
-	sc.bw = bufio.NewWriterSize(c, 8<<10)
-	sc.in.bw = sc.bw
-	if host, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
-		sc.client = host
-	}
-	sc.watch = time.AfterFunc(time.Hour, sc.watchRead)
-	sc.watch.Stop()
-	return sc
-}
-
-// connReader reads the client connection for the bufio.Reader: it flushes the responses not
-// sent yet before it blocks (so pipelined responses go out together), bounds the request
-// head, and first hands over a byte the disconnect watch read.
-type connReader struct {
-	c       net.Conn
-	bw      *bufio.Writer
-	limit   int64 // bytes left for the request head; -1 while reading a body
-	hit     bool  // the head was larger than maxHeaderBytes
-	pending bool
-	b       byte
-}
-
-func (r *connReader) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if r.pending {
-		r.pending = false
-		p[0] = r.b
-		return 1, nil
-	}
-	if r.bw.Buffered() > 0 {
-		if err := r.bw.Flush(); err != nil {
-			return 0, err
-		}
-	}
-	if r.limit >= 0 {
-		if r.limit == 0 {
-			r.hit = true
-			return 0, io.EOF
-		}
-		if int64(len(p)) > r.limit {
-			p = p[:r.limit]
-		}
-		n, err := r.c.Read(p)
-		r.limit -= int64(n)
-		return n, err
-	}
-	return r.c.Read(p)
-}
-
-func (c *sconn) serve() {
-	defer func() {
-		// As net/http does, a bug met by one request closes its connection, not the proxy.
-		if r := recover(); r != nil {
-			c.s.p.opts.Load().Log.Error("proxy connection failed", "client", c.client, "panic", r, "stack", string(debug.Stack()))
-		}
-		c.stopWatch()
-		c.cancel()
-		c.c.Close()
-		c.s.mu.Lock()
-		delete(c.s.conns, c)
-		c.s.mu.Unlock()
-	}()
-	for {
-		if c.br.Buffered() == 0 {
-			c.c.SetReadDeadline(time.Now().Add(idleTimeout))
-			if _, err := c.br.Peek(1); err != nil {
-				return
-			}
-		}
-		if !c.state.CompareAndSwap(stateIdle, stateActive) {
-			return
-		}
-		c.c.SetReadDeadline(time.Now().Add(readHeaderTimeout))
-		c.in.limit = maxHeaderBytes
-		req, err := http.ReadRequest(c.br)
-		c.in.limit = -1
-		if err == nil {
-			err = checkRequest(req)
-		}
-		if err != nil {
-			c.reject(err)
-			return
-		}
-		if req.Body != http.NoBody {
-			c.c.SetReadDeadline(time.Time{})
-		}
-		if !c.handle(req) || c.s.closing.Load() || c.ctx.Err() != nil {
-			c.bw.Flush()
-			return
-		}
-		if c.br.Buffered() == 0 {
-			if c.bw.Flush() != nil {
-				return
-			}
-		}
-		c.state.Store(stateIdle)
-		if c.s.closing.Load() && c.state.CompareAndSwap(stateIdle, stateClosed) {
-			return
-		}
-	}
-}
-
-// badRequest is a request the proxy answers itself with its status.
-type badRequest struct {
-	status int
-	msg    string
-}
-
-func (e *badRequest) Error() string { return e.msg }
-
-// checkRequest applies the checks net/http.Server makes beyond parsing.
-func checkRequest(req *http.Request) error {
-	if req.ProtoMajor != 1 {
-		return &badRequest{http.StatusHTTPVersionNotSupported, "unsupported protocol version " + req.Proto}
-	}
-	// http.ReadRequest took the Host field out of the header (and rejects several).
-	if req.ProtoAtLeast(1, 1) && req.Host == "" {
-		return &badRequest{http.StatusBadRequest, "missing required Host header"}
-	}
-	if req.Method == http.MethodConnect {
-		return &badRequest{http.StatusMethodNotAllowed, "CONNECT is not supported"}
-	}
-	for k, vv := range req.Header {
-		if !httpguts.ValidHeaderFieldName(k) {
-			return &badRequest{http.StatusBadRequest, "invalid header name"}
-		}
-		for _, v := range vv {
-			if !httpguts.ValidHeaderFieldValue(v) {
-				return &badRequest{http.StatusBadRequest, "invalid header value"}
-			}
-		}
+	})
+	defer closeFresh.Stop()
+	err := srv.Shutdown(dctx)
+	<-served
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("draining the client connections: %w", err)
 	}
 	return nil
 }
 
-// reject answers a request that could not be read, unless the client just went away.
-func (c *sconn) reject(err error) {
-	status, msg := http.StatusBadRequest, ""
-	var br *badRequest
-	switch {
-	case c.in.hit:
-		status = http.StatusRequestHeaderFieldsTooLarge
-	case errors.As(err, &br):
-		status, msg = br.status, br.msg
-	case errors.Is(err, io.EOF) || isTimeout(err) || errors.Is(err, net.ErrClosed):
-		return
-	case strings.Contains(err.Error(), "unsupported transfer encoding"):
-		status = http.StatusNotImplemented
-	}
-	text := strconv.Itoa(status) + " " + http.StatusText(status)
-	if msg != "" {
-		text += ": " + msg
-	}
-	c.c.SetWriteDeadline(time.Now().Add(time.Second))
-	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", status, http.StatusText(status), len(text), text)
-	c.bw.Flush()
+// The outcomes of a request, which the metrics keep apart.
+const (
+	outApp     = iota // the app answered
+	outProxy          // the proxy failed to get an answer (502, 503, 504)
+	outRefused        // the proxy refused the request, or the client went away
+)
+
+// call is one request on its way through the proxy.
+type call struct {
+	b       *backend
+	cookie  string
+	body    *clientBody
+	outcome int
+	status  int
 }
 
-// handle proxies one request and reports whether the connection may serve another.
-func (c *sconn) handle(req *http.Request) bool {
+type callKey struct{}
+
+func callOf(r *http.Request) *call { return r.Context().Value(callKey{}).(*call) }
+
+// ServeHTTP proxies one request to a backend of the release the routing table picks.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	p := c.s.p
 	opts := p.opts.Load()
-	keep := req.ProtoAtLeast(1, 1) && !req.Close
-	head := req.Method == http.MethodHead
+	cw := &clientWriter{ResponseWriter: w, ctl: http.NewResponseController(w), d: opts.ClientTimeout}
+	c := &call{}
+	defer func() {
+		status := c.status
+		if c.outcome == outApp {
+			status = cw.status
+		}
+		release := ""
+		if c.b != nil {
+			release = c.b.release
+		}
+		p.metrics.observe(release, c.outcome, status, time.Since(start))
+	}()
+	switch {
+	case r.ProtoMajor != 1 && (r.ProtoMajor != 2 || r.TLS == nil): // HTTP/2 only as negotiated over TLS
+		c.refuse(cw, http.StatusHTTPVersionNotSupported, "pyship: unsupported protocol version "+r.Proto)
+		return
+	case r.Method == http.MethodConnect:
+		c.refuse(cw, http.StatusMethodNotAllowed, "pyship: CONNECT is not supported")
+		return
+	}
+	if status, msg := opts.gate.check(r); status != 0 {
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Basic realm="pyship", charset="UTF-8"`)
+		}
+		c.outcome, c.status = outRefused, status
+		http.Error(cw, msg, status)
+		return
+	}
+	// RFC 9112 6.1: a request with Transfer-Encoding (net/http dropped any Content-Length
+	// next to it) may have been framed differently by someone on the way; do not keep the
+	// connection.
+	if len(r.TransferEncoding) > 0 {
+		w.Header().Set("Connection", "close")
+	}
 	sticky := ""
 	if opts.StickyCookie != "" {
-		if ck, err := req.Cookie(opts.StickyCookie); err == nil {
+		if ck, err := r.Cookie(opts.StickyCookie); err == nil {
 			sticky = ck.Value
 		}
 	}
-	b := p.table.Load().pick(sticky, nil)
-	if b == nil {
-		c.writeError(http.StatusServiceUnavailable, "pyship: no ready replica to serve this request\n", head, keep)
-		p.metrics.observe("", http.StatusServiceUnavailable, time.Since(start))
-		return keep && c.drainBody(req)
+	c.b = p.table.Load().pick(sticky, nil)
+	if c.b == nil {
+		c.outcome, c.status = outProxy, http.StatusServiceUnavailable
+		http.Error(cw, "pyship: no ready replica to serve this request", http.StatusServiceUnavailable)
+		return
 	}
-	cookie := ""
-	if opts.StickyCookie != "" && sticky != b.release {
-		cookie = (&http.Cookie{Name: opts.StickyCookie, Value: b.release, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}).String()
+	if opts.StickyCookie != "" && sticky != c.b.release {
+		c.cookie = (&http.Cookie{Name: opts.StickyCookie, Value: c.b.release, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}).String()
 	}
-	upgrade := isUpgrade(req.Header)
-	c.prepare(req, upgrade)
-	if upgrade {
-		return c.upgrade(req, b, start, cookie)
+	if r.Body != nil && r.Body != http.NoBody {
+		c.body = &clientBody{rc: r.Body, ctl: cw.ctl, d: opts.ClientTimeout}
+		r.Body = c.body
 	}
-	var body *watchedBody
-	if req.Body != http.NoBody {
-		if strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
-			c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
-			if c.bw.Flush() != nil {
-				return false
-			}
-		}
-		body = &watchedBody{rc: req.Body, c: c}
-		req.Body = body
-	} else {
-		if c.br.Buffered() == 0 && c.bw.Buffered() > 0 && c.bw.Flush() != nil {
-			return false
-		}
-		c.arm()
-	}
-	delete(req.Header, "Expect")
+	c.b.inflight.Add(1)
+	defer func() { c.b.inflight.Add(-1) }() // c.b changes when a retry picks another backend
+	p.rp.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+}
 
-	b.inflight.Add(1)
-	defer func() { b.inflight.Add(-1) }()
-	var resp *http.Response
+// refuse answers a request the proxy will not forward, and closes the connection: what
+// follows a request the proxy could not make sense of cannot be trusted either.
+func (c *call) refuse(w http.ResponseWriter, status int, msg string) {
+	c.outcome, c.status = outRefused, status
+	w.Header().Set("Connection", "close")
+	http.Error(w, msg, status)
+}
+
+// rewrite turns the client's request into the backend's.
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	c := callOf(pr.In)
+	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Host = c.b.addr
+	pr.Out.Host = pr.In.Host
+	pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"] // appended to, as before
+	pr.SetXForwarded()
+	// net/http answered any Expect: 100-continue when the body was first read; request
+	// trailers are not forwarded (nginx does not either), so none can smuggle framing fields.
+	pr.Out.Header.Del("Expect")
+	pr.Out.Trailer = nil
+	// An app that does not read a body would take it for the next request on a kept
+	// connection (Python's http.server does): ask the backend to close after it.
+	if hasBody(pr.Out) {
+		pr.Out.Close = true
+	}
+}
+
+// roundTrip sends the request to its backend; a backend that cannot be reached got nothing,
+// so the request goes to another one.
+func (p *Proxy) roundTrip(req *http.Request) (*http.Response, error) {
+	c := callOf(req)
 	for tries := 0; ; tries++ {
-		var err error
-		resp, err = p.transport.roundTrip(c.ctx, b.addr, req)
-		if err == nil {
-			break
-		}
-		// A backend that could not be reached got nothing: a request without a body is safe
-		// to send to another one.
+		resp, err := p.transport.RoundTrip(req)
 		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" && body == nil && tries < 3 && c.ctx.Err() == nil {
-			if nb := p.table.Load().pick("", b); nb != nil {
-				b.inflight.Add(-1)
-				b = nb
-				b.inflight.Add(1)
-				continue
-			}
+		if err == nil || !errors.As(err, &op) || op.Op != "dial" || tries >= 3 || req.Context().Err() != nil {
+			return resp, err
 		}
-		c.stopWatch()
-		if c.ctx.Err() != nil {
-			p.metrics.observe(b.release, 499, time.Since(start))
-			return false
+		nb := p.table.Load().pick("", c.b)
+		if nb == nil {
+			return resp, err
 		}
-		status := http.StatusBadGateway
-		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-			status = http.StatusGatewayTimeout
-		}
-		opts.Log.Warn("proxying failed", "replica", b.id, "release", b.release, "err", err)
-		c.writeError(status, "", head, keep)
-		p.metrics.observe(b.release, status, time.Since(start))
-		return keep && (body == nil || body.eof)
-	}
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		resp.Body.Close()
-		c.stopWatch()
-		c.writeError(http.StatusBadGateway, "", head, keep)
-		p.metrics.observe(b.release, http.StatusBadGateway, time.Since(start))
-		return keep
-	}
-	ok := c.writeResponse(req, resp, cookie, &keep)
-	resp.Body.Close()
-	c.stopWatch()
-	p.metrics.observe(b.release, resp.StatusCode, time.Since(start))
-	return ok && keep && (body == nil || body.eof)
-}
-
-// drainBody reads the rest of a request body the proxy answered without forwarding (as
-// net/http does, up to 256 KiB) and reports whether the connection can go on.
-func (c *sconn) drainBody(req *http.Request) bool {
-	if req.Body == http.NoBody {
-		return true
-	}
-	n, err := io.CopyN(io.Discard, req.Body, 256<<10)
-	return errors.Is(err, io.EOF) || err == nil && n < 256<<10
-}
-
-// hopHeaders are the hop-by-hop fields a proxy does not forward (RFC 9110 7.6.1).
-var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
-func isHop(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
-		return true
-	}
-	return false
-}
-
-// connectionTokens calls f with each field named by the Connection header of h.
-func connectionTokens(h http.Header, f func(string)) {
-	for _, v := range h["Connection"] {
-		for tok := range strings.SplitSeq(v, ",") {
-			if tok = strings.TrimSpace(tok); tok != "" {
-				f(http.CanonicalHeaderKey(tok))
-			}
-		}
+		c.b.inflight.Add(-1)
+		c.b = nb
+		c.b.inflight.Add(1)
+		req.URL.Host = nb.addr
 	}
 }
 
-func isUpgrade(h http.Header) bool {
-	if _, ok := h["Upgrade"]; !ok {
-		return false
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func (p *Proxy) modifyResponse(resp *http.Response) error {
+	if c := callOf(resp.Request); c.cookie != "" {
+		resp.Header.Add("Set-Cookie", c.cookie)
 	}
-	up := false
-	connectionTokens(h, func(k string) { up = up || k == "Upgrade" })
-	return up
+	return nil
 }
 
-// prepare turns the client's request into the backend's, in place.
-func (c *sconn) prepare(req *http.Request, upgrade bool) {
-	h := req.Header
-	te, upg := h["Te"], h.Get("Upgrade")
-	if len(h["Connection"]) > 0 {
-		connectionTokens(h, func(k string) { delete(h, k) })
-	}
-	for _, k := range hopHeaders {
-		delete(h, k)
-	}
-	for _, v := range te {
-		if strings.Contains(strings.ToLower(v), "trailers") {
-			h["Te"] = []string{"trailers"}
+// proxyError answers a request that got no response from its backend, telling apart what
+// the client caused (a body it framed badly or sent too slowly, or its leaving) from what the
+// backend did.
+func (p *Proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	c := callOf(r)
+	switch {
+	case c.body != nil && c.body.err != nil:
+		status := http.StatusBadRequest
+		if isTimeout(c.body.err) {
+			status = http.StatusRequestTimeout
 		}
+		c.refuse(w, status, "pyship: reading the request body: "+c.body.err.Error())
+		return
+	case r.Context().Err() != nil:
+		c.outcome, c.status = outRefused, 499 // nginx's code for a client that left
+		return
 	}
-	if upgrade {
-		h["Connection"] = []string{"Upgrade"}
-		h["Upgrade"] = []string{upg}
+	status := http.StatusBadGateway
+	if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+		status = http.StatusGatewayTimeout
 	}
-	if c.client != "" {
-		if prior := h["X-Forwarded-For"]; len(prior) > 0 {
-			h["X-Forwarded-For"] = []string{strings.Join(prior, ", ") + ", " + c.client}
-		} else {
-			h["X-Forwarded-For"] = []string{c.client}
-		}
-	}
-	h["X-Forwarded-Host"] = []string{req.Host}
-	h["X-Forwarded-Proto"] = []string{"http"}
-	if _, ok := h["User-Agent"]; !ok {
-		h["User-Agent"] = []string{""} // not Go's default
-	}
-	req.Close = false
-	req.URL.Scheme = "http"
+	p.opts.Load().Log.Warn("proxying failed", "replica", c.b.id, "release", c.b.release, "err", err)
+	c.outcome, c.status = outProxy, status
+	w.WriteHeader(status)
 }
 
-// writeHead writes the status line and the end-to-end fields of h, plus cookie.
-func (c *sconn) writeHead(code int, h http.Header, cookie string, skipLength bool) {
-	bw := c.bw
-	bw.WriteString("HTTP/1.1 ")
-	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(code), 10))
-	bw.WriteByte(' ')
-	bw.WriteString(http.StatusText(code))
-	bw.WriteString("\r\n")
-	var named []string
-	if len(h["Connection"]) > 0 {
-		connectionTokens(h, func(k string) { named = append(named, k) })
-	}
-	for k, vv := range h {
-		if isHop(k) || skipLength && k == "Content-Length" || len(named) > 0 && contains(named, k) {
-			continue
-		}
-		for _, v := range vv {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
-		}
-	}
-	if cookie != "" {
-		bw.WriteString("Set-Cookie: ")
-		bw.WriteString(cookie)
-		bw.WriteString("\r\n")
-	}
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// writeResponse sends the backend's response; keep is cleared when the client connection
-// must close after it. It reports whether the client took the whole response.
-func (c *sconn) writeResponse(req *http.Request, resp *http.Response, cookie string, keep *bool) bool {
-	code := resp.StatusCode
-	noBody := req.Method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified || code < 200
-	chunked := false
-	if !noBody && resp.ContentLength < 0 {
-		if req.ProtoAtLeast(1, 1) {
-			chunked = true
-		} else {
-			*keep = false // the end of the body is the end of the connection
-		}
-	}
-	if c.s.closing.Load() {
-		*keep = false
-	}
-	c.writeHead(code, resp.Header, cookie, !noBody)
-	bw := c.bw
-	if !noBody && resp.ContentLength >= 0 {
-		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), resp.ContentLength, 10))
-		bw.WriteString("\r\n")
-	}
-	if chunked {
-		bw.WriteString("Transfer-Encoding: chunked\r\n")
-		if len(resp.Trailer) > 0 {
-			keys := make([]string, 0, len(resp.Trailer))
-			for k := range resp.Trailer {
-				keys = append(keys, k)
-			}
-			bw.WriteString("Trailer: " + strings.Join(keys, ", ") + "\r\n")
-		}
-	}
-	if !*keep {
-		bw.WriteString("Connection: close\r\n")
-	}
-	bw.WriteString("\r\n")
-	if noBody {
-		return true
-	}
-	if resp.ContentLength >= 0 {
-		// The body goes into the write buffer; a large one flushes as the buffer fills.
-		n, err := bw.ReadFrom(resp.Body)
-		return err == nil && n == resp.ContentLength
-	}
-	return c.stream(resp, chunked)
-}
-
-// stream copies a body of unknown length, sending each piece as it comes (server-sent events,
-// long polls and other streams).
-func (c *sconn) stream(resp *http.Response, chunked bool) bool {
-	bw := c.bw
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		if n > 0 {
-			if chunked {
-				bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(n), 16))
-				bw.WriteString("\r\n")
-			}
-			bw.Write(buf[:n])
-			if chunked {
-				bw.WriteString("\r\n")
-			}
-			if err == nil && bw.Flush() != nil {
-				return false
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return false
-		}
-	}
-	if chunked {
-		bw.WriteString("0\r\n")
-		for k, vv := range resp.Trailer {
-			for _, v := range vv {
-				bw.WriteString(k + ": " + v + "\r\n")
-			}
-		}
-		bw.WriteString("\r\n")
-	}
-	return bw.Flush() == nil
-}
-
-// writeError answers the request with status and msg as the body.
-func (c *sconn) writeError(status int, msg string, head, keep bool) {
-	c.writeHead(status, nil, "", false)
-	bw := c.bw
-	if msg != "" {
-		bw.WriteString("Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n")
-	}
-	bw.WriteString("Content-Length: ")
-	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(msg)), 10))
-	bw.WriteString("\r\n")
-	if !keep || c.s.closing.Load() {
-		bw.WriteString("Connection: close\r\n")
-	}
-	bw.WriteString("\r\n")
-	if !head {
-		bw.WriteString(msg)
-	}
-}
-
-// upgrade passes a WebSocket (or other Upgrade) request to the backend on a connection of its
-// own and, when the backend switches protocols, copies bytes both ways until one side closes.
-func (c *sconn) upgrade(req *http.Request, b *backend, start time.Time, cookie string) bool {
-	p := c.s.p
-	head := req.Method == http.MethodHead
-	b.inflight.Add(1)
-	defer b.inflight.Add(-1)
-	fail := func(status int, err error) bool {
-		p.opts.Load().Log.Warn("proxying an upgrade failed", "replica", b.id, "release", b.release, "err", err)
-		c.writeError(status, "", head, false)
-		p.metrics.observe(b.release, status, time.Since(start))
-		return false
-	}
-	bc, err := p.transport.dialer.DialContext(c.ctx, "tcp", b.addr)
-	if err != nil {
-		return fail(http.StatusBadGateway, err)
-	}
-	defer bc.Close()
-	if d := time.Duration(p.transport.timeout.Load()); d > 0 {
-		bc.SetDeadline(time.Now().Add(d))
-	}
-	bbw := bufio.NewWriter(bc)
-	if err := writeRequest(bbw, req); err == nil {
-		err = bbw.Flush()
-	}
-	if err != nil {
-		return fail(http.StatusBadGateway, err)
-	}
-	bbr := bufio.NewReader(bc)
-	resp, err := http.ReadResponse(bbr, req)
-	if err != nil {
-		status := http.StatusBadGateway
-		if isTimeout(err) {
-			status = http.StatusGatewayTimeout
-		}
-		return fail(status, err)
-	}
-	bc.SetDeadline(time.Time{})
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		keep := false
-		c.writeResponse(req, resp, cookie, &keep)
-		resp.Body.Close()
-		p.metrics.observe(b.release, resp.StatusCode, time.Since(start))
-		return false
-	}
-	// The switched connection keeps its Upgrade and Connection fields.
-	c.writeHead(resp.StatusCode, resp.Header, cookie, false)
-	for _, k := range []string{"Connection", "Upgrade"} {
-		for _, v := range resp.Header[k] {
-			c.bw.WriteString(k + ": " + v + "\r\n")
-		}
-	}
-	c.bw.WriteString("\r\n")
-	if c.bw.Flush() != nil {
-		return false
-	}
-	p.metrics.observe(b.release, resp.StatusCode, time.Since(start))
-	// Like a hijacked net/http connection, an upgraded one no longer holds up a shutdown.
-	c.s.mu.Lock()
-	delete(c.s.conns, c)
-	c.s.mu.Unlock()
-	c.c.SetReadDeadline(time.Time{})
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(bc, c.br); done <- struct{}{} }()
-	go func() { io.Copy(c.c, bbr); done <- struct{}{} }()
-	select {
-	case <-done:
-	case <-c.ctx.Done():
-	}
-	bc.Close()
-	c.c.Close()
-	<-done
-	return false
-}
-
-// watchedBody is a request body that starts the disconnect watch once it was read to its end.
-type watchedBody struct {
+// clientBody is a request body with a deadline for each read, so a client that stops
+// sending cannot hold a backend, while a long upload that keeps moving is never cut short.
+// It keeps the first error, which is the client's fault.
+type clientBody struct {
 	rc  io.ReadCloser
-	c   *sconn
-	eof bool
+	ctl *http.ResponseController
+	d   time.Duration
+	err error
 }
 
-func (w *watchedBody) Read(p []byte) (int, error) {
-	n, err := w.rc.Read(p)
-	if errors.Is(err, io.EOF) && !w.eof {
-		w.eof = true
-		w.c.arm()
+func (b *clientBody) Read(p []byte) (int, error) {
+	b.ctl.SetReadDeadline(time.Now().Add(b.d))
+	n, err := b.rc.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && b.err == nil {
+		b.err = err
 	}
 	return n, err
 }
 
-func (w *watchedBody) Close() error {
-	err := w.rc.Close()
-	if err == nil && !w.eof {
-		w.eof = true // net/http's body reads itself to its end on Close
-		w.c.arm()
-	}
-	return err
+func (b *clientBody) Close() error { return b.rc.Close() }
+
+// clientWriter keeps a write deadline ahead of each write of a response, so a client that
+// stops reading releases its backend, and records the status sent. The deadline moves at
+// most once a second: a write always has at least d-1s.
+type clientWriter struct {
+	http.ResponseWriter
+	ctl    *http.ResponseController
+	d      time.Duration
+	set    time.Time // when the deadline was last moved
+	status int
 }
 
-// arm starts the disconnect watch after watchAfter, unless the client already sent more.
-func (c *sconn) arm() {
-	if c.armed || c.br.Buffered() > 0 {
-		return
+func (w *clientWriter) extend() {
+	if now := time.Now(); now.Sub(w.set) >= time.Second {
+		w.set = now
+		w.ctl.SetWriteDeadline(now.Add(w.d))
 	}
-	c.armed = true
-	c.watch.Reset(watchAfter)
 }
 
-// watchRead runs on the timer's goroutine while the request waits: a read that fails means
-// the client went away, and cancelling the connection's context ends the backend exchange.
-// A byte that arrives is the next request's and is handed to the connReader.
-func (c *sconn) watchRead() {
-	c.wmu.Lock()
-	if c.wstop {
-		c.wmu.Unlock()
-		c.watchDone <- struct{}{}
-		return
+func (w *clientWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
 	}
-	c.c.SetReadDeadline(time.Time{})
-	c.wmu.Unlock()
-	var b [1]byte
-	n, err := c.c.Read(b[:])
-	if n == 1 {
-		c.in.b, c.in.pending = b[0], true
-	} else if err != nil && !isTimeout(err) {
-		c.cancel()
-	}
-	c.watchDone <- struct{}{}
+	w.extend()
+	w.ResponseWriter.WriteHeader(code)
 }
 
-// stopWatch ends the disconnect watch before the connection reads the client again.
-func (c *sconn) stopWatch() {
-	if !c.armed {
-		return
+func (w *clientWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
 	}
-	c.armed = false
-	if c.watch.Stop() {
-		return
+	w.extend()
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController (flushes, upgrades) reach the connection.
+func (w *clientWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// bufferPool lends ReverseProxy its copy buffers.
+type bufferPool struct{ sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.Pool.Get().(*[]byte); ok {
+		return *v
 	}
-	c.wmu.Lock()
-	c.wstop = true
-	c.c.SetReadDeadline(aLongTimeAgo)
-	c.wmu.Unlock()
-	<-c.watchDone
-	c.wstop = false
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(v []byte) { b.Pool.Put(&v) }
+
+func (p *Proxy) newReverseProxy(log *slog.Logger) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite:        p.rewrite,
+		Transport:      roundTripFunc(p.roundTrip),
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler:   p.proxyError,
+		BufferPool:     &bufferPool{},
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
