@@ -515,3 +515,36 @@ func TestWorkerCanaryNeedsNoTraffic(t *testing.T) {
 		}
 	}
 }
+
+// A failed first deploy leaves nothing behind: no ghost release in status, no proxy holding
+// its port, and the name can be deployed again on another port. A port held by another pyship
+// app is named as such.
+func TestFailedFirstDeployLeavesNothingBehind(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	port := freeTCPPort(t)
+	if code, _, errs := e.deploy(e.project("v1", "crash", "rolling", port, nil)); code != 1 {
+		t.Fatalf("deploy of a crashing first release: exit %d\n%s", code, errs)
+	}
+	if st := e.status(); len(st) != 0 {
+		t.Errorf("status after a failed first deploy: %+v, want no app", st)
+	}
+	testsvc.Eventually(t, 10*time.Second, "the failed app's port to be free", func() error {
+		ln, err := netListen(port)
+		if err != nil {
+			return err
+		}
+		return ln.Close()
+	})
+	other := freeTCPPort(t)
+	if code, _, errs := e.deploy(e.project("v1", "", "rolling", other, nil)); code != 0 {
+		t.Fatalf("deploy of the same name on another port after the failure: exit %d\n%s", code, errs)
+	}
+	second := e.project("v1", "", "rolling", other, func(p *plan.Plan) { p.Name = "second" })
+	if code, _, errs := e.deploy(second); code == 0 || !strings.Contains(errs, fmt.Sprintf("port %d is the public port of the pyship app cliapp", other)) {
+		t.Errorf("deploy of another app on cliapp's port: exit %d\n%s", code, errs)
+	}
+	if st := e.status(); len(st) != 1 || st[0].App != "cliapp" {
+		t.Errorf("status after a refused first deploy of another app: %+v, want cliapp alone", st)
+	}
+}

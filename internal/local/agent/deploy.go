@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/pyship/pyship/internal/local/release"
@@ -126,7 +128,42 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 			progress(Event{Warning: werr.Error()})
 		}
 	}
+	rt.mu.Lock()
+	neverServed := rt.st.Stable == ""
+	rt.mu.Unlock()
+	if a.ctx.Err() == nil && !req.Rollback && neverServed && (err != nil || final.Phase == rollout.RolledBack) {
+		if ferr := a.forgetNeverServed(rt, req.App); ferr != nil {
+			progress(Event{Warning: ferr.Error()})
+		}
+	}
 	return final, err
+}
+
+// forgetNeverServed removes what a failed first deploy left: an app that never served keeps
+// no releases in status, no proxy process holding its port and no name a new project could
+// not reuse. Its data folder and its replicas' logs stay.
+func (a *Agent) forgetNeverServed(rt *app, name string) error {
+	rt.deploying.Lock()
+	defer rt.deploying.Unlock()
+	var ids []string
+	for _, i := range rt.sup.List() {
+		ids = append(ids, i.ID)
+	}
+	err := rt.Stop(a.ctx, ids)
+	rt.proxy.stop(a.ctx)
+	a.mu.Lock()
+	delete(a.apps, name)
+	a.mu.Unlock()
+	ents, rerr := os.ReadDir(a.paths().App(name))
+	for _, e := range ents {
+		if e.Name() != "data" && e.Name() != "logs" {
+			rerr = errors.Join(rerr, os.RemoveAll(filepath.Join(a.paths().App(name), e.Name())))
+		}
+	}
+	if err = errors.Join(err, rerr); err != nil {
+		return fmt.Errorf("cleaning up after the failed first deploy of %s: %w", name, err)
+	}
+	return nil
 }
 
 // refusal is a deploy request refused before anything changed (no webhook).

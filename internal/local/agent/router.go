@@ -195,6 +195,9 @@ func (r *router) serve(port int, known map[string]bool) error {
 	ln, err := net.Listen("tcp", net.JoinHostPort(r.a.bindHost(), strconv.Itoa(port)))
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
+			if other := r.a.appOnPort(port, r.app); other != "" {
+				return fmt.Errorf("port %d is the public port of the pyship app %s: change [run] port of %s, or stop %s first (pyship stop --app %s)", port, other, r.app, other, other)
+			}
 			return fmt.Errorf("port %d is already in use by another program: stop it, or change [run] port", port)
 		}
 		return fmt.Errorf("listening on port %d: %w", port, err)
@@ -454,4 +457,28 @@ func (r *router) release() {
 		r.ln.Close()
 		r.ln = nil
 	}
+}
+
+// appOnPort is the app other than except whose proxy serves port, or "".
+func (a *Agent) appOnPort(port int, except string) string {
+	a.mu.Lock()
+	apps := make(map[string]*app, len(a.apps))
+	maps.Copy(apps, a.apps)
+	a.mu.Unlock()
+	for name, rt := range apps {
+		if name == except {
+			continue
+		}
+		// TryLock: the caller holds its own router's lock, and two routers asking about each
+		// other must not wait on each other; a busy router is simply not named.
+		if !rt.proxy.mu.TryLock() {
+			continue
+		}
+		p := rt.proxy.port
+		rt.proxy.mu.Unlock()
+		if p == port {
+			return name
+		}
+	}
+	return ""
 }
