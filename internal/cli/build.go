@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -119,7 +120,12 @@ func (o *buildOptions) build(ctx context.Context, s *streams, p *plan.Plan, crea
 	}
 	push := o.push || reg != "" || (o.ociLayout == "" && o.tarFile == "")
 	if push && reg == "" {
+		// pyship's own registry is the default: started when it is not running, as the
+		// agent is by deploy.
 		reg = registry.DefaultAddr
+		if err := ensureRegistry(ctx, s); err != nil {
+			return buildResult{}, err
+		}
 	}
 	repo := strings.TrimSuffix(reg, "/") + "/" + res.Name
 	out := buildResult{Digest: res.Digest.String(), DepsLayer: res.Deps.String(), AppLayer: res.App.String(), DepsCached: res.DepsCached, Packages: len(res.Packages)}
@@ -198,4 +204,25 @@ func buildProgress(d *progress.Display) image.Progress {
 		}
 		d.Line("%s", b.String())
 	}
+}
+
+// ensureRegistry starts pyship's registry on its default address when nothing answers there.
+func ensureRegistry(ctx context.Context, s *streams) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if strings.HasSuffix(filepath.Base(exe), ".test") {
+		// A Go test binary would run its tests, not `registry serve`.
+		return fmt.Errorf("pyship's registry is not running on %s: start it with pyship registry serve", registry.DefaultAddr)
+	}
+	dir, err := registry.DefaultDir()
+	if err != nil {
+		return err
+	}
+	started, err := registry.Ensure(ctx, exe, registry.DefaultAddr, dir)
+	if started {
+		fmt.Fprintf(s.Err, "started pyship's registry on %s (content and log in %s; it keeps running)\n", registry.DefaultAddr, dir)
+	}
+	return err
 }

@@ -10,11 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/registry"
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
@@ -184,5 +187,38 @@ func TestBuildAndDockerfileRefuseSyntaxErrors(t *testing.T) {
 	writeFile("pkg/broken.py", "x = 1\ndef f():\n    pass\n")
 	if code, stdout, stderr := runCtx(t, ctx, "build", dir, "--base", base, "--oci-layout", layout); code != 0 || !strings.HasPrefix(stdout, "oci-layout:") {
 		t.Errorf("build of the fixed app: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// With no registry configured, build --push starts pyship's own registry on its default
+// address when nothing answers there (as deploy starts the agent), and pushes to it.
+func TestBuildStartsTheDefaultRegistry(t *testing.T) {
+	if registry.Answers(context.Background(), registry.DefaultAddr) {
+		t.Skipf("something already answers on %s, pyship's default registry address: the start cannot be tested here", registry.DefaultAddr)
+	}
+	planFile, base := buildFixture(t)
+	data := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pyshipBin(t), "build", "--plan", planFile, "--base", base, "--push")
+	cmd.Env = append(os.Environ(), "PYSHIP_DATA="+data)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	t.Cleanup(func() { // the registry keeps running by design: end it
+		cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, f := range cmdlines {
+			if b, _ := os.ReadFile(f); strings.Contains(string(b), "\x00registry\x00serve\x00") && strings.Contains(string(b), data) {
+				pid, _ := strconv.Atoi(strings.Split(f, "/")[2])
+				syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
+	})
+	if err != nil || !strings.Contains(errb.String(), "started pyship's registry on "+registry.DefaultAddr) ||
+		!strings.HasPrefix(out.String(), registry.DefaultAddr+"/flask-app:1.0.0@sha256:") {
+		t.Fatalf("build --push with no registry: %v\nstdout %s\nstderr %s", err, out.String(), errb.String())
+	}
+	if !registry.Answers(ctx, registry.DefaultAddr) {
+		t.Errorf("the started registry does not answer after the build")
 	}
 }
