@@ -31,7 +31,7 @@ func (b *builder) backup() {
 		b.ev("backup.recipients", b.specEv("backup.recipients", "spec [backup] recipients"))
 	}
 	if len(sb.SigningPublicKeys) > 0 {
-		b.ev("backup.signing_public_keys", b.specEv("backup.signing_public_keys", "spec [backup] signing_public_keys"))
+		b.ev("backup.signingPublicKeys", b.specEv("backup.signing_public_keys", "spec [backup] signing_public_keys"))
 	}
 	bk.Retention = Retention{KeepLast: sb.KeepLast, KeepDaily: sb.KeepDaily, KeepWeekly: sb.KeepWeekly}
 	var keys []string
