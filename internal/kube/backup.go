@@ -259,6 +259,11 @@ func (c *Client) RunBackup(ctx context.Context, b *Bundle, release string, progr
 	if b.BackupBefore == nil {
 		return fmt.Errorf("the plan asks for no backup before a deploy ([deploy] backup_before)")
 	}
+	// Without the signing key the pod would not start; say which Secret is missing instead.
+	if _, err := c.Core.CoreV1().Secrets(b.Namespace).Get(ctx, BackupSigningSecret(b.App), metav1.GetOptions{}); err != nil {
+		return fmt.Errorf("reading the backup signing key from Secret %s/%s: %w (create it from the key `pyship backup keygen --signing-key-file FILE` made: kubectl -n %s create secret generic %s --from-file=%s=FILE)",
+			b.Namespace, BackupSigningSecret(b.App), err, b.Namespace, BackupSigningSecret(b.App), SigningSecretKey)
+	}
 	tmpl := b.BackupBefore.DeepCopy()
 	ctr := &tmpl.Spec.Containers[0]
 	ctr.Args = append(ctr.Args, "--release", release)
