@@ -406,6 +406,31 @@ func TestUnsignedLegacyBackups(t *testing.T) {
 	if len(res.Deleted)+len(res.Decisions)+len(res.Incomplete) != 0 {
 		t.Fatalf("prune touched unsigned backups: %+v", res)
 	}
+
+	// Adopting checks every object, then signs: the backup counts without AllowUnsigned.
+	cfg.AllowUnsigned = false
+	c = newClient(t, cfg)
+	m, err := c.Adopt(ctx, legacy[1], ids)
+	must(t, err)
+	if m.SignedBy == "" || m.Format != ManifestFormat {
+		t.Fatalf("adopted manifest %+v", m)
+	}
+	l, err = c.List(ctx)
+	must(t, err)
+	if len(l.Backups) != 1 || l.Backups[0].ID != legacy[1] || l.Backups[0].SignedBy != cfg.SigningPublicKeys[0] || len(l.Rejected) != 2 {
+		t.Fatalf("after adopting %s: backups %d, rejected %d", legacy[1], len(l.Backups), len(l.Rejected))
+	}
+	if _, err := c.Adopt(ctx, legacy[1], ids); err == nil || !strings.Contains(err.Error(), "already signed") {
+		t.Fatalf("adopting twice: %v", err)
+	}
+	// A legacy backup whose object does not match its manifest is not adopted.
+	must(t, f.store.Put(ctx, f.lay.object(legacy[2], "data.tar.zst.age"), []byte("not what the manifest says")))
+	if _, err := c.Adopt(ctx, legacy[2], ids); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("adopting a damaged backup: %v; want ErrCorrupt", err)
+	}
+	if l, _ := c.List(ctx); len(l.Backups) != 1 {
+		t.Fatalf("a refused adoption signed something: %d backups", len(l.Backups))
+	}
 }
 
 // A signed archive that still tries to escape (a stolen key, a bug) is refused while it is
