@@ -15,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"filippo.io/age"
+	"github.com/klauspost/compress/zstd"
 )
 
 // entry is one crafted archive entry.
@@ -319,4 +322,25 @@ func FuzzExtractTree(f *testing.F) {
 		})
 		_ = checkTree(bytes.NewReader(data)) // verify must not panic on it either
 	})
+}
+
+// A zstd window larger than pyship ever writes is refused before the decoder allocates it.
+func TestLargeZstdWindowIsRefused(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	must(t, err)
+	zw, err := zstd.NewWriter(nil, zstd.WithWindowSize(64<<20))
+	must(t, err)
+	plain := bytes.Repeat([]byte("0123456789abcdef"), 4<<20) // 64 MiB
+	frame := zw.EncodeAll(plain, nil)
+	var enc bytes.Buffer
+	w, err := age.Encrypt(&enc, id.Recipient())
+	must(t, err)
+	_, err = w.Write(frame)
+	must(t, err)
+	must(t, w.Close())
+	rec := SourceRecord{PlainSize: int64(len(plain)), CipherSize: int64(enc.Len())}
+	err = decryptStream(&enc, "obj", rec, nil, []age.Identity{id}, discardAll)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "exceeds") {
+		t.Fatalf("a 64 MiB window: %v; want ErrCorrupt saying it exceeds the limit", err)
+	}
 }

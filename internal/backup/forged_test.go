@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -106,13 +107,17 @@ func newScene(t *testing.T) scene {
 }
 
 // state is treeState of the scene, where the folders that hold restore targets (app,
-// scratch) are compared without their mtime: a restore stages beside its target, so their
-// mtime changes even when nothing is restored. Everything in them, and everything else, is
-// compared in full.
+// scratch, and app/data when it is a mount point) are compared without their mtime: a restore
+// stages beside its target (inside it for a mount point), so their mtime changes even when
+// nothing is restored. Everything in them, and everything else, is compared in full.
 func (s scene) state(t *testing.T) map[string]string {
 	t.Helper()
 	st := treeState(t, s.root)
-	for _, k := range []string{"app", "scratch"} {
+	keys := []string{"app", "scratch"}
+	if isMountPoint(s.data) {
+		keys = append(keys, "app/data")
+	}
+	for _, k := range keys {
 		if v, ok := st[k]; ok {
 			st[k], _, _ = strings.Cut(v, " mtime=")
 		}
@@ -401,6 +406,31 @@ func TestUnsignedLegacyBackups(t *testing.T) {
 	if len(res.Deleted)+len(res.Decisions)+len(res.Incomplete) != 0 {
 		t.Fatalf("prune touched unsigned backups: %+v", res)
 	}
+
+	// Adopting checks every object, then signs: the backup counts without AllowUnsigned.
+	cfg.AllowUnsigned = false
+	c = newClient(t, cfg)
+	m, err := c.Adopt(ctx, legacy[1], ids)
+	must(t, err)
+	if m.SignedBy == "" || m.Format != ManifestFormat {
+		t.Fatalf("adopted manifest %+v", m)
+	}
+	l, err = c.List(ctx)
+	must(t, err)
+	if len(l.Backups) != 1 || l.Backups[0].ID != legacy[1] || l.Backups[0].SignedBy != cfg.SigningPublicKeys[0] || len(l.Rejected) != 2 {
+		t.Fatalf("after adopting %s: backups %d, rejected %d", legacy[1], len(l.Backups), len(l.Rejected))
+	}
+	if _, err := c.Adopt(ctx, legacy[1], ids); err == nil || !strings.Contains(err.Error(), "already signed") {
+		t.Fatalf("adopting twice: %v", err)
+	}
+	// A legacy backup whose object does not match its manifest is not adopted.
+	must(t, f.store.Put(ctx, f.lay.object(legacy[2], "data.tar.zst.age"), []byte("not what the manifest says")))
+	if _, err := c.Adopt(ctx, legacy[2], ids); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("adopting a damaged backup: %v; want ErrCorrupt", err)
+	}
+	if l, _ := c.List(ctx); len(l.Backups) != 1 {
+		t.Fatalf("a refused adoption signed something: %d backups", len(l.Backups))
+	}
 }
 
 // A signed archive that still tries to escape (a stolen key, a bug) is refused while it is
@@ -454,3 +484,40 @@ func TestSignedButHostileArchives(t *testing.T) {
 }
 
 func sha256sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// A target that is a mount point (a Kubernetes volume) is staged inside itself and its
+// entries swapped: a genuine backup replaces what it holds, a hostile one leaves it as it was,
+// and nothing is left behind either way.
+func TestRestoreInPlaceIntoAMountPoint(t *testing.T) {
+	ctx, sc, cfg, ids, key, f := signedScene(t)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", sc.data).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here (needs root): %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", sc.data).Run() })
+	if !isMountPoint(sc.data) {
+		t.Fatal("the tmpfs is not seen as a mount point")
+	}
+	writeFile(t, filepath.Join(sc.data, "orders.txt"), []byte("real orders\n"), 0o644)
+	writeFile(t, sc.db, []byte("db"), 0o644)
+	cfg.Sources = cfg.Sources[:1]
+	c := newClient(t, cfg)
+	m, err := c.Now(ctx, NowOptions{})
+	must(t, err)
+	writeFile(t, filepath.Join(sc.data, "orders.txt"), []byte("changed\n"), 0o644)
+	writeFile(t, filepath.Join(sc.data, "new.txt"), []byte("new\n"), 0o644)
+	if _, err := c.Restore(ctx, m.ID, RestoreOptions{Identities: ids}); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(sc.data)
+	if b, _ := os.ReadFile(filepath.Join(sc.data, "orders.txt")); string(b) != "real orders\n" || len(ents) != 1 || !isMountPoint(sc.data) {
+		t.Fatalf("after the restore the volume holds %v (orders %q), mounted %v", ents, b, isMountPoint(sc.data))
+	}
+
+	id := "20261205T000000Z-0bad"
+	rec := f.object(ctx, id, Source{Name: "data", Kind: KindDir}, craftTar(t, escapes()[2].entries...))
+	f.manifest(ctx, &Manifest{ID: id, Sources: []SourceRecord{rec}}, &key)
+	before := sc.state(t)
+	_, err = c.Restore(ctx, id, RestoreOptions{Identities: ids})
+	refused(t, "hostile restore into a volume", err, escapes()[2].reason, ErrCorrupt)
+	diffStates(t, before, sc.state(t))
+}

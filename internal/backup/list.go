@@ -35,7 +35,7 @@ type Rejected struct {
 // untrusted says whether err is about the origin or form of a stored document (it is refused),
 // rather than about reaching it.
 func untrusted(err error) bool {
-	return errors.Is(err, ErrUnsigned) || errors.Is(err, ErrBadSignature) || errors.Is(err, ErrCorrupt)
+	return errors.Is(err, ErrUnsigned) || errors.Is(err, ErrBadSignature) || errors.Is(err, ErrCorrupt) || errors.Is(err, errNewerFormat)
 }
 
 // List reads every manifest under the destination.

@@ -2,6 +2,7 @@ package backup
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -13,6 +14,9 @@ import (
 const ManifestFormat = 2
 
 const legacyManifestFormat = 1
+
+// errNewerFormat is a manifest of a newer pyship: it does not count here either.
+var errNewerFormat = errors.New("upgrade pyship to read it")
 
 // Manifest describes one complete backup. A backup exists only once its manifest is written,
 // which happens after every source's object has been uploaded.
@@ -75,7 +79,7 @@ func parseManifest(b []byte, key, id string, format int) (*Manifest, error) {
 	}
 	if m.Format != format {
 		if m.Format > ManifestFormat {
-			return nil, fmt.Errorf("manifest %s has format %d; this pyship reads format %d: upgrade pyship", key, m.Format, ManifestFormat)
+			return nil, fmt.Errorf("manifest %s has format %d; this pyship reads format %d: %w", key, m.Format, ManifestFormat, errNewerFormat)
 		}
 		return nil, fmt.Errorf("manifest %s: format %d where %d was expected: %w", key, m.Format, format, ErrCorrupt)
 	}

@@ -89,7 +89,9 @@ func decryptStream(body io.Reader, key string, rec SourceRecord, recipients []st
 		}
 		return fmt.Errorf("decrypting %s: %w: %v", key, ErrCorrupt, err)
 	}
-	zr, err := zstd.NewReader(ar, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxWindow(64<<20))
+	// pyship writes 1 MiB windows (4 MiB before frameWriter): a larger one is not pyship's,
+	// and would only make decoding take memory.
+	zr, err := zstd.NewReader(ar, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxWindow(maxWindow))
 	if err != nil {
 		return fmt.Errorf("decompressing %s: %w: %v", key, ErrCorrupt, err)
 	}
@@ -119,6 +121,9 @@ func decryptStream(body io.Reader, key string, rec SourceRecord, recipients []st
 	}
 	return nil
 }
+
+// maxWindow is the largest zstd window a backup may use.
+const maxWindow = 8 << 20
 
 // sizeGuard fails reads once more than max bytes came through: a stream that outgrows what the
 // manifest says is refused at that point, not after it has been expanded to the end. It

@@ -183,13 +183,20 @@ environment by the variable [backup] postgres names.`,
 	f.StringArrayVar(&o.sqlite, "sqlite", nil, "SQLite file to back up, [NAME=]FILE, repeatable")
 	f.StringVarP(&o.output, "output", "o", "text", "result format: text or json")
 	cmd.AddCommand(newBackupNowCmd(s, o), newBackupListCmd(s, o), newBackupVerifyCmd(s, o), newBackupRestoreCmd(s, o),
-		newBackupPruneCmd(s, o), newBackupDrillCmd(s, o), newBackupKeygenCmd(s, o))
+		newBackupPruneCmd(s, o), newBackupDrillCmd(s, o), newBackupKeygenCmd(s, o), newBackupAdoptCmd(s, o))
 	return cmd
 }
 
-// client builds the backup client with progress lines on stderr. With taking (a backup is
-// taken) it says where the sources are read, adds the signing key and checks the settings.
-func (o *backupOptions) client(cmd *cobra.Command, s *streams, taking bool) (*backup.Client, backup.Config, error) {
+// What a backup client is built for: reading backups, taking one (the sources are said, the
+// signing key added and the settings checked), or signing existing ones (the key added).
+const (
+	forReading = iota
+	forTaking
+	forSigning
+)
+
+// client builds the backup client with progress lines on stderr, for use (forReading, ...).
+func (o *backupOptions) client(cmd *cobra.Command, s *streams, use int) (*backup.Client, backup.Config, error) {
 	if o.output != "text" && o.output != "json" {
 		return nil, backup.Config{}, usageError{fmt.Errorf("--output %q: want text or json", o.output)}
 	}
@@ -197,13 +204,15 @@ func (o *backupOptions) client(cmd *cobra.Command, s *streams, taking bool) (*ba
 	if err != nil {
 		return nil, cfg, err
 	}
-	if taking {
-		if from != "" {
-			fmt.Fprintf(s.Err, "sources: %s\n", from)
-		}
+	if use == forTaking && from != "" {
+		fmt.Fprintf(s.Err, "sources: %s\n", from)
+	}
+	if use != forReading {
 		if err := o.signingKey(&cfg); err != nil {
 			return nil, cfg, err
 		}
+	}
+	if use == forTaking {
 		if err := cfg.Validate(); err != nil {
 			return nil, cfg, usageError{err}
 		}
@@ -282,7 +291,7 @@ func newBackupNowCmd(s *streams, o *backupOptions) *cobra.Command {
 // backupNow takes a backup, then prunes when asked, as a scheduled backup does: the retention
 // applies once the new backup counts. It returns the backup's ID, "" when none completed.
 func backupNow(cmd *cobra.Command, s *streams, o *backupOptions, release string, prune bool) (string, error) {
-	c, cfg, err := o.client(cmd, s, true)
+	c, cfg, err := o.client(cmd, s, forTaking)
 	if err != nil {
 		return "", err
 	}
@@ -307,7 +316,7 @@ func newBackupListCmd(s *streams, o *backupOptions) *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List complete backups, newest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := o.client(cmd, s, false)
+			c, _, err := o.client(cmd, s, forReading)
 			if err != nil {
 				return err
 			}
@@ -346,7 +355,7 @@ func newBackupVerifyCmd(s *streams, o *backupOptions) *cobra.Command {
 	return &cobra.Command{
 		Use: "verify [ID|latest]", Short: "Download, decrypt and check every hash of a backup without restoring", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := o.client(cmd, s, false)
+			c, _, err := o.client(cmd, s, forReading)
 			if err != nil {
 				return err
 			}
@@ -370,7 +379,7 @@ func newBackupRestoreCmd(s *streams, o *backupOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "restore [ID|latest]", Short: "Restore a backup in place, or --to another folder, file or database", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := o.client(cmd, s, false)
+			c, _, err := o.client(cmd, s, forReading)
 			if err != nil {
 				return err
 			}
@@ -402,7 +411,7 @@ func newBackupPruneCmd(s *streams, o *backupOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "prune", Short: "Delete the backups the retention does not keep", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, cfg, err := o.client(cmd, s, false)
+			c, cfg, err := o.client(cmd, s, forReading)
 			if err != nil {
 				return err
 			}
@@ -444,7 +453,7 @@ func newBackupDrillCmd(s *streams, o *backupOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "drill [ID|latest]", Short: "Restore into a scratch place and report the recovery point and time", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := o.client(cmd, s, false)
+			c, _, err := o.client(cmd, s, forReading)
 			if err != nil {
 				return err
 			}
@@ -466,6 +475,35 @@ func newBackupDrillCmd(s *streams, o *backupOptions) *cobra.Command {
 	cmd.Flags().StringVar(&opts.Scratch, "scratch", "", "folder to restore into (default: a temporary folder, removed after)")
 	cmd.Flags().StringVar(&opts.ScratchPostgres, "scratch-postgres", "", "DSN of a scratch database for PostgreSQL sources (without it they are only verified)")
 	return cmd
+}
+
+func newBackupAdoptCmd(s *streams, o *backupOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "adopt ID",
+		Short: "Sign an unsigned backup of an earlier pyship, after checking every object, so it counts again",
+		Long: `Backups taken before signed backups are unsigned: they are rejected unless --allow-unsigned.
+adopt checks every object of backup ID against its manifest (as verify does, with
+--identity-file), then signs the manifest with the signing key (--signing-key-file or
+PYSHIP_BACKUP_SIGNING_KEY): from then on it is listed, restored and pruned like any signed
+backup. Adopt only backups you know you took: the checks prove the objects match the manifest,
+not who wrote both (see ` + "`pyship backup list --allow-unsigned`" + `).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, _, err := o.client(cmd, s, forSigning)
+			if err != nil {
+				return err
+			}
+			ids, err := backup.ReadIdentities(o.identityFile)
+			if err != nil {
+				return usageError{err}
+			}
+			m, err := c.Adopt(cmd.Context(), args[0], ids)
+			if err != nil {
+				return err
+			}
+			return o.result(s, m, fmt.Sprintf("%s signed by %s\n", m.ID, m.SignedBy))
+		},
+	}
 }
 
 func newBackupKeygenCmd(s *streams, o *backupOptions) *cobra.Command {

@@ -62,6 +62,11 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 	if !strings.Contains(string(out), "pushed the backup agent image "+reg+"/kbackup/web:agent-") {
 		t.Errorf("deploy did not say it pushed the agent image beside the app's:\n%s", out)
 	}
+	// The signing key's Secret is not there yet: the deploy says the schedule cannot run.
+	if !strings.Contains(string(out), "warning: the scheduled backups of web will not start") || !strings.Contains(string(out), "create secret generic web-backup-signing") {
+		t.Errorf("deploy without the Secret web-backup-signing did not warn:\n%s", out)
+	}
+	signingSecret(t, c, "web")
 
 	cj, err := c.Core.BatchV1().CronJobs(c.Namespace).Get(ctx, "web-backup", metav1.GetOptions{})
 	if err != nil {
@@ -162,6 +167,7 @@ func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
 	p.Backup = &plan.Backup{Schedule: "0 * * * *", Destination: dest, Endpoint: s3["PYSHIP_TEST_S3_ENDPOINT"], Region: "us-east-1",
 		Recipients: []string{pub}, SigningPublicKeys: []string{kubeSigningKey(t)}, Postgres: []plan.PostgresSource{{Name: "db", Secret: "DATABASE_URL"}}}
 	p.Kubernetes = &plan.Kubernetes{AgentBase: pgbase}
+	signingSecret(t, c, "web")
 	b, _ = json.Marshal(p)
 	if err := os.WriteFile(pf, b, 0o644); err != nil {
 		t.Fatal(err)
@@ -215,6 +221,7 @@ func TestKubernetesRollbackWithData(t *testing.T) {
 	bin := pyshipBin(t)
 	ident, pub := testIdentity(t)
 	signingPub := kubeSigningKey(t)
+	signingSecret(t, c, "shop")
 	dest := "s3://" + s3["PYSHIP_TEST_S3_BUCKET"] + "/kdata-" + c.Namespace
 	proj := testsvc.WriteTree(t, map[string]string{
 		"main.py":                "import os, http.server\nhttp.server.HTTPServer(('', int(os.environ['PORT'])), http.server.SimpleHTTPRequestHandler).serve_forever()\n",
@@ -368,15 +375,25 @@ func runAsPod(ctx context.Context, t *testing.T, pm, s3 map[string]string, ctr c
 	}
 }
 
-// kubeSigningKey makes a backup signing key, puts its private half where runAsPod passes it
-// to a backup pod (as the Secret APP-backup-signing would) and its public half where the
-// commands of this process read it, and returns the public half.
+// kubeSigningKey makes a backup signing key, puts its private half where runAsPod passes it to
+// a backup pod (as the node would from the Secret APP-backup-signing, see signingSecret) and
+// its public half where the commands of this process read it, and returns the public half.
 func kubeSigningKey(t *testing.T) string {
 	t.Helper()
 	pub, key := testSigningKey(t)
 	t.Setenv("PYSHIP_BACKUP_SIGNING_KEY", key)
 	t.Setenv("PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS", pub)
 	return pub
+}
+
+// signingSecret creates the Secret APP-backup-signing in c's namespace from the key
+// kubeSigningKey made.
+func signingSecret(t *testing.T, c *kube.Client, app string) {
+	t.Helper()
+	if _, err := c.Core.CoreV1().Secrets(c.Namespace).Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: kube.BackupSigningSecret(app)},
+		Data: map[string][]byte{kube.SigningSecretKey: []byte(os.Getenv("PYSHIP_BACKUP_SIGNING_KEY") + "\n")}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // testIdentity makes an age identity file with `pyship backup keygen` and returns it with its

@@ -92,6 +92,12 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 	progress := kubeProgress(s)
 	dctx, cancel := context.WithTimeout(ctx, o.kube.timeout)
 	defer cancel()
+	if p.Backup != nil && p.Backup.Schedule != "" && b.BackupPod != nil {
+		// A CronJob whose pod cannot start reports to nobody: say it now.
+		if err := c.CheckSigningSecret(dctx, b); err != nil {
+			progress("warning: the scheduled backups of %s will not start: %v", b.App, err)
+		}
+	}
 	if err := backupBeforeDeploy(dctx, c, b, progress); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -72,7 +73,15 @@ func TestBackupBeforeDeployAndRollbackWithData(t *testing.T) {
 		t.Errorf("status text lacks the backup lines:\n%s", text)
 	}
 
-	// rollback --with-data restores the data r1 had, then serves r1.
+	// Forged manifests tagged r1 and r2, newer than any real backup, dropped into the bucket by
+	// someone who can write to it: unsigned, so rollback never picks them.
+	for i, rel := range []string{"r1", "r2"} {
+		id := fmt.Sprintf("20991231T00000%dZ-000%d", i, i)
+		writeTestFile(t, filepath.Join(v["PYSHIP_TEST_S3_DATA"], strings.TrimPrefix(dest, "s3://"), id, "manifest.json"),
+			`{"format":1,"id":"`+id+`","created":"2099-12-31T00:00:0`+strconv.Itoa(i)+`Z","release":"`+rel+`","sources":[{"name":"data","kind":"dir","origin":"/","object":"data.tar.zst.age"}]}`)
+	}
+
+	// rollback --with-data restores the data r1 had (the real backup), then serves r1.
 	code, _, errs = e.run("rollback", "--with-data", "--identity-file", identity, "r1")
 	if code != 0 || !strings.Contains(errs, "restoring the data of r1 from backup") {
 		t.Fatalf("rollback --with-data: exit %d:\n%s", code, errs)
@@ -86,7 +95,8 @@ func TestBackupBeforeDeployAndRollbackWithData(t *testing.T) {
 
 	// r2 was never backed up before a deploy replaced it: nothing changes.
 	code, _, errs = e.run("rollback", "--with-data", "--identity-file", identity, "r2")
-	if code != 1 || !strings.Contains(errs, "is tagged with release r2") || !strings.Contains(errs, "nothing was changed") {
+	if code != 1 || !strings.Contains(errs, "is tagged with release r2") || !strings.Contains(errs, "nothing was changed") ||
+		!strings.Contains(errs, "rejected, e.g. backup 2099") || !strings.Contains(errs, "not signed") {
 		t.Fatalf("rollback --with-data r2: exit %d:\n%s", code, errs)
 	}
 	if st := e.status(); len(st) != 1 || st[0].Stable != "r1" || st[0].Stopped || readLive() != "orders of v1\n" {

@@ -259,6 +259,10 @@ func (c *Client) RunBackup(ctx context.Context, b *Bundle, release string, progr
 	if b.BackupBefore == nil {
 		return fmt.Errorf("the plan asks for no backup before a deploy ([deploy] backup_before)")
 	}
+	// Without the signing key the pod would not start; say which Secret is missing instead.
+	if err := c.CheckSigningSecret(ctx, b); err != nil {
+		return err
+	}
 	tmpl := b.BackupBefore.DeepCopy()
 	ctr := &tmpl.Spec.Containers[0]
 	ctr.Args = append(ctr.Args, "--release", release)
@@ -266,6 +270,17 @@ func (c *Client) RunBackup(ctx context.Context, b *Bundle, release string, progr
 		tmpl.Spec.Affinity = nil // no app pod to run beside (scaled down): the volumes are free
 	}
 	return c.runJob(ctx, b, "backup-"+release, tmpl, "backup", progress)
+}
+
+// CheckSigningSecret fails when the Secret the backup pod takes its signing key from
+// (BackupSigningSecret) cannot be read, saying how to create it.
+func (c *Client) CheckSigningSecret(ctx context.Context, b *Bundle) error {
+	name := BackupSigningSecret(b.App)
+	if _, err := c.Core.CoreV1().Secrets(b.Namespace).Get(ctx, name, metav1.GetOptions{}); err != nil {
+		return fmt.Errorf("reading the backup signing key from Secret %s/%s: %w (create it from the key `pyship backup keygen --signing-key-file FILE` made: kubectl -n %s create secret generic %s --from-file=%s=FILE)",
+			b.Namespace, name, err, b.Namespace, name, SigningSecretKey)
+	}
+	return nil
 }
 
 // IdentityMount is where the restore pod finds the age identity of RestoreData's Secret.

@@ -31,7 +31,7 @@ func (b *builder) backup() {
 		b.ev("backup.recipients", b.specEv("backup.recipients", "spec [backup] recipients"))
 	}
 	if len(sb.SigningPublicKeys) > 0 {
-		b.ev("backup.signing_public_keys", b.specEv("backup.signing_public_keys", "spec [backup] signing_public_keys"))
+		b.ev("backup.signingPublicKeys", b.specEv("backup.signing_public_keys", "spec [backup] signing_public_keys"))
 	}
 	bk.Retention = Retention{KeepLast: sb.KeepLast, KeepDaily: sb.KeepDaily, KeepWeekly: sb.KeepWeekly}
 	var keys []string
@@ -78,6 +78,9 @@ func (b *builder) backup() {
 	}
 	if sb.Schedule != "" && len(bk.Folders)+len(bk.SQLite)+len(bk.Postgres) == 0 {
 		b.warnf("%s: [backup] schedule is set but there is nothing to back up: no persistent data folder, sqlite or postgres source", location(b.specEv("backup.schedule", "")))
+	}
+	if len(sb.SigningPublicKeys) == 0 && (sb.Schedule != "" || b.sp.Deploy.BackupBefore) {
+		b.warnf("%s: [backup] has no signing_public_keys: backups are signed and only those a pinned key signed are restored; make a key with `pyship backup keygen --signing-key-file FILE`, pin its public half there and give the private half to the agent (PYSHIP_BACKUP_SIGNING_KEY in the app's secrets file)", location(b.specEv("backup.destination", "")))
 	}
 	b.p.Backup = bk
 }

@@ -56,14 +56,15 @@ func backupSpec(dir string) *spec.Spec {
 	file := filepath.Join(dir, "pyship.toml")
 	return &spec.Spec{
 		Backup: spec.Backup{Schedule: "0 3 * * *", Destination: "s3://acme-backups/shop",
-			Recipients: []string{"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"},
-			KeepDaily:  14, SQLite: []string{"./data/app.db"}, Postgres: []string{"db=DATABASE_URL"}},
+			Recipients:        []string{"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"},
+			SigningPublicKeys: []string{"pyship-sign-ed25519:mXrQ3VhBq7d0H1eH2f8k0bQ6fR9lq1W0n1cY3m6KcJg"},
+			KeepDaily:         14, SQLite: []string{"./data/app.db"}, Postgres: []string{"db=DATABASE_URL"}},
 		Data: spec.Data{Persistent: []string{"data"}},
 		Env:  map[string]string{},
 		File: file,
 		Positions: map[string]spec.Pos{
 			"data.persistent": {File: file, Line: 2}, "backup.schedule": {File: file, Line: 5}, "backup.destination": {File: file, Line: 6},
-			"backup.recipients": {File: file, Line: 7}, "backup.keep_daily": {File: file, Line: 8},
+			"backup.recipients": {File: file, Line: 7}, "backup.signing_public_keys": {File: file, Line: 11}, "backup.keep_daily": {File: file, Line: 8},
 			"backup.sqlite": {File: file, Line: 9}, "backup.postgres": {File: file, Line: 10},
 		},
 	}

@@ -135,6 +135,7 @@ func WriteText(w io.Writer, p *Plan, explain bool) error {
 		r := bk.Retention
 		line("backup keeps", fmt.Sprintf("last %d, daily %d, weekly %d", r.KeepLast, r.KeepDaily, r.KeepWeekly), "backup.retention")
 		line("encrypted to", fmt.Sprintf("%d age %s", len(bk.Recipients), plural(len(bk.Recipients), "recipient")), "backup.recipients")
+		line("signed by", fmt.Sprintf("%d pinned %s", len(bk.SigningPublicKeys), plural(len(bk.SigningPublicKeys), "key")), "backup.signingPublicKeys")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
