@@ -79,6 +79,7 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 		newDeployCmd(s), newStatusCmd(s), newLogsCmd(s), newRollbackCmd(s), newPromoteCmd(s), newAbortCmd(s), newStopCmd(s), newDestroyCmd(s), newAgentCmd(s),
 		newRenderCmd(s),
 		newDiffCmd(s),
+		newGitOpsCmd(s),
 		newBuildCmd(s),
 		newDockerfileCmd(s),
 		newSBOMCmd(s),
