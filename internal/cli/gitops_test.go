@@ -261,3 +261,28 @@ func decodeObjects(t *testing.T, r io.Reader) []*unstructured.Unstructured {
 		}
 	}
 }
+
+func TestGitOpsBootstrap(t *testing.T) {
+	dir := gitOpsProject(t)
+	code, out, errs := runCLI(t, "gitops", "bootstrap", dir, "--repo", "https://git.example/platform.git", "--env", "prod", "-n", "web")
+	if code != ExitOK || !strings.Contains(out, "kind: GitRepository") || !strings.Contains(out, "kind: Kustomization") || !strings.Contains(out, "path: ./apps/web/prod") {
+		t.Errorf("flux: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = runCLI(t, "gitops", "bootstrap", dir, "--repo", "https://git.example/platform.git", "--env", "prod", "--controller", "argocd")
+	if code != ExitOK || !strings.Contains(out, "kind: Application") || !strings.Contains(out, "path: apps/web/prod") {
+		t.Errorf("argocd: exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--env", "qa"}, `unknown environment "qa"`},
+		{[]string{"--env", "prod", "--controller", "jenkins"}, "give flux or argocd"},
+		{[]string{"--env", "prod", "--path", "/abs"}, "relative to the repository's root"},
+	} {
+		code, _, errs := runCLI(t, append([]string{"gitops", "bootstrap", dir, "--repo", "https://git.example/p.git"}, tc.args...)...)
+		if code != ExitUsage || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, want %d with %q\n%s", tc.args, code, ExitUsage, tc.want, errs)
+		}
+	}
+}
