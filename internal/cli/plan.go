@@ -9,6 +9,7 @@ type planOptions struct {
 	env     string
 	explain bool
 	out     outputFlag
+	change  changeFlags
 }
 
 func newPlanCmd(s *streams) *cobra.Command {
@@ -22,7 +23,11 @@ name, version, Python version, dependencies, start command, port, health check, 
 folders, target, strategy and replicas.
 
 --explain adds the evidence for each value (file:line and the rule that decided).
---output json prints the plan as a stable JSON document (see docs/plan-json.md).`,
+--output json prints the plan as a stable JSON document (see docs/plan-json.md).
+
+--out FILE diffs the app rendered with --image against the cluster, prints the diff and saves
+the change for 'pyship apply FILE', which applies exactly it, or refuses when the cluster
+changed since. --detailed-exitcode exits 0 with no changes, 2 with changes, 1 on an error.`,
 		Example: `  pyship plan
   pyship plan --explain examples/flask
   pyship plan --env production --output json | jq .run.command`,
@@ -32,6 +37,16 @@ folders, target, strategy and replicas.
 				return err
 			}
 			p, err := resolvePlan(cmd.Context(), dirArg(args), o.env)
+			if o.change.wanted() {
+				if err == nil {
+					var changed bool
+					changed, err = o.change.run(cmd.Context(), s, p, o.env)
+					if o.change.detailed {
+						return detailedExit(changed, err)
+					}
+				}
+				return err
+			}
 			if err != nil {
 				return err
 			}
@@ -44,5 +59,6 @@ folders, target, strategy and replicas.
 	c.Flags().StringVar(&o.env, "env", "", "apply the [env.NAME] overlay of the spec")
 	c.Flags().BoolVar(&o.explain, "explain", false, "show the evidence for each value")
 	o.out.register(c)
+	o.change.add(c.Flags())
 	return c
 }

@@ -23,6 +23,11 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
+// failureError exits 1 whatever err is (--detailed-exitcode keeps 2 for "there are changes").
+type failureError struct{ err error }
+
+func (e failureError) Error() string { return e.err.Error() }
+
 // exitError carries an exit code for a failure that was already reported.
 type exitError struct{ code int }
 
@@ -51,6 +56,10 @@ func Main(ctx context.Context, args []string, in io.Reader, out, errw io.Writer)
 		return ee.code
 	}
 	fmt.Fprintf(errw, "pyship: %v\n", err)
+	var fe failureError
+	if errors.As(err, &fe) {
+		return ExitFailure
+	}
 	var ue usageError
 	if errors.As(err, &ue) || isFlagError(err) {
 		return ExitUsage
@@ -80,6 +89,7 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 		newRenderCmd(s),
 		newDiffCmd(s),
 		newGitOpsCmd(s),
+		newApplyCmd(s),
 		newBuildCmd(s),
 		newDockerfileCmd(s),
 		newSBOMCmd(s),

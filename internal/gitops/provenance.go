@@ -21,9 +21,14 @@ func PlanHash(p *plan.Plan) (string, error) {
 	q.SpecFile = relativeTo(p.Dir, p.SpecFile)
 	q.SecretsFile = relativeTo(p.Dir, p.SecretsFile)
 	q.Dir = ""
-	b, err := json.Marshal(q)
+	return jsonDigest(q)
+}
+
+// jsonDigest is "sha256:" and the hex sha256 of v's JSON (maps sorted: deterministic).
+func jsonDigest(v any) (string, error) {
+	b, err := json.Marshal(v)
 	if err != nil {
-		return "", fmt.Errorf("hashing the plan: %w", err)
+		return "", fmt.Errorf("hashing: %w", err)
 	}
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
