@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/pyship/pyship/internal/gitops"
@@ -20,6 +21,7 @@ type gitOpsPush struct {
 	rf                 renderFlags
 	namespace          string
 	repo, root, author string
+	ageRecipients      []string
 	target             gitops.Target
 }
 
@@ -37,7 +39,8 @@ input gives the same bytes; when they are already there, nothing is committed.
 A URL (https://, ssh://, user@host:path) is cloned into memory, committed to and pushed, never
 by force: when the branch moved meanwhile, the folder is written again on its new tip and
 pushed again. A local checkout (a folder) must be clean; the commit is made there, not pushed.
-Secrets are left out of the folder (they are never written in plaintext).`,
+Secrets are never written in plaintext: with --age-recipient they are SOPS-encrypted (Flux
+decrypts them), else left out of the folder.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, dir, err := o.run(cmd.Context(), s, args, reproduceCommand(cmd))
@@ -55,6 +58,7 @@ func (o *gitOpsPush) add(fs *pflag.FlagSet) {
 	o.rf.add(fs)
 	fs.StringVarP(&o.namespace, "namespace", "n", "", "namespace of the objects (default [kubernetes] namespace, else \"default\")")
 	addGitTargetFlags(fs, &o.repo, &o.root, &o.author, &o.target)
+	fs.StringSliceVar(&o.ageRecipients, "age-recipient", nil, "write the app's Secret SOPS-encrypted to this age public key (age1...; repeatable); without, Secrets are left out")
 }
 
 // addGitTargetFlags adds the flags naming the repository, folder, branches and author.
@@ -99,7 +103,7 @@ func (o *gitOpsPush) run(ctx context.Context, s *streams, args []string, command
 	if prov.SourceCommit, prov.SourceDirty, err = gitops.SourceCommit(p.Dir); err != nil {
 		return nil, "", err
 	}
-	return gitops.PushEnv(ctx, o.target, o.root, gitops.Input{Bundle: b, Provenance: prov})
+	return gitops.PushEnv(ctx, o.target, o.root, gitops.Input{Bundle: b, Provenance: prov, AgeRecipients: o.ageRecipients, Now: time.Now()})
 }
 
 // provenance starts an env folder's provenance from the image: its digest and its SBOM
@@ -150,7 +154,13 @@ func reproduceCommand(cmd *cobra.Command) string {
 			parts = append(parts, "--repo", shellQuote(gitops.Redact(f.Value.String())))
 		case "plan", "branch", "base", "author":
 		default:
-			parts = append(parts, "--"+f.Name, shellQuote(f.Value.String()))
+			vals := []string{f.Value.String()}
+			if sv, ok := f.Value.(pflag.SliceValue); ok {
+				vals = sv.GetSlice()
+			}
+			for _, v := range vals {
+				parts = append(parts, "--"+f.Name, shellQuote(v))
+			}
 		}
 	})
 	return strings.Join(parts, " ")

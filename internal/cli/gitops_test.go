@@ -286,3 +286,37 @@ func TestGitOpsBootstrap(t *testing.T) {
 		}
 	}
 }
+
+// TestGitOpsPushEncryptsSecrets: with --age-recipient the app's Secret goes to Git
+// SOPS-encrypted, never in plaintext; the README's command repeats the flag.
+func TestGitOpsPushEncryptsSecrets(t *testing.T) {
+	pf := writePlan(t, "web")
+	url := bareRepo(t)
+	const r1, r2 = "age1nsnvtv6vtcxfdnre3zexhvs6ugh2t6hn5lvdcessz3hmnrwhqfhswgrczq", "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+	code, _, errs := runCLI(t, "gitops", "push", "--plan", pf, "--env", "prod", "--repo", url, "--image", cliImage, "--age-recipient", r1, "--age-recipient", r2)
+	if code != ExitOK {
+		t.Fatalf("push: exit %d\n%s", code, errs)
+	}
+	clone := cloneRepo(t, url, "main")
+	enc, err := os.ReadFile(filepath.Join(clone, "apps/web/prod/secret-web-secrets.sops.yaml"))
+	if err != nil || !strings.Contains(string(enc), "ENC[AES256_GCM,") || !strings.Contains(string(enc), r2) {
+		t.Fatalf("the encrypted Secret: %v\n%s", err, enc)
+	}
+	err = filepath.WalkDir(clone, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		if strings.Contains(string(b), "hunter2") {
+			t.Errorf("%s holds the secret in plaintext", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, _ := os.ReadFile(filepath.Join(clone, "apps/web/prod/README.md"))
+	if !strings.Contains(string(readme), "--age-recipient "+r1+" --age-recipient "+r2) {
+		t.Errorf("README's command:\n%s", readme)
+	}
+}

@@ -3,9 +3,11 @@ package gitops
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"path"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/pyship/pyship/internal/kube"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -36,12 +38,22 @@ type Provenance struct {
 	// OmittedSecrets names Secrets left out of the folder (their values are never written in
 	// plaintext); they must exist in the cluster.
 	OmittedSecrets []string `json:"omittedSecrets,omitempty"`
+	// AgeRecipients are the age public keys the folder's SOPS-encrypted Secrets are
+	// encrypted to.
+	AgeRecipients []string `json:"ageRecipients,omitempty"`
 }
 
 // Input is what one env folder is hydrated from.
 type Input struct {
 	Bundle     *kube.Bundle
 	Provenance Provenance
+	// AgeRecipients, when set, has Secrets written SOPS-encrypted to these age public keys
+	// (secret-NAME.sops.yaml); else they are left out. Encryption is the one part of a folder
+	// that differs between two hydrations of the same input: Now stamps it and Rand (crypto/rand
+	// when nil) keys it.
+	AgeRecipients []string
+	Now           time.Time
+	Rand          io.Reader
 }
 
 // Files are the contents of one env folder, by name relative to the folder.
@@ -111,9 +123,20 @@ func Hydrate(in Input) (Files, error) {
 	files := Files{}
 	prov.Objects = nil
 	prov.OmittedSecrets = nil
+	prov.AgeRecipients = in.AgeRecipients
 	for _, o := range b.Objects {
-		if o.GetKind() == "Secret" {
+		if o.GetKind() == "Secret" && len(in.AgeRecipients) == 0 {
 			prov.OmittedSecrets = append(prov.OmittedSecrets, o.GetName())
+			continue
+		}
+		if o.GetKind() == "Secret" {
+			name := "secret-" + o.GetName() + ".sops.yaml"
+			data, err := SOPS(o.Object, in.AgeRecipients, in.Now, in.Rand)
+			if err != nil {
+				return nil, fmt.Errorf("encrypting the Secret %s: %w", o.GetName(), err)
+			}
+			files[name] = data
+			prov.Objects = append(prov.Objects, name)
 			continue
 		}
 		if err := checkImages(o); err != nil {
@@ -192,6 +215,9 @@ func readme(p Provenance) string {
 	sb.WriteString("Reproduce this folder from the source commit, in the app's project folder:\n\n")
 	fmt.Fprintf(&sb, "```sh\n%s\n```\n\n", p.Command)
 	sb.WriteString("Build it with `kustomize build .` (or `kubectl apply -k .`); provenance.json says the same as this file for tools.\n")
+	if len(p.AgeRecipients) > 0 {
+		fmt.Fprintf(&sb, "\nSecrets are SOPS-encrypted (secret-*.sops.yaml) to the age recipients %s; Flux decrypts them (Kustomization spec.decryption), `sops decrypt FILE` shows them to a holder of a matching key.\n", strings.Join(p.AgeRecipients, ", "))
+	}
 	if len(p.OmittedSecrets) > 0 {
 		fmt.Fprintf(&sb, "\nSecrets are not written here in plaintext; create them in the cluster: %s.\n", strings.Join(p.OmittedSecrets, ", "))
 	}
