@@ -10,6 +10,6 @@ func newGitOpsCmd(s *streams) *cobra.Command {
 (apps/APP/ENV/, buildable with kustomize as is) and the Flux or Argo CD manifests that deploy
 them. See docs/gitops.md.`,
 	}
-	cmd.AddCommand(newGitOpsPushCmd(s), newGitOpsBootstrapCmd(s))
+	cmd.AddCommand(newGitOpsPushCmd(s), newGitOpsPromoteCmd(s), newGitOpsRollbackCmd(s), newGitOpsBootstrapCmd(s))
 	return cmd
 }

@@ -72,9 +72,6 @@ func addGitTargetFlags(fs *pflag.FlagSet, repo, root, author *string, t *gitops.
 }
 
 func (o *gitOpsPush) run(ctx context.Context, s *streams, args []string, command string) (*gitops.Result, string, error) {
-	if o.repo == "" {
-		return nil, "", usageError{fmt.Errorf("no repository: pass --repo URL (or the folder of a local checkout)")}
-	}
 	if o.rf.env == "" {
 		return nil, "", usageError{fmt.Errorf("no environment: pass --env NAME (an [env.NAME] of the spec); each env has its own folder")}
 	}
@@ -122,6 +119,9 @@ func provenance(ctx context.Context, s *streams, img, env, command string) (gito
 
 // gitTarget fills the repository, author and credentials of a publish.
 func gitTarget(t *gitops.Target, repo, author string) error {
+	if repo == "" {
+		return usageError{fmt.Errorf("no repository: pass --repo URL (or the folder of a local checkout)")}
+	}
 	t.Repo = repo
 	if author == "" {
 		name, email := os.Getenv("GIT_AUTHOR_NAME"), os.Getenv("GIT_AUTHOR_EMAIL")

@@ -320,3 +320,96 @@ func TestGitOpsPushEncryptsSecrets(t *testing.T) {
 		t.Errorf("README's command:\n%s", readme)
 	}
 }
+
+// TestGitOpsPromoteAndRollback: promote copies staging's exact image to prod for two apps in
+// one commit, without rebuilding; rollback writes a revert commit that puts prod back.
+func TestGitOpsPromoteAndRollback(t *testing.T) {
+	web := gitOpsProject(t)
+	api := testsvc.WriteTree(t, map[string]string{
+		"pyship.toml": "name = \"api\"\nversion = \"2.0.0\"\n[run]\nkind = \"web\"\ncommand = \"python main.py\"\nport = 8000\n[env.staging.deploy]\nreplicas = 1\n[env.prod.deploy]\nreplicas = 2\n",
+		"main.py":     "print(1)\n",
+	})
+	url := bareRepo(t)
+	const old = "registry.example/web@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	for _, step := range [][]string{
+		{"gitops", "push", web, "--env", "prod", "--image", old},
+		{"gitops", "push", api, "--env", "prod", "--image", old},
+		{"gitops", "push", web, "--env", "staging", "--image", cliImage},
+		{"gitops", "push", api, "--env", "staging", "--image", cliImage},
+	} {
+		if code, _, errs := runCLI(t, append(step, "--repo", url)...); code != ExitOK {
+			t.Fatalf("%v: exit %d\n%s", step, code, errs)
+		}
+	}
+	code, out, errs := runCLI(t, "gitops", "promote", web, api, "--from", "staging", "--to", "prod", "--repo", url, "--skip-health-check")
+	if code != ExitOK {
+		t.Fatalf("promote: exit %d\n%s", code, errs)
+	}
+	promoted := strings.Fields(out)[1]
+	clone := cloneRepo(t, url, "main")
+	for _, app := range []string{"web", "api"} {
+		d, _ := os.ReadFile(filepath.Join(clone, "apps", app, "prod", "deployment-"+app+".yaml"))
+		if !strings.Contains(string(d), cliImage) || strings.Contains(string(d), old) {
+			t.Errorf("prod's %s Deployment after the promotion:\n%s", app, d)
+		}
+	}
+	if d, _ := os.ReadFile(filepath.Join(clone, "apps/api/prod/deployment-api.yaml")); !strings.Contains(string(d), "replicas: 2") {
+		t.Errorf("the promotion lost prod's own overlay (replicas 2):\n%s", d)
+	}
+	r, _ := git.PlainOpen(clone)
+	c, err := r.CommitObject(plumbing.NewHash(promoted))
+	if err != nil || !strings.HasPrefix(c.Message, "promote web 1.4.0 (sha256:1111") || !strings.Contains(c.Message, "api 2.0.0") || !strings.Contains(c.Message, "from staging to prod") {
+		t.Errorf("the promotion commit: %v\n%s", err, c.Message)
+	}
+
+	// Refused: an env never pushed.
+	if code, _, errs := runCLI(t, "gitops", "promote", web, "--from", "qa", "--to", "prod", "--repo", url, "--skip-health-check"); code == ExitOK || !strings.Contains(errs, `unknown environment "qa"`) && !strings.Contains(errs, "never been pushed") {
+		t.Errorf("promote from an unknown env: exit %d\n%s", code, errs)
+	}
+
+	// Rollback through Git: a revert commit of prod's last change for web.
+	code, out, errs = runCLI(t, "gitops", "rollback", "--app", "web", "--env", "prod", "--repo", url)
+	if code != ExitOK || !strings.Contains(errs, "reverted "+promoted) {
+		t.Fatalf("rollback: exit %d\n%s\n%s", code, out, errs)
+	}
+	clone = cloneRepo(t, url, "main")
+	if d, _ := os.ReadFile(filepath.Join(clone, "apps/web/prod/deployment-web.yaml")); !strings.Contains(string(d), old) {
+		t.Errorf("prod's web Deployment after the rollback:\n%s", d)
+	}
+	if d, _ := os.ReadFile(filepath.Join(clone, "apps/api/prod/deployment-api.yaml")); !strings.Contains(string(d), cliImage) {
+		t.Error("rolling back web touched api")
+	}
+	r, _ = git.PlainOpen(clone)
+	head, _ := r.Head()
+	c, _ = r.CommitObject(head.Hash())
+	if !strings.HasPrefix(c.Message, `Revert "promote web`) || !strings.Contains(c.Message, "This reverts commit "+promoted) {
+		t.Errorf("the rollback commit:\n%s", c.Message)
+	}
+}
+
+// TestGitOpsPromoteChecksTheSourceEnv: promote refuses when the source env's cluster does not
+// run its release healthily, and promotes when it does.
+func TestGitOpsPromoteChecksTheSourceEnv(t *testing.T) {
+	kc, c := kubeNamespace(t, "cli-promote")
+	dir := gitOpsProject(t)
+	url := bareRepo(t)
+	if code, _, errs := runCLI(t, "gitops", "push", dir, "--env", "staging", "--image", cliImage, "--repo", url, "-n", c.Namespace); code != ExitOK {
+		t.Fatalf("push: exit %d\n%s", code, errs)
+	}
+	promote := []string{"gitops", "promote", dir, "--from", "staging", "--to", "prod", "--repo", url, "--kubeconfig", kc, "-n", c.Namespace}
+	code, _, errs := runCLI(t, promote...)
+	if code == ExitOK || !strings.Contains(errs, "web is not running in staging") {
+		t.Fatalf("promote of a release staging does not run: exit %d\n%s", code, errs)
+	}
+	plan := filepath.Join(t.TempDir(), "staging.plan")
+	if code, _, errs := runCLI(t, "plan", dir, "--env", "staging", "--image", cliImage, "--kubeconfig", kc, "-n", c.Namespace, "--out", plan); code != ExitOK {
+		t.Fatalf("plan: exit %d\n%s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "apply", plan, "--kubeconfig", kc); code != ExitOK {
+		t.Fatalf("apply: exit %d\n%s", code, errs)
+	}
+	code, _, errs = runCLI(t, promote...)
+	if code != ExitOK {
+		t.Fatalf("promote of a release staging runs healthily: exit %d\n%s", code, errs)
+	}
+}

@@ -361,3 +361,24 @@ func TestPublishLocalCheckout(t *testing.T) {
 		t.Errorf("kustomization in the checkout:\n%s", b)
 	}
 }
+
+func TestCheckPromotable(t *testing.T) {
+	src := &Provenance{App: "web", Env: "staging", Image: testImage}
+	ok := kube.ReleaseHealth{Total: 2, Ready: 2}
+	for _, tc := range []struct {
+		name string
+		st   kube.AppStatus
+		want string
+	}{
+		{"healthy", kube.AppStatus{Releases: []kube.ReleaseStatus{{Image: testImage, Health: ok}}}, ""},
+		{"failed deploy", kube.AppStatus{State: kube.State{Phase: "rolled-back", Failed: "abc"}, Releases: []kube.ReleaseStatus{{Image: testImage, Health: ok}}}, "last deploy of web to staging failed"},
+		{"not ready", kube.AppStatus{Releases: []kube.ReleaseStatus{{Image: testImage, Health: kube.ReleaseHealth{Total: 2, Ready: 1}}}}, "not healthy (1/2 ready"},
+		{"other image", kube.AppStatus{Releases: []kube.ReleaseStatus{{Image: "r/web@sha256:22", Health: ok}}}, "does not run " + testImage},
+		{"not running", kube.AppStatus{}, "not running in staging"},
+	} {
+		err := CheckPromotable(src, &tc.st)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -55,19 +55,27 @@ func CommitMessage(p Provenance) string {
 var refUnsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 func changeBranch(p Provenance, files Files) string {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	h := sha256.New()
-	for _, n := range names {
-		fmt.Fprintf(h, "%s\x00%d\x00", n, len(files[n]))
-		h.Write(files[n])
-	}
 	version := strings.Trim(refUnsafe.ReplaceAllString(p.Version, "-"), "-.")
 	if version == "" {
 		version = "unversioned"
 	}
-	return fmt.Sprintf("pyship/%s-%s-%s-%s", p.App, p.Env, version, hex.EncodeToString(h.Sum(nil))[:12])
+	return fmt.Sprintf("pyship/%s-%s-%s-%s", p.App, p.Env, version, changesHash([]Change{{Files: files}}))
+}
+
+// changesHash names the content of changes: 12 hex digits of a sha256 over their files.
+func changesHash(changes []Change) string {
+	h := sha256.New()
+	for _, c := range changes {
+		names := make([]string, 0, len(c.Files))
+		for n := range c.Files {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(h, "%s\x00", c.Path)
+		for _, n := range names {
+			fmt.Fprintf(h, "%s\x00%d\x00", n, len(c.Files[n]))
+			h.Write(c.Files[n])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }
