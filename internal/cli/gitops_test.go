@@ -413,3 +413,27 @@ func TestGitOpsPromoteChecksTheSourceEnv(t *testing.T) {
 		t.Fatalf("promote of a release staging runs healthily: exit %d\n%s", code, errs)
 	}
 }
+
+func TestPlanAllEnvs(t *testing.T) {
+	dir := testsvc.WriteTree(t, map[string]string{
+		"pyship.toml": "name = \"web\"\nversion = \"1\"\n[run]\nkind = \"web\"\ncommand = \"python main.py\"\nport = 8000\n[env.staging.deploy]\nreplicas = 1\n[env.prod.deploy]\nreplicas = 3\n[env.prod.env]\nLOG = \"warn\"\n",
+		"main.py":     "print(1)\n",
+	})
+	code, out, errs := runCLI(t, "plan", dir, "--env", "all")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	want := [][]string{{"KEY", "(BASE)", "PROD", "STAGING"}, {"deploy.replicas", "1", "3", "1"}, {"env.LOG", "-", `"warn"`, "-"}}
+	if len(lines) != len(want) {
+		t.Fatalf("plan --env all:\n%s", out)
+	}
+	for i, w := range want {
+		if got := strings.Fields(lines[i]); !reflect.DeepEqual(got, w) {
+			t.Errorf("line %d: %q, want %q", i, got, w)
+		}
+	}
+	if code, _, errs := runCLI(t, "plan", gitOpsProject(t), "--env", "all", "-o", "json"); code != ExitOK {
+		t.Errorf("--env all -o json: exit %d\n%s", code, errs)
+	}
+}

@@ -25,6 +25,9 @@ folders, target, strategy and replicas.
 --explain adds the evidence for each value (file:line and the rule that decided).
 --output json prints the plan as a stable JSON document (see docs/plan-json.md).
 
+--env all prints one table of every value that differs between the environments (and the
+spec without an overlay).
+
 --out FILE diffs the app rendered with --image against the cluster, prints the diff and saves
 the change for 'pyship apply FILE', which applies exactly it, or refuses when the cluster
 changed since. --detailed-exitcode exits 0 with no changes, 2 with changes, 1 on an error.`,
@@ -35,6 +38,9 @@ changed since. --detailed-exitcode exits 0 with no changes, 2 with changes, 1 on
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.out.validate(); err != nil {
 				return err
+			}
+			if o.env == "all" {
+				return planAllEnvs(cmd.Context(), s, dirArg(args), o.out.json())
 			}
 			p, err := resolvePlan(cmd.Context(), dirArg(args), o.env)
 			if o.change.wanted() {
@@ -56,7 +62,7 @@ changed since. --detailed-exitcode exits 0 with no changes, 2 with changes, 1 on
 			return plan.WriteText(s.Out, p, o.explain)
 		},
 	}
-	c.Flags().StringVar(&o.env, "env", "", "apply the [env.NAME] overlay of the spec")
+	c.Flags().StringVar(&o.env, "env", "", "apply the [env.NAME] overlay of the spec; \"all\": a table of every value that differs between the envs")
 	c.Flags().BoolVar(&o.explain, "explain", false, "show the evidence for each value")
 	o.out.register(c)
 	o.change.add(c.Flags())
