@@ -90,6 +90,7 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 		newDiffCmd(s),
 		newGitOpsCmd(s),
 		newApplyCmd(s),
+		newDriftCmd(s),
 		newBuildCmd(s),
 		newDockerfileCmd(s),
 		newSBOMCmd(s),

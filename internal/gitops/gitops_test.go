@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -380,5 +382,25 @@ func TestCheckPromotable(t *testing.T) {
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+func TestFieldPaths(t *testing.T) {
+	tree := map[string]any{
+		"f:spec": map[string]any{
+			"f:replicas": map[string]any{},
+			"f:template": map[string]any{"f:spec": map[string]any{"f:containers": map[string]any{
+				`k:{"name":"app"}`: map[string]any{".": map[string]any{}, "f:env": map[string]any{
+					`k:{"name":"MODE"}`: map[string]any{".": map[string]any{}, "f:value": map[string]any{}},
+				}},
+			}}},
+		},
+		"f:metadata": map[string]any{"f:finalizers": map[string]any{"v:example.com/x": map[string]any{}}},
+	}
+	got := fieldPaths("", tree)
+	sort.Strings(got)
+	want := []string{"metadata.finalizers[example.com/x]", "spec.replicas", "spec.template.spec.containers[name=app].env[name=MODE].value"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("fieldPaths = %q, want %q", got, want)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/mod/semver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // PlanFormat is the version of the saved-plan file this pyship writes and reads.
@@ -141,31 +140,17 @@ func Fingerprint(ctx context.Context, c *kube.Client, b *kube.Bundle) (map[strin
 			live[o.GetKind()+"/"+o.GetName()] = u.GetResourceVersion()
 		}
 	}
-	inv, err := c.Core.CoreV1().Secrets(b.Namespace).Get(ctx, kube.ApplySetParentName(b.App), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	inv, objs, err := inventory(ctx, c, b.Namespace, b.App)
+	if err != nil {
+		return nil, err
+	}
+	if inv == nil {
 		live["Secret/"+kube.ApplySetParentName(b.App)] = ""
 		return live, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the app's inventory: %w", err)
-	}
 	live["Secret/"+inv.Name] = inv.ResourceVersion
-	sel := kube.LabelPartOf + "=" + kube.ApplySetID(b.App, b.Namespace)
-	for _, k := range strings.Split(inv.Annotations[kube.ApplySetGroupKindsAnno], ",") {
-		if k == "" {
-			continue
-		}
-		m, err := c.Mapper.RESTMapping(schema.ParseGroupKind(k))
-		if err != nil {
-			continue
-		}
-		list, err := c.Dynamic.Resource(m.Resource).Namespace(b.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
-		if err != nil {
-			return nil, fmt.Errorf("listing the app's %s: %w", m.Resource.Resource, err)
-		}
-		for _, it := range list.Items {
-			live[it.GetKind()+"/"+it.GetName()] = it.GetResourceVersion()
-		}
+	for _, it := range objs {
+		live[it.GetKind()+"/"+it.GetName()] = it.GetResourceVersion()
 	}
 	return live, nil
 }
