@@ -12,13 +12,14 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"golang.org/x/crypto/ssh"
 )
 
 // Credentials are where pushes get their credentials, in the usual places: for HTTPS, the
 // URL's user:password, else PYSHIP_GIT_USERNAME/PYSHIP_GIT_PASSWORD, else the credential
 // store of `git credential-store` (~/.git-credentials, $XDG_CONFIG_HOME/git/credentials), else
 // ~/.netrc; for SSH, the ssh-agent at $SSH_AUTH_SOCK, else ~/.ssh/id_ed25519, id_ecdsa or
-// id_rsa, with the host checked against ~/.ssh/known_hosts. $GIT_SSL_CAINFO adds a CA
+// id_rsa, with the host checked against $SSH_KNOWN_HOSTS or ~/.ssh/known_hosts. $GIT_SSL_CAINFO adds a CA
 // certificate to trust (SSL_CERT_FILE is honoured too).
 type Credentials struct {
 	// Home is the user's home folder; Getenv reads the environment (os.Getenv when nil).
@@ -91,11 +92,16 @@ func (c Credentials) forURL(raw string) (transportOptions, error) {
 		if user == "" {
 			user = gitssh.DefaultUsername
 		}
+		known, err := c.knownHosts()
+		if err != nil {
+			return t, err
+		}
 		if c.env("SSH_AUTH_SOCK") != "" {
 			a, err := gitssh.NewSSHAgentAuth(user)
 			if err != nil {
 				return t, fmt.Errorf("connecting to the ssh-agent at $SSH_AUTH_SOCK: %w", err)
 			}
+			a.HostKeyCallback = known
 			t.auth, t.source = a, "the ssh-agent at $SSH_AUTH_SOCK"
 			return t, nil
 		}
@@ -108,6 +114,7 @@ func (c Credentials) forURL(raw string) (transportOptions, error) {
 			if err != nil {
 				return t, fmt.Errorf("reading the SSH key %s: %w (a key with a passphrase needs the ssh-agent)", f, err)
 			}
+			a.HostKeyCallback = known
 			t.auth, t.source = a, f
 			return t, nil
 		}
@@ -115,6 +122,20 @@ func (c Credentials) forURL(raw string) (transportOptions, error) {
 	}
 	t.source = "no credentials (" + ep.Protocol + ")"
 	return t, nil
+}
+
+// knownHosts checks SSH host keys against $SSH_KNOWN_HOSTS (a list of files), else
+// ~/.ssh/known_hosts; an unknown host is refused.
+func (c Credentials) knownHosts() (ssh.HostKeyCallback, error) {
+	files := filepath.SplitList(c.env("SSH_KNOWN_HOSTS"))
+	if len(files) == 0 {
+		files = []string{filepath.Join(c.Home, ".ssh", "known_hosts")}
+	}
+	cb, err := gitssh.NewKnownHostsCallback(files...)
+	if err != nil {
+		return nil, fmt.Errorf("reading the SSH known hosts %s: %w (add the server's key with ssh-keyscan, or set $SSH_KNOWN_HOSTS)", strings.Join(files, ", "), err)
+	}
+	return cb, nil
 }
 
 func (c Credentials) credentialStores() []string {

@@ -3,7 +3,9 @@ package gitops
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/testsvc"
+	"golang.org/x/crypto/ssh"
 )
 
 const testImage = "registry.example/web@sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -402,5 +405,61 @@ func TestFieldPaths(t *testing.T) {
 	want := []string{"metadata.finalizers[example.com/x]", "spec.replicas", "spec.template.spec.containers[name=app].env[name=MODE].value"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("fieldPaths = %q, want %q", got, want)
+	}
+}
+
+// TestPublishOverSSH: a push over SSH with the key in ~/.ssh and the host checked against the
+// known hosts; a key the server does not know and an unknown host key are refused clearly.
+func TestPublishOverSSH(t *testing.T) {
+	s := newRepo(t, true)
+	key, err := os.ReadFile(s.vars["PYSHIP_TEST_GIT_SSH_KEY"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "id_ed25519"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	known := s.vars["PYSHIP_TEST_GIT_SSH_KNOWN_HOSTS"]
+	tg := s.target("over ssh")
+	tg.Repo = s.vars["PYSHIP_TEST_GIT_SSH"] + "/" + s.name
+	tg.Creds = Credentials{Home: home, Getenv: func(k string) string {
+		if k == "SSH_KNOWN_HOSTS" {
+			return known
+		}
+		return ""
+	}}
+	res, err := Publish(context.Background(), tg, envChange(t, "5.0"))
+	if err != nil || !res.Pushed {
+		t.Fatalf("push over SSH: %+v, %v", res, err)
+	}
+	if got, _ := s.read(t, "main", "apps/web/staging/provenance.json"); !strings.Contains(got, `"version": "5.0"`) {
+		t.Errorf("after the SSH push:\n%s", got)
+	}
+
+	empty := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	known = empty
+	if _, err := Publish(context.Background(), tg, envChange(t, "5.1")); err == nil || !strings.Contains(err.Error(), "host key is not in the known hosts") {
+		t.Errorf("an unknown host key: %v", err)
+	}
+	known = s.vars["PYSHIP_TEST_GIT_SSH_KNOWN_HOSTS"]
+	other := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(other, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, priv, _ := ed25519.GenerateKey(nil)
+	block, _ := ssh.MarshalPrivateKey(priv, "")
+	if err := os.WriteFile(filepath.Join(other, ".ssh", "id_ed25519"), pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tg.Creds.Home = other
+	if _, err := Publish(context.Background(), tg, envChange(t, "5.1")); err == nil || !strings.Contains(err.Error(), "rejected the credentials from "+filepath.Join(other, ".ssh", "id_ed25519")) {
+		t.Errorf("an unknown client key: %v", err)
 	}
 }

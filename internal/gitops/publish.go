@@ -196,8 +196,10 @@ func cloneAt(ctx context.Context, t Target, to transportOptions) (*git.Repositor
 func remoteError(doing, repo string, to transportOptions, err error) error {
 	u := Redact(repo)
 	switch {
-	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
+	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed), strings.Contains(err.Error(), "unable to authenticate"):
 		return fmt.Errorf("%s %s: the server rejected the credentials from %s: %w; fix them (see docs/gitops.md, credentials)", doing, u, to.source, err)
+	case strings.Contains(err.Error(), "knownhosts: key is unknown"), strings.Contains(err.Error(), "knownhosts: key mismatch"):
+		return fmt.Errorf("%s %s: the SSH server's host key is not in the known hosts ($SSH_KNOWN_HOSTS or ~/.ssh/known_hosts), or differs from the one recorded: %w; check it and add it with ssh-keyscan", doing, u, err)
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return fmt.Errorf("%s %s: no repository there: %w; check the URL (or the credentials: some servers hide what they refuse)", doing, u, err)
 	case strings.Contains(err.Error(), "connection refused"), strings.Contains(err.Error(), "no such host"), strings.Contains(err.Error(), "i/o timeout"):
