@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -294,8 +295,13 @@ func TestPublishBadInput(t *testing.T) {
 		t.Errorf("unanswered URL: %v", err)
 	}
 
-	// HTTPS with rejected credentials, then with the right ones from ~/.git-credentials.
+	// HTTPS with a certificate nobody said to trust, with rejected credentials, then with the
+	// right ones from ~/.git-credentials.
 	httpsURL := s.vars["PYSHIP_TEST_GIT_HTTPS"] + "/" + s.name
+	tg.Repo = httpsURL
+	if _, err := Publish(ctx, tg, envChange(t, "1")); err == nil || !strings.Contains(err.Error(), "set $GIT_SSL_CAINFO") {
+		t.Errorf("an untrusted certificate: %v", err)
+	}
 	env := map[string]string{"GIT_SSL_CAINFO": s.vars["PYSHIP_TEST_GIT_CA"], "PYSHIP_GIT_USERNAME": "pyship", "PYSHIP_GIT_PASSWORD": "wrong"}
 	tg.Repo = httpsURL
 	tg.Creds = Credentials{Home: t.TempDir(), Getenv: func(k string) string { return env[k] }}
@@ -461,5 +467,40 @@ func TestPublishOverSSH(t *testing.T) {
 	tg.Creds.Home = other
 	if _, err := Publish(context.Background(), tg, envChange(t, "5.1")); err == nil || !strings.Contains(err.Error(), "rejected the credentials from "+filepath.Join(other, ".ssh", "id_ed25519")) {
 		t.Errorf("an unknown client key: %v", err)
+	}
+}
+
+// TestPublishRefusesSymlinks: a checkout whose apps folder is a symbolic link to a folder
+// outside it is refused before anything there is touched.
+func TestPublishRefusesSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	r, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.Main}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := t.TempDir()
+	victim := filepath.Join(outside, "web", "staging", "keep.txt")
+	if err := os.MkdirAll(filepath.Dir(victim), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "apps")); err != nil {
+		t.Fatal(err)
+	}
+	_ = r
+	// The real git records the link (go-git's status would call the link a change).
+	for _, args := range [][]string{{"add", "apps"}, {"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "link"}} {
+		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	tg := Target{Repo: dir, Message: "m", Author: object.Signature{Name: "p", Email: "p@p"}}
+	if _, err := Publish(context.Background(), tg, envChange(t, "1.0")); err == nil || !strings.Contains(err.Error(), "apps is a symbolic link") {
+		t.Errorf("a symlinked apps folder: %v", err)
+	}
+	if b, err := os.ReadFile(victim); err != nil || string(b) != "precious\n" {
+		t.Errorf("a file outside the repository was touched: %q, %v", b, err)
 	}
 }

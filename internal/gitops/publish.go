@@ -198,6 +198,8 @@ func remoteError(doing, repo string, to transportOptions, err error) error {
 	switch {
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed), strings.Contains(err.Error(), "unable to authenticate"):
 		return fmt.Errorf("%s %s: the server rejected the credentials from %s: %w; fix them (see docs/gitops.md, credentials)", doing, u, to.source, err)
+	case strings.Contains(err.Error(), "x509:"):
+		return fmt.Errorf("%s %s: the server's TLS certificate is not trusted: %w; set $GIT_SSL_CAINFO (or $SSL_CERT_FILE) to its CA certificate", doing, u, err)
 	case strings.Contains(err.Error(), "knownhosts: key is unknown"), strings.Contains(err.Error(), "knownhosts: key mismatch"):
 		return fmt.Errorf("%s %s: the SSH server's host key is not in the known hosts ($SSH_KNOWN_HOSTS or ~/.ssh/known_hosts), or differs from the one recorded: %w; check it and add it with ssh-keyscan", doing, u, err)
 	case errors.Is(err, transport.ErrRepositoryNotFound):
@@ -211,6 +213,15 @@ func remoteError(doing, repo string, to transportOptions, err error) error {
 // commitChanges writes the changes into the work tree and commits them; "" when the tree
 // already held them.
 func commitChanges(r *git.Repository, w *git.Worktree, t Target, changes []Change) (string, error) {
+	for _, c := range changes { // every folder checked before any is written
+		dir, err := CleanPath(c.Path)
+		if err != nil {
+			return "", err
+		}
+		if err := checkNoSymlinks(w.Filesystem, dir); err != nil {
+			return "", err
+		}
+	}
 	for _, c := range changes {
 		if err := writeFolder(w.Filesystem, c); err != nil {
 			return "", err
@@ -245,6 +256,9 @@ func writeFolder(fs billy.Filesystem, c Change) error {
 	if dir == "." {
 		return fmt.Errorf("refusing to replace the whole repository: give a folder inside it")
 	}
+	if err := checkNoSymlinks(fs, dir); err != nil {
+		return err
+	}
 	if err := util.RemoveAll(fs, dir); err != nil {
 		return fmt.Errorf("clearing %s: %w", dir, err)
 	}
@@ -262,6 +276,26 @@ func writeFolder(fs billy.Filesystem, c Change) error {
 		}
 		if err := util.WriteFile(fs, path.Join(dir, n), c.Files[n], 0o644); err != nil {
 			return fmt.Errorf("writing %s: %w", path.Join(dir, n), err)
+		}
+	}
+	return nil
+}
+
+// checkNoSymlinks refuses a folder reached through a symbolic link in the repository: a link
+// (e.g. apps -> /) would have pyship clear and write a folder outside it.
+func checkNoSymlinks(fs billy.Filesystem, dir string) error {
+	p := ""
+	for _, part := range strings.Split(dir, "/") {
+		p = path.Join(p, part)
+		fi, err := fs.Lstat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("checking %s: %w", p, err)
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("refusing to write %s: %s is a symbolic link in the repository, and could lead outside it", dir, p)
 		}
 	}
 	return nil
@@ -320,7 +354,7 @@ func publishLocal(t Target, changes []Change) (res *Result, err error) {
 		// Put the checkout back: the written folders are removed, then the tracked files
 		// restored from the commit the checkout was on (it was clean).
 		for _, c := range changes {
-			if dir, e := CleanPath(c.Path); e == nil && dir != "." {
+			if dir, e := CleanPath(c.Path); e == nil && dir != "." && checkNoSymlinks(w.Filesystem, dir) == nil {
 				_ = util.RemoveAll(w.Filesystem, dir)
 			}
 		}
