@@ -115,5 +115,9 @@ func (o *gitOpsPromote) app(ctx context.Context, s *streams, dir, command string
 	if prov.PlanHash, err = gitops.PlanHash(p); err != nil {
 		return nil, err
 	}
-	return &gitops.Input{Bundle: b, Provenance: prov, AgeRecipients: o.ageRecipients, Now: time.Now()}, nil
+	in := &gitops.Input{Bundle: b, Provenance: prov, AgeRecipients: o.ageRecipients, Now: time.Now()}
+	if in.AgeIdentities, err = gitops.AgeIdentities(o.target.Creds); err != nil {
+		return nil, err
+	}
+	return in, nil
 }

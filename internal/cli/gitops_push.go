@@ -40,7 +40,9 @@ A URL (https://, ssh://, user@host:path) is cloned into memory, committed to and
 by force: when the branch moved meanwhile, the folder is written again on its new tip and
 pushed again. A local checkout (a folder) must be clean; the commit is made there, not pushed.
 Secrets are never written in plaintext: with --age-recipient they are SOPS-encrypted (Flux
-decrypts them), else left out of the folder.`,
+decrypts them), else left out of the folder. An age identity where sops looks for one
+($SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt) lets push see that an
+encrypted Secret is unchanged and keep its bytes; without, each push re-encrypts it.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, dir, err := o.run(cmd.Context(), s, args, reproduceCommand(cmd))
@@ -100,7 +102,11 @@ func (o *gitOpsPush) run(ctx context.Context, s *streams, args []string, command
 	if prov.SourceCommit, prov.SourceDirty, err = gitops.SourceCommit(p.Dir); err != nil {
 		return nil, "", err
 	}
-	return gitops.PushEnv(ctx, o.target, o.root, gitops.Input{Bundle: b, Provenance: prov, AgeRecipients: o.ageRecipients, Now: time.Now()})
+	in := gitops.Input{Bundle: b, Provenance: prov, AgeRecipients: o.ageRecipients, Now: time.Now()}
+	if in.AgeIdentities, err = gitops.AgeIdentities(o.target.Creds); err != nil {
+		return nil, "", err
+	}
+	return gitops.PushEnv(ctx, o.target, o.root, in)
 }
 
 // provenance starts an env folder's provenance from the image: its digest and its SBOM

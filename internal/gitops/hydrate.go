@@ -2,6 +2,8 @@ package gitops
 
 import (
 	"encoding/json"
+
+	"filippo.io/age"
 	"fmt"
 	"io"
 	"path"
@@ -54,6 +56,24 @@ type Input struct {
 	AgeRecipients []string
 	Now           time.Time
 	Rand          io.Reader
+	// AgeIdentities, when they can decrypt the folder's current encrypted Secret, let a push
+	// keep its bytes when its content is unchanged (see SOPSEqual).
+	AgeIdentities []age.Identity
+}
+
+// keepEncrypted keeps the repository's encrypted Secret files whose content is in's own.
+func (in Input) keepEncrypted() func(string, []byte) bool {
+	if len(in.AgeIdentities) == 0 || len(in.AgeRecipients) == 0 {
+		return nil
+	}
+	return func(name string, old []byte) bool {
+		for _, o := range in.Bundle.Objects {
+			if o.GetKind() == "Secret" && name == "secret-"+o.GetName()+".sops.yaml" {
+				return SOPSEqual(old, o.Object, in.AgeRecipients, in.AgeIdentities)
+			}
+		}
+		return false
+	}
 }
 
 // Files are the contents of one env folder, by name relative to the folder.

@@ -64,7 +64,7 @@ func Promote(ctx context.Context, t Target, root, from string, ins []Input) (*Re
 		if err != nil {
 			return nil, err
 		}
-		changes = append(changes, Change{Path: dir, Files: files})
+		changes = append(changes, Change{Path: dir, Files: files, Keep: in.keepEncrypted()})
 		names = append(names, fmt.Sprintf("%s %s (%s)", in.Provenance.App, in.Provenance.Version, in.Provenance.ImageDigest))
 	}
 	if len(ins) == 0 {

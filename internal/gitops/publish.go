@@ -26,6 +26,9 @@ import (
 type Change struct {
 	Path  string
 	Files Files
+	// Keep, when set, is asked about each file the folder already holds under a name Files
+	// has; true keeps the old bytes (an encrypted file whose content did not change).
+	Keep func(name string, old []byte) bool
 }
 
 // Target is where a Publish goes.
@@ -259,14 +262,24 @@ func writeFolder(fs billy.Filesystem, c Change) error {
 	if err := checkNoSymlinks(fs, dir); err != nil {
 		return err
 	}
+	files := c.Files
+	if c.Keep != nil {
+		files = Files{}
+		for n, b := range c.Files {
+			files[n] = b
+			if old, err := util.ReadFile(fs, path.Join(dir, n)); err == nil && c.Keep(n, old) {
+				files[n] = old
+			}
+		}
+	}
 	if err := util.RemoveAll(fs, dir); err != nil {
 		return fmt.Errorf("clearing %s: %w", dir, err)
 	}
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	names := make([]string, 0, len(c.Files))
-	for n := range c.Files {
+	names := make([]string, 0, len(files))
+	for n := range files {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -274,7 +287,7 @@ func writeFolder(fs billy.Filesystem, c Change) error {
 		if strings.Contains(n, "/") || n == "" || n == "." || n == ".." {
 			return fmt.Errorf("writing %s: bad file name %q", dir, n)
 		}
-		if err := util.WriteFile(fs, path.Join(dir, n), c.Files[n], 0o644); err != nil {
+		if err := util.WriteFile(fs, path.Join(dir, n), files[n], 0o644); err != nil {
 			return fmt.Errorf("writing %s: %w", path.Join(dir, n), err)
 		}
 	}

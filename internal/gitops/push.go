@@ -33,7 +33,7 @@ func PushEnv(ctx context.Context, t Target, root string, in Input) (*Result, str
 	if t.Message == "" {
 		t.Message = CommitMessage(prov)
 	}
-	res, err := Publish(ctx, t, []Change{{Path: dir, Files: files}})
+	res, err := Publish(ctx, t, []Change{{Path: dir, Files: files, Keep: in.keepEncrypted()}})
 	return res, dir, err
 }
 
@@ -62,13 +62,16 @@ func changeBranch(p Provenance, files Files) string {
 	return fmt.Sprintf("pyship/%s-%s-%s-%s", p.App, p.Env, version, changesHash([]Change{{Files: files}}))
 }
 
-// changesHash names the content of changes: 12 hex digits of a sha256 over their files.
+// changesHash names the content of changes: 12 hex digits of a sha256 over their files, but
+// the encrypted ones, whose bytes differ at each encryption.
 func changesHash(changes []Change) string {
 	h := sha256.New()
 	for _, c := range changes {
 		names := make([]string, 0, len(c.Files))
 		for n := range c.Files {
-			names = append(names, n)
+			if !strings.HasSuffix(n, ".sops.yaml") {
+				names = append(names, n)
+			}
 		}
 		sort.Strings(names)
 		fmt.Fprintf(h, "%s\x00", c.Path)

@@ -7,8 +7,12 @@ import (
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -170,4 +174,133 @@ func onEncryptedPath(path []string) bool {
 		}
 	}
 	return false
+}
+
+var encValue = regexp.MustCompile(`^ENC\[AES256_GCM,data:([^,]*),iv:([^,]+),tag:([^,]+),type:(str|bool)\]$`)
+
+// SOPSEqual reports whether the SOPS document old, decrypted with one of identities, holds
+// exactly obj and is encrypted to exactly recipients. It lets a push keep the bytes of an
+// encrypted file whose content did not change (encryption is randomised). Any doubt is false.
+func SOPSEqual(old []byte, obj map[string]any, recipients []string, identities []age.Identity) bool {
+	if len(identities) == 0 {
+		return false
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(old, &doc); err != nil {
+		return false
+	}
+	meta, _ := doc["sops"].(map[string]any)
+	delete(doc, "sops")
+	stanzas, _ := meta["age"].([]any)
+	var have []string
+	var key []byte
+	for _, s := range stanzas {
+		m, _ := s.(map[string]any)
+		r, _ := m["recipient"].(string)
+		enc, _ := m["enc"].(string)
+		have = append(have, r)
+		if key != nil {
+			continue
+		}
+		if rd, err := age.Decrypt(armor.NewReader(strings.NewReader(enc)), identities...); err == nil {
+			key, _ = io.ReadAll(rd)
+		}
+	}
+	want := append([]string(nil), recipients...)
+	sort.Strings(have)
+	sort.Strings(want)
+	if len(key) != 32 || strings.Join(have, ",") != strings.Join(want, ",") {
+		return false
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return false
+	}
+	gcm, err := cipher.NewGCMWithNonceSize(block, sopsNonceSize)
+	if err != nil {
+		return false
+	}
+	ok := true
+	var walk func(v any, path []string) any
+	walk = func(v any, path []string) any {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, e := range t {
+				t[k] = walk(e, append(append([]string(nil), path...), k))
+			}
+		case []any:
+			for i, e := range t {
+				t[i] = walk(e, path)
+			}
+		case string:
+			m := encValue.FindStringSubmatch(t)
+			if m == nil || !onEncryptedPath(path) {
+				return t
+			}
+			data, err1 := base64.StdEncoding.DecodeString(m[1])
+			iv, err2 := base64.StdEncoding.DecodeString(m[2])
+			tag, err3 := base64.StdEncoding.DecodeString(m[3])
+			if err1 != nil || err2 != nil || err3 != nil || len(iv) != sopsNonceSize {
+				ok = false
+				return t
+			}
+			plain, err := gcm.Open(nil, iv, append(data, tag...), []byte(strings.Join(path, ":")+":"))
+			if err != nil {
+				ok = false
+				return t
+			}
+			if m[4] == "bool" {
+				return string(plain) == "True"
+			}
+			return string(plain)
+		}
+		return v
+	}
+	walk(doc, nil)
+	b, err := yaml.Marshal(obj)
+	if err != nil {
+		return false
+	}
+	var fresh map[string]any
+	if err := yaml.Unmarshal(b, &fresh); err != nil {
+		return false
+	}
+	return ok && reflect.DeepEqual(doc, fresh)
+}
+
+// AgeIdentities reads the age identities sops itself would use, from the usual places:
+// $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, else $XDG_CONFIG_HOME/sops/age/keys.txt
+// (~/.config/sops/age/keys.txt). None is not an error: they only let a push recognise an
+// unchanged encrypted Secret.
+func AgeIdentities(c Credentials) ([]age.Identity, error) {
+	var text string
+	switch {
+	case c.env("SOPS_AGE_KEY") != "":
+		text = c.env("SOPS_AGE_KEY")
+	default:
+		file := c.env("SOPS_AGE_KEY_FILE")
+		if file == "" {
+			xdg := c.env("XDG_CONFIG_HOME")
+			if xdg == "" && c.Home != "" {
+				xdg = filepath.Join(c.Home, ".config")
+			}
+			if xdg == "" {
+				return nil, nil
+			}
+			file = filepath.Join(xdg, "sops", "age", "keys.txt")
+		}
+		b, err := os.ReadFile(file)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the age identities: %w", err)
+		}
+		text = string(b)
+	}
+	ids, err := age.ParseIdentities(strings.NewReader(text))
+	if err != nil {
+		return nil, fmt.Errorf("reading the age identities ($SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt): %w", err)
+	}
+	return ids, nil
 }

@@ -2,6 +2,8 @@ package gitops
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/pyship/pyship/internal/testsvc"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
 
@@ -84,5 +87,60 @@ func TestSOPSDecryptsWithTheRealSops(t *testing.T) {
 	}
 	if _, err := SOPS(map[string]any{"data": map[string]any{"a": "b"}}, []string{"age1nope"}, in.Now, nil); err == nil {
 		t.Error("a bad recipient was accepted")
+	}
+}
+
+// TestPushKeepsAnUnchangedEncryptedSecret: with an identity that decrypts the folder's
+// encrypted Secret, pushing the same input again commits nothing (the old ciphertext is kept);
+// a changed secret value is committed, re-encrypted. Without the identity each push re-encrypts.
+func TestPushKeepsAnUnchangedEncryptedSecret(t *testing.T) {
+	s := newRepo(t, true)
+	ctx := context.Background()
+	id, _ := age.GenerateX25519Identity()
+	input := func(token string, ids bool) Input {
+		in := testInput(t, "1.0")
+		in.AgeRecipients = []string{id.Recipient().String()}
+		if ids {
+			in.AgeIdentities = []age.Identity{id}
+		}
+		in.Now = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+		for _, o := range in.Bundle.Objects {
+			if o.GetKind() == "Secret" {
+				_ = unstructured.SetNestedField(o.Object, base64.StdEncoding.EncodeToString([]byte(token)), "data", "TOKEN")
+			}
+		}
+		return in
+	}
+	push := func(in Input) *Result {
+		t.Helper()
+		res, _, err := PushEnv(ctx, s.target(""), "", in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := push(input("hunter2", true)); res.Commit == "" {
+		t.Fatal("the first push committed nothing")
+	}
+	first, _ := s.read(t, "main", "apps/web/staging/secret-web-secrets.sops.yaml")
+	if res := push(input("hunter2", true)); res.Commit != "" {
+		t.Errorf("the same input with the identity committed %s", res.Commit)
+	}
+	if res := push(input("hunter2", false)); res.Commit == "" {
+		t.Error("without the identity the re-encrypted Secret was not committed (the test proves nothing)")
+	}
+	before, _ := s.read(t, "main", "apps/web/staging/secret-web-secrets.sops.yaml")
+	if before == first {
+		t.Error("the ciphertext did not change without the identity")
+	}
+	if res := push(input("changed", true)); res.Commit == "" {
+		t.Error("a changed secret value was not committed")
+	}
+	after, _ := s.read(t, "main", "apps/web/staging/secret-web-secrets.sops.yaml")
+	changed := input("changed", true)
+	for _, o := range changed.Bundle.Objects {
+		if o.GetKind() == "Secret" && !SOPSEqual([]byte(after), o.Object, changed.AgeRecipients, changed.AgeIdentities) {
+			t.Error("the committed Secret does not hold the changed value")
+		}
 	}
 }
