@@ -144,21 +144,30 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	if err != nil {
 		return err
 	}
-	c := agent.NewClient(o.home)
+	return deployRelease(ctx, s, agentOptions{home: o.home, adminAddr: o.adminAddr, bind: o.bind}, m.App, m.ID, o.output)
+}
+
+// agentOptions say where the local agent lives and how deploy starts it when it is not running.
+type agentOptions struct{ home, adminAddr, bind string }
+
+// deployRelease has the local agent (started when not running) roll the built release id of
+// app out, and reports the outcome.
+func deployRelease(ctx context.Context, s *streams, ao agentOptions, app, id, output string) error {
+	c := agent.NewClient(ao.home)
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	extra := []string{"--admin-addr", o.adminAddr}
-	if o.bind != "" {
-		extra = append(extra, "--bind", o.bind)
+	extra := []string{"--admin-addr", ao.adminAddr}
+	if ao.bind != "" {
+		extra = append(extra, "--bind", ao.bind)
 	}
 	if started, err := c.EnsureAgent(ctx, exe, extra...); err != nil {
 		return err
 	} else if started {
-		fmt.Fprintf(s.Err, "started the pyship agent (log: %s)\n", filepath.Join(o.home, "agent.log"))
+		fmt.Fprintf(s.Err, "started the pyship agent (log: %s)\n", filepath.Join(ao.home, "agent.log"))
 	}
-	final, err := c.Deploy(ctx, agent.DeployRequest{App: m.App, Release: m.ID}, func(e agent.Event) {
+	final, err := c.Deploy(ctx, agent.DeployRequest{App: app, Release: id}, func(e agent.Event) {
 		if e.Warning != "" {
 			fmt.Fprintf(s.Err, "warning: %s\n", e.Warning)
 		} else {
@@ -168,7 +177,7 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	if err != nil {
 		return err
 	}
-	return reportDeploy(s, o.output, final)
+	return reportDeploy(s, output, final)
 }
 
 // deployTarget is --target, else the plan's [deploy] target.

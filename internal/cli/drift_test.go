@@ -25,7 +25,7 @@ func TestDriftKubernetes(t *testing.T) {
 	})
 	cluster := []string{"--kubeconfig", kc, "-n", c.Namespace}
 	plan := filepath.Join(t.TempDir(), "web.plan")
-	if code, _, errs := runCLI(t, append([]string{"plan", dir, "--image", cliImage, "--out", plan}, cluster...)...); code != ExitOK {
+	if code, _, errs := runCLI(t, append([]string{"plan", dir, "--target", "kubernetes", "--image", cliImage, "--out", plan}, cluster...)...); code != ExitOK {
 		t.Fatalf("plan: exit %d\n%s", code, errs)
 	}
 	if code, _, errs := runCLI(t, "apply", plan, "--kubeconfig", kc); code != ExitOK {

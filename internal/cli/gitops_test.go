@@ -402,7 +402,7 @@ func TestGitOpsPromoteChecksTheSourceEnv(t *testing.T) {
 		t.Fatalf("promote of a release staging does not run: exit %d\n%s", code, errs)
 	}
 	plan := filepath.Join(t.TempDir(), "staging.plan")
-	if code, _, errs := runCLI(t, "plan", dir, "--env", "staging", "--image", cliImage, "--kubeconfig", kc, "-n", c.Namespace, "--out", plan); code != ExitOK {
+	if code, _, errs := runCLI(t, "plan", dir, "--env", "staging", "--target", "kubernetes", "--image", cliImage, "--kubeconfig", kc, "-n", c.Namespace, "--out", plan); code != ExitOK {
 		t.Fatalf("plan: exit %d\n%s", code, errs)
 	}
 	if code, _, errs := runCLI(t, "apply", plan, "--kubeconfig", kc); code != ExitOK {

@@ -17,6 +17,9 @@ type changeFlags struct {
 	out      string
 	detailed bool
 	image    string
+	target   string
+	python   string
+	local    localOptions
 	render   kube.Options
 	cluster  clusterFlags
 }
@@ -24,7 +27,10 @@ type changeFlags struct {
 func (f *changeFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.out, "out", "", "save the change on Kubernetes (spec, image, rendered objects, diff, live state's fingerprint) to this file for `pyship apply FILE`")
 	fs.BoolVar(&f.detailed, "detailed-exitcode", false, "diff against the cluster and exit 0 with no changes, 2 with changes, 1 on an error")
-	fs.StringVar(&f.image, "image", "", "with --out: the app image by digest, REPO@sha256:...")
+	fs.StringVar(&f.image, "image", "", "with --out on Kubernetes: the app image by digest, REPO@sha256:...")
+	fs.StringVar(&f.target, "target", "", "with --out: local or kubernetes (default [deploy] target)")
+	fs.StringVar(&f.python, "python", "", "with --out on the local target: the Python the release is built for (default: the plan's version on PATH)")
+	fs.StringVar(&f.local.home, "home", "", "with --out on the local target: pyship's state folder (default $PYSHIP_HOME or ~/.local/share/pyship)")
 	addRenderOptions(fs, &f.render)
 	f.cluster.add(fs)
 }
@@ -34,6 +40,13 @@ func (f *changeFlags) wanted() bool { return f.out != "" || f.detailed }
 // run renders p, diffs it against the cluster, prints the diff, saves it with --out and
 // returns whether anything would change.
 func (f *changeFlags) run(ctx context.Context, s *streams, p *plan.Plan, env string) (bool, error) {
+	target, err := deployTarget(f.target, p)
+	if err != nil {
+		return false, err
+	}
+	if target == "local" {
+		return f.runLocal(ctx, s, p, env)
+	}
 	if f.image == "" {
 		return false, usageError{fmt.Errorf("--out and --detailed-exitcode diff the rendered objects against the cluster: pass --image REPO@sha256:... (`pyship build --push` prints it)")}
 	}

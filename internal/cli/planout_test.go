@@ -20,7 +20,7 @@ func TestSavedPlanApply(t *testing.T) {
 	kc, c := kubeNamespace(t, "cli-saved")
 	dir := gitOpsProject(t)
 	cluster := []string{"--kubeconfig", kc, "-n", c.Namespace}
-	planArgs := append([]string{"plan", dir, "--env", "staging", "--image", cliImage}, cluster...)
+	planArgs := append([]string{"plan", dir, "--env", "staging", "--target", "kubernetes", "--image", cliImage}, cluster...)
 	file := filepath.Join(t.TempDir(), "web.plan")
 
 	code, out, errs := runCLI(t, append(planArgs, "--out", file, "--detailed-exitcode")...)

@@ -38,7 +38,16 @@ type SavedPlan struct {
 	// Live maps each object the change touches or may prune ("Kind/name", and the app's
 	// inventory Secret) to its resourceVersion when the plan was made; "" for an absent one.
 	Live map[string]string `json:"live"`
-	Hash string            `json:"hash"`
+
+	// On the local target: Home is pyship's state folder, Release the release built by the
+	// plan (deployed as it is), Stable the release serving then, and Serial the agent's state
+	// serial for the app then (-1: no agent was running; 0: the app was never deployed).
+	Home    string `json:"home,omitempty"`
+	Release string `json:"release,omitempty"`
+	Stable  string `json:"stable,omitempty"`
+	Serial  int64  `json:"serial,omitempty"`
+
+	Hash string `json:"hash"`
 }
 
 func (p *SavedPlan) digest() (string, error) {
@@ -103,8 +112,15 @@ func ReadPlan(file, pyshipVersion, app string) (*SavedPlan, error) {
 	if h != p.Hash {
 		return nil, fmt.Errorf("the plan %s was changed after pyship wrote it (its hash is %s, its content's %s): make a new plan with `pyship plan --out`, never edit one", file, p.Hash, h)
 	}
-	if p.Bundle == nil || p.Plan == nil || p.Target != "kubernetes" {
+	switch {
+	case p.Plan == nil:
+		return nil, fmt.Errorf("the plan %s holds no resolved spec", file)
+	case p.Target == "kubernetes" && p.Bundle == nil:
 		return nil, fmt.Errorf("the plan %s has no Kubernetes objects to apply", file)
+	case p.Target == "local" && (p.Release == "" || p.Home == ""):
+		return nil, fmt.Errorf("the plan %s names no release to deploy", file)
+	case p.Target != "kubernetes" && p.Target != "local":
+		return nil, fmt.Errorf("the plan %s is for the target %q, which this pyship does not know", file, p.Target)
 	}
 	if app != "" && p.App != app {
 		return nil, fmt.Errorf("the plan %s is for the app %q, not %q: apply it from that app's folder, or make a plan for %q", file, p.App, app, app)
@@ -162,7 +178,24 @@ type StaleError struct {
 }
 
 func (e *StaleError) Error() string {
-	return fmt.Sprintf("the plan %s is stale: the cluster changed since it was made (%s); nothing was applied — make a new plan with `pyship plan --out`", e.File, strings.Join(e.Changes, "; "))
+	return fmt.Sprintf("the plan %s is stale: the live state changed since it was made (%s); nothing was applied — make a new plan with `pyship plan --out`", e.File, strings.Join(e.Changes, "; "))
+}
+
+// CheckSerial compares the local agent's state serial for the app now with the plan's.
+func (p *SavedPlan) CheckSerial(file string, now int64) error {
+	if now == p.Serial || (now <= 0 && p.Serial <= 0) { // no agent, or an agent without the app
+		return nil
+	}
+	describe := func(n int64) string {
+		switch n {
+		case -1:
+			return "no agent running"
+		case 0:
+			return "not deployed"
+		}
+		return fmt.Sprintf("state serial %d", n)
+	}
+	return &StaleError{File: file, Changes: []string{fmt.Sprintf("%s on this machine went from %s to %s", p.App, describe(p.Serial), describe(now))}}
 }
 
 // CheckLive compares the live state now with the plan's fingerprint.

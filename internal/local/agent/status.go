@@ -18,6 +18,8 @@ type AppStatus struct {
 	Stable  string          `json:"stable,omitempty"`
 	Stopped bool            `json:"stopped,omitempty"`
 	Deploy  *rollout.Status `json:"deploy,omitempty"`
+	// Serial is the app's state serial (AppState.Serial).
+	Serial int64 `json:"serial"`
 	// Backup is the app's backup schedule and last results; nil when it has neither.
 	Backup   *BackupStatus   `json:"backup,omitempty"`
 	Releases []ReleaseStatus `json:"releases"`
@@ -93,7 +95,7 @@ func (a *Agent) status(name string) AppStatus {
 	}
 	rt.mu.Unlock()
 	serving := rt.proxy.serving()
-	out := AppStatus{App: name, Stable: st.Stable, Stopped: st.Stopped, Deploy: dep, Metrics: "http://" + a.adminAddr + "/metrics",
+	out := AppStatus{App: name, Stable: st.Stable, Stopped: st.Stopped, Deploy: dep, Serial: st.Serial, Metrics: "http://" + a.adminAddr + "/metrics",
 		Backup: rt.backupStatus(&st)}
 	if serving {
 		out.URL = "http://" + displayHost(a.BindHost) + ":" + itoa(st.Port) + "/"
