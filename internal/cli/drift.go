@@ -16,6 +16,8 @@ import (
 type driftOptions struct {
 	rf        renderFlags
 	cf        clusterFlags
+	local     localOptions
+	target    string
 	reconcile bool
 	webhook   string
 	out       outputFlag
@@ -25,10 +27,18 @@ func newDriftCmd(s *streams) *cobra.Command {
 	var o driftOptions
 	cmd := &cobra.Command{
 		Use:   "drift [DIR]",
-		Short: "List what changed in the app's Kubernetes objects out of band (exit status 1 when something did)",
-		Long: `drift lists the fields of the app's live objects that another field manager than pyship's
+		Short: "List what changed in the running app out of band (exit status 1 when something did)",
+		Long: `drift lists what changed in the running app outside pyship, on its target (--target, else
+[deploy] target).
+
+On Kubernetes: the fields of the app's live objects that another field manager than pyship's
 owns: replicas scaled with kubectl scale, env edited with kubectl set env or kubectl edit,
 another tool's apply. Status and an autoscaler's replicas are not drift.
+
+On the local target: the stable release's replicas against its recorded replica count, each
+replica's environment against the release's recorded env, and processes marked as replicas of
+this state folder that the agent does not know. --reconcile ends those processes and restarts
+replicas whose environment differs (the agent starts them again from the record).
 
 --webhook URL posts the findings (a Slack-compatible message). --reconcile puts back
 what pyship applied (the app rendered again, with the image the live Deployment records unless
@@ -51,6 +61,8 @@ which only their owner, or a hand, can remove.`,
 	}
 	o.rf.add(cmd.Flags())
 	o.cf.add(cmd.Flags())
+	cmd.Flags().StringVar(&o.target, "target", "", "local or kubernetes (default [deploy] target)")
+	cmd.Flags().StringVar(&o.local.home, "home", "", "local: pyship's state folder (default $PYSHIP_HOME or ~/.local/share/pyship)")
 	cmd.Flags().BoolVar(&o.reconcile, "reconcile", false, "put back what pyship applied, taking the fields back from other managers")
 	cmd.Flags().StringVar(&o.webhook, "webhook", "", "post the drift found to this Slack-compatible webhook URL")
 	o.out.register(cmd)
@@ -62,20 +74,32 @@ func (o *driftOptions) run(ctx context.Context, s *streams, args []string) ([]gi
 	if err != nil {
 		return nil, err
 	}
-	c, err := o.cf.connect(ctx, s, p)
+	target, err := deployTarget(o.target, p)
 	if err != nil {
 		return nil, err
 	}
-	drifts, err := gitops.DetectDrift(ctx, c, p.Name)
-	if err != nil {
-		return nil, err
-	}
-	if o.reconcile && len(drifts) > 0 {
-		if err := o.restore(ctx, s, c, p); err != nil {
+	where := "on this machine"
+	var drifts []gitops.Drift
+	if target == "local" {
+		if drifts, err = o.runLocal(ctx, p.Name); err != nil {
 			return nil, err
 		}
+	} else {
+		c, err := o.cf.connect(ctx, s, p)
+		if err != nil {
+			return nil, err
+		}
+		where = "in namespace " + c.Namespace
 		if drifts, err = gitops.DetectDrift(ctx, c, p.Name); err != nil {
 			return nil, err
+		}
+		if o.reconcile && len(drifts) > 0 {
+			if err := o.restore(ctx, s, c, p); err != nil {
+				return nil, err
+			}
+			if drifts, err = gitops.DetectDrift(ctx, c, p.Name); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if o.webhook != "" && len(drifts) > 0 {
@@ -83,7 +107,7 @@ func (o *driftOptions) run(ctx context.Context, s *streams, args []string) ([]gi
 		for _, d := range drifts {
 			fields = append(fields, [2]string{d.Kind + "/" + d.Name + " by " + d.Manager, strings.Join(d.Fields, ", ")})
 		}
-		if err := notify.Webhook(ctx, o.webhook, fmt.Sprintf("%s in namespace %s drifted: %d change(s) made outside pyship", p.Name, c.Namespace, len(drifts)), fields); err != nil {
+		if err := notify.Webhook(ctx, o.webhook, fmt.Sprintf("%s %s drifted: %d change(s) made outside pyship", p.Name, where, len(drifts)), fields); err != nil {
 			fmt.Fprintf(s.Err, "warning: %v\n", err)
 		}
 	}
@@ -94,6 +118,10 @@ func (o *driftOptions) run(ctx context.Context, s *streams, args []string) ([]gi
 		how := d.Operation
 		if d.Subresource != "" {
 			how += " of " + d.Subresource
+		}
+		if how == "" {
+			fmt.Fprintf(s.Out, "%s/%s changed %s: %s\n", d.Kind, d.Name, d.Manager, strings.Join(d.Fields, ", "))
+			continue
 		}
 		fmt.Fprintf(s.Out, "%s/%s changed by %s (%s): %s\n", d.Kind, d.Name, d.Manager, how, strings.Join(d.Fields, ", "))
 	}

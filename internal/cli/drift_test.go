@@ -31,7 +31,7 @@ func TestDriftKubernetes(t *testing.T) {
 	if code, _, errs := runCLI(t, "apply", plan, "--kubeconfig", kc); code != ExitOK {
 		t.Fatalf("apply: exit %d\n%s", code, errs)
 	}
-	drift := append([]string{"drift", dir}, cluster...)
+	drift := append([]string{"drift", dir, "--target", "kubernetes"}, cluster...)
 	if code, out, errs := runCLI(t, drift...); code != ExitOK || out != "" || !strings.Contains(errs, "no drift") {
 		t.Fatalf("drift right after the deploy: exit %d\n%s\n%s", code, out, errs)
 	}

@@ -20,6 +20,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/local/agent"
+	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/local/supervise"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/testsvc"
 	"golang.org/x/crypto/ssh"
@@ -502,5 +505,25 @@ func TestPublishRefusesSymlinks(t *testing.T) {
 	}
 	if b, err := os.ReadFile(victim); err != nil || string(b) != "precious\n" {
 		t.Errorf("a file outside the repository was touched: %q, %v", b, err)
+	}
+}
+
+func TestLocalDrift(t *testing.T) {
+	m := &release.Manifest{ID: "r3", Env: map[string]string{"MODE": "prod", "PORT": "8000"}}
+	m.Plan.Deploy.Replicas = 2
+	st := agent.AppStatus{Stable: "r3", Releases: []agent.ReleaseStatus{{ID: "r3", Replicas: []supervise.Info{{PID: 10}}}}}
+	env := func(pid int) (map[string]string, error) {
+		return map[string]string{"MODE": "prod", "PORT": "41000"}, nil
+	}
+	got, err := LocalDrift(st, m, map[int]string{10: "r3-1", 99: "old-7"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Fields[0] != "replicas: recorded 2, running 1" || len(got[0].Fields) != 1 || got[1].Name != "99" {
+		t.Errorf("LocalDrift = %+v", got)
+	}
+	st.Releases[0].Replicas = append(st.Releases[0].Replicas, supervise.Info{PID: 11})
+	if got, _ := LocalDrift(st, m, map[int]string{10: "r3-1", 11: "r3-2"}, env); len(got) != 0 {
+		t.Errorf("no drift expected (PORT is each replica's own): %+v", got)
 	}
 }
