@@ -145,28 +145,37 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	if err != nil {
 		return err
 	}
-	c := agent.NewClient(o.home)
+	return deployRelease(ctx, s, agentOptions{home: o.home, adminAddr: o.adminAddr, bind: o.bind}, m.App, m.ID, o.output)
+}
+
+// agentOptions say where the local agent lives and how deploy starts it when it is not running.
+type agentOptions struct{ home, adminAddr, bind string }
+
+// deployRelease has the local agent (started when not running) roll the built release id of
+// app out, and reports the outcome.
+func deployRelease(ctx context.Context, s *streams, ao agentOptions, app, id, output string) error {
+	c := agent.NewClient(ao.home)
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	extra := []string{"--admin-addr", o.adminAddr}
-	if o.bind != "" {
-		extra = append(extra, "--bind", o.bind)
+	extra := []string{"--admin-addr", ao.adminAddr}
+	if ao.bind != "" {
+		extra = append(extra, "--bind", ao.bind)
 	}
 	if started, err := c.EnsureAgent(ctx, exe, extra...); err != nil {
 		return err
 	} else if started {
-		fmt.Fprintf(s.Err, "started the pyship agent (log: %s)\n", filepath.Join(o.home, "agent.log"))
+		fmt.Fprintf(s.Err, "started the pyship agent (log: %s)\n", filepath.Join(ao.home, "agent.log"))
 	}
 	ev := newEventPrinter(s.Err)
-	defer s.intr.on(abortOnInterrupt(ctx, s, c, m.App, m.ID))()
+	defer s.intr.on(abortOnInterrupt(ctx, s, c, app, id))()
 	// A canary that holds for lack of traffic waits for a decision the user makes with
 	// another command: stop waiting for it (the agent keeps holding it).
 	streamCtx, stopStream := context.WithCancel(ctx)
 	defer stopStream()
 	var held *agent.Event
-	final, err := c.Deploy(streamCtx, agent.DeployRequest{App: m.App, Release: m.ID}, func(e agent.Event) {
+	final, err := c.Deploy(streamCtx, agent.DeployRequest{App: app, Release: id}, func(e agent.Event) {
 		ev.print(e)
 		if e.Held {
 			held = &e
@@ -176,11 +185,11 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	ev.close()
 	switch {
 	case held != nil && ctx.Err() == nil:
-		return reportHeld(s, o.output, m.App, m.ID, *held)
+		return reportHeld(s, output, app, id, *held)
 	case err != nil:
-		return detachedOr(s, m.App, m.ID, err)
+		return detachedOr(s, app, id, err)
 	}
-	return reportDeploy(s, o.output, final, ev)
+	return reportDeploy(s, output, final, ev)
 }
 
 // reportHeld says that the canary of rel holds for lack of traffic and what to do; the deploy

@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"fmt"
+	"context"
 
 	"github.com/spf13/cobra"
 )
@@ -9,42 +9,47 @@ import (
 func newDiffCmd(s *streams) *cobra.Command {
 	var rf renderFlags
 	var cf clusterFlags
-	var force bool
+	var force, detailed bool
 	cmd := &cobra.Command{
 		Use:   "diff [DIR]",
-		Short: "Show what deploying the app to Kubernetes would change (exit status 1 when something would)",
+		Short: "Show what deploying the app to Kubernetes would change (exit status 1 when something would, 2 with --detailed-exitcode)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			p, err := rf.resolve(ctx, args, s.In)
-			if err != nil {
-				return err
-			}
-			c, err := cf.connect(ctx, s, p)
-			if err != nil {
-				return err
-			}
-			b, err := rf.bundle(s, p, c.Namespace)
-			if err != nil {
-				return err
-			}
-			diffs, err := c.Diff(ctx, b, force)
-			if err != nil {
-				return err
-			}
-			for _, d := range diffs {
-				fmt.Fprintf(s.Out, "=== %s %s/%s\n%s", d.Action, d.Kind, d.Name, d.Text)
-			}
-			if len(diffs) > 0 {
-				fmt.Fprintf(s.Err, "%d object(s) would change\n", len(diffs))
+			changed, err := runDiff(cmd.Context(), s, &rf, &cf, args, force)
+			switch {
+			case detailed:
+				return detailedExit(changed, err)
+			case err == nil && changed:
 				return exitError{ExitFailure}
 			}
-			fmt.Fprintln(s.Err, "no changes")
-			return nil
+			return err
 		},
 	}
 	rf.add(cmd.Flags())
 	cf.add(cmd.Flags())
 	addForceConflicts(cmd.Flags(), &force)
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on an error (as terraform plan)")
 	return cmd
+}
+
+// runDiff prints what deploying would change and reports whether anything would.
+func runDiff(ctx context.Context, s *streams, rf *renderFlags, cf *clusterFlags, args []string, force bool) (bool, error) {
+	p, err := rf.resolve(ctx, args, s.In)
+	if err != nil {
+		return false, err
+	}
+	c, err := cf.connect(ctx, s, p)
+	if err != nil {
+		return false, err
+	}
+	b, err := rf.bundle(s, p, c.Namespace)
+	if err != nil {
+		return false, err
+	}
+	diffs, err := c.Diff(ctx, b, force)
+	if err != nil {
+		return false, err
+	}
+	printDiffs(s, diffs)
+	return len(diffs) > 0, nil
 }

@@ -13,6 +13,7 @@ type planOptions struct {
 	env     string
 	explain bool
 	out     outputFlag
+	change  changeFlags
 }
 
 func newPlanCmd(s *streams) *cobra.Command {
@@ -26,7 +27,14 @@ name, version, Python version, dependencies, start command, port, health check, 
 folders, target, strategy and replicas.
 
 --explain adds the evidence for each value (file:line and the rule that decided).
---output json prints the plan as a stable JSON document (see docs/plan-json.md).`,
+--output json prints the plan as a stable JSON document (see docs/plan-json.md).
+
+--env all prints one table of every value that differs between the environments (and the
+spec without an overlay).
+
+--out FILE diffs the app rendered with --image against the cluster, prints the diff and saves
+the change for 'pyship apply FILE', which applies exactly it, or refuses when the cluster
+changed since. --detailed-exitcode exits 0 with no changes, 2 with changes, 1 on an error.`,
 		Example: `  pyship plan
   pyship plan --explain examples/flask
   pyship plan --env production --output json | jq .run.command`,
@@ -35,7 +43,20 @@ folders, target, strategy and replicas.
 			if err := o.out.validate(); err != nil {
 				return err
 			}
+			if o.env == "all" {
+				return planAllEnvs(cmd.Context(), s, dirArg(args), o.out.json())
+			}
 			p, err := resolvePlan(cmd.Context(), dirArg(args), o.env)
+			if o.change.wanted() {
+				if err == nil {
+					var changed bool
+					changed, err = o.change.run(cmd.Context(), s, p, o.env)
+					if o.change.detailed {
+						return detailedExit(changed, err)
+					}
+				}
+				return err
+			}
 			if err != nil {
 				return err
 			}
@@ -51,9 +72,10 @@ folders, target, strategy and replicas.
 			return err
 		},
 	}
-	c.Flags().StringVar(&o.env, "env", "", "apply the [env.NAME] overlay of the spec")
+	c.Flags().StringVar(&o.env, "env", "", "apply the [env.NAME] overlay of the spec; \"all\": a table of every value that differs between the envs")
 	c.Flags().BoolVar(&o.explain, "explain", false, "show the evidence for each value")
 	o.out.register(c)
+	o.change.add(c.Flags())
 	return c
 }
 

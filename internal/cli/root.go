@@ -24,6 +24,11 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
+// failureError exits 1 whatever err is (--detailed-exitcode keeps 2 for "there are changes").
+type failureError struct{ err error }
+
+func (e failureError) Error() string { return e.err.Error() }
+
 // exitError carries an exit code for a failure that was already reported.
 type exitError struct{ code int }
 
@@ -59,10 +64,12 @@ func runStreams(ctx context.Context, args []string, s *streams) int {
 	}
 	code := ExitFailure
 	var ue usageError
+	var fe failureError
 	var pde *plan.ProjectDirError
 	switch {
 	case errors.As(err, &pde): // the same words from every verb, however it was wrapped
 		err, code = pde, ExitUsage
+	case errors.As(err, &fe): // a failure that wraps a usage error stays a failure
 	case errors.As(err, &ue) || isFlagError(err):
 		code = ExitUsage
 	}
@@ -103,6 +110,9 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 		newDeployCmd(s), newStatusCmd(s), newLogsCmd(s), newRollbackCmd(s), newPromoteCmd(s), newAbortCmd(s), newStopCmd(s), newDestroyCmd(s), newAgentCmd(s),
 		newRenderCmd(s),
 		newDiffCmd(s),
+		newGitOpsCmd(s),
+		newApplyCmd(s),
+		newDriftCmd(s),
 		newBuildCmd(s),
 		newDockerfileCmd(s),
 		newSBOMCmd(s),

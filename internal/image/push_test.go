@@ -102,6 +102,10 @@ func TestPushAfterOneFileChangeUploadsOnlyTheAppLayer(t *testing.T) {
 	if len(m.Manifests) != 1 || m.Manifests[0].ArtifactType != image.SPDXMediaType {
 		t.Errorf("referrers of the image: %+v, want one SPDX SBOM", m.Manifests)
 	}
+	// What gitops push records in an env folder's provenance.
+	if sd, err := image.SBOMDigest(ctxT(t), ref, nil); err != nil || len(m.Manifests) != 1 || sd != m.Manifests[0].Digest.String() {
+		t.Errorf("SBOMDigest(%s) = %q, %v", ref, sd, err)
+	}
 	rec.reset()
 
 	// A no-op push only asks what is there.

@@ -80,3 +80,20 @@ debian_base_layout() {
 	(cd "$root" && go run ./hack/rootfs2oci "$dir/rootfs.tar" "$dir/layout.tmp" "$ref") >&2
 	mv "$dir/layout.tmp" "$dir/layout"
 }
+
+# go_install_cached NAME PACKAGE VERSION: the binary NAME of `go install PACKAGE@VERSION`, built
+# once from the Go module proxy into $PYSHIP_CACHE/NAME-VERSION/NAME (atomically); prints its path.
+go_install_cached() {
+	local name=$1 pkg=$2 version=$3
+	local bin="$PYSHIP_CACHE/$name-$version/$name"
+	if [ ! -x "$bin" ]; then
+		echo "services: building $name $version from the Go module proxy" >&2
+		local tmp="$PYSHIP_CACHE/$name-$version.tmp.$$"
+		mkdir -p "$tmp"
+		(cd "$tmp" && GOBIN="$tmp" GOFLAGS=-buildvcs=false go install "$pkg@$version") >&2
+		mkdir -p "$(dirname "$bin")"
+		mv "$tmp/$name" "$bin.tmp.$$" && mv "$bin.tmp.$$" "$bin"
+		rm -rf "$tmp"
+	fi
+	echo "$bin"
+}

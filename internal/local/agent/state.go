@@ -35,6 +35,9 @@ type AppState struct {
 	Stopped bool `json:"stopped,omitempty"`
 	// Backup holds the outcome of the app's last backups.
 	Backup *BackupStatus `json:"backup,omitempty"`
+	// Serial counts the changes of this state (every save); a saved plan (`pyship plan
+	// --out`) records it and `pyship apply` refuses to apply when it moved.
+	Serial int64 `json:"serial"`
 }
 
 func stateFile(paths release.Paths, app string) string {
@@ -63,6 +66,7 @@ func saveState(paths release.Paths, st *AppState) error {
 	if err := os.MkdirAll(paths.App(st.App), 0o755); err != nil {
 		return err
 	}
+	st.Serial++
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err

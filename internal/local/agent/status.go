@@ -21,6 +21,8 @@ type AppStatus struct {
 	// ports or traffic figures.
 	Worker bool            `json:"worker,omitempty"`
 	Deploy *rollout.Status `json:"deploy,omitempty"`
+	// Serial is the app's state serial (AppState.Serial).
+	Serial int64 `json:"serial"`
 	// Backup is the app's backup schedule and last results; nil when it has neither.
 	Backup   *BackupStatus   `json:"backup,omitempty"`
 	Releases []ReleaseStatus `json:"releases"`
@@ -99,7 +101,7 @@ func (a *Agent) status(name string) AppStatus {
 	}
 	rt.mu.Unlock()
 	serving := rt.proxy.serving()
-	out := AppStatus{App: name, Stable: st.Stable, Stopped: st.Stopped, Deploy: dep, Metrics: "http://" + a.adminAddr + "/metrics",
+	out := AppStatus{App: name, Stable: st.Stable, Stopped: st.Stopped, Deploy: dep, Serial: st.Serial, Metrics: "http://" + a.adminAddr + "/metrics",
 		Backup: rt.backupStatus(&st)}
 	if m, err := rt.manifest(st.Stable); err == nil && m.Plan.Run.Kind == "worker" {
 		out.Worker = true

@@ -1,0 +1,225 @@
+package gitops
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/plan"
+	"golang.org/x/mod/semver"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PlanFormat is the version of the saved-plan file this pyship writes and reads.
+const PlanFormat = 1
+
+// SavedPlan is a change saved by `pyship plan --out` and applied, exactly, by `pyship apply`:
+// the resolved spec, the image, the rendered objects, the diff shown, and a fingerprint of the
+// live state the diff was made against. Hash seals the rest.
+type SavedPlan struct {
+	Format    int    `json:"pyshipPlanFormat"`
+	Pyship    string `json:"pyship"`
+	App       string `json:"app"`
+	Env       string `json:"env,omitempty"`
+	Target    string `json:"target"`
+	Context   string `json:"context,omitempty"`
+	Namespace string `json:"namespace"`
+	Image     string `json:"image"`
+	// Plan is the resolved spec; Bundle the objects rendered from it, applied as they are.
+	Plan   *plan.Plan        `json:"plan"`
+	Bundle *kube.Bundle      `json:"bundle"`
+	Diff   []kube.ObjectDiff `json:"diff"`
+	// Live maps each object the change touches or may prune ("Kind/name", and the app's
+	// inventory Secret) to its resourceVersion when the plan was made; "" for an absent one.
+	Live map[string]string `json:"live"`
+
+	// On the local target: Home is pyship's state folder, Release the release built by the
+	// plan (deployed as it is), Stable the release serving then, and Serial the agent's state
+	// serial for the app then (-1: no agent was running; 0: the app was never deployed).
+	Home    string `json:"home,omitempty"`
+	Release string `json:"release,omitempty"`
+	Stable  string `json:"stable,omitempty"`
+	Serial  int64  `json:"serial,omitempty"`
+
+	Hash string `json:"hash"`
+}
+
+func (p *SavedPlan) digest() (string, error) {
+	q := *p
+	q.Hash = ""
+	return jsonDigest(q)
+}
+
+// WritePlan seals the plan (sets its Hash) and writes it to file atomically, readable by its
+// owner only (it holds the app's Secret values, like a Terraform plan).
+func WritePlan(file string, p *SavedPlan) error {
+	p.Format = PlanFormat
+	h, err := p.digest()
+	if err != nil {
+		return err
+	}
+	p.Hash = h
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".pyship-plan-*")
+	if err != nil {
+		return fmt.Errorf("writing the plan %s: %w", file, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing the plan %s: %w", file, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return fmt.Errorf("writing the plan %s: %w", file, err)
+	}
+	return nil
+}
+
+// ReadPlan reads a saved plan and refuses one edited since it was written (its hash), one in a
+// newer format or written by a newer pyship than pyshipVersion, and one of another app than
+// app (when app is not "").
+func ReadPlan(file, pyshipVersion, app string) (*SavedPlan, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading the plan: %w", err)
+	}
+	var p SavedPlan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("the plan %s is not a saved plan (`pyship plan --out FILE` writes one): %w", file, err)
+	}
+	if p.Format == 0 {
+		return nil, fmt.Errorf("the plan %s is not a saved plan (`pyship plan --out FILE` writes one)", file)
+	}
+	if p.Format > PlanFormat || newer(p.Pyship, pyshipVersion) {
+		return nil, fmt.Errorf("the plan %s was written by pyship %s (plan format %d), newer than this pyship %s (format %d): apply it with that pyship or newer", file, p.Pyship, p.Format, pyshipVersion, PlanFormat)
+	}
+	h, err := p.digest()
+	if err != nil {
+		return nil, err
+	}
+	if h != p.Hash {
+		return nil, fmt.Errorf("the plan %s was changed after pyship wrote it (its hash is %s, its content's %s): make a new plan with `pyship plan --out`, never edit one", file, p.Hash, h)
+	}
+	switch {
+	case p.Plan == nil:
+		return nil, fmt.Errorf("the plan %s holds no resolved spec", file)
+	case p.Target == "kubernetes" && p.Bundle == nil:
+		return nil, fmt.Errorf("the plan %s has no Kubernetes objects to apply", file)
+	case p.Target == "local" && (p.Release == "" || p.Home == ""):
+		return nil, fmt.Errorf("the plan %s names no release to deploy", file)
+	case p.Target != "kubernetes" && p.Target != "local":
+		return nil, fmt.Errorf("the plan %s is for the target %q, which this pyship does not know", file, p.Target)
+	}
+	if app != "" && p.App != app {
+		return nil, fmt.Errorf("the plan %s is for the app %q, not %q: apply it from that app's folder, or make a plan for %q", file, p.App, app, app)
+	}
+	return &p, nil
+}
+
+// newer reports whether the version a is a newer release than b (both semver; a "dev" or
+// otherwise unversioned build compares as neither).
+func newer(a, b string) bool {
+	va, vb := "v"+strings.TrimPrefix(a, "v"), "v"+strings.TrimPrefix(b, "v")
+	return semver.IsValid(va) && semver.IsValid(vb) && semver.Compare(va, vb) > 0
+}
+
+// Fingerprint reads the resourceVersions of what applying b would touch: each of its objects,
+// the app's inventory Secret (which holds the rollout state) and every object the inventory
+// lists for the app (what pruning may delete).
+func Fingerprint(ctx context.Context, c *kube.Client, b *kube.Bundle) (map[string]string, error) {
+	live := map[string]string{}
+	for _, o := range b.Objects {
+		gvk := o.GroupVersionKind()
+		m, err := c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			continue // a kind the cluster does not serve (optional monitoring objects)
+		}
+		u, err := c.Dynamic.Resource(m.Resource).Namespace(b.Namespace).Get(ctx, o.GetName(), metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			live[o.GetKind()+"/"+o.GetName()] = ""
+		case err != nil:
+			return nil, fmt.Errorf("reading %s %s: %w", o.GetKind(), o.GetName(), err)
+		default:
+			live[o.GetKind()+"/"+o.GetName()] = u.GetResourceVersion()
+		}
+	}
+	inv, objs, err := inventory(ctx, c, b.Namespace, b.App)
+	if err != nil {
+		return nil, err
+	}
+	if inv == nil {
+		live["Secret/"+kube.ApplySetParentName(b.App)] = ""
+		return live, nil
+	}
+	live["Secret/"+inv.Name] = inv.ResourceVersion
+	for _, it := range objs {
+		live[it.GetKind()+"/"+it.GetName()] = it.GetResourceVersion()
+	}
+	return live, nil
+}
+
+// StaleError lists what changed in the cluster since a plan was made.
+type StaleError struct {
+	File    string
+	Changes []string
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("the plan %s is stale: the live state changed since it was made (%s); nothing was applied — make a new plan with `pyship plan --out`", e.File, strings.Join(e.Changes, "; "))
+}
+
+// CheckSerial compares the local agent's state serial for the app now with the plan's.
+func (p *SavedPlan) CheckSerial(file string, now int64) error {
+	if now == p.Serial || (now <= 0 && p.Serial <= 0) { // no agent, or an agent without the app
+		return nil
+	}
+	describe := func(n int64) string {
+		switch n {
+		case -1:
+			return "no agent running"
+		case 0:
+			return "not deployed"
+		}
+		return fmt.Sprintf("state serial %d", n)
+	}
+	return &StaleError{File: file, Changes: []string{fmt.Sprintf("%s on this machine went from %s to %s", p.App, describe(p.Serial), describe(now))}}
+}
+
+// CheckLive compares the live state now with the plan's fingerprint.
+func (p *SavedPlan) CheckLive(file string, now map[string]string) error {
+	var changes []string
+	for k, was := range p.Live {
+		is, ok := now[k]
+		switch {
+		case !ok || (was != "" && is == ""):
+			changes = append(changes, k+" was deleted")
+		case was == "" && is != "":
+			changes = append(changes, k+" was created")
+		case was != is:
+			changes = append(changes, fmt.Sprintf("%s changed (resourceVersion %s, now %s)", k, was, is))
+		}
+	}
+	for k, is := range now {
+		if _, ok := p.Live[k]; !ok && is != "" {
+			changes = append(changes, k+" appeared")
+		}
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	sort.Strings(changes)
+	return &StaleError{File: file, Changes: changes}
+}
