@@ -25,7 +25,7 @@ type changeFlags struct {
 }
 
 func (f *changeFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&f.out, "out", "", "save the change on Kubernetes (spec, image, rendered objects, diff, live state's fingerprint) to this file for `pyship apply FILE`")
+	fs.StringVar(&f.out, "out", "", "save the change on Kubernetes (spec, image, rendered objects, diff, live state's fingerprint) to `FILE`, for pyship apply FILE")
 	fs.BoolVar(&f.detailed, "detailed-exitcode", false, "diff against the cluster and exit 0 with no changes, 2 with changes, 1 on an error")
 	fs.StringVar(&f.image, "image", "", "with --out on Kubernetes: the app image by digest, REPO@sha256:...")
 	fs.StringVar(&f.target, "target", "", "with --out: local or kubernetes (default [deploy] target)")
