@@ -374,6 +374,7 @@ timeout = "1s"
 target = "kubernetes"
 [kubernetes]
 namespace = %[1]q
+storage_class = %[2]q
 cpu = "50m"
 memory = "64Mi"
 `)
@@ -417,7 +418,7 @@ ThreadingHTTPServer(("", int(os.environ["PORT"])), Handler).serve_forever()
 	if ct.ReadinessProbe == nil || ct.LivenessProbe == nil || ct.ReadinessProbe.HTTPGet == nil || ct.ReadinessProbe.HTTPGet.Path != "/healthz" {
 		t.Fatalf("the pod has no HTTP readiness and liveness probes on /healthz: %+v", ct)
 	}
-	podURL := fmt.Sprintf("http://%s:%d/", pod.Status.PodIP, ct.ReadinessProbe.HTTPGet.Port.IntValue())
+	podURL := fmt.Sprintf("http://%s:%d/", pod.Status.PodIP, ct.Ports[0].ContainerPort)
 	waitServed(ctx, t, podURL+"sicken", "sick")
 
 	// Readiness: the kubelet marks the container unready, and the EndpointSlice follows.
