@@ -47,8 +47,8 @@ func TestKubeDeployRealPodsVersusKubectl(t *testing.T) {
 		t.Fatalf("building pyship: %v\n%s", err, out)
 	}
 	proj := testsvc.CopyTree(t, filepath.Join(testsvc.RepoRoot(t), "examples", "stdlib"))
-	spec := fmt.Sprintf("name = \"bench\"\n[build]\nbase = %q\nregistry = %q\n[deploy]\ntarget = \"kubernetes\"\nreplicas = 3\n[kubernetes]\ncpu = \"50m\"\nmemory = \"64Mi\"\n",
-		base, vars["PYSHIP_TEST_REGISTRY"]+"/bench")
+	spec := fmt.Sprintf("name = \"bench\"\n[build]\nbase = %q\nregistry = %q\n[deploy]\ntarget = \"kubernetes\"\nreplicas = 3\n[kubernetes]\ncpu = \"50m\"\nmemory = \"64Mi\"\nstorage_class = %q\n",
+		base, vars["PYSHIP_TEST_REGISTRY"]+"/bench", vars["PYSHIP_KUBE_STORAGE_CLASS"])
 	if err := os.WriteFile(filepath.Join(proj, "pyship.toml"), []byte(spec), 0o644); err != nil {
 		t.Fatal(err)
 	}
