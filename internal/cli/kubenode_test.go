@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +20,7 @@ import (
 
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/testsvc"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -487,3 +493,104 @@ ThreadingHTTPServer(("", int(os.environ["PORT"])), Handler).serve_forever()
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestRealPodsBackupCronJobRestoresByteForByte: deploy pushes the backup agent image beside the
+// app's and applies the backup CronJob; a Job made from the CronJob's template runs as a real pod
+// on the node, with the app's claim, and backs the data folder up to S3 (reached at the node's
+// address); `pyship backup restore` gives back the files the app and the test wrote, byte for
+// byte.
+func TestRealPodsBackupCronJobRestoresByteForByte(t *testing.T) {
+	_, c, reg := realPods(t, "real-backup")
+	host := testsvc.Start(t, "kube-node")["PYSHIP_KUBE_NODE_HOST"]
+	s3 := testsvc.Start(t, "s3")
+	bin := pyshipBin(t) // static, as the agent image needs
+	ident, pub := testIdentity(t)
+	endpoint := s3["PYSHIP_TEST_S3_ENDPOINT"]
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	podEndpoint := "http://" + net.JoinHostPort(host, u.Port())
+	dest := "s3://" + s3["PYSHIP_TEST_S3_BUCKET"] + "/" + c.Namespace
+	spec := strings.ReplaceAll(realSpec("rolling"), "@V@", "v1") + fmt.Sprintf(`[backup]
+schedule = "17 3 * * *"
+destination = %q
+endpoint = %q
+region = "us-east-1"
+recipients = [%q]
+folders = ["data"]
+`, dest, podEndpoint, pub)
+	realProject(t, c, reg, spec)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	if _, err := c.Core.CoreV1().Secrets(c.Namespace).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: kube.BackupCredentialsSecret("shop")},
+		StringData: map[string]string{"AWS_ACCESS_KEY_ID": s3["PYSHIP_TEST_S3_ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY": s3["PYSHIP_TEST_S3_SECRET_KEY"]}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, bin, "deploy")
+	cmd.Env = append(os.Environ(), "PYSHIP_CACHE="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("deploy: %v\n%s", err, out)
+	}
+	waitServed(ctx, t, serviceURL(ctx, t, c, "shop"), `"v1"`) // the app counts the visit in data/visits.txt
+
+	// The data folder is the claim's folder on this machine: add a file the app did not write.
+	pvc, err := c.Core.CoreV1().PersistentVolumeClaims(c.Namespace).Get(ctx, "shop-data-data", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pv, err := c.Core.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
+	if err != nil || pv.Spec.HostPath == nil {
+		t.Fatalf("the claim's volume: %v %+v", err, pv)
+	}
+	folder := pv.Spec.HostPath.Path
+	blob := make([]byte, 300_000)
+	for i := range blob {
+		blob[i] = byte(i*7919 + i/256)
+	}
+	if err := os.WriteFile(filepath.Join(folder, "blob.bin"), blob, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cj, err := c.Core.BatchV1().CronJobs(c.Namespace).Get(ctx, "shop-backup", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the backup CronJob: %v", err)
+	}
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "shop-backup-now"}, Spec: cj.Spec.JobTemplate.Spec}
+	if _, err := c.Core.BatchV1().Jobs(c.Namespace).Create(ctx, job, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		j, err := c.Core.BatchV1().Jobs(c.Namespace).Get(ctx, job.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Status.Succeeded > 0 {
+			break
+		}
+		if j.Status.Failed > 0 || ctx.Err() != nil {
+			t.Fatalf("the backup job did not succeed: %+v\n%s", j.Status, strings.Join(c.Diagnose(context.Background(), "job-name="+job.Name), "\n"))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	pods := podsOnRealNode(ctx, t, c)
+	t.Logf("%d pods on the real node, the backup job's among them", len(pods))
+
+	t.Setenv("AWS_ACCESS_KEY_ID", s3["PYSHIP_TEST_S3_ACCESS_KEY"])
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3["PYSHIP_TEST_S3_SECRET_KEY"])
+	to := filepath.Join(t.TempDir(), "restored")
+	code, _, errs := runCLI(t, "backup", "restore", "latest", "--to", to, "--dest", dest, "--endpoint", endpoint, "--identity-file", ident)
+	if code != ExitOK {
+		t.Fatalf("restoring the job's backup: exit %d\n%s", code, errs)
+	}
+	for _, name := range []string{"blob.bin", "visits.txt"} {
+		want, err := os.ReadFile(filepath.Join(folder, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(to, name))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("restored %s: %d bytes (%v), want the %d bytes of the volume", name, len(got), err, len(want))
+		}
+	}
+}

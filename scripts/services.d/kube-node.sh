@@ -19,7 +19,9 @@
 # When the machine cannot run pods (not root, no cgroups, no overlayfs, no iptables) start exits 0
 # and exports only PYSHIP_KUBE_NODE_SKIP, a one-line reason; the real-pod tests skip with it.
 # Otherwise it exports KUBECONFIG, PYSHIP_KUBE_REAL_NODE, PYSHIP_KUBE_REAL_NODE_ANNOTATIONS (JSON
-# object: the namespace annotations), PYSHIP_KUBE_STORAGE_CLASS and PYSHIP_TEST_REGISTRY.
+# object: the namespace annotations), PYSHIP_KUBE_STORAGE_CLASS, PYSHIP_TEST_REGISTRY and
+# PYSHIP_KUBE_NODE_HOST, the address where pods reach this machine's loopback services (S3 at
+# http://$PYSHIP_KUBE_NODE_HOST:PORT): TCP to it from a pod is sent to 127.0.0.1.
 # `stop` removes everything start made: processes, mounts, network namespaces, cgroups, iptables
 # chains, the bridge and route, its /etc/hosts line, sysctls the kubelet changed, the Node object and the StorageClass.
 
@@ -169,7 +171,12 @@ kn_guard() {
 	$ipt -A PYSHIP-NODE-FWD -o "$KN_BRIDGE" -j DROP
 	$ipt -A PYSHIP-NODE-FWD -m conntrack --ctstate DNAT --ctorigdst "$KN_SERVICE_CIDR" -j DROP
 	$ipt -N PYSHIP-NODE-IN 2>/dev/null || $ipt -F PYSHIP-NODE-IN
-	$ipt -A PYSHIP-NODE-IN -i "$KN_BRIDGE" -p tcp --dport 20250 -j DROP
+	$ipt -A PYSHIP-NODE-IN -i "$KN_BRIDGE" -p tcp -m multiport --dports 20248,20249,20250,20256 -j DROP
+	# The machine's loopback services (S3, the registry) answer pods at the bridge's address.
+	$ipt -t nat -N PYSHIP-NODE-HOST 2>/dev/null || $ipt -t nat -F PYSHIP-NODE-HOST
+	$ipt -t nat -A PYSHIP-NODE-HOST -i "$KN_BRIDGE" -d "$KN_GATEWAY" -p tcp ! --dport 20250 -j DNAT --to-destination 127.0.0.1
+	$ipt -t nat -C PREROUTING -j PYSHIP-NODE-HOST 2>/dev/null || $ipt -t nat -I PREROUTING 1 -j PYSHIP-NODE-HOST
+	sysctl -q -w "net.ipv4.conf.$KN_BRIDGE.route_localnet=1"
 	$ipt -N PYSHIP-NODE-OUT 2>/dev/null || $ipt -F PYSHIP-NODE-OUT
 	$ipt -A PYSHIP-NODE-OUT -m conntrack --ctstate DNAT --ctorigdst "$KN_SERVICE_CIDR" ! -d "$KN_POD_CIDR" -j REJECT
 	local c
@@ -308,6 +315,7 @@ kn_healthy() {
 		pid_alive "$SVC_DIR/$c.pid" || return 1
 	done
 	kn_node_ready && iptables -w 10 -C FORWARD -j PYSHIP-NODE-FWD 2>/dev/null &&
+		iptables -w 10 -t nat -C PREROUTING -j PYSHIP-NODE-HOST 2>/dev/null &&
 		curl -fsS --max-time 2 -o /dev/null http://127.0.0.1:20256/healthz
 }
 
@@ -316,6 +324,7 @@ kn_exports() {
 	echo "export PYSHIP_KUBE_REAL_NODE=$KN_NODE"
 	echo "export PYSHIP_KUBE_REAL_NODE_ANNOTATIONS='{\"scheduler.alpha.kubernetes.io/node-selector\": \"$KN_LABEL=real\", \"scheduler.alpha.kubernetes.io/defaultTolerations\": \"[{\\\"key\\\": \\\"$KN_TAINT_KEY\\\", \\\"operator\\\": \\\"Equal\\\", \\\"value\\\": \\\"true\\\", \\\"effect\\\": \\\"NoSchedule\\\"}]\"}'"
 	echo "export PYSHIP_KUBE_STORAGE_CLASS=$KN_STORAGE_CLASS"
+	echo "export PYSHIP_KUBE_NODE_HOST=$KN_GATEWAY"
 	echo "export PYSHIP_TEST_REGISTRY=127.0.0.1:5000"
 }
 
@@ -439,6 +448,8 @@ svc_stop() {
 		"$(kn_bindir)/kube-proxy" --cleanup >/dev/null 2>&1 || true
 	fi
 	kn_iptables_cleanup
+	while iptables -w 10 -t nat -D PREROUTING -j PYSHIP-NODE-HOST 2>/dev/null; do :; done
+	iptables -w 10 -t nat -F PYSHIP-NODE-HOST 2>/dev/null && iptables -w 10 -t nat -X PYSHIP-NODE-HOST 2>/dev/null
 	rm -f /var/lib/cni/results/pyship-node-*
 	local c
 	for c in FORWARD:PYSHIP-NODE-FWD INPUT:PYSHIP-NODE-IN OUTPUT:PYSHIP-NODE-OUT; do
