@@ -450,7 +450,12 @@ svc_stop() {
 	kn_iptables_cleanup
 	while iptables -w 10 -t nat -D PREROUTING -j PYSHIP-NODE-HOST 2>/dev/null; do :; done
 	iptables -w 10 -t nat -F PYSHIP-NODE-HOST 2>/dev/null && iptables -w 10 -t nat -X PYSHIP-NODE-HOST 2>/dev/null
+	# libcni's cache of this node's sandboxes (those whose CNI DEL never ran: killed above).
 	rm -f /var/lib/cni/results/pyship-node-*
+	local sb
+	for sb in "$SVC_DIR"/containerd/root/io.containerd.grpc.v1.cri/sandboxes/*/; do
+		[ -d "$sb" ] && rm -f /var/lib/cni/results/*-"$(basename "$sb")"-*
+	done
 	local c
 	for c in FORWARD:PYSHIP-NODE-FWD INPUT:PYSHIP-NODE-IN OUTPUT:PYSHIP-NODE-OUT; do
 		while iptables -w 10 -D "${c%%:*}" -j "${c#*:}" 2>/dev/null; do :; done
