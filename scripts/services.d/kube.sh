@@ -171,9 +171,11 @@ kube_apiserver_args() {
 		--cert-dir "$SVC_DIR/apiserver-certs"
 }
 
-# kube_apiserver_current: the running apiserver was started with kube_apiserver_args.
+# kube_apiserver_current: the running apiserver was started with kube_apiserver_args (its
+# command line, whoever started it).
 kube_apiserver_current() {
-	[ -f "$SVC_DIR/apiserver.args" ] && [ "$(cat "$SVC_DIR/apiserver.args")" = "$(kube_apiserver_args)" ]
+	pid_alive "$SVC_DIR/apiserver.pid" &&
+		[ "$(tr '\0' '\n' <"/proc/$(cat "$SVC_DIR/apiserver.pid")/cmdline" | tail -n +2)" = "$(kube_apiserver_args)" ]
 }
 
 svc_start() {
@@ -197,8 +199,7 @@ svc_start() {
 		exe=$(readlink "/proc/$(cat "$SVC_DIR/apiserver.pid")/exe")
 		echo "services: kube: restarting kube-apiserver with this script's flags" >&2
 		stop_pidfile "$SVC_DIR/apiserver.pid"
-		kube_apiserver_args >"$SVC_DIR/apiserver.args"
-		mapfile -t args <"$SVC_DIR/apiserver.args"
+		mapfile -t args < <(kube_apiserver_args)
 		kube_run apiserver "$exe" "${args[@]}"
 		kube_wait_for kube-apiserver 60 kube_curl /readyz || return 1
 		kube_exports
@@ -214,8 +215,7 @@ svc_start() {
 		--listen-peer-urls http://127.0.0.1:12380 --initial-advertise-peer-urls http://127.0.0.1:12380 \
 		--initial-cluster local=http://127.0.0.1:12380 --listen-metrics-urls http://127.0.0.1:12381
 	kube_wait_for etcd 30 curl -fsS --max-time 2 http://127.0.0.1:12379/health || return 1
-	kube_apiserver_args >"$SVC_DIR/apiserver.args"
-	mapfile -t args <"$SVC_DIR/apiserver.args"
+	mapfile -t args < <(kube_apiserver_args)
 	kube_run apiserver "$bin/kube-apiserver" "${args[@]}"
 	kube_wait_for kube-apiserver 60 kube_curl /readyz || return 1
 	kube_run controller-manager "$bin/kube-controller-manager" --kubeconfig="$d/admin.kubeconfig" \
