@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -56,27 +57,61 @@ func realPods(t *testing.T, prefix string) (kc string, c *kube.Client, registry 
 	return kc, c, vars["PYSHIP_TEST_REGISTRY"]
 }
 
-// realProject makes the current folder a copy of the stdlib example with KUBECONFIG the real
-// node's cluster's and the wheelhouse for pip, writes its pyship.toml from spec and returns the
-// function that writes it again. In spec, %[1]q is the namespace, %[2]q the real node's
-// StorageClass, %[3]q the test registry and %[4]q the test base image.
-func realProject(t *testing.T, c *kube.Client, registry, spec string) (writeSpec func(spec string)) {
+// realApp is a copy of the stdlib example deployed to the real node by the pyship binary (not
+// in-process: the tier's tests run in parallel, each in its own folder and environment).
+type realApp struct {
+	t                  *testing.T
+	dir                string
+	env                []string
+	ns, registry, base string
+}
+
+// realProject copies the stdlib example into a new folder and writes its pyship.toml from spec:
+// %[1]q in it is the namespace, %[2]q the real node's StorageClass, %[3]q the test registry and
+// %[4]q the test base image.
+func realProject(t *testing.T, c *kube.Client, registry, spec string) *realApp {
 	t.Helper()
-	dir := testsvc.CopyTree(t, example(t, "stdlib"))
 	py := testsvc.Start(t, "python")
-	base := testsvc.Start(t, "pybase")["PYSHIP_TEST_BASE"]
-	t.Setenv("PIP_NO_INDEX", "1")
-	t.Setenv("PIP_FIND_LINKS", py["PYSHIP_TEST_WHEELHOUSE"])
-	t.Setenv("KUBECONFIG", testsvc.Start(t, "kube-node")["KUBECONFIG"])
-	t.Chdir(dir)
-	writeSpec = func(spec string) {
-		t.Helper()
-		if err := os.WriteFile("pyship.toml", []byte(fmt.Sprintf(spec, c.Namespace, "pyship-node-hostpath", registry+"/realpods", base)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	a := &realApp{t: t, dir: testsvc.CopyTree(t, example(t, "stdlib")), ns: c.Namespace, registry: registry,
+		base: testsvc.Start(t, "pybase")["PYSHIP_TEST_BASE"],
+		env: []string{"PIP_NO_INDEX=1", "PIP_FIND_LINKS=" + py["PYSHIP_TEST_WHEELHOUSE"], "PYSHIP_CACHE=" + t.TempDir(),
+			"KUBECONFIG=" + testsvc.Start(t, "kube-node")["KUBECONFIG"]}}
+	pyshipBin(t)
+	a.writeSpec(spec)
+	return a
+}
+
+// writeSpec writes the project's pyship.toml (see realProject).
+func (a *realApp) writeSpec(spec string) {
+	a.t.Helper()
+	a.write("pyship.toml", fmt.Sprintf(spec, a.ns, "pyship-node-hostpath", a.registry+"/realpods", a.base))
+}
+
+func (a *realApp) write(name, content string) {
+	a.t.Helper()
+	if err := os.WriteFile(filepath.Join(a.dir, name), []byte(content), 0o644); err != nil {
+		a.t.Fatal(err)
 	}
-	writeSpec(spec)
-	return writeSpec
+}
+
+// pyship runs the pyship binary in the project with extra environment and returns its exit
+// code, stdout and stderr.
+func (a *realApp) pyship(ctx context.Context, env []string, args ...string) (int, string, string) {
+	a.t.Helper()
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd.Dir = a.dir
+	cmd.Env = append(append(os.Environ(), a.env...), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode(), out.String(), errb.String()
+	case err != nil:
+		a.t.Fatalf("running pyship %s: %v", strings.Join(args, " "), err)
+	}
+	return 0, out.String(), errb.String()
 }
 
 // waitOnlyActive polls until every pod of the namespace belongs to the app's active release and
@@ -251,12 +286,13 @@ persistent = ["data"]
 func TestRealPodsDeployStrategiesUnderLoadLoseNothing(t *testing.T) {
 	for _, strategy := range []string{"rolling", "blue-green", "canary"} {
 		t.Run(strategy, func(t *testing.T) {
+			t.Parallel()
 			_, c, reg := realPods(t, "real-"+strategy)
 			spec := realSpec(strategy)
-			writeSpec := realProject(t, c, reg, strings.ReplaceAll(spec, "@V@", "v1"))
+			app := realProject(t, c, reg, strings.ReplaceAll(spec, "@V@", "v1"))
 			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 			defer cancel()
-			if code, _, errs := runCtx(t, ctx, "deploy"); code != ExitOK {
+			if code, _, errs := app.pyship(ctx, nil, "deploy"); code != ExitOK {
 				t.Fatalf("first deploy: exit %d\n%s", code, errs)
 			}
 			url := serviceURL(ctx, t, c, "shop")
@@ -267,17 +303,17 @@ func TestRealPodsDeployStrategiesUnderLoadLoseNothing(t *testing.T) {
 				t.Fatalf("the data claim is not bound by the node's provisioner: %v %+v", err, pvcs)
 			}
 
-			writeSpec(strings.ReplaceAll(spec, "@V@", "v2"))
+			app.writeSpec(strings.ReplaceAll(spec, "@V@", "v2"))
 			l := startLoad(url, 50*time.Millisecond, 20*60*8)
 			defer l.stop()
 			start := time.Now()
-			code, _, errs := runCtx(t, ctx, "deploy")
+			code, _, errs := app.pyship(ctx, nil, "deploy")
 			took := time.Since(start)
 			if code != ExitOK {
 				t.Fatalf("second deploy: exit %d\n%s", code, errs)
 			}
 			if strategy != "rolling" {
-				if code, _, errs := runCtx(t, ctx, "promote"); code != ExitOK {
+				if code, _, errs := app.pyship(ctx, nil, "promote"); code != ExitOK {
 					t.Fatalf("promote: exit %d\n%s", code, errs)
 				}
 			}
@@ -310,12 +346,13 @@ func TestRealPodsDeployStrategiesUnderLoadLoseNothing(t *testing.T) {
 // last log lines (read from the real container through the kubelet), rolls back, and no request
 // through the Service fails meanwhile.
 func TestRealPodsCrashLoopIsDiagnosedAndRolledBack(t *testing.T) {
+	t.Parallel()
 	_, c, reg := realPods(t, "real-crash")
 	spec := realSpec("rolling")
-	writeSpec := realProject(t, c, reg, strings.ReplaceAll(spec, "@V@", "v1"))
+	app := realProject(t, c, reg, strings.ReplaceAll(spec, "@V@", "v1"))
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	if code, _, errs := runCtx(t, ctx, "deploy"); code != ExitOK {
+	if code, _, errs := app.pyship(ctx, nil, "deploy"); code != ExitOK {
 		t.Fatalf("first deploy: exit %d\n%s", code, errs)
 	}
 	st1, err := c.ReadState(ctx, "shop")
@@ -325,18 +362,16 @@ func TestRealPodsCrashLoopIsDiagnosedAndRolledBack(t *testing.T) {
 	url := serviceURL(ctx, t, c, "shop")
 	waitServed(ctx, t, url, `"v1"`)
 
-	src, err := os.ReadFile("main.py")
+	src, err := os.ReadFile(filepath.Join(app.dir, "main.py"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	crash := "import sys\nsys.stderr.write('boom: the v2 settings are missing\\n')\nsys.exit(3)\n"
-	if err := os.WriteFile("main.py", append([]byte(crash), src...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	writeSpec(strings.ReplaceAll(spec, "@V@", "v2"))
+	app.write("main.py", crash+string(src))
+	app.writeSpec(strings.ReplaceAll(spec, "@V@", "v2"))
 	l := startLoad(url, 50*time.Millisecond, 20*60*8)
 	defer l.stop()
-	code, _, errs := runCtx(t, ctx, "deploy", "--timeout", "50s")
+	code, _, errs := app.pyship(ctx, nil, "deploy", "--timeout", "50s")
 	l.stop()
 	t.Logf("the crash-looping deploy said:\n%s", errs)
 	if code != ExitFailure {
@@ -363,8 +398,9 @@ func TestRealPodsCrashLoopIsDiagnosedAndRolledBack(t *testing.T) {
 // then serves again. A pod breaking Pod Security "restricted" is refused in the same namespace
 // where pyship's pods were admitted.
 func TestRealPodsProbesRunAndPodSecurityIsEnforced(t *testing.T) {
+	t.Parallel()
 	_, c, reg := realPods(t, "real-probes")
-	realProject(t, c, reg, `name = "sick"
+	app := realProject(t, c, reg, `name = "sick"
 version = "v1"
 [build]
 registry = %[3]q
@@ -384,7 +420,7 @@ storage_class = %[2]q
 cpu = "50m"
 memory = "64Mi"
 `)
-	app := `import os, threading
+	main := `import os, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sick = threading.Event()
@@ -407,12 +443,10 @@ class Handler(BaseHTTPRequestHandler):
 
 ThreadingHTTPServer(("", int(os.environ["PORT"])), Handler).serve_forever()
 `
-	if err := os.WriteFile("main.py", []byte(app), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	app.write("main.py", main)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	if code, _, errs := runCtx(t, ctx, "deploy"); code != ExitOK {
+	if code, _, errs := app.pyship(ctx, nil, "deploy"); code != ExitOK {
 		t.Fatalf("deploy: exit %d\n%s", code, errs)
 	}
 	pods := podsOnRealNode(ctx, t, c)
@@ -500,10 +534,10 @@ func ptrTo[T any](v T) *T { return &v }
 // address); `pyship backup restore` gives back the files the app and the test wrote, byte for
 // byte.
 func TestRealPodsBackupCronJobRestoresByteForByte(t *testing.T) {
+	t.Parallel()
 	_, c, reg := realPods(t, "real-backup")
 	host := testsvc.Start(t, "kube-node")["PYSHIP_KUBE_NODE_HOST"]
 	s3 := testsvc.Start(t, "s3")
-	bin := pyshipBin(t) // static, as the agent image needs
 	ident, pub := testIdentity(t)
 	endpoint := s3["PYSHIP_TEST_S3_ENDPOINT"]
 	u, err := url.Parse(endpoint)
@@ -520,17 +554,15 @@ region = "us-east-1"
 recipients = [%q]
 folders = ["data"]
 `, dest, podEndpoint, pub)
-	realProject(t, c, reg, spec)
+	app := realProject(t, c, reg, spec) // the pyship binary is static, as the agent image needs
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	if _, err := c.Core.CoreV1().Secrets(c.Namespace).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: kube.BackupCredentialsSecret("shop")},
 		StringData: map[string]string{"AWS_ACCESS_KEY_ID": s3["PYSHIP_TEST_S3_ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY": s3["PYSHIP_TEST_S3_SECRET_KEY"]}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, bin, "deploy")
-	cmd.Env = append(os.Environ(), "PYSHIP_CACHE="+t.TempDir())
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("deploy: %v\n%s", err, out)
+	if code, _, errs := app.pyship(ctx, nil, "deploy"); code != ExitOK {
+		t.Fatalf("deploy: exit %d\n%s", code, errs)
 	}
 	waitServed(ctx, t, serviceURL(ctx, t, c, "shop"), `"v1"`) // the app counts the visit in data/visits.txt
 
@@ -576,10 +608,9 @@ folders = ["data"]
 	pods := podsOnRealNode(ctx, t, c)
 	t.Logf("%d pods on the real node, the backup job's among them", len(pods))
 
-	t.Setenv("AWS_ACCESS_KEY_ID", s3["PYSHIP_TEST_S3_ACCESS_KEY"])
-	t.Setenv("AWS_SECRET_ACCESS_KEY", s3["PYSHIP_TEST_S3_SECRET_KEY"])
 	to := filepath.Join(t.TempDir(), "restored")
-	code, _, errs := runCLI(t, "backup", "restore", "latest", "--to", to, "--dest", dest, "--endpoint", endpoint, "--identity-file", ident)
+	code, _, errs := app.pyship(ctx, []string{"AWS_ACCESS_KEY_ID=" + s3["PYSHIP_TEST_S3_ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY=" + s3["PYSHIP_TEST_S3_SECRET_KEY"]},
+		"backup", "restore", "latest", "--to", to, "--dest", dest, "--endpoint", endpoint, "--identity-file", ident)
 	if code != ExitOK {
 		t.Fatalf("restoring the job's backup: exit %d\n%s", code, errs)
 	}
