@@ -113,13 +113,13 @@ kube_curl() {
 
 # kube_wait_for WHAT SECONDS CMD...: retry CMD until it succeeds or the deadline passes.
 kube_wait_for() {
-	local what=$1 deadline=$((SECONDS + $2))
+	local what=$1 secs=$2 deadline=$((SECONDS + $2))
 	shift 2
 	while [ $SECONDS -lt $deadline ]; do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.2
 	done
-	echo "services: kube: $what not ready within $2 s; logs in $SVC_DIR/*.log" >&2
+	echo "services: $(basename "$SVC_DIR"): $what not ready within $secs s; logs in $SVC_DIR/*.log" >&2
 	return 1
 }
 
