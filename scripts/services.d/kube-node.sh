@@ -46,8 +46,12 @@ kn_unsupported() {
 	[ -n "${PYSHIP_TEST_KUBECONFIG:-}" ] && { echo "the tests run against the cluster of PYSHIP_TEST_KUBECONFIG, not the test control plane"; return; }
 	[ "$(id -u)" = 0 ] || { echo "a real node needs root (kubelet, containerd, iptables)"; return; }
 	[ "$(uname -s)" = Linux ] || { echo "a real node needs Linux"; return; }
-	if [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
-		local c
+	local c
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		for c in cpu memory pids; do
+			grep -qw "$c" /sys/fs/cgroup/cgroup.controllers || { echo "the cgroup v2 controller $c is not available at /sys/fs/cgroup"; return; }
+		done
+	else
 		for c in cpu memory pids; do
 			[ -d "/sys/fs/cgroup/$c" ] || { echo "no cgroup v1 $c controller at /sys/fs/cgroup/$c and no cgroup v2"; return; }
 		done
@@ -128,7 +132,14 @@ kn_remember_dir() {
 kn_cgroups() {
 	local h
 	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		# cgroup v2: the pods' controllers enabled below the root and below the node's cgroup.
 		mkdir -p "/sys/fs/cgroup/$KN_CGROUP"
+		local c
+		for c in cpu cpuset memory pids io hugetlb; do
+			grep -qw "$c" /sys/fs/cgroup/cgroup.controllers || continue
+			echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+			echo "+$c" >"/sys/fs/cgroup/$KN_CGROUP/cgroup.subtree_control" 2>/dev/null
+		done
 		return 0
 	fi
 	for h in /sys/fs/cgroup/*/; do
