@@ -1,5 +1,6 @@
 // Command rootfs2oci turns a root filesystem tarball (from mmdebstrap) into a one-layer
-// linux/amd64 OCI image in an OCI layout: rootfs2oci ROOTFS.tar LAYOUT-DIR REF-NAME.
+// linux/amd64 OCI image in an OCI layout: rootfs2oci ROOTFS.tar LAYOUT-DIR REF-NAME [COMMAND]
+// (the image's command, python3 unless given).
 package main
 
 import (
@@ -23,8 +24,12 @@ func main() {
 }
 
 func run(args []string) error {
-	if len(args) != 3 {
-		return fmt.Errorf("usage: rootfs2oci ROOTFS.tar LAYOUT-DIR REF-NAME")
+	if len(args) != 3 && len(args) != 4 {
+		return fmt.Errorf("usage: rootfs2oci ROOTFS.tar LAYOUT-DIR REF-NAME [COMMAND]")
+	}
+	command := "python3"
+	if len(args) == 4 {
+		command = args[3]
 	}
 	layer, err := tarball.LayerFromFile(args[0], tarball.WithMediaType(types.OCILayer))
 	if err != nil {
@@ -43,7 +48,7 @@ func run(args []string) error {
 	cf.OS, cf.Architecture = "linux", "amd64"
 	cf.Created = v1.Time{Time: time.Unix(1700000000, 0).UTC()}
 	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}
-	cf.Config.Cmd = []string{"python3"}
+	cf.Config.Cmd = []string{command}
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return err

@@ -30,19 +30,27 @@ func kubeNamespace(t *testing.T, prefix string) (string, *kube.Client) {
 		t.Skip("cluster test")
 	}
 	kc := testsvc.Kubeconfig(t)
+	return kc, newNamespace(t, kc, metav1.ObjectMeta{Name: prefix})
+}
+
+// newNamespace creates a namespace (meta's name is the prefix of its name), deleted when the
+// test ends, and returns a client in it.
+func newNamespace(t *testing.T, kc string, meta metav1.ObjectMeta) *kube.Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := kube.Connect(ctx, kube.ClientOptions{Kubeconfig: kc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns := prefix + "-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
-	if _, err := c.Core.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+	meta.Name += "-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	if _, err := c.Core.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: meta}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	ns := meta.Name
 	t.Cleanup(func() { _ = c.Core.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 	c.Namespace = ns
-	return kc, c
+	return c
 }
 
 func TestDeployKubernetesThenStatusRollbackDestroy(t *testing.T) {

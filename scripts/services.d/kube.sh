@@ -113,13 +113,13 @@ kube_curl() {
 
 # kube_wait_for WHAT SECONDS CMD...: retry CMD until it succeeds or the deadline passes.
 kube_wait_for() {
-	local what=$1 deadline=$((SECONDS + $2))
+	local what=$1 secs=$2 deadline=$((SECONDS + $2))
 	shift 2
 	while [ $SECONDS -lt $deadline ]; do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.2
 	done
-	echo "services: kube: $what not ready within $2 s; logs in $SVC_DIR/*.log" >&2
+	echo "services: $(basename "$SVC_DIR"): $what not ready within $secs s; logs in $SVC_DIR/*.log" >&2
 	return 1
 }
 
@@ -155,6 +155,29 @@ kube_exports() {
 	echo "export PYSHIP_KUBE_BIN=$(kube_bindir)"
 }
 
+# kube_apiserver_args: the apiserver's flags, one a line. A running apiserver started with other
+# flags (an older version of this script) is restarted with these by the next start.
+# PodNodeSelector and PodTolerationRestriction act only on namespaces annotated for them: the
+# real-pod tier (kube-node.sh) uses them to keep its pods on the real node and everyone else's off.
+kube_apiserver_args() {
+	local d=$SVC_DIR/pki
+	printf '%s\n' --etcd-servers=http://127.0.0.1:12379 \
+		--bind-address=127.0.0.1 --secure-port=16443 --advertise-address=127.0.0.1 \
+		--endpoint-reconciler-type=none --tls-cert-file="$d/apiserver.crt" --tls-private-key-file="$d/apiserver.key" \
+		--client-ca-file="$d/ca.crt" --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+		--service-account-key-file="$d/sa.pub" --service-account-signing-key-file="$d/sa.key" \
+		--service-cluster-ip-range=10.0.0.0/24 --authorization-mode=RBAC --allow-privileged=true \
+		--enable-admission-plugins=PodNodeSelector,PodTolerationRestriction \
+		--cert-dir "$SVC_DIR/apiserver-certs"
+}
+
+# kube_apiserver_current: the running apiserver was started with kube_apiserver_args (its
+# command line, whoever started it).
+kube_apiserver_current() {
+	pid_alive "$SVC_DIR/apiserver.pid" &&
+		[ "$(tr '\0' '\n' <"/proc/$(cat "$SVC_DIR/apiserver.pid")/cmdline" | tail -n +2)" = "$(kube_apiserver_args)" ]
+}
+
 svc_start() {
 	# Opt-in: hand another cluster to whatever asks for this service. The Go tests honour
 	# KUBECONFIG themselves (testsvc.Kubeconfig) and then never call this; `start kube` itself
@@ -163,7 +186,22 @@ svc_start() {
 		echo "export KUBECONFIG=$PYSHIP_TEST_KUBECONFIG"
 		return 0
 	fi
+	if kube_healthy && kube_apiserver_current; then
+		kube_exports
+		return 0
+	fi
+	local args
 	if kube_healthy; then
+		# Started by an older version of this script: only the apiserver's flags differ. It is
+		# restarted with the binary it runs (no build while the cluster is down; etcd keeps
+		# every object), and is back in ~3 s.
+		local exe
+		exe=$(readlink "/proc/$(cat "$SVC_DIR/apiserver.pid")/exe")
+		echo "services: kube: restarting kube-apiserver with this script's flags" >&2
+		stop_pidfile "$SVC_DIR/apiserver.pid"
+		mapfile -t args < <(kube_apiserver_args)
+		kube_run apiserver "$exe" "${args[@]}"
+		kube_wait_for kube-apiserver 60 kube_curl /readyz || return 1
 		kube_exports
 		return 0
 	fi
@@ -177,13 +215,8 @@ svc_start() {
 		--listen-peer-urls http://127.0.0.1:12380 --initial-advertise-peer-urls http://127.0.0.1:12380 \
 		--initial-cluster local=http://127.0.0.1:12380 --listen-metrics-urls http://127.0.0.1:12381
 	kube_wait_for etcd 30 curl -fsS --max-time 2 http://127.0.0.1:12379/health || return 1
-	kube_run apiserver "$bin/kube-apiserver" --etcd-servers=http://127.0.0.1:12379 \
-		--bind-address=127.0.0.1 --secure-port=16443 --advertise-address=127.0.0.1 \
-		--endpoint-reconciler-type=none --tls-cert-file="$d/apiserver.crt" --tls-private-key-file="$d/apiserver.key" \
-		--client-ca-file="$d/ca.crt" --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-		--service-account-key-file="$d/sa.pub" --service-account-signing-key-file="$d/sa.key" \
-		--service-cluster-ip-range=10.0.0.0/24 --authorization-mode=RBAC --allow-privileged=true \
-		--cert-dir "$SVC_DIR/apiserver-certs"
+	mapfile -t args < <(kube_apiserver_args)
+	kube_run apiserver "$bin/kube-apiserver" "${args[@]}"
 	kube_wait_for kube-apiserver 60 kube_curl /readyz || return 1
 	kube_run controller-manager "$bin/kube-controller-manager" --kubeconfig="$d/admin.kubeconfig" \
 		--leader-elect=false --bind-address=127.0.0.1 --secure-port=20257 \
