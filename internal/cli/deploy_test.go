@@ -146,19 +146,7 @@ func TestAgentKill9MidDeploy(t *testing.T) {
 	p := poll(url)
 	defer p.stop()
 	// A deploy whose replicas take long to start, interrupted by kill -9 of the agent.
-	slow := e.project("v2-interrupted", "slowstart", "blue-green", port, nil)
-	cmd := exec.Command(pyshipBin(t), "deploy", "--plan", slow, "--python", e.py)
-	cmd.Env = append(os.Environ(), "PYSHIP_HOME="+e.home)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	testsvc.Eventually(t, 60*time.Second, "the second deploy to start replicas", func() error {
-		b, _ := os.ReadFile(filepath.Join(e.home, "apps", "cliapp", "state.json"))
-		if strings.Count(string(b), `"release": "r2"`) < 2 {
-			return fmt.Errorf("state:\n%s", b)
-		}
-		return nil
-	})
+	cmd := e.startDeploy(e.project("v2-interrupted", "slowstart", "blue-green", port, nil), nil)
 	b, _ := os.ReadFile(filepath.Join(e.home, "agent.pid"))
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
@@ -403,21 +391,8 @@ func TestCtrlCAbortsTheDeploy(t *testing.T) {
 	}
 	p := poll(url)
 	defer p.stop()
-	slow := e.project("v2", "slowstart", "blue-green", port, nil)
-	cmd := exec.Command(pyshipBin(t), "deploy", "--plan", slow, "--python", e.py)
-	cmd.Env = append(os.Environ(), "PYSHIP_HOME="+e.home)
 	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	testsvc.Eventually(t, 60*time.Second, "the second deploy to start replicas", func() error {
-		b, _ := os.ReadFile(filepath.Join(e.home, "apps", "cliapp", "state.json"))
-		if strings.Count(string(b), `"release": "r2"`) < 2 {
-			return fmt.Errorf("state:\n%s", b)
-		}
-		return nil
-	})
+	cmd := e.startDeploy(e.project("v2", "slowstart", "blue-green", port, nil), &errb)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}

@@ -158,6 +158,27 @@ func (e *env) project(version, mode, strategy string, port int, edit func(*plan.
 	return file
 }
 
+// startDeploy starts `pyship deploy` of the second release of cliapp (r2, one whose replicas
+// are slow to start) in the background, its stderr to stderr, and returns once the agent has
+// started both of its replicas.
+func (e *env) startDeploy(planFile string, stderr io.Writer) *exec.Cmd {
+	e.t.Helper()
+	cmd := exec.Command(pyshipBin(e.t), "deploy", "--plan", planFile, "--python", e.py)
+	cmd.Env = append(os.Environ(), "PYSHIP_HOME="+e.home)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	testsvc.Eventually(e.t, 60*time.Second, "the second deploy to start replicas", func() error {
+		b, _ := os.ReadFile(filepath.Join(e.home, "apps", "cliapp", "state.json"))
+		if strings.Count(string(b), `"release": "r2"`) < 2 {
+			return fmt.Errorf("state:\n%s", b)
+		}
+		return nil
+	})
+	return cmd
+}
+
 func (e *env) deploy(planFile string, extra ...string) (int, string, string) {
 	return e.run(append([]string{"deploy", "--plan", planFile, "--python", e.py, "--admin-addr", "127.0.0.1:0", "--bind", "127.0.0.1"}, extra...)...)
 }

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/pyship/pyship/internal/daemon"
 )
 
 // Answers reports whether a registry answers GET /v2/ at addr (any status: it speaks HTTP).
@@ -39,31 +39,10 @@ func Ensure(ctx context.Context, exe, addr, dir string) (started bool, err error
 		return false, fmt.Errorf("creating the registry folder: %w", err)
 	}
 	logPath := filepath.Join(dir, "serve.log")
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	err = daemon.Start(ctx, "pyship's registry", exe, []string{"registry", "serve", "--addr", addr, "--dir", dir}, logPath,
+		func(ctx context.Context) bool { return Answers(ctx, addr) })
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("%w; or run pyship registry serve yourself", err)
 	}
-	defer logf.Close()
-	cmd := exec.Command(exe, "registry", "serve", "--addr", addr, "--dir", dir)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return false, fmt.Errorf("starting pyship's registry: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return false, fmt.Errorf("pyship's registry exited at start (%v); see %s, or run pyship registry serve yourself", err, logPath)
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if Answers(ctx, addr) {
-			return true, nil
-		}
-	}
-	return false, fmt.Errorf("pyship's registry did not answer on %s within 15s; see %s", addr, logPath)
+	return true, nil
 }

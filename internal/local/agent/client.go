@@ -12,10 +12,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/pyship/pyship/internal/daemon"
 )
 
 // Client talks to the agent of a state root over its unix socket.
@@ -57,33 +57,9 @@ func (c *Client) EnsureAgent(ctx context.Context, exe string, extra ...string) (
 	if err := os.MkdirAll(c.home, 0o755); err != nil {
 		return false, err
 	}
-	logf, err := os.OpenFile(filepath.Join(c.home, "agent.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return false, err
-	}
-	defer logf.Close()
-	cmd := exec.Command(exe, append([]string{"agent", "--home", c.home}, extra...)...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return false, fmt.Errorf("starting the pyship agent: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return false, fmt.Errorf("the pyship agent exited at start (%v); see %s", err, filepath.Join(c.home, "agent.log"))
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if c.Ping(ctx) == nil {
-			return true, nil
-		}
-	}
-	return false, fmt.Errorf("the pyship agent did not answer within 15s; see %s", filepath.Join(c.home, "agent.log"))
+	err = daemon.Start(ctx, "the pyship agent", exe, append([]string{"agent", "--home", c.home}, extra...),
+		filepath.Join(c.home, "agent.log"), func(ctx context.Context) bool { return c.Ping(ctx) == nil })
+	return err == nil, err
 }
 
 // Deploy asks the agent to roll out a release and calls onEvent for each progress event; it
