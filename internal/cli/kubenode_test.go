@@ -539,6 +539,7 @@ func TestRealPodsBackupCronJobRestoresByteForByte(t *testing.T) {
 	host := testsvc.Start(t, "kube-node")["PYSHIP_KUBE_NODE_HOST"]
 	s3 := testsvc.Start(t, "s3")
 	ident, pub := testIdentity(t)
+	signPub, signKey := testSigningKey(t) // backups are signed: the pod takes the key from APP-backup-signing
 	endpoint := s3["PYSHIP_TEST_S3_ENDPOINT"]
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -552,13 +553,18 @@ destination = %q
 endpoint = %q
 region = "us-east-1"
 recipients = [%q]
+signing_public_keys = [%q]
 folders = ["data"]
-`, dest, podEndpoint, pub)
+`, dest, podEndpoint, pub, signPub)
 	app := realProject(t, c, reg, spec) // the pyship binary is static, as the agent image needs
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	if _, err := c.Core.CoreV1().Secrets(c.Namespace).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: kube.BackupCredentialsSecret("shop")},
 		StringData: map[string]string{"AWS_ACCESS_KEY_ID": s3["PYSHIP_TEST_S3_ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY": s3["PYSHIP_TEST_S3_SECRET_KEY"]}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Core.CoreV1().Secrets(c.Namespace).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: kube.BackupSigningSecret("shop")},
+		Data: map[string][]byte{kube.SigningSecretKey: []byte(signKey + "\n")}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if code, _, errs := app.pyship(ctx, nil, "deploy"); code != ExitOK {
