@@ -1,12 +1,11 @@
 package kube
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/pyship/pyship/internal/dotenv"
 	"github.com/pyship/pyship/internal/plan"
 )
 
@@ -32,40 +31,11 @@ func LoadInputs(p *plan.Plan, o *Options) error {
 		}
 	}
 	if p.SecretsFile != "" && o.Secrets == nil {
-		s, err := readDotenv(p.SecretsFile)
+		s, err := dotenv.Read(p.SecretsFile)
 		if err != nil {
 			return err
 		}
 		o.Secrets = s
 	}
 	return nil
-}
-
-func readDotenv(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the secrets file ([secrets] file): %w", err)
-	}
-	defer f.Close()
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		line = strings.TrimPrefix(line, "export ")
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("%s:%d: expected KEY=value", path, n)
-		}
-		v = strings.TrimSpace(v)
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-			v = v[1 : len(v)-1]
-		}
-		out[strings.TrimSpace(k)] = v
-	}
-	return out, sc.Err()
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pyship/pyship/internal/dotenv"
 )
 
 func copyFiles(src, dst string, files []string) error {
@@ -108,30 +110,6 @@ func WriteAtomic(file string, b []byte) error {
 	return nil
 }
 
-// ReadSecrets parses a dotenv file (KEY=value lines, # comments, optional quotes, optional
-// "export "). A missing file is an error naming it.
-func ReadSecrets(file string) (map[string]string, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("reading the secrets file %s ([secrets] file): %w", file, err)
-	}
-	out := map[string]string{}
-	for i, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		line = strings.TrimPrefix(line, "export ")
-		k, v, ok := strings.Cut(line, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, fmt.Errorf("%s:%d: expected KEY=value", file, i+1)
-		}
-		v = strings.TrimSpace(v)
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-			v = v[1 : len(v)-1]
-		}
-		out[k] = v
-	}
-	return out, nil
-}
+// ReadSecrets reads the app's secrets file ([secrets] file) by dotenv.Read's rules, which
+// the Kubernetes target follows too.
+func ReadSecrets(file string) (map[string]string, error) { return dotenv.Read(file) }
