@@ -4,10 +4,11 @@ go 1.25.0
 
 require (
 	github.com/moby/patternmatcher v0.6.0
+	github.com/google/renameio/v2 v2.0.0
 	github.com/pelletier/go-toml/v2 v2.4.3
+	github.com/robfig/cron/v3 v3.0.1
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
-	github.com/robfig/cron/v3 v3.0.1
 )
 
 require (

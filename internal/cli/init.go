@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/google/renameio/v2"
 	"github.com/pyship/pyship/internal/detect"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/spec"
@@ -159,29 +160,10 @@ func versionEntry(p *plan.Plan) spec.Entry {
 	return spec.Entry{Comment: how + `; set version = "1.0.0" to pin one`}
 }
 
-// writeFileAtomic writes b to path through a temporary file and a rename.
-func writeFileAtomic(path string, b []byte, mode fs.FileMode) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+// writeFileAtomic writes b to path with mode through a synced temporary file and a rename
+// (renameio).
+func writeFileAtomic(path string, b []byte, mode fs.FileMode) error {
+	if err := renameio.WriteFile(path, b, mode); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil

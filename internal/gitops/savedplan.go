@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/google/renameio/v2"
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
 	"golang.org/x/mod/semver"
@@ -69,19 +69,7 @@ func WritePlan(file string, p *SavedPlan) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".pyship-plan-*")
-	if err != nil {
-		return fmt.Errorf("writing the plan %s: %w", file, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the plan %s: %w", file, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
+	if err := renameio.WriteFile(file, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("writing the plan %s: %w", file, err)
 	}
 	return nil

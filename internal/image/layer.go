@@ -15,8 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/renameio/v2"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -225,24 +226,13 @@ func (c layerCache) put(key string, entries []fileEntry, mtime time.Time) (cache
 	return cachedLayer{path: filepath.Join(blobs, strings.TrimPrefix(m.Digest, "sha256:")+".tar.gz"), meta: m}, nil
 }
 
-// writeFileAtomic writes b to p through a temporary file and a rename.
+// writeFileAtomic writes b to p (mode 0600, its folder made) through a synced temporary file
+// and a rename (renameio).
 func writeFileAtomic(p string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), p)
+	return renameio.WriteFile(p, b, 0o600)
 }
 
 // hashKey hashes the parts of a cache key.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/renameio/v2"
 	"github.com/pyship/pyship/internal/dotenv"
 )
 
@@ -85,26 +86,10 @@ func writeJSON(file string, v any) error {
 	return WriteAtomic(file, b)
 }
 
-// WriteAtomic writes b to file through a temporary file and a rename, so readers and crashes
-// see either the old or the new content.
+// WriteAtomic writes b to file (mode 0600) through a synced temporary file and a rename
+// (renameio), so readers and crashes see either the old or the new content.
 func WriteAtomic(file string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", file, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", file, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", file, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", file, err)
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
+	if err := renameio.WriteFile(file, b, 0o600); err != nil {
 		return fmt.Errorf("writing %s: %w", file, err)
 	}
 	return nil
