@@ -6,10 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 
 	"github.com/google/renameio/v2"
-	"github.com/pyship/pyship/internal/detect"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/spec"
 	"github.com/spf13/cobra"
@@ -107,7 +105,7 @@ func initEntries(p *plan.Plan) []spec.Entry {
 	add("build.python", p.Python.Version, "python.version")
 	add("build.base", p.Build.Base, "build.base")
 	add("run.command", p.Run.Shell, "run.command")
-	if p.Run.Server != "" && slices.Equal(p.Run.Command, detect.ServerCommand(p.Run.Server, p.Run.App, p.Run.Workers)) {
+	if p.Run.WorkersArg > 0 {
 		// pyship builds this command from the server, the app and [run] workers at every
 		// plan: written out, it would pin --workers and ignore a later workers = N.
 		e := &es[len(es)-1]

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pyship/pyship/internal/detect"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -163,10 +162,11 @@ func (r *renderer) workers() int {
 // own flags, and reads WEB_CONCURRENCY when it has none.
 func (r *renderer) command() []string {
 	run := r.p.Run
-	if run.Server == "" || len(run.Command) == 0 || !slices.Equal(run.Command, detect.ServerCommand(run.Server, run.App, run.Workers)) {
+	if run.WorkersArg <= 0 || run.WorkersArg >= len(run.Command) {
 		return nil
 	}
-	argv := detect.ServerCommand(run.Server, run.App, r.workers())
+	argv := slices.Clone(run.Command)
+	argv[run.WorkersArg] = strconv.Itoa(r.workers())
 	port := strings.NewReplacer("${PORT}", "$(PORT)", "$PORT", "$(PORT)")
 	for i, a := range argv {
 		argv[i] = port.Replace(a)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -59,6 +60,9 @@ func (b *builder) run() error {
 	r.Command = e.Command
 	if r.Command == nil {
 		r.Command = detect.ServerCommand(e.Server, e.App, r.Workers)
+		if i := slices.Index(r.Command, "--workers"); i > 0 {
+			r.WorkersArg = i + 1
+		}
 	}
 	r.Shell = detect.JoinCommand(r.Command)
 	b.ev("run.command", cmdEv)

@@ -21,7 +21,7 @@ func TestAssembleDetectedFlask(t *testing.T) {
 	want := Run{
 		Command: []string{"gunicorn", "--bind", "0.0.0.0:${PORT}", "--workers", "2", "app:app"},
 		Shell:   "gunicorn --bind 0.0.0.0:${PORT} --workers 2 app:app",
-		Kind:    "web", Framework: "flask", Server: "gunicorn", App: "app:app", Port: 8000, Workers: 2, Entrypoint: "app.py",
+		Kind:    "web", Framework: "flask", Server: "gunicorn", App: "app:app", Port: 8000, Workers: 2, WorkersArg: 4, Entrypoint: "app.py",
 	}
 	if !reflect.DeepEqual(p.Run, want) {
 		t.Errorf("run = %+v\nwant %+v", p.Run, want)

@@ -107,6 +107,11 @@ type Run struct {
 	// Port the app listens on; 0 for a worker. The app gets it in $PORT either way.
 	Port    int `json:"port,omitempty"`
 	Workers int `json:"workers"`
+	// WorkersArg is the index in Command of the worker count, when pyship generated the
+	// command (a gunicorn or uvicorn command for Server and App): targets may set it (the
+	// Kubernetes target does, from the CPU limit). 0 when the command is the user's own.
+	// Added in schema 1.
+	WorkersArg int `json:"workersArg,omitempty"`
 	// Entrypoint is the file the start command runs or imports, relative to Dir.
 	Entrypoint string `json:"entrypoint,omitempty"`
 	// PythonPath lists folders (relative to Dir) to put on PYTHONPATH, e.g. ["src"].
