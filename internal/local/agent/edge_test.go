@@ -44,9 +44,11 @@ func TestProxyAccessFromEdge(t *testing.T) {
 func TestEdgeAccessThroughTheAgent(t *testing.T) {
 	secrets, _ := usersSecrets(t)
 	home := newHome(t)
-	c, _, stop := runAgent(t, home)
+	edgePorts := sharedEdgePorts(t)
+	c, _, stop := runAgent(t, home, edgePorts)
 	pub := port(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d/", pub)
+	// An app that names hosts is served on the shared edge's HTTP port.
+	url := fmt.Sprintf("http://127.0.0.1:%d/", sharedHTTPPort(t, edgePorts))
 	p := stdlibPlan(stdlibApp(t, ""), "v1", "rolling", pub)
 	p.Deploy.Replicas = 1
 	p.SecretsFile = secrets
@@ -76,7 +78,7 @@ func TestEdgeAccessThroughTheAgent(t *testing.T) {
 	check("after the deploy")
 
 	stop()
-	c = startAgent(t, home)
+	c = startAgent(t, home, edgePorts)
 	// The new agent adopts the running proxy process and configures it before anything else.
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -1,0 +1,153 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/testsvc"
+)
+
+// sharedEdgePorts gives the agent free ports for its shared edge.
+func sharedEdgePorts(t *testing.T) func(*Agent) {
+	httpPort, httpsPort := port(t), port(t)
+	return func(a *Agent) { a.HTTPPort, a.HTTPSPort = httpPort, httpsPort }
+}
+
+func sharedHTTPPort(t *testing.T, ports func(*Agent)) int {
+	a := &Agent{}
+	ports(a)
+	return a.HTTPPort
+}
+
+// get fetches url with Host host (following no redirect), returning the status and the body.
+func get(t *testing.T, url, host string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Host = host
+	resp, err := (&http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatalf("GET %s for %s: %v", url, host, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestTwoAppsShareTheEdge: two real apps naming hosts share one HTTP port, each chosen by
+// Host; an unknown host gets pyship's own 404; neither opens its own port; the edge process
+// survives the agent's restart (same pid) and keeps routing; a stopped app's host is 404
+// while the other goes on.
+func TestTwoAppsShareTheEdge(t *testing.T) {
+	home := newHome(t)
+	edgePorts := sharedEdgePorts(t)
+	c, _, stop := runAgent(t, home, edgePorts)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", sharedHTTPPort(t, edgePorts))
+	own := map[string]int{}
+	for _, name := range []string{"shop", "blog"} {
+		own[name] = port(t)
+		p := stdlibPlan(stdlibApp(t, ""), name+"1", "rolling", own[name])
+		p.Name = name
+		p.Deploy.Replicas = 1
+		p.Edge = &plan.Edge{Hosts: []string{name + ".localhost", "www." + name + ".localhost"}}
+		deploy(t, c, build(t, home, p))
+	}
+	check := func(when string) {
+		t.Helper()
+		for host, want := range map[string]string{"shop.localhost": "stdlib shop1\n", "WWW.blog.localhost.": "stdlib blog1\n", "blog.localhost:80": "stdlib blog1\n"} {
+			if code, body := get(t, url, host); code != 200 || body != want {
+				t.Errorf("%s: Host %s got %d %q, want 200 %q", when, host, code, body, want)
+			}
+		}
+		if code, body := get(t, url, "other.localhost"); code != 404 || !strings.Contains(body, "pyship: no app") {
+			t.Errorf("%s: an unknown host got %d %q, want pyship's 404", when, code, body)
+		}
+	}
+	check("after the deploys")
+	for name, p := range own {
+		if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second); err == nil {
+			conn.Close()
+			t.Errorf("%s names hosts, yet its own port %d is open", name, p)
+		}
+	}
+	pidFile := filepath.Join(home, "edge", "proxy.pid")
+	before, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	stop()
+	check("while no agent runs")
+	c = startAgent(t, home, edgePorts)
+	if err := testsvc.Poll(20*time.Second, func() error {
+		st, err := c.Status(t.Context(), "blog")
+		if err != nil || len(st) != 1 || len(st[0].Releases) == 0 || st[0].Releases[0].Weight != 100 {
+			return fmt.Errorf("the restarted agent did not take blog back: %v %+v", err, st)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("after the agent's restart")
+	after, _ := os.ReadFile(pidFile)
+	if string(after) != string(before) {
+		t.Errorf("the edge process was replaced by the agent's restart: pid %s, then %s", before, after)
+	}
+	if st, err := c.Status(t.Context(), "shop"); err != nil || len(st) != 1 || st[0].URL != fmt.Sprintf("http://shop.localhost:%d/", sharedHTTPPort(t, edgePorts)) {
+		t.Errorf("status of shop: %v %+v, want its URL on the shared edge", err, st)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := c.Act(ctx, "blog", "stop"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, url, "blog.localhost"); code != 404 {
+		t.Errorf("a stopped app's host got %d, want 404", code)
+	}
+	if code, body := get(t, url, "shop.localhost"); code != 200 || body != "stdlib shop1\n" {
+		t.Errorf("the other app after a stop: %d %q", code, body)
+	}
+}
+
+// TestAgentServesHTTPSByACME: an app with [edge] tls = "acme" is served over HTTPS with a
+// certificate from a real ACME server (Pebble, validating through the agent's shared edge),
+// fetched by curl trusting only Pebble's root, with HTTP/2 negotiated; HTTP redirects there.
+func TestAgentServesHTTPSByACME(t *testing.T) {
+	acme := testsvc.HoldACME(t)
+	home := newHome(t)
+	c := startAgent(t, home, func(a *Agent) {
+		a.HTTPPort, a.HTTPSPort, a.ACMERootCA = acme.HTTPPort, acme.HTTPSPort, acme.CAFile
+	})
+	p := stdlibPlan(stdlibApp(t, ""), "tls1", "rolling", port(t))
+	p.Name = "shop"
+	p.Deploy.Replicas = 1
+	p.Edge = &plan.Edge{Hosts: []string{"shop.pyship.test"}, TLS: "acme", ACMEDirectory: acme.Directory, HSTS: 300}
+	deploy(t, c, build(t, home, p))
+	url := fmt.Sprintf("https://shop.pyship.test:%d/", acme.HTTPSPort)
+	out, err := exec.Command("curl", "-sS", "--http2", "--cacert", acme.RootFile, "--max-time", "60",
+		"--resolve", fmt.Sprintf("shop.pyship.test:%d:127.0.0.1", acme.HTTPSPort),
+		"-D", "-", "-w", "\n%{http_version} %{http_code}", url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl %s: %v\n%s", url, err, out)
+	}
+	s := string(out)
+	if !strings.HasSuffix(s, "stdlib tls1\n\n2 200") || !strings.Contains(strings.ToLower(s), "strict-transport-security: max-age=300") {
+		t.Errorf("curl %s:\n%s\nwant the app's page over HTTP/2 with HSTS", url, s)
+	}
+	if code, _ := get(t, fmt.Sprintf("http://127.0.0.1:%d/x", acme.HTTPPort), "shop.pyship.test"); code != http.StatusPermanentRedirect {
+		t.Errorf("HTTP: %d, want 308 to HTTPS", code)
+	}
+	if st, err := c.Status(t.Context(), "shop"); err != nil || len(st) != 1 || st[0].URL != url {
+		t.Errorf("status of shop: %v %+v, want URL %s", err, st, url)
+	}
+}
