@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,6 +118,27 @@ func TestTwoAppsShareTheEdge(t *testing.T) {
 	}
 	if code, body := get(t, url, "shop.localhost"); code != 200 || body != "stdlib shop1\n" {
 		t.Errorf("the other app after a stop: %d %q", code, body)
+	}
+
+	// An edge process that dies is replaced, and the apps are given to the new one.
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(after)))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := testsvc.Poll(20*time.Second, func() error {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Host = "shop.localhost"
+		resp, err := (&http.Client{Timeout: 2 * time.Second}).Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}); err != nil {
+		t.Errorf("the app is not served again after its edge process died: %v", err)
 	}
 }
 

@@ -211,3 +211,39 @@ func TestEdgeCertificateFromFiles(t *testing.T) {
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
+
+// TestEdgeACMEOverHTTP01: with nothing on the HTTPS port (TLS-ALPN-01 fails), the certificate
+// comes by HTTP-01 through the edge's HTTP port.
+func TestEdgeACMEOverHTTP01(t *testing.T) {
+	acme := testsvc.HoldACME(t)
+	e := NewEdge(EdgeOptions{CacheDir: t.TempDir(), RootCAs: acme.CA})
+	addEdgeApp(t, e, "shop", EdgeApp{Hosts: []string{"http01.pyship.test"}, TLS: TLSACME, ACMEDirectory: acme.Directory})
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(acme.HTTPPort)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serveEdge(ctx, ln, e.HTTPHandler(), nil, func() time.Duration { return time.Second }, slog.New(slog.DiscardHandler))
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	cert, err := e.getCertificate(&tls.ClientHelloInfo{ServerName: "http01.pyship.test", SupportedProtos: []string{"h2"},
+		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, SupportedVersions: []uint16{tls.VersionTLS13, tls.VersionTLS12}})
+	if err != nil {
+		t.Fatalf("getting a certificate by HTTP-01: %v", err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter := x509.NewCertPool()
+	for _, der := range cert.Certificate[1:] {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			inter.AddCert(c)
+		}
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{DNSName: "http01.pyship.test", Roots: acme.Root, Intermediates: inter}); err != nil {
+		t.Errorf("the certificate is not Pebble's for the name: %v", err)
+	}
+}

@@ -142,6 +142,16 @@ func (e *Edge) SetApp(app string, cfg EdgeApp) error {
 	return nil
 }
 
+// App returns the proxy of app (nil when it is not served): its routing, weights and metrics.
+func (e *Edge) App(app string) *Proxy {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if a := e.apps[app]; a != nil {
+		return a.proxy
+	}
+	return nil
+}
+
 // RemoveApp stops serving app: new requests for its hosts get 404; requests under way finish.
 func (e *Edge) RemoveApp(app string) {
 	e.mu.Lock()
@@ -176,6 +186,10 @@ func (e *Edge) manager(directory, email string) *autocert.Manager {
 		Client:      &acme.Client{DirectoryURL: directory, HTTPClient: hc},
 	}
 	m.HostPolicy = func(_ context.Context, host string) error {
+		// autocert's HTTP-01 handler passes the Host field, port and all.
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
 		if a := e.lookup(host); a == nil || a.mgr != m {
 			return fmt.Errorf("pyship: no app asks for a certificate for %q", host)
 		}
@@ -263,7 +277,12 @@ func (e *Edge) TLSConfig() *tls.Config {
 }
 
 func (e *Edge) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	a := e.lookup(hello.ServerName)
+	name := hello.ServerName
+	if name == "" && hello.Conn != nil {
+		// No SNI (a client dialing an address): the address is the name.
+		name, _, _ = net.SplitHostPort(hello.Conn.LocalAddr().String())
+	}
+	a := e.lookup(name)
 	switch {
 	case a == nil:
 		return nil, fmt.Errorf("pyship: no app is served for the TLS name %q", hello.ServerName)
