@@ -284,6 +284,9 @@ func (r *router) serveHosted(known map[string]bool) error {
 	}
 	edge.mu.Unlock()
 	if err != nil {
+		if r.hosted == nil {
+			edge.stopIfIdle(ctx) // started for this app alone
+		}
 		return fmt.Errorf("serving %s on the shared edge: %w", r.app, err)
 	}
 	r.hosted, r.client = edge, cl
