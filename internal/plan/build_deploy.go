@@ -365,7 +365,7 @@ func (b *builder) edge() {
 	}{{"cert_file", "files", e.CertFile != ""}, {"key_file", "files", e.KeyFile != ""},
 		{"acme_email", "acme", e.ACMEEmail != ""}, {"acme_directory", "acme", e.ACMEDirectory != ""},
 		{"hsts", "", e.HSTS != 0}} {
-		if !k.set || k.mode == e.TLS || (k.mode == "" && e.TLS != "") {
+		if applies := (k.mode != "" && k.mode == e.TLS) || (k.mode == "" && e.TLS != ""); !k.set || applies {
 			continue
 		}
 		want := `"` + k.mode + `"`

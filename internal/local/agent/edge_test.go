@@ -106,3 +106,25 @@ func usersSecrets(t *testing.T) (file string, hash []byte) {
 	}
 	return file, hash
 }
+
+// TestEdgeAppFromPlan: a release naming hosts goes to the shared edge with its TLS settings
+// (~/ expanded for the agent's user); one without hosts keeps its own port.
+func TestEdgeAppFromPlan(t *testing.T) {
+	m := &release.Manifest{Plan: plan.Plan{Edge: &plan.Edge{Hosts: []string{"shop.example"}, TLS: "files",
+		CertFile: "~/certs/shop.pem", KeyFile: "/etc/shop.key", HSTS: 60}}}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := edgeApp(m)
+	if e == nil || e.Hosts[0] != "shop.example" || e.TLS != "files" || e.CertFile != filepath.Join(home, "certs/shop.pem") || e.KeyFile != "/etc/shop.key" || e.HSTS != 60 {
+		t.Errorf("edge app = %+v", e)
+	}
+	m.Plan.Edge.Hosts = nil
+	if e := edgeApp(m); e != nil {
+		t.Errorf("a release without hosts goes to the shared edge: %+v", e)
+	}
+	if e := edgeApp(nil); e != nil {
+		t.Errorf("no release: %+v", e)
+	}
+}

@@ -604,6 +604,26 @@ func processRunning(pid int, exited chan struct{}) bool {
 func (r *router) endStray() {
 	ctx, cancel := r.ctx()
 	defer cancel()
+	r.mu.Lock()
+	hosted := r.want != nil
+	r.mu.Unlock()
+	if hosted {
+		// On the shared edge: take the app off it, and end the edge if nothing else is on it.
+		edge := r.a.edgeRouter()
+		cl := edge.client.App(r.app)
+		if _, err := cl.State(ctx); err != nil {
+			return
+		}
+		r.log.Warn("removing an app that is not served from the shared edge")
+		_ = cl.Shutdown(ctx)
+		edge.mu.Lock()
+		err := edge.ensure() // adopts the running edge process
+		edge.mu.Unlock()
+		if err == nil {
+			edge.stopIfIdle(ctx)
+		}
+		return
+	}
 	st, err := r.client.State(ctx)
 	if err != nil {
 		return
