@@ -216,7 +216,10 @@ type load struct {
 	wg         sync.WaitGroup
 }
 
-func startLoad(url string, clients int) *load {
+func startLoad(url string, clients int) *load { return startLoadHost(url, "", clients) }
+
+// startLoadHost is startLoad with requests for the Host host ("": the URL's).
+func startLoadHost(url, host string, clients int) *load {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &load{bodies: map[string]int{}, cancel: cancel}
 	for range clients {
@@ -228,7 +231,14 @@ func startLoad(url string, clients int) *load {
 				l.mu.Lock()
 				l.starts = append(l.starts, time.Now())
 				l.mu.Unlock()
-				resp, err := hc.Get(url)
+				req, err := http.NewRequest("GET", url, nil)
+				if err != nil {
+					panic(err)
+				}
+				if host != "" {
+					req.Host = host
+				}
+				resp, err := hc.Do(req)
 				if err != nil {
 					if ctx.Err() == nil {
 						l.fail(err.Error())

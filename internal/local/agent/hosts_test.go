@@ -87,8 +87,12 @@ func TestTwoAppsShareTheEdge(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The edge process outlives the agent: a load through it sees no failure across a restart.
+	l := startLoadHost(url, "shop.localhost", 4)
+	l.waitFor(t, 20)
 	stop()
 	check("while no agent runs")
+	l.waitFor(t, 20)
 	c = startAgent(t, home, edgePorts)
 	if err := testsvc.Poll(20*time.Second, func() error {
 		st, err := c.Status(t.Context(), "blog")
@@ -100,6 +104,11 @@ func TestTwoAppsShareTheEdge(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after the agent's restart")
+	l.waitFor(t, 20)
+	l.stop()
+	if l.failed.Load() != 0 {
+		t.Errorf("%d requests failed across the agent's restart (%d ok): %v", l.failed.Load(), l.ok.Load(), l.errs)
+	}
 	after, _ := os.ReadFile(pidFile)
 	if string(after) != string(before) {
 		t.Errorf("the edge process was replaced by the agent's restart: pid %s, then %s", before, after)
