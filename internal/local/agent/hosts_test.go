@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/testsvc"
 )
@@ -181,5 +183,45 @@ func TestAgentServesHTTPSByACME(t *testing.T) {
 	}
 	if st, err := c.Status(t.Context(), "shop"); err != nil || len(st) != 1 || st[0].URL != url {
 		t.Errorf("status of shop: %v %+v, want URL %s", err, st, url)
+	}
+}
+
+// TestAppMovesToTheEdgeAtRestart: an app served on its own port whose stable release names
+// hosts when the agent restarts (a release made before the shared edge existed) is served on
+// the edge, and the proxy process of its own port ends.
+func TestAppMovesToTheEdgeAtRestart(t *testing.T) {
+	home := newHome(t)
+	edgePorts := sharedEdgePorts(t)
+	c, _, stop := runAgent(t, home, edgePorts)
+	own := port(t)
+	p := stdlibPlan(stdlibApp(t, ""), "v1", "rolling", own)
+	p.Deploy.Replicas = 1
+	m := build(t, home, p)
+	deploy(t, c, m)
+	if code, _ := get(t, fmt.Sprintf("http://127.0.0.1:%d/", own), ""); code != 200 {
+		t.Fatalf("own port: %d", code)
+	}
+	stop()
+	m.Plan.Edge = &plan.Edge{Hosts: []string{"stdapp.localhost"}}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(release.Paths{Home: home}.Releases(m.App), m.ID, "release.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startAgent(t, home, edgePorts)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", sharedHTTPPort(t, edgePorts))
+	if err := testsvc.Poll(20*time.Second, func() error {
+		if code, body := get(t, url, "stdapp.localhost"); code != 200 || body != "stdlib v1\n" {
+			return fmt.Errorf("on the edge: %d %q", code, body)
+		}
+		if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", own), time.Second); err == nil {
+			conn.Close()
+			return fmt.Errorf("its own port %d still answers", own)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
 	}
 }

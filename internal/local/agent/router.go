@@ -289,6 +289,15 @@ func (r *router) serveHosted(known map[string]bool) error {
 		}
 		return fmt.Errorf("serving %s on the shared edge: %w", r.app, err)
 	}
+	if r.hosted == nil && r.port == 0 {
+		// A proxy process of the app's own port still running (its release named no hosts
+		// before the agent restarted): the app is on the edge now, so let it drain and exit.
+		if st, err := r.base.State(ctx); err == nil {
+			r.log.Warn("the app now names hosts: ending the proxy process of its own port", "pid", st.PID)
+			_ = r.base.Shutdown(ctx)
+			_ = os.Remove(r.pidFile)
+		}
+	}
 	r.hosted, r.client = edge, cl
 	r.port = edge.ports[0]
 	if _, err := r.adopt(known); err != nil {
