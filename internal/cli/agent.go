@@ -20,8 +20,9 @@ func newAgentCmd(s *streams) *cobra.Command {
 		Use:   "agent",
 		Short: "Run the local agent in the foreground (proxy, supervisor, health checks, metrics)",
 		Long: `Run the pyship agent in the foreground. The agent owns the apps deployed to this machine:
-their reverse proxies (one small process per app holding its public port, which keeps serving
-while the agent restarts), supervised replicas, health checks, rollouts and /metrics. ` + "`pyship deploy`" + ` starts
+their reverse proxies (one small process per app holding its public port, and one shared edge
+process holding ports 80 and 443 for the apps that name [edge] hosts, with their TLS; both keep
+serving while the agent restarts), supervised replicas, health checks, rollouts and /metrics. ` + "`pyship deploy`" + ` starts
 it in the background when it is not running; run it under systemd for production (docs/local.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
