@@ -115,8 +115,17 @@ func TestTwoAppsShareTheEdge(t *testing.T) {
 	if string(after) != string(before) {
 		t.Errorf("the edge process was replaced by the agent's restart: pid %s, then %s", before, after)
 	}
-	if st, err := c.Status(t.Context(), "shop"); err != nil || len(st) != 1 || st[0].URL != fmt.Sprintf("http://shop.localhost:%d/", sharedHTTPPort(t, edgePorts)) {
-		t.Errorf("status of shop: %v %+v, want its URL on the shared edge", err, st)
+	st, err := c.Status(t.Context(), "shop")
+	if err != nil || len(st) != 1 || st[0].URL != fmt.Sprintf("http://shop.localhost:%d/", sharedHTTPPort(t, edgePorts)) {
+		t.Fatalf("status of shop: %v %+v, want its URL on the shared edge", err, st)
+	}
+	// The app's metrics come from its proxy inside the edge (the canary analysis reads them).
+	if r := st[0].Releases[0]; r.Requests == 0 {
+		t.Errorf("status of shop counts no request: %+v", r)
+	}
+	if _, metrics := httpGet(t, st[0].Metrics); !strings.Contains(metrics, `pyship_requests_total{app="shop",release="r1",code="200"}`) ||
+		!strings.Contains(metrics, `pyship_requests_total{app="blog",release="r1",code="200"}`) {
+		t.Errorf("/metrics lacks the apps on the shared edge:\n%s", metrics)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
