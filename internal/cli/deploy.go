@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/pyship/pyship/internal/image"
@@ -22,6 +23,7 @@ import (
 type deployOptions struct {
 	localOptions
 	dir, planFile, env, strategy, python, output, adminAddr, bind string
+	httpPort, httpsPort                                           int
 	verbose                                                       bool
 	kube                                                          kubeDeployFlags
 }
@@ -66,6 +68,8 @@ else the kubeconfig's.`,
 	f.StringVarP(&o.output, "output", "o", "text", "text or json")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:9180", "admin address (/metrics) of the agent when deploy starts it")
 	f.StringVar(&o.bind, "bind", "", "address public ports listen on, when deploy starts the agent")
+	f.IntVar(&o.httpPort, "http-port", 80, "HTTP port of the shared edge (apps with [edge] hosts), when deploy starts the agent")
+	f.IntVar(&o.httpsPort, "https-port", 443, "HTTPS port of the shared edge, when deploy starts the agent")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show pip's output")
 	o.kube.add(f)
 	return cmd
@@ -154,6 +158,7 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	if o.bind != "" {
 		extra = append(extra, "--bind", o.bind)
 	}
+	extra = append(extra, "--http-port", strconv.Itoa(o.httpPort), "--https-port", strconv.Itoa(o.httpsPort))
 	if started, err := c.EnsureAgent(ctx, exe, extra...); err != nil {
 		return err
 	} else if started {
