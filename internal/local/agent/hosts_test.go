@@ -234,3 +234,29 @@ func TestAppMovesToTheEdgeAtRestart(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCanaryThroughTheEdge: a canary deploy of an app on the shared edge moves the traffic by
+// weights and is judged on the metrics of its proxy inside the edge, dropping no request.
+func TestCanaryThroughTheEdge(t *testing.T) {
+	home := newHome(t)
+	edgePorts := sharedEdgePorts(t)
+	c := startAgent(t, home, edgePorts)
+	dir := stdlibApp(t, "")
+	plan1 := stdlibPlan(dir, "v1", "canary", port(t))
+	plan1.Edge = &plan.Edge{Hosts: []string{"stdapp.localhost"}}
+	deploy(t, c, build(t, home, plan1))
+	l := startLoadHost(fmt.Sprintf("http://127.0.0.1:%d/", sharedHTTPPort(t, edgePorts)), "stdapp.localhost", 4)
+	l.waitFor(t, 20)
+	plan2 := stdlibPlan(dir, "v2", "canary", plan1.Run.Port)
+	plan2.Edge = plan1.Edge
+	m2 := build(t, home, plan2)
+	final := deploy(t, c, m2)
+	l.waitFor(t, 20)
+	l.stop()
+	if f := final.Final; f == nil || f.Phase != "succeeded" || f.Analysis == nil || f.Analysis.CanaryRequests < 20 {
+		t.Fatalf("the canary ended %+v, want succeeded after an analysis of at least 20 requests", f)
+	}
+	if l.failed.Load() != 0 || l.last != "stdlib v2" || l.bodies["stdlib v1"] == 0 {
+		t.Errorf("load: %d failed %v, bodies %v, last %q; want none failed, v1 then v2", l.failed.Load(), l.errs, l.bodies, l.last)
+	}
+}
