@@ -99,6 +99,7 @@ func (e *Edge) SetApp(app string, cfg EdgeApp) error {
 	if len(cfg.Hosts) == 0 {
 		return fmt.Errorf("serving %s on the shared edge: it names no host", app)
 	}
+	cfg.Hosts = slices.Clone(cfg.Hosts)
 	for i, h := range cfg.Hosts {
 		cfg.Hosts[i] = strings.ToLower(strings.TrimSuffix(h, "."))
 	}
