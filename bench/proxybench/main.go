@@ -3,10 +3,8 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -50,20 +48,26 @@ func main() {
 		os.Exit(1)
 	}
 	if *tlsListen != "" {
-		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
+		// The shared edge, as the agent runs it for apps with [edge] tls = "files".
 		tln, err := net.Listen("tcp", *tlsListen)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		hr := &proxy.HostRouter{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
-		hr.Set("localhost", p)
-		hr.Set("127.0.0.1", p)
-		go hr.Serve(ctx, tln, 5*time.Second, slog.New(slog.DiscardHandler))
+		hln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		e := proxy.NewEdge(proxy.EdgeOptions{})
+		if err := e.SetApp("bench", proxy.EdgeApp{Hosts: []string{"localhost", "127.0.0.1"}, TLS: proxy.TLSFiles, CertFile: *tlsCert, KeyFile: *tlsKey}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		ep := e.App("bench")
+		ep.AddBackend("b1", "r1", *backend)
+		_ = ep.SetWeights(map[string]int{"r1": 100})
+		go e.Serve(ctx, hln, tln, 5*time.Second)
 	}
 	if err := p.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(os.Stderr, err)

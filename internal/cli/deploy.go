@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/pyship/pyship/internal/image"
@@ -22,6 +24,7 @@ import (
 type deployOptions struct {
 	localOptions
 	dir, planFile, env, strategy, python, output, adminAddr, bind string
+	httpPort, httpsPort                                           int
 	verbose                                                       bool
 	kube                                                          kubeDeployFlags
 }
@@ -66,6 +69,8 @@ else the kubeconfig's.`,
 	f.StringVarP(&o.output, "output", "o", "text", "text or json")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:9180", "admin address (/metrics) of the agent when deploy starts it")
 	f.StringVar(&o.bind, "bind", "", "address public ports listen on, when deploy starts the agent")
+	f.IntVar(&o.httpPort, "http-port", 80, "HTTP port of the shared edge (apps with [edge] hosts), when deploy starts the agent")
+	f.IntVar(&o.httpsPort, "https-port", 443, "HTTPS port of the shared edge, when deploy starts the agent")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show pip's output")
 	o.kube.add(f)
 	return cmd
@@ -145,11 +150,15 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	if err != nil {
 		return err
 	}
-	return deployRelease(ctx, s, agentOptions{home: o.home, adminAddr: o.adminAddr, bind: o.bind}, m.App, m.ID, o.output)
+	return deployRelease(ctx, s, agentOptions{home: o.home, adminAddr: o.adminAddr, bind: o.bind, httpPort: o.httpPort, httpsPort: o.httpsPort}, m.App, m.ID, o.output)
 }
 
-// agentOptions say where the local agent lives and how deploy starts it when it is not running.
-type agentOptions struct{ home, adminAddr, bind string }
+// agentOptions say where the local agent lives and how deploy starts it when it is not running
+// (the shared edge's ports: 80 and 443 when zero).
+type agentOptions struct {
+	home, adminAddr, bind string
+	httpPort, httpsPort   int
+}
 
 // deployRelease has the local agent (started when not running) roll the built release id of
 // app out, and reports the outcome.
@@ -163,6 +172,7 @@ func deployRelease(ctx context.Context, s *streams, ao agentOptions, app, id, ou
 	if ao.bind != "" {
 		extra = append(extra, "--bind", ao.bind)
 	}
+	extra = append(extra, "--http-port", strconv.Itoa(cmp.Or(ao.httpPort, 80)), "--https-port", strconv.Itoa(cmp.Or(ao.httpsPort, 443)))
 	if started, err := c.EnsureAgent(ctx, exe, extra...); err != nil {
 		return err
 	} else if started {

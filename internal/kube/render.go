@@ -63,6 +63,9 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 		// Rendering without them would publish an app its spec means to protect.
 		return nil, fmt.Errorf("render: [edge] allow, basic_auth and rate_limit are enforced by the local target's proxy only, and the rendered Ingress would leave %s open; remove them for Kubernetes (e.g. in an [env.NAME] overlay) and enforce them at the ingress controller", p.Name)
 	}
+	if e := p.Edge; e != nil && e.TLS != "" {
+		return nil, fmt.Errorf("render: [edge] tls is served by the local target's shared edge only; remove it for Kubernetes (e.g. in an [env.NAME] overlay) and let the ingress controller or cert-manager provide %s's certificates", p.Name)
+	}
 	opts = opts.withDefaults()
 	if err := opts.validate(); err != nil {
 		return nil, err

@@ -333,7 +333,11 @@ func (b *builder) sharedVolumes(k Kubernetes) {
 // edge copies the spec's [edge] keys, each with its evidence.
 func (b *builder) edge() {
 	se := b.sp.Edge
-	e := Edge{Hosts: se.Hosts, Allow: se.Allow, BasicAuth: se.BasicAuth, RateLimit: se.RateLimit}
+	e := Edge{Hosts: se.Hosts, Allow: se.Allow, BasicAuth: se.BasicAuth, RateLimit: se.RateLimit,
+		ACMEEmail: se.ACMEEmail, ACMEDirectory: se.ACMEDirectory, CertFile: se.CertFile, KeyFile: se.KeyFile, HSTS: se.HSTS}
+	if se.TLS != "off" {
+		e.TLS = se.TLS
+	}
 	set := false
 	for _, f := range []struct {
 		jsonKey, specKey string
@@ -343,11 +347,32 @@ func (b *builder) edge() {
 		{"allow", "allow", len(e.Allow) > 0},
 		{"basicAuth", "basic_auth", e.BasicAuth != ""},
 		{"rateLimit", "rate_limit", e.RateLimit != 0},
+		{"tls", "tls", e.TLS != ""},
+		{"acmeEmail", "acme_email", e.ACMEEmail != ""},
+		{"acmeDirectory", "acme_directory", e.ACMEDirectory != ""},
+		{"certFile", "cert_file", e.CertFile != ""},
+		{"keyFile", "key_file", e.KeyFile != ""},
+		{"hsts", "hsts", e.HSTS != 0},
 	} {
 		if f.isSet {
 			set = true
 			b.ev("edge."+f.jsonKey, b.specEv("edge."+f.specKey, "spec [edge] "+f.specKey))
 		}
+	}
+	for _, k := range []struct {
+		key, mode string
+		set       bool
+	}{{"cert_file", "files", e.CertFile != ""}, {"key_file", "files", e.KeyFile != ""},
+		{"acme_email", "acme", e.ACMEEmail != ""}, {"acme_directory", "acme", e.ACMEDirectory != ""},
+		{"hsts", "", e.HSTS != 0}} {
+		if applies := (k.mode != "" && k.mode == e.TLS) || (k.mode == "" && e.TLS != ""); !k.set || applies {
+			continue
+		}
+		want := `"` + k.mode + `"`
+		if k.mode == "" {
+			want = `"acme" or "files"`
+		}
+		b.warnf("%s: [edge] %s has no effect unless tls = %s", location(b.specEv("edge."+k.key, "")), k.key, want)
 	}
 	if e.BasicAuth != "" && b.sp.Secrets.File == "" {
 		b.warnf("%s: [edge] basic_auth names %s, but no [secrets] file is set: every deploy will fail until one holds it",

@@ -310,3 +310,25 @@ func TestCommandWorkersDisagreeingWithWorkers(t *testing.T) {
 		testsvc.WantOneWarning(t, p.Warnings, tc.warn, "workers")
 	}
 }
+
+// TestAssembleEdgeTLS: [edge] TLS keys reach the plan ("off" is no TLS); keys of another mode
+// are warned about, not silently ignored.
+func TestAssembleEdgeTLS(t *testing.T) {
+	proj := analyze(t, "procfile")
+	sp := fullSpec(proj.Dir)
+	sp.Edge = spec.Edge{Hosts: []string{"shop.example.com"}, TLS: "acme", ACMEEmail: "ops@example.com", CertFile: "/etc/ssl/x.pem", HSTS: 600}
+	p, err := Assemble(sp, proj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := p.Edge; e == nil || e.TLS != "acme" || e.ACMEEmail != "ops@example.com" || e.HSTS != 600 {
+		t.Errorf("edge = %+v", e)
+	}
+	if !hasWarning(p.Warnings, `[edge] cert_file has no effect unless tls = "files"`) {
+		t.Errorf("no warning about cert_file with acme: %q", p.Warnings)
+	}
+	sp.Edge = spec.Edge{Hosts: []string{"shop.example.com"}, TLS: "off", HSTS: 600}
+	if p, err = Assemble(sp, proj); err != nil || p.Edge == nil || p.Edge.TLS != "" || !hasWarning(p.Warnings, "[edge] hsts has no effect") {
+		t.Errorf("tls = off: %+v %v %q", p.Edge, err, p.Warnings)
+	}
+}

@@ -170,6 +170,13 @@ type Edge struct {
 	Allow     []string `json:"allow,omitempty"`
 	BasicAuth string   `json:"basicAuth,omitempty"`
 	RateLimit int      `json:"rateLimit,omitempty"`
+	// TLS is "acme", "files" or "" (HTTP only); the rest configure it.
+	TLS           string `json:"tls,omitempty"`
+	ACMEEmail     string `json:"acmeEmail,omitempty"`
+	ACMEDirectory string `json:"acmeDirectory,omitempty"`
+	CertFile      string `json:"certFile,omitempty"`
+	KeyFile       string `json:"keyFile,omitempty"`
+	HSTS          int    `json:"hsts,omitempty"`
 }
 
 // Canary holds the canary steps and analysis thresholds.

@@ -250,3 +250,27 @@ func checkSecretName(s string) (string, string) {
 	}
 	return "", ""
 }
+
+// checkMachinePath accepts a path on the agent's machine: absolute, or under ~/.
+func checkMachinePath(s string) (string, string) {
+	if strings.HasPrefix(s, "/") || strings.HasPrefix(s, "~/") {
+		return "", ""
+	}
+	return fmt.Sprintf("must be an absolute path (or ~/...) on the machine the agent runs on, got %q", s), ""
+}
+
+// checkEmail accepts an address of the form local@domain.
+func checkEmail(s string) (string, string) {
+	if local, domain, ok := strings.Cut(s, "@"); ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(s, " <>") && !strings.Contains(domain, "@") {
+		return "", ""
+	}
+	return fmt.Sprintf("must be an email address like ops@example.com, got %q", s), ""
+}
+
+// checkHTTPSURL accepts an https URL with a host.
+func checkHTTPSURL(s string) (string, string) {
+	if u, err := url.Parse(s); err == nil && u.Scheme == "https" && u.Host != "" {
+		return "", ""
+	}
+	return fmt.Sprintf("must be an https URL, got %q", s), ""
+}

@@ -156,6 +156,14 @@ type Edge struct {
 	BasicAuth string
 	// RateLimit is each client's sustained requests per second (bursts as many); 429 beyond.
 	RateLimit int
+	// TLS is how the app's hosts get certificates: "acme", "files" or "off" ("" is off).
+	TLS string
+	// ACMEEmail and ACMEDirectory are the ACME account's contact and server (Let's Encrypt).
+	ACMEEmail, ACMEDirectory string
+	// CertFile and KeyFile are the PEM certificate chain and key of tls = "files".
+	CertFile, KeyFile string
+	// HSTS is the max-age (seconds) of Strict-Transport-Security over HTTPS; 0: not sent.
+	HSTS int
 }
 
 // Notify is the [notify] table.

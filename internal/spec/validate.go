@@ -134,6 +134,16 @@ func (d *decoder) crossChecks(bad map[string]bool) {
 				"health.timeout (%s%s) must not exceed health.interval (%s%s)", formatDuration(timeout), tdesc, formatDuration(interval), idesc)
 		}
 	}
+	// TLS is for named hosts, and its keys go with its mode.
+	tls := s.Edge.TLS != "" && s.Edge.TLS != "off"
+	if n := d.nodes["edge.tls"]; n != nil && tls && len(s.Edge.Hosts) == 0 && !bad["edge.hosts"] {
+		d.errorf(n, n.pos, "edge.tls", `list the app's host names in [edge] hosts, e.g. hosts = ["shop.example.com"]`,
+			"needs [edge] hosts: certificates are for host names")
+	}
+	if n := d.nodes["edge.tls"]; n != nil && s.Edge.TLS == "files" && (s.Edge.CertFile == "" || s.Edge.KeyFile == "") {
+		d.errorf(n, n.pos, "edge.tls", "set [edge] cert_file and key_file to the PEM files",
+			`is "files" but cert_file or key_file is missing`)
+	}
 	// Workers have no port.
 	if s.Run.Kind == "worker" {
 		if n := d.nodes["run.port"]; n != nil {

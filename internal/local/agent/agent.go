@@ -40,6 +40,12 @@ type Agent struct {
 	// Keep is how many promoted releases of each app stay for rollback when the release's
 	// plan does not say ([deploy] keep_releases; default 5).
 	Keep int
+	// HTTPPort and HTTPSPort are the shared edge's ports, serving the apps that name hosts
+	// ([edge] hosts) by Host and SNI (default 80 and 443).
+	HTTPPort, HTTPSPort int
+	// ACMERootCA, when set, is a PEM file of the CAs trusted for ACME directories' HTTPS (a
+	// private ACME server; tests use Pebble's).
+	ACMERootCA string
 	// BackupClock times the apps' backup schedules (default the wall clock).
 	BackupClock schedule.Clock
 
@@ -49,6 +55,7 @@ type Agent struct {
 	ctx       context.Context
 	mu        sync.Mutex
 	apps      map[string]*app
+	edge      *router // the shared edge's process, once an app names hosts
 	adminAddr string
 }
 
@@ -62,6 +69,20 @@ func (a *Agent) log() *slog.Logger {
 func (a *Agent) paths() release.Paths { return release.Paths{Home: a.Home} }
 
 func (a *Agent) bindHost() string { return a.BindHost }
+
+func (a *Agent) httpPort() int {
+	if a.HTTPPort > 0 {
+		return a.HTTPPort
+	}
+	return 80
+}
+
+func (a *Agent) httpsPort() int {
+	if a.HTTPSPort > 0 {
+		return a.HTTPSPort
+	}
+	return 443
+}
 
 func (a *Agent) proxyCommand() []string {
 	if len(a.ProxyCommand) > 0 {

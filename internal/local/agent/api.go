@@ -97,9 +97,9 @@ func (a *Agent) handleDeploy(w http.ResponseWriter, r *http.Request) {
 			e.Final = nil
 		}
 		if rt := a.app(req.App); rt != nil {
-			if rt.proxy.serving() {
+			if rt.proxy.serving() != nil {
 				rt.mu.Lock()
-				e.URL = "http://" + displayHost(a.BindHost) + ":" + itoa(rt.st.Port) + "/"
+				e.URL = rt.proxy.publicURL(rt.st.Port)
 				rt.mu.Unlock()
 			}
 		}

@@ -50,6 +50,7 @@ func (a *Agent) newApp(st *AppState, m *release.Manifest) *app {
 		rt.log.Error("the app's proxy lets nobody in until its access rules can be read", "err", err)
 	}
 	rt.proxy = newRouter(a, st.App, rt.log, opts)
+	rt.proxy.setEdge(edgeApp(m))
 	rt.sup = &supervise.Supervisor{Home: a.Home, Log: rt.log,
 		OnReady: func(i supervise.Info) {
 			if m, err := rt.manifest(i.Release); err == nil && m.Plan.Run.Kind != "worker" {
@@ -217,6 +218,27 @@ func proxyOptions(m *release.Manifest) (proxy.Options, error) {
 		}
 	}
 	return o, nil
+}
+
+// edgeApp is how the release asks to be served on the shared edge: nil when it names no
+// host (it keeps its own port).
+func edgeApp(m *release.Manifest) *proxy.EdgeApp {
+	if m == nil || m.Plan.Edge == nil || len(m.Plan.Edge.Hosts) == 0 {
+		return nil
+	}
+	e := m.Plan.Edge
+	return &proxy.EdgeApp{Hosts: slices.Clone(e.Hosts), TLS: e.TLS, ACMEEmail: e.ACMEEmail, ACMEDirectory: e.ACMEDirectory,
+		CertFile: homePath(e.CertFile), KeyFile: homePath(e.KeyFile), HSTS: e.HSTS}
+}
+
+// homePath expands a leading ~/ to the agent's user's home folder.
+func homePath(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	return p
 }
 
 // basicAuthUsers reads the htpasswd entries of the secrets-file variable name.

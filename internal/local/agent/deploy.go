@@ -176,6 +176,7 @@ func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progres
 		return rollout.Status{}, refusal{fmt.Errorf("configuring the app's proxy: %w", err)}
 	}
 	rt.proxy.Reconfigure(opts)
+	rt.proxy.setEdge(edgeApp(m))
 	if rt.recovering.Load() {
 		progress(Event{Message: "waiting for the deploy interrupted by the agent's restart to roll back"})
 	}

@@ -44,9 +44,11 @@ func TestProxyAccessFromEdge(t *testing.T) {
 func TestEdgeAccessThroughTheAgent(t *testing.T) {
 	secrets, _ := usersSecrets(t)
 	home := newHome(t)
-	c, _, stop := runAgent(t, home)
+	edgePorts := sharedEdgePorts(t)
+	c, _, stop := runAgent(t, home, edgePorts)
 	pub := port(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d/", pub)
+	// An app that names hosts is served on the shared edge's HTTP port.
+	url := fmt.Sprintf("http://127.0.0.1:%d/", sharedHTTPPort(t, edgePorts))
 	p := stdlibPlan(stdlibApp(t, ""), "v1", "rolling", pub)
 	p.Deploy.Replicas = 1
 	p.SecretsFile = secrets
@@ -76,7 +78,7 @@ func TestEdgeAccessThroughTheAgent(t *testing.T) {
 	check("after the deploy")
 
 	stop()
-	c = startAgent(t, home)
+	c = startAgent(t, home, edgePorts)
 	// The new agent adopts the running proxy process and configures it before anything else.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -103,4 +105,26 @@ func usersSecrets(t *testing.T) (file string, hash []byte) {
 		t.Fatal(err)
 	}
 	return file, hash
+}
+
+// TestEdgeAppFromPlan: a release naming hosts goes to the shared edge with its TLS settings
+// (~/ expanded for the agent's user); one without hosts keeps its own port.
+func TestEdgeAppFromPlan(t *testing.T) {
+	m := &release.Manifest{Plan: plan.Plan{Edge: &plan.Edge{Hosts: []string{"shop.example"}, TLS: "files",
+		CertFile: "~/certs/shop.pem", KeyFile: "/etc/shop.key", HSTS: 60}}}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := edgeApp(m)
+	if e == nil || e.Hosts[0] != "shop.example" || e.TLS != "files" || e.CertFile != filepath.Join(home, "certs/shop.pem") || e.KeyFile != "/etc/shop.key" || e.HSTS != 60 {
+		t.Errorf("edge app = %+v", e)
+	}
+	m.Plan.Edge.Hosts = nil
+	if e := edgeApp(m); e != nil {
+		t.Errorf("a release without hosts goes to the shared edge: %+v", e)
+	}
+	if e := edgeApp(nil); e != nil {
+		t.Errorf("no release: %+v", e)
+	}
 }

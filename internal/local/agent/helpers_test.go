@@ -43,11 +43,19 @@ func TestMain(m *testing.M) {
 // proxyProcessMain is `pyship agent proxy` inside the test binary, which the agents of the
 // tests start as their apps' proxy processes.
 func proxyProcessMain() int {
-	control := ""
+	control, edge, acmeCache, acmeCA := "", false, "", ""
 	for i, a := range os.Args {
-		if a == "--control" && i+1 < len(os.Args) {
-			control = os.Args[i+1]
+		if i+1 < len(os.Args) {
+			switch a {
+			case "--control":
+				control = os.Args[i+1]
+			case "--acme-cache":
+				acmeCache = os.Args[i+1]
+			case "--acme-ca":
+				acmeCA = os.Args[i+1]
+			}
 		}
+		edge = edge || a == "--edge"
 	}
 	ln, err := net.FileListener(os.NewFile(3, "public listener"))
 	if err != nil {
@@ -56,6 +64,17 @@ func proxyProcessMain() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	if edge {
+		tlsLn, err := net.FileListener(os.NewFile(4, "HTTPS listener"))
+		if err == nil {
+			err = proxy.RunEdgeProcess(ctx, ln, tlsLn, control, proxy.EdgeOptions{CacheDir: acmeCache, RootCAFile: acmeCA})
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return 0
+	}
 	if err := proxy.RunProcess(ctx, ln, control, proxy.Options{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -197,7 +216,10 @@ type load struct {
 	wg         sync.WaitGroup
 }
 
-func startLoad(url string, clients int) *load {
+func startLoad(url string, clients int) *load { return startLoadHost(url, "", clients) }
+
+// startLoadHost is startLoad with requests for the Host host ("": the URL's).
+func startLoadHost(url, host string, clients int) *load {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &load{bodies: map[string]int{}, cancel: cancel}
 	for range clients {
@@ -209,7 +231,14 @@ func startLoad(url string, clients int) *load {
 				l.mu.Lock()
 				l.starts = append(l.starts, time.Now())
 				l.mu.Unlock()
-				resp, err := hc.Get(url)
+				req, err := http.NewRequest("GET", url, nil)
+				if err != nil {
+					panic(err)
+				}
+				if host != "" {
+					req.Host = host
+				}
+				resp, err := hc.Do(req)
 				if err != nil {
 					if ctx.Err() == nil {
 						l.fail(err.Error())

@@ -35,11 +35,24 @@ type router struct {
 	opts     proxy.ControlOptions
 	weights  map[string]int
 	backends map[string]backendAddr
-	port     int // 0: not serving
+	port     int // 0: not serving; for an app on the shared edge, the edge's HTTP port
 	client   *proxy.Client
 	pid      int
-	ln       *os.File // this agent's copy of the public listener, to restart a process that died
+	lns      []*os.File // this agent's copy of the public listeners, to restart a process that died
 	exited   chan struct{}
+
+	// The process: its control socket, pid file, log, the ports it listens on (fd 3, 4...)
+	// and the arguments it gets after `--control SOCKET`.
+	sock, pidFile, logFile string
+	ports                  []int
+	args                   []string
+	isEdge                 bool // the shared edge's process, serving the apps that name hosts
+
+	// want is how the app asks to be served on the shared edge (nil: on its own port);
+	// hosted is the edge's router while it is, and base the client of the app's own process.
+	want   *proxy.EdgeApp
+	hosted *router
+	base   *proxy.Client
 	// unanswered counts the checks in a row a running proxy process did not answer; launched
 	// is when the last one was started (restarts wait a moment after a failed start).
 	unanswered int
@@ -53,8 +66,11 @@ const hungChecks = 10
 type backendAddr struct{ release, addr string }
 
 func newRouter(a *Agent, app string, log *slog.Logger, o proxy.Options) *router {
+	sock := proxySocket(a.paths(), app)
 	r := &router{a: a, app: app, log: log, weights: map[string]int{}, backends: map[string]backendAddr{},
-		client: proxy.NewClient(proxySocket(a.paths(), app))}
+		client: proxy.NewClient(sock), sock: sock, pidFile: proxyPIDFile(a.paths(), app),
+		logFile: filepath.Join(a.paths().App(app), "proxy.log")}
+	r.base = r.client
 	r.opts = controlOptions(o)
 	return r
 }
@@ -68,10 +84,14 @@ func proxyPIDFile(p release.Paths, app string) string {
 	return filepath.Join(p.App(app), "proxy.pid")
 }
 
-func (r *router) serving() bool {
+// serving returns the client of the process serving the app, or nil.
+func (r *router) serving() *proxy.Client {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.port != 0
+	if r.port == 0 {
+		return nil
+	}
+	return r.client
 }
 
 func (r *router) ctx() (context.Context, context.CancelFunc) {
@@ -82,12 +102,12 @@ func (r *router) ctx() (context.Context, context.CancelFunc) {
 func (r *router) Reconfigure(o proxy.Options) {
 	r.mu.Lock()
 	r.opts = controlOptions(o)
-	port := r.port
+	port, cl := r.port, r.client
 	r.mu.Unlock()
 	if port != 0 {
 		ctx, cancel := r.ctx()
 		defer cancel()
-		if err := r.client.Reconfigure(ctx, r.opts); err != nil {
+		if err := cl.Reconfigure(ctx, r.opts); err != nil {
 			r.log.Error("configuring the proxy", "err", err)
 		}
 	}
@@ -97,12 +117,12 @@ func (r *router) Reconfigure(o proxy.Options) {
 func (r *router) AddBackend(id, rel, addr string) {
 	r.mu.Lock()
 	r.backends[id] = backendAddr{rel, addr}
-	port := r.port
+	port, cl := r.port, r.client
 	r.mu.Unlock()
 	if port != 0 {
 		ctx, cancel := r.ctx()
 		defer cancel()
-		if err := r.client.AddBackend(ctx, id, rel, addr); err != nil {
+		if err := cl.AddBackend(ctx, id, rel, addr); err != nil {
 			r.log.Error("adding a backend to the proxy", "replica", id, "err", err)
 		}
 	}
@@ -113,14 +133,14 @@ func (r *router) AddBackend(id, rel, addr string) {
 func (r *router) RemoveBackend(ctx context.Context, id string) {
 	r.mu.Lock()
 	delete(r.backends, id)
-	port, drain := r.port, r.opts.DrainTimeout
+	port, drain, cl := r.port, r.opts.DrainTimeout, r.client
 	r.mu.Unlock()
 	if port == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, drain+5*time.Second)
 	defer cancel()
-	if _, err := r.client.RemoveBackend(ctx, id); err != nil {
+	if _, err := cl.RemoveBackend(ctx, id); err != nil {
 		r.log.Error("removing a backend from the proxy", "replica", id, "err", err)
 	}
 }
@@ -132,14 +152,14 @@ func (r *router) SetWeights(w map[string]int) error {
 	}
 	r.mu.Lock()
 	r.weights = maps.Clone(w)
-	port := r.port
+	port, cl := r.port, r.client
 	r.mu.Unlock()
 	if port == 0 {
 		return nil
 	}
 	ctx, cancel := r.ctx()
 	defer cancel()
-	return r.client.SetWeights(ctx, w)
+	return cl.SetWeights(ctx, w)
 }
 
 // Weights returns the traffic percentages set last.
@@ -151,22 +171,24 @@ func (r *router) Weights() map[string]int {
 
 // Metrics returns the cumulative request metrics of rel (none when nothing is served).
 func (r *router) Metrics(rel string) (rollout.Metrics, error) {
-	if !r.serving() {
+	cl := r.serving()
+	if cl == nil {
 		return rollout.Metrics{}, nil
 	}
 	ctx, cancel := r.ctx()
 	defer cancel()
-	return r.client.Metrics(ctx, rel)
+	return cl.Metrics(ctx, rel)
 }
 
 // WriteMetrics copies the proxy's Prometheus metrics to w.
 func (r *router) WriteMetrics(w io.Writer, labels string) error {
-	if !r.serving() {
+	cl := r.serving()
+	if cl == nil {
 		return nil
 	}
 	ctx, cancel := r.ctx()
 	defer cancel()
-	return r.client.WriteMetrics(ctx, w, labels)
+	return cl.WriteMetrics(ctx, w, labels)
 }
 
 // serve makes sure a proxy process serves the app on port: the running one (adopted after a
@@ -174,6 +196,12 @@ func (r *router) WriteMetrics(w io.Writer, labels string) error {
 func (r *router) serve(port int, known map[string]bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.want != nil {
+		return r.serveHosted(known)
+	}
+	if r.hosted != nil {
+		return fmt.Errorf("%s is served on the shared edge; this release names no host and asks for port %d: stop it first (pyship stop) to move it", r.app, port)
+	}
 	if r.port != 0 && r.port == port {
 		return nil
 	}
@@ -192,29 +220,176 @@ func (r *router) serve(port int, known map[string]bool) error {
 		r.port = port
 		return fmt.Errorf("the proxy process of %s (pid %d) holds port %d but could not be given its routing: %w; run pyship deploy again, or pyship stop", r.app, r.pid, port, err)
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(r.a.bindHost(), strconv.Itoa(port)))
-	if err != nil {
+	r.ports = []int{port}
+	if err := r.listen(); err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			if other := r.a.appOnPort(port, r.app); other != "" {
 				return fmt.Errorf("port %d is the public port of the pyship app %s: change [run] port of %s, or stop %s first (pyship stop --app %s)", port, other, r.app, other, other)
 			}
 			return fmt.Errorf("port %d is already in use by another program: stop it, or change [run] port", port)
 		}
-		return fmt.Errorf("listening on port %d: %w", port, err)
+		return err
 	}
-	f, err := ln.(*net.TCPListener).File()
-	ln.Close()
-	if err != nil {
-		return fmt.Errorf("listening on port %d: %w", port, err)
-	}
-	r.ln = f
 	if err := r.launch(); err != nil {
-		r.ln.Close()
-		r.ln = nil
+		r.closeListeners()
 		return err
 	}
 	r.port = port
 	return nil
+}
+
+// listen opens the public listeners of r.ports (this agent's copies); r.mu is held.
+func (r *router) listen() error {
+	r.closeListeners()
+	for _, port := range r.ports {
+		ln, err := net.Listen("tcp", net.JoinHostPort(r.a.bindHost(), strconv.Itoa(port)))
+		if err != nil {
+			r.closeListeners()
+			return fmt.Errorf("listening on port %d: %w", port, err)
+		}
+		f, err := ln.(*net.TCPListener).File()
+		ln.Close()
+		if err != nil {
+			r.closeListeners()
+			return fmt.Errorf("listening on port %d: %w", port, err)
+		}
+		r.lns = append(r.lns, f)
+	}
+	return nil
+}
+
+func (r *router) closeListeners() {
+	for _, f := range r.lns {
+		f.Close()
+	}
+	r.lns = nil
+}
+
+// serveHosted serves the app on the shared edge by r.want, starting or adopting the edge
+// process first; r.mu is held.
+func (r *router) serveHosted(known map[string]bool) error {
+	if r.port != 0 && r.hosted == nil {
+		return fmt.Errorf("%s is served on its own port %d; this release names hosts for the shared edge: stop it first (pyship stop) to move it", r.app, r.port)
+	}
+	edge := r.a.edgeRouter()
+	ctx, cancel := r.ctx()
+	defer cancel()
+	cl := edge.client.App(r.app)
+	// Under the edge's lock, so an app leaving at the same time cannot stop the edge as idle
+	// between its start and this app's arrival.
+	edge.mu.Lock()
+	err := edge.ensure()
+	if err == nil {
+		err = cl.SetEdge(ctx, *r.want)
+	}
+	edge.mu.Unlock()
+	if err != nil {
+		if r.hosted == nil {
+			edge.stopIfIdle(ctx) // started for this app alone
+		}
+		return fmt.Errorf("serving %s on the shared edge: %w", r.app, err)
+	}
+	if r.hosted == nil && r.port == 0 {
+		// A proxy process of the app's own port still running (its release named no hosts
+		// before the agent restarted): the app is on the edge now, so let it drain and exit.
+		if st, err := r.base.State(ctx); err == nil {
+			r.log.Warn("the app now names hosts: ending the proxy process of its own port", "pid", st.PID)
+			_ = r.base.Shutdown(ctx)
+			_ = os.Remove(r.pidFile)
+		}
+	}
+	r.hosted, r.client = edge, cl
+	r.port = edge.ports[0]
+	if _, err := r.adopt(known); err != nil {
+		return fmt.Errorf("configuring %s on the shared edge: %w", r.app, err)
+	}
+	return nil
+}
+
+// publicURL is where clients reach the app: its first host name on the shared edge, or port
+// on the agent's bind address.
+func (r *router) publicURL(port int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.hosted == nil || r.want == nil {
+		return "http://" + displayHost(r.a.BindHost) + ":" + strconv.Itoa(port) + "/"
+	}
+	scheme, p, def := "http", r.a.httpPort(), 80
+	if r.want.TLS != proxy.TLSNone {
+		scheme, p, def = "https", r.a.httpsPort(), 443
+	}
+	u := scheme + "://" + r.want.Hosts[0]
+	if p != def {
+		u += ":" + strconv.Itoa(p)
+	}
+	return u + "/"
+}
+
+// setEdge sets how the app asks to be served on the shared edge (nil: on its own port); it
+// takes effect at the next serve.
+func (r *router) setEdge(want *proxy.EdgeApp) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.want = want
+}
+
+// ensure makes sure the shared edge process serves its ports (the running one or a new
+// one); r.mu is held.
+func (r *router) ensure() error {
+	if r.port != 0 {
+		return nil
+	}
+	if answered, err := r.adopt(nil); err == nil {
+		r.port = r.ports[0]
+		r.log.Info("edge process adopted", "pid", r.pid)
+		return nil
+	} else if answered {
+		return fmt.Errorf("the shared edge process (pid %d) answers on %s but not as expected: %w", r.pid, r.sock, err)
+	}
+	if err := r.listen(); err != nil {
+		return fmt.Errorf("the shared edge (HTTP port %d, HTTPS port %d): %w; free the ports or set other ones (pyship agent --http-port, --https-port)", r.ports[0], r.ports[1], err)
+	}
+	if err := r.launch(); err != nil {
+		r.closeListeners()
+		return err
+	}
+	r.port = r.ports[0]
+	return nil
+}
+
+// stopIfIdle has the shared edge process drain and exit when it serves no app any more.
+func (r *router) stopIfIdle(ctx context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.port == 0 {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	apps, err := r.client.EdgeApps(cctx)
+	cancel()
+	if err == nil && len(apps) == 0 {
+		r.log.Info("the shared edge serves no app any more; stopping it", "pid", r.pid)
+		r.port = 0
+		r.shutdown(ctx)
+	}
+}
+
+// checkHosted checks the shared edge, and gives the app to it again when the edge process
+// was replaced; r.mu is held.
+func (r *router) checkHosted() {
+	r.hosted.check()
+	ctx, cancel := context.WithTimeout(r.a.ctx, 2*time.Second)
+	defer cancel()
+	if _, err := r.client.State(ctx); err == nil {
+		return
+	}
+	if err := r.client.SetEdge(ctx, *r.want); err != nil {
+		r.log.Error("serving the app on the shared edge again", "err", err)
+		return
+	}
+	if err := r.push(ctx); err != nil {
+		r.log.Error("configuring the app on the shared edge again", "err", err)
+	}
 }
 
 // adopt takes the app's running proxy process back, giving it the agent's options and weights
@@ -241,6 +416,9 @@ func (r *router) adopt(known map[string]bool) (answered bool, err error) {
 
 // push gives the process the whole routing table the agent wants; r.mu is held.
 func (r *router) push(ctx context.Context) error {
+	if r.isEdge {
+		return nil // the edge itself has no routing; each app's is pushed by the app
+	}
 	if err := r.client.Reconfigure(ctx, r.opts); err != nil {
 		return err
 	}
@@ -260,16 +438,15 @@ func (r *router) push(ctx context.Context) error {
 func (r *router) launch() error {
 	r.launched = time.Now()
 	r.killStale()
-	paths := r.a.paths()
-	sock := proxySocket(paths, r.app)
-	logf, err := os.OpenFile(filepath.Join(paths.App(r.app), "proxy.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	sock := r.sock
+	logf, err := os.OpenFile(r.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
 	argv := r.a.proxyCommand()
-	cmd := exec.Command(argv[0], append(argv[1:], "--control", sock)...)
-	cmd.ExtraFiles = []*os.File{r.ln}
+	cmd := exec.Command(argv[0], append(append(argv[1:], "--control", sock), r.args...)...)
+	cmd.ExtraFiles = r.lns
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -282,7 +459,7 @@ func (r *router) launch() error {
 		r.check()
 	}()
 	r.pid, r.exited = cmd.Process.Pid, exited
-	_ = release.WriteAtomic(proxyPIDFile(paths, r.app), []byte(strconv.Itoa(r.pid)+"\n"))
+	_ = release.WriteAtomic(r.pidFile, []byte(strconv.Itoa(r.pid)+"\n"))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(r.a.ctx, time.Second)
@@ -311,12 +488,12 @@ func (r *router) launch() error {
 
 // killStale ends a proxy process of the app that no longer answers its control socket.
 func (r *router) killStale() {
-	b, err := os.ReadFile(proxyPIDFile(r.a.paths(), r.app))
+	b, err := os.ReadFile(r.pidFile)
 	if err != nil {
 		return
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	if pid > 0 && pid != r.pid && isProxy(pid, proxySocket(r.a.paths(), r.app)) {
+	if pid > 0 && pid != r.pid && isProxy(pid, r.sock) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
@@ -333,6 +510,10 @@ func (r *router) check() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.port == 0 || r.a.ctx.Err() != nil {
+		return
+	}
+	if r.hosted != nil {
+		r.checkHosted()
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.a.ctx, 2*time.Second)
@@ -362,19 +543,11 @@ func (r *router) check() {
 		return // it died right after its start: try again at a later check, not in a loop
 	}
 	r.log.Warn("the proxy process is gone; starting another", "pid", r.pid, "err", err)
-	if r.ln == nil {
-		ln, err := net.Listen("tcp", net.JoinHostPort(r.a.bindHost(), strconv.Itoa(r.port)))
-		if err != nil {
-			r.log.Error("listening again on the public port", "port", r.port, "err", err)
+	if r.lns == nil {
+		if err := r.listen(); err != nil {
+			r.log.Error("listening again on the public port", "port", r.ports, "err", err)
 			return
 		}
-		f, err := ln.(*net.TCPListener).File()
-		ln.Close()
-		if err != nil {
-			r.log.Error("listening again on the public port", "port", r.port, "err", err)
-			return
-		}
-		r.ln = f
 	}
 	if err := r.launch(); err != nil {
 		r.log.Error("restarting the proxy process", "err", err)
@@ -397,6 +570,13 @@ func (r *router) shutdown(ctx context.Context) {
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	_ = r.client.Shutdown(sctx)
 	cancel()
+	if r.hosted != nil {
+		// The app leaves the shared edge, whose process goes on serving the others, or ends
+		// with the last of them.
+		r.hosted.stopIfIdle(ctx)
+		r.hosted, r.client, r.pid, r.exited = nil, r.base, 0, nil
+		return
+	}
 	deadline := time.Now().Add(r.opts.DrainTimeout + 5*time.Second)
 	for r.pid > 0 && processRunning(r.pid, r.exited) {
 		if time.Now().After(deadline) {
@@ -404,11 +584,8 @@ func (r *router) shutdown(ctx context.Context) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if r.ln != nil {
-		r.ln.Close()
-		r.ln = nil
-	}
-	_ = os.Remove(proxyPIDFile(r.a.paths(), r.app))
+	r.closeListeners()
+	_ = os.Remove(r.pidFile)
 	r.pid, r.exited = 0, nil
 }
 
@@ -436,6 +613,26 @@ func processRunning(pid int, exited chan struct{}) bool {
 func (r *router) endStray() {
 	ctx, cancel := r.ctx()
 	defer cancel()
+	r.mu.Lock()
+	hosted := r.want != nil
+	r.mu.Unlock()
+	if hosted {
+		// On the shared edge: take the app off it, and end the edge if nothing else is on it.
+		edge := r.a.edgeRouter()
+		cl := edge.client.App(r.app)
+		if _, err := cl.State(ctx); err != nil {
+			return
+		}
+		r.log.Warn("removing an app that is not served from the shared edge")
+		_ = cl.Shutdown(ctx)
+		edge.mu.Lock()
+		err := edge.ensure() // adopts the running edge process
+		edge.mu.Unlock()
+		if err == nil {
+			edge.stopIfIdle(ctx)
+		}
+		return
+	}
 	st, err := r.client.State(ctx)
 	if err != nil {
 		return
@@ -453,10 +650,8 @@ func (r *router) release() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.port = 0
-	if r.ln != nil {
-		r.ln.Close()
-		r.ln = nil
-	}
+	r.hosted, r.client = nil, r.base
+	r.closeListeners()
 }
 
 // appOnPort is the app other than except whose proxy serves port, or "".
@@ -481,4 +676,28 @@ func (a *Agent) appOnPort(port int, except string) string {
 		}
 	}
 	return ""
+}
+
+// edgeRouter is the router of the shared edge process (made on first use), which serves the
+// apps that name hosts on the agent's HTTP and HTTPS ports.
+func (a *Agent) edgeRouter() *router {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.edge != nil {
+		return a.edge
+	}
+	dir := filepath.Join(a.Home, "edge")
+	_ = os.MkdirAll(dir, 0o755)
+	sock := filepath.Join(dir, "proxy.sock")
+	r := &router{a: a, app: "the shared edge", log: a.log().With("edge", "shared"), weights: map[string]int{},
+		backends: map[string]backendAddr{}, client: proxy.NewClient(sock), sock: sock,
+		pidFile: filepath.Join(dir, "proxy.pid"), logFile: filepath.Join(dir, "proxy.log"),
+		ports: []int{a.httpPort(), a.httpsPort()}, isEdge: true,
+		args: []string{"--edge", "--acme-cache", filepath.Join(dir, "acme")}}
+	if a.ACMERootCA != "" {
+		r.args = append(r.args, "--acme-ca", a.ACMERootCA)
+	}
+	r.base = r.client
+	a.edge = r
+	return r
 }

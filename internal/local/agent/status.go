@@ -100,14 +100,14 @@ func (a *Agent) status(name string) AppStatus {
 		dep = &cp
 	}
 	rt.mu.Unlock()
-	serving := rt.proxy.serving()
+	serving := rt.proxy.serving() != nil
 	out := AppStatus{App: name, Stable: st.Stable, Stopped: st.Stopped, Deploy: dep, Serial: st.Serial, Metrics: "http://" + a.adminAddr + "/metrics",
 		Backup: rt.backupStatus(&st)}
 	if m, err := rt.manifest(st.Stable); err == nil && m.Plan.Run.Kind == "worker" {
 		out.Worker = true
 	}
 	if serving && !out.Worker {
-		out.URL = "http://" + displayHost(a.BindHost) + ":" + itoa(st.Port) + "/"
+		out.URL = rt.proxy.publicURL(st.Port)
 	}
 	reps := map[string][]supervise.Info{}
 	for _, i := range rt.sup.List() {

@@ -130,10 +130,13 @@ func TestInvalidAccessRulesCloseTheApp(t *testing.T) {
 	}
 }
 
-// TestHostRouting: two apps share one port by host name; an unknown host gets pyship's 404.
+// TestHostRouting: two apps share one port by host name (any case, with port or trailing
+// dot); an unknown or removed host gets pyship's 404; a host cannot be two apps'.
 func TestHostRouting(t *testing.T) {
-	var hr HostRouter
-	addr := serveTwoApps(t, &hr, "shop.example", "Blog.Example")
+	e := NewEdge(EdgeOptions{})
+	addEdgeApp(t, e, "shop", EdgeApp{Hosts: []string{"shop.example"}})
+	addEdgeApp(t, e, "blog", EdgeApp{Hosts: []string{"Blog.Example"}})
+	addr := frontHandler(t, e.HTTPHandler())
 	for host, want := range map[string]string{"shop.example": "shop", "blog.example:80": "blog", "BLOG.example.": "blog"} {
 		if r := askWith(t, addr, "/", host, ""); r.status != 200 || r.body != want {
 			t.Errorf("Host %s: %d %q, want %s", host, r.status, r.body, want)
@@ -142,29 +145,30 @@ func TestHostRouting(t *testing.T) {
 	if r := askWith(t, addr, "/", "unknown.example", ""); r.status != http.StatusNotFound || !strings.Contains(r.body, "pyship") {
 		t.Errorf("unknown host: %d %q, want pyship's 404", r.status, r.body)
 	}
-	hr.Remove("blog.example")
+	if err := e.SetApp("shop", EdgeApp{Hosts: []string{"shop.example", "blog.example"}}); err == nil || !strings.Contains(err.Error(), "blog") {
+		t.Errorf("taking another app's host: %v", err)
+	}
+	if r := askWith(t, addr, "/", "shop.example", ""); r.status != 200 || r.body != "shop" {
+		t.Errorf("after a refused change: %d %q, want shop unchanged", r.status, r.body)
+	}
+	e.RemoveApp("blog")
 	if r := askWith(t, addr, "/", "blog.example", ""); r.status != http.StatusNotFound {
 		t.Errorf("a removed host: %d, want 404", r.status)
 	}
 }
 
-// serveTwoApps serves hr on a new listener with the apps "shop" and "blog" under the two host
-// names, until the test ends, and returns its address.
-func serveTwoApps(t *testing.T, hr *HostRouter, shopHost, blogHost string) string {
+// frontHandler serves h with the edge's limits on a new listener until the test ends.
+func frontHandler(t *testing.T, h http.Handler) string {
 	t.Helper()
-	for host, name := range map[string]string{shopHost: "shop", blogHost: "blog"} {
-		app := New(Options{})
-		app.AddBackend(name+"1", "r1", backendServer(t, name).Listener.Addr().String())
-		app.SetWeights(map[string]int{"r1": 100})
-		hr.Set(host, app)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- hr.Serve(ctx, ln, time.Second, slog.New(slog.DiscardHandler)) }()
+	go func() {
+		done <- serveEdge(ctx, ln, h, nil, func() time.Duration { return time.Second }, slog.New(slog.DiscardHandler))
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return ln.Addr().String()
 }

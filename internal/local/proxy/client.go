@@ -17,8 +17,9 @@ import (
 
 // Client drives a proxy process (RunProcess) over its control socket.
 type Client struct {
-	sock string
-	hc   *http.Client
+	sock   string
+	prefix string // an app's part of the shared edge's API: /v1/apps/NAME
+	hc     *http.Client
 }
 
 // NewClient returns a client of the proxy process whose control socket is sock.
@@ -29,6 +30,26 @@ func NewClient(sock string) *Client {
 		},
 		MaxIdleConnsPerHost: 4,
 	}}}
+}
+
+// App returns a client of app's proxy inside the shared edge process (RunEdgeProcess) that c
+// drives; its Shutdown removes the app from the edge.
+func (c *Client) App(app string) *Client {
+	return &Client{sock: c.sock, prefix: "/v1/apps/" + url.PathEscape(app), hc: c.hc}
+}
+
+// SetEdge serves the app of an App client on the edge with its host names and TLS.
+func (c *Client) SetEdge(ctx context.Context, cfg EdgeApp) error {
+	return c.do(ctx, "PUT", "/edge", cfg, nil)
+}
+
+// EdgeApps returns the apps a shared edge process serves.
+func (c *Client) EdgeApps(ctx context.Context) ([]string, error) {
+	var st struct {
+		Apps []string `json:"apps"`
+	}
+	err := c.do(ctx, "GET", "/v1/state", nil, &st)
+	return st.Apps, err
 }
 
 // State returns the process's routing table (and so whether it answers).
@@ -99,7 +120,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://proxy"+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, "http://proxy"+c.prefix+path, body)
 	if err != nil {
 		return err
 	}

@@ -110,23 +110,34 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 // the agent restarts.
 func RunProcess(ctx context.Context, ln net.Listener, control string, opts Options) error {
 	p := New(opts)
+	return runControlled(ctx, control, p.ControlHandler, func(ctx context.Context) error { return p.Serve(ctx, ln) }, ln)
+}
+
+// runControlled serves the control API made by handler on the unix socket control while
+// serve runs, until ctx ends or the API asks to shut down; lns are closed if it cannot start.
+func runControlled(ctx context.Context, control string, handler func(shutdown func()) http.Handler, serve func(context.Context) error, lns ...net.Listener) error {
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
 	_ = os.Remove(control)
 	cl, err := net.Listen("unix", control)
 	if err != nil {
-		ln.Close()
+		closeAll()
 		return fmt.Errorf("listening on the proxy control socket %s: %w", control, err)
 	}
 	if err := os.Chmod(control, 0o600); err != nil {
 		cl.Close()
-		ln.Close()
+		closeAll()
 		return err
 	}
 	defer os.Remove(control)
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	csrv := &http.Server{Handler: p.ControlHandler(stop), ReadHeaderTimeout: 10 * time.Second}
+	csrv := &http.Server{Handler: handler(stop), ReadHeaderTimeout: 10 * time.Second}
 	go csrv.Serve(cl)
-	err = p.Serve(sctx, ln)
+	err = serve(sctx)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	_ = csrv.Shutdown(cctx)
