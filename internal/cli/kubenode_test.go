@@ -598,19 +598,30 @@ folders = ["data"]
 	if _, err := c.Core.BatchV1().Jobs(c.Namespace).Create(ctx, job, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for {
+	testsvc.Eventually(t, 5*time.Minute, "the backup job to succeed", func() error {
 		j, err := c.Core.BatchV1().Jobs(c.Namespace).Get(ctx, job.Name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if j.Status.Succeeded > 0 {
-			break
+			return nil
 		}
-		if j.Status.Failed > 0 || ctx.Err() != nil {
+		// A pod that cannot even start (a missing Secret, an image that cannot be pulled)
+		// will not recover: say why now rather than at the deadline.
+		pods, _ := c.Core.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job.Name})
+		stuck := false
+		for _, p := range pods.Items {
+			for _, cs := range p.Status.ContainerStatuses {
+				if w := cs.State.Waiting; w != nil && (w.Reason == "CreateContainerConfigError" || w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff" || w.Reason == "InvalidImageName") {
+					stuck = true
+				}
+			}
+		}
+		if j.Status.Failed > 0 || stuck {
 			t.Fatalf("the backup job did not succeed: %+v\n%s", j.Status, strings.Join(c.Diagnose(context.Background(), "job-name="+job.Name), "\n"))
 		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return fmt.Errorf("job status %+v", j.Status)
+	})
 	pods := podsOnRealNode(ctx, t, c)
 	t.Logf("%d pods on the real node, the backup job's among them", len(pods))
 
