@@ -2,12 +2,14 @@ package agent
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -151,12 +153,7 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 		rt.deploying.Lock() // housekeeping may hold it for a moment
 		// Under the lock: a deploy that ended meanwhile has started its schedule already.
 		rt.stopSchedule()
-		var ids []string
-		for _, i := range rt.sup.List() {
-			ids = append(ids, i.ID)
-		}
-		err := rt.Stop(a.ctx, ids)
-		rt.proxy.stop(a.ctx)
+		n, err := rt.stopServing(a.ctx)
 		rt.mu.Lock()
 		rt.st.Stopped = true
 		rt.mu.Unlock()
@@ -168,13 +165,13 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 			a.mu.Lock()
 			delete(a.apps, name)
 			a.mu.Unlock()
-			err = destroy(a.paths(), name)
+			err = destroy(a.paths(), name, "data")
 		}
 		if err != nil {
 			httpError(w, http.StatusInternalServerError, err)
 			return
 		}
-		msg := fmt.Sprintf("stopped %s (%d replica(s)); `pyship deploy` or `pyship rollback` serves it again", name, len(ids))
+		msg := fmt.Sprintf("stopped %s (%d replica(s)); `pyship deploy` or `pyship rollback` serves it again", name, n)
 		if verb == "destroy" {
 			msg = fmt.Sprintf("destroyed %s: replicas, releases, logs and state removed; its data stays in %s", name, a.paths().Data(name))
 		}
@@ -184,14 +181,15 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// destroy removes everything of app but its persistent data.
-func destroy(paths release.Paths, app string) error {
+// destroy removes everything of app but the folders keep names (its persistent data, "data",
+// always among them).
+func destroy(paths release.Paths, app string, keep ...string) error {
 	ents, err := os.ReadDir(paths.App(app))
 	if err != nil {
 		return err
 	}
 	for _, e := range ents {
-		if e.Name() != "data" {
+		if !slices.Contains(keep, e.Name()) {
 			if err := os.RemoveAll(filepath.Join(paths.App(app), e.Name())); err != nil {
 				return err
 			}
@@ -324,4 +322,16 @@ func (rt *app) hasReplicas(rel string) bool {
 		}
 	}
 	return false
+}
+
+// stopServing stops every replica of the app and its proxy process, and says how many
+// replicas there were.
+func (rt *app) stopServing(ctx context.Context) (int, error) {
+	var ids []string
+	for _, i := range rt.sup.List() {
+		ids = append(ids, i.ID)
+	}
+	err := rt.Stop(ctx, ids)
+	rt.proxy.stop(ctx)
+	return len(ids), err
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/pyship/pyship/internal/local/release"
@@ -145,22 +143,11 @@ func (a *Agent) deploy(req DeployRequest, progress func(Event)) (rollout.Status,
 func (a *Agent) forgetNeverServed(rt *app, name string) error {
 	rt.deploying.Lock()
 	defer rt.deploying.Unlock()
-	var ids []string
-	for _, i := range rt.sup.List() {
-		ids = append(ids, i.ID)
-	}
-	err := rt.Stop(a.ctx, ids)
-	rt.proxy.stop(a.ctx)
+	_, err := rt.stopServing(a.ctx)
 	a.mu.Lock()
 	delete(a.apps, name)
 	a.mu.Unlock()
-	ents, rerr := os.ReadDir(a.paths().App(name))
-	for _, e := range ents {
-		if e.Name() != "data" && e.Name() != "logs" {
-			rerr = errors.Join(rerr, os.RemoveAll(filepath.Join(a.paths().App(name), e.Name())))
-		}
-	}
-	if err = errors.Join(err, rerr); err != nil {
+	if err = errors.Join(err, destroy(a.paths(), name, "data", "logs")); err != nil {
 		return fmt.Errorf("cleaning up after the failed first deploy of %s: %w", name, err)
 	}
 	return nil
