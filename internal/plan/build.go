@@ -88,6 +88,7 @@ func assemble(sp *spec.Spec, proj *detect.Project) (p *Plan, runErr, err error) 
 	b.kubernetes()
 	b.edge()
 	b.backup()
+	b.monitor()
 	return b.p, runErr, nil
 }
 

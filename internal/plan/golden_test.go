@@ -70,6 +70,19 @@ func backupSpec(dir string) *spec.Spec {
 	}
 }
 
+// monitorSpec is a [monitor] table with both objectives and the default window and percentile.
+func monitorSpec(dir string) *spec.Spec {
+	file := filepath.Join(dir, "pyship.toml")
+	return &spec.Spec{
+		Monitor: spec.Monitor{Availability: 99.9, Latency: 300 * time.Millisecond},
+		Env:     map[string]string{},
+		File:    file,
+		Positions: map[string]spec.Pos{
+			"monitor.availability": {File: file, Line: 2}, "monitor.latency": {File: file, Line: 3},
+		},
+	}
+}
+
 func TestGolden(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -83,6 +96,7 @@ func TestGolden(t *testing.T) {
 		{"uv", "multi-deps", func(string) *spec.Spec { return &spec.Spec{} }},
 		{"backup", "flask-gunicorn", backupSpec},
 		{"hardcoded-port", "hardcoded-port", func(string) *spec.Spec { return &spec.Spec{} }},
+		{"monitor", "flask-gunicorn", monitorSpec},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -137,6 +137,14 @@ func WriteText(w io.Writer, p *Plan, explain bool) error {
 		line("encrypted to", fmt.Sprintf("%d age %s", len(bk.Recipients), plural(len(bk.Recipients), "recipient")), "backup.recipients")
 		line("signed by", fmt.Sprintf("%d pinned %s", len(bk.SigningPublicKeys), plural(len(bk.SigningPublicKeys), "key")), "backup.signingPublicKeys")
 	}
+	if m := p.Monitor; m != nil {
+		if m.Availability > 0 {
+			line("availability objective", fmt.Sprintf("%g%% of requests not 5xx over %s", m.Availability, m.Window), "monitor.availability")
+		}
+		if m.Latency != "" {
+			line("latency objective", fmt.Sprintf("%g%% of requests within %s over %s", m.LatencyPercentile, m.Latency, m.Window), "monitor.latency")
+		}
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

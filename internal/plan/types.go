@@ -36,6 +36,9 @@ type Plan struct {
 	Backup *Backup `json:"backup,omitempty"`
 	// Edge is the spec's [edge] table; nil when it sets none. Added in schema 1.
 	Edge *Edge `json:"edge,omitempty"`
+	// Monitor is the spec's [monitor] table with its defaults applied; nil when the spec has
+	// none. Added in schema 1.
+	Monitor *Monitor `json:"monitor,omitempty"`
 
 	// Evidence says where each value came from, keyed by the JSON path of the value
 	// ("run.command", "python.version", "dependencies.source"...).
@@ -178,6 +181,24 @@ type Edge struct {
 	KeyFile       string `json:"keyFile,omitempty"`
 	HSTS          int    `json:"hsts,omitempty"`
 }
+
+// Monitor holds the app's service level objectives.
+type Monitor struct {
+	// Window is the SLO window as Prometheus writes durations, e.g. "28d".
+	Window string `json:"window"`
+	// Availability is the percent of requests that must not be 5xx; 0 for no such objective.
+	Availability float64 `json:"availability,omitempty"`
+	// Latency is the latency objective's threshold as a Go duration ("300ms"), "" for none;
+	// LatencyPercentile the percent of requests that must complete within it.
+	Latency           string  `json:"latency,omitempty"`
+	LatencyPercentile float64 `json:"latencyPercentile,omitempty"`
+}
+
+// DefaultSLOWindow and DefaultLatencyPercentile are the [monitor] defaults.
+const (
+	DefaultSLOWindow         = "28d"
+	DefaultLatencyPercentile = 95.0
+)
 
 // Canary holds the canary steps and analysis thresholds.
 type Canary struct {

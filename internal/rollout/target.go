@@ -63,6 +63,19 @@ type Metrics struct {
 	Counts []int64         `json:"counts,omitempty"`
 }
 
+// LatencyBounds are the upper bounds of the latency histogram pyship's proxy keeps
+// (pyship_request_duration_seconds): the usual thresholds (100ms, 200ms, 300ms, 500ms, 1s...)
+// are bounds, so that a latency objective ([monitor] latency) is counted exactly.
+func LatencyBounds() []time.Duration {
+	return []time.Duration{
+		500 * time.Microsecond, time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond,
+		10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond,
+		200 * time.Millisecond, 250 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond,
+		750 * time.Millisecond, time.Second, 1500 * time.Millisecond, 2 * time.Second, 2500 * time.Millisecond,
+		5 * time.Second, 10 * time.Second, 30 * time.Second,
+	}
+}
+
 // Sub returns m minus an earlier snapshot of the same counters.
 func (m Metrics) Sub(earlier Metrics) Metrics {
 	out := Metrics{Requests: m.Requests - earlier.Requests, Errors: m.Errors - earlier.Errors, Refused: m.Refused - earlier.Refused, Bounds: m.Bounds}

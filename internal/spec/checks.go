@@ -7,9 +7,12 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"filippo.io/age"
+	"github.com/prometheus/common/model"
 	"github.com/pyship/pyship/internal/backup/schedule"
 )
 
@@ -273,4 +276,21 @@ func checkHTTPSURL(s string) (string, string) {
 		return "", ""
 	}
 	return fmt.Sprintf("must be an https URL, got %q", s), ""
+}
+
+// checkSLOWindow accepts a Prometheus duration ("28d", "4w") from 7 to 90 days: at least the
+// longest alert window (3d) several times over, at most what Prometheus keeps in practice.
+func checkSLOWindow(s string) (string, string) {
+	d, err := model.ParseDuration(s)
+	if err != nil {
+		hint := `write e.g. window = "28d" (units m, h, d, w)`
+		if _, ferr := strconv.ParseFloat(s, 64); ferr == nil {
+			hint = fmt.Sprintf(`add a unit: window = "%sd"`, s)
+		}
+		return fmt.Sprintf(`must be a duration like "28d", "30d" or "4w" (units m, h, d, w), got %q`, s), hint
+	}
+	if day := model.Duration(24 * time.Hour); d < 7*day || d > 90*day {
+		return fmt.Sprintf("must be from 7d to 90d, got %q", s), `"28d" or "30d" are usual`
+	}
+	return "", ""
 }

@@ -48,6 +48,7 @@ type field struct {
 	min, max       float64
 	hasMin, hasMax bool
 	maxDur         time.Duration // durations must be > 0 and, when set, at most maxDur
+	open           bool          // min and max themselves are not allowed
 	// pattern is a regular expression a string (or each string of an array) must match, for
 	// the JSON Schema; check does the same and more in Go.
 	pattern string
@@ -77,18 +78,24 @@ func between(lo, hi float64) func(*field) {
 	return func(f *field) { f.min, f.max, f.hasMin, f.hasMax = lo, hi, true, true }
 }
 
+// strictlyBetween allows the numbers between lo and hi, both excluded.
+func strictlyBetween(lo, hi float64) func(*field) {
+	return func(f *field) { f.min, f.max, f.hasMin, f.hasMax, f.open = lo, hi, true, true, true }
+}
+
 func atLeast(lo float64) func(*field) {
 	return func(f *field) { f.min, f.hasMin = lo, true }
 }
 
 const (
-	labelPattern    = `^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
-	varPattern      = `^[A-Za-z_][A-Za-z0-9_]*$`
-	pythonPattern   = `^3\.[0-9]+(\.[0-9]+)?$`
-	durationRegexp  = `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	hostPattern     = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
-	gatewayPattern  = `^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
-	quantityPattern = `^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`
+	labelPattern     = `^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
+	varPattern       = `^[A-Za-z_][A-Za-z0-9_]*$`
+	pythonPattern    = `^3\.[0-9]+(\.[0-9]+)?$`
+	durationRegexp   = `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	hostPattern      = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	gatewayPattern   = `^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
+	sloWindowPattern = `^([0-9]+(m|h|d|w))+$`
+	quantityPattern  = `^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`
 )
 
 // fields returns the field table, tables first in document order, each followed by its keys.
@@ -359,6 +366,26 @@ func fields() []*field {
 			doc:     "max-age in seconds of the Strict-Transport-Security header sent over HTTPS (browsers then refuse plain HTTP for that long: opt in once HTTPS works).",
 			def:     "not sent",
 			example: `31536000`, ptr: func(s *Spec) any { return &s.Edge.HSTS }}, between(1, 63_072_000)),
+
+		{path: "monitor", kind: kindTable, doc: "Service level objectives. pyship generates Prometheus recording rules and multi-window, multi-burn-rate alerts for them, and an Alertmanager route to [notify] webhook (`pyship monitor render`; the PrometheusRule on Kubernetes). See docs/monitoring.md."},
+		{path: "monitor.window", kind: kindString, pattern: sloWindowPattern, check: checkSLOWindow,
+			doc:     "Window the objectives are measured over: the error budget is what the objective allows in it.",
+			def:     `"28d"`,
+			allowed: "a Prometheus duration (units m, h, d, w) from 7d to 90d, e.g. \"28d\" or \"4w\"",
+			example: `"28d"`, ptr: func(s *Spec) any { return &s.Monitor.Window }},
+		with(&field{path: "monitor.availability", kind: kindFloat,
+			doc:     "Percent of requests that must not fail with a 5xx (the app's or the proxy's 502/503/504) over the window; 99.9 leaves an error budget of 0.1 %.",
+			def:     "no availability objective",
+			example: `99.9`, ptr: func(s *Spec) any { return &s.Monitor.Availability }}, strictlyBetween(0, 100)),
+		{path: "monitor.latency", kind: kindDuration, maxDur: 30 * time.Second,
+			doc:     "Latency threshold of the latency objective: latency_percentile percent of requests must complete within it. It must be a bucket bound of pyship's latency histogram, so that it is counted exactly.",
+			def:     "no latency objective",
+			allowed: "one of " + latencyBoundsText(),
+			example: `"300ms"`, ptr: func(s *Spec) any { return &s.Monitor.Latency }},
+		with(&field{path: "monitor.latency_percentile", kind: kindFloat,
+			doc:     "Percent of requests that must complete within latency over the window.",
+			def:     "95",
+			example: `95`, ptr: func(s *Spec) any { return &s.Monitor.LatencyPercentile }}, strictlyBetween(0, 100)),
 
 		{path: "notify", kind: kindTable, doc: "Notifications."},
 		{path: "notify.webhook", kind: kindString, pattern: "^https?://", check: checkWebhook,

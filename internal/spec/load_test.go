@@ -173,6 +173,26 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{3, 7, "edge.tls", "", ""}, {4, 8, "edge.hsts", "", ""}}},
 		{"webhook", "[notify]\nwebhook = \"ftp://x\"\n", "",
 			[]wantErr{{2, 11, "notify.webhook", `must be an http or https URL, got "ftp://x"`, ""}}},
+		{"monitor objectives outside (0, 100)", "[monitor]\navailability = 100\nlatency = \"300ms\"\nlatency_percentile = 0\n", "",
+			[]wantErr{
+				{2, 16, "monitor.availability", "must be greater than 0 and less than 100, got 100", ""},
+				{4, 22, "monitor.latency_percentile", "must be greater than 0 and less than 100, got 0", ""}}},
+		{"monitor negative availability", "[monitor]\navailability = -99.9\n", "",
+			[]wantErr{{2, 16, "monitor.availability", "must be greater than 0 and less than 100, got -99.9", ""}}},
+		{"monitor latency without a unit", "[monitor]\nlatency = 300\n", "",
+			[]wantErr{{2, 11, "monitor.latency", "must be a duration string", `latency = "300s"`}}},
+		{"monitor latency string without a unit", "[monitor]\nlatency = \"300\"\n", "",
+			[]wantErr{{2, 11, "monitor.latency", `must be a duration like "30s"`, `add a unit: latency = "300s"`}}},
+		{"monitor latency not a bound", "[monitor]\nlatency = \"320ms\"\n", "",
+			[]wantErr{{2, 11, "monitor.latency", `must be a bucket bound of pyship's latency histogram (500µs, 1ms, 2.5ms, 5ms, 10ms, 25ms, 50ms, 100ms, 200ms, 250ms, 300ms, 500ms, 750ms, 1s, 1.5s, 2s, 2.5s, 5s, 10s, 30s), got "320ms"`, `latency = "300ms"`}}},
+		{"monitor window not a duration", "[monitor]\nwindow = \"a month\"\n", "",
+			[]wantErr{{2, 10, "monitor.window", `must be a duration like "28d", "30d" or "4w" (units m, h, d, w), got "a month"`, `window = "28d"`}}},
+		{"monitor window without a unit", "[monitor]\nwindow = \"28\"\n", "",
+			[]wantErr{{2, 10, "monitor.window", `got "28"`, `add a unit: window = "28d"`}}},
+		{"monitor window too short", "[monitor]\nwindow = \"1d\"\n", "",
+			[]wantErr{{2, 10, "monitor.window", `must be from 7d to 90d, got "1d"`, ""}}},
+		{"monitor percentile without latency", "[monitor]\nlatency_percentile = 99\n", "",
+			[]wantErr{{2, 1, "monitor.latency_percentile", "needs [monitor] latency", `latency = "300ms"`}}},
 		{"kubernetes quantities", "[kubernetes]\nmemory = \"512MB\"\ncpu = \"half\"\n", "",
 			[]wantErr{
 				{2, 10, "kubernetes.memory", `must be a Kubernetes quantity like "500m", "1", "256Mi" or "1Gi", got "512MB"`, `write "512Mi"`},
@@ -608,5 +628,16 @@ func TestBackupOverlay(t *testing.T) {
 	base, err := Parse("pyship.toml", []byte(src), "")
 	if err != nil || base.Backup.Destination != "s3://backups/shop" || base.Backup.KeepLast != 0 {
 		t.Fatalf("base backup = %+v, %v", base.Backup, err)
+	}
+}
+
+func TestMonitorValid(t *testing.T) {
+	s, err := Parse("pyship.toml", []byte("[monitor]\nwindow = \"4w\"\navailability = 99.95\nlatency = \"1.5s\"\nlatency_percentile = 99\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Monitor{Window: "4w", Availability: 99.95, Latency: 1500 * time.Millisecond, LatencyPercentile: 99}
+	if s.Monitor != want {
+		t.Errorf("Monitor = %+v, want %+v", s.Monitor, want)
 	}
 }

@@ -79,6 +79,8 @@ func allowedText(f *field) string {
 		return oneOf(f.enum)
 	case f.kind == kindDuration:
 		return "greater than 0, at most " + formatDuration(f.maxDur)
+	case f.open:
+		return fmt.Sprintf("greater than %s and less than %s", num(f.min), num(f.max))
 	case f.hasMin && f.hasMax:
 		return fmt.Sprintf("%s to %s", num(f.min), num(f.max))
 	case f.hasMin:

@@ -74,10 +74,13 @@ func fieldSchema(f *field) map[string]any {
 	if len(f.enum) > 0 {
 		elem["enum"] = f.enum
 	}
-	if f.hasMin {
+	switch {
+	case f.open:
+		elem["exclusiveMinimum"], elem["exclusiveMaximum"] = f.min, f.max
+	case f.hasMin:
 		elem["minimum"] = f.min
 	}
-	if f.hasMax {
+	if f.hasMax && !f.open {
 		elem["maximum"] = f.max
 	}
 	if f.pattern != "" {

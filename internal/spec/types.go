@@ -27,6 +27,7 @@ type Spec struct {
 	Kubernetes  Kubernetes
 	Backup      Backup
 	Edge        Edge
+	Monitor     Monitor
 
 	// File is the file the spec came from ("" when there is no spec), e.g. /app/pyship.toml.
 	File string
@@ -164,6 +165,18 @@ type Edge struct {
 	CertFile, KeyFile string
 	// HSTS is the max-age (seconds) of Strict-Transport-Security over HTTPS; 0: not sent.
 	HSTS int
+}
+
+// Monitor is the [monitor] table: the app's service level objectives.
+type Monitor struct {
+	// Window is the SLO window as Prometheus writes durations ("28d", "4w").
+	Window string
+	// Availability is the percent of requests that must not be 5xx, in (0, 100); 0 is unset.
+	Availability float64
+	// Latency is the threshold of the latency objective; 0 is unset.
+	Latency time.Duration
+	// LatencyPercentile is the percent of requests that must be faster than Latency.
+	LatencyPercentile float64
 }
 
 // Notify is the [notify] table.

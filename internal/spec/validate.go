@@ -6,7 +6,10 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/pyship/pyship/internal/rollout"
 )
 
 // validate checks the values of every field set (enums, ranges, patterns), then the rules that
@@ -79,12 +82,14 @@ func oneOf(enum []string) string {
 
 // checkNumber validates x, the value of f held by n (or its element e); text is x as written.
 func (d *decoder) checkNumber(f *field, n, e *node, x float64, text string) {
-	bad := math.IsNaN(x) || (f.hasMin && x < f.min) || (f.hasMax && x > f.max)
+	bad := math.IsNaN(x) || (f.hasMin && x < f.min) || (f.hasMax && x > f.max) || (f.open && (x == f.min || x == f.max))
 	if !bad {
 		return
 	}
 	var want string
 	switch {
+	case f.open:
+		want = fmt.Sprintf("greater than %s and less than %s", num(f.min), num(f.max))
 	case f.hasMin && f.hasMax:
 		want = fmt.Sprintf("between %s and %s", num(f.min), num(f.max))
 	case f.hasMin:
@@ -158,6 +163,41 @@ func (d *decoder) crossChecks(bad map[string]bool) {
 	}
 	d.checkDataFolders()
 	d.checkBackup()
+	d.checkMonitor(bad)
+}
+
+// checkMonitor rejects a latency objective the proxy's histogram cannot count exactly, and a
+// percentile without a threshold.
+func (d *decoder) checkMonitor(bad map[string]bool) {
+	m := d.spec.Monitor
+	if n := d.nodes["monitor.latency"]; n != nil && !bad["monitor.latency"] && !slices.Contains(rollout.LatencyBounds(), m.Latency) {
+		d.errorf(n, n.pos, "monitor.latency", "use the nearest bound, e.g. latency = \""+formatDuration(nearestBound(m.Latency))+"\"",
+			"must be a bucket bound of pyship's latency histogram (%s), got %q", latencyBoundsText(), n.str)
+	}
+	if n := d.nodes["monitor.latency_percentile"]; n != nil && d.nodes["monitor.latency"] == nil {
+		d.errorf(n, n.key, "monitor.latency_percentile", `set the threshold too, e.g. latency = "300ms"`, "needs [monitor] latency")
+	}
+}
+
+// latencyBoundsText lists the latency histogram's bounds, e.g. "500µs, 1ms, ..., 30s".
+func latencyBoundsText() string {
+	var parts []string
+	for _, b := range rollout.LatencyBounds() {
+		parts = append(parts, formatDuration(b))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// nearestBound is the latency histogram's bound closest to d.
+func nearestBound(d time.Duration) time.Duration {
+	bs := rollout.LatencyBounds()
+	best := bs[0]
+	for _, b := range bs {
+		if (b - d).Abs() < (best - d).Abs() {
+			best = b
+		}
+	}
+	return best
 }
 
 // checkBackup asks for what a scheduled backup or a backup before deploys cannot do without,

@@ -14,12 +14,7 @@ import (
 )
 
 // bounds are the latency histogram's bucket upper bounds.
-var bounds = []time.Duration{
-	500 * time.Microsecond, time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond,
-	10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond,
-	250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2500 * time.Millisecond,
-	5 * time.Second, 10 * time.Second, 30 * time.Second,
-}
+var bounds = rollout.LatencyBounds()
 
 // series are the counters of one release, by outcome (outApp, outProxy, outRefused) and
 // status. The latency histogram holds what the canary analysis counts: the app's responses
