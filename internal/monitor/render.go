@@ -1,0 +1,113 @@
+package monitor
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/google/renameio/v2"
+	"github.com/pyship/pyship/internal/plan"
+	"gopkg.in/yaml.v3"
+)
+
+// File is one generated artefact: its name inside the output folder and its content.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// Artefact file names.
+const (
+	RulesFile        = "rules.yml"
+	AlertmanagerFile = "alertmanager.yml"
+	PrometheusFile   = "prometheus.yml"
+	DashboardFile    = "dashboard.json"
+)
+
+// Options are the addresses the generated files point at.
+type Options struct {
+	// Agent is the local agent's admin address serving /metrics (default 127.0.0.1:9180).
+	Agent string
+	// Alertmanager is the address Prometheus sends alerts to (default 127.0.0.1:9093).
+	Alertmanager string
+	// Interval is the scrape and rule evaluation interval (default 15s).
+	Interval string
+	// Dashboard renders the app's Grafana dashboard; nil leaves dashboard.json out. It is the
+	// seam for internal/monitor/dashboard (dashboard.JSON).
+	Dashboard func(p *plan.Plan) ([]byte, error)
+}
+
+// Files returns every artefact of the app on the local target: rules.yml (SLO rules, burn-rate
+// alerts and PyshipAppDown), alertmanager.yml, prometheus.yml and, with a Dashboard,
+// dashboard.json.
+func Files(p *plan.Plan, o Options) ([]File, error) {
+	if o.Agent == "" {
+		o.Agent = "127.0.0.1:9180"
+	}
+	if o.Alertmanager == "" {
+		o.Alertmanager = "127.0.0.1:9093"
+	}
+	if o.Interval == "" {
+		o.Interval = "15s"
+	}
+	rules, err := Rules(p.Name, p.Monitor, RuleOptions{AppDown: true})
+	if err != nil {
+		return nil, fmt.Errorf("generating the rules of %s: %w", p.Name, err)
+	}
+	var files []File
+	for _, a := range []struct {
+		name string
+		v    any
+	}{
+		{RulesFile, rules},
+		{AlertmanagerFile, Alertmanager(p.NotifyWebhook)},
+		{PrometheusFile, Prometheus(ScrapeOptions{Agent: o.Agent, Alertmanager: o.Alertmanager, RuleFiles: []string{RulesFile}, Interval: o.Interval})},
+	} {
+		data, err := marshalYAML(a.v)
+		if err != nil {
+			return nil, fmt.Errorf("writing %s: %w", a.name, err)
+		}
+		files = append(files, File{Name: a.name, Data: data})
+	}
+	if o.Dashboard != nil {
+		data, err := o.Dashboard(p)
+		if err != nil {
+			return nil, fmt.Errorf("generating the dashboard of %s: %w", p.Name, err)
+		}
+		files = append(files, File{Name: DashboardFile, Data: data})
+	}
+	return files, nil
+}
+
+// WriteFiles writes files into dir (created if missing), each atomically (temp file and
+// rename): a reader sees the old file or the new one, never half of one. It returns the
+// paths written.
+func WriteFiles(dir string, files []File) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	var paths []string
+	for _, f := range files {
+		path := filepath.Join(dir, f.Name)
+		if err := renameio.WriteFile(path, f.Data, 0o644); err != nil {
+			return paths, fmt.Errorf("writing %s: %w", path, err)
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
+}
+
+// marshalYAML writes v as YAML with two-space indentation, fields in struct order.
+func marshalYAML(v any) ([]byte, error) {
+	var b bytes.Buffer
+	e := yaml.NewEncoder(&b)
+	e.SetIndent(2)
+	if err := e.Encode(v); err != nil {
+		return nil, err
+	}
+	if err := e.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
