@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pyship/pyship/internal/plan"
@@ -208,4 +209,53 @@ func TestAppDownAlert(t *testing.T) {
 			},
 			AlertRuleTest: []alertRuleTest{fires(AlertAppDown, "4m", down, ann)}},
 	)
+}
+
+// TestBurnRatesScaleWithTheWindow: the thresholds spend the same share of the budget whatever
+// the window (2 % in 1h, 5 % in 6h, 10 % in 1d and in 3d), as Sloth does; over 30 days they
+// are the workbook's 14.4, 6, 3 and 1.
+func TestBurnRatesScaleWithTheWindow(t *testing.T) {
+	for window, want := range map[string][]string{
+		"30d": {"(14.4 * 0.001)", "(6 * 0.001)", "(3 * 0.001)", "(1 * 0.001)"},
+		"28d": {"(13.44 * 0.001)", "(5.6 * 0.001)", "(2.8 * 0.001)", "(0.9333 * 0.001)"},
+	} {
+		f, err := Rules("shop", &plan.Monitor{Window: window, Availability: 99.9}, RuleOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		alerts := f.Groups[1].Rules
+		if len(alerts) != 2 {
+			t.Fatalf("%s: %d alerts, want 2", window, len(alerts))
+		}
+		exprs := alerts[0].Expr + alerts[1].Expr
+		for _, w := range want {
+			if !strings.Contains(exprs, w) {
+				t.Errorf("%s: alerts lack %s:\n%s", window, w, exprs)
+			}
+		}
+	}
+}
+
+func TestRulesRejectABadPlan(t *testing.T) {
+	for _, m := range []*plan.Monitor{
+		{Window: "a month", Availability: 99.9},
+		{Window: "28d", Availability: 100},
+		{Window: "28d", Latency: "300", LatencyPercentile: 95},
+		{Window: "28d", Latency: "300ms", LatencyPercentile: 100},
+	} {
+		if _, err := Rules("shop", m, RuleOptions{}); err == nil || !strings.Contains(err.Error(), "[monitor]") {
+			t.Errorf("Rules(%+v) = %v, want an error naming [monitor]", m, err)
+		}
+	}
+}
+
+func TestAlertmanagerWithoutWebhook(t *testing.T) {
+	c := Alertmanager("")
+	if c.Route.Receiver != ReceiverNone || len(c.Receivers) != 1 || len(c.Receivers[0].SlackConfigs) != 0 {
+		t.Errorf("without a webhook: %+v, want every alert to %s, which sends nothing", c, ReceiverNone)
+	}
+	c = Alertmanager("https://hooks.example/x")
+	if c.Route.Receiver != ReceiverWebhook || c.Receivers[0].SlackConfigs[0].APIURL != "https://hooks.example/x" {
+		t.Errorf("with a webhook: %+v", c)
+	}
 }

@@ -1,0 +1,95 @@
+package monitor_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pyship/pyship/internal/monitor"
+	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/testsvc"
+)
+
+// TestFilesPassTheRealTools writes every artefact and checks them with the tools that read
+// them: promtool check rules and check config (which loads rules.yml too), amtool check-config.
+func TestFilesPassTheRealTools(t *testing.T) {
+	env := testsvc.Start(t, "prometheus")
+	promtool := env["PYSHIP_TEST_PROMTOOL"]
+	amtool := filepath.Join(filepath.Dir(env["PYSHIP_TEST_ALERTMANAGER_BIN"]), "amtool")
+	for _, tt := range []struct {
+		name string
+		p    *plan.Plan
+	}{
+		{"both objectives and a webhook", &plan.Plan{Name: "shop", NotifyWebhook: "https://hooks.slack.com/services/T000/B000/XXXX",
+			Monitor: &plan.Monitor{Window: "28d", Availability: 99.95, Latency: "1.5s", LatencyPercentile: 99}}},
+		{"no [monitor], no webhook", &plan.Plan{Name: "worker-x"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files, err := monitor.Files(tt.p, monitor.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			paths, err := monitor.WriteFiles(dir, files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, p := range paths {
+				names = append(names, filepath.Base(p))
+			}
+			if want := []string{"rules.yml", "alertmanager.yml", "prometheus.yml"}; !slices.Equal(names, want) {
+				t.Errorf("wrote %v, want %v", names, want)
+			}
+			for _, c := range [][]string{
+				{promtool, "check", "rules", filepath.Join(dir, monitor.RulesFile)},
+				{promtool, "check", "config", filepath.Join(dir, monitor.PrometheusFile)},
+				{amtool, "check-config", filepath.Join(dir, monitor.AlertmanagerFile)},
+			} {
+				out, err := exec.Command(c[0], c[1:]...).CombinedOutput()
+				if err != nil || !strings.Contains(string(out), "SUCCESS") {
+					t.Errorf("%s: %v\n%s", strings.Join(c, " "), err, out)
+				}
+			}
+			rules, err := os.ReadFile(filepath.Join(dir, monitor.RulesFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{monitor.AlertAppDown, `pyship_replica_ready{app="` + tt.p.Name + `"}`} {
+				if !strings.Contains(string(rules), want) {
+					t.Errorf("rules.yml lacks %q", want)
+				}
+			}
+			if tt.p.Monitor != nil {
+				for _, want := range []string{"pyship_slo:sli_error:ratio_rate3d", "pyship_slo:error_budget_remaining:ratio",
+					`le="1.5"`, "vector(0.9995)", "vector(0.99)", monitor.AlertBurnFast, monitor.AlertBurnSlow} {
+					if !strings.Contains(string(rules), want) {
+						t.Errorf("rules.yml lacks %q", want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestWriteFilesIsAtomic: a file already there is replaced whole and no temporary file is left.
+func TestWriteFilesIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rules.yml"), []byte("old, and longer than the new content"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := monitor.WriteFiles(dir, []monitor.File{{Name: "rules.yml", Data: []byte("new\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "rules.yml"))
+	if err != nil || string(b) != "new\n" {
+		t.Fatalf("rules.yml = %q, %v", b, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("left %d files, want 1", len(entries))
+	}
+}
