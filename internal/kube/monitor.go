@@ -1,6 +1,9 @@
 package kube
 
 import (
+	"fmt"
+
+	"github.com/pyship/pyship/internal/monitor"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -8,11 +11,14 @@ import (
 // optionalKinds are applied only when their CRDs exist on the cluster.
 var optionalKinds = map[string]bool{"ServiceMonitor": true, "PrometheusRule": true}
 
-// monitoring renders a ServiceMonitor scraping /metrics and a PrometheusRule alerting when the
-// app has no ready replica (Prometheus Operator CRDs, applied only when they exist).
-func (r *renderer) monitoring() []runtime.Object {
-	if !r.o.Monitoring || !r.isWeb() {
-		return nil
+// monitoring renders a ServiceMonitor scraping /metrics and a PrometheusRule (Prometheus
+// Operator CRDs, applied only when they exist) with an alert when the app has no available
+// replica and, for the [monitor] objectives, pyship's SLO recording rules and burn-rate alerts
+// over the app's series in its namespace. [monitor] turns them on as [kubernetes] monitoring
+// does.
+func (r *renderer) monitoring() ([]runtime.Object, error) {
+	if !(r.o.Monitoring || r.p.Monitor != nil) || !r.isWeb() {
+		return nil, nil
 	}
 	sm := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "monitoring.coreos.com/v1",
@@ -23,20 +29,26 @@ func (r *renderer) monitoring() []runtime.Object {
 			"endpoints": []any{map[string]any{"port": "http", "path": "/metrics", "interval": "30s"}},
 		},
 	}}
+	rules, err := monitor.Rules(r.app, r.p.Monitor, monitor.RuleOptions{Matchers: []string{fmt.Sprintf("namespace=%q", r.o.Namespace)}})
+	if err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	rules.Groups = append(rules.Groups, monitor.RuleGroup{Name: r.app, Rules: []monitor.Rule{{
+		Alert:       monitor.AlertAppDown,
+		Expr:        `kube_deployment_status_replicas_available{namespace="` + r.o.Namespace + `",deployment=~"` + r.app + `.*"} == 0`,
+		For:         "5m",
+		Labels:      map[string]string{"severity": "critical"},
+		Annotations: map[string]string{"summary": r.app + " has no available replica"},
+	}}})
+	spec, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&rules)
+	if err != nil {
+		return nil, fmt.Errorf("render: the PrometheusRule of %s: %w", r.app, err)
+	}
 	rule := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "monitoring.coreos.com/v1",
 		"kind":       "PrometheusRule",
 		"metadata":   map[string]any{"name": r.app, "namespace": r.o.Namespace},
-		"spec": map[string]any{"groups": []any{map[string]any{
-			"name": r.app,
-			"rules": []any{map[string]any{
-				"alert":       "PyshipAppDown",
-				"expr":        `kube_deployment_status_replicas_available{namespace="` + r.o.Namespace + `",deployment=~"` + r.app + `.*"} == 0`,
-				"for":         "5m",
-				"labels":      map[string]any{"severity": "critical"},
-				"annotations": map[string]any{"summary": r.app + " has no available replica"},
-			}},
-		}}},
+		"spec":       spec,
 	}}
-	return []runtime.Object{sm, rule}
+	return []runtime.Object{sm, rule}, nil
 }

@@ -108,7 +108,11 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 	if err := add(r.exposure()); err != nil {
 		return nil, err
 	}
-	objs = append(objs, r.monitoring()...)
+	mon, err := r.monitoring()
+	if err != nil {
+		return nil, err
+	}
+	objs = append(objs, mon...)
 	backupPod, err := r.backupPod()
 	if err != nil {
 		return nil, err
