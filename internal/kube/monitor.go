@@ -29,7 +29,7 @@ func (r *renderer) monitoring() ([]runtime.Object, error) {
 			"endpoints": []any{map[string]any{"port": "http", "path": "/metrics", "interval": "30s"}},
 		},
 	}}
-	rules, err := monitor.Rules(r.app, r.p.Monitor, monitor.RuleOptions{Matchers: []string{fmt.Sprintf("namespace=%q", r.o.Namespace)}})
+	rules, err := monitor.Rules(r.app, r.p.Monitor, monitor.RuleOptions{Labels: map[string]string{"namespace": r.o.Namespace}})
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}

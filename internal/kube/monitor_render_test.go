@@ -52,8 +52,11 @@ func TestRenderPrometheusRuleCarriesTheSLOs(t *testing.T) {
 	if alerts[monitor.AlertBurnFast] != 2 || alerts[monitor.AlertBurnSlow] != 2 || alerts[monitor.AlertAppDown] != 1 {
 		t.Errorf("alerts %v, want a fast and a slow burn alert per objective and one %s", alerts, monitor.AlertAppDown)
 	}
-	if !strings.Contains(exprs.String(), `pyship_request_duration_seconds_count{app="shop",namespace="prod"}`) {
+	if !strings.Contains(exprs.String(), `sum by (app, namespace) (rate(pyship_request_duration_seconds_count{app="shop",namespace="prod"}`) {
 		t.Errorf("the SLO rules do not select the app's series in its namespace:\n%s", exprs.String())
+	}
+	if !strings.Contains(exprs.String(), `pyship_slo:sli_error:ratio_rate1h{app="shop",namespace="prod",slo="availability"}`) {
+		t.Errorf("the burn-rate alerts do not select the app's SLO series in its namespace:\n%s", exprs.String())
 	}
 	if strings.Contains(exprs.String(), "pyship_replica_ready") {
 		t.Error("the local target's replica alert is in the PrometheusRule")

@@ -15,6 +15,9 @@ import (
 type File struct {
 	Name string
 	Data []byte
+	// Private files hold a credential (the webhook URL, a bearer secret for Slack and the
+	// like) and are written readable by their owner only.
+	Private bool
 }
 
 // Artefact file names.
@@ -57,18 +60,19 @@ func Files(p *plan.Plan, o Options) ([]File, error) {
 	}
 	var files []File
 	for _, a := range []struct {
-		name string
-		v    any
+		name    string
+		v       any
+		private bool
 	}{
-		{RulesFile, rules},
-		{AlertmanagerFile, Alertmanager(p.NotifyWebhook)},
-		{PrometheusFile, Prometheus(ScrapeOptions{Agent: o.Agent, Alertmanager: o.Alertmanager, RuleFiles: []string{RulesFile}, Interval: o.Interval})},
+		{RulesFile, rules, false},
+		{AlertmanagerFile, Alertmanager(p.NotifyWebhook), p.NotifyWebhook != ""},
+		{PrometheusFile, Prometheus(ScrapeOptions{Agent: o.Agent, Alertmanager: o.Alertmanager, RuleFiles: []string{RulesFile}, Interval: o.Interval}), false},
 	} {
 		data, err := marshalYAML(a.v)
 		if err != nil {
 			return nil, fmt.Errorf("writing %s: %w", a.name, err)
 		}
-		files = append(files, File{Name: a.name, Data: data})
+		files = append(files, File{Name: a.name, Data: data, Private: a.private})
 	}
 	if o.Dashboard != nil {
 		data, err := o.Dashboard(p)
@@ -90,7 +94,11 @@ func WriteFiles(dir string, files []File) ([]string, error) {
 	var paths []string
 	for _, f := range files {
 		path := filepath.Join(dir, f.Name)
-		if err := renameio.WriteFile(path, f.Data, 0o644); err != nil {
+		mode := os.FileMode(0o644)
+		if f.Private {
+			mode = 0o600
+		}
+		if err := renameio.WriteFile(path, f.Data, mode); err != nil {
 			return paths, fmt.Errorf("writing %s: %w", path, err)
 		}
 		paths = append(paths, path)

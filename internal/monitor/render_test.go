@@ -54,6 +54,13 @@ func TestFilesPassTheRealTools(t *testing.T) {
 					t.Errorf("%s: %v\n%s", strings.Join(c, " "), err, out)
 				}
 			}
+			st, err := os.Stat(filepath.Join(dir, monitor.AlertmanagerFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantMode := map[bool]os.FileMode{true: 0o600, false: 0o644}[tt.p.NotifyWebhook != ""]; st.Mode().Perm() != wantMode {
+				t.Errorf("alertmanager.yml mode %v, want %v (the webhook URL is a credential)", st.Mode().Perm(), wantMode)
+			}
 			rules, err := os.ReadFile(filepath.Join(dir, monitor.RulesFile))
 			if err != nil {
 				t.Fatal(err)

@@ -2,7 +2,9 @@ package monitor
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -77,23 +79,64 @@ type SLO struct {
 	Describe string
 	// errorRatio is the PromQL ratio of bad events to all events over a window.
 	errorRatio func(window string) string
+	scope      scope
 }
 
-// SLOs are the objectives of m for the app (none when m is nil). matchers are extra label
-// matchers for every selector (e.g. `namespace="shop"`), beside app.
-func SLOs(app string, m *plan.Monitor, matchers ...string) ([]SLO, error) {
+// scope is the series an app's rules are about: those with its app label and the extra labels
+// (namespace on Kubernetes, so that two namespaces' apps of one name stay apart).
+type scope struct {
+	labels map[string]string
+	names  []string // sorted
+}
+
+func newScope(app string, extra map[string]string) scope {
+	sc := scope{labels: map[string]string{"app": app}}
+	for k, v := range extra {
+		sc.labels[k] = v
+	}
+	for k := range sc.labels {
+		sc.names = append(sc.names, k)
+	}
+	sort.Strings(sc.names)
+	return sc
+}
+
+// selector is `app="shop",namespace="prod"`.
+func (sc scope) selector() string {
+	var parts []string
+	for _, k := range sc.names {
+		parts = append(parts, fmt.Sprintf("%s=%q", k, sc.labels[k]))
+	}
+	return strings.Join(parts, ",")
+}
+
+// by is the aggregation keeping the scope's labels: `sum by (app, namespace)`.
+func (sc scope) by() string { return "sum by (" + strings.Join(sc.names, ", ") + ")" }
+
+// with returns the scope's labels plus kv (pairs), for a rule's static labels.
+func (sc scope) with(kv ...string) map[string]string {
+	m := maps.Clone(sc.labels)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// SLOs are the objectives of m for the app (none when m is nil). labels are extra labels the
+// app's series carry (e.g. namespace), matched by every selector and kept by every sum.
+func SLOs(app string, m *plan.Monitor, labels map[string]string) ([]SLO, error) {
 	if m == nil {
 		return nil, nil
 	}
-	sel := strings.Join(append([]string{fmt.Sprintf("app=%q", app)}, matchers...), ",")
+	sc := newScope(app, labels)
 	var out []SLO
 	if m.Availability > 0 {
 		if m.Availability >= 100 {
 			return nil, fmt.Errorf("[monitor] availability must be less than 100, got %g", m.Availability)
 		}
-		out = append(out, SLO{Name: "availability", Objective: m.Availability / 100,
+		out = append(out, SLO{Name: "availability", Objective: m.Availability / 100, scope: sc,
 			Describe:   fmt.Sprintf("%g%% of requests not 5xx", m.Availability),
-			errorRatio: func(w string) string { return availabilityErrors(sel, w) }})
+			errorRatio: func(w string) string { return availabilityErrors(sc, w) }})
 	}
 	if m.Latency != "" {
 		d, err := time.ParseDuration(m.Latency)
@@ -104,9 +147,9 @@ func SLOs(app string, m *plan.Monitor, matchers ...string) ([]SLO, error) {
 			return nil, fmt.Errorf("[monitor] latency_percentile must be in (0, 100), got %g", m.LatencyPercentile)
 		}
 		le := strconv.FormatFloat(d.Seconds(), 'g', -1, 64)
-		out = append(out, SLO{Name: "latency", Objective: m.LatencyPercentile / 100,
+		out = append(out, SLO{Name: "latency", Objective: m.LatencyPercentile / 100, scope: sc,
 			Describe:   fmt.Sprintf("%g%% of requests within %s", m.LatencyPercentile, m.Latency),
-			errorRatio: func(w string) string { return latencyErrors(sel, le, w) }})
+			errorRatio: func(w string) string { return latencyErrors(sc, le, w) }})
 	}
 	return out, nil
 }
@@ -116,23 +159,26 @@ func SLOs(app string, m *plan.Monitor, matchers ...string) ([]SLO, error) {
 // every request the latency histogram counted (the same two, never what the proxy refused).
 // Either error series may be absent (no such error yet): the sum falls back to the one that
 // exists, then to 0 while there is traffic.
-func availabilityErrors(sel, w string) string {
-	app := fmt.Sprintf(`sum by (app) (rate(pyship_requests_total{%s,code=~"5.."}[%s]))`, sel, w)
-	proxy := fmt.Sprintf(`sum by (app) (rate(pyship_proxy_errors_total{%s,code=~"5.."}[%s]))`, sel, w)
-	total := fmt.Sprintf(`sum by (app) (rate(pyship_request_duration_seconds_count{%s}[%s]))`, sel, w)
+func availabilityErrors(sc scope, w string) string {
+	sel, by := sc.selector(), sc.by()
+	app := fmt.Sprintf(`%s (rate(pyship_requests_total{%s,code=~"5.."}[%s]))`, by, sel, w)
+	proxy := fmt.Sprintf(`%s (rate(pyship_proxy_errors_total{%s,code=~"5.."}[%s]))`, by, sel, w)
+	total := fmt.Sprintf(`%s (rate(pyship_request_duration_seconds_count{%s}[%s]))`, by, sel, w)
 	return fmt.Sprintf("(\n  (%s + %s)\n  or %s\n  or %s\n  or 0 * %s\n)\n/ %s", app, proxy, app, proxy, total, total)
 }
 
 // latencyErrors is the share of requests slower than the bucket bound le over w.
-func latencyErrors(sel, le, w string) string {
-	return fmt.Sprintf("1 - (\n  sum by (app) (rate(pyship_request_duration_seconds_bucket{%s,le=%q}[%s]))\n  / sum by (app) (rate(pyship_request_duration_seconds_count{%s}[%s]))\n)",
-		sel, le, w, sel, w)
+func latencyErrors(sc scope, le, w string) string {
+	sel, by := sc.selector(), sc.by()
+	return fmt.Sprintf("1 - (\n  %s (rate(pyship_request_duration_seconds_bucket{%s,le=%q}[%s]))\n  / %s (rate(pyship_request_duration_seconds_count{%s}[%s]))\n)",
+		by, sel, le, w, by, sel, w)
 }
 
 // RuleOptions choose the rules beside the SLOs'.
 type RuleOptions struct {
-	// Matchers are extra label matchers for every selector, e.g. `namespace="shop"`.
-	Matchers []string
+	// Labels are extra labels of the app's series, matched by every selector and kept by every
+	// sum, e.g. {"namespace": "shop"} on Kubernetes.
+	Labels map[string]string
 	// AppDown adds PyshipAppDown from the local agent's pyship_replica_ready.
 	AppDown bool
 }
@@ -140,7 +186,7 @@ type RuleOptions struct {
 // Rules returns the recording rules and alerts of the app's objectives (m may be nil: no
 // objective), in two groups: pyship-slo-APP records, pyship-alerts-APP alerts.
 func Rules(app string, m *plan.Monitor, o RuleOptions) (RuleFile, error) {
-	slos, err := SLOs(app, m, o.Matchers...)
+	slos, err := SLOs(app, m, o.Labels)
 	if err != nil {
 		return RuleFile{}, err
 	}
@@ -152,13 +198,14 @@ func Rules(app string, m *plan.Monitor, o RuleOptions) (RuleFile, error) {
 	}
 	var rec, alerts []Rule
 	for _, s := range slos {
-		rec = append(rec, recordingRules(app, s, m.Window)...)
+		rec = append(rec, recordingRules(s, m.Window)...)
 		alerts = append(alerts, burnRateAlerts(app, s, time.Duration(window), m.Window)...)
 	}
 	if o.AppDown {
-		sel := strings.Join(append([]string{fmt.Sprintf("app=%q", app)}, o.Matchers...), ",")
+		sc := newScope(app, o.Labels)
+		sel := sc.selector()
 		alerts = append(alerts, Rule{Alert: AlertAppDown,
-			Expr:   fmt.Sprintf("max by (app) (pyship_replica_ready{%s}) < 1\nor absent(pyship_replica_ready{%s})", sel, sel),
+			Expr:   fmt.Sprintf("%s (pyship_replica_ready{%s}) < 1\nor absent(pyship_replica_ready{%s})", strings.Replace(sc.by(), "sum", "max", 1), sel, sel),
 			For:    "2m",
 			Labels: map[string]string{"severity": "page"},
 			Annotations: map[string]string{
@@ -176,16 +223,15 @@ func Rules(app string, m *plan.Monitor, o RuleOptions) (RuleFile, error) {
 	return f, nil
 }
 
-func recordingRules(app string, s SLO, window string) []Rule {
-	labels := map[string]string{"slo": s.Name}
+func recordingRules(s SLO, window string) []Rule {
 	var rules []Rule
 	for _, w := range Windows() {
-		rules = append(rules, Rule{Record: ErrorRatioSeries(w), Expr: s.errorRatio(w), Labels: labels})
+		rules = append(rules, Rule{Record: ErrorRatioSeries(w), Expr: s.errorRatio(w), Labels: map[string]string{"slo": s.Name}})
 	}
 	rules = append(rules,
-		Rule{Record: ObjectiveSeries, Expr: "vector(" + num(s.Objective) + ")", Labels: map[string]string{"app": app, "slo": s.Name}},
+		Rule{Record: ObjectiveSeries, Expr: "vector(" + num(s.Objective) + ")", Labels: s.scope.with("slo", s.Name)},
 		// 1 - (bad share over the window) / (bad share allowed): 1 untouched, 0 spent, < 0 overspent.
-		Rule{Record: BudgetSeries, Expr: fmt.Sprintf("1 - (\n%s\n) / %s", s.errorRatio(window), num(1-s.Objective)), Labels: labels})
+		Rule{Record: BudgetSeries, Expr: fmt.Sprintf("1 - (\n%s\n) / %s", s.errorRatio(window), num(1-s.Objective)), Labels: map[string]string{"slo": s.Name}})
 	return rules
 }
 
@@ -195,7 +241,7 @@ func recordingRules(app string, s SLO, window string) []Rule {
 func burnRateAlerts(app string, s SLO, window time.Duration, windowText string) []Rule {
 	page, ticket := burnAlerts()
 	budget := 1 - s.Objective
-	match := fmt.Sprintf(`{app=%q,slo=%q}`, app, s.Name)
+	match := fmt.Sprintf(`{%s,slo=%q}`, s.scope.selector(), s.Name)
 	alert := func(name, severity, speed string, lines []burnAlert) Rule {
 		var conds []string
 		for _, l := range lines {

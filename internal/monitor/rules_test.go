@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -257,5 +258,35 @@ func TestAlertmanagerWithoutWebhook(t *testing.T) {
 	c = Alertmanager("https://hooks.example/x")
 	if c.Route.Receiver != ReceiverWebhook || c.Receivers[0].SlackConfigs[0].APIURL != "https://hooks.example/x" {
 		t.Errorf("with a webhook: %+v", c)
+	}
+}
+
+// TestKubernetesScopedRulesPassPromtool: with the namespace label (the PrometheusRule's rules)
+// every selector matches it and every sum keeps it, and promtool still accepts the rules.
+func TestKubernetesScopedRulesPassPromtool(t *testing.T) {
+	bin := promtool(t)
+	dir := t.TempDir()
+	m := &plan.Monitor{Window: "28d", Availability: 99.9, Latency: "300ms", LatencyPercentile: 95}
+	writeRules(t, dir, "shop", m, RuleOptions{Labels: map[string]string{"namespace": "prod"}})
+	run(t, bin, "check", "rules", filepath.Join(dir, RulesFile))
+	f, err := Rules("shop", m, RuleOptions{Labels: map[string]string{"namespace": "prod"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			if r.Record == ObjectiveSeries {
+				if r.Labels["namespace"] != "prod" || r.Labels["app"] != "shop" {
+					t.Errorf("%s labels %v, want app shop and namespace prod", r.Record, r.Labels)
+				}
+				continue
+			}
+			if !strings.Contains(r.Expr, `app="shop",namespace="prod"`) {
+				t.Errorf("%s%s does not select namespace prod:\n%s", r.Record, r.Alert, r.Expr)
+			}
+			if strings.Contains(r.Expr, "sum by") && !strings.Contains(r.Expr, "sum by (app, namespace)") {
+				t.Errorf("%s%s sums the namespace away:\n%s", r.Record, r.Alert, r.Expr)
+			}
+		}
 	}
 }
