@@ -289,7 +289,7 @@ func fields() []*field {
 			doc: "Size of each persistent data folder's volume.", def: `"1Gi"`, allowed: "a Kubernetes quantity",
 			example: `"10Gi"`, ptr: func(s *Spec) any { return &s.Kubernetes.StorageSize }},
 		{path: "kubernetes.monitoring", kind: kindBool,
-			doc: "Adds a ServiceMonitor and a PrometheusRule (applied only when the cluster has their CRDs).", def: "false",
+			doc: "Adds a ServiceMonitor and a PrometheusRule (applied only when the cluster has their CRDs); a [monitor] table adds them too, its SLO rules and alerts in the PrometheusRule.", def: "false",
 			example: `true`, ptr: func(s *Spec) any { return &s.Kubernetes.Monitoring }},
 		{path: "kubernetes.agent_base", kind: kindString,
 			doc:     "Image the backup agent image is built on, for the tools backups run inside the cluster: pg_dump and pg_restore for `[backup] postgres` (e.g. an image with Debian's postgresql-client). Without it the agent image is pyship's binary alone.",
@@ -389,7 +389,7 @@ func fields() []*field {
 
 		{path: "notify", kind: kindTable, doc: "Notifications."},
 		{path: "notify.webhook", kind: kindString, pattern: "^https?://", check: checkWebhook,
-			doc:     "URL that receives Slack-compatible JSON on deploy success, failure and rollback.",
+			doc:     "URL that receives Slack-compatible JSON on deploy success, failure and rollback, and the alerts of [monitor] through Alertmanager's Slack notifier (`pyship monitor render`).",
 			def:     "none",
 			allowed: "an http or https URL",
 			example: `"https://hooks.slack.com/services/T000/B000/XXXX"`, ptr: func(s *Spec) any { return &s.Notify.Webhook }},

@@ -203,7 +203,7 @@ type Kubernetes struct {
 	StorageClass, StorageSize string
 	// AccessMode of those volumes: ReadWriteOnce (the default) or ReadWriteMany.
 	AccessMode string
-	// Monitoring adds a ServiceMonitor and a PrometheusRule.
+	// Monitoring adds a ServiceMonitor and a PrometheusRule (so does a [monitor] table).
 	Monitoring bool
 	// AgentBase is the image pyship's agent image is built on, for tools its backups run
 	// (pg_dump for [backup] postgres); "" is none.
