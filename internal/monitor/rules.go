@@ -110,8 +110,8 @@ func (sc scope) selector() string {
 	return strings.Join(parts, ",")
 }
 
-// by is the aggregation keeping the scope's labels: `sum by (app, namespace)`.
-func (sc scope) by() string { return "sum by (" + strings.Join(sc.names, ", ") + ")" }
+// by is the aggregation op keeping the scope's labels: `sum by (app, namespace)`.
+func (sc scope) by(op string) string { return op + " by (" + strings.Join(sc.names, ", ") + ")" }
 
 // with returns the scope's labels plus kv (pairs), for a rule's static labels.
 func (sc scope) with(kv ...string) map[string]string {
@@ -160,7 +160,7 @@ func SLOs(app string, m *plan.Monitor, labels map[string]string) ([]SLO, error) 
 // Either error series may be absent (no such error yet): the sum falls back to the one that
 // exists, then to 0 while there is traffic.
 func availabilityErrors(sc scope, w string) string {
-	sel, by := sc.selector(), sc.by()
+	sel, by := sc.selector(), sc.by("sum")
 	app := fmt.Sprintf(`%s (rate(pyship_requests_total{%s,code=~"5.."}[%s]))`, by, sel, w)
 	proxy := fmt.Sprintf(`%s (rate(pyship_proxy_errors_total{%s,code=~"5.."}[%s]))`, by, sel, w)
 	total := fmt.Sprintf(`%s (rate(pyship_request_duration_seconds_count{%s}[%s]))`, by, sel, w)
@@ -169,7 +169,7 @@ func availabilityErrors(sc scope, w string) string {
 
 // latencyErrors is the share of requests slower than the bucket bound le over w.
 func latencyErrors(sc scope, le, w string) string {
-	sel, by := sc.selector(), sc.by()
+	sel, by := sc.selector(), sc.by("sum")
 	return fmt.Sprintf("1 - (\n  %s (rate(pyship_request_duration_seconds_bucket{%s,le=%q}[%s]))\n  / %s (rate(pyship_request_duration_seconds_count{%s}[%s]))\n)",
 		by, sel, le, w, by, sel, w)
 }
@@ -204,13 +204,16 @@ func Rules(app string, m *plan.Monitor, o RuleOptions) (RuleFile, error) {
 	if o.AppDown {
 		sc := newScope(app, o.Labels)
 		sel := sc.selector()
+		// A stopped app has no replica, hence no series: absent only counts while the agent
+		// itself cannot be scraped.
 		alerts = append(alerts, Rule{Alert: AlertAppDown,
-			Expr:   fmt.Sprintf("%s (pyship_replica_ready{%s}) < 1\nor absent(pyship_replica_ready{%s})", strings.Replace(sc.by(), "sum", "max", 1), sel, sel),
+			Expr: fmt.Sprintf("%s (pyship_replica_ready{%s}) < 1\nor (absent(pyship_replica_ready{%s}) and on () (up{job=%q} == 0))",
+				sc.by("max"), sel, sel, ScrapeJob),
 			For:    "2m",
 			Labels: map[string]string{"severity": "page"},
 			Annotations: map[string]string{
 				"summary":     fmt.Sprintf("%s has no ready replica", app),
-				"description": fmt.Sprintf("No replica of %s has passed its readiness check for 2 minutes (or the agent's /metrics is not scraped): the app answers 503. See `pyship status` and `pyship logs`.", app),
+				"description": fmt.Sprintf("No replica of %s has passed its readiness check for 2 minutes, or the agent's /metrics cannot be scraped: the app answers 503 or not at all. See `pyship status` and `pyship logs`.", app),
 			}})
 	}
 	var f RuleFile

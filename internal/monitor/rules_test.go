@@ -181,7 +181,8 @@ func TestLatencyBurnRateAlerts(t *testing.T) {
 }
 
 // TestAppDownAlert: PyshipAppDown fires when no replica of the app has been ready for 2
-// minutes, or when the agent's series are missing altogether.
+// minutes, or when its series are missing because the agent cannot be scraped; a stopped app
+// (no replica, agent up) is no alert.
 func TestAppDownAlert(t *testing.T) {
 	bin := promtool(t)
 	dir := t.TempDir()
@@ -189,26 +190,35 @@ func TestAppDownAlert(t *testing.T) {
 	down := map[string]string{"severity": "page"}
 	ann := map[string]string{
 		"summary":     "shop has no ready replica",
-		"description": "No replica of shop has passed its readiness check for 2 minutes (or the agent's /metrics is not scraped): the app answers 503. See `pyship status` and `pyship logs`.",
+		"description": "No replica of shop has passed its readiness check for 2 minutes, or the agent's /metrics cannot be scraped: the app answers 503 or not at all. See `pyship status` and `pyship logs`.",
+	}
+	up := func(v string) inputSeries {
+		return inputSeries{Series: `up{job="pyship",instance="127.0.0.1:9180"}`, Values: v}
 	}
 	promtoolTest(t, bin, dir,
 		ruleTest{Name: "no ready replica", Interval: "1m",
 			InputSeries: []inputSeries{
+				up("1x10"),
 				{Series: `pyship_replica_ready{app="shop",release="r1",replica="1"}`, Values: "1 0x10"},
 				{Series: `pyship_replica_ready{app="shop",release="r1",replica="2"}`, Values: "1 0x10"},
 			},
 			AlertRuleTest: []alertRuleTest{quiet(AlertAppDown, "2m"), fires(AlertAppDown, "4m", down, ann)}},
 		ruleTest{Name: "one ready replica of two is enough", Interval: "1m",
 			InputSeries: []inputSeries{
+				up("1x10"),
 				{Series: `pyship_replica_ready{app="shop",release="r1",replica="1"}`, Values: "0x10"},
 				{Series: `pyship_replica_ready{app="shop",release="r1",replica="2"}`, Values: "1x10"},
 			},
 			AlertRuleTest: []alertRuleTest{quiet(AlertAppDown, "10m")}},
-		ruleTest{Name: "no series for the app (another app's only)", Interval: "1m",
+		ruleTest{Name: "a stopped app: no series, the agent up", Interval: "1m",
 			InputSeries: []inputSeries{
+				up("1x10"),
 				{Series: `pyship_replica_ready{app="other",release="r1",replica="1"}`, Values: "1x10"},
 			},
-			AlertRuleTest: []alertRuleTest{fires(AlertAppDown, "4m", down, ann)}},
+			AlertRuleTest: []alertRuleTest{quiet(AlertAppDown, "10m")}},
+		ruleTest{Name: "the agent cannot be scraped", Interval: "1m",
+			InputSeries:   []inputSeries{up("1 0x10")},
+			AlertRuleTest: []alertRuleTest{quiet(AlertAppDown, "2m"), fires(AlertAppDown, "4m", down, ann)}},
 	)
 }
 

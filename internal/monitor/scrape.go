@@ -36,6 +36,9 @@ type StaticConfig struct {
 	Targets []string `json:"targets" yaml:"targets"`
 }
 
+// ScrapeJob is the job scraping the local agent (PyshipAppDown watches its up series).
+const ScrapeJob = "pyship"
+
 // ScrapeOptions say where things are.
 type ScrapeOptions struct {
 	// Agent is the local agent's admin address (host:port) serving /metrics.
@@ -54,7 +57,7 @@ func Prometheus(o ScrapeOptions) PrometheusConfig {
 	c := PrometheusConfig{
 		Global:    Global{ScrapeInterval: o.Interval, EvaluationInterval: o.Interval},
 		RuleFiles: o.RuleFiles,
-		ScrapeConfigs: []ScrapeConfig{{JobName: "pyship", MetricsPath: "/metrics",
+		ScrapeConfigs: []ScrapeConfig{{JobName: ScrapeJob, MetricsPath: "/metrics",
 			StaticConfigs: []StaticConfig{{Targets: []string{o.Agent}}}}},
 	}
 	if o.Alertmanager != "" {
