@@ -224,7 +224,7 @@ func (d *decoder) leaf(f *field, n *node) {
 		if n.kind != vString {
 			hint := ""
 			if n.kind == vInt {
-				hint = durationHint(f, n.str, `write %s = "%ss" (or another unit: ms, s, m, h)`)
+				hint = durationHint(f, n.str, `write %s = "%s%s" (or another unit: ms, s, m, h)`)
 			}
 			wrong(n, hint)
 			return
@@ -233,7 +233,7 @@ func (d *decoder) leaf(f *field, n *node) {
 		if err != nil {
 			hint := ""
 			if _, nerr := strconv.ParseFloat(n.str, 64); nerr == nil {
-				hint = durationHint(f, n.str, `add a unit: %s = "%ss"`)
+				hint = durationHint(f, n.str, `add a unit: %s = "%s%s"`)
 			}
 			d.errorf(n, n.pos, f.path, hint, `must be a duration like "30s", "500ms" or "5m" (units ns, us, ms, s, m, h), got %q`, n.str)
 			return
@@ -313,13 +313,18 @@ func article(s string) string {
 }
 
 // durationHint suggests writing the number x (as written) with a unit, through format (which
-// takes the key and the number). Durations must be greater than 0: a negative number gets its
+// takes the key, the number and the unit: seconds, or milliseconds when that many seconds
+// would be over the field's maximum, as for latency = 300). Durations must be greater than 0: a negative number gets its
 // positive counterpart suggested instead, and 0 the default.
 func durationHint(f *field, x, format string) string {
 	v, err := strconv.ParseFloat(x, 64)
 	switch {
 	case err != nil || v > 0:
-		return fmt.Sprintf(format, f.name(), x)
+		unit := "s"
+		if f.maxDur > 0 && err == nil && time.Duration(v*float64(time.Second)) > f.maxDur {
+			unit = "ms"
+		}
+		return fmt.Sprintf(format, f.name(), x, unit)
 	case v < 0:
 		return fmt.Sprintf(`durations must be positive: write e.g. %s = "%ss"`, f.name(), strings.TrimPrefix(x, "-"))
 	case f.def != "":
