@@ -84,13 +84,20 @@ func Files(p *plan.Plan, o Options) ([]File, error) {
 	return files, nil
 }
 
-// WriteFiles writes files into dir (created if missing), each atomically (temp file and
-// rename): a reader sees the old file or the new one, never half of one. It returns the
-// paths written.
+// WriteFiles writes files into dir (created if missing) and returns the paths written. Every
+// file is written in full to a temporary file first; only then are they renamed into place,
+// each atomically: a failed write leaves the folder as it was, and a reader sees each file old
+// or new, never half of one.
 func WriteFiles(dir string, files []File) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
+	pending := make([]*renameio.PendingFile, 0, len(files))
+	defer func() {
+		for _, p := range pending {
+			p.Cleanup() // a no-op once replaced
+		}
+	}()
 	var paths []string
 	for _, f := range files {
 		path := filepath.Join(dir, f.Name)
@@ -98,10 +105,20 @@ func WriteFiles(dir string, files []File) ([]string, error) {
 		if f.Private {
 			mode = 0o600
 		}
-		if err := renameio.WriteFile(path, f.Data, mode); err != nil {
-			return paths, fmt.Errorf("writing %s: %w", path, err)
+		p, err := renameio.NewPendingFile(path, renameio.WithPermissions(mode))
+		if err != nil {
+			return nil, fmt.Errorf("writing %s: %w", path, err)
+		}
+		pending = append(pending, p)
+		if _, err := p.Write(f.Data); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", path, err)
 		}
 		paths = append(paths, path)
+	}
+	for i, p := range pending {
+		if err := p.CloseAtomicallyReplace(); err != nil {
+			return paths[:i], fmt.Errorf("writing %s: %w", paths[i], err)
+		}
 	}
 	return paths, nil
 }

@@ -100,3 +100,23 @@ func TestWriteFilesIsAtomic(t *testing.T) {
 		t.Errorf("left %d files, want 1", len(entries))
 	}
 }
+
+// TestWriteFilesAllOrNothing: when one file cannot be written, none is replaced and no
+// temporary file is left.
+func TestWriteFilesAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rules.yml"), []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := monitor.WriteFiles(dir, []monitor.File{{Name: "rules.yml", Data: []byte("new\n")}, {Name: "no-such-folder/alertmanager.yml", Data: []byte("x")}})
+	if err == nil || !strings.Contains(err.Error(), "no-such-folder/alertmanager.yml") {
+		t.Fatalf("err = %v, want one naming the file that could not be written", err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "rules.yml"))
+	if string(b) != "old\n" {
+		t.Errorf("rules.yml = %q, want it untouched", b)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("left %d files, want only rules.yml", len(entries))
+	}
+}
