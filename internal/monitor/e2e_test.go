@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,6 +146,23 @@ func TestAlertReachesWebhook(t *testing.T) {
 			}
 			if m.Username != "pyship" {
 				t.Errorf("username %q, want pyship", m.Username)
+			}
+			// The SLI Prometheus recorded from the proxy's real series: a third of the
+			// requests failed.
+			q := fmt.Sprintf("http://127.0.0.1:%d/api/v1/query?query=%s", promPort, url.QueryEscape(`pyship_slo:sli_error:ratio_rate5m{app="shop",slo="availability"}`))
+			var res struct {
+				Data struct {
+					Result []struct {
+						Value [2]any `json:"value"`
+					} `json:"result"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal([]byte(get(q)), &res); err != nil || len(res.Data.Result) != 1 {
+				t.Fatalf("querying the recorded error ratio: %v %+v", err, res)
+			}
+			ratio, err := strconv.ParseFloat(fmt.Sprint(res.Data.Result[0].Value[1]), 64)
+			if err != nil || ratio < 0.25 || ratio > 0.42 {
+				t.Errorf("recorded error ratio %v (%v), want about 1/3", res.Data.Result[0].Value[1], err)
 			}
 			return
 		case <-deadline:
