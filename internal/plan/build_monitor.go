@@ -37,5 +37,8 @@ func (b *builder) monitor() {
 			b.ev("monitor.latencyPercentile", b.specEv("monitor.latency_percentile", "spec [monitor] latency_percentile"))
 		}
 	}
+	if (m.Availability > 0 || m.Latency != "") && b.p.NotifyWebhook == "" {
+		b.warnf("[monitor] objectives raise alerts, but no [notify] webhook is set: Alertmanager will send them nowhere; set [notify] webhook to receive them")
+	}
 	b.p.Monitor = m
 }
