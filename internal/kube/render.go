@@ -109,6 +109,11 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 		return nil, err
 	}
 	objs = append(objs, r.monitoring()...)
+	dash, err := r.dashboard()
+	if err != nil {
+		return nil, err
+	}
+	objs = append(objs, dash...)
 	backupPod, err := r.backupPod()
 	if err != nil {
 		return nil, err
