@@ -164,7 +164,7 @@ func target(expr, legend string) Target {
 }
 
 func instant(expr, legend string) Target {
-	return Target{Datasource: ds, Expr: expr, LegendFormat: legend, Instant: true}
+	return Target{Datasource: ds, Expr: expr, LegendFormat: legend, Instant: true, Format: "table"}
 }
 
 func ptr[T any](v T) *T { return &v }

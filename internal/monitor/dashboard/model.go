@@ -103,6 +103,8 @@ type Target struct {
 	LegendFormat string     `json:"legendFormat"`
 	Range        bool       `json:"range"`
 	Instant      bool       `json:"instant"`
+	// Format is "table" for a table panel's query (labels become columns); "" a time series.
+	Format string `json:"format,omitempty"`
 }
 
 // FieldConfig sets how a panel shows its values.
