@@ -17,44 +17,9 @@ import (
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
-// multiprocApp counts its requests with prometheus_client and serves the counts of every
-// gunicorn worker on /metrics, as prometheus_client's documentation asks (a registry with a
-// MultiProcessCollector, which fails when PROMETHEUS_MULTIPROC_DIR is not set).
-const multiprocApp = `import os
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest, multiprocess
-
-HITS = Counter("demo_hits", "Requests served")
-
-
-def app(environ, start_response):
-    path = environ["PATH_INFO"]
-    if path == "/metrics":
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
-        return [generate_latest(registry)]
-    if path == "/healthz":
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
-    HITS.inc()
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [str(os.getpid()).encode()]
-`
-
-// decoratorShim stands in for the decorator package: the wheelhouse's prometheus_client,
-// repackaged from Debian's python3-prometheus-client, imports it (Debian unbundled it) without
-// declaring it, and the wheelhouse lacks it. It sits in the app's folder, which gunicorn puts
-// on sys.path; prometheus_client needs only decorate, for decorators the app does not use.
-const decoratorShim = `import functools
-
-
-def decorate(func, caller):
-    @functools.wraps(func)
-    def fun(*args, **kw):
-        return caller(func, *args, **kw)
-
-    return fun
-`
+// multiprocSpec serves testdata/prommultiproc (a prometheus_client app; decorator.py there
+// stands in for a dependency the wheelhouse's prometheus_client lacks) with 2 gunicorn workers.
+const multiprocSpec = "name = \"mpapp\"\n[run]\ncommand = \"gunicorn --bind 0.0.0.0:${PORT} --workers 2 app:app\"\n"
 
 // TestGunicornPrometheusMultiproc serves a prometheus_client app under gunicorn with two
 // workers: the requests both workers counted appear summed on the app's /metrics, and the
@@ -62,16 +27,9 @@ def decorate(func, caller):
 func TestGunicornPrometheusMultiproc(t *testing.T) {
 	t.Parallel()
 	env := pipEnv(t)
-	dir := t.TempDir()
-	for name, data := range map[string]string{
-		"app.py":           multiprocApp,
-		"decorator.py":     decoratorShim,
-		"requirements.txt": "gunicorn\nprometheus_client\n",
-		"pyship.toml":      "name = \"mpapp\"\n[run]\ncommand = \"gunicorn --bind 0.0.0.0:${PORT} --workers 2 app:app\"\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	dir := testsvc.CopyTree(t, "../testdata/prommultiproc")
+	if err := os.WriteFile(filepath.Join(dir, "pyship.toml"), []byte(multiprocSpec), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	p, err := plan.Resolve(context.Background(), dir, plan.Options{})
 	if err != nil {
