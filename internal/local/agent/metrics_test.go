@@ -145,3 +145,38 @@ func TestLabelValueParses(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseSeriesSurviveAgentRestart: a restarted agent, which takes the running replicas
+// back, reports the same release series: the strategy and deploy start are in the app's state.
+func TestReleaseSeriesSurviveAgentRestart(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	c, _, shutdown := runAgent(t, home)
+	p := stdlibPlan(stdlibApp(t, ""), "v1", "blue-green", port(t))
+	p.Deploy.Replicas = 1
+	m := build(t, home, p)
+	if ev := deploy(t, c, m); ev.Final.Phase != rollout.Succeeded {
+		t.Fatalf("deploy: %+v", ev.Final)
+	}
+	read := func(c *Client) string {
+		st, err := c.Status(t.Context(), "stdapp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fams := scrape(t, st[0].Metrics)
+		return fmt.Sprint(series(fams, "pyship_release_info", "release", "version", "strategy"),
+			series(fams, "pyship_release_started_timestamp_seconds", "release"), series(fams, "pyship_traffic_weight", "release"))
+	}
+	before := read(c)
+	if !strings.Contains(before, m.ID+"/v1/blue-green:1") {
+		t.Fatalf("before the restart: %s", before)
+	}
+	shutdown() // the replica keeps running
+	c = startAgent(t, home)
+	testsvc.Eventually(t, 30*time.Second, "the restarted agent to report the same release series", func() error {
+		if after := read(c); after != before {
+			return fmt.Errorf("%s, was %s", after, before)
+		}
+		return nil
+	})
+}
