@@ -291,6 +291,7 @@ func (rt *app) Stop(ctx context.Context, ids []string) error {
 		if err := rt.save(); err != nil {
 			return err
 		}
+		rt.forgetRun(id)
 	}
 	return nil
 }

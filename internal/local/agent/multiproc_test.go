@@ -107,6 +107,24 @@ func TestGunicornPrometheusMultiproc(t *testing.T) {
 	if got := hits(t, url); got != 1 {
 		t.Errorf("after a restart demo_hits_total = %v, want 1: the multi-process folder was not emptied", got)
 	}
+
+	// A new release retires the replica, and its runtime folder goes with it.
+	run := filepath.Join(home, "apps", "mpapp", "run", rep.ID)
+	if _, err := os.Stat(filepath.Join(run, "prometheus")); err != nil {
+		t.Fatalf("the replica's prometheus_client folder: %v", err)
+	}
+	if ev := deploy(t, c, build(t, home, p, env...)); ev.Final.Phase != rollout.Succeeded {
+		t.Fatalf("second deploy: %+v", ev.Final)
+	}
+	testsvc.Eventually(t, 30*time.Second, "the retired replica's runtime folder to be removed", func() error {
+		if _, err := os.Stat(run); !os.IsNotExist(err) {
+			return fmt.Errorf("%s: %v", run, err)
+		}
+		return nil
+	})
+	if got := hits(t, url); got != 0 {
+		t.Errorf("the new release's demo_hits_total = %v, want 0", got)
+	}
 }
 
 // hits reads demo_hits_total from the app's /metrics.
