@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -50,11 +51,14 @@ func JSON(o Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.MarshalIndent(d, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // PromQL's & and < stay readable
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(d); err != nil {
 		return nil, fmt.Errorf("writing the dashboard of %s: %w", o.App, err)
 	}
-	return append(b, '\n'), nil
+	return b.Bytes(), nil
 }
 
 // New builds the dashboard of o.App.
@@ -110,6 +114,7 @@ func New(o Options) (Dashboard, error) {
 	for i := range panels {
 		panels[i].ID = i + 1
 		panels[i].Datasource = ds
+		panels[i].FieldConfig.Overrides = []any{}
 		// Two panels a row, 8 high.
 		panels[i].GridPos = GridPos{H: 8, W: 12, X: 12 * (i % 2), Y: 8 * (i / 2)}
 		for j := range panels[i].Targets {

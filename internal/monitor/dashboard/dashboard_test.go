@@ -71,6 +71,9 @@ func TestSchema(t *testing.T) {
 					}
 				}
 				boxes = append(boxes, box)
+				if fc, _ := p["fieldConfig"].(map[string]any); fc["defaults"] == nil || fc["overrides"] == nil {
+					t.Errorf("panel %q: fieldConfig %v lacks defaults or overrides (Grafana wants both, overrides a list)", title, fc)
+				}
 				onVar("panel "+title, p["datasource"])
 				targets := p["targets"].([]any)
 				if len(targets) == 0 {
