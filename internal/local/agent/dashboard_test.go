@@ -231,3 +231,90 @@ func TestDashboardQueriesOnRealPrometheus(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardErrorRateOnRealPrometheus deploys a canary that answers every request with a
+// 500 under load (it is rolled back): on the real Prometheus the dashboard's 5xx panel shows the
+// canary's errors and none for the stable release, and the deploy annotations sit at the
+// releases' deploy starts.
+func TestDashboardErrorRateOnRealPrometheus(t *testing.T) {
+	t.Parallel()
+	prom := testsvc.Start(t, "prometheus")
+	app := fmt.Sprintf("err%d", time.Now().UnixNano()%1e9)
+	home := newHome(t)
+	c := startAgent(t, home)
+	pub := port(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", pub)
+	plan := func(mode, version string) *release.Manifest {
+		p := stdlibPlan(stdlibApp(t, mode), version, "canary", pub)
+		p.Name = app
+		return build(t, home, p)
+	}
+	m1 := plan("", "v1")
+	deploy(t, c, m1)
+	st, err := c.Status(t.Context(), app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileSDTarget(t, prom["PYSHIP_TEST_PROMETHEUS_SD"], strings.TrimSuffix(strings.TrimPrefix(st[0].Metrics, "http://"), "/metrics"))
+	l := startLoad(url, 4)
+	defer l.stop()
+	l.waitFor(t, 50)
+	m2 := plan("error500", "v2")
+	if ev := deploy(t, c, m2); ev.Final.Phase != rollout.RolledBack {
+		t.Fatalf("the failing canary ended %s, want rolled-back", ev.Final.Phase)
+	}
+	l.waitFor(t, 50)
+
+	d, err := dashboard.New(dashboard.Options{App: app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errExpr string
+	for _, p := range d.Panels {
+		if p.Title == "5xx error rate" {
+			errExpr = grafanaVars.Replace(p.Targets[0].Expr)
+		}
+	}
+	maxOf := func(s promSeries) float64 {
+		m := 0.0
+		for _, v := range s.Values {
+			var x float64
+			if _, err := fmt.Sscan(v[1].(string), &x); err == nil && x > m {
+				m = x
+			}
+		}
+		return m
+	}
+	testsvc.Eventually(t, 60*time.Second, "the 5xx panel to show the canary's errors", func() error {
+		rs, err := queryRange(t.Context(), prom["PYSHIP_TEST_PROMETHEUS"], errExpr, 3*time.Minute)
+		if err != nil {
+			return err
+		}
+		got := map[string]float64{}
+		for _, s := range rs {
+			got[s.Metric["release"]] = maxOf(s)
+		}
+		if got[m2.ID] < 0.5 || got[m1.ID] != 0 {
+			return fmt.Errorf("peak error rate per release %v, want %s near 1 and %s at 0", got, m2.ID, m1.ID)
+		}
+		return nil
+	})
+	// The annotations' series values are the deploy starts, in milliseconds.
+	testsvc.Eventually(t, 30*time.Second, "the deploy annotations at the deploy starts", func() error {
+		rs, err := queryRange(t.Context(), prom["PYSHIP_TEST_PROMETHEUS"], dashboard.DeployAnnotationExpr(app), 3*time.Minute)
+		if err != nil {
+			return err
+		}
+		at := map[string]float64{}
+		for _, s := range rs {
+			at[s.Metric["release"]+"/"+s.Metric["version"]+"/"+s.Metric["strategy"]] = maxOf(s)
+		}
+		for _, m := range []*release.Manifest{m1, m2} {
+			ms := at[m.ID+"/"+m.Version+"/canary"]
+			if started := time.UnixMilli(int64(ms)); started.Before(m.Created) || time.Since(started) > 5*time.Minute {
+				return fmt.Errorf("annotation of %s at %v (built %v): %v", m.ID, started, m.Created, at)
+			}
+		}
+		return nil
+	})
+}
