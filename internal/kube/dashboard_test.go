@@ -3,6 +3,9 @@ package kube
 import (
 	"encoding/json"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pyship/pyship/internal/monitor/dashboard"
 	"github.com/pyship/pyship/internal/plan"
@@ -52,5 +55,26 @@ func TestDashboardConfigMap(t *testing.T) {
 	}
 	if data := find(t, Options{Namespace: "shop", Image: testImage, Monitoring: true}, "worker"); data != nil {
 		t.Error("a dashboard ConfigMap for a worker, which serves no requests")
+	}
+}
+
+// TestDashboardConfigMapApplied: the API server takes the dashboard ConfigMap with the app,
+// even where the Prometheus Operator's CRDs are missing, in the app's ApplySet.
+func TestDashboardConfigMapApplied(t *testing.T) {
+	c := newCluster(t)
+	ctx := ctxFor(t, time.Minute)
+	b := c.render(t, appPlan("dash", "rolling"), Options{Image: image("a1"), Monitoring: true})
+	if _, err := c.Apply(ctx, b, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cm, err := c.Core.CoreV1().ConfigMaps(c.Namespace).Get(ctx, "dash-dashboard", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the dashboard ConfigMap was not applied: %v", err)
+	}
+	if cm.Labels[DashboardLabel] != "1" || cm.Labels[LabelPartOf] != ApplySetID("dash", c.Namespace) {
+		t.Errorf("labels %v", cm.Labels)
+	}
+	if !json.Valid([]byte(cm.Data["pyship-dash.json"])) {
+		t.Errorf("the applied dashboard is not JSON: %.200s", cm.Data["pyship-dash.json"])
 	}
 }
