@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pyship/pyship/internal/monitor"
+	"github.com/pyship/pyship/internal/monitor/dashboard"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/spf13/cobra"
 )
@@ -57,7 +58,7 @@ are printed on stdout.`,
 			if err != nil {
 				return specUsageError(err)
 			}
-			files, err := monitor.Files(p, monitor.Options{Agent: o.agent, Alertmanager: o.alertmgr})
+			files, err := monitor.Files(p, monitor.Options{Agent: o.agent, Alertmanager: o.alertmgr, Dashboard: dashboard.ForPlan})
 			if err != nil {
 				return err
 			}

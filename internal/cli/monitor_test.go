@@ -28,13 +28,14 @@ func TestMonitorRender(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.out), &res); err != nil {
 		t.Fatalf("json output %q: %v", r.out, err)
 	}
-	if res.App != "shop" || len(res.Files) != 3 {
-		t.Errorf("json output %+v, want app shop and 3 files", res)
+	if res.App != "shop" || len(res.Files) != 4 {
+		t.Errorf("json output %+v, want app shop and 4 files", res)
 	}
 	for name, want := range map[string]string{
 		"rules.yml":        "PyshipSLOBurnFast",
 		"alertmanager.yml": "api_url: https://hooks.example/x",
 		"prometheus.yml":   "127.0.0.1:9999",
+		"dashboard.json":   `"uid": "pyship-shop-`,
 	} {
 		b, err := os.ReadFile(filepath.Join(out, name))
 		if err != nil || !strings.Contains(string(b), want) {

@@ -3,9 +3,13 @@ package kube
 import (
 	"fmt"
 
-	"github.com/pyship/pyship/internal/monitor"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/pyship/pyship/internal/monitor"
+	"github.com/pyship/pyship/internal/monitor/dashboard"
 )
 
 // optionalKinds are applied only when their CRDs exist on the cluster.
@@ -51,4 +55,27 @@ func (r *renderer) monitoring() ([]runtime.Object, error) {
 		"spec":       spec,
 	}}
 	return []runtime.Object{sm, rule}, nil
+}
+
+// DashboardLabel is the label Grafana's dashboard sidecar (the grafana Helm chart's and
+// kube-prometheus-stack's default) looks for on ConfigMaps to load the dashboards they hold.
+const DashboardLabel = "grafana_dashboard"
+
+// dashboard renders a ConfigMap holding the app's Grafana dashboard, labelled for Grafana's
+// sidecar, beside the ServiceMonitor and PrometheusRule.
+func (r *renderer) dashboard() ([]runtime.Object, error) {
+	if !(r.o.Monitoring || r.p.Monitor != nil) || !r.isWeb() {
+		return nil, nil
+	}
+	b, err := dashboard.ForPlan(r.p)
+	if err != nil {
+		return nil, err
+	}
+	cm := &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: r.meta(r.app + "-dashboard"),
+		Data:       map[string]string{"pyship-" + r.app + ".json": string(b)},
+	}
+	cm.Labels = map[string]string{DashboardLabel: "1"}
+	return []runtime.Object{cm}, nil
 }

@@ -92,7 +92,7 @@ func (r *renderer) podTemplate() (corev1.PodTemplateSpec, error) {
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			},
 			Containers: []corev1.Container{c},
-			Volumes:    r.volumes(),
+			Volumes:    append(r.volumes(), r.multiprocVolumes()...),
 		},
 	}, nil
 }
@@ -120,6 +120,7 @@ func (r *renderer) container() (corev1.Container, error) {
 		}},
 		VolumeMounts: r.mounts(),
 	}
+	r.multiproc(&c)
 	if r.hasSecret() {
 		c.EnvFrom = []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: r.secretName()}}}}
 	}

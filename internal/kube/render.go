@@ -93,6 +93,7 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 	}
 	objs = append(objs, r.serviceAccount())
 	objs = append(objs, r.configMaps()...)
+	objs = append(objs, r.multiprocConfigMap()...)
 	objs = append(objs, r.secret()...)
 	pvcs, err := r.pvcs()
 	if err != nil {
@@ -113,6 +114,11 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 		return nil, err
 	}
 	objs = append(objs, mon...)
+	dash, err := r.dashboard()
+	if err != nil {
+		return nil, err
+	}
+	objs = append(objs, dash...)
 	backupPod, err := r.backupPod()
 	if err != nil {
 		return nil, err

@@ -119,6 +119,10 @@ type Run struct {
 	Entrypoint string `json:"entrypoint,omitempty"`
 	// PythonPath lists folders (relative to Dir) to put on PYTHONPATH, e.g. ["src"].
 	PythonPath []string `json:"pythonPath,omitempty"`
+	// PrometheusMultiproc says the app uses prometheus_client under gunicorn: the targets set
+	// PROMETHEUS_MULTIPROC_DIR to a folder of each replica and run gunicorn with
+	// GunicornMultiprocConfig. Added in schema 1.
+	PrometheusMultiproc bool `json:"prometheusMultiproc,omitempty"`
 }
 
 // Health is how pyship decides an instance is ready and alive.

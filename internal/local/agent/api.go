@@ -55,6 +55,7 @@ func (a *Agent) adminHandler() http.Handler {
 				fmt.Fprintf(w, "pyship_replica_ready{app=%q,release=%q,replica=%q} %d\n", n, i.Release, i.ID, v)
 			}
 		}
+		a.writeReleaseMetrics(w)
 		for _, n := range a.appNames() {
 			if err := a.app(n).proxy.WriteMetrics(w, fmt.Sprintf("app=%q", n)); err != nil {
 				a.log().Warn("reading the proxy's metrics", "app", n, "err", err)

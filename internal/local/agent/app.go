@@ -178,6 +178,13 @@ func (rt *app) spec(m *release.Manifest, rec ReplicaRecord) (supervise.Spec, err
 			env = append(env, k+"="+v)
 		}
 	}
+	if p.Run.PrometheusMultiproc {
+		mp, err := rt.multiprocEnv(rec.ID)
+		if err != nil {
+			return supervise.Spec{}, err
+		}
+		env = append(env, mp...)
+	}
 	slices.Sort(env)
 	probe := supervise.Probe{Type: p.Health.Type, Path: p.Health.Path,
 		Interval: dur(p.Health.Interval, 2*time.Second), Timeout: dur(p.Health.Timeout, 2*time.Second),
@@ -284,6 +291,7 @@ func (rt *app) Stop(ctx context.Context, ids []string) error {
 		if err := rt.save(); err != nil {
 			return err
 		}
+		rt.forgetRun(id)
 	}
 	return nil
 }

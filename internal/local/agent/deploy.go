@@ -219,6 +219,7 @@ func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progres
 	progress(Event{Message: fmt.Sprintf("%s %s %s (version %s) with the %s strategy, %d replica(s)", what, m.App, m.ID, m.Version, strategy, spec.Replicas)})
 	rt.mu.Lock()
 	rt.st.Deploy = &st
+	rt.recordDeploy(m.ID, string(strategy), rt.a.Clock.Now())
 	rt.mu.Unlock()
 	if err := rt.save(); err != nil {
 		return st, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/rollout"
@@ -35,9 +36,18 @@ type AppState struct {
 	Stopped bool `json:"stopped,omitempty"`
 	// Backup holds the outcome of the app's last backups.
 	Backup *BackupStatus `json:"backup,omitempty"`
+	// Deploys records how each release was deployed (strategy, start), for the
+	// pyship_release_info and pyship_release_started_timestamp_seconds series.
+	Deploys map[string]ReleaseDeploy `json:"deploys,omitempty"`
 	// Serial counts the changes of this state (every save); a saved plan (`pyship plan
 	// --out`) records it and `pyship apply` refuses to apply when it moved.
 	Serial int64 `json:"serial"`
+}
+
+// ReleaseDeploy is how a release's last deploy was made.
+type ReleaseDeploy struct {
+	Strategy string    `json:"strategy"`
+	Started  time.Time `json:"started"`
 }
 
 func stateFile(paths release.Paths, app string) string {
