@@ -114,10 +114,14 @@ func (r *renderer) service(name string, selector map[string]string) *corev1.Serv
 			}},
 		},
 	}
-	if r.sidecar { // the port the ServiceMonitor scrapes the sidecar's series on
-		_, metrics := sidecarPorts(r.p.Run.Port)
+	if r.sidecar {
+		// By number: the EndpointSlice controller (1.32) looks named target ports up in the
+		// app containers only, not in native sidecars, and would leave the Service empty.
+		serve, metrics := sidecarPorts(r.p.Run.Port)
+		svc.Spec.Ports[0].TargetPort = intstr.FromInt32(int32(serve))
+		// The port the ServiceMonitor scrapes the sidecar's series on.
 		svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{
-			Name: sidecarMetricsName, Port: int32(metrics), TargetPort: intstr.FromString(sidecarMetricsName), Protocol: corev1.ProtocolTCP,
+			Name: sidecarMetricsName, Port: int32(metrics), TargetPort: intstr.FromInt32(int32(metrics)), Protocol: corev1.ProtocolTCP,
 		})
 	}
 	return svc

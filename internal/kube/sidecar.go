@@ -107,3 +107,9 @@ func (r *renderer) sidecarContainer() (corev1.Container, error) {
 		SecurityContext: restrictedContainer(),
 	}, nil
 }
+
+// containerStatuses are the statuses of the pod's app container and of its proxy sidecar: a
+// sidecar that cannot pull its image, or crash-loops, fails the replica as the app would.
+func containerStatuses(p *corev1.Pod) []corev1.ContainerStatus {
+	return append(slices.Clone(p.Status.ContainerStatuses), p.Status.InitContainerStatuses...)
+}

@@ -114,6 +114,20 @@ func TestRenderedSidecarFrontsTheApp(t *testing.T) {
 	if len(app.Command) > 0 && strings.Contains(strings.Join(app.Command, " "), "8080") {
 		t.Errorf("the app's command moved to the sidecar's port: %v", app.Command)
 	}
+	// The Service reaches the sidecar by port number (EndpointSlices do not resolve a native
+	// sidecar's port names in 1.32).
+	for _, u := range b.Objects {
+		if u.GetKind() != "Service" {
+			continue
+		}
+		var svc corev1.Service
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &svc); err != nil {
+			t.Fatal(err)
+		}
+		if len(svc.Spec.Ports) != 2 || svc.Spec.Ports[0].TargetPort.IntVal != 8080 || svc.Spec.Ports[1].Name != "pyship-metrics" || svc.Spec.Ports[1].TargetPort.IntVal != 9180 {
+			t.Errorf("Service %s ports %+v, want http → 8080 and pyship-metrics → 9180 by number", svc.Name, svc.Spec.Ports)
+		}
+	}
 	var open []int32
 	for _, r := range np.Spec.Ingress {
 		for _, p := range r.Ports {
