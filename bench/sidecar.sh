@@ -5,10 +5,13 @@
 # ROUNDS times, in the same run. "CPU/req" is each side's own CPU time (user + system, from /proc)
 # over the run divided by the requests served: the app's (gunicorn's master and workers) in both
 # rows, the sidecar's in the second. The last lines give the sidecar's cost as ratios.
-#   DURATION=10s CONNECTIONS=16 THREADS=2 WORKERS=2 ROUNDS=2 bench/sidecar.sh
+# GUNICORN_THREADS=N runs gunicorn's gthread workers, which keep connections alive (the default
+# sync workers close each one, so the sidecar dials the app for every request).
+#   DURATION=10s CONNECTIONS=16 THREADS=2 WORKERS=2 ROUNDS=2 GUNICORN_THREADS=1 bench/sidecar.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DURATION=${DURATION:-10s} CONNECTIONS=${CONNECTIONS:-16} THREADS=${THREADS:-2} WORKERS=${WORKERS:-2} ROUNDS=${ROUNDS:-2}
+GUNICORN_THREADS=${GUNICORN_THREADS:-1}
 eval "$(scripts/services start python)"         # the Python and wheelhouse of the tests
 scripts/services start bench >/dev/null          # installs wrk from Debian when missing
 work=$(mktemp -d)
@@ -28,7 +31,7 @@ app = Flask(__name__)
 def index():
     return jsonify(app="bench", message="hello", items=list(range(10)))
 PY
-"$work/venv/bin/gunicorn" --chdir "$work" --workers "$WORKERS" --bind 127.0.0.1:18090 --log-level warning app:app & pids+=($!)
+"$work/venv/bin/gunicorn" --chdir "$work" --workers "$WORKERS" --threads "$GUNICORN_THREADS" --bind 127.0.0.1:18090 --log-level warning app:app & pids+=($!)
 apppid=$!
 "$work/pyship" agent sidecar --listen 127.0.0.1:18091 --metrics-listen 127.0.0.1:18092 \
 	--backend 127.0.0.1:18090 --app bench --release rbench --version v1 --strategy rolling 2>"$work/sidecar.log" & pids+=($!)
@@ -72,7 +75,7 @@ run() { # name url; prints a row and adds to the sums of name
 	sum[$name.n]=$(( ${sum[$name.n]:-0} + n ))
 	echo "| $name | $rps | $p50 | $p99 | $appcpu µs | $sidecpu |"
 }
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, gunicorn --workers $WORKERS (Flask), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), $(date -u +%F)"
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, gunicorn --workers $WORKERS --threads $GUNICORN_THREADS (Flask), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), $(date -u +%F)"
 echo
 echo "| to the app | requests/s | p50 | p99 | app CPU/req | sidecar CPU/req |"
 echo "|---|---|---|---|---|---|"
