@@ -137,6 +137,25 @@ func TestRealPodsSidecarCountsRequestsPerRelease(t *testing.T) {
 	if d := after[count] - before[count]; d != oks+fails {
 		t.Errorf("%s grew by %v, want %d", count, d, oks+fails)
 	}
+	// The ServiceMonitor's way in: the Service's pyship-metrics port reaches a sidecar.
+	svc, err := c.Core.CoreV1().Services(c.Namespace).Get(ctx, "shop", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range svc.Spec.Ports {
+		if sp.Name != "pyship-metrics" {
+			continue
+		}
+		resp, err := client.Get(fmt.Sprintf("http://%s:%d/metrics", svc.Spec.ClusterIP, sp.Port))
+		if err != nil {
+			t.Fatalf("the sidecar's metrics through the Service: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), ok200) {
+			t.Errorf("the Service's pyship-metrics port answered %d without %s:\n%s", resp.StatusCode, ok200, b)
+		}
+	}
 	info := fmt.Sprintf(`pyship_release_info{app="shop",release=%q,version="v1",strategy="rolling"}`, st.Active)
 	if after[info] < 1 {
 		t.Errorf("no %s among the sidecars' series: %v", info, after)
