@@ -37,7 +37,7 @@ it in the background when it is not running; run it under systemd for production
 		},
 	}
 	o.addFlags(cmd, false)
-	cmd.AddCommand(newAgentProxyCmd(s))
+	cmd.AddCommand(newAgentProxyCmd(s), newAgentSidecarCmd(s))
 	cmd.Flags().StringVar(&admin, "admin-addr", "127.0.0.1:9180", "address of the admin listener serving /metrics")
 	cmd.Flags().StringVar(&bind, "bind", "", "address the apps' public ports listen on (default all interfaces)")
 	cmd.Flags().IntVar(&httpPort, "http-port", 80, "HTTP port of the shared edge, serving the apps that name [edge] hosts")

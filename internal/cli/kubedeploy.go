@@ -75,7 +75,7 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 		return usageError{fmt.Errorf("--image %q: give the image by digest, REPO@sha256:... (`pyship build` prints it), so every pod runs the same bytes", flags.Image)}
 	}
 	flags.AgentHasPostgres = flags.AgentImage != "" // an agent image of the user's is taken to have pg_dump
-	if merged := kube.OptionsFor(p).Override(flags); merged.AgentImage == "" && clusterBackups(p) {
+	if merged := kube.OptionsFor(p).Override(flags); merged.AgentImage == "" && (clusterBackups(p) || kube.ProxySidecar(p, merged)) {
 		res, repo, err := agentImage(ctx, flags.Image, merged.AgentBase)
 		if err != nil {
 			return err
@@ -111,7 +111,7 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 		}
 	})()
 	if cn := p.Deploy.Canary; cn != nil && cn.PrometheusURL != "" {
-		do.Metrics = (&kube.Prometheus{URL: cn.PrometheusURL, Namespace: c.Namespace, App: b.App}).Metrics
+		do.Metrics = (&kube.Prometheus{URL: cn.PrometheusURL, Namespace: c.Namespace, App: b.App, Sidecar: b.Sidecar}).Metrics
 	}
 	derr := c.Deploy(dctx, b, do)
 	res := kubeDeployResult{App: b.App, Namespace: c.Namespace, Release: b.Release, Image: flags.Image, Strategy: b.Strategy, URL: kubeURL(b, kube.OptionsFor(p).Override(flags))}

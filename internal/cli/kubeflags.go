@@ -74,7 +74,7 @@ func renderPlan(p *plan.Plan, flags kube.Options, namespace string) (*kube.Bundl
 	}
 	// An agent image built on a base is taken to have pg_dump.
 	o.AgentHasPostgres = o.AgentHasPostgres || o.AgentBase != ""
-	if o.AgentImage == "" && clusterBackups(p) {
+	if o.AgentImage == "" && (clusterBackups(p) || kube.ProxySidecar(p, o)) {
 		// Rendering needs only the agent image's digest, which its bytes decide: no push.
 		res, repo, err := agentImage(context.Background(), o.Image, o.AgentBase)
 		if err != nil {

@@ -139,6 +139,9 @@ func TestRenderedYAMLPassesServerDryRun(t *testing.T) {
 			ConfigFiles: map[string]string{"a.toml": "x = 1\n"}, Secrets: map[string]string{"K": "v"}},
 	} {
 		o.Monitoring = false // no Prometheus Operator CRDs on the test cluster
+		if o.AgentImage != "" {
+			o.ProxySidecar = ptr(true) // the native sidecar's fields, validated by the server
+		}
 		for _, strategy := range []string{"rolling", "blue-green", "canary"} {
 			p := webPlan("shop", strategy)
 			b := c.render(t, p, o)

@@ -199,12 +199,8 @@ func (r *renderer) backupPod() (*corev1.PodTemplateSpec, error) {
 				// Part buffers grow for sources past 5 GB (at most 3 × 128 MiB).
 				Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("768Mi")},
 			},
-			SecurityContext: &corev1.SecurityContext{
-				AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes, RunAsNonRoot: &yes,
-				Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-			},
-			VolumeMounts: mounts,
+			SecurityContext: restrictedContainer(),
+			VolumeMounts:    mounts,
 		}},
 		Volumes: vols,
 	}

@@ -39,7 +39,7 @@ func TestDashboardConfigMap(t *testing.T) {
 		}
 		return nil
 	}
-	data := find(t, Options{Namespace: "shop", Image: testImage, Monitoring: true}, "web")
+	data := find(t, Options{Namespace: "shop", Image: testImage, AgentImage: testAgentImage, Monitoring: true}, "web")
 	var d struct {
 		UID    string `json:"uid"`
 		Panels []any  `json:"panels"`
@@ -53,7 +53,7 @@ func TestDashboardConfigMap(t *testing.T) {
 	if data := find(t, Options{Namespace: "shop", Image: testImage}, "web"); data != nil {
 		t.Error("a dashboard ConfigMap without [kubernetes] monitoring")
 	}
-	if data := find(t, Options{Namespace: "shop", Image: testImage, Monitoring: true}, "worker"); data != nil {
+	if data := find(t, Options{Namespace: "shop", Image: testImage, AgentImage: testAgentImage, Monitoring: true}, "worker"); data != nil {
 		t.Error("a dashboard ConfigMap for a worker, which serves no requests")
 	}
 }
@@ -63,7 +63,7 @@ func TestDashboardConfigMap(t *testing.T) {
 func TestDashboardConfigMapApplied(t *testing.T) {
 	c := newCluster(t)
 	ctx := ctxFor(t, time.Minute)
-	b := c.render(t, appPlan("dash", "rolling"), Options{Image: image("a1"), Monitoring: true})
+	b := c.render(t, appPlan("dash", "rolling"), Options{Image: image("a1"), AgentImage: testAgentImage, Monitoring: true})
 	if _, err := c.Apply(ctx, b, ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}

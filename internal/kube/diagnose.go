@@ -64,7 +64,7 @@ func (c *Client) diagnosePod(ctx context.Context, p *corev1.Pod) []string {
 			out = append(out, fmt.Sprintf("pod %s unschedulable: %s", p.Name, cond.Message))
 		}
 	}
-	for _, cs := range p.Status.ContainerStatuses {
+	for _, cs := range containerStatuses(p) {
 		switch {
 		case cs.State.Waiting != nil && (cs.State.Waiting.Reason == "ImagePullBackOff" || cs.State.Waiting.Reason == "ErrImagePull" || cs.State.Waiting.Reason == "InvalidImageName"):
 			out = append(out, fmt.Sprintf("pod %s cannot pull image %s: %s (check the image reference and the imagePullSecrets)", p.Name, cs.Image, cs.State.Waiting.Message))

@@ -37,7 +37,7 @@ func OptionsFor(p *plan.Plan) Options {
 		IngressClass: k.IngressClass, GatewayAPI: k.Gateway != "", Gateway: k.Gateway,
 		CPU: k.CPU, Memory: k.Memory, CPULimit: k.CPULimit, MemoryLimit: k.MemoryLimit,
 		MaxReplicas: k.MaxReplicas, TargetCPU: k.TargetCPU, StorageClass: k.StorageClass, StorageSize: k.StorageSize, AccessMode: k.AccessMode,
-		Monitoring: k.Monitoring, AgentBase: k.AgentBase}
+		Monitoring: k.Monitoring, AgentBase: k.AgentBase, ProxySidecar: k.ProxySidecar}
 }
 
 // Override returns o with every option set in flags (non-zero) taking precedence.
@@ -64,6 +64,9 @@ func (o Options) Override(flags Options) Options {
 	}
 	o.GatewayAPI = o.GatewayAPI || flags.GatewayAPI || flags.Gateway != ""
 	o.Monitoring = o.Monitoring || flags.Monitoring
+	if flags.ProxySidecar != nil {
+		o.ProxySidecar = flags.ProxySidecar
+	}
 	o.AgentHasPostgres = o.AgentHasPostgres || flags.AgentHasPostgres
 	if flags.NodeSelector != nil {
 		o.NodeSelector = flags.NodeSelector

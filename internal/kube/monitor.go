@@ -24,13 +24,19 @@ func (r *renderer) monitoring() ([]runtime.Object, error) {
 	if !(r.o.Monitoring || r.p.Monitor != nil) || !r.isWeb() {
 		return nil, nil
 	}
+	endpoints := []any{map[string]any{"port": "http", "path": "/metrics", "interval": "30s"}}
+	if r.sidecar {
+		// The sidecar's per-release series; the app's own /metrics is still scraped on
+		// "http" (through the sidecar, which counts those scrapes too).
+		endpoints = append(endpoints, map[string]any{"port": sidecarMetricsName, "path": "/metrics", "interval": "15s"})
+	}
 	sm := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "monitoring.coreos.com/v1",
 		"kind":       "ServiceMonitor",
 		"metadata":   map[string]any{"name": r.app, "namespace": r.o.Namespace},
 		"spec": map[string]any{
 			"selector":  map[string]any{"matchLabels": map[string]any{LabelName: r.app}},
-			"endpoints": []any{map[string]any{"port": "http", "path": "/metrics", "interval": "30s"}},
+			"endpoints": endpoints,
 		},
 	}}
 	rules, err := monitor.Rules(r.app, r.p.Monitor, monitor.RuleOptions{Labels: map[string]string{"namespace": r.o.Namespace}})

@@ -55,7 +55,7 @@ func TestClusterTestsLeaveCRDsTheyFound(t *testing.T) {
 // CRDs and applied with them; it creates the CRDs the cluster lacks, and removes only those.
 func monitoringObjects(t *testing.T, c *cluster) {
 	ctx := ctxFor(t, time.Minute)
-	b := c.render(t, appPlan("mon", "rolling"), Options{Image: image("a1"), Monitoring: true})
+	b := c.render(t, appPlan("mon", "rolling"), Options{Image: image("a1"), Monitoring: true, AgentImage: testAgentImage})
 	_, err := c.Dynamic.Resource(crdGVR).Get(ctx, "servicemonitors.monitoring.coreos.com", metav1.GetOptions{})
 	if isNotFound(err) {
 		res, err := c.Apply(ctx, b, ApplyOptions{})

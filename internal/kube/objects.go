@@ -103,7 +103,7 @@ func (r *renderer) pvcs() ([]runtime.Object, error) {
 func (r *renderer) isWeb() bool { return r.p.Run.Kind != "worker" && r.p.Run.Port > 0 }
 
 func (r *renderer) service(name string, selector map[string]string) *corev1.Service {
-	return &corev1.Service{
+	svc := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: r.meta(name),
 		Spec: corev1.ServiceSpec{
@@ -114,6 +114,17 @@ func (r *renderer) service(name string, selector map[string]string) *corev1.Serv
 			}},
 		},
 	}
+	if r.sidecar {
+		// By number: the EndpointSlice controller (1.32) looks named target ports up in the
+		// app containers only, not in native sidecars, and would leave the Service empty.
+		serve, metrics := sidecarPorts(r.p.Run.Port)
+		svc.Spec.Ports[0].TargetPort = intstr.FromInt32(int32(serve))
+		// The port the ServiceMonitor scrapes the sidecar's series on.
+		svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{
+			Name: sidecarMetricsName, Port: int32(metrics), TargetPort: intstr.FromInt32(int32(metrics)), Protocol: corev1.ProtocolTCP,
+		})
+	}
+	return svc
 }
 
 // services renders the app's Service; blue-green selects the active release, canary with
@@ -176,7 +187,8 @@ func (r *renderer) pdb() runtime.Object {
 	}
 }
 
-// networkPolicy opens only the app's port to ingress (nothing for a worker).
+// networkPolicy opens only the app's serving port to ingress (nothing for a worker); with the
+// proxy sidecar, the sidecar's serving and metrics ports.
 func (r *renderer) networkPolicy() runtime.Object {
 	np := &networkingv1.NetworkPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
@@ -188,11 +200,18 @@ func (r *renderer) networkPolicy() runtime.Object {
 		},
 	}
 	if r.isWeb() {
-		port := intstr.FromInt32(int32(r.p.Run.Port))
 		tcp := corev1.ProtocolTCP
-		np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{
-			Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &port}},
-		})
+		rule := networkingv1.NetworkPolicyIngressRule{}
+		ports := []int{r.servingPort()}
+		if r.sidecar { // the app's own port stays closed: it is reached through the sidecar only
+			_, metrics := sidecarPorts(r.p.Run.Port)
+			ports = append(ports, metrics)
+		}
+		for _, p := range ports {
+			port := intstr.FromInt32(int32(p))
+			rule.Ports = append(rule.Ports, networkingv1.NetworkPolicyPort{Protocol: &tcp, Port: &port})
+		}
+		np.Spec.Ingress = append(np.Spec.Ingress, rule)
 	}
 	return np
 }

@@ -82,6 +82,9 @@ type Options struct {
 
 	// Monitoring adds a ServiceMonitor and a PrometheusRule (only when their CRDs exist).
 	Monitoring bool
+	// ProxySidecar puts pyship's proxy sidecar (AgentImage) in front of the app in each pod;
+	// nil decides by what reads its series (see ProxySidecar).
+	ProxySidecar *bool
 }
 
 func (o Options) withDefaults() Options {

@@ -71,6 +71,14 @@ func (r *renderer) podTemplate() (corev1.PodTemplateSpec, error) {
 	if err != nil {
 		return corev1.PodTemplateSpec{}, err
 	}
+	var inits []corev1.Container
+	if r.sidecar {
+		sc, err := r.sidecarContainer()
+		if err != nil {
+			return corev1.PodTemplateSpec{}, err
+		}
+		inits = append(inits, sc)
+	}
 	ann := map[string]string{AnnotationConfigHash: r.configHash}
 	if r.hasSecret() {
 		// A change of the secrets alone changes the template too, so the pods roll.
@@ -91,14 +99,35 @@ func (r *renderer) podTemplate() (corev1.PodTemplateSpec, error) {
 				RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid,
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			},
-			Containers: []corev1.Container{c},
-			Volumes:    append(r.volumes(), r.multiprocVolumes()...),
+			InitContainers: inits,
+			Containers:     []corev1.Container{c},
+			Volumes:        append(r.volumes(), r.multiprocVolumes()...),
 		},
 	}, nil
 }
 
-func (r *renderer) container() (corev1.Container, error) {
+// restrictedContainer is the security context Pod Security "restricted" admits: no privilege
+// escalation, every capability dropped, non-root, the runtime's seccomp profile, and a
+// read-only root file system.
+func restrictedContainer() *corev1.SecurityContext {
 	no, yes := false, true
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes, RunAsNonRoot: &yes,
+		Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+// appPort is the name of the app container's port: "http" (behind the Service), or "app"
+// behind the proxy sidecar, which then owns "http".
+func (r *renderer) appPort() string {
+	if r.sidecar {
+		return appPortName
+	}
+	return "http"
+}
+
+func (r *renderer) container() (corev1.Container, error) {
 	res, err := r.resources()
 	if err != nil {
 		return corev1.Container{}, err
@@ -110,11 +139,7 @@ func (r *renderer) container() (corev1.Container, error) {
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Env:             r.env(),
 		Resources:       res,
-		SecurityContext: &corev1.SecurityContext{
-			AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes, RunAsNonRoot: &yes,
-			Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-		},
+		SecurityContext: restrictedContainer(),
 		Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{
 			Sleep: &corev1.SleepAction{Seconds: preStopSeconds},
 		}},
@@ -125,7 +150,7 @@ func (r *renderer) container() (corev1.Container, error) {
 		c.EnvFrom = []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: r.secretName()}}}}
 	}
 	if r.isWeb() {
-		c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: int32(r.p.Run.Port), Protocol: corev1.ProtocolTCP}}
+		c.Ports = []corev1.ContainerPort{{Name: r.appPort(), ContainerPort: int32(r.p.Run.Port), Protocol: corev1.ProtocolTCP}}
 	}
 	if err := r.probes(&c); err != nil {
 		return c, err
@@ -231,7 +256,9 @@ func (r *renderer) mounts() []corev1.VolumeMount {
 	return m
 }
 
-// probes sets readiness, liveness and startup probes from the plan's health check.
+// probes sets readiness, liveness and startup probes from the plan's health check. They go to
+// the app's own port, also behind the proxy sidecar: the pod is ready when the app is, and
+// the kubelet's checks are not counted as the app's traffic.
 func (r *renderer) probes(c *corev1.Container) error {
 	interval, err := duration(r.p.Health.Interval, 5*time.Second, "health.interval")
 	if err != nil {
@@ -252,9 +279,9 @@ func (r *renderer) probes(c *corev1.Container) error {
 		if p == "" {
 			p = "/"
 		}
-		h.HTTPGet = &corev1.HTTPGetAction{Path: p, Port: intstr.FromString("http")}
+		h.HTTPGet = &corev1.HTTPGetAction{Path: p, Port: intstr.FromString(r.appPort())}
 	case "tcp":
-		h.TCPSocket = &corev1.TCPSocketAction{Port: intstr.FromString("http")}
+		h.TCPSocket = &corev1.TCPSocketAction{Port: intstr.FromString(r.appPort())}
 	default: // "process": the container running is the check.
 		return nil
 	}

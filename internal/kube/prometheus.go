@@ -16,13 +16,18 @@ import (
 	"github.com/pyship/pyship/internal/rollout"
 )
 
-// Prometheus reads the request metrics of an app's releases for the canary analysis: the
-// request counter and latency histogram the app exports on /metrics (scraped through the
-// ServiceMonitor, which labels each series with its pod), summed over the pods of a release.
+// Prometheus reads the request metrics of an app's releases for the canary analysis, summed
+// over the pods of a release: with the proxy sidecar, the pyship_* series it exports with app
+// and release labels (any app); without it, the request counter and latency histogram the
+// app exports itself on /metrics (scraped through the ServiceMonitor, which labels each series
+// with its pod).
 type Prometheus struct {
 	// URL is the Prometheus server, e.g. http://prometheus.monitoring:9090.
 	URL            string
 	Namespace, App string
+	// Sidecar reads the proxy sidecar's series (Bundle.Sidecar); Requests and Duration are
+	// then not used.
+	Sidecar bool
 	// Requests is a counter of requests with a status label ("200", "503" or "5xx"), Duration
 	// a histogram in seconds; defaults http_requests_total and http_request_duration_seconds
 	// (prometheus-fastapi-instrumentator, prometheus_client's conventions).
@@ -41,16 +46,24 @@ func (p *Prometheus) Metrics(ctx context.Context, release string) (rollout.Metri
 		dur = "http_request_duration_seconds"
 	}
 	sel := fmt.Sprintf(`namespace=%q,pod=~%q`, p.Namespace, regexp.QuoteMeta(p.App+"-"+release)+"-.*")
+	status := "status"
+	if p.Sidecar {
+		// The app's responses and the errors the sidecar made (502, 504) are the release's
+		// requests; what it refused (pyship_proxy_refused_total) is not the release's fault.
+		reqs = `{__name__=~"pyship_requests_total|pyship_proxy_errors_total"}`
+		dur, status = "pyship_request_duration_seconds", "code"
+		sel = fmt.Sprintf(`namespace=%q,app=%q,release=%q`, p.Namespace, p.App, release)
+	}
 	var m rollout.Metrics
-	total, err := p.query(ctx, fmt.Sprintf(`sum(%s{%s})`, reqs, sel))
+	total, err := p.query(ctx, fmt.Sprintf(`sum(%s)`, selector(reqs, sel)))
 	if err != nil {
 		return m, err
 	}
-	errs, err := p.query(ctx, fmt.Sprintf(`sum(%s{%s,status=~"5[0-9x][0-9x]"})`, reqs, sel))
+	errs, err := p.query(ctx, fmt.Sprintf(`sum(%s)`, selector(reqs, sel+`,`+status+`=~"5[0-9x][0-9x]"`)))
 	if err != nil {
 		return m, err
 	}
-	buckets, err := p.query(ctx, fmt.Sprintf(`sum by (le) (%s_bucket{%s})`, dur, sel))
+	buckets, err := p.query(ctx, fmt.Sprintf(`sum by (le) (%s)`, selector(dur+"_bucket", sel)))
 	if err != nil {
 		return m, err
 	}
@@ -64,6 +77,14 @@ func (p *Prometheus) Metrics(ctx context.Context, release string) (rollout.Metri
 		m.Counts = append(m.Counts, int64(b.value))
 	}
 	return m, nil
+}
+
+// selector adds the label matchers sel to the series name, or to a selector's braces.
+func selector(series, sel string) string {
+	if strings.HasSuffix(series, "}") {
+		return strings.TrimSuffix(series, "}") + "," + sel + "}"
+	}
+	return series + "{" + sel + "}"
 }
 
 // sample is one element of an instant vector: its le label (for buckets) and value.

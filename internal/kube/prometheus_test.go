@@ -71,3 +71,28 @@ func TestPrometheusMetricsOfARelease(t *testing.T) {
 		t.Errorf("a URL that is not Prometheus: %v", err)
 	}
 }
+
+// TestPrometheusReadsTheSidecarsSeries: with the proxy sidecar, the canary analysis reads the
+// pyship_* series by namespace, app and release: the app's responses and the sidecar's own
+// errors are requests, their 5xx errors.
+func TestPrometheusReadsTheSidecarsSeries(t *testing.T) {
+	sel := `namespace="shop",app="web",release="r1a2b"`
+	reqs := `{__name__=~"pyship_requests_total|pyship_proxy_errors_total",` + sel
+	srv := promAPI(t, map[string][]map[string]any{
+		`sum(` + reqs + `})`:                       {value("500", nil)},
+		`sum(` + reqs + `,code=~"5[0-9x][0-9x]"})`: {value("25", nil)},
+		`sum by (le) (pyship_request_duration_seconds_bucket{` + sel + `})`: {
+			value("500", map[string]string{"le": "+Inf"}), value("480", map[string]string{"le": "0.25"}),
+		},
+	})
+	p := &Prometheus{URL: srv.URL, Namespace: "shop", App: "web", Sidecar: true}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err := p.Metrics(ctx, "r1a2b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Requests != 500 || m.Errors != 25 || len(m.Counts) != 1 || m.Counts[0] != 480 {
+		t.Errorf("metrics %+v, want 500 requests, 25 errors, 480 under 250ms", m)
+	}
+}

@@ -63,7 +63,7 @@ func (c *Client) Health(ctx context.Context, app, release string) (ReleaseHealth
 		if podReady(p) {
 			h.Ready++
 		}
-		for _, cs := range p.Status.ContainerStatuses {
+		for _, cs := range containerStatuses(p) {
 			h.Restarts += cs.RestartCount
 		}
 	}

@@ -26,7 +26,10 @@ type Bundle struct {
 	Release string
 	// Strategy is the plan's rollout strategy ("rolling", "blue-green", "canary").
 	Strategy string
-	Objects  []*unstructured.Unstructured
+	// Sidecar tells that the pods run pyship's proxy sidecar, which exports the pyship_*
+	// request series per release (ProxySidecar).
+	Sidecar bool
+	Objects []*unstructured.Unstructured
 	// BackupBefore is the pod that backs the app's data up before a deploy changes anything
 	// ([deploy] backup_before); nil when the plan asks for none. It is run, not applied.
 	BackupBefore *corev1.PodTemplateSpec
@@ -52,6 +55,7 @@ type renderer struct {
 	app        string
 	release    string
 	configHash string
+	sidecar    bool // the pods have pyship's proxy sidecar (ProxySidecar)
 }
 
 // Render turns a resolved plan into the Kubernetes objects of the app.
@@ -70,7 +74,7 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	r := &renderer{p: p, o: opts, app: p.Name, configHash: hashFiles(opts.ConfigFiles)}
+	r := &renderer{p: p, o: opts, app: p.Name, configHash: hashFiles(opts.ConfigFiles), sidecar: ProxySidecar(p, opts)}
 	tpl, err := r.podTemplate()
 	if err != nil {
 		return nil, err
@@ -127,7 +131,7 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 		objs = append(objs, cj)
 	}
 
-	b := &Bundle{App: r.app, Namespace: opts.Namespace, Release: r.release, Strategy: strategy(p)}
+	b := &Bundle{App: r.app, Namespace: opts.Namespace, Release: r.release, Strategy: strategy(p), Sidecar: r.sidecar}
 	b.BackupPod = backupPod
 	if backupPod != nil && p.Deploy.BackupBefore {
 		b.BackupBefore = backupPod

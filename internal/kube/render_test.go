@@ -38,7 +38,7 @@ func fullOptions() Options {
 	return Options{
 		Namespace: "shop", Image: testImage, Host: "shop.example.com", ClusterIssuer: "letsencrypt",
 		MaxReplicas: 6, ConfigFiles: map[string]string{"settings.toml": "debug = false\n"},
-		Secrets: map[string]string{"DATABASE_URL": "postgres://u:p@db/shop"}, Monitoring: true,
+		Secrets: map[string]string{"DATABASE_URL": "postgres://u:p@db/shop"}, Monitoring: true, AgentImage: testAgentImage,
 	}
 }
 
@@ -104,7 +104,7 @@ func TestRenderRestrictedPodAndSecrets(t *testing.T) {
 	for _, want := range []string{"readOnlyRootFilesystem: true", "runAsNonRoot: true", "- ALL", "type: RuntimeDefault",
 		"automountServiceAccountToken: false", "mountPath: /tmp", "path: /healthz", "name: WEB_CONCURRENCY\n          value: \"3\"",
 		"terminationGracePeriodSeconds: 30", "cert-manager.io/cluster-issuer: letsencrypt", "kind: HorizontalPodAutoscaler",
-		"kind: ServiceMonitor", "kind: PersistentVolumeClaim", "kind: NetworkPolicy", "port: 8000"} {
+		"kind: ServiceMonitor", "kind: PersistentVolumeClaim", "kind: NetworkPolicy", "port: 8080", "containerPort: 8000"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("render output lacks %q", want)
 		}

@@ -116,7 +116,7 @@ func (t *releaseTarget) replica(ctx context.Context, p *corev1.Pod, rel string) 
 	r := rollout.Replica{ID: p.Name, Release: rel, Health: rollout.Starting}
 	var restarts int32
 	fatal := ""
-	for _, cs := range p.Status.ContainerStatuses {
+	for _, cs := range containerStatuses(p) {
 		restarts += cs.RestartCount
 		if w := cs.State.Waiting; w != nil && fatalWaiting[w.Reason] {
 			fatal = w.Reason

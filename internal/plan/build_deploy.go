@@ -283,6 +283,13 @@ func (b *builder) kubernetes() {
 		{"accessMode", "access_mode", func() bool { return kubeKey(&k.AccessMode, sk.AccessMode) }},
 		{"monitoring", "monitoring", func() bool { return kubeKey(&k.Monitoring, sk.Monitoring) }},
 		{"agentBase", "agent_base", func() bool { return kubeKey(&k.AgentBase, sk.AgentBase) }},
+		{"proxySidecar", "proxy_sidecar", func() bool {
+			if _, ok := b.sp.Positions["kubernetes.proxy_sidecar"]; !ok {
+				return false // unset: on when something reads the sidecar's series
+			}
+			k.ProxySidecar = &sk.ProxySidecar
+			return true
+		}},
 	} {
 		if f.copy() {
 			set = true

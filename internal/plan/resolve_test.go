@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -255,5 +256,31 @@ func TestSharedReadWriteOnceVolumeIsWarned(t *testing.T) {
 			t.Fatalf("%q: %v", tc.spec, err)
 		}
 		testsvc.WantOneWarning(t, p.Warnings, tc.want, "ReadWriteOnce")
+	}
+}
+
+// [kubernetes] proxy_sidecar reaches the plan only when the spec sets it, false included:
+// unset leaves the choice to the renderer (on when monitoring or the canary analysis needs it).
+func TestProxySidecarKeyIsKeptOnlyWhenSet(t *testing.T) {
+	for spec, want := range map[string]string{
+		"[kubernetes]\nmonitoring = true\n":                        "unset",
+		"[kubernetes]\nmonitoring = true\nproxy_sidecar = false\n": "false",
+		"[kubernetes]\nproxy_sidecar = true\n":                     "true",
+	} {
+		dir := testsvc.WriteTree(t, map[string]string{"app.py": "print('hi')\n", "pyship.toml": "[deploy]\ntarget = \"kubernetes\"\n" + spec})
+		p, err := Resolve(context.Background(), dir, Options{})
+		if err != nil {
+			t.Fatalf("%q: %v", spec, err)
+		}
+		got := "unset"
+		if p.Kubernetes != nil && p.Kubernetes.ProxySidecar != nil {
+			got = fmt.Sprint(*p.Kubernetes.ProxySidecar)
+		}
+		if got != want {
+			t.Errorf("%q: plan kubernetes.proxySidecar %s, want %s", spec, got, want)
+		}
+		if want != "unset" && p.Evidence["kubernetes.proxySidecar"].Line == 0 {
+			t.Errorf("%q: no evidence for kubernetes.proxySidecar: %+v", spec, p.Evidence["kubernetes.proxySidecar"])
+		}
 	}
 }

@@ -241,6 +241,9 @@ type Kubernetes struct {
 	AccessMode    string `json:"accessMode,omitempty"`
 	Monitoring    bool   `json:"monitoring,omitempty"`
 	AgentBase     string `json:"agentBase,omitempty"`
+	// ProxySidecar is [kubernetes] proxy_sidecar when the spec sets it; nil lets the
+	// renderer decide (on when monitoring or the canary analysis reads its series).
+	ProxySidecar *bool `json:"proxySidecar,omitempty"`
 }
 
 // Backup is what is backed up, where to, when and for how long. Secrets are never in it:

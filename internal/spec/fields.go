@@ -295,6 +295,10 @@ func fields() []*field {
 			doc:     "Image the backup agent image is built on, for the tools backups run inside the cluster: pg_dump and pg_restore for `[backup] postgres` (e.g. an image with Debian's postgresql-client). Without it the agent image is pyship's binary alone.",
 			allowed: "an image reference, oci-layout:DIR[:REF] or a tarball", example: `"ghcr.io/acme/pg-tools:15"`,
 			ptr: func(s *Spec) any { return &s.Kubernetes.AgentBase }},
+		{path: "kubernetes.proxy_sidecar", kind: kindBool,
+			doc: "Runs pyship's proxy (`pyship agent sidecar`, from pyship's agent image) as a native sidecar in front of the app in each pod, so every release exports the pyship_* request series (requests, 5xx, latency) with no code in the app, for the ServiceMonitor and the canary analysis. Needs Kubernetes 1.29 or later. The app keeps its port; the Service reaches the sidecar (docs/monitoring.md).",
+			def: "true when [kubernetes] monitoring is true or a canary has [deploy.canary] prometheus_url, else false", example: `false`,
+			ptr: func(s *Spec) any { return &s.Kubernetes.ProxySidecar }},
 
 		{path: "config", kind: kindTable, doc: "Configuration files shipped with the app."},
 		{path: "config.dir", kind: kindString, check: checkRelDir,

@@ -208,6 +208,9 @@ type Kubernetes struct {
 	// AgentBase is the image pyship's agent image is built on, for tools its backups run
 	// (pg_dump for [backup] postgres); "" is none.
 	AgentBase string
+	// ProxySidecar puts pyship's proxy sidecar in front of the app in each pod; when the spec
+	// does not set it (Positions), it is on when monitoring or the canary analysis needs it.
+	ProxySidecar bool
 }
 
 // Backup is the [backup] table: scheduled, encrypted backups to S3-compatible storage. The
