@@ -1,0 +1,359 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pyship/pyship/internal/local/release"
+	"sigs.k8s.io/yaml"
+)
+
+// MonitorConfig is how `pyship monitor up` runs Prometheus and Alertmanager under the agent.
+type MonitorConfig struct {
+	// PrometheusAddr and AlertmanagerAddr are their listen addresses (default
+	// 127.0.0.1:9090 and 127.0.0.1:9093).
+	PrometheusAddr   string `json:"prometheusAddr"`
+	AlertmanagerAddr string `json:"alertmanagerAddr"`
+	// Prometheus and Alertmanager are the binaries (absolute paths; MonitorBinaries finds them).
+	Prometheus   string `json:"prometheus"`
+	Alertmanager string `json:"alertmanager"`
+}
+
+// Default listen addresses of the monitoring stack.
+const (
+	DefaultPrometheusAddr   = "127.0.0.1:9090"
+	DefaultAlertmanagerAddr = "127.0.0.1:9093"
+)
+
+// MonitorInstallHint says how to get the binaries `pyship monitor up` runs.
+const MonitorInstallHint = "install them: on Debian and Ubuntu `apt-get install prometheus prometheus-alertmanager`; " +
+	"elsewhere the release tarballs of https://prometheus.io/download/ (prometheus and alertmanager), with both binaries on PATH"
+
+// MonitorBinaries finds prometheus and Alertmanager (Debian names it prometheus-alertmanager)
+// on the search path path, or says how to install them.
+func MonitorBinaries(path string) (prom, am string, err error) {
+	find := func(names ...string) string {
+		for _, dir := range filepath.SplitList(path) {
+			for _, n := range names {
+				p := filepath.Join(dir, n)
+				if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+					return p
+				}
+			}
+		}
+		return ""
+	}
+	prom, am = find("prometheus"), find("alertmanager", "prometheus-alertmanager")
+	var missing []string
+	if prom == "" {
+		missing = append(missing, "prometheus")
+	}
+	if am == "" {
+		missing = append(missing, "alertmanager (or prometheus-alertmanager)")
+	}
+	if len(missing) > 0 {
+		return "", "", fmt.Errorf("%s not found on PATH: %s", strings.Join(missing, " and "), MonitorInstallHint)
+	}
+	return prom, am, nil
+}
+
+func (c MonitorConfig) withDefaults() MonitorConfig {
+	if c.PrometheusAddr == "" {
+		c.PrometheusAddr = DefaultPrometheusAddr
+	}
+	if c.AlertmanagerAddr == "" {
+		c.AlertmanagerAddr = DefaultAlertmanagerAddr
+	}
+	return c
+}
+
+func (c MonitorConfig) validate() error {
+	for _, f := range []struct{ flag, addr string }{{"--prometheus-addr", c.PrometheusAddr}, {"--alertmanager-addr", c.AlertmanagerAddr}} {
+		if _, _, err := net.SplitHostPort(f.addr); err != nil {
+			return fmt.Errorf("%s %q is not host:port: %w", f.flag, f.addr, err)
+		}
+	}
+	if c.PrometheusAddr == c.AlertmanagerAddr {
+		return fmt.Errorf("--prometheus-addr and --alertmanager-addr are both %s: give them different ports", c.PrometheusAddr)
+	}
+	for _, b := range []struct{ what, path string }{{"prometheus", c.Prometheus}, {"alertmanager", c.Alertmanager}} {
+		if !filepath.IsAbs(b.path) {
+			return fmt.Errorf("the %s binary %q is not an absolute path", b.what, b.path)
+		}
+		if _, err := os.Stat(b.path); err != nil {
+			return fmt.Errorf("the %s binary: %w; %s", b.what, err, MonitorInstallHint)
+		}
+	}
+	return nil
+}
+
+// MonitorFiles writes the configuration of the stack into dir: Prometheus scrapes the agent's
+// /metrics at admin and sends alerts to the Alertmanager. It is the one place the
+// configuration comes from; the SLO rules and the Alertmanager routes of internal/monitor
+// plug in here.
+type MonitorFiles func(dir, admin string, cfg MonitorConfig) error
+
+// minimalMonitorFiles is a scrape of the agent every 5 s and an Alertmanager that routes
+// every alert nowhere (the status page still lists them as firing).
+func minimalMonitorFiles(dir, admin string, cfg MonitorConfig) error {
+	prom := map[string]any{
+		"global": map[string]any{"scrape_interval": "5s", "evaluation_interval": "5s"},
+		"alerting": map[string]any{"alertmanagers": []any{
+			map[string]any{"static_configs": []any{map[string]any{"targets": []string{cfg.AlertmanagerAddr}}}},
+		}},
+		"rule_files": []string{filepath.Join(dir, "rules", "*.yml")},
+		"scrape_configs": []any{map[string]any{
+			"job_name":       "pyship",
+			"metrics_path":   "/metrics",
+			"static_configs": []any{map[string]any{"targets": []string{admin}}},
+		}},
+	}
+	am := map[string]any{
+		"route":     map[string]any{"receiver": "none", "group_wait": "10s", "group_interval": "1m", "repeat_interval": "4h"},
+		"receivers": []any{map[string]any{"name": "none"}},
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
+		return err
+	}
+	for name, v := range map[string]any{"prometheus.yml": prom, "alertmanager.yml": am} {
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if err := release.WriteAtomic(filepath.Join(dir, name), b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// monitorStack runs Prometheus and Alertmanager as the agent's supervised children.
+type monitorStack struct {
+	op       sync.Mutex // one monitor up or down at a time
+	mu       sync.Mutex // guards cfg and children
+	cfg      MonitorConfig
+	children []*child
+}
+
+func (m *monitorStack) running() (MonitorConfig, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cfg, len(m.children) > 0
+}
+
+func (a *Agent) monitorDir() string { return filepath.Join(a.Home, "monitor") }
+
+func (a *Agent) monitorFiles() MonitorFiles {
+	if a.MonitorFiles != nil {
+		return a.MonitorFiles
+	}
+	return minimalMonitorFiles
+}
+
+// monitorUp (re)starts the stack with cfg and waits until both answer /-/ready. The choice
+// is saved so that the next agent starts the stack again.
+func (a *Agent) monitorUp(ctx context.Context, cfg MonitorConfig) (MonitorConfig, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return cfg, err
+	}
+	a.monitor.op.Lock()
+	defer a.monitor.op.Unlock()
+	a.stopMonitor()
+	dir := a.monitorDir()
+	for _, d := range []string{"prometheus-data", "alertmanager-data"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return cfg, fmt.Errorf("creating %s: %w", dir, err)
+		}
+	}
+	if err := a.monitorFiles()(dir, a.adminAddr, cfg); err != nil {
+		return cfg, fmt.Errorf("writing the monitoring configuration in %s: %w", dir, err)
+	}
+	specs := []*child{
+		{name: "alertmanager", addr: cfg.AlertmanagerAddr, log: filepath.Join(dir, "alertmanager.log"), cmd: []string{cfg.Alertmanager,
+			"--config.file=" + filepath.Join(dir, "alertmanager.yml"), "--storage.path=" + filepath.Join(dir, "alertmanager-data"),
+			"--web.listen-address=" + cfg.AlertmanagerAddr, "--cluster.listen-address="}},
+		{name: "prometheus", addr: cfg.PrometheusAddr, log: filepath.Join(dir, "prometheus.log"), cmd: []string{cfg.Prometheus,
+			"--config.file=" + filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path=" + filepath.Join(dir, "prometheus-data"),
+			"--storage.tsdb.retention.time=15d", "--web.listen-address=" + cfg.PrometheusAddr, "--web.enable-lifecycle"}},
+	}
+	for _, c := range specs {
+		if err := checkFree(c.addr); err != nil {
+			return cfg, fmt.Errorf("starting %s: %w (choose another address with --%s-addr)", c.name, err, c.name)
+		}
+	}
+	a.monitor.mu.Lock()
+	a.monitor.cfg = cfg
+	for _, c := range specs {
+		c.start(a)
+		a.monitor.children = append(a.monitor.children, c)
+	}
+	a.monitor.mu.Unlock()
+	for _, c := range specs {
+		if err := c.waitReady(ctx); err != nil {
+			a.stopMonitor()
+			return cfg, err
+		}
+	}
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err == nil {
+		err = release.WriteAtomic(filepath.Join(dir, "monitor.json"), b)
+	}
+	return cfg, err
+}
+
+// monitorDown stops the stack and forgets it; it says whether it ran.
+func (a *Agent) monitorDown() bool {
+	a.monitor.op.Lock()
+	defer a.monitor.op.Unlock()
+	was := a.stopMonitor()
+	_ = os.Remove(filepath.Join(a.monitorDir(), "monitor.json"))
+	return was
+}
+
+// stopMonitor stops the stack's processes (the saved choice stays, for the next agent).
+func (a *Agent) stopMonitor() bool {
+	a.monitor.mu.Lock()
+	cs := a.monitor.children
+	a.monitor.children = nil
+	a.monitor.mu.Unlock()
+	for _, c := range cs {
+		c.stop()
+	}
+	return len(cs) > 0
+}
+
+// resumeMonitor starts the stack a previous agent ran.
+func (a *Agent) resumeMonitor(ctx context.Context) {
+	b, err := os.ReadFile(filepath.Join(a.monitorDir(), "monitor.json"))
+	if err != nil {
+		return
+	}
+	var cfg MonitorConfig
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		a.log().Error("reading the monitoring stack's settings", "err", err)
+		return
+	}
+	if _, err := a.monitorUp(ctx, cfg); err != nil {
+		a.log().Error("starting Prometheus and Alertmanager again (pyship monitor up)", "err", err)
+	}
+}
+
+func checkFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
+}
+
+// child is one supervised process of the stack: restarted with a growing delay when it exits.
+type child struct {
+	name, addr, log string
+	cmd             []string
+
+	mu   sync.Mutex
+	proc *os.Process
+	quit chan struct{}
+	done chan struct{}
+}
+
+func (c *child) start(a *Agent) {
+	c.quit, c.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(c.done)
+		const first, most = time.Second, 30 * time.Second
+		b := first
+		for {
+			began := time.Now()
+			err := c.run()
+			select {
+			case <-c.quit:
+				return
+			default:
+			}
+			a.log().Warn("monitoring process exited; restarting", "process", c.name, "err", err, "log", c.log, "in", b)
+			if time.Since(began) > time.Minute {
+				b = first
+			}
+			select {
+			case <-c.quit:
+				return
+			case <-time.After(b):
+			}
+			b = min(2*b, most)
+		}
+	}()
+}
+
+func (c *child) run() error {
+	logf, err := os.OpenFile(c.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(c.cmd[0], c.cmd[1:]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.proc = cmd.Process
+	c.mu.Unlock()
+	return cmd.Wait()
+}
+
+// stop ends the process (TERM, then KILL after 10 s) and its supervision.
+func (c *child) stop() {
+	close(c.quit)
+	c.mu.Lock()
+	p := c.proc
+	c.mu.Unlock()
+	if p != nil {
+		_ = syscall.Kill(-p.Pid, syscall.SIGTERM)
+	}
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		if p != nil {
+			_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
+		}
+		<-c.done
+	}
+}
+
+func (c *child) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	url := "http://" + c.addr + "/-/ready"
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			tail, _ := os.ReadFile(c.log)
+			if len(tail) > 2000 {
+				tail = tail[len(tail)-2000:]
+			}
+			return fmt.Errorf("%s did not become ready on %s within 60 s; its log %s ends with:\n%s", c.name, c.addr, c.log, tail)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,193 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/testsvc"
+)
+
+// monitorUp runs the real Prometheus and Alertmanager under the agent a on ports of the test.
+func monitorUp(t *testing.T, c *Client) MonitorConfig {
+	t.Helper()
+	svc := testsvc.Start(t, "prometheus")
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cfg, err := c.MonitorUp(ctx, MonitorConfig{
+		PrometheusAddr:   fmt.Sprintf("127.0.0.1:%d", testsvc.Port(t)),
+		AlertmanagerAddr: fmt.Sprintf("127.0.0.1:%d", testsvc.Port(t)),
+		Prometheus:       svc["PYSHIP_TEST_PROMETHEUS_BIN"],
+		Alertmanager:     svc["PYSHIP_TEST_ALERTMANAGER_BIN"],
+	})
+	if err != nil {
+		t.Fatalf("monitor up: %v", err)
+	}
+	t.Cleanup(func() { c.MonitorDown(context.Background()) })
+	return cfg
+}
+
+// postAlert posts a firing alert to the Alertmanager API, as Prometheus would.
+func postAlert(t *testing.T, am, name string) {
+	t.Helper()
+	body, _ := json.Marshal([]map[string]any{{
+		"labels":      map[string]string{"alertname": name, "severity": "page", "app": "stdapp"},
+		"annotations": map[string]string{"summary": "stdapp burns its error budget (test alert)"},
+	}})
+	resp, err := http.Post("http://"+am+"/api/v2/alerts", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("posting an alert to Alertmanager: %s", resp.Status)
+	}
+}
+
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func TestMonitorUpScrapesTheAgentAndShowsAlerts(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	c, a, shutdown := runAgent(t, home)
+	t.Cleanup(shutdown)
+	cfg := monitorUp(t, c)
+
+	// The real Prometheus scrapes the agent's /metrics.
+	q := "http://" + cfg.PrometheusAddr + "/api/v1/query?query=" + url.QueryEscape(`up{job="pyship"}`)
+	testsvc.Eventually(t, 60*time.Second, "Prometheus to scrape the agent (up == 1)", func() error {
+		var r struct {
+			Data struct {
+				Result []struct {
+					Metric map[string]string `json:"metric"`
+					Value  [2]any            `json:"value"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		if err := getJSON(q, &r); err != nil {
+			return err
+		}
+		if len(r.Data.Result) != 1 || r.Data.Result[0].Value[1] != "1" || r.Data.Result[0].Metric["instance"] != a.adminAddr {
+			return fmt.Errorf("up = %+v", r.Data.Result)
+		}
+		return nil
+	})
+
+	// A firing alert in Alertmanager shows on the status page.
+	postAlert(t, cfg.AlertmanagerAddr, "PyshipTestAlert")
+	testsvc.Eventually(t, 30*time.Second, "the status page to list the firing alert", func() error {
+		var page statusPage
+		if err := getJSON("http://"+a.adminAddr+"/status/data.json", &page); err != nil {
+			return err
+		}
+		if !page.Alerts.Configured || len(page.Alerts.Firing) != 1 || page.Alerts.Firing[0].Name != "PyshipTestAlert" ||
+			page.Alerts.Firing[0].Severity != "page" || page.Alerts.Firing[0].App != "stdapp" {
+			return fmt.Errorf("alerts = %+v", page.Alerts)
+		}
+		return nil
+	})
+
+	// monitor down stops both, and the page says none is configured.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if stopped, err := c.MonitorDown(ctx); err != nil || !stopped {
+		t.Fatalf("monitor down = %v, %v", stopped, err)
+	}
+	for _, addr := range []string{cfg.PrometheusAddr, cfg.AlertmanagerAddr} {
+		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			conn.Close()
+			t.Errorf("%s still answers after monitor down", addr)
+		}
+	}
+	var page statusPage
+	if err := getJSON("http://"+a.adminAddr+"/status/data.json", &page); err != nil || page.Alerts.Configured {
+		t.Errorf("after monitor down the page shows alerts %+v (%v)", page.Alerts, err)
+	}
+	if _, err := os.Stat(filepath.Join(home, "monitor", "monitor.json")); !os.IsNotExist(err) {
+		t.Errorf("monitor down left the saved settings: %v", err)
+	}
+	if stopped, err := c.MonitorDown(ctx); err != nil || stopped {
+		t.Errorf("a second monitor down = %v, %v; want nothing stopped", stopped, err)
+	}
+}
+
+func TestMonitorUpComesBackWithTheAgent(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	c, _, shutdown := runAgent(t, home)
+	cfg := monitorUp(t, c)
+	shutdown()
+	if conn, err := net.DialTimeout("tcp", cfg.PrometheusAddr, time.Second); err == nil {
+		conn.Close()
+		t.Fatalf("Prometheus outlived its agent")
+	}
+	c, _, shutdown = runAgent(t, home)
+	t.Cleanup(shutdown)
+	testsvc.Eventually(t, 60*time.Second, "the next agent to start Prometheus and Alertmanager again", func() error {
+		for _, addr := range []string{cfg.PrometheusAddr, cfg.AlertmanagerAddr} {
+			resp, err := http.Get("http://" + addr + "/-/ready")
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("%s: %s", addr, resp.Status)
+			}
+		}
+		return nil
+	})
+	if stopped, err := c.MonitorDown(t.Context()); err != nil || !stopped {
+		t.Errorf("monitor down = %v, %v", stopped, err)
+	}
+}
+
+func TestMonitorBinariesMissing(t *testing.T) {
+	empty := t.TempDir()
+	_, _, err := MonitorBinaries(empty)
+	if err == nil || !strings.Contains(err.Error(), "apt-get install prometheus prometheus-alertmanager") ||
+		!strings.Contains(err.Error(), "https://prometheus.io/download/") || !strings.Contains(err.Error(), "prometheus and alertmanager") {
+		t.Fatalf("MonitorBinaries with neither = %v", err)
+	}
+	// Debian's name for Alertmanager is found too.
+	for _, n := range []string{"prometheus", "prometheus-alertmanager"} {
+		if err := os.WriteFile(filepath.Join(empty, n), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prom, am, err := MonitorBinaries(empty)
+	if err != nil || prom != filepath.Join(empty, "prometheus") || am != filepath.Join(empty, "prometheus-alertmanager") {
+		t.Fatalf("MonitorBinaries = %q, %q, %v", prom, am, err)
+	}
+	// The agent refuses settings it cannot run, before starting anything.
+	a := &Agent{Home: t.TempDir()}
+	for _, cfg := range []MonitorConfig{
+		{Prometheus: "/nonexistent/prometheus", Alertmanager: am},
+		{Prometheus: prom, Alertmanager: am, PrometheusAddr: "127.0.0.1"},
+		{Prometheus: prom, Alertmanager: am, PrometheusAddr: "127.0.0.1:9093"},
+	} {
+		if _, err := a.monitorUp(t.Context(), cfg); err == nil {
+			t.Errorf("monitor up %+v succeeded", cfg)
+		} else if _, ok := a.monitor.running(); ok {
+			t.Errorf("monitor up %+v failed (%v) but left processes", cfg, err)
+		}
+	}
+}
