@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pyship/pyship/internal/local/release"
@@ -118,7 +119,7 @@ func (rt *app) updateDeploy(st rollout.Status, failure error) {
 		return
 	}
 	h.Phase, h.Message = string(st.Phase), st.Message
-	if st.Analysis != nil {
+	if st.Analysis != nil && !strings.Contains(st.Message, st.Analysis.Reason) {
 		h.Analysis = st.Analysis.Reason
 	}
 	if failure != nil {

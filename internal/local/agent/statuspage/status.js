@@ -29,9 +29,10 @@ function fmtTime(s) {
   const d = new Date(s);
   return isNaN(d) ? "" : d.toLocaleString();
 }
-function fmtClock(ms) {
+function fmtClock(ms, seconds) {
   const d = new Date(ms);
-  return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  const two = (n) => String(n).padStart(2, "0");
+  return two(d.getHours()) + ":" + two(d.getMinutes()) + (seconds ? ":" + two(d.getSeconds()) : "");
 }
 
 // chart draws the series [{name, pts: [[ms, value]]}] as lines on one SVG; the SVG's
@@ -58,8 +59,9 @@ function chart(title, series, fmt, now, span) {
   };
   label(L - 4, T + 8, "end", fmt(max / 1.1));
   label(L - 4, H - B, "end", fmt(0));
-  label(L, H - 6, "start", fmtClock(t0));
-  label(W - R, H - 6, "end", fmtClock(now));
+  const secs = span < 10 * 60 * 1000;
+  label(L, H - 6, "start", fmtClock(t0, secs));
+  label(W - R, H - 6, "end", fmtClock(now, secs));
   series.forEach((ser, i) => {
     if (ser.pts.length === 0) return;
     const pts = ser.pts.map((p) => x(p[0]).toFixed(1) + "," + y(p[1]).toFixed(1));
@@ -154,7 +156,7 @@ function renderApp(app, now, step) {
   const rels = Object.keys(hist).filter((k) => k !== "*").sort();
   let first = now;
   for (const k in hist) if (hist[k].length > 0 && hist[k][0][0] < first) first = hist[k][0][0];
-  const span = Math.max(now - first, 5 * 60 * 1000, 10 * step * 1000);
+  const span = Math.max(now - first, 30 * step * 1000);
   const per = (col) => rels.map((r) => ({ name: r, pts: hist[r].map((p) => [p[0], p[col]]) }));
   const all = hist["*"] || [];
   const charts = el("div", "charts");
