@@ -118,6 +118,7 @@ backed-up production service: detect, check, build an OCI image, push, deploy an
 		newSBOMCmd(s),
 		newRegistryCmd(s),
 		newBackupCmd(s),
+		newMonitorCmd(s),
 	)
 	registerCompletions(root)
 	return root

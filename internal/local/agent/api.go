@@ -45,7 +45,7 @@ func (a *Agent) handler() http.Handler {
 			httpError(w, http.StatusConflict, err)
 			return
 		}
-		writeJSON(w, cfg)
+		writeJSON(w, MonitorRunning{MonitorConfig: cfg, StatusPage: "http://" + a.adminAddr + "/status"})
 	})
 	mux.HandleFunc("POST /v1/monitor/down", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]bool{"stopped": a.monitorDown()})

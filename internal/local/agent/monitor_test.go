@@ -33,7 +33,10 @@ func monitorUp(t *testing.T, c *Client) MonitorConfig {
 		t.Fatalf("monitor up: %v", err)
 	}
 	t.Cleanup(func() { c.MonitorDown(context.Background()) })
-	return cfg
+	if !strings.HasSuffix(cfg.StatusPage, "/status") {
+		t.Errorf("monitor up names the status page %q", cfg.StatusPage)
+	}
+	return cfg.MonitorConfig
 }
 
 // postAlert posts a firing alert to the Alertmanager API, as Prometheus would.
@@ -178,8 +181,14 @@ func TestMonitorBinariesMissing(t *testing.T) {
 		t.Fatalf("MonitorBinaries = %q, %q, %v", prom, am, err)
 	}
 	// The agent refuses settings it cannot run, before starting anything.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
 	a := &Agent{Home: t.TempDir()}
 	for _, cfg := range []MonitorConfig{
+		{Prometheus: prom, Alertmanager: am, AlertmanagerAddr: busy.Addr().String(), PrometheusAddr: "127.0.0.1:1"},
 		{Prometheus: "/nonexistent/prometheus", Alertmanager: am},
 		{Prometheus: prom, Alertmanager: am, PrometheusAddr: "127.0.0.1"},
 		{Prometheus: prom, Alertmanager: am, PrometheusAddr: "127.0.0.1:9093"},
