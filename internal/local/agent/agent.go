@@ -54,7 +54,8 @@ type Agent struct {
 	HistoryStep time.Duration
 
 	// MonitorFiles writes the configuration of the Prometheus and Alertmanager that `pyship
-	// monitor up` runs (default: a scrape of the agent's /metrics and a route to nowhere).
+	// monitor up` runs (default MinimalMonitorFiles: a scrape of the agent's /metrics and a
+	// route to nowhere).
 	MonitorFiles MonitorFiles
 
 	// backupSlot lets one backup run at a time in the agent, bounding its memory.

@@ -239,6 +239,9 @@ func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progres
 	}
 	if final.Phase == rollout.Succeeded {
 		rt.startSchedule(m)
+		if err := a.refreshMonitor(a.ctx); err != nil {
+			progress(Event{Warning: "updating the monitoring configuration (pyship monitor up): " + err.Error()})
+		}
 	}
 	inUse := map[string]bool{}
 	for _, r := range rt.sup.List() {

@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/plan"
 	"sigs.k8s.io/yaml"
 )
 
@@ -97,32 +100,45 @@ func (c MonitorConfig) validate() error {
 	return nil
 }
 
-// MonitorFiles writes the configuration of the stack into dir: Prometheus scrapes the agent's
-// /metrics at admin and sends alerts to the Alertmanager. It is the one place the
-// configuration comes from; the SLO rules and the Alertmanager routes of internal/monitor
-// plug in here.
-type MonitorFiles func(dir, admin string, cfg MonitorConfig) error
+// MonitorInput is what the configuration of the stack is generated from.
+type MonitorInput struct {
+	// Dir is where the files go: prometheus.yml and alertmanager.yml, and rule files in
+	// rules/ (Prometheus loads rules/*.yml).
+	Dir string
+	// Admin is the agent's admin address serving /metrics.
+	Admin  string
+	Config MonitorConfig
+	// Plans are the plans of the stable release of each app the agent serves, by app name
+	// (their [monitor] objectives and [notify] webhook).
+	Plans map[string]*plan.Plan
+}
 
-// minimalMonitorFiles is a scrape of the agent every 5 s and an Alertmanager that routes
-// every alert nowhere (the status page still lists them as firing).
-func minimalMonitorFiles(dir, admin string, cfg MonitorConfig) error {
+// MonitorFiles writes the configuration of the stack. It is the one place the configuration
+// comes from: the SLO rules and the Alertmanager routes of internal/monitor plug in here. The
+// agent calls it at monitor up and after every deploy that changes a stable release, then has
+// Prometheus and Alertmanager reload.
+type MonitorFiles func(in MonitorInput) error
+
+// MinimalMonitorFiles is a scrape of the agent every 5 s and an Alertmanager that routes every
+// alert nowhere (the status page still lists them as firing); it writes no rules.
+func MinimalMonitorFiles(in MonitorInput) error {
 	prom := map[string]any{
 		"global": map[string]any{"scrape_interval": "5s", "evaluation_interval": "5s"},
 		"alerting": map[string]any{"alertmanagers": []any{
-			map[string]any{"static_configs": []any{map[string]any{"targets": []string{cfg.AlertmanagerAddr}}}},
+			map[string]any{"static_configs": []any{map[string]any{"targets": []string{in.Config.AlertmanagerAddr}}}},
 		}},
-		"rule_files": []string{filepath.Join(dir, "rules", "*.yml")},
+		"rule_files": []string{filepath.Join(in.Dir, "rules", "*.yml")},
 		"scrape_configs": []any{map[string]any{
 			"job_name":       "pyship",
 			"metrics_path":   "/metrics",
-			"static_configs": []any{map[string]any{"targets": []string{admin}}},
+			"static_configs": []any{map[string]any{"targets": []string{in.Admin}}},
 		}},
 	}
 	am := map[string]any{
 		"route":     map[string]any{"receiver": "none", "group_wait": "10s", "group_interval": "1m", "repeat_interval": "4h"},
 		"receivers": []any{map[string]any{"name": "none"}},
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(in.Dir, "rules"), 0o755); err != nil {
 		return err
 	}
 	for name, v := range map[string]any{"prometheus.yml": prom, "alertmanager.yml": am} {
@@ -130,7 +146,7 @@ func minimalMonitorFiles(dir, admin string, cfg MonitorConfig) error {
 		if err != nil {
 			return err
 		}
-		if err := release.WriteAtomic(filepath.Join(dir, name), b); err != nil {
+		if err := release.WriteAtomic(filepath.Join(in.Dir, name), b); err != nil {
 			return err
 		}
 	}
@@ -153,11 +169,61 @@ func (m *monitorStack) running() (MonitorConfig, bool) {
 
 func (a *Agent) monitorDir() string { return filepath.Join(a.Home, "monitor") }
 
-func (a *Agent) monitorFiles() MonitorFiles {
-	if a.MonitorFiles != nil {
-		return a.MonitorFiles
+// writeMonitorFiles generates the stack's configuration from the apps' stable releases.
+func (a *Agent) writeMonitorFiles(cfg MonitorConfig) error {
+	gen := a.MonitorFiles
+	if gen == nil {
+		gen = MinimalMonitorFiles
 	}
-	return minimalMonitorFiles
+	in := MonitorInput{Dir: a.monitorDir(), Admin: a.adminAddr, Config: cfg, Plans: map[string]*plan.Plan{}}
+	for _, n := range a.appNames() {
+		rt := a.app(n)
+		if rt == nil {
+			continue
+		}
+		rt.mu.Lock()
+		stable := rt.st.Stable
+		rt.mu.Unlock()
+		if m, err := rt.manifest(stable); stable != "" && err == nil {
+			in.Plans[n] = &m.Plan
+		}
+	}
+	if err := gen(in); err != nil {
+		return fmt.Errorf("writing the monitoring configuration in %s: %w", in.Dir, err)
+	}
+	return nil
+}
+
+// refreshMonitor regenerates the configuration of the running stack and has both processes
+// reload it (after a deploy changed a stable release).
+func (a *Agent) refreshMonitor(ctx context.Context) error {
+	a.monitor.op.Lock()
+	defer a.monitor.op.Unlock()
+	cfg, running := a.monitor.running()
+	if !running {
+		return nil
+	}
+	if err := a.writeMonitorFiles(cfg); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, addr := range []string{cfg.PrometheusAddr, cfg.AlertmanagerAddr} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/-/reload", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("reloading the configuration of %s: %w", addr, err)
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("reloading the configuration of %s: %s: %s", addr, resp.Status, bytes.TrimSpace(b))
+		}
+	}
+	return nil
 }
 
 // monitorUp (re)starts the stack with cfg and waits until both answer /-/ready. The choice
@@ -176,8 +242,8 @@ func (a *Agent) monitorUp(ctx context.Context, cfg MonitorConfig) (MonitorConfig
 			return cfg, fmt.Errorf("creating %s: %w", dir, err)
 		}
 	}
-	if err := a.monitorFiles()(dir, a.adminAddr, cfg); err != nil {
-		return cfg, fmt.Errorf("writing the monitoring configuration in %s: %w", dir, err)
+	if err := a.writeMonitorFiles(cfg); err != nil {
+		return cfg, err
 	}
 	specs := []*child{
 		{name: "alertmanager", addr: cfg.AlertmanagerAddr, log: filepath.Join(dir, "alertmanager.log"), cmd: []string{cfg.Alertmanager,

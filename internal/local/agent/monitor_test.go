@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/testsvc"
+	"sigs.k8s.io/yaml"
 )
 
 // monitorUp runs the real Prometheus and Alertmanager under the agent a on ports of the test.
@@ -130,6 +131,71 @@ func TestMonitorUpScrapesTheAgentAndShowsAlerts(t *testing.T) {
 	}
 	if stopped, err := c.MonitorDown(ctx); err != nil || stopped {
 		t.Errorf("a second monitor down = %v, %v; want nothing stopped", stopped, err)
+	}
+}
+
+// promQuery returns the labels and value of each series of an instant query.
+func promQuery(prom, q string) ([]map[string]string, error) {
+	var r struct {
+		Data struct {
+			Result []struct {
+				Metric map[string]string `json:"metric"`
+				Value  [2]any            `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := getJSON("http://"+prom+"/api/v1/query?query="+url.QueryEscape(q), &r); err != nil {
+		return nil, err
+	}
+	var out []map[string]string
+	for _, s := range r.Data.Result {
+		m := s.Metric
+		m["__value__"], _ = s.Value[1].(string)
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// The stack's configuration is generated from the apps' stable releases through
+// Agent.MonitorFiles, again after each deploy, and Prometheus reloads it.
+func TestMonitorConfigFollowsDeploys(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	gen := func(in MonitorInput) error {
+		if err := MinimalMonitorFiles(in); err != nil {
+			return err
+		}
+		var rules []map[string]any
+		for name, p := range in.Plans {
+			rules = append(rules, map[string]any{"record": "pyship_test_app_info", "expr": "vector(1)",
+				"labels": map[string]string{"app": name, "version": p.Version}})
+		}
+		b, err := yaml.Marshal(map[string]any{"groups": []any{map[string]any{"name": "test", "rules": rules}}})
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(in.Dir, "rules", "apps.yml"), b, 0o644)
+	}
+	c, _, shutdown := runAgent(t, home, func(a *Agent) { a.MonitorFiles = gen })
+	t.Cleanup(func() {
+		c.Act(context.Background(), "stdapp", "stop")
+		shutdown()
+	})
+	cfg := monitorUp(t, c)
+	pub := port(t)
+	for _, v := range []string{"v1", "v2"} {
+		m := build(t, home, stdlibPlan(stdlibApp(t, ""), v, "rolling", pub))
+		deploy(t, c, m)
+		testsvc.Eventually(t, 60*time.Second, "Prometheus to evaluate the rules generated for "+v, func() error {
+			got, err := promQuery(cfg.PrometheusAddr, "pyship_test_app_info")
+			if err != nil {
+				return err
+			}
+			if len(got) != 1 || got[0]["app"] != "stdapp" || got[0]["version"] != v {
+				return fmt.Errorf("pyship_test_app_info = %v", got)
+			}
+			return nil
+		})
 	}
 }
 
