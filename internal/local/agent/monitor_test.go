@@ -77,21 +77,13 @@ func TestMonitorUpScrapesTheAgentAndShowsAlerts(t *testing.T) {
 	cfg := monitorUp(t, c)
 
 	// The real Prometheus scrapes the agent's /metrics.
-	q := "http://" + cfg.PrometheusAddr + "/api/v1/query?query=" + url.QueryEscape(`up{job="pyship"}`)
 	testsvc.Eventually(t, 60*time.Second, "Prometheus to scrape the agent (up == 1)", func() error {
-		var r struct {
-			Data struct {
-				Result []struct {
-					Metric map[string]string `json:"metric"`
-					Value  [2]any            `json:"value"`
-				} `json:"result"`
-			} `json:"data"`
-		}
-		if err := getJSON(q, &r); err != nil {
+		got, err := promQuery(cfg.PrometheusAddr, `up{job="pyship"}`)
+		if err != nil {
 			return err
 		}
-		if len(r.Data.Result) != 1 || r.Data.Result[0].Value[1] != "1" || r.Data.Result[0].Metric["instance"] != a.adminAddr {
-			return fmt.Errorf("up = %+v", r.Data.Result)
+		if len(got) != 1 || got[0]["__value__"] != "1" || got[0]["instance"] != a.adminAddr {
+			return fmt.Errorf("up = %v", got)
 		}
 		return nil
 	})
