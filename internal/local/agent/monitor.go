@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -254,6 +255,8 @@ func (a *Agent) monitorUp(ctx context.Context, cfg MonitorConfig) (MonitorConfig
 			"--storage.tsdb.retention.time=15d", "--web.listen-address=" + cfg.PrometheusAddr, "--web.enable-lifecycle"}},
 	}
 	for _, c := range specs {
+		c.pidFile = filepath.Join(dir, c.name+".pid")
+		c.endStale(dir)
 		if err := checkFree(c.addr); err != nil {
 			return cfg, fmt.Errorf("starting %s: %w (choose another address with --%s-addr)", c.name, err, c.name)
 		}
@@ -327,6 +330,9 @@ func checkFree(addr string) error {
 type child struct {
 	name, addr, log string
 	cmd             []string
+	// pidFile records the running process, so that the next agent ends it when this one was
+	// killed without stopping it.
+	pidFile string
 
 	mu   sync.Mutex
 	proc *os.Process
@@ -377,7 +383,39 @@ func (c *child) run() error {
 	c.mu.Lock()
 	c.proc = cmd.Process
 	c.mu.Unlock()
-	return cmd.Wait()
+	if err := release.WriteAtomic(c.pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n")); err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return err
+	}
+	err = cmd.Wait()
+	_ = os.Remove(c.pidFile)
+	return err
+}
+
+// endStale ends the process a previous agent started from the configuration in dir and left
+// running (that agent was killed): it would hold the address. A pid whose command line names
+// another configuration is someone else's and stays.
+func (c *child) endStale(dir string) {
+	b, err := os.ReadFile(c.pidFile)
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !bytes.Contains(cmdline, []byte("--config.file="+filepath.Join(dir, c.name+".yml"))) {
+		return
+	}
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	_ = os.Remove(c.pidFile)
 }
 
 // stop ends the process (TERM, then KILL after 10 s) and its supervision.

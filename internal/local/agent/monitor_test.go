@@ -10,7 +10,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -256,5 +258,55 @@ func TestMonitorBinariesMissing(t *testing.T) {
 		} else if _, ok := a.monitor.running(); ok {
 			t.Errorf("monitor up %+v failed (%v) but left processes", cfg, err)
 		}
+	}
+}
+
+// An agent killed without stopping its stack leaves Prometheus and Alertmanager running: the
+// next agent ends them and starts its own, instead of failing on their addresses.
+func TestMonitorEndsTheStaleStackOfAKilledAgent(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	c, a, shutdown := runAgent(t, home)
+	cfg := monitorUp(t, c)
+	pids := func() map[string]int {
+		out := map[string]int{}
+		for _, n := range []string{"prometheus", "alertmanager"} {
+			b, _ := os.ReadFile(filepath.Join(home, "monitor", n+".pid"))
+			out[n], _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		return out
+	}
+	old := pids()
+	// What a kill -9 of the agent leaves: the processes run on, unsupervised.
+	a.monitor.mu.Lock()
+	for _, ch := range a.monitor.children {
+		close(ch.quit)
+	}
+	a.monitor.children = nil
+	a.monitor.mu.Unlock()
+	shutdown()
+	for n, pid := range old {
+		if pid == 0 || syscall.Kill(pid, 0) != nil {
+			t.Fatalf("the %s process (pid %d) does not run on after its agent", n, pid)
+		}
+	}
+	c, _, shutdown = runAgent(t, home)
+	t.Cleanup(shutdown)
+	testsvc.Eventually(t, 60*time.Second, "the next agent to replace the stale processes", func() error {
+		now := pids()
+		for n, pid := range now {
+			if pid == 0 || pid == old[n] || syscall.Kill(old[n], 0) == nil {
+				return fmt.Errorf("%s: pid %d, was %d", n, pid, old[n])
+			}
+		}
+		resp, err := http.Get("http://" + cfg.PrometheusAddr + "/-/ready")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+	if stopped, err := c.MonitorDown(t.Context()); err != nil || !stopped {
+		t.Errorf("monitor down = %v, %v", stopped, err)
 	}
 }
