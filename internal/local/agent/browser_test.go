@@ -200,3 +200,50 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Errorf("the page logged %d error(s):\n%s", len(errs), strings.Join(errs, "\n"))
 	}
 }
+
+// Text from users' specs (here a release's version) shows as text: the page parses none of it
+// as HTML, and no script of it runs.
+func TestStatusPageShowsHostileTextAsText(t *testing.T) {
+	t.Parallel()
+	br := newBrowser(t)
+	home := newHome(t)
+	c, a, shutdown := runAgent(t, home)
+	t.Cleanup(func() {
+		c.Act(context.Background(), "stdapp", "stop")
+		shutdown()
+	})
+	const hostile = `v1<img src=x onerror="console.error('injected')"><script>console.error('injected')</script>`
+	p := stdlibPlan(stdlibApp(t, ""), hostile, "rolling", port(t))
+	p.Deploy.Replicas = 1
+	if ev := deploy(t, c, build(t, home, p)); ev.Final.Phase != rollout.Succeeded {
+		t.Fatalf("deploy: %+v", ev.Final)
+	}
+	if err := chromedp.Do(br.ctx, chromedp.Navigate("http://"+a.adminAddr+"/status")); err != nil {
+		t.Fatal(err)
+	}
+	type seen struct {
+		Version string `json:"version"`
+		Images  int    `json:"images"`
+		Scripts int    `json:"scripts"`
+	}
+	testsvc.Eventually(t, 30*time.Second, "the page to show the release's version", func() error {
+		got, err := chromedp.Run(br.ctx, chromedp.Evaluate[seen](`(() => {
+  const cell = document.querySelector("article.app table tbody tr td:nth-child(2)");
+  return {version: cell ? cell.textContent : "", images: document.querySelectorAll("img").length,
+    scripts: document.querySelectorAll("script").length};
+})()`))
+		if err != nil {
+			return err
+		}
+		if got.Version != hostile {
+			return fmt.Errorf("the version cell reads %q", got.Version)
+		}
+		if got.Images != 0 || got.Scripts != 1 {
+			t.Fatalf("the version was parsed as HTML: %d img and %d script elements", got.Images, got.Scripts)
+		}
+		return nil
+	})
+	if errs := br.errors(); len(errs) > 0 {
+		t.Errorf("the page logged %d error(s):\n%s", len(errs), strings.Join(errs, "\n"))
+	}
+}
