@@ -470,11 +470,3 @@ func TestProjectDirMistakesSaidTheSameByEveryVerb(t *testing.T) {
 		t.Errorf("plan --output json of a missing DIR: stdout %q (%v)", r.out, err)
 	}
 }
-
-func TestMonitorUpSaysHowToInstall(t *testing.T) {
-	t.Setenv("PATH", t.TempDir())
-	r := run(t, "monitor", "up", "--home", t.TempDir())
-	if r.code == 0 || !strings.Contains(r.err, "apt-get install prometheus prometheus-alertmanager") || !strings.Contains(r.err, "--prometheus and --alertmanager") {
-		t.Fatalf("monitor up without the binaries: exit %d, stderr %q", r.code, r.err)
-	}
-}
