@@ -132,7 +132,7 @@ func (a *Agent) pageData(ctx context.Context) statusPage {
 		pa := pageApp{App: n, URL: st.URL, Stable: st.Stable, Stopped: st.Stopped, Backup: st.Backup,
 			Release: []pageRelease{}, History: map[string][][6]float64{}, Deploys: []DeployRecord{}}
 		if d := st.Deploy; d != nil {
-			pa.Deploy = &pageDeploy{Release: d.Spec.Release, Phase: string(d.Phase), Message: d.Message}
+			pa.Deploy = &pageDeploy{Release: d.Spec.Release, Phase: string(d.Phase), Message: rt.redact(d.Message)}
 		}
 		for _, r := range st.Releases {
 			pr := pageRelease{ID: r.ID, Version: r.Version, Weight: r.Weight, Replicas: []pageReplica{}, Rate: r.Rate, ErrorRate: r.ErrorRate,
