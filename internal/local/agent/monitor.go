@@ -165,6 +165,15 @@ func (m *monitorStack) running() (MonitorConfig, bool) {
 	return m.cfg, len(m.children) > 0
 }
 
+// prometheusURL is the address of the Prometheus that `pyship monitor up` runs ("" when none
+// runs): the default Prometheus of the local target's analyses.
+func (a *Agent) prometheusURL() string {
+	if cfg, ok := a.monitor.running(); ok {
+		return "http://" + cfg.PrometheusAddr
+	}
+	return ""
+}
+
 func (a *Agent) monitorDir() string { return filepath.Join(a.Home, "monitor") }
 
 // writeMonitorFiles generates the stack's configuration from the apps' stable releases.

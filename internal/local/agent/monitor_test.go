@@ -97,7 +97,7 @@ func TestMonitorUpScrapesTheAgentAndShowsAlerts(t *testing.T) {
 		if err := getJSON("http://"+a.adminAddr+"/status/data.json", &page); err != nil {
 			return err
 		}
-		if !page.Alerts.Configured || len(page.Alerts.Firing) != 1 || page.Alerts.Firing[0].Name != "PyshipTestAlert" ||
+		if !page.Alerts.Configured || page.Alerts.Prometheus != "http://"+cfg.PrometheusAddr || len(page.Alerts.Firing) != 1 || page.Alerts.Firing[0].Name != "PyshipTestAlert" ||
 			page.Alerts.Firing[0].Severity != "page" || page.Alerts.Firing[0].App != "stdapp" {
 			return fmt.Errorf("alerts = %+v", page.Alerts)
 		}

@@ -166,8 +166,10 @@ func (a *Agent) pageData(ctx context.Context) statusPage {
 // alertsState is what the status page shows of Alertmanager.
 type alertsState struct {
 	// Configured says an Alertmanager runs under the agent (pyship monitor up).
-	Configured bool          `json:"configured"`
-	URL        string        `json:"url,omitempty"`
+	Configured bool   `json:"configured"`
+	URL        string `json:"url,omitempty"`
+	// Prometheus is the URL of the Prometheus that monitor up runs beside it.
+	Prometheus string        `json:"prometheus,omitempty"`
 	Error      string        `json:"error,omitempty"`
 	Firing     []firingAlert `json:"firing"`
 }
@@ -191,6 +193,7 @@ func (a *Agent) firingAlerts(ctx context.Context) alertsState {
 	}
 	out.Configured = true
 	out.URL = "http://" + cfg.AlertmanagerAddr
+	out.Prometheus = a.prometheusURL()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, out.URL+"/api/v2/alerts?active=true&silenced=false&inhibited=false", nil)

@@ -109,21 +109,36 @@ function phaseKind(p) {
   return "warn";
 }
 
+function link(url) {
+  const a = el("a", null, url);
+  a.href = url;
+  return a;
+}
+
 function renderAlerts(a) {
   const box = document.getElementById("alerts-body");
   box.replaceChildren();
   box.className = "";
+  if (a && a.configured) {
+    const p = el("p", "muted", "Alertmanager ");
+    p.appendChild(link(a.url));
+    if (a.prometheus) {
+      p.appendChild(document.createTextNode(" · Prometheus "));
+      p.appendChild(link(a.prometheus));
+    }
+    box.appendChild(p);
+  }
   if (!a || !a.configured) {
     box.className = "muted";
     box.textContent = "No Alertmanager is configured: `pyship monitor up` runs Prometheus and Alertmanager under the agent.";
     return;
   }
   if (a.error) {
-    box.appendChild(el("p", "error", "Alertmanager at " + a.url + " did not answer: " + a.error));
+    box.appendChild(el("p", "error", "Alertmanager did not answer: " + a.error));
     return;
   }
   if (!a.firing || a.firing.length === 0) {
-    box.appendChild(el("p", "muted", "None firing (Alertmanager " + a.url + ")."));
+    box.appendChild(el("p", "muted", "None firing."));
     return;
   }
   box.appendChild(table(
