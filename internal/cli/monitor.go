@@ -12,12 +12,15 @@ import (
 func newMonitorCmd(s *streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "monitor",
-		Short: "Generate the app's monitoring: SLO rules and alerts, Alertmanager and Prometheus configuration",
-		Long: `monitor turns the spec's [monitor] objectives into Prometheus recording rules and
+		Short: "Monitoring: SLO rules, alerts and dashboards as files; Prometheus and Alertmanager under the local agent",
+		Long: `monitor render turns the spec's [monitor] objectives into Prometheus recording rules and
 multi-window, multi-burn-rate alerts, routes the alerts to [notify] webhook through Alertmanager,
-and scrapes the local agent's /metrics. See docs/monitoring.md.`,
+scrapes the local agent's /metrics and writes the app's Grafana dashboard. The agent always serves
+a read-only status page on its admin address (http://127.0.0.1:9180/status by default);
+` + "`pyship monitor up`" + ` adds a real Prometheus scraping the agent and an Alertmanager, whose firing
+alerts the page shows. See docs/monitoring.md.`,
 	}
-	cmd.AddCommand(newMonitorRenderCmd(s))
+	cmd.AddCommand(newMonitorRenderCmd(s), newMonitorUpCmd(s), newMonitorDownCmd(s))
 	return cmd
 }
 

@@ -1,5 +1,11 @@
 package monitor
 
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
+
 // AlertmanagerConfig is the part of Alertmanager's configuration file pyship writes.
 type AlertmanagerConfig struct {
 	Route     Route      `json:"route" yaml:"route"`
@@ -13,6 +19,9 @@ type Route struct {
 	GroupWait      string   `json:"group_wait,omitempty" yaml:"group_wait,omitempty"`
 	GroupInterval  string   `json:"group_interval,omitempty" yaml:"group_interval,omitempty"`
 	RepeatInterval string   `json:"repeat_interval,omitempty" yaml:"repeat_interval,omitempty"`
+	// Matchers and Routes: child routes, each taking the alerts its matchers select.
+	Matchers []string `json:"matchers,omitempty" yaml:"matchers,omitempty"`
+	Routes   []Route  `json:"routes,omitempty" yaml:"routes,omitempty"`
 }
 
 // Receiver is where alerts go; one with no configuration drops them.
@@ -45,17 +54,38 @@ const (
 func Alertmanager(webhook string) AlertmanagerConfig {
 	c := AlertmanagerConfig{Route: Route{Receiver: ReceiverNone, GroupBy: []string{"alertname", "app", "slo"},
 		GroupWait: "30s", GroupInterval: "5m", RepeatInterval: "4h"}}
+	c.Receivers = []Receiver{{Name: ReceiverNone}}
 	if webhook == "" {
-		c.Receivers = []Receiver{{Name: ReceiverNone}}
 		return c
 	}
 	c.Route.Receiver = ReceiverWebhook
-	c.Receivers = []Receiver{{Name: ReceiverWebhook, SlackConfigs: []SlackConfig{{
+	c.Receivers = []Receiver{webhookReceiver(ReceiverWebhook, webhook)}
+	return c
+}
+
+// AlertmanagerApps routes the alerts of each app (by its app label) to that app's webhook,
+// for an Alertmanager serving several apps (the local agent's); apps without one, and alerts
+// of no app, go to a receiver that drops them.
+func AlertmanagerApps(webhooks map[string]string) AlertmanagerConfig {
+	c := Alertmanager("")
+	for _, app := range slices.Sorted(maps.Keys(webhooks)) {
+		if webhooks[app] == "" {
+			continue
+		}
+		name := ReceiverWebhook + "-" + app
+		c.Route.Routes = append(c.Route.Routes, Route{Receiver: name, Matchers: []string{fmt.Sprintf("app=%q", app)}})
+		c.Receivers = append(c.Receivers, webhookReceiver(name, webhooks[app]))
+	}
+	return c
+}
+
+// webhookReceiver posts to a Slack-compatible webhook.
+func webhookReceiver(name, webhook string) Receiver {
+	return Receiver{Name: name, SlackConfigs: []SlackConfig{{
 		APIURL:       webhook,
 		Username:     "pyship",
 		Title:        `[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.app }}{{ with .CommonLabels.slo }} ({{ . }}){{ end }}`,
 		Text:         `{{ range .Alerts }}{{ .Annotations.summary }}. {{ .Annotations.description }}` + "\n" + `{{ end }}`,
 		SendResolved: true,
-	}}}}
-	return c
+	}}}
 }

@@ -27,7 +27,7 @@ func ExampleRules() {
 	// pyship-slo-shop pyship_slo:sli_error:ratio_rate3d map[slo:availability]
 	// pyship-slo-shop pyship_slo:objective:ratio map[app:shop slo:availability]
 	// pyship-slo-shop pyship_slo:error_budget_remaining:ratio map[slo:availability]
-	// pyship-alerts-shop PyshipSLOBurnFast map[severity:page slo:availability]
-	// pyship-alerts-shop PyshipSLOBurnSlow map[severity:ticket slo:availability]
-	// pyship-alerts-shop PyshipAppDown map[severity:page]
+	// pyship-alerts-shop PyshipSLOBurnFast map[app:shop severity:page slo:availability]
+	// pyship-alerts-shop PyshipSLOBurnSlow map[app:shop severity:ticket slo:availability]
+	// pyship-alerts-shop PyshipAppDown map[app:shop severity:page]
 }

@@ -2,9 +2,12 @@ package monitor
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/google/renameio/v2"
 	"github.com/pyship/pyship/internal/plan"
@@ -36,6 +39,9 @@ type Options struct {
 	Alertmanager string
 	// Interval is the scrape and rule evaluation interval (default 15s).
 	Interval string
+	// ExtraRuleFiles are more rule files (globs, relative to the configuration's folder)
+	// Prometheus loads beside rules.yml: the user's own rules.
+	ExtraRuleFiles []string
 	// Dashboard renders the app's Grafana dashboard; nil leaves dashboard.json out. It is the
 	// seam for internal/monitor/dashboard (dashboard.JSON).
 	Dashboard func(p *plan.Plan) ([]byte, error)
@@ -58,21 +64,13 @@ func Files(p *plan.Plan, o Options) ([]File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generating the rules of %s: %w", p.Name, err)
 	}
-	var files []File
-	for _, a := range []struct {
-		name    string
-		v       any
-		private bool
-	}{
+	files, err := yamlFiles([]yamlFile{
 		{RulesFile, rules, false},
 		{AlertmanagerFile, Alertmanager(p.NotifyWebhook), p.NotifyWebhook != ""},
 		{PrometheusFile, Prometheus(ScrapeOptions{Agent: o.Agent, Alertmanager: o.Alertmanager, RuleFiles: []string{RulesFile}, Interval: o.Interval}), false},
-	} {
-		data, err := marshalYAML(a.v)
-		if err != nil {
-			return nil, fmt.Errorf("writing %s: %w", a.name, err)
-		}
-		files = append(files, File{Name: a.name, Data: data, Private: a.private})
+	})
+	if err != nil {
+		return nil, err
 	}
 	if o.Dashboard != nil {
 		data, err := o.Dashboard(p)
@@ -80,6 +78,50 @@ func Files(p *plan.Plan, o Options) ([]File, error) {
 			return nil, fmt.Errorf("generating the dashboard of %s: %w", p.Name, err)
 		}
 		files = append(files, File{Name: DashboardFile, Data: data})
+	}
+	return files, nil
+}
+
+// StackFiles returns the configuration of one Prometheus and one Alertmanager serving every
+// app of the local agent (plans by app name): rules.yml with each app's SLO rules, burn-rate
+// alerts and PyshipAppDown, alertmanager.yml routing each app's alerts to its [notify]
+// webhook, and prometheus.yml scraping the agent at o.Agent. `pyship monitor up` runs them.
+func StackFiles(plans map[string]*plan.Plan, o Options) ([]File, error) {
+	o.Interval = cmp.Or(o.Interval, "15s")
+	var rules RuleFile
+	webhooks := map[string]string{}
+	for _, app := range slices.Sorted(maps.Keys(plans)) {
+		p := plans[app]
+		r, err := Rules(app, p.Monitor, RuleOptions{AppDown: true})
+		if err != nil {
+			return nil, fmt.Errorf("generating the rules of %s: %w", app, err)
+		}
+		rules.Groups = append(rules.Groups, r.Groups...)
+		webhooks[app] = p.NotifyWebhook
+	}
+	return yamlFiles([]yamlFile{
+		{RulesFile, rules, false},
+		{AlertmanagerFile, AlertmanagerApps(webhooks), true}, // webhook URLs are credentials
+		{PrometheusFile, Prometheus(ScrapeOptions{Agent: o.Agent, Alertmanager: o.Alertmanager,
+			RuleFiles: append([]string{RulesFile}, o.ExtraRuleFiles...), Interval: o.Interval}), false},
+	})
+}
+
+// yamlFile is a generated file before it is written as YAML; private ones are 0600.
+type yamlFile struct {
+	name    string
+	v       any
+	private bool
+}
+
+func yamlFiles(in []yamlFile) ([]File, error) {
+	files := make([]File, 0, len(in))
+	for _, a := range in {
+		data, err := marshalYAML(a.v)
+		if err != nil {
+			return nil, fmt.Errorf("writing %s: %w", a.name, err)
+		}
+		files = append(files, File{Name: a.name, Data: data, Private: a.private})
 	}
 	return files, nil
 }

@@ -120,3 +120,49 @@ func TestWriteFilesAllOrNothing(t *testing.T) {
 		t.Errorf("left %d files, want only rules.yml", len(entries))
 	}
 }
+
+// The local agent's stack serves several apps: one rules file with every app's groups, each
+// app's alerts routed to its own webhook (checked with amtool's route tester), and apps
+// without a webhook dropped.
+func TestStackFilesPassTheRealTools(t *testing.T) {
+	env := testsvc.Start(t, "prometheus")
+	promtool := env["PYSHIP_TEST_PROMTOOL"]
+	amtool := filepath.Join(filepath.Dir(env["PYSHIP_TEST_ALERTMANAGER_BIN"]), "amtool")
+	plans := map[string]*plan.Plan{
+		"shop":  {Name: "shop", NotifyWebhook: "https://hooks.example/shop", Monitor: &plan.Monitor{Window: "28d", Availability: 99.9}},
+		"blog":  {Name: "blog", NotifyWebhook: "https://hooks.example/blog"},
+		"batch": {Name: "batch"},
+	}
+	dir := t.TempDir()
+	files, err := monitor.StackFiles(plans, monitor.Options{Agent: "127.0.0.1:9180", Alertmanager: "127.0.0.1:9093", ExtraRuleFiles: []string{"rules/*.yml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := monitor.WriteFiles(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile(filepath.Join(dir, monitor.RulesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{"pyship-slo-shop", "pyship-alerts-shop", "pyship-alerts-blog", "pyship-alerts-batch"} {
+		if !strings.Contains(string(rules), "name: "+g+"\n") {
+			t.Errorf("rules.yml has no group %s:\n%s", g, rules)
+		}
+	}
+	for _, c := range [][]string{
+		{promtool, "check", "rules", filepath.Join(dir, monitor.RulesFile)},
+		{promtool, "check", "config", filepath.Join(dir, monitor.PrometheusFile)},
+		{amtool, "check-config", filepath.Join(dir, monitor.AlertmanagerFile)},
+	} {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil || !strings.Contains(string(out), "SUCCESS") {
+			t.Errorf("%s: %v\n%s", strings.Join(c, " "), err, out)
+		}
+	}
+	for app, want := range map[string]string{"shop": monitor.ReceiverWebhook + "-shop", "blog": monitor.ReceiverWebhook + "-blog", "batch": monitor.ReceiverNone} {
+		out, err := exec.Command(amtool, "config", "routes", "test", "--config.file="+filepath.Join(dir, monitor.AlertmanagerFile), "alertname=PyshipSLOBurnFast", "app="+app).Output()
+		if err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("an alert of %s goes to %q (%v), want %s", app, strings.TrimSpace(string(out)), err, want)
+		}
+	}
+}

@@ -210,7 +210,7 @@ func Rules(app string, m *plan.Monitor, o RuleOptions) (RuleFile, error) {
 			Expr: fmt.Sprintf("%s (pyship_replica_ready{%s}) < 1\nor (absent(pyship_replica_ready{%s}) and on () (up{job=%q} == 0))",
 				sc.by("max"), sel, sel, ScrapeJob),
 			For:    "2m",
-			Labels: map[string]string{"severity": "page"},
+			Labels: map[string]string{"severity": "page", "app": app}, // also when absent() has no app label
 			Annotations: map[string]string{
 				"summary":     fmt.Sprintf("%s has no ready replica", app),
 				"description": fmt.Sprintf("No replica of %s has passed its readiness check for 2 minutes, or the agent's /metrics cannot be scraped: the app answers 503 or not at all. See `pyship status` and `pyship logs`.", app),
@@ -262,7 +262,7 @@ func burnRateAlerts(app string, s SLO, window time.Duration, windowText string) 
 		budgetLeft := fmt.Sprintf("{{ with query %q }}{{ . | first | value | humanizePercentage }}{{ end }}", left)
 		timeLeft := fmt.Sprintf("{{ with query %q }}{{ with query %q }}{{ . | first | value | humanizeDuration }}{{ end }}{{ else }}none: the budget is spent{{ end }}", left+" > 0", exhaustion)
 		return Rule{Alert: name, Expr: strings.Join(conds, "\nor\n"),
-			Labels: map[string]string{"severity": severity, "slo": s.Name},
+			Labels: map[string]string{"severity": severity, "slo": s.Name, "app": app},
 			Annotations: map[string]string{
 				"summary": fmt.Sprintf("%s is burning its %s error budget %s", app, s.Name, speed),
 				"description": fmt.Sprintf("Objective: %s over %s (error budget %s). Error ratio over the alert's long window: {{ $value | humanizePercentage }}. "+

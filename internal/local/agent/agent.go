@@ -49,6 +49,15 @@ type Agent struct {
 	// BackupClock times the apps' backup schedules (default the wall clock).
 	BackupClock schedule.Clock
 
+	// HistoryStep is how often the status page's history samples each app's traffic (default
+	// 5 s; it keeps 720 points, an hour at the default).
+	HistoryStep time.Duration
+
+	// MonitorFiles writes the configuration of the Prometheus and Alertmanager that `pyship
+	// monitor up` runs (default StackFiles: the apps' SLO rules and alerts, each app's
+	// alerts to its webhook, a scrape of the agent's /metrics).
+	MonitorFiles MonitorFiles
+
 	// backupSlot lets one backup run at a time in the agent, bounding its memory.
 	backupSlot chan struct{}
 
@@ -57,6 +66,7 @@ type Agent struct {
 	apps      map[string]*app
 	edge      *router // the shared edge's process, once an app names hosts
 	adminAddr string
+	monitor   monitorStack
 }
 
 func (a *Agent) log() *slog.Logger {
@@ -67,6 +77,13 @@ func (a *Agent) log() *slog.Logger {
 }
 
 func (a *Agent) paths() release.Paths { return release.Paths{Home: a.Home} }
+
+func (a *Agent) historyStep() time.Duration {
+	if a.HistoryStep > 0 {
+		return a.HistoryStep
+	}
+	return defaultHistoryStep
+}
 
 func (a *Agent) bindHost() string { return a.BindHost }
 
@@ -154,6 +171,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	adminSrv := &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go adminSrv.Serve(admin)
 	go a.housekeep(ctx)
+	go a.resumeMonitor(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log().Info("agent ready", "home", a.Home, "socket", sock, "admin", a.adminAddr)
@@ -165,6 +183,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer cancel()
 	_ = srv.Shutdown(sctx)
 	_ = adminSrv.Shutdown(sctx)
+	a.stopMonitor()
 	a.mu.Lock()
 	apps := a.apps
 	a.mu.Unlock()
@@ -339,7 +358,13 @@ func (a *Agent) housekeep(ctx context.Context) {
 		for _, n := range a.appNames() {
 			rt := a.app(n)
 			rt.proxy.check()
-			rt.samples.add(rt, a.Clock.Now())
+			if cum, err := rt.cumulative(); err == nil {
+				now := a.Clock.Now()
+				rt.samples.add(cum, now)
+				if rt.history.due(now) {
+					rt.history.add(now, cum)
+				}
+			}
 			if !rt.deploying.TryLock() {
 				continue
 			}

@@ -34,6 +34,22 @@ func (a *Agent) handler() http.Handler {
 	})
 	mux.HandleFunc("POST /v1/apps/{app}/{verb}", a.handleVerb)
 	mux.HandleFunc("GET /v1/apps/{app}/logs", a.handleLogs)
+	mux.HandleFunc("POST /v1/monitor/up", func(w http.ResponseWriter, r *http.Request) {
+		var cfg MonitorConfig
+		if err := json.NewDecoder(r.Body).Decode(&cfg); err != nil {
+			httpError(w, http.StatusBadRequest, fmt.Errorf("decoding the monitor request: %w", err))
+			return
+		}
+		cfg, err := a.monitorUp(r.Context(), cfg)
+		if err != nil {
+			httpError(w, http.StatusConflict, err)
+			return
+		}
+		writeJSON(w, MonitorRunning{MonitorConfig: cfg, StatusPage: "http://" + a.adminAddr + "/status"})
+	})
+	mux.HandleFunc("POST /v1/monitor/down", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, map[string]bool{"stopped": a.monitorDown()})
+	})
 	mux.HandleFunc("GET /v1/ping", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"pid": os.Getpid(), "admin": a.adminAddr})
 	})
@@ -42,6 +58,7 @@ func (a *Agent) handler() http.Handler {
 
 func (a *Agent) adminHandler() http.Handler {
 	mux := http.NewServeMux()
+	a.statusRoutes(mux)
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		fmt.Fprintln(w, "# HELP pyship_replica_ready Whether a replica passes its readiness probe (1) or not (0).")

@@ -39,12 +39,14 @@ type app struct {
 	recovering atomic.Bool // a deploy interrupted by a restart is being rolled back
 	active     atomic.Bool // a user's deploy or rollback runs
 	samples    rateSamples
+	history    *history // the status page's last hour of traffic
 	backups    backups
 }
 
 // newApp makes the runtime of an app whose proxy follows the manifest m (nil: defaults).
 func (a *Agent) newApp(st *AppState, m *release.Manifest) *app {
-	rt := &app{a: a, name: st.App, st: st, manifests: map[string]*release.Manifest{}, log: a.log().With("app", st.App)}
+	rt := &app{a: a, name: st.App, st: st, manifests: map[string]*release.Manifest{}, log: a.log().With("app", st.App),
+		history: newHistory(historyPoints, a.historyStep())}
 	opts, err := proxyOptions(m)
 	if err != nil {
 		rt.log.Error("the app's proxy lets nobody in until its access rules can be read", "err", err)

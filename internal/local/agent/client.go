@@ -99,6 +99,28 @@ func (c *Client) Deploy(ctx context.Context, req DeployRequest, onEvent func(Eve
 	return Event{}, errors.New("the agent ended the deploy without a result; see its log (agent.log in the pyship home)")
 }
 
+// MonitorRunning is the monitoring stack the agent runs: its settings and the status page
+// showing its alerts.
+type MonitorRunning struct {
+	MonitorConfig
+	StatusPage string `json:"statusPage"`
+}
+
+// MonitorUp has the agent run Prometheus and Alertmanager with cfg, and returns the settings
+// it runs them with once both are ready.
+func (c *Client) MonitorUp(ctx context.Context, cfg MonitorConfig) (MonitorRunning, error) {
+	var out MonitorRunning
+	err := c.do(ctx, "POST", "/v1/monitor/up", cfg, &out)
+	return out, err
+}
+
+// MonitorDown stops the Prometheus and Alertmanager the agent runs; it says whether they ran.
+func (c *Client) MonitorDown(ctx context.Context) (bool, error) {
+	var out map[string]bool
+	err := c.do(ctx, "POST", "/v1/monitor/down", nil, &out)
+	return out["stopped"], err
+}
+
 // Status returns the status of app ("" for every app).
 func (c *Client) Status(ctx context.Context, app string) ([]AppStatus, error) {
 	var out []AppStatus

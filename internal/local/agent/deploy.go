@@ -58,6 +58,7 @@ func (rt *app) engineHeld(progress func(string), held func(rollout.Status)) *rol
 			}
 			rt.mu.Lock()
 			rt.st.Deploy = &s
+			rt.updateDeploy(s, nil)
 			if s.Phase == rollout.Succeeded {
 				rt.st.Stable = s.Spec.Release
 			}
@@ -219,17 +220,29 @@ func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progres
 	progress(Event{Message: fmt.Sprintf("%s %s %s (version %s) with the %s strategy, %d replica(s)", what, m.App, m.ID, m.Version, strategy, spec.Replicas)})
 	rt.mu.Lock()
 	rt.st.Deploy = &st
-	rt.recordDeploy(m.ID, string(strategy), rt.a.Clock.Now())
+	rt.recordReleaseStart(m.ID, string(strategy), rt.a.Clock.Now())
+	rt.recordDeploy(m, st, req.Rollback)
 	rt.mu.Unlock()
 	if err := rt.save(); err != nil {
 		return st, err
 	}
 	final, err := rt.rollout(a.ctx, st, progress)
 	if err != nil {
+		if a.ctx.Err() == nil {
+			rt.mu.Lock()
+			rt.updateDeploy(st, err)
+			rt.mu.Unlock()
+			if serr := rt.save(); serr != nil {
+				rt.log.Warn("recording the failed deploy", "err", serr)
+			}
+		}
 		return final, err
 	}
 	if final.Phase == rollout.Succeeded {
 		rt.startSchedule(m)
+		if err := a.refreshMonitor(a.ctx); err != nil {
+			progress(Event{Warning: "updating the monitoring configuration (pyship monitor up): " + err.Error()})
+		}
 	}
 	inUse := map[string]bool{}
 	for _, r := range rt.sup.List() {

@@ -11,9 +11,9 @@ import (
 	"github.com/pyship/pyship/internal/local/release"
 )
 
-// recordDeploy remembers that release id's deploy with strategy started at; the caller holds
+// recordReleaseStart remembers that release id's deploy with strategy started at; the caller holds
 // rt.mu. Records of releases that no longer exist are dropped.
-func (rt *app) recordDeploy(id, strategy string, at time.Time) {
+func (rt *app) recordReleaseStart(id, strategy string, at time.Time) {
 	if rt.st.Deploys == nil {
 		rt.st.Deploys = map[string]ReleaseDeploy{}
 	}

@@ -58,15 +58,20 @@ type sample struct {
 	rel map[string]rollout.Metrics
 }
 
-func (s *rateSamples) add(rt *app, now time.Time) {
+// cumulative reads the proxy's cumulative counters of each of the app's releases.
+func (rt *app) cumulative() (map[string]rollout.Metrics, error) {
 	rels := map[string]rollout.Metrics{}
 	for _, id := range release.List(rt.a.paths(), rt.name) {
 		m, err := rt.proxy.Metrics(id)
 		if err != nil {
-			return
+			return nil, err
 		}
 		rels[id] = m
 	}
+	return rels, nil
+}
+
+func (s *rateSamples) add(rels map[string]rollout.Metrics, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hist = append(s.hist, sample{at: now, rel: rels})
