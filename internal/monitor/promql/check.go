@@ -62,4 +62,3 @@ func Parse(query string) error {
 	}
 	return nil
 }
-
