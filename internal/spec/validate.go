@@ -101,6 +101,7 @@ func num(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 // Fields in bad have an error already: rules about them would only repeat it.
 func (d *decoder) crossChecks(bad map[string]bool) {
 	s := d.spec
+	d.burnRateChecks(bad)
 	// Canary steps go up, and there is at least one.
 	if n := d.nodes["deploy.canary.steps"]; n != nil && !bad["deploy.canary.steps"] && len(s.Deploy.Canary.Steps) == 0 {
 		d.errorf(n, n.pos, "deploy.canary.steps", "list the traffic percentages, e.g. steps = [10, 50, 100], or remove the key to use that default",
@@ -244,4 +245,16 @@ func formatDuration(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
+}
+
+// burnRateChecks: an availability objective lies strictly between 0 and 100, and
+// max_burn_rate needs one.
+func (d *decoder) burnRateChecks(bad map[string]bool) {
+	c := d.spec.Deploy.Canary
+	if n := d.nodes["deploy.canary.availability"]; n != nil && !bad["deploy.canary.availability"] && (c.Availability <= 0 || c.Availability >= 100) {
+		d.errorf(n, n.pos, "deploy.canary.availability", "e.g. availability = 99.9", "must be greater than 0 and less than 100 (percent), got %v", c.Availability)
+	}
+	if n := d.nodes["deploy.canary.max_burn_rate"]; n != nil && c.MaxBurnRate > 0 && d.nodes["deploy.canary.availability"] == nil {
+		d.errorf(n, n.key, "deploy.canary.max_burn_rate", "add availability = 99.9 (the objective, in percent) to [deploy.canary]", "needs an availability objective to compute the burn rate against")
+	}
 }
