@@ -15,6 +15,7 @@ func (d *decoder) tables(f *field, n *node) {
 		d.errorf(n, n.pos, f.path, fmt.Sprintf("write one [[%s%s]] table per element", d.tablePrefix, f.path), "must be an array of tables, got %s", n.kind)
 		return
 	}
+	d.spec.Positions[f.path] = n.key
 	names := map[string]int{}
 	for i, el := range n.arr {
 		at := fmt.Sprintf("%s[%d]", f.path, i)

@@ -48,6 +48,9 @@ type Agent struct {
 	ACMERootCA string
 	// BackupClock times the apps' backup schedules (default the wall clock).
 	BackupClock schedule.Clock
+	// MonitorPrometheus returns the URL of the Prometheus `pyship monitor up` runs ("" when
+	// it does not run); canary checks ask it when a release's plan names no prometheus_url.
+	MonitorPrometheus func() string
 
 	// backupSlot lets one backup run at a time in the agent, bounding its memory.
 	backupSlot chan struct{}

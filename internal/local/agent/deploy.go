@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/monitor/promql"
 	"github.com/pyship/pyship/internal/rollout"
 )
 
@@ -43,8 +44,10 @@ func (rt *app) engine(progress func(string)) *rollout.Engine {
 func (rt *app) engineHeld(progress func(string), held func(rollout.Status)) *rollout.Engine {
 	wasHeld := false
 	return &rollout.Engine{
-		Target: rt,
-		Clock:  rt.a.Clock,
+		Target:     rt,
+		Clock:      rt.a.Clock,
+		Prometheus: prometheus{rt},
+		Vars:       promql.Vars{App: rt.name},
 		Save: func(s rollout.Status) error {
 			if s.Held && !wasHeld && held != nil {
 				held(s)
@@ -209,7 +212,11 @@ func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progres
 	if c := m.Plan.Deploy.Canary; c != nil {
 		spec.Canary = rollout.CanaryConfig{Steps: c.Steps, Pause: dur(c.Pause, 30*time.Second), MinRequests: c.MinRequests,
 			MaxErrorRate: c.MaxErrorRate, MaxLatencyRatio: c.MaxLatencyRatio,
-			NoTraffic: rollout.NoTrafficPolicy(c.NoTraffic), NoTrafficAfter: dur(c.NoTrafficAfter, 0)}
+			NoTraffic: rollout.NoTrafficPolicy(c.NoTraffic), NoTrafficAfter: dur(c.NoTrafficAfter, 0),
+			MaxBurnRate: c.MaxBurnRate, Objective: c.Availability / 100}
+		for _, ch := range c.Checks {
+			spec.Canary.Checks = append(spec.Canary.Checks, rollout.Check(ch))
+		}
 	}
 	st := rollout.NewStatus(spec)
 	what := "deploying"
