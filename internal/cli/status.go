@@ -119,6 +119,9 @@ func writeStatus(w io.Writer, apps []agent.AppStatus) error {
 			fmt.Fprintf(w, "last deploy: %s of %s (%s): %s\n", d.Phase, d.Spec.Release, d.Spec.Strategy, firstLine(orDash(d.Message)))
 			if d.Analysis != nil {
 				fmt.Fprintf(w, "canary analysis: %s: %s\n", d.Analysis.Outcome, d.Analysis.Reason)
+				for _, l := range d.Analysis.Explain() {
+					fmt.Fprintf(w, "  %s\n", l)
+				}
 			}
 		}
 		writeBackupStatus(w, a.Backup)

@@ -143,6 +143,9 @@ func (c *Client) runEngine(ctx context.Context, b *Bundle, o DeployOptions, st *
 		Save: func(s rollout.Status) error {
 			if s.Analysis != nil && s.Analysis != judged {
 				o.Progress.printf("%s", s.Message)
+				for _, l := range s.Analysis.Explain() {
+					o.Progress.printf("  %s", l)
+				}
 				judged = s.Analysis
 			}
 			if s.Spec.Stable == "" || s.Terminal() {

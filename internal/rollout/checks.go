@@ -193,3 +193,17 @@ func bounds(lo, hi *float64) string {
 	}
 	return "no threshold"
 }
+
+// Explain is one line per check: its outcome, its value against its thresholds, the query as
+// run and, when there is no value, why.
+func (v Verdict) Explain() []string {
+	var out []string
+	for _, r := range v.Checks {
+		val, why := "none", " ("+r.Reason+")"
+		if r.Value != nil {
+			val, why = num(*r.Value), ""
+		}
+		out = append(out, fmt.Sprintf("check %s: %s, value %s, %s, query %s%s", r.Name, r.Outcome, val, bounds(r.Min, r.Max), r.Query, why))
+	}
+	return out
+}

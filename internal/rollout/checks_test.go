@@ -140,6 +140,14 @@ func TestRunChecks(t *testing.T) {
 			t.Errorf("without Prometheus: %+v", r)
 		}
 	}
+	lines := Verdict{Checks: got}.Explain()
+	if len(lines) != 2 || lines[0] != `check errors: pass, value 0.5, max 1, query x{app="web",release="r2",stable="r1",ns="shop"}` ||
+		!strings.HasPrefix(lines[1], "check slo-burn-rate: inconclusive, value 3, max 2, query (") {
+		t.Errorf("explained %q", lines)
+	}
+	if lines := (Verdict{Checks: RunChecks(context.Background(), nil, c, vars)[:1]}).Explain(); len(lines) != 1 || !strings.Contains(lines[0], "value none, max 1, query x{") || !strings.Contains(lines[0], "(check errors: prometheus unreachable: no Prometheus to ask") {
+		t.Errorf("explained without a value %q", lines)
+	}
 	if err := promql.Parse(BurnRateQuery(0.995)); err != nil {
 		t.Errorf("the burn-rate query does not parse: %v", err)
 	}

@@ -89,7 +89,7 @@ func (d *decoder) check(n, el *node, at string, vals map[string]any, names map[s
 		d.errorf(n, el.pos, at+".query", "add query = '...' (PromQL giving one number)", "check %s needs a query", label)
 		bad = true
 	} else if err := promql.Parse(c.Query); err != nil {
-		d.errorf(n, el.tbl.m["query"].pos, at+".query", "fix the PromQL; `promtool` or Prometheus' expression browser show the same error", "check %q: %v", c.Name, err)
+		d.errorf(n, el.tbl.m["query"].pos, at+".query", "fix the PromQL at that line:column of the query", "check %q: %v", c.Name, err)
 		bad = true
 	}
 	switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pyship/pyship/internal/local/release"
@@ -42,7 +43,7 @@ func (rt *app) engine(progress func(string)) *rollout.Engine {
 // engineHeld is engine, with held called when a canary step starts holding for lack of
 // traffic.
 func (rt *app) engineHeld(progress func(string), held func(rollout.Status)) *rollout.Engine {
-	wasHeld := false
+	wasHeld, judged := false, (*rollout.Verdict)(nil)
 	return &rollout.Engine{
 		Target:     rt,
 		Clock:      rt.a.Clock,
@@ -53,6 +54,10 @@ func (rt *app) engineHeld(progress func(string), held func(rollout.Status)) *rol
 				held(s)
 			}
 			wasHeld = s.Held
+			if s.Analysis != nil && s.Analysis != judged && len(s.Analysis.Checks) > 0 && progress != nil {
+				progress(strings.Join(append([]string{s.Message}, s.Analysis.Explain()...), "\n  "))
+			}
+			judged = s.Analysis
 			if s.Phase == rollout.Succeeded {
 				// Before the state names it stable, so a stable release is always marked.
 				if err := release.MarkPromoted(rt.a.paths(), rt.name, s.Spec.Release); err != nil {

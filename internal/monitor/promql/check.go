@@ -24,12 +24,13 @@ func Resolve(query string, v Vars) string {
 	return strings.NewReplacer("{{app}}", v.App, "{{release}}", v.Release, "{{stable}}", v.Stable, "{{namespace}}", v.Namespace).Replace(query)
 }
 
-// sample are the values a query is parsed with at `pyship check` time.
-var sample = Vars{App: "app", Release: "r2", Stable: "r1", Namespace: "default"}
+// sample are the values a query is parsed with at `pyship check` time: as long as the
+// placeholders they replace, so that the parser's positions are those of the query as written.
+var sample = Vars{App: "app____", Release: "release____", Stable: "stable____", Namespace: "namespace____"}
 
 // Parse checks a query with Prometheus' own parser after substituting sample values for its
-// placeholders. The error says what is wrong and where (line:column in the query as written
-// when the query has no placeholder before that point), or names an unknown placeholder.
+// placeholders. The error says what is wrong and where (line:column in the query as written),
+// or names an unknown placeholder.
 func Parse(query string) error {
 	if strings.TrimSpace(query) == "" {
 		return errors.New("the query is empty")
@@ -56,7 +57,7 @@ func Parse(query string) error {
 		if errors.As(err, &perrs) && len(perrs) > 0 {
 			pe := perrs[0]
 			pos := pe.PositionRange.StartPosInput(resolved, 0)
-			return fmt.Errorf("PromQL parse error at %s: %v (the query as parsed, with sample placeholder values: %s)", pos, pe.Err, resolved)
+			return fmt.Errorf("PromQL parse error at %s: %v", pos, pe.Err)
 		}
 		return fmt.Errorf("PromQL parse error: %v", err)
 	}

@@ -35,3 +35,15 @@ func TestParse(t *testing.T) {
 		t.Errorf("resolved %s", got)
 	}
 }
+
+// The parser's positions are those of the query as written, placeholders included.
+func TestParsePositions(t *testing.T) {
+	err := promql.Parse(`sum(rate(x{release="{{release}}"}[1m])`)
+	if err == nil || err.Error() != "PromQL parse error at 1:39: unclosed left parenthesis" {
+		t.Errorf("got %v", err)
+	}
+	err = promql.Parse("sum(\n  x{app=\"{{app}}\"} +)")
+	if err == nil || !strings.Contains(err.Error(), "at 2:") {
+		t.Errorf("a multi-line query: %v", err)
+	}
+}
