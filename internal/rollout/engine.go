@@ -64,7 +64,9 @@ func (e *Engine) Step(ctx context.Context, st Status) (Status, Decision, error) 
 		}
 	case MarkStep:
 		var c, s Metrics
-		if c, s, err = e.metrics(ctx, sp); errors.Is(err, ErrNoMetrics) {
+		// Without a baseline (no metrics, or Prometheus not answering now) the step is judged
+		// on the counters since each release started.
+		if c, s, err = e.metrics(ctx, sp); errors.Is(err, ErrNoMetrics) || errors.Is(err, promql.ErrUnreachable) {
 			c, s, err = Metrics{}, Metrics{}, nil
 		}
 		if err == nil {
@@ -76,6 +78,9 @@ func (e *Engine) Step(ctx context.Context, st Status) (Status, Decision, error) 
 		switch c, s, err = e.metrics(ctx, sp); {
 		case errors.Is(err, ErrNoMetrics):
 			st, err = ApplyVerdict(st, e.judge(ctx, sp, Unmeasured(err)), now), nil
+		case errors.Is(err, promql.ErrUnreachable):
+			v := Verdict{Outcome: Inconclusive, Unreachable: true, Reason: err.Error()}
+			st, err = ApplyVerdict(st, e.judge(ctx, sp, v), now), nil
 		case err == nil:
 			st = ApplyVerdict(st, e.judge(ctx, sp, Judge(sp.Canary, c.Sub(st.CanaryBase), s.Sub(st.StableBase))), now)
 		}
