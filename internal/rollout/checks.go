@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -175,12 +174,7 @@ func Combine(v Verdict, checks []CheckResult) Verdict {
 	return v
 }
 
-func num(f float64) string {
-	if math.Abs(f) >= 1e-3 && math.Abs(f) < 1e6 || f == 0 {
-		return strconv.FormatFloat(f, 'f', -1, 64)
-	}
-	return strconv.FormatFloat(f, 'g', 4, 64)
-}
+func num(f float64) string { return strconv.FormatFloat(f, 'g', 4, 64) }
 
 func bounds(lo, hi *float64) string {
 	switch {

@@ -28,7 +28,7 @@ func TestJudgeCheck(t *testing.T) {
 		{errRate, 0.2, nil, Fail, "check error-rate: 0.2 is above the max 0.01"},
 		{Check{Name: "rps", Min: f(1)}, 0.5, nil, Fail, "0.5 is below the min 1"},
 		{Check{Name: "band", Min: f(1), Max: f(2)}, 1.5, nil, Pass, "within [1, 2]"},
-		{errRate, 0, &promql.Error{Kind: promql.ErrUnreachable, URL: "http://p", Query: "q", Err: errors.New("connection refused")}, Inconclusive, "did not answer q: connection refused"},
+		{errRate, 0, &promql.Error{Kind: promql.ErrUnreachable, URL: "http://p", Query: "q", Err: errors.New("connection refused")}, Inconclusive, "prometheus at http://p did not answer: connection refused"},
 		{errRate, 0, &promql.Error{Kind: promql.ErrEmpty, URL: "http://p", Query: "q"}, Inconclusive, "no data yet"},
 		{errRate, 0, &promql.Error{Kind: promql.ErrBadQuery, URL: "http://p", Query: "q", Err: errors.New("it gives 3 series")}, Fail, "it gives 3 series"},
 		{Check{Name: BurnRateCheck, Max: f(2)}, 14.4, nil, Inconclusive, "the SLO burn rate 14.4 is above max_burn_rate 2"},

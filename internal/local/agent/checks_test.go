@@ -79,7 +79,7 @@ func TestCanaryChecksOnTheRealPrometheus(t *testing.T) {
 				t.Errorf("burn rate %v (%s), want above 2: %v", burn, a.Checks[1].Query, tc.burnHigh)
 			}
 			r := a.Checks[0]
-			t.Logf("check %s = %v (max %v): %s", r.Query, *r.Value, *r.Max, r.Reason)
+			t.Logf("canary analysis: %s: %s\n  %s", a.Outcome, a.Reason, strings.Join(a.Explain(), "\n  "))
 			if !strings.Contains(r.Query, fmt.Sprintf(`app=%q,namespace="",release=%q`, app, ev.Final.Spec.Release)) || r.Value == nil || *r.Max != 0.05 {
 				t.Errorf("check result %+v, want the query resolved for %s %s with its value and max", r, app, ev.Final.Spec.Release)
 			}
@@ -117,4 +117,5 @@ func TestCanaryWithUnreachablePrometheus(t *testing.T) {
 	if a := ev.Final.Analysis; a == nil || !a.Unreachable || len(a.Checks) != 1 || !a.Checks[0].Unreachable || a.Checks[0].Value != nil || !strings.Contains(a.Reason, "did not answer") {
 		t.Errorf("analysis %+v, want unreachable without a value, naming Prometheus", ev.Final.Analysis)
 	}
+	t.Logf("canary analysis: %s: %s\n  %s", ev.Final.Analysis.Outcome, ev.Final.Analysis.Reason, strings.Join(ev.Final.Analysis.Explain(), "\n  "))
 }

@@ -39,7 +39,7 @@ type Error struct {
 func (e *Error) Error() string {
 	switch e.Kind {
 	case ErrUnreachable:
-		return fmt.Sprintf("prometheus at %s did not answer %s: %v", e.URL, e.Query, e.Err)
+		return fmt.Sprintf("prometheus at %s did not answer: %v", e.URL, e.Err)
 	case ErrEmpty:
 		return fmt.Sprintf("%s gave no data at %s", e.Query, e.URL)
 	}
