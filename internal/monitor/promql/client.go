@@ -68,8 +68,9 @@ type Client struct {
 	api v1.API
 }
 
-// DefaultTimeout bounds one query when the context has no deadline of its own.
-const DefaultTimeout = 10 * time.Second
+// Timeout bounds one query (a shorter deadline of the context wins): a Prometheus that hangs
+// costs a canary step this long, then counts as unreachable.
+const Timeout = 10 * time.Second
 
 // New returns a client of the Prometheus at base (e.g. http://prometheus.monitoring:9090);
 // hc is the HTTP client (http.DefaultClient's transport when nil).
@@ -95,11 +96,8 @@ func (c *Client) URL() string { return c.url }
 // Vector runs an instant query that must give an instant vector (a scalar counts as one
 // sample without labels), sorted by labels. An empty vector is not an error here.
 func (c *Client) Vector(ctx context.Context, query string) ([]Sample, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
 	val, _, err := c.api.Query(ctx, query, time.Now())
 	if err != nil {
 		return nil, c.classify(query, err)
