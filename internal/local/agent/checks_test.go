@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/rollout"
@@ -118,4 +119,71 @@ func TestCanaryWithUnreachablePrometheus(t *testing.T) {
 		t.Errorf("analysis %+v, want unreachable without a value, naming Prometheus", ev.Final.Analysis)
 	}
 	t.Logf("canary analysis: %s: %s\n  %s", ev.Final.Analysis.Outcome, ev.Final.Analysis.Reason, strings.Join(ev.Final.Analysis.Explain(), "\n  "))
+}
+
+// TestCanaryHeldWhileTheSLOBurns: the stable release answers 500 under real traffic, so the
+// app burns its error budget far above max_burn_rate while the healthy canary passes its own
+// judgement: the step is held, not failed and not promoted by no_traffic = "promote", and the
+// deploy returns saying so.
+func TestCanaryHeldWhileTheSLOBurns(t *testing.T) {
+	t.Parallel()
+	home := newHome(t)
+	c := startAgent(t, home)
+	app := fmt.Sprintf("promburn%d", rand.IntN(1e6))
+	pub := port(t)
+	p1 := stdlibPlan(stdlibApp(t, "error500"), "v1", "canary", pub)
+	p1.Name = app
+	deploy(t, c, build(t, home, p1))
+	st, err := c.Status(context.Background(), app)
+	if err != nil || len(st) != 1 {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	admin, err := url.Parse(st[0].Metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom, _ := testsvc.Scrape(t, admin.Host)
+	l := startLoad(fmt.Sprintf("http://127.0.0.1:%d/", pub), 4)
+	defer l.stop()
+	testsvc.Eventually(t, 30*time.Second, "the load to get 500s from the stable release", func() error {
+		if n := l.failed.Load(); n < 50 {
+			return fmt.Errorf("%d failed requests", n)
+		}
+		return nil
+	})
+
+	p2 := stdlibPlan(stdlibApp(t, ""), "v2", "canary", pub)
+	p2.Name = app
+	p2.Deploy.Canary.Pause = "3s"
+	p2.Deploy.Canary.NoTraffic, p2.Deploy.Canary.NoTrafficAfter = "promote", "4s"
+	p2.Deploy.Canary.PrometheusURL = prom
+	p2.Deploy.Canary.MaxBurnRate, p2.Deploy.Canary.Availability = 2, 99
+	m := build(t, home, p2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var held *Event
+	ev, err := c.Deploy(ctx, DeployRequest{App: m.App, Release: m.ID}, func(e Event) {
+		if e.Held && held == nil {
+			held = &e
+			cancel() // as `pyship deploy` does: the decision is the user's now
+		}
+	})
+	if held == nil {
+		t.Fatalf("the deploy ended %+v (%v) without holding", ev.Final, err)
+	}
+	if !strings.Contains(held.Message, "canary holds at step 1: the SLO burn rate") || !strings.Contains(held.Message, "is above max_burn_rate 2") {
+		t.Errorf("held: %q, want the burn rate as the reason", held.Message)
+	}
+	st, err = c.Status(context.Background(), app)
+	if err != nil || len(st) != 1 || st[0].Deploy == nil {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	d := st[0].Deploy
+	if d.Phase != rollout.Progressing || !d.Held || d.Analysis == nil || !d.Analysis.Hold || len(d.Analysis.Checks) != 1 || d.Analysis.Checks[0].Value == nil || *d.Analysis.Checks[0].Value < 2 {
+		t.Errorf("status of the held canary %+v (analysis %+v), want held at step 1 on a burn rate above 2", d, d.Analysis)
+	}
+	t.Logf("%s\n  %s", d.Message, strings.Join(d.Analysis.Explain(), "\n  "))
+	if _, err := c.Act(context.Background(), app, "abort"); err != nil {
+		t.Fatal(err)
+	}
 }
