@@ -23,6 +23,38 @@ func canary5xx() plan.CanaryCheck {
 		Query: `(sum(rate(pyship_requests_total{app="{{app}}",namespace="{{namespace}}",release="{{release}}",code=~"5.."}[10s])) or vector(0)) / sum(rate(pyship_requests_total{app="{{app}}",release="{{release}}"}[10s]))`}
 }
 
+// scrapedApp runs an agent with release v1 of an app in mode (see stdlibApp) under a load
+// that lasts the test, the shared Prometheus scraping the agent's /metrics; the app's name is
+// new, as the shared Prometheus keeps other runs' series.
+func scrapedApp(t *testing.T, mode string) (c *Client, home, app string, pub int, prom string) {
+	t.Helper()
+	home = newHome(t)
+	c = startAgent(t, home)
+	app = fmt.Sprintf("prom%d", rand.IntN(1e9))
+	pub = port(t)
+	p1 := stdlibPlan(stdlibApp(t, mode), "v1", "canary", pub)
+	p1.Name = app
+	deploy(t, c, build(t, home, p1))
+	st, err := c.Status(context.Background(), app)
+	if err != nil || len(st) != 1 {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	admin, err := url.Parse(st[0].Metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom, _ = testsvc.Scrape(t, admin.Host)
+	l := startLoad(fmt.Sprintf("http://127.0.0.1:%d/", pub), 4)
+	t.Cleanup(l.stop)
+	testsvc.Eventually(t, 30*time.Second, "the load to reach the app", func() error {
+		if n := l.ok.Load() + l.failed.Load(); n < 50 {
+			return fmt.Errorf("%d requests answered", n)
+		}
+		return nil
+	})
+	return c, home, app, pub, prom
+}
+
 // TestCanaryChecksOnTheRealPrometheus deploys a canary on the local target with a PromQL
 // check asked of the shared real Prometheus, which scrapes the agent's /metrics, under real
 // traffic: a healthy release passes, one answering 500 fails on the check alone (the built-in
@@ -39,25 +71,7 @@ func TestCanaryChecksOnTheRealPrometheus(t *testing.T) {
 		{"error500", rollout.RolledBack, "check canary-5xx: 1 is above the max 0.05", true},
 	} {
 		t.Run("mode="+tc.mode, func(t *testing.T) {
-			home := newHome(t)
-			c := startAgent(t, home)
-			app := fmt.Sprintf("promcheck%d", rand.IntN(1e6)) // the shared Prometheus keeps other runs' series
-			pub := port(t)
-			p1 := stdlibPlan(stdlibApp(t, ""), "v1", "canary", pub)
-			p1.Name = app
-			deploy(t, c, build(t, home, p1))
-			st, err := c.Status(context.Background(), app)
-			if err != nil || len(st) != 1 {
-				t.Fatalf("status %+v %v", st, err)
-			}
-			admin, err := url.Parse(st[0].Metrics)
-			if err != nil {
-				t.Fatal(err)
-			}
-			prom, _ := testsvc.Scrape(t, admin.Host)
-			l := startLoad(fmt.Sprintf("http://127.0.0.1:%d/", pub), 4)
-			defer l.stop()
-			l.waitFor(t, 50)
+			c, home, app, pub, prom := scrapedApp(t, "")
 
 			p2 := stdlibPlan(stdlibApp(t, tc.mode), "v2", "canary", pub)
 			p2.Name = app
@@ -127,30 +141,7 @@ func TestCanaryWithUnreachablePrometheus(t *testing.T) {
 // deploy returns saying so.
 func TestCanaryHeldWhileTheSLOBurns(t *testing.T) {
 	t.Parallel()
-	home := newHome(t)
-	c := startAgent(t, home)
-	app := fmt.Sprintf("promburn%d", rand.IntN(1e6))
-	pub := port(t)
-	p1 := stdlibPlan(stdlibApp(t, "error500"), "v1", "canary", pub)
-	p1.Name = app
-	deploy(t, c, build(t, home, p1))
-	st, err := c.Status(context.Background(), app)
-	if err != nil || len(st) != 1 {
-		t.Fatalf("status %+v %v", st, err)
-	}
-	admin, err := url.Parse(st[0].Metrics)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prom, _ := testsvc.Scrape(t, admin.Host)
-	l := startLoad(fmt.Sprintf("http://127.0.0.1:%d/", pub), 4)
-	defer l.stop()
-	testsvc.Eventually(t, 30*time.Second, "the load to get 500s from the stable release", func() error {
-		if n := l.failed.Load(); n < 50 {
-			return fmt.Errorf("%d failed requests", n)
-		}
-		return nil
-	})
+	c, home, app, pub, prom := scrapedApp(t, "error500")
 
 	p2 := stdlibPlan(stdlibApp(t, ""), "v2", "canary", pub)
 	p2.Name = app
@@ -174,7 +165,7 @@ func TestCanaryHeldWhileTheSLOBurns(t *testing.T) {
 	if !strings.Contains(held.Message, "canary holds at step 1: the SLO burn rate") || !strings.Contains(held.Message, "is above max_burn_rate 2") {
 		t.Errorf("held: %q, want the burn rate as the reason", held.Message)
 	}
-	st, err = c.Status(context.Background(), app)
+	st, err := c.Status(context.Background(), app)
 	if err != nil || len(st) != 1 || st[0].Deploy == nil {
 		t.Fatalf("status %+v %v", st, err)
 	}
