@@ -12,7 +12,7 @@ type Outcome string
 const (
 	Pass         Outcome = "pass"
 	Fail         Outcome = "fail"
-	Inconclusive Outcome = "inconclusive" // not enough traffic to judge: never a silent pass
+	Inconclusive Outcome = "inconclusive" // not enough traffic or data, Prometheus not answering, or a burn-rate hold: never a silent pass
 )
 
 // Verdict is a canary analysis result with the figures it was based on.
