@@ -66,6 +66,7 @@ func TestQueriesAgainstTheRealPrometheus(t *testing.T) {
 		{"sum(" + sel + `,release="none"}) / sum(` + sel + `,release="none"})`, promql.ErrEmpty, "no data"},
 		{"sum(rate(" + sel + `}[1m]`, promql.ErrBadQuery, "refused"},
 		{sel + `}[1m]`, promql.ErrBadQuery, "matrix"},
+		{sel + `} + on() ` + sel + `}`, promql.ErrBadQuery, "many-to-many matching not allowed"}, // 422, execution error
 		{`0/0`, promql.ErrEmpty, "no data"},
 	} {
 		_, err := c.Value(ctx, tc.query)
