@@ -3,8 +3,8 @@ module github.com/pyship/pyship
 go 1.25.0
 
 require (
-	github.com/moby/patternmatcher v0.6.0
 	github.com/google/renameio/v2 v2.0.0
+	github.com/moby/patternmatcher v0.6.0
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/spf13/cobra v1.10.2
@@ -17,6 +17,15 @@ require (
 )
 
 require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+
+require (
+	github.com/dennwc/varint v1.0.0 // indirect
+	github.com/go-kit/log v0.2.1 // indirect
+	github.com/go-logfmt/logfmt v0.6.0 // indirect
+	github.com/grafana/regexp v0.0.0-20240518133315-a468a5bfb3bc // indirect
+	github.com/prometheus/prometheus v0.54.1 // indirect
+	go.uber.org/atomic v1.11.0 // indirect
+)
 
 require (
 	dario.cat/mergo v1.0.0 // indirect

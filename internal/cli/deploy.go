@@ -202,10 +202,10 @@ func deployRelease(ctx context.Context, s *streams, ao agentOptions, app, id, ou
 	return reportDeploy(s, output, final, ev)
 }
 
-// reportHeld says that the canary of rel holds for lack of traffic and what to do; the deploy
+// reportHeld says that the canary of rel holds (no traffic, or a burn-rate hold) and what to do; the deploy
 // command's work is done (exit 0), the decision is the user's.
 func reportHeld(s *streams, output, app, rel string, e agent.Event) error {
-	fmt.Fprintf(s.Err, "the canary %s of %s holds for lack of traffic: pyship promote gives it all traffic, pyship abort rolls it back, pyship status shows it ([deploy.canary] no_traffic chooses what happens instead)\n", rel, app)
+	fmt.Fprintf(s.Err, "the canary %s of %s holds (for lack of traffic, or while the SLO burn rate is above max_burn_rate): pyship promote gives it all traffic, pyship abort rolls it back, pyship status shows it ([deploy.canary] no_traffic chooses what happens instead)\n", rel, app)
 	if output == "json" {
 		return writeJSON(s.Out, map[string]any{"app": app, "release": rel, "held": true, "message": e.Message})
 	}

@@ -430,7 +430,7 @@ func TestCanaryWithoutTrafficThenPromote(t *testing.T) {
 		t.Fatalf("deploy v1: exit %d\n%s", code, errs)
 	}
 	code, _, errs := e.deploy(e.project("v2", "", "canary", port, canary))
-	if code != 0 || !strings.Contains(errs, "the canary r2 of cliapp holds for lack of traffic: pyship promote gives it all traffic") {
+	if code != 0 || !strings.Contains(errs, "the canary r2 of cliapp holds (for lack of traffic, or while the SLO burn rate is above max_burn_rate): pyship promote gives it all traffic") {
 		t.Fatalf("deploy v2 without traffic: exit %d\n%s", code, errs)
 	}
 	if st := e.status(); len(st) != 1 || st[0].Deploy == nil || !st[0].Deploy.Held || st[0].Stable != "r1" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pyship/pyship/internal/image"
 	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/monitor/promql"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/spf13/pflag"
 )
@@ -111,7 +112,11 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 		}
 	})()
 	if cn := p.Deploy.Canary; cn != nil && cn.PrometheusURL != "" {
-		do.Metrics = (&kube.Prometheus{URL: cn.PrometheusURL, Namespace: c.Namespace, App: b.App, Sidecar: b.Sidecar}).Metrics
+		pc, err := promql.New(cn.PrometheusURL, nil)
+		if err != nil {
+			return fmt.Errorf("[deploy.canary] prometheus_url: %w", err)
+		}
+		do.Metrics, do.Prometheus = (&kube.Prometheus{Client: pc, Namespace: c.Namespace, App: b.App, Sidecar: b.Sidecar}).Metrics, pc
 	}
 	derr := c.Deploy(dctx, b, do)
 	res := kubeDeployResult{App: b.App, Namespace: c.Namespace, Release: b.Release, Image: flags.Image, Strategy: b.Strategy, URL: kubeURL(b, kube.OptionsFor(p).Override(flags))}

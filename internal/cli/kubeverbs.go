@@ -176,6 +176,7 @@ func writeKubeStatus(w io.Writer, app, ns string, st *kube.AppStatus, now time.T
 	if s.Failed != "" {
 		fmt.Fprintf(w, "last failed release: %s\n", s.Failed)
 	}
+	writeAnalysis(w, st.Analysis)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RELEASE\tROLE\tREPLICAS\tREADY\tRESTARTS\tIMAGE")
 	for _, r := range st.Releases {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pyship/pyship/internal/local/agent"
 	"github.com/pyship/pyship/internal/progress"
+	"github.com/pyship/pyship/internal/rollout"
 	"github.com/spf13/cobra"
 )
 
@@ -117,9 +118,7 @@ func writeStatus(w io.Writer, apps []agent.AppStatus) error {
 		}
 		if d := a.Deploy; d != nil {
 			fmt.Fprintf(w, "last deploy: %s of %s (%s): %s\n", d.Phase, d.Spec.Release, d.Spec.Strategy, firstLine(orDash(d.Message)))
-			if d.Analysis != nil {
-				fmt.Fprintf(w, "canary analysis: %s: %s\n", d.Analysis.Outcome, d.Analysis.Reason)
-			}
+			writeAnalysis(w, d.Analysis)
 		}
 		writeBackupStatus(w, a.Backup)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -166,6 +165,18 @@ func writeStatus(w io.Writer, apps []agent.AppStatus) error {
 		}
 	}
 	return nil
+}
+
+// writeAnalysis prints a canary verdict and each of its checks: the query as run, the value
+// and the threshold.
+func writeAnalysis(w io.Writer, v *rollout.Verdict) {
+	if v == nil {
+		return
+	}
+	fmt.Fprintf(w, "canary analysis: %s: %s\n", v.Outcome, v.Reason)
+	for _, l := range v.Explain() {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
 }
 
 // writeBackupStatus is the app's backup line: schedule, last backup, last error.

@@ -41,10 +41,15 @@ func TestDeploymentDone(t *testing.T) {
 
 func TestDeployOptionsFor(t *testing.T) {
 	p := webPlan("shop", "canary")
-	p.Deploy.Canary = &plan.Canary{Steps: []int{10, 50, 100}, Pause: "30s"}
+	limit := 0.01
+	p.Deploy.Canary = &plan.Canary{Steps: []int{10, 50, 100}, Pause: "30s", MaxBurnRate: 14.4, Availability: 99.9,
+		Checks: []plan.CanaryCheck{{Name: "errors", Query: "up", Max: &limit}}}
 	o := DeployOptionsFor(p, nil)
 	if o.Replicas != 3 || o.RollbackWindow != 5*time.Minute || o.Pause != 30*time.Second || len(o.Steps) != 3 || !o.Prune {
 		t.Errorf("DeployOptionsFor = %+v", o)
+	}
+	if len(o.Checks) != 1 || o.Checks[0].Name != "errors" || *o.Checks[0].Max != 0.01 || o.MaxBurnRate != 14.4 || o.Objective < 0.9989 || o.Objective > 0.9991 {
+		t.Errorf("the canary's checks in DeployOptionsFor: %+v %v %v", o.Checks, o.MaxBurnRate, o.Objective)
 	}
 }
 

@@ -36,6 +36,11 @@ type DeployOptions struct {
 	// and each canary step is judged on them as on the local target; without it, on the
 	// health of its pods alone.
 	Metrics func(ctx context.Context, release string) (rollout.Metrics, error)
+	// Checks and MaxBurnRate (against Objective, a fraction) are the canary's PromQL checks,
+	// asked of Prometheus (nil: none configured, and a step with checks is inconclusive).
+	Checks                 []rollout.Check
+	MaxBurnRate, Objective float64
+	Prometheus             rollout.Querier
 	// StartupTimeout is how long a pod may take to become ready before its release fails
 	// (default 5m).
 	StartupTimeout time.Duration

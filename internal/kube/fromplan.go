@@ -22,6 +22,10 @@ func DeployOptionsFor(p *plan.Plan, progress Progress) DeployOptions {
 		o.MinRequests, o.MaxErrorRate, o.MaxLatencyRatio = c.MinRequests, c.MaxErrorRate, c.MaxLatencyRatio
 		o.NoTraffic = rollout.NoTrafficPolicy(c.NoTraffic)
 		o.NoTrafficAfter, _ = time.ParseDuration(c.NoTrafficAfter)
+		for _, ch := range c.Checks {
+			o.Checks = append(o.Checks, rollout.Check(ch))
+		}
+		o.MaxBurnRate, o.Objective = c.MaxBurnRate, c.Availability/100
 	}
 	return o
 }

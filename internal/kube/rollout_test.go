@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/rollout"
+	"github.com/pyship/pyship/internal/testsvc"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -670,6 +671,17 @@ func TestRunningCanaryTakesPromoteAndAbort(t *testing.T) {
 
 	v2 := c.render(t, p, Options{Image: image("b2")})
 	done := held(v2)
+	// status shows the running canary's verdict.
+	testsvc.Eventually(t, 30*time.Second, "status to show the held canary's verdict", func() error {
+		st, err := c.Status(ctxFor(t, 5*time.Second), "req")
+		if err != nil {
+			return err
+		}
+		if st.Analysis == nil || st.Analysis.Outcome != rollout.Inconclusive || !strings.Contains(st.Analysis.Reason, "not enough traffic") {
+			return fmt.Errorf("analysis %+v", st.Analysis)
+		}
+		return nil
+	})
 	if err := c.Request(ctxFor(t, 5*time.Second), "req", RequestPromote); err != nil {
 		t.Fatal(err)
 	}

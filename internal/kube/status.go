@@ -2,8 +2,11 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/pyship/pyship/internal/rollout"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -23,6 +26,8 @@ type ReleaseStatus struct {
 type AppStatus struct {
 	State    State           `json:"state"`
 	Releases []ReleaseStatus `json:"releases"`
+	// Analysis is the last canary verdict of the rollout in progress, with its checks.
+	Analysis *rollout.Verdict `json:"analysis,omitempty"`
 }
 
 // Status reads the app's rollout state and the health of each of its Deployments.
@@ -36,6 +41,10 @@ func (c *Client) Status(ctx context.Context, app string) (*AppStatus, error) {
 		return nil, fmt.Errorf("status of %s: listing its Deployments in namespace %s: %w", app, c.Namespace, err)
 	}
 	out := &AppStatus{State: *st}
+	var inProgress rollout.Status
+	if st.RolloutJSON != nil && json.Unmarshal(st.RolloutJSON, &inProgress) == nil {
+		out.Analysis = inProgress.Analysis
+	}
 	out.State.LastGoodJSON, out.State.PreviousJSON, out.State.RolloutJSON = nil, nil, nil
 	for _, d := range list.Items {
 		rel := d.Spec.Template.Labels[LabelRelease]

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pyship/pyship/internal/monitor/promql"
 	"github.com/pyship/pyship/internal/rollout"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -106,7 +107,8 @@ func (o DeployOptions) rolloutSpec(b *Bundle, stable string) rollout.Spec {
 		Worker: b.find("Service", "") == nil, // a worker has no Service: it serves no requests
 		// An unset pause holds no step: 1ns, as the engine gives a zero pause its 30s default.
 		Canary: rollout.CanaryConfig{Steps: o.Steps, Pause: max(o.Pause, time.Nanosecond), MinRequests: o.MinRequests,
-			MaxErrorRate: o.MaxErrorRate, MaxLatencyRatio: o.MaxLatencyRatio, NoTraffic: o.NoTraffic, NoTrafficAfter: o.NoTrafficAfter}}
+			MaxErrorRate: o.MaxErrorRate, MaxLatencyRatio: o.MaxLatencyRatio, NoTraffic: o.NoTraffic, NoTrafficAfter: o.NoTrafficAfter,
+			Checks: o.Checks, MaxBurnRate: o.MaxBurnRate, Objective: o.Objective}}
 }
 
 // runEngine drives the engine from status until it is done, recording the candidate, phase
@@ -120,6 +122,7 @@ func (c *Client) runEngine(ctx context.Context, b *Bundle, o DeployOptions, st *
 	last, judged := "", (*rollout.Verdict)(nil)
 	runCtx := ctx // the context of the engine's current run, for Save and Intervene
 	e := &rollout.Engine{Target: t, Clock: wakeClock{now: o.now, wake: wake}, Poll: time.Second,
+		Prometheus: o.Prometheus, Vars: promql.Vars{App: b.App, Namespace: c.Namespace},
 		Intervene: func(s *rollout.Status) {
 			switch req, err := c.takeRequest(runCtx, b.App); {
 			case err != nil:
@@ -140,6 +143,9 @@ func (c *Client) runEngine(ctx context.Context, b *Bundle, o DeployOptions, st *
 		Save: func(s rollout.Status) error {
 			if s.Analysis != nil && s.Analysis != judged {
 				o.Progress.printf("%s", s.Message)
+				for _, l := range s.Analysis.Explain() {
+					o.Progress.printf("  %s", l)
+				}
 				judged = s.Analysis
 			}
 			if s.Spec.Stable == "" || s.Terminal() {

@@ -201,7 +201,7 @@ func (b *builder) deploy() {
 		b.ev("deploy.backupBefore", def(""))
 	}
 	if d.Strategy != "canary" {
-		if len(sd.Canary.Steps) > 0 || sd.Canary.Pause != 0 || sd.Canary.PrometheusURL != "" {
+		if len(sd.Canary.Steps) > 0 || sd.Canary.Pause != 0 || sd.Canary.PrometheusURL != "" || len(sd.Canary.Checks) > 0 || sd.Canary.MaxBurnRate != 0 {
 			b.warnf("%s: [deploy.canary] is ignored because the strategy is %s; set [deploy] strategy = \"canary\" or remove it", location(b.specEv("deploy.canary.steps", "")), d.Strategy)
 		}
 		return
@@ -232,7 +232,21 @@ func (b *builder) deploy() {
 	if sd.Canary.NoTrafficAfter != 0 {
 		c.NoTrafficAfter, set = FormatDuration(sd.Canary.NoTrafficAfter), append(set, "no_traffic_after")
 	}
+	for _, ch := range sd.Canary.Checks {
+		c.Checks = append(c.Checks, CanaryCheck{Name: ch.Name, Query: ch.Query, Max: ch.Max, Min: ch.Min})
+	}
+	if len(c.Checks) > 0 {
+		set = append(set, "checks")
+	}
+	if sd.Canary.MaxBurnRate != 0 {
+		c.MaxBurnRate, c.Availability, set = sd.Canary.MaxBurnRate, b.sp.Monitor.Availability, append(set, "max_burn_rate")
+	}
 	d.Canary = &c
+	if measured := len(c.Checks) > 0 || c.MaxBurnRate > 0; measured && c.PrometheusURL == "" && d.Target == "kubernetes" {
+		b.warnf("the canary's [[deploy.canary.checks]] and max_burn_rate need a Prometheus, and [deploy.canary] prometheus_url is not set: every step would be inconclusive and the deploy rolled back after no_traffic_after; set prometheus_url")
+	} else if measured && c.PrometheusURL == "" {
+		b.warnf("the canary's [[deploy.canary.checks]] and max_burn_rate ask the Prometheus `pyship monitor up` runs, as [deploy.canary] prometheus_url is not set: without one every step is inconclusive and the deploy rolls back after no_traffic_after")
+	}
 	if d.Target == "kubernetes" && c.PrometheusURL == "" {
 		if pause, _ := time.ParseDuration(c.Pause); pause == 0 {
 			b.warnf("the canary on Kubernetes neither pauses nor measures anything (no [deploy.canary] pause, no prometheus_url): it would go through its steps at once; set pause, or prometheus_url to judge each step by the canary's metrics")
@@ -246,12 +260,12 @@ func (b *builder) deploy() {
 	}
 	sort.Strings(set)
 	e := b.specEv("deploy.canary."+set[0], "spec [deploy.canary] "+strings.Join(set, ", "))
-	if len(set) < 8 {
+	if len(set) < 10 {
 		e.Note = "the other canary settings are defaults"
 	}
 	b.ev("deploy.canary", e)
 	for _, k := range set {
-		jsonKey := map[string]string{"steps": "steps", "pause": "pause", "min_requests": "minRequests", "max_error_rate": "maxErrorRate", "max_latency_ratio": "maxLatencyRatio", "prometheus_url": "prometheusUrl", "no_traffic": "noTraffic", "no_traffic_after": "noTrafficAfter"}[k]
+		jsonKey := map[string]string{"steps": "steps", "pause": "pause", "min_requests": "minRequests", "max_error_rate": "maxErrorRate", "max_latency_ratio": "maxLatencyRatio", "prometheus_url": "prometheusUrl", "no_traffic": "noTraffic", "no_traffic_after": "noTrafficAfter", "checks": "checks", "max_burn_rate": "maxBurnRate"}[k]
 		b.ev("deploy.canary."+jsonKey, b.specEv("deploy.canary."+k, fmt.Sprintf("spec [deploy.canary] %s", k)))
 	}
 }

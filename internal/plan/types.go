@@ -218,6 +218,19 @@ type Canary struct {
 	// the defaults). Added in schema 1.
 	NoTraffic      string `json:"noTraffic,omitempty"`
 	NoTrafficAfter string `json:"noTrafficAfter,omitempty"`
+	// Checks are the [[deploy.canary.checks]] PromQL checks; MaxBurnRate holds a step while the
+	// availability burn rate against Availability (percent) is above it. Added in schema 1.
+	Checks       []CanaryCheck `json:"checks,omitempty"`
+	MaxBurnRate  float64       `json:"maxBurnRate,omitempty"`
+	Availability float64       `json:"availability,omitempty"`
+}
+
+// CanaryCheck is one PromQL check with its placeholders unresolved, and its thresholds.
+type CanaryCheck struct {
+	Name  string   `json:"name"`
+	Query string   `json:"query"`
+	Max   *float64 `json:"max,omitempty"`
+	Min   *float64 `json:"min,omitempty"`
 }
 
 // Kubernetes is where and how the app runs on a cluster, as the spec says; an empty field

@@ -12,7 +12,7 @@ type Outcome string
 const (
 	Pass         Outcome = "pass"
 	Fail         Outcome = "fail"
-	Inconclusive Outcome = "inconclusive" // not enough traffic to judge: never a silent pass
+	Inconclusive Outcome = "inconclusive" // not enough traffic or data, Prometheus not answering, or a burn-rate hold: never a silent pass
 )
 
 // Verdict is a canary analysis result with the figures it was based on.
@@ -24,6 +24,14 @@ type Verdict struct {
 	StableErrRate  float64       `json:"stableErrorRate"`
 	CanaryP95      time.Duration `json:"canaryP95"`
 	StableP95      time.Duration `json:"stableP95"`
+	// Checks are the PromQL checks as judged, each with its resolved query, value and
+	// thresholds.
+	Checks []CheckResult `json:"checks,omitempty"`
+	// Unreachable: inconclusive because Prometheus did not answer; never promoted by
+	// no_traffic, aborted once no_traffic_after has passed. Hold: inconclusive because the
+	// SLO burn rate is too high; held, never promoted by no_traffic.
+	Unreachable bool `json:"unreachable,omitempty"`
+	Hold        bool `json:"hold,omitempty"`
 }
 
 // latencyFloor is the smallest stable p95 latency ratios are computed against, so that
@@ -79,11 +87,17 @@ func Unmeasured(why error) Verdict {
 func ApplyVerdict(st Status, v Verdict, now time.Time) Status {
 	c := st.Spec.Canary
 	if waited := now.Sub(st.StepStarted); v.Outcome == Inconclusive && !st.StepStarted.IsZero() && c.NoTrafficAfter > 0 && waited >= c.NoTrafficAfter {
-		switch c.NoTraffic {
-		case NoTrafficPromote:
+		switch {
+		case v.Unreachable:
+			// A blind canary is never promoted, and not kept forever either.
+			v.Outcome = Fail
+			v.Reason = fmt.Sprintf("%s, for %s (no_traffic_after): rolling back, as a canary nobody can measure is never promoted", v.Reason, c.NoTrafficAfter)
+		case v.Hold:
+			st.Held = true
+		case c.NoTraffic == NoTrafficPromote:
 			v.Outcome = Pass
 			v.Reason = fmt.Sprintf("%s within %s; passed on its replicas' health (no_traffic = \"promote\")", v.Reason, c.NoTrafficAfter)
-		case NoTrafficAbort:
+		case c.NoTraffic == NoTrafficAbort:
 			v.Outcome = Fail
 			v.Reason = fmt.Sprintf("%s within %s (no_traffic = \"abort\")", v.Reason, c.NoTrafficAfter)
 		default:
@@ -101,9 +115,16 @@ func ApplyVerdict(st Status, v Verdict, now time.Time) Status {
 		st.Message = "canary analysis failed: " + v.Reason
 	default:
 		st.AnalyzeAt = now.Add(c.Pause)
-		if st.Held {
+		switch {
+		case v.Unreachable:
+			st.Message = fmt.Sprintf("canary paused, %s; it rolls back if Prometheus does not answer within %s of the step's start, or run `pyship promote` or `pyship abort`", v.Reason, c.NoTrafficAfter)
+		case v.Hold && st.Held:
+			st.Message = fmt.Sprintf("canary holds at step %d: %s; `pyship promote` to go on, or `pyship abort` to roll back", st.Step+1, v.Reason)
+		case v.Hold:
+			st.Message = "canary paused: " + v.Reason
+		case st.Held:
 			st.Message = fmt.Sprintf("canary holds at step %d: %s within %s; it waits for traffic, or `pyship promote` to go on, or `pyship abort` to roll back", st.Step+1, v.Reason, c.NoTrafficAfter)
-		} else {
+		default:
 			st.Message = "canary paused, " + v.Reason + "; send traffic, or run `pyship promote` or `pyship abort`"
 		}
 	}

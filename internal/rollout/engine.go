@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/pyship/pyship/internal/monitor/promql"
 )
 
 // Engine applies decisions to a target until a deploy is done. Each step observes the target
@@ -21,6 +23,11 @@ type Engine struct {
 	Intervene func(*Status)
 	// Poll is how often the target is observed while waiting (default 100ms).
 	Poll time.Duration
+	// Prometheus answers the canary's PromQL checks and burn-rate hold (nil: none is
+	// configured, and a canary with checks is inconclusive, saying so). Vars gives their
+	// placeholders the app and namespace; the engine fills in the releases.
+	Prometheus Querier
+	Vars       promql.Vars
 }
 
 // Step observes the target, decides and applies one step.
@@ -57,7 +64,9 @@ func (e *Engine) Step(ctx context.Context, st Status) (Status, Decision, error) 
 		}
 	case MarkStep:
 		var c, s Metrics
-		if c, s, err = e.metrics(ctx, sp); errors.Is(err, ErrNoMetrics) {
+		// Without a baseline (no metrics, or Prometheus not answering now) the step is judged
+		// on the counters since each release started.
+		if c, s, err = e.metrics(ctx, sp); errors.Is(err, ErrNoMetrics) || errors.Is(err, promql.ErrUnreachable) {
 			c, s, err = Metrics{}, Metrics{}, nil
 		}
 		if err == nil {
@@ -68,9 +77,12 @@ func (e *Engine) Step(ctx context.Context, st Status) (Status, Decision, error) 
 		var c, s Metrics
 		switch c, s, err = e.metrics(ctx, sp); {
 		case errors.Is(err, ErrNoMetrics):
-			st, err = ApplyVerdict(st, Unmeasured(err), now), nil
+			st, err = ApplyVerdict(st, e.judge(ctx, sp, Unmeasured(err)), now), nil
+		case errors.Is(err, promql.ErrUnreachable):
+			v := Verdict{Outcome: Inconclusive, Unreachable: true, Reason: err.Error()}
+			st, err = ApplyVerdict(st, e.judge(ctx, sp, v), now), nil
 		case err == nil:
-			st = ApplyVerdict(st, Judge(sp.Canary, c.Sub(st.CanaryBase), s.Sub(st.StableBase)), now)
+			st = ApplyVerdict(st, e.judge(ctx, sp, Judge(sp.Canary, c.Sub(st.CanaryBase), s.Sub(st.StableBase))), now)
 		}
 	case Promoted:
 		st.Phase = Succeeded
@@ -97,6 +109,13 @@ func (e *Engine) Step(ctx context.Context, st Status) (Status, Decision, error) 
 func equalStatus(a, b Status) bool {
 	return a.Phase == b.Phase && a.Message == b.Message && a.Doing == b.Doing && a.Step == b.Step &&
 		a.StepStarted.Equal(b.StepStarted) && a.AnalyzeAt.Equal(b.AnalyzeAt) && a.SwitchedAt.Equal(b.SwitchedAt) && a.Analysis == b.Analysis && a.Promote == b.Promote && a.Abort == b.Abort && a.Held == b.Held
+}
+
+// judge adds the PromQL checks' results to the built-in verdict.
+func (e *Engine) judge(ctx context.Context, sp Spec, v Verdict) Verdict {
+	vars := e.Vars
+	vars.Release, vars.Stable = sp.Release, sp.Stable
+	return Combine(v, RunChecks(ctx, e.Prometheus, sp.Canary, vars))
 }
 
 func (e *Engine) metrics(ctx context.Context, sp Spec) (canary, stable Metrics, err error) {

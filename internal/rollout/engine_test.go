@@ -2,9 +2,12 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pyship/pyship/internal/monitor/promql"
 )
 
 func runEngine(t *testing.T, f *fakeTarget, clk *fakeClock, spec Spec) Status {
@@ -152,5 +155,19 @@ func TestEngineCanaryWithoutMetricsPassesOnHealth(t *testing.T) {
 	// 3:1, 2:2, then 2:4 before stable drains: capacity never drops below 4.
 	if f.maxAlive > 6 {
 		t.Errorf("a replica-weighted canary had %d replicas alive at once, want at most 6", f.maxAlive)
+	}
+}
+
+// A metrics source that does not answer (Prometheus down) makes the step inconclusive, not a
+// failed deploy and never a pass: it waits, then rolls back after no_traffic_after even
+// with no_traffic = "promote".
+func TestEngineCanaryWithPrometheusDownRollsBack(t *testing.T) {
+	f, clk := newFake(), &fakeClock{now: time.Unix(1e9, 0)}
+	runEngine(t, f, clk, Spec{Release: "r1", Strategy: Canary, Replicas: 2})
+	f.down = &promql.Error{Kind: promql.ErrUnreachable, URL: "http://prom:9090", Query: "sum(x)", Err: errors.New("connection refused")}
+	st := runEngine(t, f, clk, Spec{Release: "r2", Stable: "r1", Strategy: Canary, Replicas: 2,
+		Canary: CanaryConfig{Steps: []int{50}, Pause: time.Second, NoTraffic: NoTrafficPromote, NoTrafficAfter: 5 * time.Second}})
+	if st.Phase != RolledBack || st.Analysis == nil || !st.Analysis.Unreachable || !strings.Contains(st.Message, "did not answer: connection refused") || !strings.Contains(st.Message, "never promoted") {
+		t.Fatalf("phase %s, analysis %+v, message %q; want rolled back as Prometheus never answered", st.Phase, st.Analysis, st.Message)
 	}
 }

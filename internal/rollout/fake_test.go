@@ -17,9 +17,10 @@ type fakeTarget struct {
 	fail     map[string]bool
 	metrics  map[string]Metrics
 	next     int
-	traffic  bool // every metrics read adds 100 healthy requests
-	blind    bool // Metrics says ErrNoMetrics
-	maxAlive int  // most replicas alive at once
+	traffic  bool  // every metrics read adds 100 healthy requests
+	blind    bool  // Metrics says ErrNoMetrics
+	down     error // Metrics fails with it
+	maxAlive int   // most replicas alive at once
 	history  []map[string]int
 }
 
@@ -89,6 +90,9 @@ func (f *fakeTarget) Metrics(_ context.Context, release string) (Metrics, error)
 	defer f.mu.Unlock()
 	if f.blind {
 		return Metrics{}, fmt.Errorf("no Prometheus: %w", ErrNoMetrics)
+	}
+	if f.down != nil {
+		return Metrics{}, f.down
 	}
 	m := f.metrics[release]
 	if f.traffic {

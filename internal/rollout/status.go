@@ -40,6 +40,12 @@ type CanaryConfig struct {
 	// health, or abort the deploy.
 	NoTraffic      NoTrafficPolicy `json:"noTraffic,omitempty"`
 	NoTrafficAfter time.Duration   `json:"noTrafficAfter,omitempty"`
+	// Checks are PromQL checks judged with every step, against the engine's Prometheus.
+	Checks []Check `json:"checks,omitempty"`
+	// MaxBurnRate, when set, holds a step while the app's SLO burn rate (BurnRateQuery with
+	// Objective, the availability objective as a fraction) is above it.
+	MaxBurnRate float64 `json:"maxBurnRate,omitempty"`
+	Objective   float64 `json:"objective,omitempty"`
 }
 
 // NoTrafficPolicy is what a canary step without enough traffic comes to.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/monitor/promql"
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
@@ -138,18 +139,13 @@ func TestSidecarCountsTheAppsResponsesPerRelease(t *testing.T) {
 	}
 	// The real Prometheus scrapes the sidecar, labelled with a namespace as the ServiceMonitor
 	// does, and the canary analysis's reader finds the release's requests and errors.
-	prom := testsvc.Start(t, "prometheus")
 	ns := fmt.Sprintf("sidecar-%d", time.Now().UnixNano())
-	sd := filepath.Join(prom["PYSHIP_TEST_PROMETHEUS_SD"], ns+".json")
-	target := fmt.Sprintf(`[{"targets":[%q],"labels":{"testcase":%q,"namespace":%q}}]`, strings.TrimPrefix(metrics, "http://"), t.Name(), ns)
-	if err := os.WriteFile(sd+".tmp", []byte(target), 0o644); err != nil {
+	promURL, _ := testsvc.Scrape(t, strings.TrimPrefix(metrics, "http://"), "namespace", ns)
+	pc, err := promql.New(promURL, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(sd+".tmp", sd); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(sd) })
-	reader := &kube.Prometheus{URL: prom["PYSHIP_TEST_PROMETHEUS"], Namespace: ns, App: "shop", Sidecar: true}
+	reader := &kube.Prometheus{Client: pc, Namespace: ns, App: "shop", Sidecar: true}
 	testsvc.Eventually(t, time.Minute, "the canary reader to see the sidecar's series in Prometheus", func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

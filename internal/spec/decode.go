@@ -79,6 +79,10 @@ func (d *decoder) table(t *table, parent string) {
 			d.table(n.tbl, path)
 			continue
 		}
+		if f.kind == kindTables {
+			d.tables(f, n)
+			continue
+		}
 		d.leaf(f, n)
 	}
 }
@@ -159,6 +163,17 @@ func envValue(v *node) (string, bool) {
 
 // leaf decodes one scalar or array key into the Spec.
 func (d *decoder) leaf(f *field, n *node) {
+	val, ok := d.convert(f, n)
+	if !ok {
+		return
+	}
+	setValue(f.ptr(d.spec), val)
+	d.spec.Positions[f.path] = n.key
+	d.nodes[f.path] = n
+}
+
+// convert checks the TOML type of a key's value and returns it as the field's Go type.
+func (d *decoder) convert(f *field, n *node) (any, bool) {
 	wrong := func(at *node, hint string) {
 		if hint == "" {
 			hint = fmt.Sprintf("write %s = %s", f.name(), f.example)
@@ -175,7 +190,7 @@ func (d *decoder) leaf(f *field, n *node) {
 				hint = quoted()
 			}
 			wrong(n, hint)
-			return
+			return nil, false
 		}
 		val = n.str
 	case kindInt:
@@ -184,21 +199,21 @@ func (d *decoder) leaf(f *field, n *node) {
 			val = int(n.i)
 			if int64(int(n.i)) != n.i {
 				d.errorf(n, n.pos, f.path, "", "is out of range: %s", n.str)
-				return
+				return nil, false
 			}
 		case n.kind == vFloat && n.f == math.Trunc(n.f) && math.Abs(n.f) < 1e15:
 			wrong(n, fmt.Sprintf("write %s = %d", f.name(), int64(n.f)))
-			return
+			return nil, false
 		case n.kind == vString:
 			if _, err := strconv.Atoi(n.str); err == nil {
 				wrong(n, fmt.Sprintf("remove the quotes: %s = %s", f.name(), n.str))
-				return
+				return nil, false
 			}
 			wrong(n, "")
-			return
+			return nil, false
 		default:
 			wrong(n, "")
-			return
+			return nil, false
 		}
 	case kindFloat:
 		switch n.kind {
@@ -208,7 +223,7 @@ func (d *decoder) leaf(f *field, n *node) {
 			val = float64(n.i)
 		default:
 			wrong(n, "")
-			return
+			return nil, false
 		}
 	case kindBool:
 		if n.kind != vBool {
@@ -217,7 +232,7 @@ func (d *decoder) leaf(f *field, n *node) {
 				hint = fmt.Sprintf("remove the quotes: %s = %s", f.name(), n.str)
 			}
 			wrong(n, hint)
-			return
+			return nil, false
 		}
 		val = n.b
 	case kindDuration:
@@ -227,7 +242,7 @@ func (d *decoder) leaf(f *field, n *node) {
 				hint = durationHint(f, n.str, `write %s = "%s%s" (or another unit: ms, s, m, h)`)
 			}
 			wrong(n, hint)
-			return
+			return nil, false
 		}
 		dur, err := time.ParseDuration(n.str)
 		if err != nil {
@@ -236,7 +251,7 @@ func (d *decoder) leaf(f *field, n *node) {
 				hint = durationHint(f, n.str, `add a unit: %s = "%s%s"`)
 			}
 			d.errorf(n, n.pos, f.path, hint, `must be a duration like "30s", "500ms" or "5m" (units ns, us, ms, s, m, h), got %q`, n.str)
-			return
+			return nil, false
 		}
 		val = dur
 	case kindStrings, kindInts:
@@ -250,7 +265,7 @@ func (d *decoder) leaf(f *field, n *node) {
 				hint = fmt.Sprintf("write %s = [%s]", f.name(), tomlScalar(n))
 			}
 			wrong(n, hint)
-			return
+			return nil, false
 		}
 		strs, ints := []string{}, []int{}
 		ok := true
@@ -264,7 +279,7 @@ func (d *decoder) leaf(f *field, n *node) {
 			ints = append(ints, int(e.i))
 		}
 		if !ok {
-			return
+			return nil, false
 		}
 		if f.kind == kindStrings {
 			val = strs
@@ -272,9 +287,7 @@ func (d *decoder) leaf(f *field, n *node) {
 			val = ints
 		}
 	}
-	setValue(f.ptr(d.spec), val)
-	d.spec.Positions[f.path] = n.key
-	d.nodes[f.path] = n
+	return val, true
 }
 
 func tomlScalar(n *node) string {

@@ -17,6 +17,9 @@ const (
 	kindDuration
 	kindStrings
 	kindInts
+	// kindTables is an array of tables ([[deploy.canary.checks]]); its keys are the fields
+	// whose parent it is, decoded by the decoder's own code (their ptr is nil).
+	kindTables
 )
 
 // typeName is how the documentation and the errors call a kind.
@@ -30,6 +33,7 @@ func (k kind) typeName() string {
 		kindDuration: `duration string (e.g. "30s")`,
 		kindStrings:  "array of strings",
 		kindInts:     "array of integers",
+		kindTables:   "array of tables",
 	}[k]
 }
 
@@ -230,10 +234,23 @@ func fields() []*field {
 			doc: "How long a canary step may go without enough traffic before no_traffic decides.", def: `twice pause, at least "2m"`,
 			example: `"10m"`, ptr: func(s *Spec) any { return &s.Deploy.Canary.NoTrafficAfter }},
 		{path: "deploy.canary.prometheus_url", kind: kindString, pattern: "^https?://", check: checkWebhook,
-			doc:     "Prometheus the Kubernetes target queries for the canary's and the stable release's 5xx rate and p95 latency (from the ServiceMonitor's metrics).",
-			def:     "none: pods' readiness and restarts only",
+			doc:     "Prometheus the canary analysis asks: on Kubernetes for the canary's and the stable release's 5xx rate and p95 latency (pyship's proxy sidecar series, through the ServiceMonitor), and on either target for [[deploy.canary.checks]] and max_burn_rate.",
+			def:     "none: on Kubernetes pods' readiness and restarts only; on the local target the Prometheus `pyship monitor up` runs, when it runs",
 			allowed: "an http or https URL",
 			example: `"http://prometheus.monitoring:9090"`, ptr: func(s *Spec) any { return &s.Deploy.Canary.PrometheusURL }},
+		with(&field{path: "deploy.canary.max_burn_rate", kind: kindFloat,
+			doc: "Hold a canary step while the app's SLO burn rate over the last 5 minutes (its 5xx share of requests divided by the error budget, 1 - availability) is above this, e.g. 14.4 (the SRE workbook's fast-burn page). Needs [monitor] availability and a Prometheus.", def: "none: no hold",
+			example: `14.4`, ptr: func(s *Spec) any { return &s.Deploy.Canary.MaxBurnRate }}, atLeast(0)),
+		{path: "deploy.canary.checks", kind: kindTables, notInOverlay: true,
+			doc: "PromQL checks judged with every canary step, as Argo Rollouts' AnalysisTemplates: each query must give one number (a scalar, or one series) within its max and/or min. No answer from Prometheus keeps the step and rolls it back after no_traffic_after; no data keeps the step like no traffic. Queries are parsed with Prometheus' parser when the spec is read (`pyship check`)."},
+		{path: "deploy.canary.checks.name", kind: kindString, pattern: labelPattern, check: checkLabel,
+			doc: "Name of the check, shown in status and errors; unique.", allowed: "a DNS-1123 label",
+			example: `"error-rate"`},
+		{path: "deploy.canary.checks.query", kind: kindString, check: notEmpty,
+			doc:     "PromQL instant query giving one number. Placeholders: {{app}}, {{release}} (the canary), {{stable}}, {{namespace}} (\"\" on the local target). pyship's series carry app and release labels: pyship_requests_total{code}, pyship_proxy_errors_total{code}, pyship_request_duration_seconds_bucket{le}.",
+			example: `'sum(rate(pyship_requests_total{app="{{app}}",release="{{release}}",code=~"5.."}[1m])) / sum(rate(pyship_requests_total{app="{{app}}",release="{{release}}"}[1m]))'`},
+		{path: "deploy.canary.checks.max", kind: kindFloat, doc: "Highest value that passes.", def: "none (set max, min or both)", example: `0.01`},
+		{path: "deploy.canary.checks.min", kind: kindFloat, doc: "Lowest value that passes.", def: "none (set max, min or both)", example: `1`},
 
 		{path: "kubernetes", kind: kindTable, doc: `Where and how the app runs with [deploy] target = "kubernetes". Command-line flags of the same name override these keys.`},
 		{path: "kubernetes.namespace", kind: kindString, pattern: labelPattern, check: checkLabel,

@@ -11,6 +11,7 @@ import (
 func FuzzLoadBytes(f *testing.F) {
 	f.Add([]byte("name = \"app\"\n[run]\nport = 8000\n[env.production]\nrun.port = 80\n"))
 	f.Add([]byte("[tool.pyship]\nname = \"app\"\n[tool.pyship.env.qa.run]\nworkers = 3\n"))
+	f.Add([]byte("[monitor]\navailability = 99.9\n[deploy.canary]\nmax_burn_rate = 2\n[[deploy.canary.checks]]\nname = \"a\"\nquery = 'sum(x{r=\"{{release}}\"})'\nmax = 1\n[[deploy.canary.checks]]\nname = \"b\"\nquery = \"up\"\nmin = 1\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lines := bytes.Count(data, []byte("\n")) + 1
 		for _, file := range []string{"pyship.toml", "pyproject.toml"} {

@@ -159,10 +159,14 @@ func (d *document) header(full []string, pos Pos, array bool) {
 	d.markFound(pos)
 	rel := full[len(d.prefix):]
 	name := strings.Join(full, ".")
-	if array {
+	if array && !isArrayTable(strings.Join(rel, ".")) {
 		d.errs = append(d.errs, errAt(pos, strings.Join(rel, "."), "use a plain table: ["+name+"]",
-			"[[%s]] declares an array of tables, which the spec does not use", name))
+			"[[%s]] declares an array of tables, which the spec does not use there", name))
 		d.cur = newTable() // keep reading its keys, but nowhere that matters
+		return
+	}
+	if array {
+		d.arrayTable(rel, name, pos)
 		return
 	}
 	t := d.root
@@ -198,6 +202,51 @@ func (d *document) header(full []string, pos Pos, array bool) {
 	t.tbl.header = true
 	t.key = pos
 	d.cur = t.tbl
+}
+
+// isArrayTable reports whether the spec has an array of tables at path.
+func isArrayTable(path string) bool {
+	for _, f := range fields() {
+		if f.path == path {
+			return f.kind == kindTables
+		}
+	}
+	return false
+}
+
+// arrayTable handles [[a.b]]: a new table appended to the array at rel, creating the tables
+// on the way; keys that follow go into the new table.
+func (d *document) arrayTable(rel []string, name string, pos Pos) {
+	d.cur = newTable()
+	t := d.root
+	for i, k := range rel[:len(rel)-1] {
+		child := t.tbl.get(k)
+		switch {
+		case child == nil:
+			child = newTableNode(pos, pos)
+			t.tbl.set(k, child)
+		case child.kind != vTable || child.tbl.inline:
+			d.errs = append(d.errs, errAt(pos, strings.Join(rel[:i+1], "."), "remove one of the two",
+				"[[%s]] cannot extend %q, already set at line %d", name, k, child.key.Line))
+			return
+		}
+		t = child
+	}
+	k := rel[len(rel)-1]
+	arr := t.tbl.get(k)
+	switch {
+	case arr == nil:
+		arr = &node{kind: vArray, key: pos, pos: pos, arrayTables: true}
+		t.tbl.set(k, arr)
+	case !arr.arrayTables:
+		d.errs = append(d.errs, errAt(pos, strings.Join(rel, "."), "use either [["+name+"]] tables or one array, not both",
+			"[[%s]] adds to %q, already set at line %d", name, k, arr.key.Line))
+		return
+	}
+	el := newTableNode(pos, pos)
+	el.tbl.header = true
+	arr.arr = append(arr.arr, el)
+	d.cur = el.tbl
 }
 
 func (d *document) markFound(p Pos) {

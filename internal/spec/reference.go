@@ -33,8 +33,12 @@ as this page): run ` + "`pyship schema > pyship.schema.json`" + ` and, for Even 
 `)
 	current := "-"
 	for _, f := range fs {
-		if f.kind == kindTable {
-			fmt.Fprintf(&b, "## `[%s]`\n\n%s\n\n", f.path, f.doc)
+		if f.kind == kindTable || f.kind == kindTables {
+			header := "[" + f.path + "]"
+			if f.kind == kindTables {
+				header = "[" + header + "]"
+			}
+			fmt.Fprintf(&b, "## `%s`\n\n%s\n\n", header, f.doc)
 			current = f.path
 			continue
 		}
@@ -63,7 +67,9 @@ func writeFieldRef(b *bytes.Buffer, f *field) {
 		b.WriteString("- Not allowed in an `[env.NAME]` overlay\n")
 	}
 	fmt.Fprintf(b, "\n%s\n\n```toml\n", f.doc)
-	if p := f.parent(); p != "" {
+	if p := f.parent(); isArrayTable(p) {
+		fmt.Fprintf(b, "[[%s]]\n", p)
+	} else if p != "" {
 		fmt.Fprintf(b, "[%s]\n", p)
 	}
 	fmt.Fprintf(b, "%s = %s\n```\n\n", f.name(), f.example)

@@ -34,6 +34,9 @@ func TestReferenceCoversEveryKey(t *testing.T) {
 		if f.kind == kindTable {
 			heading = "## `[" + f.path + "]`"
 		}
+		if f.kind == kindTables {
+			heading = "## `[[" + f.path + "]]`"
+		}
 		if !strings.Contains(ref, heading) {
 			t.Errorf("reference has no heading %q", heading)
 		}

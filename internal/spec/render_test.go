@@ -83,8 +83,8 @@ func TestRenderEveryField(t *testing.T) {
 	var entries []Entry
 	want := &Spec{}
 	for _, f := range fields() {
-		if f.kind == kindTable {
-			continue
+		if f.kind == kindTable || f.kind == kindTables || f.ptr == nil {
+			continue // arrays of tables are not rendered (TestCanaryChecks reads them)
 		}
 		d := newDecoder(fields(), "")
 		doc := parseDocument("example.toml", []byte("x = "+f.example+"\n"), nil)

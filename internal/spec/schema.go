@@ -35,6 +35,13 @@ func objectSchema(fs []*field, parent string, overlay bool) map[string]any {
 			props[f.name()] = t
 			continue
 		}
+		if f.kind == kindTables {
+			item := objectSchema(fs, f.path, false)
+			item["required"] = []string{"name", "query"}
+			item["anyOf"] = []any{map[string]any{"required": []string{"max"}}, map[string]any{"required": []string{"min"}}}
+			props[f.name()] = map[string]any{"description": f.doc, "type": "array", "items": item}
+			continue
+		}
 		props[f.name()] = fieldSchema(f)
 	}
 	if parent == "" {

@@ -48,6 +48,8 @@ type node struct {
 	key, pos Pos
 	// overlay names the [env.NAME] overlay the value comes from, "" for the base spec.
 	overlay string
+	// arrayTables marks an array made of [[header]] tables.
+	arrayTables bool
 }
 
 // table is a TOML table: keys in the order they were written.

@@ -125,6 +125,19 @@ type Canary struct {
 	// NoTrafficAfter has passed.
 	NoTraffic      string
 	NoTrafficAfter time.Duration
+	// MaxBurnRate holds a step while the app's availability burn rate, against the [monitor]
+	// availability objective, is above it.
+	MaxBurnRate float64
+	// Checks are the [[deploy.canary.checks]] PromQL checks.
+	Checks []CanaryCheck
+}
+
+// CanaryCheck is one [[deploy.canary.checks]] table.
+type CanaryCheck struct {
+	Name, Query string
+	Max, Min    *float64
+	// Pos is where its table starts.
+	Pos Pos
 }
 
 // Config is the [config] table.

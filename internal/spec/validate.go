@@ -106,6 +106,7 @@ func num(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 // Fields in bad have an error already: rules about them would only repeat it.
 func (d *decoder) crossChecks(bad map[string]bool) {
 	s := d.spec
+	d.burnRateChecks(bad)
 	// Canary steps go up, and there is at least one.
 	if n := d.nodes["deploy.canary.steps"]; n != nil && !bad["deploy.canary.steps"] && len(s.Deploy.Canary.Steps) == 0 {
 		d.errorf(n, n.pos, "deploy.canary.steps", "list the traffic percentages, e.g. steps = [10, 50, 100], or remove the key to use that default",
@@ -284,4 +285,12 @@ func formatDuration(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
+}
+
+// burnRateChecks: max_burn_rate needs an availability objective ([monitor] availability) to
+// compute the burn rate against.
+func (d *decoder) burnRateChecks(bad map[string]bool) {
+	if n := d.nodes["deploy.canary.max_burn_rate"]; n != nil && d.spec.Deploy.Canary.MaxBurnRate > 0 && d.nodes["monitor.availability"] == nil {
+		d.errorf(n, n.key, "deploy.canary.max_burn_rate", "add [monitor] availability = 99.9 (the objective, in percent)", "needs an availability objective to compute the burn rate against")
+	}
 }

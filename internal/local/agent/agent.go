@@ -48,6 +48,9 @@ type Agent struct {
 	ACMERootCA string
 	// BackupClock times the apps' backup schedules (default the wall clock).
 	BackupClock schedule.Clock
+	// MonitorPrometheus returns the URL of the Prometheus canary checks ask when a release's
+	// plan names no prometheus_url ("" for none; default: the one `pyship monitor up` runs).
+	MonitorPrometheus func() string
 
 	// HistoryStep is how often the status page's history samples each app's traffic (default
 	// 5 s; it keeps 720 points, an hour at the default).

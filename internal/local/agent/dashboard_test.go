@@ -74,17 +74,6 @@ func numbers(rs []promSeries) int {
 	return n
 }
 
-// fileSDTarget registers addr as a scrape target of the shared Prometheus until the test ends.
-func fileSDTarget(t *testing.T, dir, addr string) {
-	t.Helper()
-	b, _ := json.Marshal([]map[string]any{{"targets": []string{addr}, "labels": map[string]string{"testcase": t.Name()}}})
-	name := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())+".json")
-	if err := release.WriteAtomic(name, b); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(name) })
-}
-
 // sloRules are internal/monitor's SLO recording rules and alerts for the app's objectives,
 // as `pyship monitor render` writes them.
 func sloRules(t *testing.T, app string, m *pplan.Monitor) string {
@@ -175,7 +164,7 @@ func TestDashboardQueriesOnRealPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := strings.TrimSuffix(strings.TrimPrefix(st[0].Metrics, "http://"), "/metrics")
-	fileSDTarget(t, prom["PYSHIP_TEST_PROMETHEUS_SD"], admin)
+	testsvc.Scrape(t, admin)
 	slos := &pplan.Monitor{Window: pplan.DefaultSLOWindow, Availability: 99.9, Latency: "300ms", LatencyPercentile: pplan.DefaultLatencyPercentile}
 	private := privatePrometheus(t, prom["PYSHIP_TEST_PROMETHEUS_BIN"], admin, sloRules(t, app, slos))
 
@@ -261,7 +250,7 @@ func TestDashboardErrorRateOnRealPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fileSDTarget(t, prom["PYSHIP_TEST_PROMETHEUS_SD"], strings.TrimSuffix(strings.TrimPrefix(st[0].Metrics, "http://"), "/metrics"))
+	testsvc.Scrape(t, strings.TrimSuffix(strings.TrimPrefix(st[0].Metrics, "http://"), "/metrics"))
 	l := startLoad(url, 4)
 	defer l.stop()
 	l.waitFor(t, 50)

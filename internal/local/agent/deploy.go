@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/monitor/promql"
 	"github.com/pyship/pyship/internal/rollout"
 )
 
@@ -41,15 +43,21 @@ func (rt *app) engine(progress func(string)) *rollout.Engine {
 // engineHeld is engine, with held called when a canary step starts holding for lack of
 // traffic.
 func (rt *app) engineHeld(progress func(string), held func(rollout.Status)) *rollout.Engine {
-	wasHeld := false
+	wasHeld, judged := false, (*rollout.Verdict)(nil)
 	return &rollout.Engine{
-		Target: rt,
-		Clock:  rt.a.Clock,
+		Target:     rt,
+		Clock:      rt.a.Clock,
+		Prometheus: prometheus{rt},
+		Vars:       promql.Vars{App: rt.name},
 		Save: func(s rollout.Status) error {
 			if s.Held && !wasHeld && held != nil {
 				held(s)
 			}
 			wasHeld = s.Held
+			if s.Analysis != nil && s.Analysis != judged && len(s.Analysis.Checks) > 0 && progress != nil {
+				progress(strings.Join(append([]string{s.Message}, s.Analysis.Explain()...), "\n  "))
+			}
+			judged = s.Analysis
 			if s.Phase == rollout.Succeeded {
 				// Before the state names it stable, so a stable release is always marked.
 				if err := release.MarkPromoted(rt.a.paths(), rt.name, s.Spec.Release); err != nil {
@@ -210,7 +218,11 @@ func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progres
 	if c := m.Plan.Deploy.Canary; c != nil {
 		spec.Canary = rollout.CanaryConfig{Steps: c.Steps, Pause: dur(c.Pause, 30*time.Second), MinRequests: c.MinRequests,
 			MaxErrorRate: c.MaxErrorRate, MaxLatencyRatio: c.MaxLatencyRatio,
-			NoTraffic: rollout.NoTrafficPolicy(c.NoTraffic), NoTrafficAfter: dur(c.NoTrafficAfter, 0)}
+			NoTraffic: rollout.NoTrafficPolicy(c.NoTraffic), NoTrafficAfter: dur(c.NoTrafficAfter, 0),
+			MaxBurnRate: c.MaxBurnRate, Objective: c.Availability / 100}
+		for _, ch := range c.Checks {
+			spec.Canary.Checks = append(spec.Canary.Checks, rollout.Check(ch))
+		}
 	}
 	st := rollout.NewStatus(spec)
 	what := "deploying"
