@@ -26,7 +26,7 @@ serving while the agent restarts), supervised replicas, health checks, rollouts 
 it in the background when it is not running; run it under systemd for production (docs/local.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.resolveHome(); err != nil {
+			if err := o.resolveHome(s.getenv); err != nil {
 				return err
 			}
 			// The proxy allocates per request; a larger GC target buys throughput for a little memory.
