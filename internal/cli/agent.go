@@ -31,7 +31,7 @@ it in the background when it is not running; run it under systemd for production
 			}
 			// The proxy allocates per request; a larger GC target buys throughput for a little memory.
 			debug.SetGCPercent(400)
-			a := &agent.Agent{Home: o.home, AdminAddr: admin, BindHost: bind, HTTPPort: httpPort, HTTPSPort: httpsPort, ACMERootCA: acmeCA,
+			a := &agent.Agent{Getenv: s.getenv, Home: o.home, AdminAddr: admin, BindHost: bind, HTTPPort: httpPort, HTTPSPort: httpsPort, ACMERootCA: acmeCA,
 				Log: slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 			return a.Run(cmd.Context())
 		},

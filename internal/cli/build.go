@@ -216,7 +216,7 @@ func ensureRegistry(ctx context.Context, s *streams) error {
 		// A Go test binary would run its tests, not `registry serve`.
 		return fmt.Errorf("pyship's registry is not running on %s: start it with pyship registry serve", registry.DefaultAddr)
 	}
-	dir, err := registry.DefaultDir()
+	dir, err := registry.DefaultDir(s.getenv)
 	if err != nil {
 		return err
 	}

@@ -175,7 +175,7 @@ func (rt *app) spec(m *release.Manifest, rec ReplicaRecord) (supervise.Spec, err
 		"PATH=" + filepath.Join(m.Venv, "bin") + ":" + rt.a.basePath(),
 		"VIRTUAL_ENV=" + m.Venv,
 		"PYTHONUNBUFFERED=1",
-		"HOME=" + os.Getenv("HOME"),
+		"HOME=" + rt.a.getenv("HOME"),
 		"LANG=C.UTF-8",
 	}
 	if len(p.Run.PythonPath) > 0 {
