@@ -140,6 +140,7 @@ func TestRegistryServeIsTheDefaultPushTarget(t *testing.T) {
 }
 
 func TestBuildErrorsExitCodes(t *testing.T) {
+	t.Parallel()
 	planFile, base, env := buildFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -160,6 +161,7 @@ func TestBuildErrorsExitCodes(t *testing.T) {
 // An app with a syntax error is refused by every command that builds it, before anything is
 // built, with each error as path:line:col; the same app fixed builds.
 func TestBuildAndDockerfileRefuseSyntaxErrors(t *testing.T) {
+	t.Parallel()
 	_, base, env := buildFixture(t)
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "pkg"), 0o755); err != nil {

@@ -318,6 +318,7 @@ namespace = %q
 // TestDeployKubernetesBuildsAndPushes runs the whole path: check, build, push to a registry,
 // render with the pushed digest, apply and roll out.
 func TestDeployKubernetesBuildsAndPushes(t *testing.T) {
+	t.Parallel()
 	kc, c := kubeNamespace(t, "cli-build")
 	planFile, base, env := buildFixture(t)
 	reg := testsvc.Start(t, "registry")["PYSHIP_TEST_REGISTRY"]

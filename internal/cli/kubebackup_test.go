@@ -24,6 +24,7 @@ import (
 // the app's volume and the S3 credentials, takes a backup that restores the same bytes.
 // (kwok's nodes run no containers, so podman stands in for the node.)
 func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
+	t.Parallel()
 	kc, c := kubeNamespace(t, "cli-kbackup")
 	s3 := testsvc.Start(t, "s3")
 	reg := testsvc.Start(t, "registry")["PYSHIP_TEST_REGISTRY"]
@@ -147,6 +148,7 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 // real under podman with the DSN in its environment (as the app's Secret gives it), dumps the
 // real database.
 func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
+	t.Parallel()
 	kc, c := kubeNamespace(t, "cli-kbackup-pg")
 	s3 := testsvc.Start(t, "s3")
 	pg := testsvc.Start(t, "postgres")
@@ -214,6 +216,7 @@ func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
 // down, restores it inside the cluster with the identity from the namespace's Secret, and rolls
 // back. The Jobs' containers run for real under podman on the data folder (kwok runs none).
 func TestKubernetesRollbackWithData(t *testing.T) {
+	t.Parallel()
 	kc, c := kubeNamespace(t, "cli-kdata")
 	s3 := testsvc.Start(t, "s3")
 	reg := testsvc.Start(t, "registry")["PYSHIP_TEST_REGISTRY"]

@@ -139,6 +139,7 @@ func TestClusterTestsHonourKUBECONFIG(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster test; run without -short")
 	}
+	t.Parallel()
 	kc := testsvc.Kubeconfig(t)
 	raw, err := os.ReadFile(kc)
 	if err != nil {
