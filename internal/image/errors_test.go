@@ -47,7 +47,7 @@ func TestBadBaseIsAClearError(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p.Python.Version = tc.python
-			_, err := image.Build(ctxT(t), p, image.Options{CacheDir: e.Cache, Python: e.Python, Base: tc.base})
+			_, err := image.Build(ctxT(t), p, image.Options{CacheDir: e.Cache, Env: e.Env, Python: e.Python, Base: tc.base})
 			if err == nil {
 				t.Fatal("no error")
 			}
