@@ -18,9 +18,12 @@ var ErrNoPython = errors.New("no python 3 interpreter found")
 // version ("3.11.7"). It honours PYSHIP_PYTHON, then looks for python<major.minor> matching
 // want ("3.11", "3.11.4" or "" for any) and finally python3 on PATH, both read from env
 // (KEY=VALUE, as os.Environ gives it; the candidates run in env too, so pyenv shims see their
-// settings). The version may differ from want: callers compare MajorMinor(version) with
-// MajorMinor(want) and warn when they differ.
+// settings; nil is this process's environment). The version may differ from want: callers
+// compare MajorMinor(version) with MajorMinor(want) and warn when they differ.
 func FindPython(ctx context.Context, want string, env []string) (path, version string, err error) {
+	if env == nil {
+		env = os.Environ()
+	}
 	if p := Getenv(env, "PYSHIP_PYTHON"); p != "" {
 		path, err := lookPath(p, "")
 		if err != nil {
