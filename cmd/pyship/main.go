@@ -13,5 +13,5 @@ import (
 func main() {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	os.Exit(cli.MainSignals(sig, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(cli.MainSignals(sig, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
 }

@@ -23,7 +23,7 @@ func run(ctx context.Context, args []string) error {
 	if len(args) != 2 {
 		return fmt.Errorf("usage: pushbase SRC DST")
 	}
-	img, err := image.Open(ctx, args[0], image.DefaultCacheDir())
+	img, err := image.Open(ctx, args[0], image.DefaultCacheDir(os.Environ()))
 	if err != nil {
 		return err
 	}

@@ -72,17 +72,19 @@ func TestEndpointAndRegion(t *testing.T) {
 	}
 }
 
-// TestEndpointFromTheAWSConfigFile reaches the test S3 through endpoint_url of ~/.aws/config.
+// TestEndpointFromTheAWSConfigFile reaches the test S3 through endpoint_url of ~/.aws/config,
+// with the keys of ~/.aws/credentials, HOME given by Config.Getenv.
 func TestEndpointFromTheAWSConfigFile(t *testing.T) {
+	t.Parallel()
 	s := startS3(t)
 	home := t.TempDir()
 	writeFile(t, filepath.Join(home, ".aws", "config"), []byte("[default]\nendpoint_url = "+s.Endpoint+"\nregion = us-east-1\n"), 0o600)
-	t.Setenv("HOME", home)
-	for _, v := range []string{"AWS_CONFIG_FILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"} {
-		t.Setenv(v, "")
-	}
+	writeFile(t, filepath.Join(home, ".aws", "credentials"), []byte("[default]\naws_access_key_id = "+s.Access+"\naws_secret_access_key = "+s.Secret+"\n"), 0o600)
 	cfg, _ := testConfig(t, s)
-	cfg.Endpoint = ""
+	cfg.Endpoint, cfg.Credentials = "", Credentials{}
+	// The environment the store reads is HOME alone: no AWS_* variable names another endpoint
+	// or other keys; the keys come from ~/.aws/credentials.
+	cfg.Getenv = func(k string) string { return map[string]string{"HOME": home}[k] }
 	st, err := NewS3Store(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -59,6 +59,10 @@ type Config struct {
 	// Concurrency is the number of parts uploaded at once (default 2). Memory for upload
 	// buffers is (Concurrency+1) × PartSize.
 	Concurrency int
+	// Getenv reads the environment for what the fields above leave to it: the S3 endpoint,
+	// region, keys and profile (AWS_*, MINIO_*) and the AWS files under HOME. os.Getenv when
+	// nil; the CLI passes its own.
+	Getenv func(string) string `json:"-"`
 }
 
 // Credentials are explicit S3 keys.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -32,7 +33,11 @@ func NewS3Store(cfg Config) (*S3Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	endpoint, region, err := endpointAndRegion(cfg, os.Getenv)
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	endpoint, region, err := endpointAndRegion(cfg, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -44,11 +49,7 @@ func NewS3Store(cfg Config) (*S3Store, error) {
 	if cfg.Credentials.AccessKey != "" {
 		creds = credentials.NewStaticV4(cfg.Credentials.AccessKey, cfg.Credentials.SecretKey, cfg.Credentials.SessionToken)
 	} else {
-		creds = credentials.NewChainCredentials([]credentials.Provider{
-			&credentials.EnvAWS{},
-			&credentials.FileAWSCredentials{Profile: cfg.Profile},
-			&credentials.EnvMinio{},
-		})
+		creds = credentials.NewChainCredentials(envCredentials(cfg.Profile, getenv))
 	}
 	c, err := minio.NewCore(u.Host, &minio.Options{
 		Creds:        creds,
@@ -69,6 +70,50 @@ func NewS3Store(cfg Config) (*S3Store, error) {
 		cc = 2
 	}
 	return &S3Store{core: *c, bucket: loc.Bucket, endpoint: endpoint, partSize: int(ps), concurrency: cc}, nil
+}
+
+// envCredentials are the providers of S3 keys when the config names none, read through getenv
+// as minio's EnvAWS, FileAWSCredentials and EnvMinio read os.Getenv: $AWS_ACCESS_KEY_ID (or
+// $AWS_ACCESS_KEY) with its secret and session token; the profile (profile, else $AWS_PROFILE,
+// else default) of the shared credentials file ($AWS_SHARED_CREDENTIALS_FILE or
+// ~/.aws/credentials), then of the config file; $MINIO_ROOT_USER or $MINIO_ACCESS_KEY.
+func envCredentials(profile string, getenv func(string) string) []credentials.Provider {
+	static := func(id, secret, token string) credentials.Provider {
+		return &credentials.Static{Value: credentials.Value{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token, SignerType: credentials.SignatureV4}}
+	}
+	ps := []credentials.Provider{static(firstEnv(getenv, "AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"),
+		firstEnv(getenv, "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"), getenv("AWS_SESSION_TOKEN"))}
+	if profile == "" {
+		profile = firstEnv(getenv, "AWS_PROFILE")
+	}
+	if profile == "" {
+		profile = "default"
+	}
+	credsFile := getenv("AWS_SHARED_CREDENTIALS_FILE")
+	if home := getenv("HOME"); credsFile == "" && home != "" {
+		credsFile = filepath.Join(home, ".aws", "credentials")
+	}
+	for _, f := range []string{credsFile, awsConfigFile(getenv)} {
+		if f != "" { // an empty Filename would make minio read the process's environment
+			ps = append(ps, &credentials.FileAWSCredentials{Filename: f, Profile: profile})
+		}
+	}
+	if id := getenv("MINIO_ROOT_USER"); id != "" {
+		ps = append(ps, static(id, getenv("MINIO_ROOT_PASSWORD"), ""))
+	} else {
+		ps = append(ps, static(getenv("MINIO_ACCESS_KEY"), getenv("MINIO_SECRET_KEY"), ""))
+	}
+	return ps
+}
+
+// firstEnv is the first of the variables vars that is set.
+func firstEnv(getenv func(string) string, vars ...string) string {
+	for _, v := range vars {
+		if s := getenv(v); s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 // Check implements Store.

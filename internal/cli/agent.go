@@ -26,12 +26,12 @@ serving while the agent restarts), supervised replicas, health checks, rollouts 
 it in the background when it is not running; run it under systemd for production (docs/local.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.resolveHome(); err != nil {
+			if err := o.resolveHome(s.getenv); err != nil {
 				return err
 			}
 			// The proxy allocates per request; a larger GC target buys throughput for a little memory.
 			debug.SetGCPercent(400)
-			a := &agent.Agent{Home: o.home, AdminAddr: admin, BindHost: bind, HTTPPort: httpPort, HTTPSPort: httpsPort, ACMERootCA: acmeCA,
+			a := &agent.Agent{Getenv: s.getenv, Home: o.home, AdminAddr: admin, BindHost: bind, HTTPPort: httpPort, HTTPSPort: httpsPort, ACMERootCA: acmeCA,
 				Log: slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 			return a.Run(cmd.Context())
 		},

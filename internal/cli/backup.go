@@ -33,32 +33,34 @@ type backupOptions struct {
 	dirs, postgres, sqlite          []string
 	keepLast, keepDaily, keepWeekly int
 	output                          string
+	getenv                          func(string) string // the command's environment
 }
 
 func (o *backupOptions) config(ctx context.Context, cmd *cobra.Command) (backup.Config, string, error) {
 	var cfg backup.Config
 	from := ""
 	if cmd.Flags().Changed("dir") || hasSpec(o.dir) {
-		if err := o.resolveHome(); err != nil {
+		if err := o.resolveHome(o.getenv); err != nil {
 			return cfg, "", err
 		}
-		pb, err := loadProjectBackup(ctx, o.dir, o.env, o.home)
+		pb, err := loadProjectBackup(ctx, o.dir, o.env, o.home, o.getenv)
 		if err != nil {
 			return cfg, "", err
 		}
 		cfg, from = pb.cfg, pb.from
 	}
 	cfg = o.merge(cfg)
+	cfg.Getenv = o.getenv
 	if cfg.Destination == "" {
-		cfg.Destination = os.Getenv("PYSHIP_BACKUP_DEST")
+		cfg.Destination = o.getenv("PYSHIP_BACKUP_DEST")
 	}
-	if len(cfg.Recipients) == 0 && os.Getenv("PYSHIP_BACKUP_RECIPIENTS") != "" {
-		cfg.Recipients = strings.Split(os.Getenv("PYSHIP_BACKUP_RECIPIENTS"), ",")
+	if len(cfg.Recipients) == 0 && o.getenv("PYSHIP_BACKUP_RECIPIENTS") != "" {
+		cfg.Recipients = strings.Split(o.getenv("PYSHIP_BACKUP_RECIPIENTS"), ",")
 	}
 	if len(o.signingPublicKeys) > 0 {
 		cfg.SigningPublicKeys = o.signingPublicKeys
-	} else if len(cfg.SigningPublicKeys) == 0 && os.Getenv("PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS") != "" {
-		cfg.SigningPublicKeys = strings.Split(os.Getenv("PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS"), ",")
+	} else if len(cfg.SigningPublicKeys) == 0 && o.getenv("PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS") != "" {
+		cfg.SigningPublicKeys = strings.Split(o.getenv("PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS"), ",")
 	}
 	cfg.AllowUnsigned = o.allowUnsigned
 	if cfg.Destination == "" {
@@ -91,7 +93,7 @@ func (o *backupOptions) config(ctx context.Context, cmd *cobra.Command) (backup.
 				// env:VAR names the variable holding the DSN, so the DSN is in no command
 				// line (the Kubernetes backup pod gets it from the app's Secret).
 				if v, ok := strings.CutPrefix(val, "env:"); ok {
-					if s.DSN = os.Getenv(v); s.DSN == "" {
+					if s.DSN = o.getenv(v); s.DSN == "" {
 						envErr = errors.Join(envErr, fmt.Errorf("--postgres %s: the variable %s that holds its DSN is not set", name, v))
 					}
 				}
@@ -120,7 +122,7 @@ func (o *backupOptions) signingKey(cfg *backup.Config) error {
 		cfg.SigningKey = string(k)
 	}
 	if cfg.SigningKey == "" {
-		cfg.SigningKey = os.Getenv(backup.SigningKeyVar)
+		cfg.SigningKey = o.getenv(backup.SigningKeyVar)
 	}
 	return nil
 }
@@ -138,7 +140,7 @@ func firstSet(vals ...string) string {
 }
 
 func newBackupCmd(s *streams) *cobra.Command {
-	o := &backupOptions{}
+	o := &backupOptions{getenv: s.getenv}
 	cmd := &cobra.Command{
 		Use:   "backup",
 		Short: "Take, list, verify, restore, prune and drill encrypted backups in S3-compatible storage",
@@ -161,7 +163,7 @@ environment by the variable [backup] postgres names.`,
 	cmd.PersistentPreRun = func(*cobra.Command, []string) {
 		// Backups stream in bounded buffers; a soft limit keeps the garbage collector from
 		// letting the heap grow to twice that (GOMEMLIMIT overrides it).
-		if os.Getenv("GOMEMLIMIT") == "" {
+		if s.getenv("GOMEMLIMIT") == "" {
 			debug.SetMemoryLimit(backupMemoryLimit)
 		}
 	}
@@ -174,8 +176,8 @@ environment by the variable [backup] postgres names.`,
 	f.StringVar(&o.region, "region", "", "S3 region (default [backup] region, env AWS_REGION or AWS_DEFAULT_REGION, region in ~/.aws/config, else us-east-1)")
 	f.StringVar(&o.profile, "profile", "", "profile of the AWS credentials and config files (env AWS_PROFILE)")
 	f.StringArrayVar(&o.recipients, "recipient", nil, "age public key to encrypt to, repeatable (default [backup] recipients, else env PYSHIP_BACKUP_RECIPIENTS, comma-separated)")
-	f.StringVar(&o.identityFile, "identity-file", os.Getenv("PYSHIP_BACKUP_IDENTITY_FILE"), "age identity file for verify, restore and drill (env PYSHIP_BACKUP_IDENTITY_FILE)")
-	f.StringVar(&o.signingKeyFile, "signing-key-file", os.Getenv(backup.SigningKeyFileVar), "private signing key that signs new backups (env PYSHIP_BACKUP_SIGNING_KEY_FILE, or the key itself in PYSHIP_BACKUP_SIGNING_KEY)")
+	f.StringVar(&o.identityFile, "identity-file", s.getenv("PYSHIP_BACKUP_IDENTITY_FILE"), "age identity file for verify, restore and drill (env PYSHIP_BACKUP_IDENTITY_FILE)")
+	f.StringVar(&o.signingKeyFile, "signing-key-file", s.getenv(backup.SigningKeyFileVar), "private signing key that signs new backups (env PYSHIP_BACKUP_SIGNING_KEY_FILE, or the key itself in PYSHIP_BACKUP_SIGNING_KEY)")
 	f.StringArrayVar(&o.signingPublicKeys, "signing-public-key", nil, "public signing key whose backups are trusted, repeatable (default [backup] signing_public_keys, else env PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS, comma-separated)")
 	f.BoolVar(&o.allowUnsigned, "allow-unsigned", false, "also read the unsigned backups of pyship versions before signed backups (list, verify, restore, drill; prune never counts them): only for backups you know you took")
 	f.StringArrayVar(&o.dirs, "source", nil, "folder to back up, [NAME=]DIR, repeatable (any source flag replaces the project's sources)")
@@ -283,7 +285,7 @@ func newBackupNowCmd(s *streams, o *backupOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&release, "release", "", "tag the backup with a release")
 	cmd.Flags().BoolVar(&prune, "prune", false, "then delete the backups the retention (--keep-*) does not keep")
-	cmd.Flags().StringVar(&webhook, "notify-webhook", os.Getenv("PYSHIP_NOTIFY_WEBHOOK"), "post a Slack-compatible message here when the backup fails (env PYSHIP_NOTIFY_WEBHOOK)")
+	cmd.Flags().StringVar(&webhook, "notify-webhook", s.getenv("PYSHIP_NOTIFY_WEBHOOK"), "post a Slack-compatible message here when the backup fails (env PYSHIP_NOTIFY_WEBHOOK)")
 	retentionFlags(cmd, o)
 	return cmd
 }

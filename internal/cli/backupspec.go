@@ -33,7 +33,7 @@ func hasSpec(dir string) bool {
 
 // loadProjectBackup resolves the project in dir (with the env overlay) and builds its backup
 // config. The live data root is the newest release's DataDir under home, when the app has one.
-func loadProjectBackup(ctx context.Context, dir, env, home string) (*projectBackup, error) {
+func loadProjectBackup(ctx context.Context, dir, env, home string, getenv func(string) string) (*projectBackup, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -55,16 +55,16 @@ func loadProjectBackup(ctx context.Context, dir, env, home string) (*projectBack
 			pb.from = fmt.Sprintf("the live data of the local deployment of %s in %s", p.Name, m.DataDir)
 		}
 	}
-	if pb.cfg, err = planBackupConfig(p, secrets, dataRoot); err != nil {
+	if pb.cfg, err = planBackupConfig(p, secrets, dataRoot, getenv); err != nil {
 		return nil, err
 	}
 	return pb, nil
 }
 
 // planBackupConfig is the backup config of p, with the DSNs and S3 keys of its secrets file
-// and its folders read under dataRoot (when not "").
-func planBackupConfig(p *plan.Plan, secretsFile, dataRoot string) (backup.Config, error) {
-	opts := backup.PlanOptions{DataRoot: dataRoot}
+// and its folders read under dataRoot (when not ""), the rest of the environment by getenv.
+func planBackupConfig(p *plan.Plan, secretsFile, dataRoot string, getenv func(string) string) (backup.Config, error) {
+	opts := backup.PlanOptions{DataRoot: dataRoot, Getenv: getenv}
 	if secretsFile != "" {
 		var err error
 		if opts.Secrets, err = release.ReadSecrets(secretsFile); err != nil {
@@ -75,6 +75,7 @@ func planBackupConfig(p *plan.Plan, secretsFile, dataRoot string) (backup.Config
 	if err != nil {
 		return cfg, usageError{err}
 	}
+	cfg.Getenv = getenv
 	return cfg, nil
 }
 

@@ -73,7 +73,7 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 	if o.output != "text" && o.output != "json" {
 		return usageError{fmt.Errorf("--output %q: want text or json", o.output)}
 	}
-	created, err := sourceDateEpoch()
+	created, err := sourceDateEpoch(s)
 	if err != nil {
 		return usageError{err}
 	}
@@ -82,7 +82,7 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkSyntax(ctx, s, p, "building", image.Interpreter(ctx, o.python, "")); err != nil {
+	if err := checkSyntax(ctx, s, p, "building", image.Interpreter(ctx, o.python, s.environ())); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -107,7 +107,7 @@ func (o *buildOptions) build(ctx context.Context, s *streams, p *plan.Plan, crea
 	display := progress.New(s.Err)
 	defer display.Done()
 	report := buildProgress(display)
-	res, err := image.Build(ctx, p, image.Options{Python: o.python, Base: o.base, Created: created, ToolVersion: version.String(), Progress: report})
+	res, err := image.Build(ctx, p, image.Options{Env: s.environ(), Python: o.python, Base: o.base, Created: created, ToolVersion: version.String(), Progress: report})
 	if err != nil {
 		return buildResult{}, err
 	}
@@ -160,9 +160,9 @@ func (o *buildOptions) build(ctx context.Context, s *streams, p *plan.Plan, crea
 	return out, nil
 }
 
-// sourceDateEpoch reads SOURCE_DATE_EPOCH; zero when unset.
-func sourceDateEpoch() (time.Time, error) {
-	v := os.Getenv("SOURCE_DATE_EPOCH")
+// sourceDateEpoch reads SOURCE_DATE_EPOCH of the command's environment; zero when unset.
+func sourceDateEpoch(s *streams) (time.Time, error) {
+	v := s.getenv("SOURCE_DATE_EPOCH")
 	if v == "" {
 		return time.Time{}, nil
 	}
@@ -216,7 +216,7 @@ func ensureRegistry(ctx context.Context, s *streams) error {
 		// A Go test binary would run its tests, not `registry serve`.
 		return fmt.Errorf("pyship's registry is not running on %s: start it with pyship registry serve", registry.DefaultAddr)
 	}
-	dir, err := registry.DefaultDir()
+	dir, err := registry.DefaultDir(s.getenv)
 	if err != nil {
 		return err
 	}

@@ -21,22 +21,34 @@ import (
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
-// run runs pyship with args and returns its exit code, stdout and stderr.
-func runCtx(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+// runIn runs pyship with args in the environment env and returns its exit code, stdout and
+// stderr.
+func runIn(t *testing.T, ctx context.Context, env []string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := Main(ctx, args, strings.NewReader(""), &out, &errb)
+	code := Main(ctx, args, env, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
-// buildFixture writes the plan of testdata/flask and sets up the base, pip and the cache.
-func buildFixture(t *testing.T) (planFile, base string) {
+// runCtx runs pyship with args in the test process's environment.
+func runCtx(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	return runIn(t, ctx, os.Environ(), args...)
+}
+
+// runCtx runs pyship with args in e.
+func (e cliEnv) runCtx(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	return runIn(t, ctx, e, args...)
+}
+
+// buildFixture writes the plan of testdata/flask and returns it with the base and the
+// environment builds run in: pip with the wheelhouse as its only index, SOURCE_DATE_EPOCH set.
+func buildFixture(t *testing.T) (planFile, base string, env cliEnv) {
 	t.Helper()
 	b := testsvc.Start(t, "pybase")
 	py := testsvc.Start(t, "python")
-	t.Setenv("PIP_NO_INDEX", "1")
-	t.Setenv("PIP_FIND_LINKS", py["PYSHIP_TEST_WHEELHOUSE"])
-	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	env = testEnv("PIP_NO_INDEX=1", "PIP_FIND_LINKS="+py["PYSHIP_TEST_WHEELHOUSE"], "SOURCE_DATE_EPOCH=1700000000")
 	dir, _ := filepath.Abs("testdata/flask")
 	p := plan.Plan{SchemaVersion: 1, Dir: dir, Name: "flask-app", Version: "1.0.0", Python: plan.Python{Version: "3.11"},
 		Dependencies: plan.Dependencies{Kind: "requirements", Requirements: []plan.Requirement{{Name: "flask", Spec: "flask==2.2.2"}, {Name: "gunicorn", Spec: "gunicorn==20.1.0"}}},
@@ -46,18 +58,18 @@ func buildFixture(t *testing.T) (planFile, base string) {
 	if err := os.WriteFile(planFile, bs, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return planFile, b["PYSHIP_TEST_BASE"]
+	return planFile, b["PYSHIP_TEST_BASE"], env
 }
 
 var refWithDigest = regexp.MustCompile(`^\S+@sha256:[0-9a-f]{64}$`)
 
 func TestBuildWritesEveryOutputAndPrintsTheReference(t *testing.T) {
-	planFile, base := buildFixture(t)
+	planFile, base, env := buildFixture(t)
 	reg := testsvc.Start(t, "registry")["PYSHIP_TEST_REGISTRY"]
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	code, stdout, stderr := runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--registry", reg+"/clitest",
+	code, stdout, stderr := env.runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--registry", reg+"/clitest",
 		"--oci-layout", filepath.Join(out, "oci"), "--tar", filepath.Join(out, "img.tar"))
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
@@ -83,13 +95,13 @@ func TestBuildWritesEveryOutputAndPrintsTheReference(t *testing.T) {
 	}
 
 	// The SBOM of the image in the layout lists its packages.
-	code, stdout, stderr = runCtx(t, ctx, "sbom", "oci-layout:"+filepath.Join(out, "oci")+":flask-app:1.0.0")
+	code, stdout, stderr = env.runCtx(t, ctx, "sbom", "oci-layout:"+filepath.Join(out, "oci")+":flask-app:1.0.0")
 	if code != 0 || !strings.Contains(stdout, "pkg:pypi/flask@2.2.2") || !strings.Contains(stdout, digest) {
 		t.Errorf("sbom: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 
 	// JSON output for machines; the same input gives the same digest.
-	code, stdout, stderr = runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--oci-layout", filepath.Join(out, "oci2"), "--output", "json")
+	code, stdout, stderr = env.runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--oci-layout", filepath.Join(out, "oci2"), "--output", "json")
 	var res buildResult
 	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil {
 		t.Fatalf("build -o json: exit %d\n%s\n%s", code, stdout, stderr)
@@ -100,14 +112,14 @@ func TestBuildWritesEveryOutputAndPrintsTheReference(t *testing.T) {
 }
 
 func TestRegistryServeIsTheDefaultPushTarget(t *testing.T) {
-	planFile, base := buildFixture(t)
+	planFile, base, env := buildFixture(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", testsvc.Port(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	srvCtx, stop := context.WithCancel(ctx)
 	done := make(chan int, 1)
 	go func() {
-		code, _, _ := runCtx(t, srvCtx, "registry", "serve", "--addr", addr, "--dir", t.TempDir())
+		code, _, _ := env.runCtx(t, srvCtx, "registry", "serve", "--addr", addr, "--dir", t.TempDir())
 		done <- code
 	}()
 	testsvc.Eventually(t, 10*time.Second, "pyship registry serve to answer", func() error {
@@ -117,7 +129,7 @@ func TestRegistryServeIsTheDefaultPushTarget(t *testing.T) {
 		}
 		return resp.Body.Close()
 	})
-	code, stdout, stderr := runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--push", "--registry", addr)
+	code, stdout, stderr := env.runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--push", "--registry", addr)
 	if code != 0 || !strings.HasPrefix(stdout, addr+"/flask-app:1.0.0@sha256:") {
 		t.Errorf("build --push: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -128,19 +140,20 @@ func TestRegistryServeIsTheDefaultPushTarget(t *testing.T) {
 }
 
 func TestBuildErrorsExitCodes(t *testing.T) {
-	planFile, base := buildFixture(t)
+	t.Parallel()
+	planFile, base, env := buildFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if code, _, stderr := runCtx(t, ctx, "build", "--plan", planFile, "--output", "yaml"); code != ExitUsage || !strings.Contains(stderr, "--output") {
+	if code, _, stderr := env.runCtx(t, ctx, "build", "--plan", planFile, "--output", "yaml"); code != ExitUsage || !strings.Contains(stderr, "--output") {
 		t.Errorf("bad --output: exit %d, %s", code, stderr)
 	}
-	if code, _, stderr := runCtx(t, ctx, "build", "--plan", planFile, "--base", "oci-layout:/nonexistent", "--oci-layout", t.TempDir()); code != ExitFailure || !strings.Contains(stderr, "loading the base image") {
+	if code, _, stderr := env.runCtx(t, ctx, "build", "--plan", planFile, "--base", "oci-layout:/nonexistent", "--oci-layout", t.TempDir()); code != ExitFailure || !strings.Contains(stderr, "loading the base image") {
 		t.Errorf("bad base: exit %d, %s", code, stderr)
 	}
-	if code, _, stderr := runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--registry", "127.0.0.1:1/x"); code != ExitFailure || !strings.Contains(stderr, "cannot be reached") {
+	if code, _, stderr := env.runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--registry", "127.0.0.1:1/x"); code != ExitFailure || !strings.Contains(stderr, "cannot be reached") {
 		t.Errorf("unreachable registry: exit %d, %s", code, stderr)
 	}
-	if code, stdout, _ := runCtx(t, ctx, "dockerfile", "--plan", planFile); code != 0 || !strings.Contains(stdout, "FROM ${BASE} AS deps") {
+	if code, stdout, _ := env.runCtx(t, ctx, "dockerfile", "--plan", planFile); code != 0 || !strings.Contains(stdout, "FROM ${BASE} AS deps") {
 		t.Errorf("dockerfile: exit %d\n%s", code, stdout)
 	}
 }
@@ -148,7 +161,8 @@ func TestBuildErrorsExitCodes(t *testing.T) {
 // An app with a syntax error is refused by every command that builds it, before anything is
 // built, with each error as path:line:col; the same app fixed builds.
 func TestBuildAndDockerfileRefuseSyntaxErrors(t *testing.T) {
-	_, base := buildFixture(t)
+	t.Parallel()
+	_, base, env := buildFixture(t)
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "pkg"), 0o755); err != nil {
 		t.Fatal(err)
@@ -174,7 +188,7 @@ func TestBuildAndDockerfileRefuseSyntaxErrors(t *testing.T) {
 		{[]string{"sbom", dir, "--base", base}, "not building: 1 syntax error(s)"},
 	} {
 		args := tc.args
-		code, stdout, stderr := runCtx(t, ctx, args...)
+		code, stdout, stderr := env.runCtx(t, ctx, args...)
 		if code != ExitFailure || !strings.Contains(stderr, "pkg/broken.py:2:7: invalid syntax\n") || !strings.Contains(stderr, tc.says) {
 			t.Errorf("%s of an app with a syntax error: exit %d, want %d with pkg/broken.py:2:7 and %q on stderr\nstdout: %s\nstderr: %s", args[0], code, ExitFailure, tc.says, stdout, stderr)
 		}
@@ -185,7 +199,7 @@ func TestBuildAndDockerfileRefuseSyntaxErrors(t *testing.T) {
 		}
 	}
 	writeFile("pkg/broken.py", "x = 1\ndef f():\n    pass\n")
-	if code, stdout, stderr := runCtx(t, ctx, "build", dir, "--base", base, "--oci-layout", layout); code != 0 || !strings.HasPrefix(stdout, "oci-layout:") {
+	if code, stdout, stderr := env.runCtx(t, ctx, "build", dir, "--base", base, "--oci-layout", layout); code != 0 || !strings.HasPrefix(stdout, "oci-layout:") {
 		t.Errorf("build of the fixed app: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
@@ -196,12 +210,12 @@ func TestBuildStartsTheDefaultRegistry(t *testing.T) {
 	if registry.Answers(context.Background(), registry.DefaultAddr) {
 		t.Skipf("something already answers on %s, pyship's default registry address: the start cannot be tested here", registry.DefaultAddr)
 	}
-	planFile, base := buildFixture(t)
+	planFile, base, env := buildFixture(t)
 	data := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, pyshipBin(t), "build", "--plan", planFile, "--base", base, "--push")
-	cmd.Env = append(os.Environ(), "PYSHIP_DATA="+data)
+	cmd.Env = env.with("PYSHIP_DATA=" + data)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -39,7 +39,7 @@ Every build and deploy runs the same check first and refuses to go on.`,
 			if err != nil {
 				return specUsageError(err)
 			}
-			rep, err := pybuild.CheckApp(cmd.Context(), p)
+			rep, err := pybuild.CheckApp(cmd.Context(), p, s.environ())
 			if err != nil {
 				return err
 			}

@@ -27,7 +27,7 @@ type result struct {
 func run(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := Main(context.Background(), args, strings.NewReader(""), &out, &errb)
+	code := Main(context.Background(), args, os.Environ(), strings.NewReader(""), &out, &errb)
 	return result{code, out.String(), errb.String()}
 }
 

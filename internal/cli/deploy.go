@@ -124,17 +124,17 @@ func runDeploy(ctx context.Context, s *streams, o *deployOptions) error {
 	if target == "kubernetes" {
 		return runKubeDeploy(ctx, s, o, p)
 	}
-	if err := o.resolveHome(); err != nil {
+	if err := o.resolveHome(s.getenv); err != nil {
 		return err
 	}
 	paths := release.Paths{Home: o.home}
-	env := os.Environ()
+	env := s.environ()
 	py, err := deployPython(ctx, s, p, o.python)
 	if err != nil {
 		return err
 	}
 	// Compiled by the interpreter the release runs on, found past pyenv-style shims once.
-	if err := checkSyntax(ctx, s, p, "deploying", image.Interpreter(ctx, py, "")); err != nil {
+	if err := checkSyntax(ctx, s, p, "deploying", image.Interpreter(ctx, py, s.environ())); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Err, "building %s %s for %s\n", p.Name, p.Version, py)
@@ -251,7 +251,7 @@ func deployTarget(flag string, p *plan.Plan) (string, error) {
 func checkSyntax(ctx context.Context, s *streams, p *plan.Plan, doing, python string) error {
 	var errs []pybuild.SyntaxError
 	if python == "" {
-		rep, err := pybuild.CheckApp(ctx, p)
+		rep, err := pybuild.CheckApp(ctx, p, s.environ())
 		if err != nil {
 			return err
 		}
@@ -278,7 +278,7 @@ func deployPython(ctx context.Context, s *streams, p *plan.Plan, flag string) (s
 	if flag != "" {
 		return flag, nil
 	}
-	py, ver, err := pybuild.FindPython(ctx, p.Python.Version)
+	py, ver, err := pybuild.FindPython(ctx, p.Python.Version, s.environ())
 	if err != nil {
 		return "", err
 	}

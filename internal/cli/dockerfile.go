@@ -30,7 +30,7 @@ the base image). Prints it on stdout, or writes it to -f FILE.`,
 			if err := checkSyntax(cmd.Context(), s, p, "writing a Dockerfile", ""); err != nil {
 				return err
 			}
-			created, err := sourceDateEpoch()
+			created, err := sourceDateEpoch(s)
 			if err != nil {
 				return usageError{err}
 			}

@@ -81,7 +81,7 @@ func (o *driftOptions) run(ctx context.Context, s *streams, args []string) ([]gi
 	where := "on this machine"
 	var drifts []gitops.Drift
 	if target == "local" {
-		if drifts, err = o.runLocal(ctx, p.Name); err != nil {
+		if drifts, err = o.runLocal(ctx, s, p.Name); err != nil {
 			return nil, err
 		}
 	} else {

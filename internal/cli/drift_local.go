@@ -15,8 +15,8 @@ import (
 
 // runLocal lists the local drift of app and, with --reconcile, ends the processes the agent
 // does not know and restarts the replicas whose environment differs from the record.
-func (o *driftOptions) runLocal(ctx context.Context, app string) ([]gitops.Drift, error) {
-	if err := o.local.resolveHome(); err != nil {
+func (o *driftOptions) runLocal(ctx context.Context, s *streams, app string) ([]gitops.Drift, error) {
+	if err := o.local.resolveHome(s.getenv); err != nil {
 		return nil, err
 	}
 	detect := func() ([]gitops.Drift, error) {

@@ -56,7 +56,7 @@ func (o *gitOpsPromote) run(ctx context.Context, s *streams, dirs []string, comm
 	if o.from == "" || o.to == "" || o.from == o.to {
 		return nil, usageError{fmt.Errorf("give two different envs: --from ENV --to ENV")}
 	}
-	if err := gitTarget(&o.target, o.repo, o.author); err != nil {
+	if err := gitTarget(&o.target, o.repo, o.author, s.getenv); err != nil {
 		return nil, err
 	}
 	var ins []gitops.Input

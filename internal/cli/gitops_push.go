@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/mail"
-	"os"
 	"strings"
 	"time"
 
@@ -80,7 +79,7 @@ func (o *gitOpsPush) run(ctx context.Context, s *streams, args []string, command
 	if _, err := gitops.EnvPath(o.root, "app", o.rf.env); err != nil {
 		return nil, "", usageError{err}
 	}
-	if err := gitTarget(&o.target, o.repo, o.author); err != nil {
+	if err := gitTarget(&o.target, o.repo, o.author, s.getenv); err != nil {
 		return nil, "", err
 	}
 	p, err := o.rf.resolve(ctx, args, s.In)
@@ -124,13 +123,13 @@ func provenance(ctx context.Context, s *streams, img, env, command string) (gito
 }
 
 // gitTarget fills the repository, author and credentials of a publish.
-func gitTarget(t *gitops.Target, repo, author string) error {
+func gitTarget(t *gitops.Target, repo, author string, getenv func(string) string) error {
 	if repo == "" {
 		return usageError{fmt.Errorf("no repository: pass --repo URL (or the folder of a local checkout)")}
 	}
 	t.Repo = repo
 	if author == "" {
-		name, email := os.Getenv("GIT_AUTHOR_NAME"), os.Getenv("GIT_AUTHOR_EMAIL")
+		name, email := getenv("GIT_AUTHOR_NAME"), getenv("GIT_AUTHOR_EMAIL")
 		if name == "" {
 			name = "pyship"
 		}
@@ -145,8 +144,7 @@ func gitTarget(t *gitops.Target, repo, author string) error {
 		}
 		t.Author = object.Signature{Name: a.Name, Email: a.Address}
 	}
-	home, _ := os.UserHomeDir()
-	t.Creds = gitops.Credentials{Home: home}
+	t.Creds = gitops.Credentials{Home: getenv("HOME"), Getenv: getenv}
 	return nil
 }
 

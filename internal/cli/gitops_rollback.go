@@ -22,7 +22,7 @@ changed it ("Revert ..., This reverts commit ..."), and pushes it (on its own br
 			if err != nil {
 				return usageError{err}
 			}
-			if err := gitTarget(&t, repo, author); err != nil {
+			if err := gitTarget(&t, repo, author, s.getenv); err != nil {
 				return err
 			}
 			if t.Branch == gitops.AutoBranch {

@@ -61,7 +61,7 @@ func (i *interrupts) count() int {
 
 // MainSignals runs pyship with args as Main does, with each value received on sig taken as
 // a Ctrl-C (see interrupts). A command that was interrupted exits 130.
-func MainSignals(sig <-chan os.Signal, args []string, in *os.File, out, errw *os.File) int {
+func MainSignals(sig <-chan os.Signal, args, env []string, in *os.File, out, errw *os.File) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	intr := &interrupts{cancel: cancel}
@@ -70,7 +70,7 @@ func MainSignals(sig <-chan os.Signal, args []string, in *os.File, out, errw *os
 			intr.fire()
 		}
 	}()
-	code := runStreams(ctx, args, &streams{In: in, Out: out, Err: errw, intr: intr})
+	code := runStreams(ctx, args, &streams{In: in, Out: out, Err: errw, intr: intr, env: env})
 	if intr.count() > 0 {
 		return ExitInterrupted
 	}

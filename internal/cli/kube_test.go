@@ -186,7 +186,7 @@ func TestKubeVerbsUsageErrors(t *testing.T) {
 // TestDeployKubernetesFromTheSpec deploys a project whose spec chooses the target, namespace and
 // host; every later verb finds the cluster from the spec in the current folder.
 func TestDeployKubernetesFromTheSpec(t *testing.T) {
-	_, c := kubeProject(t, "cli-spec", `name = "shop"
+	env, c := kubeProject(t, "cli-spec", `name = "shop"
 [deploy]
 target = "kubernetes"
 strategy = "blue-green"
@@ -198,7 +198,7 @@ cpu = "100m"
 `)
 	img2 := strings.Replace(cliImage, "1111", "2222", 1)
 
-	code, out, errs := runCLI(t, "deploy", "--image", cliImage)
+	code, out, errs := env.run(t, "deploy", "--image", cliImage)
 	if code != ExitOK || out != "http://shop.example.com\n" {
 		t.Fatalf("deploy: exit %d, printed %q, want the host's URL\n%s", code, out, errs)
 	}
@@ -214,14 +214,14 @@ cpu = "100m"
 		t.Fatalf("release Deployment of %s: %v (want the spec's cpu request 100m)", st1.Active, err)
 	}
 
-	if code, _, errs = runCLI(t, "deploy", "--image", img2); code != ExitOK {
+	if code, _, errs = env.run(t, "deploy", "--image", img2); code != ExitOK {
 		t.Fatalf("second deploy: exit %d\n%s", code, errs)
 	}
 	st2, _ := c.ReadState(ctx, "shop")
 	if st2.Previous != st1.Active || st2.Active == st1.Active {
 		t.Fatalf("after the switch: %+v, want %s previous", st2, st1.Active)
 	}
-	code, out, _ = runCLI(t, "status")
+	code, out, _ = env.run(t, "status")
 	if code != ExitOK || !strings.Contains(out, "active "+st2.Active) || !regexp.MustCompile(st1.Active+`\s+previous\s+2`).MatchString(out) {
 		t.Errorf("status from the project folder: exit %d\n%s", code, out)
 	}
@@ -233,7 +233,7 @@ cpu = "100m"
 		t.Errorf("status does not say when the previous release retires (want %q):\n%s", want, out)
 	}
 
-	code, out, errs = runCLI(t, "rollback")
+	code, out, errs = env.run(t, "rollback")
 	if code != ExitOK {
 		t.Fatalf("rollback: exit %d\n%s", code, errs)
 	}
@@ -241,10 +241,10 @@ cpu = "100m"
 	if err != nil || svc.Spec.Selector[kube.LabelRelease] != st1.Active {
 		t.Errorf("after rollback the Service selects %v, want release %s (%v)", svc.Spec.Selector, st1.Active, err)
 	}
-	if code, _, errs = runCLI(t, "abort"); code != ExitFailure || !strings.Contains(errs, "no rollout of shop is in progress") {
+	if code, _, errs = env.run(t, "abort"); code != ExitFailure || !strings.Contains(errs, "no rollout of shop is in progress") {
 		t.Errorf("abort with nothing in progress: exit %d\n%s", code, errs)
 	}
-	if code, out, errs = runCLI(t, "promote"); code != ExitOK {
+	if code, out, errs = env.run(t, "promote"); code != ExitOK {
 		t.Fatalf("promote: exit %d\n%s%s", code, out, errs)
 	}
 	d, err = c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "shop-"+st2.Active, metav1.GetOptions{})
@@ -254,8 +254,10 @@ cpu = "100m"
 }
 
 // kubeProject makes the current folder a project of the stdlib example with the spec (%q in
-// it is the test's namespace), KUBECONFIG the test cluster's, and returns both.
-func kubeProject(t *testing.T, prefix, spec string) (string, *kube.Client) {
+// it is the test's namespace) and returns an environment whose KUBECONFIG is the test
+// cluster's, with the client. The verbs find the project in the current folder, which is what
+// the callers test: they cannot run in parallel.
+func kubeProject(t *testing.T, prefix, spec string) (cliEnv, *kube.Client) {
 	t.Helper()
 	kc, c := kubeNamespace(t, prefix)
 	dir := t.TempDir()
@@ -268,15 +270,14 @@ func kubeProject(t *testing.T, prefix, spec string) (string, *kube.Client) {
 			t.Fatal(err)
 		}
 	}
-	t.Setenv("KUBECONFIG", kc)
 	t.Chdir(dir)
-	return kc, c
+	return testEnv("KUBECONFIG=" + kc), c
 }
 
 // TestRollbackKubernetesRolling deploys v1 then v2 with the rolling strategy: `pyship rollback`
 // brings v1's pod template back, and a second one v2's.
 func TestRollbackKubernetesRolling(t *testing.T) {
-	_, c := kubeProject(t, "cli-rb", `name = "roll"
+	env, c := kubeProject(t, "cli-rb", `name = "roll"
 [deploy]
 target = "kubernetes"
 replicas = 2
@@ -285,7 +286,7 @@ namespace = %q
 `)
 	img2 := strings.Replace(cliImage, "1111", "2222", 1)
 	for _, args := range [][]string{{"deploy", "--image", cliImage}, {"deploy", "--image", img2, "--memory-limit", "1Gi"}} {
-		if code, _, errs := runCLI(t, args...); code != ExitOK {
+		if code, _, errs := env.run(t, args...); code != ExitOK {
 			t.Fatalf("%v: exit %d\n%s", args, code, errs)
 		}
 	}
@@ -303,12 +304,12 @@ namespace = %q
 		}
 	}
 	live(img2, "1Gi")
-	code, out, errs := runCLI(t, "rollback")
+	code, out, errs := env.run(t, "rollback")
 	if code != ExitOK || !strings.Contains(out, "roll rolled back: release") {
 		t.Fatalf("rollback: exit %d\n%s%s", code, out, errs)
 	}
 	live(cliImage, "512Mi")
-	if code, _, errs = runCLI(t, "rollback"); code != ExitOK {
+	if code, _, errs = env.run(t, "rollback"); code != ExitOK {
 		t.Fatalf("second rollback: exit %d\n%s", code, errs)
 	}
 	live(img2, "1Gi")
@@ -317,12 +318,13 @@ namespace = %q
 // TestDeployKubernetesBuildsAndPushes runs the whole path: check, build, push to a registry,
 // render with the pushed digest, apply and roll out.
 func TestDeployKubernetesBuildsAndPushes(t *testing.T) {
+	t.Parallel()
 	kc, c := kubeNamespace(t, "cli-build")
-	planFile, base := buildFixture(t)
+	planFile, base, env := buildFixture(t)
 	reg := testsvc.Start(t, "registry")["PYSHIP_TEST_REGISTRY"]
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	code, out, errs := runCtx(t, ctx, "deploy", "--plan", planFile, "--target", "kubernetes", "--base", base, "--registry", reg+"/kubedeploy",
+	code, out, errs := env.runCtx(t, ctx, "deploy", "--plan", planFile, "--target", "kubernetes", "--base", base, "--registry", reg+"/kubedeploy",
 		"--kubeconfig", kc, "-n", c.Namespace, "-o", "json")
 	if code != ExitOK {
 		t.Fatalf("deploy: exit %d\n%s", code, errs)

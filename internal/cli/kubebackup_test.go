@@ -24,6 +24,7 @@ import (
 // the app's volume and the S3 credentials, takes a backup that restores the same bytes.
 // (kwok's nodes run no containers, so podman stands in for the node.)
 func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
+	t.Parallel()
 	kc, c := kubeNamespace(t, "cli-kbackup")
 	s3 := testsvc.Start(t, "s3")
 	reg := testsvc.Start(t, "registry")["PYSHIP_TEST_REGISTRY"]
@@ -31,7 +32,8 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 	bin := pyshipBin(t) // static, as the agent image needs
 
 	ident, pub := testIdentity(t)
-	signingPub := kubeSigningKey(t)
+	sk := kubeSigningKey(t)
+	signingPub := sk.pub
 	prefix := "kbackup-" + c.Namespace
 	dest := "s3://" + s3["PYSHIP_TEST_S3_BUCKET"] + "/" + prefix
 
@@ -54,7 +56,7 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 	volumeFor(ctx, t, c, "web-data-data")
 	appImage := reg + "/kbackup/web@sha256:" + strings.Repeat("2", 64) // kwok pulls nothing
 	cmd := exec.CommandContext(ctx, bin, "deploy", "--plan", pf, "--target", "kubernetes", "--image", appImage, "--kubeconfig", kc, "-n", c.Namespace)
-	cmd.Env = append(os.Environ(), "PYSHIP_CACHE="+t.TempDir())
+	cmd.Env = testEnv(append(sk.env(), "PYSHIP_CACHE="+t.TempDir())...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("deploy: %v\n%s", err, out)
@@ -66,7 +68,7 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 	if !strings.Contains(string(out), "warning: the scheduled backups of web will not start") || !strings.Contains(string(out), "create secret generic web-backup-signing") {
 		t.Errorf("deploy without the Secret web-backup-signing did not warn:\n%s", out)
 	}
-	signingSecret(t, c, "web")
+	signingSecret(t, c, "web", sk.key)
 
 	cj, err := c.Core.BatchV1().CronJobs(c.Namespace).Get(ctx, "web-backup", metav1.GetOptions{})
 	if err != nil {
@@ -92,13 +94,12 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 	if err := os.Chmod(data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	runAsPod(ctx, t, pm, s3, ctr, "the CronJob's", "--user", "65532:65532", "-v", data+":"+ctr.VolumeMounts[0].MountPath+":ro")
+	runAsPod(ctx, t, pm, s3, sk.key, ctr, "the CronJob's", "--user", "65532:65532", "-v", data+":"+ctr.VolumeMounts[0].MountPath+":ro")
 
-	t.Setenv("AWS_ACCESS_KEY_ID", s3["PYSHIP_TEST_S3_ACCESS_KEY"])
-	t.Setenv("AWS_SECRET_ACCESS_KEY", s3["PYSHIP_TEST_S3_SECRET_KEY"])
+	env := testEnv(append(sk.env(), "AWS_ACCESS_KEY_ID="+s3["PYSHIP_TEST_S3_ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY="+s3["PYSHIP_TEST_S3_SECRET_KEY"])...)
 	to := filepath.Join(t.TempDir(), "restored")
 	s3flags := []string{"--dest", dest, "--endpoint", s3["PYSHIP_TEST_S3_ENDPOINT"], "--identity-file", ident}
-	code, _, errs := runCLI(t, append([]string{"backup", "restore", "latest", "--to", to}, s3flags...)...)
+	code, _, errs := env.run(t, append([]string{"backup", "restore", "latest", "--to", to}, s3flags...)...)
 	if code != ExitOK {
 		t.Fatalf("restoring the CronJob's backup: exit %d\n%s", code, errs)
 	}
@@ -120,7 +121,7 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd = exec.CommandContext(ctx, bin, "deploy", "--plan", pf, "--target", "kubernetes", "--image", appImage, "--kubeconfig", kc, "-n", c.Namespace)
-	cmd.Env = append(os.Environ(), "PYSHIP_CACHE="+t.TempDir())
+	cmd.Env = testEnv(append(sk.env(), "PYSHIP_CACHE="+t.TempDir())...)
 	out, err = cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("deploy with backup_before: %v\n%s", err, out)
@@ -147,6 +148,7 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 // real under podman with the DSN in its environment (as the app's Secret gives it), dumps the
 // real database.
 func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
+	t.Parallel()
 	kc, c := kubeNamespace(t, "cli-kbackup-pg")
 	s3 := testsvc.Start(t, "s3")
 	pg := testsvc.Start(t, "postgres")
@@ -156,6 +158,7 @@ func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
 	bin := pyshipBin(t)
 
 	ident, pub := testIdentity(t)
+	sk := kubeSigningKey(t)
 	dest := "s3://" + s3["PYSHIP_TEST_S3_BUCKET"] + "/kbackup-pg-" + c.Namespace
 
 	pf := writePlan(t, "web")
@@ -165,9 +168,9 @@ func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Backup = &plan.Backup{Schedule: "0 * * * *", Destination: dest, Endpoint: s3["PYSHIP_TEST_S3_ENDPOINT"], Region: "us-east-1",
-		Recipients: []string{pub}, SigningPublicKeys: []string{kubeSigningKey(t)}, Postgres: []plan.PostgresSource{{Name: "db", Secret: "DATABASE_URL"}}}
+		Recipients: []string{pub}, SigningPublicKeys: []string{sk.pub}, Postgres: []plan.PostgresSource{{Name: "db", Secret: "DATABASE_URL"}}}
 	p.Kubernetes = &plan.Kubernetes{AgentBase: pgbase}
-	signingSecret(t, c, "web")
+	signingSecret(t, c, "web", sk.key)
 	b, _ = json.Marshal(p)
 	if err := os.WriteFile(pf, b, 0o644); err != nil {
 		t.Fatal(err)
@@ -176,7 +179,7 @@ func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
 	defer cancel()
 	appImage := reg + "/kbackup-pg/web@sha256:" + strings.Repeat("4", 64)
 	cmd := exec.CommandContext(ctx, bin, "deploy", "--plan", pf, "--target", "kubernetes", "--image", appImage, "--kubeconfig", kc, "-n", c.Namespace)
-	cmd.Env = append(os.Environ(), "PYSHIP_CACHE="+t.TempDir())
+	cmd.Env = testEnv(append(sk.env(), "PYSHIP_CACHE="+t.TempDir())...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("deploy: %v\n%s", err, out)
 	}
@@ -189,12 +192,11 @@ func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
 		t.Fatalf("CronJob args: %s", args)
 	}
 
-	runAsPod(ctx, t, pm, s3, ctr, "the CronJob's", "--user", "65532:65532", "-e", "DATABASE_URL="+pg["PYSHIP_TEST_PG_DSN"])
+	runAsPod(ctx, t, pm, s3, sk.key, ctr, "the CronJob's", "--user", "65532:65532", "-e", "DATABASE_URL="+pg["PYSHIP_TEST_PG_DSN"])
 
-	t.Setenv("AWS_ACCESS_KEY_ID", s3["PYSHIP_TEST_S3_ACCESS_KEY"])
-	t.Setenv("AWS_SECRET_ACCESS_KEY", s3["PYSHIP_TEST_S3_SECRET_KEY"])
+	env := testEnv(append(sk.env(), "AWS_ACCESS_KEY_ID="+s3["PYSHIP_TEST_S3_ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY="+s3["PYSHIP_TEST_S3_SECRET_KEY"])...)
 	s3flags := []string{"--dest", dest, "--endpoint", s3["PYSHIP_TEST_S3_ENDPOINT"], "--identity-file", ident}
-	code, out, errs := runCLI(t, append([]string{"backup", "list", "-o", "json"}, s3flags...)...)
+	code, out, errs := env.run(t, append([]string{"backup", "list", "-o", "json"}, s3flags...)...)
 	var l struct {
 		Backups []struct {
 			Sources []struct{ Name, Kind string }
@@ -204,7 +206,7 @@ func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
 		l.Backups[0].Sources[0].Name != "db" || l.Backups[0].Sources[0].Kind != "postgres" {
 		t.Fatalf("backup list: exit %d\n%s\n%s", code, out, errs)
 	}
-	if code, out, errs := runCLI(t, append([]string{"backup", "verify", "latest"}, s3flags...)...); code != ExitOK || !strings.Contains(out, " ok") {
+	if code, out, errs := env.run(t, append([]string{"backup", "verify", "latest"}, s3flags...)...); code != ExitOK || !strings.Contains(out, " ok") {
 		t.Fatalf("verifying the dump the CronJob took: exit %d\n%s\n%s", code, out, errs)
 	}
 }
@@ -214,14 +216,16 @@ func TestKubernetesBackupOfPostgresInTheAgentImage(t *testing.T) {
 // down, restores it inside the cluster with the identity from the namespace's Secret, and rolls
 // back. The Jobs' containers run for real under podman on the data folder (kwok runs none).
 func TestKubernetesRollbackWithData(t *testing.T) {
+	t.Parallel()
 	kc, c := kubeNamespace(t, "cli-kdata")
 	s3 := testsvc.Start(t, "s3")
 	reg := testsvc.Start(t, "registry")["PYSHIP_TEST_REGISTRY"]
 	pm := testsvc.Start(t, "podman")
 	bin := pyshipBin(t)
 	ident, pub := testIdentity(t)
-	signingPub := kubeSigningKey(t)
-	signingSecret(t, c, "shop")
+	sk := kubeSigningKey(t)
+	signingPub := sk.pub
+	signingSecret(t, c, "shop", sk.key)
 	dest := "s3://" + s3["PYSHIP_TEST_S3_BUCKET"] + "/kdata-" + c.Namespace
 	proj := testsvc.WriteTree(t, map[string]string{
 		"main.py":                "import os, http.server\nhttp.server.HTTPServer(('', int(os.environ['PORT'])), http.server.SimpleHTTPRequestHandler).serve_forever()\n",
@@ -252,8 +256,8 @@ signing_public_keys = [%q]
 		t.Helper()
 		cmd := exec.CommandContext(ctx, bin, append(args, "--kubeconfig", kc, "-n", c.Namespace)...)
 		cmd.Dir = proj
-		cmd.Env = append(os.Environ(), "PYSHIP_CACHE="+t.TempDir(),
-			"AWS_ACCESS_KEY_ID="+s3["PYSHIP_TEST_S3_ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY="+s3["PYSHIP_TEST_S3_SECRET_KEY"])
+		cmd.Env = testEnv(append(sk.env(), "PYSHIP_CACHE="+t.TempDir(),
+			"AWS_ACCESS_KEY_ID="+s3["PYSHIP_TEST_S3_ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY="+s3["PYSHIP_TEST_S3_SECRET_KEY"])...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("pyship %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -277,7 +281,7 @@ signing_public_keys = [%q]
 		if ctr == nil {
 			t.Fatalf("no job %s* in %+v", prefix, jobs.Items)
 		}
-		runAsPod(ctx, t, pm, s3, *ctr, "the "+prefix+" job's", append([]string{"-v", filepath.Join(proj, "data") + ":/app/data"}, extra...)...)
+		runAsPod(ctx, t, pm, s3, sk.key, *ctr, "the "+prefix+" job's", append([]string{"-v", filepath.Join(proj, "data") + ":/app/data"}, extra...)...)
 	}
 	appImage := reg + "/kdata/shop@sha256:" + strings.Repeat("5", 64)
 	writeSpec("1")
@@ -355,8 +359,9 @@ func volumeFor(ctx context.Context, t *testing.T, c *kube.Client, claim string) 
 
 // runAsPod runs a pod's container under podman as a node would (its image and args, a
 // read-only root with a /tmp, host networking), with the S3 keys and the podman flags extra:
-// kwok's nodes run no containers.
-func runAsPod(ctx context.Context, t *testing.T, pm, s3 map[string]string, ctr corev1.Container, what string, extra ...string) {
+// kwok's nodes run no containers. signingKey is what the node would take from the Secret
+// APP-backup-signing.
+func runAsPod(ctx context.Context, t *testing.T, pm, s3 map[string]string, signingKey string, ctr corev1.Container, what string, extra ...string) {
 	t.Helper()
 	argv := strings.Fields(pm["PYSHIP_TEST_PODMAN"])
 	run := append(argv[1:], "run", "--rm", "--network", "host", "--tls-verify=false", "--read-only", "--tmpfs", "/tmp",
@@ -364,7 +369,7 @@ func runAsPod(ctx context.Context, t *testing.T, pm, s3 map[string]string, ctr c
 	for _, e := range ctr.Env {
 		// The node would take the signing key from the Secret APP-backup-signing.
 		if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil && strings.HasSuffix(ref.SecretKeyRef.Name, "-backup-signing") {
-			run = append(run, "-e", e.Name+"="+os.Getenv("PYSHIP_BACKUP_SIGNING_KEY"))
+			run = append(run, "-e", e.Name+"="+signingKey)
 		}
 	}
 	run = append(append(run, extra...), ctr.Image)
@@ -375,23 +380,27 @@ func runAsPod(ctx context.Context, t *testing.T, pm, s3 map[string]string, ctr c
 	}
 }
 
-// kubeSigningKey makes a backup signing key, puts its private half where runAsPod passes it to
-// a backup pod (as the node would from the Secret APP-backup-signing, see signingSecret) and
-// its public half where the commands of this process read it, and returns the public half.
-func kubeSigningKey(t *testing.T) string {
+// backupSigning is a backup signing key: the private half a backup pod signs with (runAsPod
+// passes it as the node would from the Secret APP-backup-signing, see signingSecret) and the
+// public half the commands of the test trust.
+type backupSigning struct{ pub, key string }
+
+func kubeSigningKey(t *testing.T) backupSigning {
 	t.Helper()
 	pub, key := testSigningKey(t)
-	t.Setenv("PYSHIP_BACKUP_SIGNING_KEY", key)
-	t.Setenv("PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS", pub)
-	return pub
+	return backupSigning{pub: pub, key: key}
 }
 
-// signingSecret creates the Secret APP-backup-signing in c's namespace from the key
-// kubeSigningKey made.
-func signingSecret(t *testing.T, c *kube.Client, app string) {
+// env are the variables a pyship command takes the key's halves from.
+func (k backupSigning) env() []string {
+	return []string{"PYSHIP_BACKUP_SIGNING_KEY=" + k.key, "PYSHIP_BACKUP_SIGNING_PUBLIC_KEYS=" + k.pub}
+}
+
+// signingSecret creates the Secret APP-backup-signing in c's namespace from the private key.
+func signingSecret(t *testing.T, c *kube.Client, app, key string) {
 	t.Helper()
 	if _, err := c.Core.CoreV1().Secrets(c.Namespace).Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: kube.BackupSigningSecret(app)},
-		Data: map[string][]byte{kube.SigningSecretKey: []byte(os.Getenv("PYSHIP_BACKUP_SIGNING_KEY") + "\n")}}, metav1.CreateOptions{}); err != nil {
+		Data: map[string][]byte{kube.SigningSecretKey: []byte(key + "\n")}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -60,7 +60,7 @@ type kubeDeployResult struct {
 // the image by digest, applies it and rolls it out with the plan's strategy. A release that
 // fails is diagnosed and rolled back when the strategy allows; the command then exits 1.
 func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Plan) error {
-	if err := checkSyntax(ctx, s, p, "deploying", image.Interpreter(ctx, cmp.Or(o.python, "python3"), "")); err != nil {
+	if err := checkSyntax(ctx, s, p, "deploying", image.Interpreter(ctx, cmp.Or(o.python, "python3"), s.environ())); err != nil {
 		return err
 	}
 	c, err := o.kube.cluster.connect(ctx, s, p)
@@ -77,7 +77,7 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 	}
 	flags.AgentHasPostgres = flags.AgentImage != "" // an agent image of the user's is taken to have pg_dump
 	if merged := kube.OptionsFor(p).Override(flags); merged.AgentImage == "" && (clusterBackups(p) || kube.ProxySidecar(p, merged)) {
-		res, repo, err := agentImage(ctx, flags.Image, merged.AgentBase)
+		res, repo, err := agentImage(ctx, s, flags.Image, merged.AgentBase)
 		if err != nil {
 			return err
 		}
@@ -86,7 +86,7 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 		}
 		fmt.Fprintf(s.Err, "pushed the backup agent image %s\n", flags.AgentImage)
 	}
-	b, err := renderPlan(p, flags, c.Namespace)
+	b, err := renderPlan(s, p, flags, c.Namespace)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func runKubeDeploy(ctx context.Context, s *streams, o *deployOptions, p *plan.Pl
 // pushImage builds the app's image and pushes it exactly as `pyship build --push` does, and
 // returns its reference by digest.
 func (o *deployOptions) pushImage(ctx context.Context, s *streams, p *plan.Plan) (string, error) {
-	created, err := sourceDateEpoch()
+	created, err := sourceDateEpoch(s)
 	if err != nil {
 		return "", usageError{err}
 	}

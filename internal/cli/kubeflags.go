@@ -59,12 +59,12 @@ func (f *renderFlags) bundle(s *streams, p *plan.Plan, namespace string) (*kube.
 	}
 	opts := f.opts
 	opts.AgentHasPostgres = opts.AgentImage != "" // an agent image of the user's is taken to have pg_dump
-	return renderPlan(p, opts, namespace)
+	return renderPlan(s, p, opts, namespace)
 }
 
 // renderPlan renders p for the Kubernetes target: the spec's [kubernetes] keys, overridden by
 // the options given as flags, with the config folder and secrets read from disk.
-func renderPlan(p *plan.Plan, flags kube.Options, namespace string) (*kube.Bundle, error) {
+func renderPlan(s *streams, p *plan.Plan, flags kube.Options, namespace string) (*kube.Bundle, error) {
 	o := kube.OptionsFor(p).Override(flags)
 	if namespace != "" {
 		o.Namespace = namespace
@@ -76,7 +76,7 @@ func renderPlan(p *plan.Plan, flags kube.Options, namespace string) (*kube.Bundl
 	o.AgentHasPostgres = o.AgentHasPostgres || o.AgentBase != ""
 	if o.AgentImage == "" && (clusterBackups(p) || kube.ProxySidecar(p, o)) {
 		// Rendering needs only the agent image's digest, which its bytes decide: no push.
-		res, repo, err := agentImage(context.Background(), o.Image, o.AgentBase)
+		res, repo, err := agentImage(context.Background(), s, o.Image, o.AgentBase)
 		if err != nil {
 			return nil, err
 		}
@@ -120,6 +120,7 @@ func (f *clusterFlags) connect(ctx context.Context, s *streams, p *plan.Plan) (*
 			o.Context = p.Kubernetes.Context
 		}
 	}
+	o.Getenv = s.getenv
 	c, err := kube.Connect(ctx, o)
 	if err != nil {
 		return nil, usageError{err}
@@ -142,7 +143,7 @@ func clusterBackups(p *plan.Plan) bool {
 
 // agentImage packs this pyship binary into the agent image, named beside appImage: the same
 // repository (which the deploy can already push to and the cluster pull from), tag agent-HASH.
-func agentImage(ctx context.Context, appImage, base string) (*image.Result, string, error) {
+func agentImage(ctx context.Context, s *streams, appImage, base string) (*image.Result, string, error) {
 	ref, err := name.ParseReference(appImage, name.WeakValidation)
 	if err != nil {
 		return nil, "", usageError{fmt.Errorf("image %q: %w", appImage, err)}
@@ -153,7 +154,7 @@ func agentImage(ctx context.Context, appImage, base string) (*image.Result, stri
 	}
 	var ao image.AgentOptions
 	if base != "" {
-		if ao.Base, err = image.Open(ctx, base, image.DefaultCacheDir()); err != nil {
+		if ao.Base, err = image.Open(ctx, base, image.DefaultCacheDir(s.environ())); err != nil {
 			return nil, "", fmt.Errorf("the agent image's base ([kubernetes] agent_base or --agent-base): %w", err)
 		}
 	}

@@ -123,7 +123,7 @@ func (ka *kubeApp) deployOptions(s *streams) kube.DeployOptions {
 
 // bundle renders the app as it runs now (its active release's image), for the rollout steps
 // that re-point traffic: they need its strategy, Service and HTTPRoute.
-func (ka *kubeApp) bundle(ctx context.Context, verb string) (*kube.Bundle, error) {
+func (ka *kubeApp) bundle(ctx context.Context, s *streams, verb string) (*kube.Bundle, error) {
 	if ka.p == nil {
 		return nil, usageError{fmt.Errorf("%s on Kubernetes needs the app's project, to know its strategy and routing: run it in the folder of %s", verb, ka.app)}
 	}
@@ -140,7 +140,7 @@ func (ka *kubeApp) bundle(ctx context.Context, verb string) (*kube.Bundle, error
 	if image == "" {
 		return nil, fmt.Errorf("%s: %s has no release in namespace %s; deploy it first", verb, ka.app, ka.c.Namespace)
 	}
-	return renderPlan(ka.p, kube.Options{Image: image}, ka.c.Namespace)
+	return renderPlan(s, ka.p, kube.Options{Image: image}, ka.c.Namespace)
 }
 
 // kubeStatus prints the app's rollout state and releases.
@@ -218,7 +218,7 @@ func kubeRollback(ctx context.Context, s *streams, ka *kubeApp, release, output 
 	if release != "" && release != st.Previous && release != st.Active {
 		return usageError{fmt.Errorf("on Kubernetes only the previous release (%s) can be rolled back to; deploy an older image with `pyship deploy --image REF` instead", orDash(st.Previous))}
 	}
-	b, err := ka.bundle(ctx, "rollback")
+	b, err := ka.bundle(ctx, s, "rollback")
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func kubeAct(ctx context.Context, s *streams, ka *kubeApp, verb string) (string,
 		}
 		return fmt.Sprintf("%s promoted: the previous release is scaled down", ka.app), nil
 	case "abort":
-		b, err := ka.bundle(ctx, "abort")
+		b, err := ka.bundle(ctx, s, "abort")
 		if err != nil {
 			return "", err
 		}

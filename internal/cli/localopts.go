@@ -26,14 +26,15 @@ func (o *localOptions) addFlags(cmd *cobra.Command, withApp bool) {
 	}
 }
 
-// resolveHome fills o.home from the flag, $PYSHIP_HOME or the default.
-func (o *localOptions) resolveHome() error {
+// resolveHome fills o.home from the flag, $PYSHIP_HOME or the default (~/.local/share/pyship),
+// read with getenv (the command's environment).
+func (o *localOptions) resolveHome(getenv func(string) string) error {
 	if o.home == "" {
-		o.home = os.Getenv("PYSHIP_HOME")
+		o.home = getenv("PYSHIP_HOME")
 	}
 	if o.home == "" {
-		h, err := os.UserHomeDir()
-		if err != nil {
+		h := getenv("HOME")
+		if h == "" {
 			return usageError{fmt.Errorf("cannot find the home folder for pyship's state: set PYSHIP_HOME or --home")}
 		}
 		o.home = filepath.Join(h, ".local", "share", "pyship")
@@ -47,8 +48,8 @@ func (o *localOptions) resolveHome() error {
 }
 
 // client connects to a running agent; commands other than deploy never start one.
-func (o *localOptions) client(ctx context.Context) (*agent.Client, error) {
-	if err := o.resolveHome(); err != nil {
+func (o *localOptions) client(ctx context.Context, s *streams) (*agent.Client, error) {
+	if err := o.resolveHome(s.getenv); err != nil {
 		return nil, err
 	}
 	c := agent.NewClient(o.home)
@@ -135,7 +136,7 @@ func newActionCmd(s *streams, verb, short, long string, onKube bool) *cobra.Comm
 					return err
 				}
 			}
-			c, err := o.client(cmd.Context())
+			c, err := o.client(cmd.Context(), s)
 			if err != nil {
 				return err
 			}

@@ -22,7 +22,7 @@ func newLogsCmd(s *streams) *cobra.Command {
 			if ka != nil {
 				return ka.c.Logs(cmd.Context(), ka.app, s.Out, kube.LogsOptions{Release: rel, Follow: follow})
 			}
-			c, err := o.client(cmd.Context())
+			c, err := o.client(cmd.Context(), s)
 			if err != nil {
 				return err
 			}

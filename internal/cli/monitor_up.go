@@ -3,7 +3,6 @@ package cli
 import (
 	"cmp"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/pyship/pyship/internal/local/agent"
@@ -18,10 +17,10 @@ type monitorUpOptions struct {
 }
 
 // binaries resolves the Prometheus and Alertmanager binaries: the flags, else PATH.
-func (o *monitorUpOptions) binaries() (string, string, error) {
+func (o *monitorUpOptions) binaries(s *streams) (string, string, error) {
 	prom, am := o.promBin, o.alertmanagerB
 	if prom == "" || am == "" {
-		p, a, err := agent.MonitorBinaries(os.Getenv("PATH"))
+		p, a, err := agent.MonitorBinaries(s.getenv("PATH"))
 		if err != nil {
 			return "", "", fmt.Errorf("pyship monitor up runs Prometheus and Alertmanager from this machine: %w (or name them with --prometheus and --alertmanager)", err)
 		}
@@ -49,11 +48,11 @@ status page lists the alerts that fire. Their configuration and data live under 
 (monitor/). The binaries are found on PATH: on Debian and Ubuntu ` + "`apt-get install prometheus\nprometheus-alertmanager`" + `; elsewhere the release tarballs of https://prometheus.io/download/.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			prom, am, err := o.binaries()
+			prom, am, err := o.binaries(s)
 			if err != nil {
 				return err
 			}
-			c, err := o.local.client(cmd.Context())
+			c, err := o.local.client(cmd.Context(), s)
 			if err != nil {
 				return err
 			}
@@ -82,7 +81,7 @@ func newMonitorDownCmd(s *streams) *cobra.Command {
 		Long:  "Stop the Prometheus and Alertmanager the agent runs; their data stays under the agent's home (monitor/).",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client(cmd.Context())
+			c, err := o.client(cmd.Context(), s)
 			if err != nil {
 				return err
 			}

@@ -60,9 +60,9 @@ func TestMonitorUpDown(t *testing.T) {
 }
 
 func TestMonitorUpSaysHowToInstall(t *testing.T) {
-	t.Setenv("PATH", t.TempDir())
-	r := run(t, "monitor", "up", "--home", t.TempDir())
-	if r.code == 0 || !strings.Contains(r.err, "apt-get install prometheus prometheus-alertmanager") || !strings.Contains(r.err, "--prometheus and --alertmanager") {
-		t.Fatalf("monitor up without the binaries: exit %d, stderr %q", r.code, r.err)
+	t.Parallel()
+	code, _, stderr := testEnv("PATH="+t.TempDir()).run(t, "monitor", "up", "--home", t.TempDir())
+	if code == 0 || !strings.Contains(stderr, "apt-get install prometheus prometheus-alertmanager") || !strings.Contains(stderr, "--prometheus and --alertmanager") {
+		t.Fatalf("monitor up without the binaries: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -60,7 +60,7 @@ changed since. --detailed-exitcode exits 0 with no changes, 2 with changes, 1 on
 			if err != nil {
 				return err
 			}
-			broken := brokenEntry(cmd.Context(), p)
+			broken := brokenEntry(cmd.Context(), s, p)
 			if o.out.json() {
 				err = writeJSON(s.Out, p)
 			} else {
@@ -82,8 +82,8 @@ changed since. --detailed-exitcode exits 0 with no changes, 2 with changes, 1 on
 // brokenEntry adds a warning to p when its entry file does not parse (what plan shows of the
 // kind, framework and port then rests on a file Python rejects) and reports whether it did.
 // No Python to check with is no finding: build and deploy check every file anyway.
-func brokenEntry(ctx context.Context, p *plan.Plan) bool {
-	errs, err := pybuild.CheckEntry(ctx, p)
+func brokenEntry(ctx context.Context, s *streams, p *plan.Plan) bool {
+	errs, err := pybuild.CheckEntry(ctx, p, s.environ())
 	if err != nil || len(errs) == 0 {
 		return false
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/pyship/pyship/internal/gitops"
 	"github.com/pyship/pyship/internal/image"
@@ -17,17 +16,17 @@ import (
 // as it is by `apply`), records the agent's state serial for the app, prints what would change
 // and saves the plan with --out.
 func (f *changeFlags) runLocal(ctx context.Context, s *streams, p *plan.Plan, env string) (bool, error) {
-	if err := f.local.resolveHome(); err != nil {
+	if err := f.local.resolveHome(s.getenv); err != nil {
 		return false, err
 	}
 	py, err := deployPython(ctx, s, p, f.python)
 	if err != nil {
 		return false, err
 	}
-	if err := checkSyntax(ctx, s, p, "planning", image.Interpreter(ctx, py, "")); err != nil {
+	if err := checkSyntax(ctx, s, p, "planning", image.Interpreter(ctx, py, s.environ())); err != nil {
 		return false, err
 	}
-	m, err := release.Build(ctx, release.Paths{Home: f.local.home}, p, release.Options{Python: py, Env: os.Environ()})
+	m, err := release.Build(ctx, release.Paths{Home: f.local.home}, p, release.Options{Python: py, Env: s.environ()})
 	if err != nil {
 		return false, err
 	}

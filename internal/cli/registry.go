@@ -22,7 +22,7 @@ func newRegistryCmd(s *streams) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Dir == "" {
-				d, err := registry.DefaultDir()
+				d, err := registry.DefaultDir(s.getenv)
 				if err != nil {
 					return err
 				}

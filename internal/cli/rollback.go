@@ -42,7 +42,7 @@ blue-green and canary. The two releases swap places: a second rollback undoes th
 				}
 				return kubeRollback(ctx, s, ka, release, output, &data)
 			}
-			c, err := o.client(ctx)
+			c, err := o.client(ctx, s)
 			if err != nil {
 				return err
 			}

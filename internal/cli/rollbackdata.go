@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/pyship/pyship/internal/backup"
@@ -27,7 +26,7 @@ type dataRollback struct {
 
 func (d *dataRollback) add(f *pflag.FlagSet) {
 	f.BoolVar(&d.with, "with-data", false, "also restore the data the deploy that replaced RELEASE backed up first ([deploy] backup_before); the app stops while it is restored")
-	f.StringVar(&d.identityFile, "identity-file", os.Getenv("PYSHIP_BACKUP_IDENTITY_FILE"), "age identity file for --with-data (env PYSHIP_BACKUP_IDENTITY_FILE)")
+	f.StringVar(&d.identityFile, "identity-file", "", "age identity file for --with-data (env PYSHIP_BACKUP_IDENTITY_FILE)")
 	f.StringVar(&d.identitySecret, "identity-secret", "", "kubernetes: the Secret holding the age identity (key identity) the restore pod reads for --with-data (default APP-backup-identity)")
 }
 
@@ -44,7 +43,7 @@ func (d *dataRollback) restoreKube(ctx context.Context, s *streams, ka *kubeApp,
 		return usageError{fmt.Errorf("--with-data needs a [backup] table with a destination and a schedule or [deploy] backup_before: there is no backup to roll the data back to; nothing was changed")}
 	}
 	bc, err := backup.New(backup.Config{Destination: pb.Destination, Endpoint: pb.Endpoint, Region: pb.Region,
-		SigningPublicKeys: pb.SigningPublicKeys}, backup.WithVersion(version.String()))
+		SigningPublicKeys: pb.SigningPublicKeys, Getenv: s.getenv}, backup.WithVersion(version.String()))
 	if err != nil {
 		return usageError{err}
 	}
@@ -71,7 +70,7 @@ func (d *dataRollback) restore(ctx context.Context, s *streams, c *agent.Client,
 	if !d.with {
 		return nil
 	}
-	ids, err := backup.ReadIdentities(d.identityFile)
+	ids, err := backup.ReadIdentities(firstSet(d.identityFile, s.getenv("PYSHIP_BACKUP_IDENTITY_FILE")))
 	if err != nil {
 		return usageError{err}
 	}
@@ -117,7 +116,7 @@ func rollbackBackupClient(ctx context.Context, s *streams, c *agent.Client, home
 		if err != nil || m.Plan.Backup == nil || m.Plan.Backup.Destination == "" {
 			continue
 		}
-		cfg, err := planBackupConfig(&m.Plan, m.SecretsFile, m.DataDir)
+		cfg, err := planBackupConfig(&m.Plan, m.SecretsFile, m.DataDir, s.getenv)
 		if err != nil {
 			return nil, "", err
 		}

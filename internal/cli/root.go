@@ -40,11 +40,30 @@ type streams struct {
 	Out, Err io.Writer
 	// intr is Ctrl-C as the verb means it (nil: none comes, as in tests).
 	intr *interrupts
+	// env is the command's environment, KEY=VALUE as os.Environ gives it: the process's in
+	// cmd/pyship, a test's own in tests. Verbs read it with getenv and hand environ to what
+	// they run; nothing below the CLI reads the process environment for them.
+	env []string
 }
 
-// Main runs pyship with args and returns the process exit code. ctx ending ends the command.
-func Main(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) int {
-	return runStreams(ctx, args, &streams{In: in, Out: out, Err: errw})
+// getenv is the value of k in the command's environment ("" when unset; the last of a
+// repeated key wins, as in a child process).
+func (s *streams) getenv(k string) string {
+	for i := len(s.env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(s.env[i], k+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// environ is the command's environment, for libraries' Env options and child processes.
+func (s *streams) environ() []string { return s.env }
+
+// Main runs pyship with args in the environment env (KEY=VALUE) and returns the process exit
+// code. ctx ending ends the command.
+func Main(ctx context.Context, args, env []string, in io.Reader, out, errw io.Writer) int {
+	return runStreams(ctx, args, &streams{In: in, Out: out, Err: errw, env: env})
 }
 
 func runStreams(ctx context.Context, args []string, s *streams) int {

@@ -27,20 +27,20 @@ is built (from the cache) but not written anywhere.`,
 				if err != nil {
 					return err
 				}
-				if err := checkSyntax(ctx, s, p, "building", image.Interpreter(ctx, python, "")); err != nil {
+				if err := checkSyntax(ctx, s, p, "building", image.Interpreter(ctx, python, s.environ())); err != nil {
 					return err
 				}
-				created, err := sourceDateEpoch()
+				created, err := sourceDateEpoch(s)
 				if err != nil {
 					return usageError{err}
 				}
-				res, err := image.Build(ctx, p, image.Options{Python: python, Base: base, Created: created, ToolVersion: version.String(), Progress: buildProgress(progress.New(s.Err))})
+				res, err := image.Build(ctx, p, image.Options{Env: s.environ(), Python: python, Base: base, Created: created, ToolVersion: version.String(), Progress: buildProgress(progress.New(s.Err))})
 				if err != nil {
 					return err
 				}
 				doc = res.SBOM
 			} else {
-				img, err := image.Open(ctx, args[0], image.DefaultCacheDir())
+				img, err := image.Open(ctx, args[0], image.DefaultCacheDir(s.environ()))
 				if err != nil {
 					return err
 				}

@@ -41,7 +41,7 @@ func newStatusCmd(s *streams) *cobra.Command {
 					return kubeStatus(ctx, s, ka, output == "json")
 				})
 			}
-			c, err := o.client(ctx)
+			c, err := o.client(ctx, s)
 			if err != nil {
 				return err
 			}

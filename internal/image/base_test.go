@@ -81,7 +81,7 @@ func TestLabelsComeFromGit(t *testing.T) {
 	git("commit", "-q", "-m", "init")
 	git("remote", "add", "origin", "https://user:token@example.com/acme/app.git")
 	rev := git("rev-parse", "HEAD")
-	res, err := image.Build(ctxT(t), appPlan(t, "stdlib", dir), image.Options{CacheDir: e.Cache, Python: e.Python, Base: e.Base})
+	res, err := image.Build(ctxT(t), appPlan(t, "stdlib", dir), image.Options{CacheDir: e.Cache, Env: e.Env, Python: e.Python, Base: e.Base})
 	if err != nil {
 		t.Fatal(err)
 	}

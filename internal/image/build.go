@@ -19,8 +19,12 @@ import (
 
 // Options adjust a build.
 type Options struct {
-	// CacheDir holds pulled bases, layers and their keys (DefaultCacheDir() when empty).
+	// CacheDir holds pulled bases, layers and their keys (DefaultCacheDir(Env) when empty).
 	CacheDir string
+	// Env is the environment (KEY=VALUE) pip and python run in, and that the dependency
+	// layer's cache key reads pip's settings from (PIP_*, PIP_CONFIG_FILE, HOME, PATH); nil is
+	// this process's. The CLI passes its own.
+	Env []string
 	// Python is the build host's interpreter with pip, used to install and byte-compile
 	// ("python3" when empty). Bytecode is skipped, with a warning, when its version is not the image's.
 	Python string
@@ -55,15 +59,30 @@ type Result struct {
 	Name, Tag string
 }
 
-// DefaultCacheDir is $PYSHIP_CACHE/image, or ~/.cache/pyship/image.
-func DefaultCacheDir() string {
-	if d := os.Getenv("PYSHIP_CACHE"); d != "" {
+// DefaultCacheDir is $PYSHIP_CACHE/image, else $XDG_CACHE_HOME/pyship/image, else
+// ~/.cache/pyship/image, the variables read from env (KEY=VALUE; nil is this process's).
+func DefaultCacheDir(env []string) string {
+	if env == nil {
+		env = os.Environ()
+	}
+	if d := pybuild.Getenv(env, "PYSHIP_CACHE"); d != "" {
 		return filepath.Join(d, "image")
 	}
-	if d, err := os.UserCacheDir(); err == nil {
+	if d := pybuild.Getenv(env, "XDG_CACHE_HOME"); filepath.IsAbs(d) {
 		return filepath.Join(d, "pyship", "image")
 	}
+	if h := pybuild.Getenv(env, "HOME"); h != "" {
+		return filepath.Join(h, ".cache", "pyship", "image")
+	}
 	return filepath.Join(os.TempDir(), "pyship-cache", "image")
+}
+
+// environ is o.Env, or this process's environment when it is nil (what pip then inherits).
+func (o *Options) environ() []string {
+	if o.Env != nil {
+		return o.Env
+	}
+	return os.Environ()
 }
 
 // DefaultBase is the base image for a Python version: python:VERSION-slim.
@@ -78,7 +97,7 @@ func DefaultBase(pythonVersion string) string {
 // The same inputs give the same digest.
 func Build(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if o.CacheDir == "" {
-		o.CacheDir = DefaultCacheDir()
+		o.CacheDir = DefaultCacheDir(o.Env)
 	}
 	if o.Python == "" {
 		o.Python = "python3"

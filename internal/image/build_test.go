@@ -38,7 +38,7 @@ func TestBuildRefusesSyntaxErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := env(t)
-	_, err := image.Build(ctxT(t), appPlan(t, "worker", dir), image.Options{CacheDir: e.Cache, Python: e.Python, Base: e.Base})
+	_, err := image.Build(ctxT(t), appPlan(t, "worker", dir), image.Options{CacheDir: e.Cache, Env: e.Env, Python: e.Python, Base: e.Base})
 	var se pybuild.SyntaxErrors
 	if !errors.As(err, &se) || len(se) != 1 || se[0].String() != "broken.py:1:7: invalid syntax" {
 		t.Fatalf("building an app with a syntax error: %v, want the error broken.py:1:7", err)

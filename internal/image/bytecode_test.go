@@ -57,7 +57,7 @@ func TestBytecodeIsSkippedWithAWarningWhenPythonsDiffer(t *testing.T) {
 	p.Python.Version = "3.12"
 	var mu sync.Mutex
 	var warnings []string
-	res, err := image.Build(ctxT(t), p, image.Options{CacheDir: t.TempDir(), Python: e.Python, Base: base, Progress: func(ev image.Event) {
+	res, err := image.Build(ctxT(t), p, image.Options{CacheDir: t.TempDir(), Env: e.Env, Python: e.Python, Base: base, Progress: func(ev image.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		if ev.Warning {

@@ -32,7 +32,7 @@ func depsLayer(ctx context.Context, in pybuild.PipInput, base BaseInfo, o *Optio
 		dir = in.Dir // relative paths in the options are the project's
 	}
 	key := hashKey("deps-v2", in.Requirements, in.Constraints, strings.Join(in.Args, "\x00"), dir,
-		target.PythonVersion, target.Arch, target.Glibc, base.Python, pybuild.PipSettings(os.Environ(), python), o.Python)
+		target.PythonVersion, target.Arch, target.Glibc, base.Python, pybuild.PipSettings(o.environ(), python), o.Python)
 	cache := layerCache{dir: filepath.Join(o.CacheDir, "layers")}
 	pkgFile := filepath.Join(o.CacheDir, "layers", "keys", key+".packages.json")
 	if l, ok := cache.get(key); ok {
@@ -50,7 +50,7 @@ func depsLayer(ctx context.Context, in pybuild.PipInput, base BaseInfo, o *Optio
 	defer os.RemoveAll(tmp)
 	dest := filepath.Join(tmp, "deps")
 	start := time.Now()
-	if err := pybuild.InstallDeps(ctx, python, in, dest, target); err != nil {
+	if err := pybuild.InstallDeps(ctx, python, in, dest, target, o.Env); err != nil {
 		return cachedLayer{}, nil, false, err
 	}
 	if err := pybuild.FixScripts(filepath.Join(dest, "bin"), base.Python); err != nil {

@@ -87,14 +87,11 @@ func TestDepsHonourPipOptionsConstraintsAndPipConf(t *testing.T) {
 	writeWheel(t, filepath.Join(other, "v1"), "privpkg", "1.0")
 	writeWheel(t, filepath.Join(other, "v2"), "privpkg", "2.0")
 	conf := filepath.Join(other, "pip.conf")
-	t.Setenv("PIP_CONFIG_FILE", conf)
-	t.Setenv("PIP_FIND_LINKS", "")
-	os.Unsetenv("PIP_FIND_LINKS") // restored by t.Setenv at the end
 	for _, v := range []string{"v1", "v2"} {
 		if err := os.WriteFile(conf, []byte("[global]\nno-index = true\nfind-links = "+filepath.Join(other, v)+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		res := build(t, p, "")
+		res := build(t, p, "", "PIP_CONFIG_FILE="+conf, "PIP_FIND_LINKS")
 		if want := strings.TrimPrefix(v, "v") + ".0"; packageVersion(res, "privpkg") != want || res.DepsCached {
 			t.Errorf("with pip.conf finding links in %s: privpkg %q, deps cached %v; want %s installed", v, packageVersion(res, "privpkg"), res.DepsCached, want)
 		}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/pyship/pyship/internal/image"
@@ -46,7 +47,7 @@ func TestBadBaseIsAClearError(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p.Python.Version = tc.python
-			_, err := image.Build(ctxT(t), p, image.Options{CacheDir: e.Cache, Python: e.Python, Base: tc.base})
+			_, err := image.Build(ctxT(t), p, image.Options{CacheDir: e.Cache, Env: e.Env, Python: e.Python, Base: tc.base})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -73,10 +74,10 @@ func TestSdistOnlyDependencyIsAClearError(t *testing.T) {
 	if out, err := exec.Command("tar", "-czf", filepath.Join(links, "onlysdist-1.0.tar.gz"), "--transform", "s,^\\.,onlysdist-1.0,", "-C", src, ".").CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	t.Setenv("PIP_FIND_LINKS", os.Getenv("PIP_FIND_LINKS")+" "+links)
 	p := appPlan(t, "flask", copyApp(t, "flask"))
 	p.Dependencies.Requirements = append(p.Dependencies.Requirements, reqs("onlysdist==1.0")...)
-	_, err := image.Build(ctxT(t), p, image.Options{CacheDir: e.Cache, Python: e.Python, Base: e.Base})
+	_, err := image.Build(ctxT(t), p, image.Options{CacheDir: e.Cache, Python: e.Python, Base: e.Base,
+		Env: testsvc.WithEnv(e.Env, "PIP_FIND_LINKS="+e.Wheelhouse+" "+links)})
 	var nw *pybuild.NoWheelError
 	if !errors.As(err, &nw) {
 		t.Fatalf("error %v, want a NoWheelError", err)
@@ -95,12 +96,15 @@ func TestPushErrorsAreClassified(t *testing.T) {
 	trusting := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
 	tlsRepo := reg["PYSHIP_TEST_REGISTRY_TLS"] + "/test/stdlib"
 
-	dockerConfig := func(t *testing.T, user, pass string) {
-		dir := t.TempDir()
-		auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
-		cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg["PYSHIP_TEST_REGISTRY_TLS"], auth)
-		os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600)
-		t.Setenv("DOCKER_CONFIG", dir)
+	// The credentials of a user's Docker config ({"auths": {host: {"auth": base64(user:pass)}}}),
+	// handed over as a keychain rather than through DOCKER_CONFIG of the process.
+	dockerConfig := func(user, pass string) authn.Keychain {
+		return keychainFunc(func(r authn.Resource) (authn.Authenticator, error) {
+			if r.RegistryStr() != reg["PYSHIP_TEST_REGISTRY_TLS"] {
+				return authn.Anonymous, nil
+			}
+			return authn.FromConfig(authn.AuthConfig{Auth: base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))}), nil
+		})
 	}
 	t.Run("unreachable", func(t *testing.T) {
 		_, err := image.Push(ctxT(t), res, "127.0.0.1:1/test/stdlib", image.PushOptions{})
@@ -109,22 +113,22 @@ func TestPushErrorsAreClassified(t *testing.T) {
 		}
 	})
 	t.Run("unknown certificate authority", func(t *testing.T) {
-		dockerConfig(t, reg["PYSHIP_TEST_REGISTRY_USER"], reg["PYSHIP_TEST_REGISTRY_PASSWORD"])
-		_, err := image.Push(ctxT(t), res, tlsRepo, image.PushOptions{})
+		kc := dockerConfig(reg["PYSHIP_TEST_REGISTRY_USER"], reg["PYSHIP_TEST_REGISTRY_PASSWORD"])
+		_, err := image.Push(ctxT(t), res, tlsRepo, image.PushOptions{Keychain: kc})
 		if !errors.Is(err, image.ErrUnknownCA) || !strings.Contains(err.Error(), "SSL_CERT_FILE") {
 			t.Errorf("error %v, want ErrUnknownCA with a hint", err)
 		}
 	})
 	t.Run("bad credentials", func(t *testing.T) {
-		dockerConfig(t, reg["PYSHIP_TEST_REGISTRY_USER"], "wrong")
-		_, err := image.Push(ctxT(t), res, tlsRepo, image.PushOptions{Transport: trusting})
+		kc := dockerConfig(reg["PYSHIP_TEST_REGISTRY_USER"], "wrong")
+		_, err := image.Push(ctxT(t), res, tlsRepo, image.PushOptions{Keychain: kc, Transport: trusting})
 		if !errors.Is(err, image.ErrUnauthorized) || !strings.Contains(err.Error(), "docker login") {
 			t.Errorf("error %v, want ErrUnauthorized with a hint", err)
 		}
 	})
 	t.Run("no credentials", func(t *testing.T) {
-		t.Setenv("DOCKER_CONFIG", t.TempDir())
-		_, err := image.Push(ctxT(t), res, tlsRepo, image.PushOptions{Transport: trusting})
+		none := keychainFunc(func(authn.Resource) (authn.Authenticator, error) { return authn.Anonymous, nil })
+		_, err := image.Push(ctxT(t), res, tlsRepo, image.PushOptions{Keychain: none, Transport: trusting})
 		if !errors.Is(err, image.ErrUnauthorized) {
 			t.Errorf("error %v, want ErrUnauthorized", err)
 		}
@@ -154,11 +158,16 @@ func TestPushErrorsAreClassified(t *testing.T) {
 			t.Errorf("push through the proxy to a writable repository: %v", err)
 		}
 	})
-	t.Run("good credentials from the docker config", func(t *testing.T) {
-		dockerConfig(t, reg["PYSHIP_TEST_REGISTRY_USER"], reg["PYSHIP_TEST_REGISTRY_PASSWORD"])
-		ref, err := image.Push(ctxT(t), res, tlsRepo, image.PushOptions{Transport: trusting})
+	t.Run("good credentials", func(t *testing.T) {
+		kc := dockerConfig(reg["PYSHIP_TEST_REGISTRY_USER"], reg["PYSHIP_TEST_REGISTRY_PASSWORD"])
+		ref, err := image.Push(ctxT(t), res, tlsRepo, image.PushOptions{Keychain: kc, Transport: trusting})
 		if err != nil || !strings.HasSuffix(ref, res.Digest.String()) {
 			t.Errorf("push with good credentials: %q, %v", ref, err)
 		}
 	})
 }
+
+// keychainFunc is an authn.Keychain from a function.
+type keychainFunc func(authn.Resource) (authn.Authenticator, error)
+
+func (f keychainFunc) Resolve(r authn.Resource) (authn.Authenticator, error) { return f(r) }

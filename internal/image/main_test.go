@@ -17,10 +17,13 @@ import (
 // testEnv is the setup the package's tests share: the base image, the host Python with the
 // wheelhouse as the only index, and one build cache.
 type testEnv struct {
-	Base     string
-	Python   string
-	Cache    string
-	Registry string
+	Base       string
+	Python     string
+	Cache      string
+	Registry   string
+	Wheelhouse string
+	// Env is the environment pip runs in: this process's with the wheelhouse as the only index.
+	Env []string
 }
 
 var (
@@ -54,9 +57,8 @@ func env(t *testing.T) testEnv {
 			t.Fatal("no wheelhouse: ../shared/wheelhouse is missing")
 		}
 		// pip reads these itself: the build honours the user's pip settings.
-		os.Setenv("PIP_NO_INDEX", "1")
-		os.Setenv("PIP_FIND_LINKS", wh)
-		shared = testEnv{Base: base["PYSHIP_TEST_BASE"], Python: py["PYSHIP_TEST_PYTHON"], Cache: filepath.Join(cacheRoot, "cache"), Registry: reg["PYSHIP_TEST_REGISTRY"]}
+		shared = testEnv{Wheelhouse: wh, Base: base["PYSHIP_TEST_BASE"], Python: py["PYSHIP_TEST_PYTHON"], Cache: filepath.Join(cacheRoot, "cache"), Registry: reg["PYSHIP_TEST_REGISTRY"],
+			Env: testsvc.WithEnv(os.Environ(), "PIP_NO_INDEX=1", "PIP_FIND_LINKS="+wh)}
 	})
 	if shared.Base == "" {
 		t.Fatal("test setup failed earlier")
@@ -123,13 +125,14 @@ func appPlan(t *testing.T, name, dir string) *plan.Plan {
 	return p
 }
 
-func build(t *testing.T, p *plan.Plan, cache string) *image.Result {
+// build builds p in the tests' environment changed by vars (testsvc.WithEnv's KEY=VALUE or KEY).
+func build(t *testing.T, p *plan.Plan, cache string, vars ...string) *image.Result {
 	t.Helper()
 	e := env(t)
 	if cache == "" {
 		cache = e.Cache
 	}
-	res, err := image.Build(ctxT(t), p, image.Options{CacheDir: cache, Python: e.Python, Base: e.Base, Created: time.Unix(1700000000, 0)})
+	res, err := image.Build(ctxT(t), p, image.Options{CacheDir: cache, Python: e.Python, Base: e.Base, Created: time.Unix(1700000000, 0), Env: testsvc.WithEnv(e.Env, vars...)})
 	if err != nil {
 		t.Fatalf("building %s: %v", p.Name, err)
 	}

@@ -106,7 +106,7 @@ func TestExamplesRunUnderPodman(t *testing.T) {
 			}
 			var mu sync.Mutex // events come from the two layers' goroutines
 			var warnings []string
-			res, err := image.Build(ctxT(t), p, image.Options{CacheDir: e.Cache, Python: e.Python, Base: e.Base, Progress: func(ev image.Event) {
+			res, err := image.Build(ctxT(t), p, image.Options{CacheDir: e.Cache, Env: e.Env, Python: e.Python, Base: e.Base, Progress: func(ev image.Event) {
 				mu.Lock()
 				defer mu.Unlock()
 				if ev.Warning {

@@ -32,13 +32,10 @@ func compile(ctx context.Context, o *Options, base BaseInfo, jobs []pybuild.Comp
 	return err == nil, err
 }
 
-// Interpreter is the executable behind python (past pyenv-style shims), remembered in
-// cacheDir (DefaultCacheDir() when empty): what Build runs for python.
-func Interpreter(ctx context.Context, python, cacheDir string) string {
-	if cacheDir == "" {
-		cacheDir = DefaultCacheDir()
-	}
-	o := Options{Python: python, CacheDir: cacheDir}
+// Interpreter is the executable behind python (past pyenv-style shims) in env (nil: this
+// process's), remembered in DefaultCacheDir(env): what Build runs for python.
+func Interpreter(ctx context.Context, python string, env []string) string {
+	o := Options{Python: python, CacheDir: DefaultCacheDir(env), Env: env}
 	exe, _ := o.interpreter(ctx)
 	return exe
 }
@@ -47,14 +44,15 @@ func Interpreter(ctx context.Context, python, cacheDir string) string {
 // start per run), remembered in the cache for the same PATH and pyenv settings.
 func (o *Options) interpreter(ctx context.Context) (exe, cacheFile string) {
 	cwd, _ := os.Getwd()
-	key := hashKey("python-v1", o.Python, os.Getenv("PATH"), os.Getenv("PYENV_VERSION"), cwd)
+	env := o.environ()
+	key := hashKey("python-v1", o.Python, pybuild.Getenv(env, "PATH"), pybuild.Getenv(env, "PYENV_VERSION"), cwd)
 	cacheFile = filepath.Join(o.CacheDir, "python", key)
 	if b, err := os.ReadFile(cacheFile); err == nil {
 		if fi, err := os.Stat(string(b)); err == nil && fi.Mode().IsRegular() {
 			return string(b), cacheFile
 		}
 	}
-	exe, err := pybuild.Executable(ctx, o.Python)
+	exe, err := pybuild.Executable(ctx, o.Python, env)
 	if err != nil {
 		return o.Python, cacheFile
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +28,35 @@ type ClientOptions struct {
 	Context string
 	// Namespace overrides the context's namespace (--namespace).
 	Namespace string
+	// Getenv reads KUBECONFIG and HOME for the default kubeconfig files (os.Getenv when nil;
+	// the CLI passes its own environment).
+	Getenv func(string) string
+}
+
+// loadingRules are client-go's default loading rules with the kubeconfig files taken from
+// o: --kubeconfig, else the files $KUBECONFIG lists, else $HOME/.kube/config, else none.
+func (o ClientOptions) loadingRules() *clientcmd.ClientConfigLoadingRules {
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.Kubeconfig
+	if kc := getenv(clientcmd.RecommendedConfigPathEnvVar); kc != "" {
+		rules.Precedence = nil
+		for _, f := range filepath.SplitList(kc) { // each once, first place kept, as client-go does
+			if !slices.Contains(rules.Precedence, f) {
+				rules.Precedence = append(rules.Precedence, f)
+			}
+		}
+		rules.WarnIfAllMissing = true
+	} else if home := getenv("HOME"); home != "" {
+		rules.Precedence = []string{filepath.Join(home, clientcmd.RecommendedHomeDir, clientcmd.RecommendedFileName)}
+		rules.WarnIfAllMissing = false
+	} else {
+		rules.Precedence = nil // no home, no default file
+	}
+	return rules
 }
 
 // Client talks to one cluster and namespace.
@@ -51,8 +82,7 @@ func (w warningSink) HandleWarningHeader(code int, agent, message string) {
 
 // Connect loads the kubeconfig and builds the clients; it does not contact the cluster.
 func Connect(ctx context.Context, o ClientOptions) (*Client, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.Kubeconfig
+	rules := o.loadingRules()
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
 	overrides.Context.Namespace = o.Namespace
 	files := rules.GetLoadingPrecedence()

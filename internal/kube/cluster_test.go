@@ -139,6 +139,7 @@ func TestClusterTestsHonourKUBECONFIG(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster test; run without -short")
 	}
+	t.Parallel()
 	kc := testsvc.Kubeconfig(t)
 	raw, err := os.ReadFile(kc)
 	if err != nil {
@@ -148,13 +149,16 @@ func TestClusterTestsHonourKUBECONFIG(t *testing.T) {
 	if err := os.WriteFile(other, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("KUBECONFIG", other)
-	c := newCluster(t)
-	if c.kubeconfig != other {
-		t.Errorf("the tests use %s, want KUBECONFIG's %s", c.kubeconfig, other)
+	if got := testsvc.KubeconfigFrom(t, other); got != other {
+		t.Errorf("the tests use %s, want KUBECONFIG's %s", got, other)
 	}
-	if _, err := c.Core.CoreV1().Namespaces().Get(ctxFor(t, 10*time.Second), c.Namespace, metav1.GetOptions{}); err != nil {
-		t.Errorf("the test namespace on KUBECONFIG's cluster: %v", err)
+	// Connect finds it through KUBECONFIG of the environment it is given.
+	c, err := Connect(ctxFor(t, time.Minute), ClientOptions{Getenv: func(k string) string { return map[string]string{"KUBECONFIG": other}[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Core.CoreV1().Namespaces().Get(ctxFor(t, 10*time.Second), "default", metav1.GetOptions{}); err != nil {
+		t.Errorf("the default namespace on KUBECONFIG's cluster: %v", err)
 	}
 }
 

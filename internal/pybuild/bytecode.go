@@ -103,8 +103,10 @@ func Compile(ctx context.Context, python, version string, jobs []CompileJob, wor
 }
 
 // Executable is the path of the interpreter that python runs, past wrappers such as pyenv's shims.
-func Executable(ctx context.Context, python string) (string, error) {
-	out, err := exec.CommandContext(ctx, python, "-S", "-c", "import sys; print(sys.executable)").Output()
+func Executable(ctx context.Context, python string, env []string) (string, error) {
+	cmd := exec.CommandContext(ctx, python, "-S", "-c", "import sys; print(sys.executable)")
+	cmd.Env = env // a pyenv shim reads PATH and PYENV_VERSION
+	out, err := cmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("running %s: %w (set --python to a Python 3 interpreter)", python, err)
 	}

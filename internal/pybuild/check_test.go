@@ -33,7 +33,7 @@ func testCtx(t *testing.T) context.Context {
 func TestCheckBrokenProject(t *testing.T) {
 	py := testPython(t)
 	ctx := testCtx(t)
-	_, version, err := pybuild.FindPython(ctx, "")
+	_, version, err := pybuild.FindPython(ctx, "", []string{"PYSHIP_PYTHON=" + py})
 	if err != nil {
 		t.Fatal(err)
 	}

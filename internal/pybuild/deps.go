@@ -60,10 +60,10 @@ var noMatch = regexp.MustCompile(`No matching distribution found for ([^\s]+)`)
 
 // InstallDeps installs in (requirements with their hashes, constraints and pip options) into
 // the empty folder dest with the build host's pip run by python, cross-installing wheels for t
-// rather than for the host. pip also reads the user's settings itself (PIP_INDEX_URL,
-// PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, PIP_NO_INDEX, pip.conf; see PipSettings). Nothing is
-// byte-compiled.
-func InstallDeps(ctx context.Context, python string, in PipInput, dest string, t Target) error {
+// rather than for the host. pip runs in env (nil: this process's environment) and reads the
+// user's settings there itself (PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS,
+// PIP_NO_INDEX, PIP_CONFIG_FILE, pip.conf under HOME; see PipSettings). Nothing is byte-compiled.
+func InstallDeps(ctx context.Context, python string, in PipInput, dest string, t Target, env []string) error {
 	if in.Empty() {
 		return os.MkdirAll(dest, 0o755)
 	}
@@ -96,6 +96,7 @@ func InstallDeps(ctx context.Context, python string, in PipInput, dest string, t
 	args = append(args, in.Args...)
 	cmd := exec.CommandContext(ctx, python, args...)
 	cmd.Dir = in.Dir
+	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Stdout = &stderr
@@ -119,15 +120,7 @@ func InstallDeps(ctx context.Context, python string, in PipInput, dest string, t
 // where python is the interpreter's executable). Files that do not exist are left out.
 func PipSettings(env []string, python string) string {
 	var b strings.Builder
-	get := func(k string) string {
-		v := ""
-		for _, e := range env {
-			if val, ok := strings.CutPrefix(e, k+"="); ok {
-				v = val
-			}
-		}
-		return v
-	}
+	get := func(k string) string { return Getenv(env, k) }
 	var vars []string
 	for _, e := range env {
 		if strings.HasPrefix(e, "PIP_") {

@@ -3,6 +3,7 @@ package pybuild_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/pyship/pyship/internal/pybuild"
@@ -28,7 +29,7 @@ func ExampleAppFiles() {
 func ExampleCheck() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	python, _, err := pybuild.FindPython(ctx, "3.11")
+	python, _, err := pybuild.FindPython(ctx, "3.11", os.Environ())
 	if err != nil {
 		fmt.Println(err)
 		return

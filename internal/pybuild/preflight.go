@@ -39,14 +39,15 @@ func ShipFiles(p *plan.Plan) ([]string, error) {
 	return files, nil
 }
 
-// CheckApp compiles every Python file that ships with the app of p. Every build and deploy
-// runs it first and refuses to go on when the report has errors.
-func CheckApp(ctx context.Context, p *plan.Plan) (*CheckReport, error) {
+// CheckApp compiles every Python file that ships with the app of p, with the interpreter
+// FindPython finds in env. Every build and deploy runs it first and refuses to go on when the
+// report has errors.
+func CheckApp(ctx context.Context, p *plan.Plan, env []string) (*CheckReport, error) {
 	files, err := ShipFiles(p)
 	if err != nil {
 		return nil, err
 	}
-	py, ver, err := FindPython(ctx, p.Python.Version)
+	py, ver, err := FindPython(ctx, p.Python.Version, env)
 	if err != nil {
 		return nil, err
 	}
@@ -95,12 +96,13 @@ func (e SyntaxErrors) Error() string {
 // CheckEntry compiles the file the start command of p runs or imports, the file detection
 // read without Python's parser to decide the kind, framework and port; it returns that file's
 // syntax errors (none when it parses, or when there is no entry file). It costs one
-// interpreter start, so `pyship plan` can say that what it shows rests on a broken file.
-func CheckEntry(ctx context.Context, p *plan.Plan) ([]SyntaxError, error) {
+// interpreter start (FindPython's in env), so `pyship plan` can say that what it shows rests
+// on a broken file.
+func CheckEntry(ctx context.Context, p *plan.Plan, env []string) ([]SyntaxError, error) {
 	if p.Run.Entrypoint == "" || !strings.HasSuffix(p.Run.Entrypoint, ".py") {
 		return nil, nil
 	}
-	py, _, err := FindPython(ctx, p.Python.Version)
+	py, _, err := FindPython(ctx, p.Python.Version, env)
 	if err != nil {
 		return nil, err
 	}

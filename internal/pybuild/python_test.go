@@ -19,9 +19,9 @@ func writeScript(t *testing.T, path, body string) {
 }
 
 func TestFindPythonEnv(t *testing.T) {
+	t.Parallel()
 	py := testPython(t)
-	t.Setenv("PYSHIP_PYTHON", py)
-	path, version, err := pybuild.FindPython(testCtx(t), "3.99")
+	path, version, err := pybuild.FindPython(testCtx(t), "3.99", []string{"PYSHIP_PYTHON=" + py})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,13 +29,13 @@ func TestFindPythonEnv(t *testing.T) {
 		t.Errorf("FindPython = %s, %s; want %s and a 3.x version", path, version, py)
 	}
 
-	t.Setenv("PYSHIP_PYTHON", "/nonexistent/python3")
-	if _, _, err := pybuild.FindPython(testCtx(t), ""); err == nil || !strings.Contains(err.Error(), "PYSHIP_PYTHON=/nonexistent/python3") {
+	if _, _, err := pybuild.FindPython(testCtx(t), "", []string{"PYSHIP_PYTHON=/nonexistent/python3"}); err == nil || !strings.Contains(err.Error(), "PYSHIP_PYTHON=/nonexistent/python3") {
 		t.Errorf("FindPython with a bad PYSHIP_PYTHON = %v, want an error naming it", err)
 	}
 }
 
 func TestFindPythonPath(t *testing.T) {
+	t.Parallel()
 	// The real executable, not a pyenv shim: the shim needs pyenv on PATH.
 	out, err := exec.Command(testPython(t), "-c", "import sys; print(sys.executable)").Output()
 	if err != nil {
@@ -48,8 +48,8 @@ func TestFindPythonPath(t *testing.T) {
 	writeScript(t, filepath.Join(bin, "python3.11"), `exec "`+py+`" "$@"`)
 	writeScript(t, filepath.Join(bin, "python3.12"), `echo "pyenv: python3.12: command not found" >&2; exit 127`)
 	writeScript(t, filepath.Join(bin, "python3"), `echo 3.10.99`)
-	t.Setenv("PYSHIP_PYTHON", "")
-	t.Setenv("PATH", bin)
+	// A PYSHIP_PYTHON earlier in the environment is unset by the later empty one.
+	env := []string{"PYSHIP_PYTHON=/nonexistent/python3", "PATH=relative:" + bin, "PYSHIP_PYTHON="}
 	ctx := testCtx(t)
 
 	tests := []struct{ want, path, version string }{
@@ -59,7 +59,7 @@ func TestFindPythonPath(t *testing.T) {
 		{"", "python3", "3.10.99"},
 	}
 	for _, tt := range tests {
-		path, version, err := pybuild.FindPython(ctx, tt.want)
+		path, version, err := pybuild.FindPython(ctx, tt.want, env)
 		if err != nil {
 			t.Errorf("FindPython(%q): %v", tt.want, err)
 			continue
@@ -77,9 +77,8 @@ func TestFindPythonPath(t *testing.T) {
 }
 
 func TestFindPythonNone(t *testing.T) {
-	t.Setenv("PYSHIP_PYTHON", "")
-	t.Setenv("PATH", t.TempDir())
-	_, _, err := pybuild.FindPython(testCtx(t), "3.11")
+	t.Parallel()
+	_, _, err := pybuild.FindPython(testCtx(t), "3.11", []string{"PATH=" + t.TempDir()})
 	if !errors.Is(err, pybuild.ErrNoPython) {
 		t.Fatalf("FindPython with an empty PATH = %v, want ErrNoPython", err)
 	}

@@ -27,7 +27,9 @@ type VenvOptions struct {
 // dependencies installed, creating it under cacheDir when no identical one exists. Venvs are
 // keyed by the interpreter and pip's input, so releases with the same dependencies share one.
 func EnsureVenv(ctx context.Context, python, cacheDir string, deps PipInput, opts VenvOptions) (string, error) {
-	ver, err := exec.CommandContext(ctx, python, "-c", "import sys; print(sys.version)").Output()
+	vcmd := exec.CommandContext(ctx, python, "-c", "import sys; print(sys.version)")
+	vcmd.Env = opts.Env
+	ver, err := vcmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("running the Python interpreter %s: %w; install python3 or set [build] python", python, err)
 	}

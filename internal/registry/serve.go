@@ -24,19 +24,22 @@ const DefaultAddr = "127.0.0.1:5050"
 type Options struct {
 	// Addr is the host:port to listen on (DefaultAddr when empty).
 	Addr string
-	// Dir holds the registry's content; it survives restarts (DefaultDir() when empty).
+	// Dir holds the registry's content; it survives restarts (DefaultDir(nil) when empty).
 	Dir string
 }
 
 // DefaultDir is the registry's storage folder: $PYSHIP_DATA/registry, or
-// ~/.local/share/pyship/registry.
-func DefaultDir() (string, error) {
-	if d := os.Getenv("PYSHIP_DATA"); d != "" {
+// $HOME/.local/share/pyship/registry, the variables read by getenv (os.Getenv when nil).
+func DefaultDir(getenv func(string) string) (string, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if d := getenv("PYSHIP_DATA"); d != "" {
 		return filepath.Join(d, "registry"), nil
 	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("finding the registry folder: %w (set PYSHIP_DATA)", err)
+	home := getenv("HOME")
+	if home == "" {
+		return "", fmt.Errorf("finding the registry folder: neither PYSHIP_DATA nor HOME is set (set PYSHIP_DATA)")
 	}
 	return filepath.Join(home, ".local", "share", "pyship", "registry"), nil
 }
@@ -79,7 +82,7 @@ func Serve(ctx context.Context, opts Options, ready func(addr string)) error {
 		opts.Addr = DefaultAddr
 	}
 	if opts.Dir == "" {
-		d, err := DefaultDir()
+		d, err := DefaultDir(nil)
 		if err != nil {
 			return err
 		}

@@ -192,10 +192,15 @@ func WantOneWarning(t testing.TB, warnings []string, want string, about ...strin
 // that `scripts/services start kube` starts (which also honours PYSHIP_TEST_KUBECONFIG).
 func Kubeconfig(t testing.TB) string {
 	t.Helper()
+	return KubeconfigFrom(t, os.Getenv("KUBECONFIG"))
+}
+
+// KubeconfigFrom is Kubeconfig with kc as the value of KUBECONFIG.
+func KubeconfigFrom(t testing.TB, kc string) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: needs a Kubernetes cluster (scripts/test runs this test)")
 	}
-	kc := os.Getenv("KUBECONFIG")
 	if kc == "" {
 		return Start(t, "kube")["KUBECONFIG"]
 	}
@@ -206,4 +211,20 @@ func Kubeconfig(t testing.TB) string {
 		t.Fatalf("KUBECONFIG=%s: %v; point it at the kubeconfig of the cluster to test against, or unset it for the test control plane", kc, err)
 	}
 	return kc
+}
+
+// WithEnv is env (KEY=VALUE, as os.Environ gives it) with each KEY=VALUE of kv in place of
+// that key's earlier values and each bare KEY of kv unset: the environment one test hands to
+// the code under test or to a child process, instead of changing the process's with t.Setenv
+// (which forbids t.Parallel).
+func WithEnv(env []string, kv ...string) []string {
+	out := slices.Clone(env)
+	for _, s := range kv {
+		k, _, set := strings.Cut(s, "=")
+		out = slices.DeleteFunc(out, func(e string) bool { return strings.HasPrefix(e, k+"=") })
+		if set {
+			out = append(out, s)
+		}
+	}
+	return out
 }

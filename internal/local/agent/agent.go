@@ -32,6 +32,9 @@ type Agent struct {
 	BindHost string
 	// PATH is the search path replicas get after their venv's bin (default the agent's).
 	PATH string
+	// Getenv reads the agent's environment for what replicas inherit of it (PATH, HOME);
+	// os.Getenv when nil. pyship agent passes the command's environment.
+	Getenv func(string) string
 	// ProxyCommand starts an app's proxy process (default: this executable's `agent proxy`);
 	// the agent adds --control SOCKET and passes the public listener as file descriptor 3.
 	ProxyCommand []string
@@ -119,7 +122,14 @@ func (a *Agent) basePath() string {
 	if a.PATH != "" {
 		return a.PATH
 	}
-	return os.Getenv("PATH")
+	return a.getenv("PATH")
+}
+
+func (a *Agent) getenv(k string) string {
+	if a.Getenv == nil {
+		return os.Getenv(k)
+	}
+	return a.Getenv(k)
 }
 
 // SocketPath is the agent's unix socket under home.

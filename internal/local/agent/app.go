@@ -55,6 +55,7 @@ func (a *Agent) newApp(st *AppState, m *release.Manifest) *app {
 	rt.proxy.setEdge(edgeApp(m))
 	rt.sup = &supervise.Supervisor{Home: a.Home, Log: rt.log,
 		OnReady: func(i supervise.Info) {
+			rt.recordPort(i)
 			if m, err := rt.manifest(i.Release); err == nil && m.Plan.Run.Kind != "worker" {
 				rt.proxy.AddBackend(i.ID, i.Release, net.JoinHostPort("127.0.0.1", strconv.Itoa(i.Port)))
 			}
@@ -62,6 +63,24 @@ func (a *Agent) newApp(st *AppState, m *release.Manifest) *app {
 		OnUnready: func(i supervise.Info) { rt.proxy.RemoveBackend(a.ctx, i.ID) },
 	}
 	return rt
+}
+
+// recordPort keeps the port of a ready replica in the app's state: the supervisor chooses
+// another when the app found the first one taken, and the next agent adopts the replica there.
+func (rt *app) recordPort(i supervise.Info) {
+	rt.mu.Lock()
+	changed := false
+	for k := range rt.st.Replicas {
+		if rec := &rt.st.Replicas[k]; rec.ID == i.ID && rec.Port != i.Port {
+			rec.Port, changed = i.Port, true
+		}
+	}
+	rt.mu.Unlock()
+	if changed {
+		if err := rt.save(); err != nil {
+			rt.log.Error("recording the new port of a replica", "replica", i.ID, "port", i.Port, "err", err)
+		}
+	}
 }
 
 func (rt *app) save() error {
@@ -120,7 +139,7 @@ func (rt *app) Start(ctx context.Context, rel string, n int) error {
 	for range n {
 		port := 0 // a worker listens on nothing and gets no $PORT
 		if m.Plan.Run.Kind != "worker" {
-			if port, err = freePort(); err != nil {
+			if port, err = supervise.FreePort(); err != nil {
 				return err
 			}
 		}
@@ -158,7 +177,7 @@ func (rt *app) spec(m *release.Manifest, rec ReplicaRecord) (supervise.Spec, err
 		"PATH=" + filepath.Join(m.Venv, "bin") + ":" + rt.a.basePath(),
 		"VIRTUAL_ENV=" + m.Venv,
 		"PYTHONUNBUFFERED=1",
-		"HOME=" + os.Getenv("HOME"),
+		"HOME=" + rt.a.getenv("HOME"),
 		"LANG=C.UTF-8",
 	}
 	if len(p.Run.PythonPath) > 0 {
@@ -340,13 +359,4 @@ func (rt *app) redact(text string) string {
 		}
 	}
 	return text
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free private port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

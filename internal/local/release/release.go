@@ -73,7 +73,7 @@ func Build(ctx context.Context, paths Paths, p *plan.Plan, opts Options) (*Manif
 	py := opts.Python
 	if py == "" {
 		var err error
-		if py, _, err = pybuild.FindPython(ctx, p.Python.Version); err != nil {
+		if py, _, err = pybuild.FindPython(ctx, p.Python.Version, opts.Env); err != nil {
 			return nil, err
 		}
 	}

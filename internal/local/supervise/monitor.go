@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -94,7 +95,7 @@ func (s *Supervisor) monitor(ctx context.Context, r *replica) {
 		switch s.startup(ctx, r, exited, interval, startup, everReady) {
 		case outStop:
 			return
-		case outFailed:
+		case outFailed, outRepicked:
 			continue
 		case outReady:
 			r.mu.Lock()
@@ -102,7 +103,7 @@ func (s *Supervisor) monitor(ctx context.Context, r *replica) {
 			info := r.info
 			r.mu.Unlock()
 			everReady = true
-			s.log().Info("replica ready", "replica", sp.ID, "release", sp.Release, "port", sp.Port)
+			s.log().Info("replica ready", "replica", sp.ID, "release", sp.Release, "port", info.Port)
 			if s.OnReady != nil {
 				s.OnReady(info)
 			}
@@ -142,6 +143,7 @@ const (
 	outRestart
 	outFailed
 	outStop
+	outRepicked // the port was taken: the replica was launched again on another
 )
 
 // startup polls readiness quickly until it passes or the startup timeout ends. A replica
@@ -157,6 +159,9 @@ func (s *Supervisor) startup(ctx context.Context, r *replica, exited chan struct
 		case <-exited:
 			if everReady {
 				return outRestart
+			}
+			if s.repick(r) {
+				return outRepicked
 			}
 			s.failReplica(r, "it exited before becoming ready")
 			return outFailed
@@ -183,6 +188,97 @@ func (s *Supervisor) startup(ctx context.Context, r *replica, exited chan struct
 			return outFailed
 		}
 	}
+}
+
+// maxRepicks bounds how many times a replica's port is chosen again.
+const maxRepicks = 3
+
+// repick launches again, on another port, a replica that exited before becoming ready because
+// its port was taken: the port is chosen free, then closed for the app to bind, and another
+// program may bind it in between. It reports whether it did: not for a replica without a port,
+// after maxRepicks, or when the exit was not about the port (the app did not say "address
+// already in use" and nothing else holds the port).
+func (s *Supervisor) repick(r *replica) bool {
+	r.mu.Lock()
+	port, n, logStart := r.spec.Port, r.repicks, r.logStart
+	r.mu.Unlock()
+	if port == 0 || n >= maxRepicks || !(saysPortTaken(r.spec.LogFile, logStart) || portHeld(port)) {
+		return false
+	}
+	pick := s.PickPort
+	if pick == nil {
+		pick = FreePort
+	}
+	next, err := pick()
+	if err != nil {
+		return false
+	}
+	r.mu.Lock()
+	r.spec.Port, r.info.Port = next, next
+	r.repicks++
+	r.mu.Unlock()
+	s.log().Warn("replica's port was taken: starting it on another", "replica", r.spec.ID, "port", port, "new_port", next)
+	if err := s.launch(r); err != nil {
+		r.fail(err.Error())
+	}
+	return true
+}
+
+// portTakenWords are how servers say that the port they were to bind is taken: Python's
+// OSError (Errno 98 on Linux, 48 on macOS) as uvicorn, hypercorn, http.server and Werkzeug
+// print it, Go's and Node's, and gunicorn's "Connection in use".
+var portTakenWords = []string{"address already in use", "eaddrinuse", "[errno 98]", "[errno 48]", "connection in use"}
+
+// saysPortTaken reports whether the log file, from offset from on (the current process's
+// lines), says that the port was taken.
+func saysPortTaken(file string, from int64) bool {
+	text := strings.ToLower(logFrom(file, from))
+	for _, w := range portTakenWords {
+		if strings.Contains(text, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// logFrom is the log file from offset from on, at most its last 16 KiB ("" when unreadable).
+func logFrom(file string, from int64) string {
+	f, err := os.Open(file)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	from = max(from, st.Size()-16384, 0)
+	buf := make([]byte, max(st.Size()-from, 0))
+	if _, err := f.ReadAt(buf, from); err != nil && err != io.EOF {
+		return ""
+	}
+	return string(buf)
+}
+
+// portHeld reports whether another program listens on port of 127.0.0.1 (or of every address).
+func portHeld(port int) bool {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", fmt.Sprint(port)))
+	if err != nil {
+		return errors.Is(err, syscall.EADDRINUSE)
+	}
+	ln.Close()
+	return false
+}
+
+// FreePort returns a TCP port of 127.0.0.1 that is free now. It is closed again for the app to
+// bind, so it may be taken meanwhile: the supervisor then chooses another (repick).
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free private port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (r *replica) setBackoff(d time.Duration) {
@@ -315,21 +411,11 @@ func joinInts(xs []int) string {
 
 // tail returns the last n lines of file.
 func tail(file string, n int) string {
-	f, err := os.Open(file)
-	if err != nil {
+	text := logFrom(file, 0)
+	if text == "" {
 		return ""
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return ""
-	}
-	off := max(st.Size()-16384, 0)
-	buf := make([]byte, st.Size()-off)
-	if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(buf), "\n"), "\n")
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}

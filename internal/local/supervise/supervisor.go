@@ -68,6 +68,9 @@ type Supervisor struct {
 	Log       *slog.Logger
 	// Backoff paces the restarts of replicas that die or fail their liveness probe.
 	Backoff Backoff
+	// PickPort chooses another private port for a replica whose port was taken between its
+	// choice and the app's bind (FreePort when nil); see repick.
+	PickPort func() (int, error)
 
 	mu   sync.Mutex
 	reps map[string]*replica
@@ -83,8 +86,12 @@ type replica struct {
 	stop   chan struct{}
 	done   chan struct{} // closed when the monitor has returned
 	probe  probeResult
-	// launched is when the current process started (zero for an adopted one).
+	// launched is when the current process started (zero for an adopted one), logStart the
+	// size of the log file then: what the current process wrote follows it.
 	launched time.Time
+	logStart int64
+	// repicks counts the ports chosen again because the app found its port taken.
+	repicks int
 }
 
 func (s *Supervisor) log() *slog.Logger {
@@ -168,6 +175,10 @@ func (s *Supervisor) launch(r *replica) error {
 		return fmt.Errorf("opening the log file of replica %s: %w", sp.ID, err)
 	}
 	defer logf.Close()
+	var logStart int64
+	if fi, err := logf.Stat(); err == nil {
+		logStart = fi.Size()
+	}
 	path := argv[0]
 	if !strings.Contains(path, "/") {
 		if p, err := lookPath(path, lookup["PATH"]); err == nil {
@@ -185,7 +196,7 @@ func (s *Supervisor) launch(r *replica) error {
 	exited := make(chan struct{})
 	r.mu.Lock()
 	r.info.PID, r.info.Start, r.pgid, r.exited, r.exit = cmd.Process.Pid, start, cmd.Process.Pid, exited, ""
-	r.launched = time.Now()
+	r.launched, r.logStart = time.Now(), logStart
 	r.mu.Unlock()
 	go func() {
 		err := cmd.Wait()

@@ -3,6 +3,9 @@ package supervise
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -240,4 +243,80 @@ func TestLivenessBackoffResets(t *testing.T) {
 	if i.Backoff != 200*time.Millisecond {
 		t.Errorf("backoff after a restart following the reset = %s, want 200ms", i.Backoff)
 	}
+}
+
+// TestTakenPortIsChosenAgain: a replica whose port another program took between its choice
+// and the app's bind (here: a listener the test holds) is launched again on another port,
+// at most maxRepicks times; an exit that is not about the port is not retried.
+func TestTakenPortIsChosenAgain(t *testing.T) {
+	t.Parallel()
+	hold := func(t *testing.T) int {
+		t.Helper()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		return ln.Addr().(*net.TCPAddr).Port
+	}
+	t.Run("moves to a free port", func(t *testing.T) {
+		t.Parallel()
+		s, _ := newSup(t)
+		var picked []int
+		s.PickPort = func() (int, error) {
+			p := testsvc.Port(t)
+			picked = append(picked, p)
+			return p, nil
+		}
+		sp := appSpec(t, "p", "ok")
+		taken := hold(t)
+		sp.Port = taken
+		if err := s.Start(context.Background(), sp, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Stop(context.Background(), "p")
+		info := waitHealth(t, s, "p", rollout.Ready, nil)
+		if len(picked) != 1 || info.Port != picked[0] || info.Restarts != 0 {
+			t.Fatalf("ready on port %d after %d restarts, picked %v; want the one port picked after %d was taken", info.Port, info.Restarts, picked, taken)
+		}
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", info.Port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "stdlib v1\n" {
+			t.Errorf("the replica on its new port answers %q", body)
+		}
+	})
+	t.Run("gives up after maxRepicks", func(t *testing.T) {
+		t.Parallel()
+		s, _ := newSup(t)
+		other := hold(t)
+		picks := 0
+		s.PickPort = func() (int, error) { picks++; return other, nil } // always taken too
+		sp := appSpec(t, "q", "ok")
+		sp.Port = hold(t)
+		if err := s.Start(context.Background(), sp, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Stop(context.Background(), "q")
+		info := waitHealth(t, s, "q", rollout.Failed, nil)
+		if picks != maxRepicks || !strings.Contains(info.Diagnosis, "Address already in use") {
+			t.Errorf("failed after %d picks (want %d) with diagnosis:\n%s", picks, maxRepicks, info.Diagnosis)
+		}
+	})
+	t.Run("a crash is not retried", func(t *testing.T) {
+		t.Parallel()
+		s, _ := newSup(t)
+		picks := 0
+		s.PickPort = func() (int, error) { picks++; return 0, fmt.Errorf("not to be called") }
+		if err := s.Start(context.Background(), appSpec(t, "c", "crash"), 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Stop(context.Background(), "c")
+		if info := waitHealth(t, s, "c", rollout.Failed, nil); picks != 0 || !strings.Contains(info.Diagnosis, "exited with status 3") {
+			t.Errorf("a crash picked %d ports; diagnosis:\n%s", picks, info.Diagnosis)
+		}
+	})
 }
