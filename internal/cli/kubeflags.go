@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/go-logr/logr"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/pyship/pyship/internal/image"
 	"github.com/pyship/pyship/internal/kube"
@@ -109,8 +110,9 @@ type clusterFlags struct {
 // context (p may be nil), else the kubeconfig's. API warnings go to stderr, and client-go's own
 // logging (watch retries already reported as errors) is silenced.
 func (f *clusterFlags) connect(ctx context.Context, s *streams, p *plan.Plan) (*kube.Client, error) {
-	klog.SetOutput(io.Discard)
-	klog.LogToStderr(false)
+	// klog still writes errors (watch retries, "Unhandled Error") to stderr at its default
+	// stderrthreshold once told not to log to stderr; a discarding logger takes them all.
+	klog.SetLogger(logr.Discard())
 	o := f.opts
 	if p != nil && p.Kubernetes != nil {
 		if o.Namespace == "" {

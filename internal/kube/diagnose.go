@@ -68,7 +68,10 @@ func (c *Client) diagnosePod(ctx context.Context, p *corev1.Pod) []string {
 		switch {
 		case cs.State.Waiting != nil && (cs.State.Waiting.Reason == "ImagePullBackOff" || cs.State.Waiting.Reason == "ErrImagePull" || cs.State.Waiting.Reason == "InvalidImageName"):
 			out = append(out, fmt.Sprintf("pod %s cannot pull image %s: %s (check the image reference and the imagePullSecrets)", p.Name, cs.Image, cs.State.Waiting.Message))
-		case cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff":
+		case cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff",
+			// Between two back-offs the container is briefly created, running or terminated:
+			// one that keeps exiting is crash-looping whatever the instant shows.
+			!cs.Ready && cs.RestartCount > 0 && cs.LastTerminationState.Terminated != nil && cs.LastTerminationState.Terminated.ExitCode != 0:
 			msg := fmt.Sprintf("pod %s container %s is crash-looping (%d restarts)", p.Name, cs.Name, cs.RestartCount)
 			if t := cs.LastTerminationState.Terminated; t != nil {
 				msg += fmt.Sprintf(", last exit code %d (%s)", t.ExitCode, t.Reason)
