@@ -13,6 +13,7 @@ import (
 
 	"github.com/pyship/pyship/internal/backup"
 	"github.com/pyship/pyship/internal/notify"
+	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/progress"
 	"github.com/pyship/pyship/internal/version"
 	"github.com/spf13/cobra"
@@ -223,27 +224,12 @@ func (o *backupOptions) client(cmd *cobra.Command, s *streams, use int) (*backup
 
 func (o *backupOptions) newClient(s *streams, cfg backup.Config) (*backup.Client, error) {
 	c, err := backup.New(cfg, backup.WithVersion(version.String()), backup.WithProgress(func(e backup.Event) {
-		fmt.Fprintln(s.Err, progressLine(e))
+		fmt.Fprintln(s.Err, platform.BackupProgressLine(e))
 	}))
 	if err != nil {
 		return nil, usageError{err}
 	}
 	return c, nil
-}
-
-func progressLine(e backup.Event) string {
-	switch e.Kind {
-	case "start":
-		return "backup " + e.ID + ": started"
-	case "source":
-		msg := firstSet(e.Msg, "uploaded")
-		return fmt.Sprintf("backup %s: %s %s (%s)", e.ID, e.Source, msg, progress.Bytes(e.Bytes))
-	case "done":
-		return fmt.Sprintf("backup %s: complete (%s)", e.ID, progress.Bytes(e.Bytes))
-	case "delete":
-		return "backup " + e.ID + ": deleted"
-	}
-	return e.Kind + ": " + e.Msg
 }
 
 // result prints v as JSON, or text as lines.

@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pyship/pyship/internal/local/agent"
 	"github.com/pyship/pyship/internal/local/supervise"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
@@ -193,13 +193,13 @@ func getBody(url string) (int, string, error) {
 	return resp.StatusCode, strings.TrimSpace(string(b)), nil
 }
 
-func (e *env) status() []agent.AppStatus {
+func (e *env) status() []platform.AppStatus {
 	e.t.Helper()
 	code, out, errs := e.run("status", "--output", "json")
 	if code != 0 {
 		e.t.Fatalf("status: exit %d: %s", code, errs)
 	}
-	var st []agent.AppStatus
+	var st []platform.AppStatus
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		e.t.Fatalf("status JSON: %v\n%s", err, out)
 	}
