@@ -353,7 +353,7 @@ func newBackupVerifyCmd(s *streams, o *backupOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return o.result(s, res, fmt.Sprintf("%s ok (%s, %s)\n", res.ID, progress.Bytes(res.Bytes), res.Duration.Round(time.Millisecond)))
+			return o.result(s, res, fmt.Sprintf("%s ok (%s, %s)\n", res.ID, progress.Bytes(res.Bytes), time.Duration(res.Duration).Round(time.Millisecond)))
 		},
 	}
 }
@@ -451,7 +451,7 @@ func newBackupDrillCmd(s *streams, o *backupOptions) *cobra.Command {
 				return err
 			}
 			text := fmt.Sprintf("backup %s: restored %s in %s; recovery point %s old\n", rep.ID, progress.Bytes(rep.Bytes),
-				rep.RecoveryTime.Round(time.Millisecond), rep.RecoveryPoint.Round(time.Second))
+				time.Duration(rep.RecoveryTime).Round(time.Millisecond), time.Duration(rep.RecoveryPoint).Round(time.Second))
 			for _, src := range rep.Sources {
 				text += fmt.Sprintf("  %s: %s %s\n", src.Name, src.Result, src.Target)
 			}

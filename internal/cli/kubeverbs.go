@@ -15,7 +15,7 @@ func writeKubeStatus(w io.Writer, app, ns string, st *kube.AppStatus, now time.T
 		return err
 	}
 	s := st.State
-	fmt.Fprintf(w, "%s  namespace %s  active %s  phase %s\n", app, ns, orDash(s.Active), orDash(s.Phase))
+	fmt.Fprintf(w, "%s  namespace %s  active %s  phase %s\n", app, ns, orDash(s.Active), orDash(string(s.Phase)))
 	if s.Candidate != "" {
 		fmt.Fprintf(w, "rollout in progress: %s", s.Candidate)
 		if s.CanaryWeight != "" {

@@ -10,6 +10,7 @@ import (
 	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/platform/kubetarget"
 	"github.com/pyship/pyship/internal/platform/localtarget"
+	"github.com/pyship/pyship/internal/rollout"
 	"github.com/pyship/pyship/internal/spec"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -184,7 +185,7 @@ func reportResult(s *streams, output, app string, res *platform.Result, err erro
 		return nil
 	case !res.OK():
 		how := "failed"
-		if res.Phase == "rolled-back" {
+		if res.Phase == rollout.RolledBack {
 			how = "failed and was rolled back"
 		}
 		if ev.said(res.Message) {

@@ -3,6 +3,8 @@ package platform
 import (
 	"time"
 
+	"github.com/pyship/pyship/internal/duration"
+
 	"github.com/pyship/pyship/internal/local/agent"
 
 	"github.com/pyship/pyship/internal/rollout"
@@ -50,6 +52,9 @@ type RolloutStatus struct {
 	// Analysis is the last canary verdict ("" for none).
 	Analysis string `json:"analysis,omitempty"`
 }
+
+// Duration is how every duration is written in pyship's JSON: "1m30s", never nanoseconds.
+type Duration = duration.Duration
 
 // ReleaseStatus is one release of the app.
 type ReleaseStatus struct {

@@ -133,7 +133,7 @@ func (k *Platform) Deploy(ctx context.Context, p *plan.Plan, o platform.DeployOp
 		return nil, derr // interrupted twice: the cluster goes on
 	}
 	res := &platform.Result{App: b.App, Target: platform.Kubernetes, Namespace: c.Namespace, Release: b.Release, Image: flags.Image,
-		Strategy: rollout.Strategy(b.Strategy), URL: URL(b, kube.OptionsFor(p).Override(flags)), Phase: rollout.Succeeded}
+		Strategy: b.Strategy, URL: URL(b, kube.OptionsFor(p).Override(flags)), Phase: rollout.Succeeded}
 	st, err := c.ReadState(context.WithoutCancel(ctx), b.App)
 	if err == nil {
 		res.Active, res.Failed = st.Active, st.Failed
@@ -283,7 +283,7 @@ func (k *Platform) Rollback(ctx context.Context, app string, o platform.Rollback
 	if err != nil {
 		return nil, err
 	}
-	return &platform.Result{App: app, Target: platform.Kubernetes, Namespace: k.c.Namespace, Release: after.Active, Strategy: rollout.Strategy(b.Strategy),
+	return &platform.Result{App: app, Target: platform.Kubernetes, Namespace: k.c.Namespace, Release: after.Active, Strategy: b.Strategy,
 		Phase: rollout.Succeeded, Active: after.Active, Duration: platform.Duration(time.Since(start))}, nil
 }
 

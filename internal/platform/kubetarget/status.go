@@ -28,7 +28,7 @@ func appStatus(app, ns string, st *kube.AppStatus) platform.AppStatus {
 	if s.Candidate != "" {
 		r := &platform.RolloutStatus{Release: s.Candidate, Phase: rollout.Progressing}
 		r.Weight, _ = strconv.Atoi(s.CanaryWeight)
-		if s.Phase == "canary" {
+		if s.Phase == kube.PhaseCanary {
 			r.Strategy = rollout.Canary
 		}
 		out.Rollout = r

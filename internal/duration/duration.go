@@ -1,4 +1,5 @@
-package platform
+// Package duration is how pyship's JSON output writes a duration: Go's duration string.
+package duration
 
 import (
 	"encoding/json"
