@@ -1,4 +1,3 @@
-// Package duration is how pyship's JSON output writes a duration: Go's duration string.
 package duration
 
 import (
