@@ -101,7 +101,7 @@ func checkPlan(p *plan.Plan) error {
 	if p.Run.Kind != "worker" && (p.Run.Port < 1 || p.Run.Port > 65535) {
 		probs = append(probs, fmt.Sprintf("the public port %d is not in 1-65535 (set [run] port)", p.Run.Port))
 	}
-	if _, err := rollout.ParseStrategy(p.Deploy.Strategy); err != nil {
+	if _, err := rollout.ParseStrategy(string(p.Deploy.Strategy)); err != nil {
 		probs = append(probs, err.Error())
 	}
 	if p.SecretsFile != "" {

@@ -146,9 +146,9 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 // strategy is the plan's strategy; an unknown one is kept as given, and refused by Render's
 // caller (the plan check) and by Deploy.
 func strategy(p *plan.Plan) rollout.Strategy {
-	s, err := rollout.ParseStrategy(p.Deploy.Strategy)
+	s, err := rollout.ParseStrategy(string(p.Deploy.Strategy))
 	if err != nil {
-		return rollout.Strategy(p.Deploy.Strategy)
+		return p.Deploy.Strategy
 	}
 	return s
 }
