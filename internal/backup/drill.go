@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/pyship/pyship/internal/duration"
+
 	"filippo.io/age"
 )
 
@@ -28,11 +30,11 @@ type DrillReport struct {
 	Created time.Time `json:"created"`
 	// RecoveryPoint is how old the data restored is (now - the backup's creation): what a
 	// disaster now would lose.
-	RecoveryPoint time.Duration `json:"recoveryPoint"`
+	RecoveryPoint duration.Duration `json:"recoveryPoint"`
 	// RecoveryTime is how long the restore took.
-	RecoveryTime time.Duration `json:"recoveryTime"`
-	Bytes        int64         `json:"bytes"`
-	Sources      []DrillSource `json:"sources"`
+	RecoveryTime duration.Duration `json:"recoveryTime"`
+	Bytes        int64             `json:"bytes"`
+	Sources      []DrillSource     `json:"sources"`
 }
 
 // DrillSource is what the drill did with one source.
@@ -58,7 +60,7 @@ func (c *Client) Drill(ctx context.Context, id string, opts DrillOptions) (*Dril
 		defer os.RemoveAll(scratch)
 	}
 	start := time.Now()
-	rep := &DrillReport{ID: m.ID, Created: m.Created, RecoveryPoint: c.now().Sub(m.Created)}
+	rep := &DrillReport{ID: m.ID, Created: m.Created, RecoveryPoint: duration.Duration(c.now().Sub(m.Created))}
 	var recs []SourceRecord
 	var targets []string
 	for _, rec := range m.Sources {
@@ -91,7 +93,7 @@ func (c *Client) Drill(ctx context.Context, id string, opts DrillOptions) (*Dril
 			}
 		}
 	}
-	rep.RecoveryTime = time.Since(start)
+	rep.RecoveryTime = duration.Duration(time.Since(start))
 	return rep, nil
 }
 

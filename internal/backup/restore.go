@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pyship/pyship/internal/duration"
+
 	"filippo.io/age"
 )
 
@@ -37,7 +39,7 @@ type RestoreResult struct {
 	Created  time.Time         `json:"created"`
 	Targets  map[string]string `json:"targets"` // source name → where it went
 	Bytes    int64             `json:"bytes"`
-	Duration time.Duration     `json:"duration"`
+	Duration duration.Duration `json:"duration"`
 }
 
 // Restore puts the sources of backup id back. The manifest's signature is checked first; then
@@ -75,7 +77,7 @@ func (c *Client) Restore(ctx context.Context, id string, opts RestoreOptions) (*
 		res.Targets[rec.Name] = displayTarget(rec, targets[i])
 		res.Bytes += rec.PlainSize
 	}
-	res.Duration = time.Since(start)
+	res.Duration = duration.Duration(time.Since(start))
 	return res, nil
 }
 

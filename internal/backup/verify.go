@@ -8,15 +8,17 @@ import (
 	"io"
 	"time"
 
+	"github.com/pyship/pyship/internal/duration"
+
 	"filippo.io/age"
 )
 
 // VerifyResult is the outcome of verifying one backup.
 type VerifyResult struct {
-	ID       string        `json:"id"`
-	Sources  []string      `json:"sources"`
-	Bytes    int64         `json:"bytes"`
-	Duration time.Duration `json:"duration"`
+	ID       string            `json:"id"`
+	Sources  []string          `json:"sources"`
+	Bytes    int64             `json:"bytes"`
+	Duration duration.Duration `json:"duration"`
 }
 
 // Verify downloads and decrypts every object of backup id and checks sizes and SHA-256 of
@@ -32,7 +34,7 @@ func (c *Client) Verify(ctx context.Context, id string, ids []age.Identity) (*Ve
 	if err != nil {
 		return nil, err
 	}
-	res.Duration = time.Since(start)
+	res.Duration = duration.Duration(time.Since(start))
 	return res, nil
 }
 

@@ -8,6 +8,9 @@ import (
 	"github.com/pyship/pyship/internal/gitops"
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/platform"
+	"github.com/pyship/pyship/internal/platform/kubetarget"
+	"github.com/pyship/pyship/internal/platform/localtarget"
 	"github.com/pyship/pyship/internal/version"
 	"github.com/spf13/cobra"
 )
@@ -16,7 +19,7 @@ func newApplyCmd(s *streams) *cobra.Command {
 	var cf clusterFlags
 	var app string
 	var timeout time.Duration
-	var ao agentOptions
+	var ao localtarget.Options
 	cmd := &cobra.Command{
 		Use:   "apply FILE",
 		Short: "Apply exactly the change saved by `pyship plan --out FILE`, unless the cluster changed since",
@@ -39,8 +42,8 @@ written by a newer pyship, and with --app one of another app.`,
 	}
 	cmd.Flags().StringVar(&app, "app", "", "refuse a plan for another app than this one")
 	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Minute, "kubernetes: how long the rollout may take")
-	cmd.Flags().StringVar(&ao.adminAddr, "admin-addr", "127.0.0.1:9180", "local: admin address (/metrics) of the agent when apply starts it")
-	cmd.Flags().StringVar(&ao.bind, "bind", "", "local: address public ports listen on, when apply starts the agent")
+	cmd.Flags().StringVar(&ao.AdminAddr, "admin-addr", "127.0.0.1:9180", "local: admin address (/metrics) of the agent when apply starts it")
+	cmd.Flags().StringVar(&ao.Bind, "bind", "", "local: address public ports listen on, when apply starts the agent")
 	cf.add(cmd.Flags())
 	return cmd
 }
@@ -65,7 +68,7 @@ func applySaved(ctx context.Context, s *streams, cf clusterFlags, sp *gitops.Sav
 	if err := sp.CheckLive(file, live); err != nil {
 		return err
 	}
-	progress := kubeProgress(s)
+	progress := kubetarget.Progress(s.Err)
 	progress("applying the saved plan %s: %s release %s to namespace %s (%s)", file, sp.App, sp.Bundle.Release, c.Namespace, sp.Bundle.Strategy)
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -78,8 +81,8 @@ func applySaved(ctx context.Context, s *streams, cf clusterFlags, sp *gitops.Sav
 
 // applyLocal deploys the release a local saved plan built, unless the agent's state for the app
 // moved since the plan or the release is gone.
-func applyLocal(ctx context.Context, s *streams, ao agentOptions, sp *gitops.SavedPlan, file string) error {
-	ao.home = sp.Home
+func applyLocal(ctx context.Context, s *streams, ao localtarget.Options, sp *gitops.SavedPlan, file string) error {
+	ao.Home = sp.Home
 	if _, err := release.Load(release.Paths{Home: sp.Home}, sp.App, sp.Release); err != nil {
 		return usageError{fmt.Errorf("the release %s the plan %s built is gone from %s (pruned?): make a new plan: %w", sp.Release, file, sp.Home, err)}
 	}
@@ -91,5 +94,8 @@ func applyLocal(ctx context.Context, s *streams, ao agentOptions, sp *gitops.Sav
 		return err
 	}
 	fmt.Fprintf(s.Err, "applying the saved plan %s: %s release %s\n", file, sp.App, sp.Release)
-	return deployRelease(ctx, s, ao, sp.App, sp.Release, "text")
+	ev := newEventPrinter(s.Err)
+	res, err := localtarget.New(ao).DeployRelease(ctx, sp.App, sp.Release, platform.DeployOptions{Progress: s.Err, Events: ev.print, Interrupts: s.intr})
+	ev.close()
+	return reportResult(s, "text", sp.App, res, err, ev, "")
 }

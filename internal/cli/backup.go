@@ -13,6 +13,7 @@ import (
 
 	"github.com/pyship/pyship/internal/backup"
 	"github.com/pyship/pyship/internal/notify"
+	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/progress"
 	"github.com/pyship/pyship/internal/version"
 	"github.com/spf13/cobra"
@@ -225,27 +226,12 @@ func (o *backupOptions) client(cmd *cobra.Command, s *streams, use int) (*backup
 
 func (o *backupOptions) newClient(s *streams, cfg backup.Config) (*backup.Client, error) {
 	c, err := backup.New(cfg, backup.WithVersion(version.String()), backup.WithProgress(func(e backup.Event) {
-		fmt.Fprintln(s.Err, progressLine(e))
+		fmt.Fprintln(s.Err, platform.BackupProgressLine(e))
 	}))
 	if err != nil {
 		return nil, usageError{err}
 	}
 	return c, nil
-}
-
-func progressLine(e backup.Event) string {
-	switch e.Kind {
-	case "start":
-		return "backup " + e.ID + ": started"
-	case "source":
-		msg := firstSet(e.Msg, "uploaded")
-		return fmt.Sprintf("backup %s: %s %s (%s)", e.ID, e.Source, msg, progress.Bytes(e.Bytes))
-	case "done":
-		return fmt.Sprintf("backup %s: complete (%s)", e.ID, progress.Bytes(e.Bytes))
-	case "delete":
-		return "backup " + e.ID + ": deleted"
-	}
-	return e.Kind + ": " + e.Msg
 }
 
 // result prints v as JSON, or text as lines.
@@ -369,7 +355,7 @@ func newBackupVerifyCmd(s *streams, o *backupOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return o.result(s, res, fmt.Sprintf("%s ok (%s, %s)\n", res.ID, progress.Bytes(res.Bytes), res.Duration.Round(time.Millisecond)))
+			return o.result(s, res, fmt.Sprintf("%s ok (%s, %s)\n", res.ID, progress.Bytes(res.Bytes), time.Duration(res.Duration).Round(time.Millisecond)))
 		},
 	}
 }
@@ -467,7 +453,7 @@ func newBackupDrillCmd(s *streams, o *backupOptions) *cobra.Command {
 				return err
 			}
 			text := fmt.Sprintf("backup %s: restored %s in %s; recovery point %s old\n", rep.ID, progress.Bytes(rep.Bytes),
-				rep.RecoveryTime.Round(time.Millisecond), rep.RecoveryPoint.Round(time.Second))
+				time.Duration(rep.RecoveryTime).Round(time.Millisecond), time.Duration(rep.RecoveryPoint).Round(time.Second))
 			for _, src := range rep.Sources {
 				text += fmt.Sprintf("  %s: %s %s\n", src.Name, src.Result, src.Target)
 			}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyship/pyship/internal/duration"
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
@@ -157,8 +158,8 @@ func TestBackupCommands(t *testing.T) {
 	code, out, errs = env.run(t, append([]string{"backup", "drill", "-o", "json"}, common...)...)
 	var rep struct {
 		ID            string
-		RecoveryPoint time.Duration
-		RecoveryTime  time.Duration
+		RecoveryPoint duration.Duration // a string such as "1.2s": raw nanoseconds fail to parse
+		RecoveryTime  duration.Duration
 		Sources       []struct{ Name, Result string }
 	}
 	if code != ExitOK || json.Unmarshal([]byte(out), &rep) != nil || rep.ID != id || rep.RecoveryTime <= 0 || rep.RecoveryPoint < 0 ||

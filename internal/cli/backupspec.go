@@ -10,6 +10,7 @@ import (
 	"github.com/pyship/pyship/internal/backup"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/platform"
 )
 
 // projectBackup is what the project folder says about backups: its plan's [backup] section
@@ -55,28 +56,10 @@ func loadProjectBackup(ctx context.Context, dir, env, home string, getenv func(s
 			pb.from = fmt.Sprintf("the live data of the local deployment of %s in %s", p.Name, m.DataDir)
 		}
 	}
-	if pb.cfg, err = planBackupConfig(p, secrets, dataRoot, getenv); err != nil {
+	if pb.cfg, err = platform.BackupConfig(p, secrets, dataRoot, getenv); err != nil {
 		return nil, err
 	}
 	return pb, nil
-}
-
-// planBackupConfig is the backup config of p, with the DSNs and S3 keys of its secrets file
-// and its folders read under dataRoot (when not ""), the rest of the environment by getenv.
-func planBackupConfig(p *plan.Plan, secretsFile, dataRoot string, getenv func(string) string) (backup.Config, error) {
-	opts := backup.PlanOptions{DataRoot: dataRoot, Getenv: getenv}
-	if secretsFile != "" {
-		var err error
-		if opts.Secrets, err = release.ReadSecrets(secretsFile); err != nil {
-			return backup.Config{}, err
-		}
-	}
-	cfg, err := backup.FromPlan(p, opts)
-	if err != nil {
-		return cfg, usageError{err}
-	}
-	cfg.Getenv = getenv
-	return cfg, nil
 }
 
 // merge lays the flags over the project's config: each flag that is set wins; any source

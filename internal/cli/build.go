@@ -1,20 +1,14 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pyship/pyship/internal/image"
-	"github.com/pyship/pyship/internal/plan"
-	"github.com/pyship/pyship/internal/progress"
+	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/registry"
-	"github.com/pyship/pyship/internal/version"
 	"github.com/spf13/cobra"
 )
 
@@ -58,17 +52,6 @@ Without any output flag the image is pushed.`,
 	return cmd
 }
 
-// buildResult is the JSON form of a build.
-type buildResult struct {
-	Image      string   `json:"image"`
-	Digest     string   `json:"digest"`
-	References []string `json:"references"`
-	DepsLayer  string   `json:"depsLayer"`
-	AppLayer   string   `json:"appLayer"`
-	DepsCached bool     `json:"depsCached"`
-	Packages   int      `json:"packages"`
-}
-
 func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 	if o.output != "text" && o.output != "json" {
 		return usageError{fmt.Errorf("--output %q: want text or json", o.output)}
@@ -86,7 +69,8 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 		return err
 	}
 	start := time.Now()
-	out, err := o.build(ctx, s, p, created)
+	out, err := platform.BuildImage(ctx, p, platform.BuildOptions{Env: s.environ(), Python: o.python, Base: o.base, Registry: o.registry, Tag: o.tag,
+		Push: o.push, OCILayout: o.ociLayout, TarFile: o.tarFile, Created: created, Progress: s.Err})
 	if err != nil {
 		return err
 	}
@@ -100,66 +84,6 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 	return err
 }
 
-// build builds the plan's image and writes it to the outputs asked for: the registry (the
-// default, and pyship's own registry when none is set), an OCI layout, a tarball. Image is the
-// first reference written, by digest when pushed.
-func (o *buildOptions) build(ctx context.Context, s *streams, p *plan.Plan, created time.Time) (buildResult, error) {
-	display := progress.New(s.Err)
-	defer display.Done()
-	report := buildProgress(display)
-	res, err := image.Build(ctx, p, image.Options{Env: s.environ(), Python: o.python, Base: o.base, Created: created, ToolVersion: version.String(), Progress: report})
-	if err != nil {
-		return buildResult{}, err
-	}
-	if o.tag != "" {
-		res.Tag = o.tag
-	}
-	reg := o.registry
-	if reg == "" {
-		reg = p.Build.Registry
-	}
-	push := o.push || reg != "" || (o.ociLayout == "" && o.tarFile == "")
-	if push && reg == "" {
-		// pyship's own registry is the default: started when it is not running, as the
-		// agent is by deploy.
-		reg = registry.DefaultAddr
-		if err := ensureRegistry(ctx, s); err != nil {
-			return buildResult{}, err
-		}
-	}
-	repo := strings.TrimSuffix(reg, "/") + "/" + res.Name
-	out := buildResult{Digest: res.Digest.String(), DepsLayer: res.Deps.String(), AppLayer: res.App.String(), DepsCached: res.DepsCached, Packages: len(res.Packages)}
-	if push {
-		ref, err := image.Push(ctx, res, repo, image.PushOptions{Progress: report})
-		if err != nil {
-			return out, err
-		}
-		out.References = append(out.References, ref)
-	}
-	if o.ociLayout != "" {
-		ref, err := image.WriteLayout(ctx, res, o.ociLayout)
-		if err != nil {
-			return out, err
-		}
-		report(image.Event{Step: "layout", Message: ref})
-		out.References = append(out.References, ref)
-	}
-	if o.tarFile != "" {
-		name := ""
-		if reg != "" {
-			name = repo
-		}
-		ref, err := image.WriteTar(ctx, res, o.tarFile, name)
-		if err != nil {
-			return out, err
-		}
-		report(image.Event{Step: "tar", Message: o.tarFile + " (" + ref + ")"})
-		out.References = append(out.References, ref)
-	}
-	out.Image = out.References[0]
-	return out, nil
-}
-
 // sourceDateEpoch reads SOURCE_DATE_EPOCH of the command's environment; zero when unset.
 func sourceDateEpoch(s *streams) (time.Time, error) {
 	v := s.getenv("SOURCE_DATE_EPOCH")
@@ -171,58 +95,4 @@ func sourceDateEpoch(s *streams) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970", v)
 	}
 	return time.Unix(sec, 0).UTC(), nil
-}
-
-// buildProgress shows build and push events: each finished step as a line, uploads in flight
-// as a status line (live on a terminal, now and then in CI).
-func buildProgress(d *progress.Display) image.Progress {
-	return func(e image.Event) {
-		if e.Total > 0 {
-			d.Status(e.Step, "%-8s %s %s of %s (%d%%)", e.Step, e.Message, progress.Bytes(e.Bytes), progress.Bytes(e.Total), e.Bytes*100/e.Total)
-			return
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "%-8s", e.Step)
-		if e.Warning {
-			b.WriteString(" warning:")
-		}
-		if e.Digest != "" {
-			d := e.Digest
-			if len(d) > 19 {
-				d = d[:19]
-			}
-			fmt.Fprintf(&b, " %s", d)
-		}
-		if e.Bytes > 0 {
-			fmt.Fprintf(&b, " %s", progress.Bytes(e.Bytes))
-		}
-		if e.Cached {
-			b.WriteString(" (cached)")
-		}
-		if e.Message != "" {
-			b.WriteString(" " + e.Message)
-		}
-		d.Line("%s", b.String())
-	}
-}
-
-// ensureRegistry starts pyship's registry on its default address when nothing answers there.
-func ensureRegistry(ctx context.Context, s *streams) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	if strings.HasSuffix(filepath.Base(exe), ".test") {
-		// A Go test binary would run its tests, not `registry serve`.
-		return fmt.Errorf("pyship's registry is not running on %s: start it with pyship registry serve", registry.DefaultAddr)
-	}
-	dir, err := registry.DefaultDir(s.getenv)
-	if err != nil {
-		return err
-	}
-	started, err := registry.Ensure(ctx, exe, registry.DefaultAddr, dir)
-	if started {
-		fmt.Fprintf(s.Err, "started pyship's registry on %s (content and log in %s; it keeps running)\n", registry.DefaultAddr, dir)
-	}
-	return err
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/registry"
 	"github.com/pyship/pyship/internal/testsvc"
 )
@@ -102,7 +103,7 @@ func TestBuildWritesEveryOutputAndPrintsTheReference(t *testing.T) {
 
 	// JSON output for machines; the same input gives the same digest.
 	code, stdout, stderr = env.runCtx(t, ctx, "build", "--plan", planFile, "--base", base, "--oci-layout", filepath.Join(out, "oci2"), "--output", "json")
-	var res buildResult
+	var res platform.Image
 	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil {
 		t.Fatalf("build -o json: exit %d\n%s\n%s", code, stdout, stderr)
 	}

@@ -52,7 +52,7 @@ func TestDeployLifecycle(t *testing.T) {
 		t.Errorf("first visit counter = %q, want 1", n)
 	}
 	st := e.status()
-	if len(st) != 1 || st[0].Stable != "r1" || len(st[0].Releases) != 1 || len(st[0].Releases[0].Replicas) != 2 {
+	if len(st) != 1 || st[0].Active != "r1" || len(st[0].Releases) != 1 || st[0].Releases[0].Replicas != 2 {
 		t.Fatalf("status after v1: %+v", st)
 	}
 	_, text, _ := e.run("status")
@@ -180,7 +180,7 @@ func TestAgentKill9MidDeploy(t *testing.T) {
 	st := e.status()
 	known := map[string]bool{}
 	for _, r := range st[0].Releases {
-		for _, rep := range r.Replicas {
+		for _, rep := range r.Instances {
 			known[rep.ID] = true
 			if r.ID == "r2" {
 				t.Errorf("replica %s of the interrupted release still runs", rep.ID)
@@ -202,7 +202,7 @@ func TestAgentKill9MidDeploy(t *testing.T) {
 	if n := proxyProcesses(e.home); n != 1 {
 		t.Errorf("%d proxy processes run for the app, want 1", n)
 	}
-	if len(st[0].Releases) == 0 || st[0].Releases[0].ID != "r3" || len(st[0].Releases[0].Replicas) != 2 {
+	if len(st[0].Releases) == 0 || st[0].Releases[0].ID != "r3" || st[0].Releases[0].Replicas != 2 {
 		t.Errorf("want 2 replicas of r3 (and v1's warm set): %+v", st[0].Releases)
 	}
 }
@@ -261,7 +261,7 @@ func TestAgentRestartAdoptsReplicas(t *testing.T) {
 	pids := func() map[string]int {
 		out := map[string]int{}
 		for _, r := range e.status()[0].Releases {
-			for _, rep := range r.Replicas {
+			for _, rep := range r.Instances {
 				out[rep.ID] = rep.PID
 			}
 		}
@@ -333,7 +333,7 @@ func TestRollbackSkipsFailedRelease(t *testing.T) {
 	if _, body, _ := getBody(url); body != "stdlib v1" {
 		t.Errorf("after rollback the app answers %q, want stdlib v1", body)
 	}
-	if st := e.status(); len(st) != 1 || st[0].Stable != "r1" {
+	if st := e.status(); len(st) != 1 || st[0].Active != "r1" {
 		t.Errorf("stable after rollback: %+v", st)
 	}
 	if code, _, errs := e.run("rollback"); code != 1 || !strings.Contains(errs, "no successfully deployed release before the stable one") {
@@ -408,7 +408,7 @@ func TestCtrlCAbortsTheDeploy(t *testing.T) {
 	if code, body, err := getBody(url); err != nil || code != 200 || body != "stdlib v1" {
 		t.Errorf("after the aborted deploy the app answers %d %q %v, want stdlib v1", code, body, err)
 	}
-	if st := e.status(); len(st) != 1 || st[0].Stable != "r1" || st[0].Deploy == nil || st[0].Deploy.Phase != rollout.RolledBack {
+	if st := e.status(); len(st) != 1 || st[0].Active != "r1" || st[0].Rollout == nil || st[0].Rollout.Phase != rollout.RolledBack {
 		t.Errorf("status after the aborted deploy: %+v", st)
 	}
 	if p.failed.Load() != 0 {
@@ -433,14 +433,14 @@ func TestCanaryWithoutTrafficThenPromote(t *testing.T) {
 	if code != 0 || !strings.Contains(errs, "the canary r2 of cliapp holds (for lack of traffic, or while the SLO burn rate is above max_burn_rate): pyship promote gives it all traffic") {
 		t.Fatalf("deploy v2 without traffic: exit %d\n%s", code, errs)
 	}
-	if st := e.status(); len(st) != 1 || st[0].Deploy == nil || !st[0].Deploy.Held || st[0].Stable != "r1" {
+	if st := e.status(); len(st) != 1 || st[0].Rollout == nil || !st[0].Rollout.Held || st[0].Active != "r1" {
 		t.Fatalf("status while the canary holds: %+v", st)
 	}
 	if code, out, errs := e.run("promote"); code != 0 || !strings.Contains(out, "promote requested") {
 		t.Fatalf("promote: exit %d\n%s%s", code, out, errs)
 	}
 	testsvc.Eventually(t, 30*time.Second, "the promoted canary to become stable", func() error {
-		if st := e.status(); len(st) != 1 || st[0].Stable != "r2" {
+		if st := e.status(); len(st) != 1 || st[0].Active != "r2" {
 			return fmt.Errorf("status %+v", st)
 		}
 		return nil
@@ -468,12 +468,12 @@ func TestWorkerCanaryNeedsNoTraffic(t *testing.T) {
 		}
 	}
 	st := e.status()
-	if len(st) != 1 || st[0].Stable != "r2" || !st[0].Worker || st[0].URL != "" {
+	if len(st) != 1 || st[0].Active != "r2" || !st[0].Worker || st[0].URL != "" {
 		t.Fatalf("status after the worker's canary: %+v", st)
 	}
 	// Its replicas get no $PORT, and status shows no port or traffic figures.
 	for _, r := range st[0].Releases {
-		for _, rep := range r.Replicas {
+		for _, rep := range r.Instances {
 			env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", rep.PID))
 			if err != nil {
 				t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/notify"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/platform/kubetarget"
 	"github.com/spf13/cobra"
 )
 
@@ -159,7 +160,7 @@ func (o *driftOptions) restore(ctx context.Context, s *streams, c *kube.Client, 
 	if err != nil {
 		return err
 	}
-	if _, err := c.Apply(ctx, b, kube.ApplyOptions{Force: true, Progress: kubeProgress(s)}); err != nil {
+	if _, err := c.Apply(ctx, b, kube.ApplyOptions{Force: true, Progress: kubetarget.Progress(s.Err)}); err != nil {
 		return fmt.Errorf("reconciling %s: %w", p.Name, err)
 	}
 	return nil

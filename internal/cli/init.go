@@ -124,7 +124,7 @@ func initEntries(p *plan.Plan) []spec.Entry {
 	add("health.interval", p.Health.Interval, "health.interval")
 	add("health.timeout", p.Health.Timeout, "health.timeout")
 	add("deploy.target", p.Deploy.Target, "deploy.target")
-	add("deploy.strategy", p.Deploy.Strategy, "deploy.strategy")
+	add("deploy.strategy", string(p.Deploy.Strategy), "deploy.strategy")
 	add("deploy.replicas", p.Deploy.Replicas, "deploy.replicas")
 	if p.Config != nil {
 		add("config.dir", p.Config.Path, "config")

@@ -33,9 +33,9 @@ func (i *interrupts) fire() {
 	i.cancel()
 }
 
-// on registers f for the first interrupt until the returned func is called; nil-safe (a
+// On registers f for the first interrupt until the returned func is called; nil-safe (a
 // Main without signals has no interrupts).
-func (i *interrupts) on(f func()) (clear func()) {
+func (i *interrupts) On(f func()) (clear func()) {
 	if i == nil {
 		return func() {}
 	}

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/platform"
+	"github.com/pyship/pyship/internal/platform/kubetarget"
+	"github.com/pyship/pyship/internal/rollout"
 	"github.com/pyship/pyship/internal/testsvc"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -82,23 +85,23 @@ func TestDeployKubernetesThenStatusRollbackDestroy(t *testing.T) {
 	if code != ExitFailure {
 		t.Fatalf("unschedulable deploy: exit %d, want %d\n%s", code, ExitFailure, errs)
 	}
-	var res kubeDeployResult
+	var res platform.Result
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("deploy -o json: %v\n%s", err, out)
 	}
-	if res.State.Active != st1.Active || res.State.Failed != res.Release || !strings.Contains(res.Error, "Insufficient memory") || !strings.Contains(res.Error, "rolled back") {
-		t.Errorf("failed deploy result: active %q failed %q (release %q), error:\n%s", res.State.Active, res.State.Failed, res.Release, res.Error)
+	if res.Active != st1.Active || res.Failed != res.Release || res.Phase != rollout.RolledBack || !strings.Contains(res.Message, "Insufficient memory") || !strings.Contains(res.Message, "rolled back") {
+		t.Errorf("failed deploy result: active %q failed %q (release %q) phase %q, message:\n%s", res.Active, res.Failed, res.Release, res.Phase, res.Message)
 	}
 
 	code, out, errs = runCLI(t, append([]string{"status", "--app", "web", "-o", "json"}, cluster...)...)
 	if code != ExitOK {
 		t.Fatalf("status: exit %d\n%s", code, errs)
 	}
-	var st kube.AppStatus
-	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st.Releases) != 1 {
-		t.Fatalf("status -o json: %v, %d releases\n%s", err, len(st.Releases), out)
+	var sts []platform.AppStatus
+	if err := json.Unmarshal([]byte(out), &sts); err != nil || len(sts) != 1 || len(sts[0].Releases) != 1 {
+		t.Fatalf("status -o json: %v\n%s", err, out)
 	}
-	if r := st.Releases[0]; r.Health.Ready != 2 || r.Image != cliImage || st.State.Active != st1.Active {
+	if st := sts[0]; st.Releases[0].Ready != 2 || st.Releases[0].Image != cliImage || st.Active != st1.Active || st.Target != platform.Kubernetes || st.Namespace != c.Namespace {
 		t.Errorf("status: %+v", st)
 	}
 	code, out, _ = runCLI(t, append([]string{"status", "--app", "web"}, cluster...)...)
@@ -329,7 +332,7 @@ func TestDeployKubernetesBuildsAndPushes(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("deploy: exit %d\n%s", code, errs)
 	}
-	var res kubeDeployResult
+	var res platform.Result
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("deploy -o json: %v\n%s", err, out)
 	}
@@ -360,7 +363,7 @@ func TestDeployKubernetesBuildsAndPushes(t *testing.T) {
 
 func TestKubeProgressKeepsEveryDeploymentStateInPlainOutput(t *testing.T) {
 	var plain bytes.Buffer
-	p := kubeProgress(&streams{Err: &plain})
+	p := kubetarget.Progress(&plain)
 	p("applied Deployment/web")
 	p("web: %d/2 updated, 0 ready, 0 available, 0 total", 1)
 	p("web: 2/2 updated, 2 ready, 2 available, 2 total")

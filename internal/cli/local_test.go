@@ -20,9 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pyship/pyship/internal/local/agent"
 	"github.com/pyship/pyship/internal/local/supervise"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/platform"
+	"github.com/pyship/pyship/internal/rollout"
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
@@ -146,7 +147,7 @@ func (e *env) project(version, mode, strategy string, port int, edit func(*plan.
 		Dependencies: plan.Dependencies{Kind: "none"},
 		Run:          plan.Run{Command: []string{"python", "app.py"}, Kind: "web", Port: port, Workers: 1},
 		Health:       plan.Health{Type: "http", Path: "/healthz", Interval: "300ms", Timeout: "1s", StartupTimeout: "8s"},
-		Deploy:       plan.Deploy{Target: "local", Strategy: strategy, Replicas: 2, DrainTimeout: "5s", RollbackWindow: "1m"},
+		Deploy:       plan.Deploy{Target: "local", Strategy: rollout.Strategy(strategy), Replicas: 2, DrainTimeout: "5s", RollbackWindow: "1m"},
 		Env:          map[string]string{},
 	}
 	if edit != nil {
@@ -193,13 +194,13 @@ func getBody(url string) (int, string, error) {
 	return resp.StatusCode, strings.TrimSpace(string(b)), nil
 }
 
-func (e *env) status() []agent.AppStatus {
+func (e *env) status() []platform.AppStatus {
 	e.t.Helper()
 	code, out, errs := e.run("status", "--output", "json")
 	if code != 0 {
 		e.t.Fatalf("status: exit %d: %s", code, errs)
 	}
-	var st []agent.AppStatus
+	var st []platform.AppStatus
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		e.t.Fatalf("status JSON: %v\n%s", err, out)
 	}

@@ -1,40 +1,27 @@
 package cli
 
 import (
-	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/platform"
 	"github.com/spf13/cobra"
 )
 
 func newLogsCmd(s *streams) *cobra.Command {
-	var o localOptions
-	var tf targetFlags
-	var follow bool
-	var rel string
+	var f appFlags
+	var o platform.LogsOptions
 	cmd := &cobra.Command{
 		Use:   "logs",
 		Short: "Print the app's logs (the current release by default), each line prefixed by its replica (its pod on Kubernetes)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ka, err := tf.kube(cmd.Context(), s, o.app)
+			plat, app, err := f.open(cmd.Context(), s, false)
 			if err != nil {
 				return err
 			}
-			if ka != nil {
-				return ka.c.Logs(cmd.Context(), ka.app, s.Out, kube.LogsOptions{Release: rel, Follow: follow})
-			}
-			c, err := o.client(cmd.Context(), s)
-			if err != nil {
-				return err
-			}
-			if err := o.resolveApp(cmd.Context(), c); err != nil {
-				return err
-			}
-			return c.Logs(cmd.Context(), o.app, rel, follow, s.Out)
+			return plat.Logs(cmd.Context(), app, s.Out, o)
 		},
 	}
-	o.addFlags(cmd, true)
-	tf.add(cmd.Flags())
-	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines")
-	cmd.Flags().StringVar(&rel, "release", "", "the release whose logs to print")
+	f.add(cmd)
+	cmd.Flags().BoolVarP(&o.Follow, "follow", "f", false, "keep printing new lines")
+	cmd.Flags().StringVar(&o.Release, "release", "", "the release whose logs to print")
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/pyship/pyship/internal/local/agent"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/platform/localtarget"
 	"github.com/pyship/pyship/internal/version"
 )
 
@@ -19,7 +20,7 @@ func (f *changeFlags) runLocal(ctx context.Context, s *streams, p *plan.Plan, en
 	if err := f.local.resolveHome(s.getenv); err != nil {
 		return false, err
 	}
-	py, err := deployPython(ctx, s, p, f.python)
+	py, err := localtarget.Python(ctx, s.Err, p, f.python, s.environ())
 	if err != nil {
 		return false, err
 	}

@@ -52,7 +52,7 @@ func TestSavedPlanLocal(t *testing.T) {
 		t.Errorf("the app after apply: %d %q %v", status, body, err)
 	}
 	st := e.status()
-	if len(st) != 1 || st[0].Serial == 0 {
+	if len(st) != 1 || st[0].Active == "" {
 		t.Fatalf("status after apply: %+v", st)
 	}
 
@@ -95,7 +95,7 @@ func TestDriftLocal(t *testing.T) {
 	t.Cleanup(func() { _ = stranger.Process.Kill(); <-exited })
 	// The recorded env of the stable release now says something else than the replica runs.
 	st := e.status()
-	mf := filepath.Join(e.home, "apps", "cliapp", "releases", st[0].Stable, "release.json")
+	mf := filepath.Join(e.home, "apps", "cliapp", "releases", st[0].Active, "release.json")
 	b, err := os.ReadFile(mf)
 	if err != nil {
 		t.Fatal(err)

@@ -1,19 +1,18 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 
-	"github.com/pyship/pyship/internal/local/agent"
-	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/platform"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newRollbackCmd(s *streams) *cobra.Command {
-	var o localOptions
-	var tf targetFlags
+	var f appFlags
+	var o platform.RollbackOptions
 	var output string
-	var force bool
-	var data dataRollback
 	cmd := &cobra.Command{
 		Use:   "rollback [RELEASE]",
 		Short: "Serve an earlier release again (default: the last good one before the stable release)",
@@ -31,63 +30,38 @@ blue-green and canary. The two releases swap places: a second rollback undoes th
 			if output != "text" && output != "json" {
 				return usageError{fmt.Errorf("--output must be text or json, not %q", output)}
 			}
-			ka, err := tf.kube(ctx, s, o.app)
+			plat, app, err := f.open(ctx, s, false)
 			if err != nil {
 				return err
 			}
-			if ka != nil {
-				release := ""
-				if len(args) == 1 {
-					release = args[0]
-				}
-				return kubeRollback(ctx, s, ka, release, output, &data)
-			}
-			c, err := o.client(ctx, s)
-			if err != nil {
-				return err
-			}
-			if err := o.resolveApp(ctx, c); err != nil {
-				return err
-			}
-			st, err := c.Status(ctx, o.app)
-			if err != nil {
-				return err
-			}
-			stable := ""
-			if len(st) == 1 {
-				stable = st[0].Stable
-			}
-			paths := release.Paths{Home: o.home}
-			ids := release.List(paths, o.app)
-			promoted := release.Promotions(paths, o.app, ids)
-			target := ""
 			if len(args) == 1 {
-				target = args[0]
-				if err := release.CheckRollback(o.app, ids, promoted, stable, target, force); err != nil {
-					return err
-				}
-			} else if target = release.RollbackTarget(ids, promoted, stable); target == "" {
-				return fmt.Errorf("%s has no successfully deployed release before the stable one to roll back to (pyship status lists releases; name one: pyship rollback RELEASE)", o.app)
+				o.Release = args[0]
 			}
-			if err := data.restore(ctx, s, c, o.home, o.app, target); err != nil {
-				return err
-			}
-			fmt.Fprintf(s.Err, "rolling %s back to %s\n", o.app, target)
+			o.Progress, o.Interrupts = s.Err, s.intr
+			o.IdentityFile = cmp.Or(o.IdentityFile, s.getenv("PYSHIP_BACKUP_IDENTITY_FILE"))
 			ev := newEventPrinter(s.Err)
-			defer s.intr.on(abortOnInterrupt(ctx, s, c, o.app, target))()
-			final, err := c.Deploy(ctx, agent.DeployRequest{App: o.app, Release: target, Rollback: true}, ev.print)
+			o.Events = ev.print
+			res, err := plat.Rollback(ctx, app, o)
 			ev.close()
-			if err != nil {
-				return detachedOr(s, o.app, target, err)
+			done := ""
+			if err == nil && res.OK() {
+				done = fmt.Sprintf("%s rolled back: release %s is active", app, orDash(res.Active))
 			}
-			return reportDeploy(s, output, final, ev)
+			return reportResult(s, output, app, res, err, ev, done)
 		},
 	}
-	o.addFlags(cmd, true)
-	tf.add(cmd.Flags())
-	data.add(cmd.Flags())
-	addForceConflicts(cmd.Flags(), &tf.force)
+	f.add(cmd)
+	addRollbackData(cmd.Flags(), &o)
+	addForceConflicts(cmd.Flags(), &f.force)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
-	cmd.Flags().BoolVar(&force, "force", false, "roll back to a named release even if it was never promoted (its deploy failed or was aborted)")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "roll back to a named release even if it was never promoted (its deploy failed or was aborted)")
 	return cmd
+}
+
+// addRollbackData adds `--with-data`: the data folders (and databases) go back to the backup
+// a deploy took of the target release before replacing it ([deploy] backup_before).
+func addRollbackData(f *pflag.FlagSet, o *platform.RollbackOptions) {
+	f.BoolVar(&o.WithData, "with-data", false, "also restore the data the deploy that replaced RELEASE backed up first ([deploy] backup_before); the app stops while it is restored")
+	f.StringVar(&o.IdentityFile, "identity-file", "", "age identity file for --with-data (env PYSHIP_BACKUP_IDENTITY_FILE)")
+	f.StringVar(&o.IdentitySecret, "identity-secret", "", "kubernetes: the Secret holding the age identity (key identity) the restore pod reads for --with-data (default APP-backup-identity)")
 }

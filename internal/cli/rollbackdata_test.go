@@ -63,7 +63,7 @@ func TestBackupBeforeDeployAndRollbackWithData(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "the backup before the deploy failed, so nothing was changed (r2 still serves)") {
 		t.Fatalf("deploy v3 with an unreachable backup: exit %d:\n%s", code, errs)
 	}
-	if st := e.status(); len(st) != 1 || st[0].Stable != "r2" || st[0].Backup == nil || !strings.Contains(st[0].Backup.LastError, "127.0.0.1:1") {
+	if st := e.status(); len(st) != 1 || st[0].Active != "r2" || st[0].Backup == nil || !strings.Contains(st[0].Backup.LastError, "127.0.0.1:1") {
 		t.Fatalf("status after the failed backup: %+v", st)
 	}
 	if _, body, _ := getBody(url); body != "stdlib v2" {
@@ -99,7 +99,7 @@ func TestBackupBeforeDeployAndRollbackWithData(t *testing.T) {
 		!strings.Contains(errs, "rejected, e.g. backup 2099") || !strings.Contains(errs, "not signed") {
 		t.Fatalf("rollback --with-data r2: exit %d:\n%s", code, errs)
 	}
-	if st := e.status(); len(st) != 1 || st[0].Stable != "r1" || st[0].Stopped || readLive() != "orders of v1\n" {
+	if st := e.status(); len(st) != 1 || st[0].Active != "r1" || st[0].Stopped || readLive() != "orders of v1\n" {
 		t.Fatalf("a refused rollback changed something: %+v, data %q", st, readLive())
 	}
 }

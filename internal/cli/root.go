@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/platform"
 	"github.com/spf13/cobra"
 )
 
@@ -18,7 +19,8 @@ const (
 	ExitUsage   = 2 // bad flags, arguments or spec
 )
 
-// usageError marks errors caused by the user's input (flags, arguments, spec): exit code 2.
+// usageError marks errors caused by the user's input (flags, arguments, spec): exit code 2,
+// as platform.InputError does for the errors of the workflows.
 type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
@@ -83,13 +85,14 @@ func runStreams(ctx context.Context, args []string, s *streams) int {
 	}
 	code := ExitFailure
 	var ue usageError
+	var ie platform.InputError
 	var fe failureError
 	var pde *plan.ProjectDirError
 	switch {
 	case errors.As(err, &pde): // the same words from every verb, however it was wrapped
 		err, code = pde, ExitUsage
 	case errors.As(err, &fe): // a failure that wraps a usage error stays a failure
-	case errors.As(err, &ue) || isFlagError(err):
+	case errors.As(err, &ue) || errors.As(err, &ie) || isFlagError(err):
 		code = ExitUsage
 	}
 	fmt.Fprintf(errw, "pyship: %v\n", err)

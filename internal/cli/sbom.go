@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/pyship/pyship/internal/image"
+	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/progress"
 	"github.com/pyship/pyship/internal/version"
 	"github.com/spf13/cobra"
@@ -34,7 +35,7 @@ is built (from the cache) but not written anywhere.`,
 				if err != nil {
 					return usageError{err}
 				}
-				res, err := image.Build(ctx, p, image.Options{Env: s.environ(), Python: python, Base: base, Created: created, ToolVersion: version.String(), Progress: buildProgress(progress.New(s.Err))})
+				res, err := image.Build(ctx, p, image.Options{Env: s.environ(), Python: python, Base: base, Created: created, ToolVersion: version.String(), Progress: platform.ImageProgress(progress.New(s.Err))})
 				if err != nil {
 					return err
 				}

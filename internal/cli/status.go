@@ -2,22 +2,22 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/local/agent"
+	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/progress"
 	"github.com/pyship/pyship/internal/rollout"
 	"github.com/spf13/cobra"
 )
 
 func newStatusCmd(s *streams) *cobra.Command {
-	var o localOptions
-	var tf targetFlags
+	var f appFlags
 	var watch bool
 	var output string
 	cmd := &cobra.Command{
@@ -29,56 +29,42 @@ func newStatusCmd(s *streams) *cobra.Command {
 				return usageError{fmt.Errorf("--output must be text or json, not %q", output)}
 			}
 			ctx := cmd.Context()
-			ka, err := tf.kube(ctx, s, o.app)
+			plat, app, err := f.open(ctx, s, true)
 			if err != nil {
 				return err
 			}
-			if ka != nil {
-				return every(ctx, watch, func() error {
-					if watch && output != "json" && progress.IsTerminal(s.Out) {
-						fmt.Fprint(s.Out, "\033[H\033[2J")
-					}
-					return kubeStatus(ctx, s, ka, output == "json")
-				})
-			}
-			c, err := o.client(ctx, s)
-			if err != nil {
-				return err
-			}
-			for {
-				st, err := c.Status(ctx, o.app)
-				if err != nil {
+			return every(ctx, watch, func() error {
+				st, err := plat.Status(ctx, app)
+				switch {
+				case err != nil:
 					return err
+				case output == "json":
+					return writeJSON(s.Out, st)
+				case watch && progress.IsTerminal(s.Out):
+					fmt.Fprint(s.Out, "\033[H\033[2J")
 				}
-				if o.app != "" && len(st) == 0 {
-					return fmt.Errorf("no app named %q is deployed under %s", o.app, o.home)
-				}
-				if output == "json" {
-					enc := json.NewEncoder(s.Out)
-					enc.SetIndent("", "  ")
-					err = enc.Encode(st)
-				} else {
-					if watch && progress.IsTerminal(s.Out) {
-						fmt.Fprint(s.Out, "\033[H\033[2J")
-					}
-					err = writeStatus(s.Out, st)
-				}
-				if err != nil || !watch {
-					return err
-				}
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-time.After(time.Second):
-				}
-			}
+				return writeStatusText(s.Out, st, time.Now())
+			})
 		},
 	}
-	o.addFlags(cmd, true)
-	tf.add(cmd.Flags())
+	f.add(cmd)
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "refresh every second until interrupted")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
+}
+
+// writeStatusText writes apps as text, each in its target's own form.
+func writeStatusText(w io.Writer, apps []platform.AppStatus, now time.Time) error {
+	var local []agent.AppStatus
+	for _, a := range apps {
+		switch d := a.Detail.(type) {
+		case agent.AppStatus:
+			local = append(local, d)
+		case *kube.AppStatus:
+			return writeKubeStatus(w, a.App, a.Namespace, d, now)
+		}
+	}
+	return writeStatus(w, local)
 }
 
 // every runs f once, or every second until ctx ends when repeat is set.
@@ -167,18 +153,6 @@ func writeStatus(w io.Writer, apps []agent.AppStatus) error {
 	return nil
 }
 
-// writeAnalysis prints a canary verdict and each of its checks: the query as run, the value
-// and the threshold.
-func writeAnalysis(w io.Writer, v *rollout.Verdict) {
-	if v == nil {
-		return
-	}
-	fmt.Fprintf(w, "canary analysis: %s: %s\n", v.Outcome, v.Reason)
-	for _, l := range v.Explain() {
-		fmt.Fprintf(w, "  %s\n", l)
-	}
-}
-
 // writeBackupStatus is the app's backup line: schedule, last backup, last error.
 func writeBackupStatus(w io.Writer, b *agent.BackupStatus) {
 	if b == nil {
@@ -208,4 +182,16 @@ func orDash(s string) string {
 func firstLine(s string) string {
 	first, _, _ := strings.Cut(s, "\n")
 	return first
+}
+
+// writeAnalysis prints a canary verdict and each of its checks: the query as run, the value
+// and the threshold.
+func writeAnalysis(w io.Writer, v *rollout.Verdict) {
+	if v == nil {
+		return
+	}
+	fmt.Fprintf(w, "canary analysis: %s: %s\n", v.Outcome, v.Reason)
+	for _, l := range v.Explain() {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
 }

@@ -1,40 +1,14 @@
 package cli
 
 import (
-	"bytes"
 	"io"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/pyship/pyship/internal/local/agent"
+	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/progress"
 )
-
-// lineStatus is an io.Writer that shows each line written to it as the status of key on a
-// progress display: pip's "Collecting flask" lines as one live line on a terminal, a line now
-// and then in a log.
-type lineStatus struct {
-	d      *progress.Display
-	key    string
-	prefix string
-	buf    []byte
-}
-
-func (l *lineStatus) Write(p []byte) (int, error) {
-	l.buf = append(l.buf, p...)
-	for {
-		i := bytes.IndexByte(l.buf, '\n')
-		if i < 0 {
-			break
-		}
-		if line := strings.TrimSpace(string(l.buf[:i])); line != "" {
-			l.d.Status(l.key, "%s%s", l.prefix, line)
-		}
-		l.buf = l.buf[i+1:]
-	}
-	return len(p), nil
-}
 
 // eventPrinter prints a deploy's events, each message once (the engine says a replica's
 // diagnosis when it decides to roll back and again as it finishes, and the final report would
@@ -60,7 +34,7 @@ func newEventPrinter(w io.Writer) *eventPrinter {
 	return p
 }
 
-func (p *eventPrinter) print(e agent.Event) {
+func (p *eventPrinter) print(e platform.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {

@@ -30,7 +30,7 @@ func SourceProvenance(ctx context.Context, t Target, root, app, env string) (*Pr
 // CheckPromotable refuses to promote from an env whose last deploy failed: its rollout state
 // records a failed release, or no release of the app runs the env's image with every pod ready.
 func CheckPromotable(src *Provenance, st *kube.AppStatus) error {
-	if st.State.Phase == "failed" || st.State.Phase == "rolled-back" {
+	if st.State.Phase == kube.PhaseFailed || st.State.Phase == kube.PhaseRolledBack {
 		return fmt.Errorf("the last deploy of %s to %s failed (release %s, %s): fix %s before promoting from it", src.App, src.Env, st.State.Failed, st.State.Phase, src.Env)
 	}
 	var seen []string

@@ -68,9 +68,9 @@ func (c *Client) Deploy(ctx context.Context, b *Bundle, o DeployOptions) error {
 		return fmt.Errorf("deploy: the objects were rendered for namespace %q but the client uses %q; render with the same --namespace", b.Namespace, c.Namespace)
 	}
 	switch b.Strategy {
-	case "rolling", "":
+	case rollout.Rolling, "":
 		return c.deployRolling(ctx, b, o)
-	case "blue-green", "canary":
+	case rollout.BlueGreen, rollout.Canary:
 		return c.deployReleases(ctx, b, o)
 	}
 	return fmt.Errorf("deploy: unknown strategy %q; set [deploy] strategy to rolling, blue-green or canary", b.Strategy)
@@ -86,12 +86,18 @@ func (c *Client) deployRolling(ctx context.Context, b *Bundle, o DeployOptions) 
 	if _, err := c.Apply(ctx, b, ApplyOptions{Prune: o.Prune, Force: o.Force, Progress: o.Progress}); err != nil {
 		return err
 	}
-	st.Candidate, st.Phase = b.Release, "progressing"
+	st.Candidate, st.Phase = b.Release, PhaseProgressing
 	if err := c.writeState(ctx, b.App, st); err != nil {
 		return err
 	}
 	d := b.Deployment()
-	werr := c.WaitDeployment(ctx, d.GetName(), o.Progress)
+	wctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	go c.takeAbort(wctx, b.App, abort)
+	werr := c.WaitDeployment(wctx, d.GetName(), o.Progress)
+	if errors.Is(context.Cause(wctx), errAborted) {
+		werr = fmt.Errorf("the deploy of release %s was aborted by the user", b.Release)
+	}
 	if werr == nil {
 		good, err := json.Marshal(d.Object)
 		if err != nil {
@@ -100,12 +106,12 @@ func (c *Client) deployRolling(ctx context.Context, b *Bundle, o DeployOptions) 
 		if st.Active != b.Release { // the release it replaces becomes the one to roll back to
 			st.Previous, st.PreviousJSON = st.Active, st.LastGoodJSON
 		}
-		st.Active, st.Candidate, st.Failed, st.Phase, st.LastGoodJSON = b.Release, "", "", "done", good
+		st.Active, st.Candidate, st.Failed, st.Phase, st.LastGoodJSON = b.Release, "", "", PhaseDone, good
 		st.SwitchedAt = o.now()
 		return c.writeState(ctx, b.App, st)
 	}
 	if len(st.LastGoodJSON) == 0 {
-		st.Failed, st.Phase = b.Release, "failed"
+		st.Failed, st.Phase = b.Release, PhaseFailed
 		_ = c.writeState(context.WithoutCancel(ctx), b.App, st)
 		return fmt.Errorf("%w\nno earlier release to roll back to", werr)
 	}
@@ -115,9 +121,25 @@ func (c *Client) deployRolling(ctx context.Context, b *Bundle, o DeployOptions) 
 	if rerr := c.restoreDeployment(rctx, st.LastGoodJSON, o.Progress); rerr != nil {
 		return fmt.Errorf("%w\nrolling back failed too: %v", werr, rerr)
 	}
-	st.Candidate, st.Failed, st.Phase = "", b.Release, "rolled-back"
+	st.Candidate, st.Failed, st.Phase = "", b.Release, PhaseRolledBack
 	_ = c.writeState(rctx, b.App, st)
 	return fmt.Errorf("%w\nrolled back to release %s", werr, st.Active)
+}
+
+// errAborted is the cause of a rolling update's wait cut short by a user's abort.
+var errAborted = errors.New("aborted by the user")
+
+// takeAbort waits for a user's request to abort the rollout of app (`pyship abort`, or Ctrl-C
+// in the deploying command), takes it and calls abort: a rolling update then rolls back as one
+// that failed, as the engine of the other strategies takes the same request between two steps.
+func (c *Client) takeAbort(ctx context.Context, app string, abort context.CancelCauseFunc) {
+	ok, err := c.waitState(ctx, app, 0, func(s *State) bool { return s.Request == RequestAbort })
+	if err != nil || !ok {
+		return
+	}
+	if err := c.applyRequest(ctx, app, ""); err == nil {
+		abort(errAborted)
+	}
 }
 
 // restoreDeployment applies a Deployment saved in the state (taking its fields back from any
@@ -143,7 +165,7 @@ func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error
 	if err != nil {
 		return err
 	}
-	if b.Strategy == "rolling" || b.Strategy == "" {
+	if b.Strategy == rollout.Rolling || b.Strategy == "" {
 		return c.rollbackRolling(ctx, b.App, st, o)
 	}
 	if st.Previous == "" {
@@ -165,14 +187,14 @@ func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error
 	if err := c.resumeAutoscaler(ctx, b, prev, o.Force, o.Progress); err != nil {
 		return err
 	}
-	if b.Strategy == "canary" && b.find("HTTPRoute", "") == nil {
+	if b.Strategy == rollout.Canary && b.find("HTTPRoute", "") == nil {
 		// Without a traffic router every ready pod gets traffic: the release rolled back from
 		// must go.
 		if err := c.ScaleRelease(ctx, b.App, st.Active, 0); err != nil {
 			return err
 		}
 	}
-	st.Previous, st.Active, st.Phase, st.SwitchedAt = st.Active, prev, "rolled-back", o.now()
+	st.Previous, st.Active, st.Phase, st.SwitchedAt = st.Active, prev, PhaseRolledBack, o.now()
 	st.RetireAfter = st.SwitchedAt.Add(o.RollbackWindow)
 	return c.writeState(ctx, b.App, st)
 }
@@ -186,7 +208,7 @@ func (c *Client) rollbackRolling(ctx context.Context, app string, st *State, o D
 		if err := c.restoreDeployment(ctx, st.LastGoodJSON, o.Progress); err != nil {
 			return err
 		}
-		st.Candidate, st.Failed, st.Phase = "", st.Candidate, "rolled-back"
+		st.Candidate, st.Failed, st.Phase = "", st.Candidate, PhaseRolledBack
 		return c.writeState(ctx, app, st)
 	}
 	if st.Previous == "" || len(st.PreviousJSON) == 0 {
@@ -200,7 +222,7 @@ func (c *Client) rollbackRolling(ctx context.Context, app string, st *State, o D
 	}
 	st.Active, st.Previous = st.Previous, st.Active
 	st.LastGoodJSON, st.PreviousJSON = st.PreviousJSON, st.LastGoodJSON
-	st.Candidate, st.Phase, st.SwitchedAt = "", "rolled-back", o.now()
+	st.Candidate, st.Phase, st.SwitchedAt = "", PhaseRolledBack, o.now()
 	if err := c.writeState(context.WithoutCancel(ctx), app, st); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pyship/pyship/internal/rollout"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -27,7 +28,7 @@ type ObjectDiff struct {
 // shows what taking over fields owned by other managers would change, instead of ErrConflict.
 func (c *Client) Diff(ctx context.Context, b *Bundle, force bool) ([]ObjectDiff, error) {
 	view := b
-	if b.Strategy == "blue-green" || b.Strategy == "canary" {
+	if b.Strategy == rollout.BlueGreen || b.Strategy == rollout.Canary {
 		st, err := c.ReadState(ctx, b.App)
 		if err != nil {
 			return nil, err

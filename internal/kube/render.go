@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/rollout"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,8 +25,8 @@ type Bundle struct {
 	Namespace string
 	// Release is the release of the rendered Deployment.
 	Release string
-	// Strategy is the plan's rollout strategy ("rolling", "blue-green", "canary").
-	Strategy string
+	// Strategy is the plan's rollout strategy.
+	Strategy rollout.Strategy
 	// Sidecar tells that the pods run pyship's proxy sidecar, which exports the pyship_*
 	// request series per release (ProxySidecar).
 	Sidecar bool
@@ -156,11 +157,14 @@ func Render(p *plan.Plan, opts Options) (*Bundle, error) {
 	return b, nil
 }
 
-func strategy(p *plan.Plan) string {
-	if p.Deploy.Strategy == "" {
-		return "rolling"
+// strategy is the plan's strategy; an unknown one is kept as given, and refused by Render's
+// caller (the plan check) and by Deploy.
+func strategy(p *plan.Plan) rollout.Strategy {
+	s, err := rollout.ParseStrategy(string(p.Deploy.Strategy))
+	if err != nil {
+		return p.Deploy.Strategy
 	}
-	return p.Deploy.Strategy
+	return s
 }
 
 func (r *renderer) commonLabels() map[string]string {
@@ -169,8 +173,8 @@ func (r *renderer) commonLabels() map[string]string {
 
 // DeploymentName is the Deployment of a release: the app name for rolling updates, one per
 // release for blue-green and canary.
-func DeploymentName(app, strategy, release string) string {
-	if strategy == "rolling" || strategy == "" {
+func DeploymentName(app string, strategy rollout.Strategy, release string) string {
+	if strategy == rollout.Rolling || strategy == "" {
 		return app
 	}
 	return app + "-" + release

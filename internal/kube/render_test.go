@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/rollout"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -29,7 +30,7 @@ func webPlan(name, strategy string) *plan.Plan {
 		Config:   &plan.Folder{Path: "config"},
 		Data:     []plan.DataFolder{{Path: "uploads", Persistent: true}, {Path: "cache"}},
 		Env:      map[string]string{"LOG_LEVEL": "info"},
-		Deploy:   plan.Deploy{Target: "kubernetes", Strategy: strategy, Replicas: 3, DrainTimeout: "20s", RollbackWindow: "5m"},
+		Deploy:   plan.Deploy{Target: "kubernetes", Strategy: rollout.Strategy(strategy), Replicas: 3, DrainTimeout: "20s", RollbackWindow: "5m"},
 		Evidence: map[string]plan.Evidence{"run.workers": {Rule: "default"}},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/pyship/pyship/internal/rollout"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -18,7 +19,7 @@ func rolloutBundle(b *Bundle, serving string) *Bundle {
 		switch {
 		case u.GetKind() == "Deployment":
 			unstructured.RemoveNestedField(u.Object, "spec", "replicas")
-		case u.GetKind() == "Service" && u.GetName() == b.App && b.Strategy == "blue-green":
+		case u.GetKind() == "Service" && u.GetName() == b.App && b.Strategy == rollout.BlueGreen:
 			_ = unstructured.SetNestedField(u.Object, serving, "spec", "selector", LabelRelease)
 		case u.GetKind() == "HTTPRoute":
 			setRouteBackends(u, b.App, serving, "", 0)
@@ -75,7 +76,7 @@ func releaseService(b *Bundle, release string) *unstructured.Unstructured {
 // replica ratio) the replica counts alone split the traffic and there is nothing to do. force
 // takes the fields over from another field manager.
 func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary string, weight int, force bool) error {
-	if b.Strategy == "blue-green" {
+	if b.Strategy == rollout.BlueGreen {
 		svc := b.find("Service", b.App)
 		if svc == nil {
 			return fmt.Errorf("blue-green needs a Service, but %s is a worker without a port; use the rolling strategy", b.App)

@@ -89,7 +89,7 @@ func (r *renderer) sidecarContainer() (corev1.Container, error) {
 		Args: []string{"agent", "sidecar",
 			"--listen", ":" + strconv.Itoa(serve), "--metrics-listen", ":" + strconv.Itoa(metrics),
 			"--backend", "127.0.0.1:" + strconv.Itoa(r.p.Run.Port),
-			"--app", r.app, "--release", "$(PYSHIP_RELEASE)", "--version", r.p.Version, "--strategy", strategy(r.p),
+			"--app", r.app, "--release", "$(PYSHIP_RELEASE)", "--version", r.p.Version, "--strategy", string(strategy(r.p)),
 			"--request-timeout", request.String(), "--drain-timeout", drain.String()},
 		Env: []corev1.EnvVar{{Name: "PYSHIP_RELEASE", ValueFrom: &corev1.EnvVarSource{
 			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['" + LabelRelease + "']"}}}},

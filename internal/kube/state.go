@@ -38,12 +38,11 @@ const (
 
 // State is where the app's rollout stands.
 type State struct {
-	Active    string `json:"active,omitempty"`
-	Previous  string `json:"previous,omitempty"`
-	Candidate string `json:"candidate,omitempty"`
-	Failed    string `json:"failed,omitempty"`
-	// Phase is "", "progressing", "canary", "switched", "done", "failed" or "rolled-back".
-	Phase        string    `json:"phase,omitempty"`
+	Active       string    `json:"active,omitempty"`
+	Previous     string    `json:"previous,omitempty"`
+	Candidate    string    `json:"candidate,omitempty"`
+	Failed       string    `json:"failed,omitempty"`
+	Phase        Phase     `json:"phase,omitempty"`
 	CanaryWeight string    `json:"canaryWeight,omitempty"`
 	SwitchedAt   time.Time `json:"switchedAt,omitzero"`
 	// RetireAfter is when the rollback window of a blue-green or canary switch ends: the
@@ -56,6 +55,20 @@ type State struct {
 	PreviousJSON []byte `json:"-"`
 	RolloutJSON  []byte `json:"-"`
 }
+
+// Phase is where the app's rollout stands on the cluster, as recorded in its state.
+type Phase string
+
+// The phases of State.
+const (
+	PhaseNone        Phase = ""            // never deployed
+	PhaseProgressing Phase = "progressing" // a rolling update or blue-green rollout runs
+	PhaseCanary      Phase = "canary"      // a canary rollout runs
+	PhaseSwitched    Phase = "switched"    // a blue-green switch is done; the previous release is warm
+	PhaseDone        Phase = "done"        // the last rollout succeeded
+	PhaseFailed      Phase = "failed"      // the last rollout failed with nothing to roll back to
+	PhaseRolledBack  Phase = "rolled-back" // the last rollout failed or was aborted, or a rollback ran
+)
 
 // ReadState reads the rollout state of app (zero State when the app was never deployed).
 func (c *Client) ReadState(ctx context.Context, app string) (*State, error) {
@@ -73,7 +86,7 @@ func (c *Client) ReadState(ctx context.Context, app string) (*State, error) {
 func stateOf(s *corev1.Secret) *State {
 	a := s.Annotations
 	st := &State{Active: a[annActive], Previous: a[annPrevious], Candidate: a[annCandidate], Failed: a[annFailed],
-		Phase: a[annPhase], CanaryWeight: a[annWeight], Request: a[annRequest],
+		Phase: Phase(a[annPhase]), CanaryWeight: a[annWeight], Request: a[annRequest],
 		LastGoodJSON: s.Data[keyLastGood], PreviousJSON: s.Data[keyPreviousGood], RolloutJSON: s.Data[keyRollout]}
 	if t, err := time.Parse(time.RFC3339, a[annSwitchedAt]); err == nil {
 		st.SwitchedAt = t
@@ -88,7 +101,7 @@ func stateOf(s *corev1.Secret) *State {
 // pyship-rollout), creating the Secret when the app was never applied; keys left empty are removed.
 func (c *Client) writeState(ctx context.Context, app string, st *State) error {
 	ann := map[string]string{annActive: st.Active, annPrevious: st.Previous, annCandidate: st.Candidate,
-		annFailed: st.Failed, annPhase: st.Phase, annWeight: st.CanaryWeight}
+		annFailed: st.Failed, annPhase: string(st.Phase), annWeight: st.CanaryWeight}
 	if !st.SwitchedAt.IsZero() {
 		ann[annSwitchedAt] = st.SwitchedAt.UTC().Format(time.RFC3339)
 	}

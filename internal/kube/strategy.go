@@ -20,7 +20,7 @@ import (
 // gets its own Deployment beside the serving one, traffic moves once its pods are ready (at
 // once for blue-green, through the steps for a canary), and a failed release is rolled back.
 func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions) error {
-	if b.Strategy == "blue-green" && b.find("Service", b.App) == nil {
+	if b.Strategy == rollout.BlueGreen && b.find("Service", b.App) == nil {
 		return fmt.Errorf("blue-green needs a Service, but %s is a worker without a port; use the rolling strategy", b.App)
 	}
 	st, err := c.ReadState(ctx, b.App)
@@ -43,9 +43,9 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 		}
 	}
 	if stable != "" { // recorded first, so a deploy killed from here on can be aborted or rerun
-		st.Candidate, st.Phase = b.Release, "progressing"
-		if b.Strategy == "canary" {
-			st.Phase = "canary"
+		st.Candidate, st.Phase = b.Release, PhaseProgressing
+		if b.Strategy == rollout.Canary {
+			st.Phase = PhaseCanary
 		}
 		if err := c.writeState(ctx, b.App, st); err != nil {
 			return err
@@ -90,9 +90,9 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 		st.RetireAfter = st.SwitchedAt.Add(o.RollbackWindow)
 	}
 	st.Active, st.Candidate, st.Failed, st.CanaryWeight, st.RolloutJSON = b.Release, "", "", "", nil
-	st.Phase = "done"
-	if b.Strategy == "blue-green" {
-		st.Phase = "switched"
+	st.Phase = PhaseDone
+	if b.Strategy == rollout.BlueGreen {
+		st.Phase = PhaseSwitched
 	}
 	if err := c.writeState(ctx, b.App, st); err != nil {
 		return err
@@ -102,8 +102,8 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 
 // rolloutSpec is what the engine is asked to do: roll release b out over stable ("" for none).
 func (o DeployOptions) rolloutSpec(b *Bundle, stable string) rollout.Spec {
-	return rollout.Spec{Release: b.Release, Stable: stable, Strategy: rollout.Strategy(b.Strategy), Replicas: o.Replicas,
-		RollbackWindow: o.RollbackWindow, ReplicaWeights: b.Strategy == "canary" && b.find("HTTPRoute", "") == nil,
+	return rollout.Spec{Release: b.Release, Stable: stable, Strategy: b.Strategy, Replicas: o.Replicas,
+		RollbackWindow: o.RollbackWindow, ReplicaWeights: b.Strategy == rollout.Canary && b.find("HTTPRoute", "") == nil,
 		Worker: b.find("Service", "") == nil, // a worker has no Service: it serves no requests
 		// An unset pause holds no step: 1ns, as the engine gives a zero pause its 30s default.
 		Canary: rollout.CanaryConfig{Steps: o.Steps, Pause: max(o.Pause, time.Nanosecond), MinRequests: o.MinRequests,
@@ -208,9 +208,9 @@ func resume(st *State, spec rollout.Spec) rollout.Status {
 // recordFailure notes on the state that release b failed and its rollout is over.
 func (c *Client) recordFailure(ctx context.Context, b *Bundle, st *State) {
 	st.Candidate, st.Failed, st.CanaryWeight, st.RolloutJSON = "", b.Release, "", nil
-	st.Phase = "rolled-back"
+	st.Phase = PhaseRolledBack
 	if st.Active == "" || st.Active == b.Release {
-		st.Phase = "failed"
+		st.Phase = PhaseFailed
 	}
 	_ = c.writeState(context.WithoutCancel(ctx), b.App, st)
 }
@@ -284,6 +284,9 @@ func (c *Client) Abort(ctx context.Context, b *Bundle, o DeployOptions) error {
 	}
 	if st.Candidate == "" {
 		return fmt.Errorf("abort: the rollout of %s ended before it could be aborted (pyship status shows how)", b.App)
+	}
+	if b.Strategy == rollout.Rolling || b.Strategy == "" {
+		return c.rollbackRolling(ctx, b.App, st, o) // back to the last good Deployment
 	}
 	if o.Replicas < 1 {
 		o.Replicas = 1

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,8 +39,6 @@ type releaseTarget struct {
 	mu sync.Mutex
 	// weights are the weights last set, which a replica-weighted canary only records.
 	weights map[string]int
-	// releaseOf maps the replica IDs last listed to their release.
-	releaseOf map[string]string
 }
 
 var _ rollout.Target = (*releaseTarget)(nil)
@@ -97,12 +97,6 @@ func (t *releaseTarget) Replicas(ctx context.Context) ([]rollout.Replica, error)
 			out = append(out, r)
 		}
 	}
-	t.mu.Lock()
-	t.releaseOf = map[string]string{}
-	for _, r := range out {
-		t.releaseOf[r.ID] = r.Release
-	}
-	t.mu.Unlock()
 	return out, nil
 }
 
@@ -166,36 +160,44 @@ func (t *releaseTarget) Start(ctx context.Context, release string, n int) error 
 // deletionCost makes the ReplicaSet controller remove the pods being stopped first.
 const deletionCost = "controller.kubernetes.io/pod-deletion-cost"
 
-// Stop scales each release down by its replicas in ids, marking those pods to go first; the
-// pods drain through their preStop hook and termination grace period.
+// Stop takes the replicas in ids away: their pods are marked to go first, and each release is
+// scaled to the replicas it keeps, counted from its live pods (those marked by a Stop are
+// going) and its pods not created yet. Counting what is kept, rather than subtracting, makes a
+// Stop run again (after a crash, or twice) stop nothing more. The pods drain through their
+// preStop hook and termination grace period.
 func (t *releaseTarget) Stop(ctx context.Context, ids []string) error {
-	t.mu.Lock()
-	count := map[string]int{}
-	var pods []string
-	for _, id := range ids {
-		rel, ok := t.releaseOf[id]
-		if !ok {
-			t.mu.Unlock()
-			return fmt.Errorf("stopping replica %s: not a replica of %s", id, t.b.App)
-		}
-		count[rel]++
-		if !strings.Contains(id, "/") {
-			pods = append(pods, id)
-		}
-	}
-	t.mu.Unlock()
+	pods := t.c.Core.CoreV1().Pods(t.c.Namespace)
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{deletionCost: "-1000"}}})
-	for _, p := range pods {
-		_, err := t.c.Core.CoreV1().Pods(t.c.Namespace).Patch(ctx, p, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: stateManager})
-		if err != nil && !isNotFound(err) {
-			return fmt.Errorf("marking pod %s to be removed: %w", p, err)
+	stopping := map[string]bool{}
+	pending := map[string][]int{} // release -> indexes of the pending replicas to stop
+	for _, id := range ids {
+		if dep, idx, ok := strings.Cut(id, "/pending-"); ok {
+			rel, isApp := strings.CutPrefix(dep, t.b.App+"-")
+			i, err := strconv.Atoi(idx)
+			if !isApp || err != nil {
+				return fmt.Errorf("stopping replica %s: not a replica of %s", id, t.b.App)
+			}
+			pending[rel] = append(pending[rel], i)
+			continue
+		}
+		p, err := pods.Get(ctx, id, metav1.GetOptions{})
+		switch {
+		case isNotFound(err):
+			continue // stopped already
+		case err != nil:
+			return fmt.Errorf("stopping replica %s: %w", id, err)
+		case p.Labels[LabelName] != t.b.App:
+			return fmt.Errorf("stopping replica %s: not a replica of %s", id, t.b.App)
+		case p.DeletionTimestamp != nil:
+			continue
+		}
+		stopping[id] = true
+		pending[p.Labels[LabelRelease]] = append(pending[p.Labels[LabelRelease]], -1)
+		if _, err := pods.Patch(ctx, id, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: stateManager}); err != nil && !isNotFound(err) {
+			return fmt.Errorf("marking pod %s to be removed: %w", id, err)
 		}
 	}
-	rels := make([]string, 0, len(count))
-	for rel := range count {
-		rels = append(rels, rel)
-	}
-	sort.Strings(rels)
+	rels := slices.Sorted(maps.Keys(pending))
 	for _, rel := range rels {
 		d, err := t.c.Core.AppsV1().Deployments(t.c.Namespace).Get(ctx, t.deploymentName(rel), metav1.GetOptions{})
 		if isNotFound(err) {
@@ -204,12 +206,36 @@ func (t *releaseTarget) Stop(ctx context.Context, ids []string) error {
 		if err != nil {
 			return fmt.Errorf("stopping replicas of release %s: %w", rel, err)
 		}
-		cur := 1
+		spec := 1
 		if d.Spec.Replicas != nil {
-			cur = int(*d.Spec.Replicas)
+			spec = int(*d.Spec.Replicas)
 		}
-		if err := t.c.ScaleRelease(ctx, t.b.App, rel, max(cur-count[rel], 0)); err != nil {
-			return err
+		list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: releaseSelector(t.b.App, rel)})
+		if err != nil {
+			return fmt.Errorf("stopping replicas of release %s: %w", rel, err)
+		}
+		live, keep := 0, 0
+		for i := range list.Items {
+			p := &list.Items[i]
+			if p.DeletionTimestamp != nil {
+				continue
+			}
+			live++
+			if !stopping[p.Name] && p.Annotations[deletionCost] != "-1000" {
+				keep++
+			}
+		}
+		notCreated := max(spec-live, 0)
+		for _, i := range pending[rel] {
+			if i >= live && i < spec { // a pending replica still counted by the Deployment
+				notCreated--
+			}
+		}
+		keep += max(notCreated, 0)
+		if keep != spec {
+			if err := t.c.ScaleRelease(ctx, t.b.App, rel, keep); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -219,7 +245,7 @@ func (t *releaseTarget) Stop(ctx context.Context, ids []string) error {
 // weights) or "replicas" (the replica counts).
 func (t *releaseTarget) router() string {
 	switch {
-	case t.b.Strategy == "blue-green":
+	case t.b.Strategy == rollout.BlueGreen:
 		return "service"
 	case t.b.find("HTTPRoute", "") != nil:
 		return "route"
@@ -282,7 +308,7 @@ func split(w map[string]int, release string) (stable, canary string, weight int)
 func keepRouting(b *Bundle, release string, w map[string]int) {
 	for _, u := range b.Objects {
 		switch {
-		case u.GetKind() == "Service" && u.GetName() == b.App && b.Strategy == "blue-green":
+		case u.GetKind() == "Service" && u.GetName() == b.App && b.Strategy == rollout.BlueGreen:
 			_ = unstructured.SetNestedField(u.Object, heaviest(w), "spec", "selector", LabelRelease)
 		case u.GetKind() == "HTTPRoute":
 			stable, canary, cw := split(w, release)

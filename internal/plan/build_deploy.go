@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pyship/pyship/internal/rollout"
 )
 
 func (b *builder) health() {
@@ -172,7 +174,7 @@ func (b *builder) deploy() {
 		return v
 	}
 	d.Target = str("deploy.target", "deploy.target", "spec [deploy] target", sd.Target, DefaultTarget)
-	d.Strategy = str("deploy.strategy", "deploy.strategy", "spec [deploy] strategy", sd.Strategy, DefaultStrategy)
+	d.Strategy = rollout.Strategy(str("deploy.strategy", "deploy.strategy", "spec [deploy] strategy", sd.Strategy, DefaultStrategy))
 	d.Replicas = DefaultReplicas
 	b.ev("deploy.replicas", def(""))
 	if sd.Replicas != 0 {
@@ -343,7 +345,7 @@ func (b *builder) sharedVolumes(k Kubernetes) {
 	case k.MaxReplicas > 1:
 		why = fmt.Sprintf("an autoscaler up to %d replicas", k.MaxReplicas)
 	case d.Strategy != "rolling":
-		why = "the " + d.Strategy + " strategy (two releases' pods at once)"
+		why = "the " + string(d.Strategy) + " strategy (two releases' pods at once)"
 	default:
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/pyship/pyship/internal/detect"
+	"github.com/pyship/pyship/internal/rollout"
 	"github.com/pyship/pyship/internal/spec"
 )
 
@@ -123,8 +124,8 @@ func (p *Plan) Override(o Options) {
 	if p.Evidence == nil {
 		p.Evidence = map[string]Evidence{}
 	}
-	if o.Strategy != "" && o.Strategy != p.Deploy.Strategy {
-		p.Deploy.Strategy = o.Strategy
+	if o.Strategy != "" && rollout.Strategy(o.Strategy) != p.Deploy.Strategy {
+		p.Deploy.Strategy = rollout.Strategy(o.Strategy)
 		if o.Strategy == "canary" && p.Deploy.Canary == nil {
 			c := DefaultCanary()
 			p.Deploy.Canary = &c

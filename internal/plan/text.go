@@ -97,7 +97,7 @@ func WriteText(w io.Writer, p *Plan, explain bool) error {
 		line("registry", p.Build.Registry, "build.registry")
 	}
 	line("target", p.Deploy.Target, "deploy.target")
-	line("strategy", p.Deploy.Strategy, "deploy.strategy")
+	line("strategy", string(p.Deploy.Strategy), "deploy.strategy")
 	line("replicas", strconv.Itoa(p.Deploy.Replicas), "deploy.replicas")
 	if c := p.Deploy.Canary; c != nil {
 		steps := make([]string, len(c.Steps))

@@ -1,5 +1,7 @@
 package plan
 
+import "github.com/pyship/pyship/internal/rollout"
+
 // SchemaVersion is the version of the Plan JSON document. It changes only when a field is
 // removed or changes meaning; new fields may be added within a version.
 const SchemaVersion = 1
@@ -156,14 +158,14 @@ type Build struct {
 
 // Deploy is where and how the app is rolled out.
 type Deploy struct {
-	Target         string `json:"target"`
-	Strategy       string `json:"strategy"`
-	Replicas       int    `json:"replicas"`
-	DrainTimeout   string `json:"drainTimeout"`
-	RollbackWindow string `json:"rollbackWindow"`
-	BackupBefore   bool   `json:"backupBefore"`
-	RequestTimeout string `json:"requestTimeout"`
-	Sticky         bool   `json:"sticky"`
+	Target         string           `json:"target"`
+	Strategy       rollout.Strategy `json:"strategy"`
+	Replicas       int              `json:"replicas"`
+	DrainTimeout   string           `json:"drainTimeout"`
+	RollbackWindow string           `json:"rollbackWindow"`
+	BackupBefore   bool             `json:"backupBefore"`
+	RequestTimeout string           `json:"requestTimeout"`
+	Sticky         bool             `json:"sticky"`
 	// KeepReleases is how many successfully deployed releases the local target keeps for
 	// rollback. Added in schema 1; 0 (older plans) means DefaultKeepReleases.
 	KeepReleases int     `json:"keepReleases,omitempty"`

@@ -195,7 +195,7 @@ func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progres
 			return rollout.Status{}, err
 		}
 	}
-	strategy, err := rollout.ParseStrategy(firstNonEmpty(req.Strategy, m.Plan.Deploy.Strategy))
+	strategy, err := rollout.ParseStrategy(firstNonEmpty(req.Strategy, string(m.Plan.Deploy.Strategy)))
 	if err != nil {
 		return rollout.Status{}, err
 	}

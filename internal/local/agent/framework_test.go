@@ -23,7 +23,7 @@ func examplePlan(t *testing.T, dir, version, strategy string, port int) *plan.Pl
 	if err != nil {
 		t.Fatalf("resolving %s: %v", dir, err)
 	}
-	p.Version, p.Run.Port, p.Deploy.Strategy, p.Deploy.Replicas = version, port, strategy, 2
+	p.Version, p.Run.Port, p.Deploy.Strategy, p.Deploy.Replicas = version, port, rollout.Strategy(strategy), 2
 	p.Run.Workers = 1
 	p.Health.Interval, p.Health.StartupTimeout = "300ms", "30s"
 	p.Deploy.DrainTimeout, p.Deploy.RollbackWindow = "5s", "1m"

@@ -20,6 +20,7 @@ import (
 	"github.com/pyship/pyship/internal/local/proxy"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/rollout"
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
@@ -175,7 +176,7 @@ func stdlibPlan(dir, version, strategy string, port int) *plan.Plan {
 		Health:       plan.Health{Type: "http", Path: "/healthz", Interval: "300ms", Timeout: "1s", StartupTimeout: "6s"},
 		Config:       &plan.Folder{Path: "config"},
 		Env:          map[string]string{"GREETING": "hello"},
-		Deploy: plan.Deploy{Target: "local", Strategy: strategy, Replicas: 2, DrainTimeout: "5s", RollbackWindow: "1m",
+		Deploy: plan.Deploy{Target: "local", Strategy: rollout.Strategy(strategy), Replicas: 2, DrainTimeout: "5s", RollbackWindow: "1m",
 			Canary: &plan.Canary{Steps: []int{25, 100}, Pause: "1500ms", MinRequests: 20, MaxErrorRate: 0.05, MaxLatencyRatio: 20}},
 	}
 }

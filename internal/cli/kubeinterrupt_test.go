@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/testsvc"
+)
+
+// lockedBuffer is a bytes.Buffer that a command writes while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Ctrl-C during a deploy on Kubernetes follows the rule of the local target
+// (TestCtrlCAbortsTheDeploy): the first one aborts and rolls back to the live release while the
+// command shows it, for the rolling strategy (the Deployment's own update) as for blue-green
+// (the strategy engine).
+func TestCtrlCAbortsTheKubernetesDeploy(t *testing.T) {
+	for _, strategy := range []string{"rolling", "blue-green"} {
+		t.Run(strategy, func(t *testing.T) {
+			_, c := kubeProject(t, "cli-intr", `name = "intr"
+[deploy]
+target = "kubernetes"
+strategy = "`+strategy+`"
+replicas = 2
+[kubernetes]
+namespace = %q
+`)
+			if code, _, errs := runCLI(t, "deploy", "--image", cliImage); code != ExitOK {
+				t.Fatalf("deploy v1: exit %d\n%s", code, errs)
+			}
+			ctx0, cancel0 := context.WithTimeout(context.Background(), 10*time.Second)
+			v1, err := c.ReadState(ctx0, "intr")
+			cancel0()
+			if err != nil || v1.Active == "" {
+				t.Fatalf("state after v1: %+v %v", v1, err)
+			}
+			// v2 can never schedule: only the interrupt ends its deploy before the timeout.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			intr := &interrupts{cancel: cancel}
+			var out, errb lockedBuffer
+			done := make(chan int, 1)
+			start := time.Now()
+			go func() {
+				done <- runStreams(ctx, []string{"deploy", "--image", cliImage, "--memory", "100Ti", "--memory-limit", "100Ti", "--timeout", "3m"},
+					&streams{In: strings.NewReader(""), Out: &out, Err: &errb, intr: intr})
+			}()
+			candidate := ""
+			testsvc.Eventually(t, time.Minute, "the rollout of v2 to be recorded", func() error {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				st, err := c.ReadState(ctx, "intr")
+				if err != nil || st.Candidate == "" {
+					return fmt.Errorf("state %+v, %v", st, err)
+				}
+				candidate = st.Candidate
+				return nil
+			})
+			intr.fire()
+			var code int
+			select {
+			case code = <-done:
+			case <-time.After(2 * time.Minute):
+				t.Fatalf("the deploy did not end within 2m of Ctrl-C:\n%s", errb.String())
+			}
+			t.Logf("deploy after Ctrl-C (%s):\n%s", time.Since(start).Round(time.Millisecond), errb.String())
+			if code != ExitFailure || !strings.Contains(errb.String(), "interrupted: aborting the deploy of "+candidate) ||
+				!strings.Contains(errb.String(), "rolled back") {
+				t.Errorf("exit %d (MainSignals makes it 130), output:\n%s", code, errb.String())
+			}
+			ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel2()
+			st, err := c.ReadState(ctx2, "intr")
+			if err != nil || st.Active != v1.Active || st.Failed != candidate || st.Candidate != "" {
+				t.Errorf("state after the interrupted deploy: %+v %v; want %s active", st, err, v1.Active)
+			}
+		})
+	}
+}
