@@ -23,6 +23,7 @@ func newAgentSidecarCmd(s *streams) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			s.signalStops = true
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return usageError{fmt.Errorf("--listen %s: %w", listen, err)}

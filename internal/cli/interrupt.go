@@ -70,8 +70,9 @@ func MainSignals(sig <-chan os.Signal, args, env []string, in *os.File, out, err
 			intr.fire()
 		}
 	}()
-	code := runStreams(ctx, args, &streams{In: in, Out: out, Err: errw, intr: intr, env: env})
-	if intr.count() > 0 {
+	s := &streams{In: in, Out: out, Err: errw, intr: intr, env: env}
+	code := runStreams(ctx, args, s)
+	if intr.count() > 0 && !s.signalStops {
 		return ExitInterrupted
 	}
 	return code

@@ -37,7 +37,7 @@ func (l *lockedBuffer) String() string {
 func TestCtrlCAbortsTheKubernetesDeploy(t *testing.T) {
 	for _, strategy := range []string{"rolling", "blue-green"} {
 		t.Run(strategy, func(t *testing.T) {
-			_, c := kubeProject(t, "cli-intr", `name = "intr"
+			env, c := kubeProject(t, "cli-intr", `name = "intr"
 [deploy]
 target = "kubernetes"
 strategy = "`+strategy+`"
@@ -45,7 +45,7 @@ replicas = 2
 [kubernetes]
 namespace = %q
 `)
-			if code, _, errs := runCLI(t, "deploy", "--image", cliImage); code != ExitOK {
+			if code, _, errs := env.run(t, "deploy", "--image", cliImage); code != ExitOK {
 				t.Fatalf("deploy v1: exit %d\n%s", code, errs)
 			}
 			ctx0, cancel0 := context.WithTimeout(context.Background(), 10*time.Second)
@@ -63,7 +63,7 @@ namespace = %q
 			start := time.Now()
 			go func() {
 				done <- runStreams(ctx, []string{"deploy", "--image", cliImage, "--memory", "100Ti", "--memory-limit", "100Ti", "--timeout", "3m"},
-					&streams{In: strings.NewReader(""), Out: &out, Err: &errb, intr: intr})
+					&streams{In: strings.NewReader(""), Out: &out, Err: &errb, intr: intr, env: env})
 			}()
 			candidate := ""
 			testsvc.Eventually(t, time.Minute, "the rollout of v2 to be recorded", func() error {

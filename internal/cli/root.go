@@ -46,6 +46,9 @@ type streams struct {
 	// cmd/pyship, a test's own in tests. Verbs read it with getenv and hand environ to what
 	// they run; nothing below the CLI reads the process environment for them.
 	env []string
+	// signalStops: the command is a server that a signal stops cleanly (the sidecar, which
+	// Kubernetes stops with SIGTERM): its own exit status stands instead of 130.
+	signalStops bool
 }
 
 // getenv is the value of k in the command's environment ("" when unset; the last of a
