@@ -38,11 +38,11 @@ func localMonitorAgent(t *testing.T, path string) (*Client, *Agent, MonitorConfi
 	return c, a, cfg
 }
 
-// deployLocalMonitor deploys stdapp with [monitor] local = true and window, and returns the
-// deploy's warnings.
-func deployLocalMonitor(t *testing.T, c *Client, a *Agent, window string) []string {
+// deployLocalMonitor deploys version of stdapp on pub with [monitor] local = true and window,
+// and returns the deploy's warnings.
+func deployLocalMonitor(t *testing.T, c *Client, a *Agent, version string, pub int, window string) []string {
 	t.Helper()
-	p := stdlibPlan(stdlibApp(t, ""), "v1", "rolling", port(t))
+	p := stdlibPlan(stdlibApp(t, ""), version, "rolling", pub)
 	p.Monitor = &plan.Monitor{Window: window, Availability: 99.9, Local: true}
 	m := build(t, a.Home, p)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
@@ -70,19 +70,32 @@ func TestLocalMonitorStartsWithTheDeploy(t *testing.T) {
 		}
 	}
 	c, a, cfg := localMonitorAgent(t, bin)
-	if w := deployLocalMonitor(t, c, a, "90d"); len(w) != 0 {
+	pub := port(t)
+	if w := deployLocalMonitor(t, c, a, "v1", pub, "28d"); len(w) != 0 {
 		t.Errorf("the deploy warned: %q", w)
 	}
 	waitScrapesAgent(t, cfg.PrometheusAddr, a)
+	wantRetention(t, cfg.PrometheusAddr, 28*24*time.Hour)
+	// A release with a longer window restarts Prometheus with a retention covering it.
+	if w := deployLocalMonitor(t, c, a, "v2", pub, "90d"); len(w) != 0 {
+		t.Errorf("the second deploy warned: %q", w)
+	}
+	waitScrapesAgent(t, cfg.PrometheusAddr, a)
+	wantRetention(t, cfg.PrometheusAddr, 90*24*time.Hour)
+}
+
+// wantRetention checks the --storage.tsdb.retention.time the Prometheus on prom runs with.
+func wantRetention(t *testing.T, prom string, want time.Duration) {
+	t.Helper()
 	var flags struct {
 		Data map[string]string `json:"data"`
 	}
-	if err := getJSON("http://"+cfg.PrometheusAddr+"/api/v1/status/flags", &flags); err != nil {
+	if err := getJSON("http://"+prom+"/api/v1/status/flags", &flags); err != nil {
 		t.Fatal(err)
 	}
 	got, err := model.ParseDuration(flags.Data["storage.tsdb.retention.time"])
-	if err != nil || time.Duration(got) != 90*24*time.Hour {
-		t.Errorf("Prometheus runs with --storage.tsdb.retention.time=%q (%v); want 90d, the app's window", flags.Data["storage.tsdb.retention.time"], err)
+	if err != nil || time.Duration(got) != want {
+		t.Errorf("Prometheus runs with --storage.tsdb.retention.time=%q (%v); want %v, the app's window", flags.Data["storage.tsdb.retention.time"], err, model.Duration(want))
 	}
 }
 
@@ -90,7 +103,7 @@ func TestLocalMonitorStartsWithTheDeploy(t *testing.T) {
 func TestLocalMonitorWithoutBinariesWarnsOnce(t *testing.T) {
 	t.Parallel()
 	c, a, _ := localMonitorAgent(t, t.TempDir())
-	w := deployLocalMonitor(t, c, a, "28d")
+	w := deployLocalMonitor(t, c, a, "v1", port(t), "28d")
 	if len(w) != 1 || !strings.Contains(w[0], "apt-get install prometheus prometheus-alertmanager") {
 		t.Errorf("warnings = %q; want one saying how to install Prometheus and Alertmanager", w)
 	}
