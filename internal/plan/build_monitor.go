@@ -16,7 +16,10 @@ func (b *builder) monitor() {
 	if !set {
 		return
 	}
-	m := &Monitor{Window: sm.Window, Availability: sm.Availability}
+	m := &Monitor{Window: sm.Window, Availability: sm.Availability, Local: sm.Local}
+	if m.Local {
+		b.ev("monitor.local", b.specEv("monitor.local", "spec [monitor] local"))
+	}
 	if m.Window == "" {
 		m.Window = DefaultSLOWindow
 		b.ev("monitor.window", def(""))

@@ -144,6 +144,9 @@ func WriteText(w io.Writer, p *Plan, explain bool) error {
 		if m.Latency != "" {
 			line("latency objective", fmt.Sprintf("%g%% of requests within %s over %s", m.LatencyPercentile, m.Latency, m.Window), "monitor.latency")
 		}
+		if m.Local {
+			line("monitoring", "a local deploy starts the agent's Prometheus and Alertmanager", "monitor.local")
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -198,6 +198,8 @@ type Monitor struct {
 	// LatencyPercentile the percent of requests that must complete within it.
 	Latency           string  `json:"latency,omitempty"`
 	LatencyPercentile float64 `json:"latencyPercentile,omitempty"`
+	// Local has a local-target deploy start the agent's Prometheus and Alertmanager.
+	Local bool `json:"local,omitempty"`
 }
 
 // DefaultSLOWindow and DefaultLatencyPercentile are the [monitor] defaults.

@@ -407,6 +407,10 @@ func fields() []*field {
 			doc:     "Percent of requests that must complete within latency over the window.",
 			def:     "95",
 			example: `95`, ptr: func(s *Spec) any { return &s.Monitor.LatencyPercentile }}, strictlyBetween(0, 100)),
+		{path: "monitor.local", kind: kindBool,
+			doc:     "On the local target, a deploy starts the agent's Prometheus and Alertmanager when they are not running, as `pyship monitor up` does with its default addresses, from the binaries on the agent's PATH; when they are missing the deploy succeeds with a warning saying how to install them.",
+			def:     "false: only `pyship monitor up` starts them",
+			example: `true`, ptr: func(s *Spec) any { return &s.Monitor.Local }},
 
 		{path: "notify", kind: kindTable, doc: "Notifications."},
 		{path: "notify.webhook", kind: kindString, pattern: "^https?://", check: checkWebhook,

@@ -190,6 +190,8 @@ type Monitor struct {
 	Latency time.Duration
 	// LatencyPercentile is the percent of requests that must be faster than Latency.
 	LatencyPercentile float64
+	// Local has a local-target deploy start the agent's Prometheus and Alertmanager.
+	Local bool
 }
 
 // Notify is the [notify] table.

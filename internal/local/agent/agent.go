@@ -63,6 +63,9 @@ type Agent struct {
 	// monitor up` runs (default StackFiles: the apps' SLO rules and alerts, each app's
 	// alerts to its webhook, a scrape of the agent's /metrics).
 	MonitorFiles MonitorFiles
+	// LocalMonitor is the stack a deploy whose plan sets [monitor] local starts when none
+	// runs: its addresses (default those of monitor up) and binaries (default found on PATH).
+	LocalMonitor MonitorConfig
 
 	// backupSlot lets one backup run at a time in the agent, bounding its memory.
 	backupSlot chan struct{}

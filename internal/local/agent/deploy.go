@@ -252,6 +252,11 @@ func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progres
 	}
 	if final.Phase == rollout.Succeeded {
 		rt.startSchedule(m)
+		if m.Plan.Monitor != nil && m.Plan.Monitor.Local {
+			if w := a.ensureMonitor(a.ctx); w != "" {
+				progress(Event{Warning: w})
+			}
+		}
 		if err := a.refreshMonitor(a.ctx); err != nil {
 			progress(Event{Warning: "updating the monitoring configuration (pyship monitor up): " + err.Error()})
 		}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/monitor"
 	"github.com/pyship/pyship/internal/plan"
@@ -140,6 +142,8 @@ type monitorStack struct {
 	mu       sync.Mutex // guards cfg and children
 	cfg      MonitorConfig
 	children []*child
+	// retention is the running Prometheus's --storage.tsdb.retention.time.
+	retention time.Duration
 }
 
 func (m *monitorStack) running() (MonitorConfig, bool) {
@@ -159,8 +163,27 @@ func (a *Agent) prometheusURL() string {
 
 func (a *Agent) monitorDir() string { return filepath.Join(a.Home, "monitor") }
 
-// writeMonitorFiles generates the stack's configuration from the apps' stable releases.
-func (a *Agent) writeMonitorFiles(cfg MonitorConfig) error {
+// minRetention is the least Prometheus keeps: the 15 days of Prometheus's own default.
+const minRetention = 15 * 24 * time.Hour
+
+// retentionFor is how long Prometheus keeps samples for plans: the longest [monitor] window,
+// over which the rules compute the budget left, and at least minRetention.
+func retentionFor(plans map[string]*plan.Plan) time.Duration {
+	r := minRetention
+	for _, p := range plans {
+		if p.Monitor == nil {
+			continue
+		}
+		if w, err := model.ParseDuration(p.Monitor.Window); err == nil {
+			r = max(r, time.Duration(w))
+		}
+	}
+	return r
+}
+
+// writeMonitorFiles generates the stack's configuration from the apps' stable releases and
+// says how long Prometheus must keep samples for them.
+func (a *Agent) writeMonitorFiles(cfg MonitorConfig) (time.Duration, error) {
 	gen := a.MonitorFiles
 	if gen == nil {
 		gen = StackFiles
@@ -179,13 +202,41 @@ func (a *Agent) writeMonitorFiles(cfg MonitorConfig) error {
 		}
 	}
 	if err := gen(in); err != nil {
-		return fmt.Errorf("writing the monitoring configuration in %s: %w", in.Dir, err)
+		return 0, fmt.Errorf("writing the monitoring configuration in %s: %w", in.Dir, err)
 	}
-	return nil
+	return retentionFor(in.Plans), nil
+}
+
+// ensureMonitor starts the stack for a deploy whose plan sets [monitor] local, when it does
+// not run, with a.LocalMonitor's addresses and the binaries on the agent's PATH; it says why
+// it could not ("" when the stack runs).
+func (a *Agent) ensureMonitor(ctx context.Context) string {
+	a.monitor.op.Lock()
+	defer a.monitor.op.Unlock()
+	if _, running := a.monitor.running(); running {
+		return ""
+	}
+	cfg := a.LocalMonitor.withDefaults()
+	if cfg.Prometheus == "" || cfg.Alertmanager == "" {
+		prom, am, err := MonitorBinaries(a.getenv("PATH"))
+		if err != nil {
+			return "[monitor] local: not starting Prometheus and Alertmanager: " + err.Error()
+		}
+		cfg.Prometheus, cfg.Alertmanager = cmp.Or(cfg.Prometheus, prom), cmp.Or(cfg.Alertmanager, am)
+	}
+	err := cfg.validate()
+	if err == nil {
+		err = a.startMonitor(ctx, cfg)
+	}
+	if err != nil {
+		return "[monitor] local: starting Prometheus and Alertmanager: " + err.Error()
+	}
+	return ""
 }
 
 // refreshMonitor regenerates the configuration of the running stack and has both processes
-// reload it (after a deploy changed a stable release).
+// reload it (after a deploy changed a stable release). When an app's window now needs a
+// longer retention, which Prometheus reads only at start, it restarts the stack.
 func (a *Agent) refreshMonitor(ctx context.Context) error {
 	a.monitor.op.Lock()
 	defer a.monitor.op.Unlock()
@@ -193,8 +244,15 @@ func (a *Agent) refreshMonitor(ctx context.Context) error {
 	if !running {
 		return nil
 	}
-	if err := a.writeMonitorFiles(cfg); err != nil {
+	retention, err := a.writeMonitorFiles(cfg)
+	if err != nil {
 		return err
+	}
+	a.monitor.mu.Lock()
+	longer := retention > a.monitor.retention
+	a.monitor.mu.Unlock()
+	if longer {
+		return a.startMonitor(ctx, cfg)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -225,15 +283,21 @@ func (a *Agent) monitorUp(ctx context.Context, cfg MonitorConfig) (MonitorConfig
 	}
 	a.monitor.op.Lock()
 	defer a.monitor.op.Unlock()
+	return cfg, a.startMonitor(ctx, cfg)
+}
+
+// startMonitor (re)starts the stack; the caller holds a.monitor.op.
+func (a *Agent) startMonitor(ctx context.Context, cfg MonitorConfig) error {
 	a.stopMonitor()
 	dir := a.monitorDir()
 	for _, d := range []string{"prometheus-data", "alertmanager-data"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return cfg, fmt.Errorf("creating %s: %w", dir, err)
+			return fmt.Errorf("creating %s: %w", dir, err)
 		}
 	}
-	if err := a.writeMonitorFiles(cfg); err != nil {
-		return cfg, err
+	retention, err := a.writeMonitorFiles(cfg)
+	if err != nil {
+		return err
 	}
 	specs := []*child{
 		{name: "alertmanager", addr: cfg.AlertmanagerAddr, log: filepath.Join(dir, "alertmanager.log"), cmd: []string{cfg.Alertmanager,
@@ -241,17 +305,17 @@ func (a *Agent) monitorUp(ctx context.Context, cfg MonitorConfig) (MonitorConfig
 			"--web.listen-address=" + cfg.AlertmanagerAddr, "--cluster.listen-address="}},
 		{name: "prometheus", addr: cfg.PrometheusAddr, log: filepath.Join(dir, "prometheus.log"), cmd: []string{cfg.Prometheus,
 			"--config.file=" + filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path=" + filepath.Join(dir, "prometheus-data"),
-			"--storage.tsdb.retention.time=15d", "--web.listen-address=" + cfg.PrometheusAddr, "--web.enable-lifecycle"}},
+			"--storage.tsdb.retention.time=" + model.Duration(retention).String(), "--web.listen-address=" + cfg.PrometheusAddr, "--web.enable-lifecycle"}},
 	}
 	for _, c := range specs {
 		c.pidFile = filepath.Join(dir, c.name+".pid")
 		c.endStale(dir)
 		if err := checkFree(c.addr); err != nil {
-			return cfg, fmt.Errorf("starting %s: %w (choose another address with --%s-addr)", c.name, err, c.name)
+			return fmt.Errorf("starting %s: %w (choose another address with --%s-addr)", c.name, err, c.name)
 		}
 	}
 	a.monitor.mu.Lock()
-	a.monitor.cfg = cfg
+	a.monitor.cfg, a.monitor.retention = cfg, retention
 	for _, c := range specs {
 		c.start(a)
 		a.monitor.children = append(a.monitor.children, c)
@@ -260,14 +324,14 @@ func (a *Agent) monitorUp(ctx context.Context, cfg MonitorConfig) (MonitorConfig
 	for _, c := range specs {
 		if err := c.waitReady(ctx); err != nil {
 			a.stopMonitor()
-			return cfg, err
+			return err
 		}
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err == nil {
 		err = release.WriteAtomic(filepath.Join(dir, "monitor.json"), b)
 	}
-	return cfg, err
+	return err
 }
 
 // monitorDown stops the stack and forgets it; it says whether it ran.

@@ -79,16 +79,7 @@ func TestMonitorUpScrapesTheAgentAndShowsAlerts(t *testing.T) {
 	cfg := monitorUp(t, c)
 
 	// The real Prometheus scrapes the agent's /metrics.
-	testsvc.Eventually(t, 60*time.Second, "Prometheus to scrape the agent (up == 1)", func() error {
-		got, err := promQuery(cfg.PrometheusAddr, `up{job="pyship"}`)
-		if err != nil {
-			return err
-		}
-		if len(got) != 1 || got[0]["__value__"] != "1" || got[0]["instance"] != a.adminAddr {
-			return fmt.Errorf("up = %v", got)
-		}
-		return nil
-	})
+	waitScrapesAgent(t, cfg.PrometheusAddr, a)
 
 	// A firing alert in Alertmanager shows on the status page.
 	postAlert(t, cfg.AlertmanagerAddr, "PyshipTestAlert")
@@ -126,6 +117,21 @@ func TestMonitorUpScrapesTheAgentAndShowsAlerts(t *testing.T) {
 	if stopped, err := c.MonitorDown(ctx); err != nil || stopped {
 		t.Errorf("a second monitor down = %v, %v; want nothing stopped", stopped, err)
 	}
+}
+
+// waitScrapesAgent waits for the Prometheus on prom to scrape a's /metrics (up == 1).
+func waitScrapesAgent(t *testing.T, prom string, a *Agent) {
+	t.Helper()
+	testsvc.Eventually(t, 60*time.Second, "Prometheus to scrape the agent (up == 1)", func() error {
+		got, err := promQuery(prom, `up{job="pyship"}`)
+		if err != nil {
+			return err
+		}
+		if len(got) != 1 || got[0]["__value__"] != "1" || got[0]["instance"] != a.adminAddr {
+			return fmt.Errorf("up = %v", got)
+		}
+		return nil
+	})
 }
 
 // promQuery returns the labels and value of each series of an instant query.
