@@ -90,13 +90,18 @@ func (c *Client) diagnosePod(ctx context.Context, p *corev1.Pod) []string {
 	return out
 }
 
+// lastLogs are the last lines of the container's previous instance (the one that exited) or,
+// when the kubelet no longer has it (it keeps one dead instance, and a crash loop replaces it
+// between two reads), of the current one, which a crash loop runs into the same error.
 func (c *Client) lastLogs(ctx context.Context, pod, container string) string {
 	tail := int64(20)
-	raw, err := c.Core.CoreV1().Pods(c.Namespace).GetLogs(pod, &corev1.PodLogOptions{Container: container, Previous: true, TailLines: &tail}).DoRaw(ctx)
-	if err != nil {
-		return ""
+	for _, previous := range []bool{true, false} {
+		raw, err := c.Core.CoreV1().Pods(c.Namespace).GetLogs(pod, &corev1.PodLogOptions{Container: container, Previous: previous, TailLines: &tail}).DoRaw(ctx)
+		if logs := strings.TrimSpace(string(raw)); err == nil && logs != "" && !strings.HasPrefix(logs, "unable to retrieve container logs") {
+			return logs
+		}
 	}
-	return strings.TrimSpace(string(raw))
+	return ""
 }
 
 func (c *Client) warningEvents(ctx context.Context, pod string) []string {
