@@ -12,6 +12,7 @@ import (
 
 	"github.com/pyship/pyship/internal/testsvc"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 )
 
 // TestDriftKubernetes: replicas scaled with the scale subresource (as kubectl scale does) and
@@ -47,16 +48,20 @@ func TestDriftKubernetes(t *testing.T) {
 	if _, err := deps.UpdateScale(ctx, "web", sc, metav1.UpdateOptions{FieldManager: "kubectl"}); err != nil {
 		t.Fatal(err)
 	}
-	d, err := deps.Get(ctx, "web", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, e := range d.Spec.Template.Spec.Containers[0].Env {
-		if e.Name == "MODE" {
-			d.Spec.Template.Spec.Containers[0].Env[i].Value = "debug"
+	// The Deployment controller writes its status after the scale: read again on a conflict.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := deps.Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
 		}
-	}
-	if _, err := deps.Update(ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-set"}); err != nil {
+		for i, e := range d.Spec.Template.Spec.Containers[0].Env {
+			if e.Name == "MODE" {
+				d.Spec.Template.Spec.Containers[0].Env[i].Value = "debug"
+			}
+		}
+		_, err = deps.Update(ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-set"})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -86,7 +91,7 @@ func TestDriftKubernetes(t *testing.T) {
 	if code != ExitOK || !strings.Contains(errs, "no drift (after reconciling)") {
 		t.Fatalf("drift --reconcile: exit %d\n%s\n%s", code, out, errs)
 	}
-	d, err = deps.Get(ctx, "web", metav1.GetOptions{})
+	d, err := deps.Get(ctx, "web", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/testsvc"
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // lockedBuffer is a bytes.Buffer that a command writes while the test reads it.
@@ -33,10 +37,14 @@ func (l *lockedBuffer) String() string {
 // Ctrl-C during a deploy on Kubernetes follows the rule of the local target
 // (TestCtrlCAbortsTheDeploy): the first one aborts and rolls back to the live release while the
 // command shows it, for the rolling strategy (the Deployment's own update) as for blue-green
-// (the strategy engine).
+// (the strategy engine), and for `apply` of a saved plan, which goes through the same workflow.
 func TestCtrlCAbortsTheKubernetesDeploy(t *testing.T) {
-	for _, strategy := range []string{"rolling", "blue-green"} {
-		t.Run(strategy, func(t *testing.T) {
+	for _, tc := range []struct {
+		name, strategy string
+		apply          bool
+	}{{"rolling", "rolling", false}, {"blue-green", "blue-green", false}, {"blue-green-apply", "blue-green", true}} {
+		strategy := tc.strategy
+		t.Run(tc.name, func(t *testing.T) {
 			env, c := kubeProject(t, "cli-intr", `name = "intr"
 [deploy]
 target = "kubernetes"
@@ -55,6 +63,16 @@ namespace = %q
 				t.Fatalf("state after v1: %+v %v", v1, err)
 			}
 			// v2 can never schedule: only the interrupt ends its deploy before the timeout.
+			v2 := []string{"deploy", "--image", cliImage, "--memory", "100Ti", "--memory-limit", "100Ti", "--timeout", "3m"}
+			if tc.apply {
+				// The plan must not go stale by the controller's last status writes to v1.
+				settled(t, c, "intr-"+v1.Active)
+				file := filepath.Join(t.TempDir(), "v2.plan")
+				if code, _, errs := env.run(t, "plan", "--out", file, "--image", cliImage, "--memory", "100Ti", "--memory-limit", "100Ti"); code != ExitOK {
+					t.Fatalf("plan --out: exit %d\n%s", code, errs)
+				}
+				v2 = []string{"apply", file, "--timeout", "3m"}
+			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			intr := &interrupts{cancel: cancel}
@@ -62,11 +80,15 @@ namespace = %q
 			done := make(chan int, 1)
 			start := time.Now()
 			go func() {
-				done <- runStreams(ctx, []string{"deploy", "--image", cliImage, "--memory", "100Ti", "--memory-limit", "100Ti", "--timeout", "3m"},
-					&streams{In: strings.NewReader(""), Out: &out, Err: &errb, intr: intr, env: env})
+				done <- runStreams(ctx, v2, &streams{In: strings.NewReader(""), Out: &out, Err: &errb, intr: intr, env: env})
 			}()
 			candidate := ""
 			testsvc.Eventually(t, time.Minute, "the rollout of v2 to be recorded", func() error {
+				select {
+				case code := <-done:
+					t.Fatalf("%s ended before its rollout was recorded: exit %d\n%s", v2[0], code, errb.String())
+				default:
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
 				st, err := c.ReadState(ctx, "intr")
@@ -96,4 +118,27 @@ namespace = %q
 			}
 		})
 	}
+}
+
+// settled waits until the Deployment name's controller has written its last status: observed,
+// every replica updated, ready and available, and its rollout complete.
+func settled(t *testing.T, c *kube.Client, name string) {
+	t.Helper()
+	testsvc.Eventually(t, time.Minute, "Deployment "+name+" to settle", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		st, want := d.Status, *d.Spec.Replicas
+		complete := false
+		for _, cd := range st.Conditions {
+			complete = complete || (cd.Type == appsv1.DeploymentProgressing && cd.Reason == "NewReplicaSetAvailable")
+		}
+		if st.ObservedGeneration != d.Generation || st.Replicas != want || st.UpdatedReplicas != want || st.ReadyReplicas != want || st.AvailableReplicas != want || !complete {
+			return fmt.Errorf("status %+v", st)
+		}
+		return nil
+	})
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/pyship/pyship/internal/gitops"
+	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/platform/kubetarget"
@@ -223,4 +226,64 @@ func syntaxErrors(s *streams, err error) error {
 // (see platform.CheckSyntax), printing them.
 func checkSyntax(ctx context.Context, s *streams, p *plan.Plan, doing, python string) error {
 	return syntaxErrors(s, platform.CheckSyntax(ctx, p, doing, python, s.environ()))
+}
+
+// applyFlags are apply's flags for either target of a saved plan.
+type applyFlags struct {
+	cluster clusterFlags
+	timeout time.Duration
+	local   localtarget.Options
+}
+
+// savedDeploy deploys what a saved plan saved, through its target's platform.
+type savedDeploy func(context.Context, platform.DeployOptions) (*platform.Result, error)
+
+// open checks the live state against the saved plan sp (read from file): refused when it
+// moved since `plan --out`, or the release the plan built is gone. It returns the deploy of
+// what the plan saved on its target: locally the release (localtarget's DeployRelease), on
+// Kubernetes the rendered objects (kubetarget's DeployBundle).
+func (f *applyFlags) open(ctx context.Context, s *streams, sp *gitops.SavedPlan, file string) (savedDeploy, error) {
+	if sp.Target == string(platform.Local) {
+		ao := f.local
+		ao.Home, ao.Env = sp.Home, s.environ()
+		if _, err := release.Load(release.Paths{Home: sp.Home}, sp.App, sp.Release); err != nil {
+			return nil, usageError{fmt.Errorf("the release %s the plan %s built is gone from %s (pruned?): make a new plan: %w", sp.Release, file, sp.Home, err)}
+		}
+		serial, _, err := localSerial(ctx, sp.Home, sp.App)
+		if err != nil {
+			return nil, err
+		}
+		if err := sp.CheckSerial(file, serial); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(s.Err, "applying the saved plan %s: %s release %s\n", file, sp.App, sp.Release)
+		lp := localtarget.New(ao)
+		return func(ctx context.Context, o platform.DeployOptions) (*platform.Result, error) {
+			return lp.DeployRelease(ctx, sp.App, sp.Release, o)
+		}, nil
+	}
+	cf := f.cluster
+	if cf.opts.Namespace != "" && cf.opts.Namespace != sp.Namespace {
+		return nil, usageError{fmt.Errorf("the plan %s is for namespace %q, not %q (-n)", file, sp.Namespace, cf.opts.Namespace)}
+	}
+	cf.opts.Namespace = sp.Namespace
+	if cf.opts.Context == "" {
+		cf.opts.Context = sp.Context
+	}
+	c, err := cf.connect(ctx, s, nil)
+	if err != nil {
+		return nil, err
+	}
+	live, err := gitops.Fingerprint(ctx, c, sp.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	if err := sp.CheckLive(file, live); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(s.Err, "applying the saved plan %s: %s release %s to namespace %s (%s)\n", file, sp.App, sp.Bundle.Release, c.Namespace, sp.Bundle.Strategy)
+	kp := kubetarget.New(c, kubetarget.Options{Plan: sp.Plan, Progress: s.Err, Timeout: f.timeout, Env: s.environ()})
+	return func(ctx context.Context, o platform.DeployOptions) (*platform.Result, error) {
+		return kp.DeployBundle(ctx, sp.Plan, sp.Bundle, sp.Image, o)
+	}, nil
 }

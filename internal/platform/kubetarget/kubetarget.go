@@ -106,6 +106,23 @@ func (k *Platform) Deploy(ctx context.Context, p *plan.Plan, o platform.DeployOp
 	if err != nil {
 		return nil, err
 	}
+	return k.rollOut(ctx, start, p, b, flags.Image, URL(b, kube.OptionsFor(p).Override(flags)), o)
+}
+
+// DeployBundle rolls out objects rendered before (`pyship plan --out`), as they are, with
+// the workflow of Deploy: the backup before the deploy, Ctrl-C's abort, the canary's checks,
+// and a failing release diagnosed and rolled back. p is the plan they were rendered from,
+// image the app image they run.
+func (k *Platform) DeployBundle(ctx context.Context, p *plan.Plan, b *kube.Bundle, image string, o platform.DeployOptions) (*platform.Result, error) {
+	if b.Namespace != "" && b.Namespace != k.c.Namespace {
+		return nil, platform.Invalid(fmt.Errorf("the objects are for namespace %q, the client for %q", b.Namespace, k.c.Namespace))
+	}
+	return k.rollOut(ctx, time.Now(), p, b, image, URL(b, kube.OptionsFor(p)), o)
+}
+
+// rollOut is the deploy of rendered objects b: backup, apply, rollout, result.
+func (k *Platform) rollOut(ctx context.Context, start time.Time, p *plan.Plan, b *kube.Bundle, image, url string, o platform.DeployOptions) (*platform.Result, error) {
+	c, progress := k.c, k.progress
 	dctx, cancel := context.WithTimeout(ctx, cmp.Or(k.o.Timeout, 15*time.Minute))
 	defer cancel()
 	if p.Backup != nil && p.Backup.Schedule != "" && b.BackupPod != nil {
@@ -139,8 +156,8 @@ func (k *Platform) Deploy(ctx context.Context, p *plan.Plan, o platform.DeployOp
 	if derr != nil && ctx.Err() != nil {
 		return nil, derr // interrupted twice: the cluster goes on
 	}
-	res := &platform.Result{App: b.App, Target: platform.Kubernetes, Namespace: c.Namespace, Release: b.Release, Image: flags.Image,
-		Strategy: b.Strategy, URL: URL(b, kube.OptionsFor(p).Override(flags)), Phase: rollout.Succeeded}
+	res := &platform.Result{App: b.App, Target: platform.Kubernetes, Namespace: c.Namespace, Release: b.Release, Image: image,
+		Strategy: b.Strategy, URL: url, Phase: rollout.Succeeded}
 	st, err := c.ReadState(context.WithoutCancel(ctx), b.App)
 	if err == nil {
 		res.Active, res.Failed = st.Active, st.Failed
