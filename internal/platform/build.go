@@ -156,7 +156,7 @@ func EnsureRegistry(ctx context.Context, w io.Writer, env []string) error {
 	if err != nil {
 		return err
 	}
-	started, err := registry.Ensure(ctx, exe, registry.DefaultAddr, dir)
+	started, err := registry.Ensure(ctx, exe, registry.DefaultAddr, dir, env)
 	if started {
 		fmt.Fprintf(orDiscard(w), "started pyship's registry on %s (content and log in %s; it keeps running)\n", registry.DefaultAddr, dir)
 	}

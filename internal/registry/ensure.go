@@ -30,8 +30,9 @@ func Answers(ctx context.Context, addr string) bool {
 // Ensure makes sure pyship's own registry answers at addr, as `pyship deploy` does for the
 // agent: when nothing answers, it starts `exe registry serve --addr addr --dir dir` in the
 // background (its own session, so it outlives the command; its log is dir/serve.log) and waits
-// for it to answer. started says whether it started one.
-func Ensure(ctx context.Context, exe, addr, dir string) (started bool, err error) {
+// for it to answer, with env as its environment (nil: this process's). started says whether
+// it started one.
+func Ensure(ctx context.Context, exe, addr, dir string, env []string) (started bool, err error) {
 	if Answers(ctx, addr) {
 		return false, nil
 	}
@@ -39,7 +40,7 @@ func Ensure(ctx context.Context, exe, addr, dir string) (started bool, err error
 		return false, fmt.Errorf("creating the registry folder: %w", err)
 	}
 	logPath := filepath.Join(dir, "serve.log")
-	err = daemon.Start(ctx, "pyship's registry", exe, []string{"registry", "serve", "--addr", addr, "--dir", dir}, logPath,
+	err = daemon.Start(ctx, "pyship's registry", exe, []string{"registry", "serve", "--addr", addr, "--dir", dir}, env, logPath,
 		func(ctx context.Context) bool { return Answers(ctx, addr) })
 	if err != nil {
 		return false, fmt.Errorf("%w; or run pyship registry serve yourself", err)

@@ -48,16 +48,17 @@ func (c *Client) Ping(ctx context.Context) error {
 	return nil
 }
 
-// EnsureAgent starts `exe agent --home HOME extra...` in the background when no agent answers,
-// and waits until it does. The agent's log goes to HOME/agent.log.
-func (c *Client) EnsureAgent(ctx context.Context, exe string, extra ...string) (started bool, err error) {
+// EnsureAgent starts `exe agent --home HOME extra...` in the background, with env as its
+// environment (nil: this process's), when no agent answers, and waits until it does. The
+// agent's log goes to HOME/agent.log.
+func (c *Client) EnsureAgent(ctx context.Context, exe string, env []string, extra ...string) (started bool, err error) {
 	if c.Ping(ctx) == nil {
 		return false, nil
 	}
 	if err := os.MkdirAll(c.home, 0o755); err != nil {
 		return false, err
 	}
-	err = daemon.Start(ctx, "the pyship agent", exe, append([]string{"agent", "--home", c.home}, extra...),
+	err = daemon.Start(ctx, "the pyship agent", exe, append([]string{"agent", "--home", c.home}, extra...), env,
 		filepath.Join(c.home, "agent.log"), func(ctx context.Context) bool { return c.Ping(ctx) == nil })
 	return err == nil, err
 }

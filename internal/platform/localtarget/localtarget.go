@@ -163,7 +163,7 @@ func (l *Platform) ensureAgent(ctx context.Context, w io.Writer) error {
 		extra = append(extra, "--bind", l.o.Bind)
 	}
 	extra = append(extra, "--http-port", strconv.Itoa(cmp.Or(l.o.HTTPPort, 80)), "--https-port", strconv.Itoa(cmp.Or(l.o.HTTPSPort, 443)))
-	started, err := l.c.EnsureAgent(ctx, exe, extra...)
+	started, err := l.c.EnsureAgent(ctx, exe, l.o.Env, extra...)
 	if err != nil {
 		return err
 	}
