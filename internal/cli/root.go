@@ -9,6 +9,7 @@ import (
 
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/platform"
+	"github.com/pyship/pyship/internal/pybuild"
 	"github.com/spf13/cobra"
 )
 
@@ -53,14 +54,7 @@ type streams struct {
 
 // getenv is the value of k in the command's environment ("" when unset; the last of a
 // repeated key wins, as in a child process).
-func (s *streams) getenv(k string) string {
-	for i := len(s.env) - 1; i >= 0; i-- {
-		if v, ok := strings.CutPrefix(s.env[i], k+"="); ok {
-			return v
-		}
-	}
-	return ""
-}
+func (s *streams) getenv(k string) string { return pybuild.Getenv(s.env, k) }
 
 // environ is the command's environment, for libraries' Env options and child processes.
 func (s *streams) environ() []string { return s.env }
