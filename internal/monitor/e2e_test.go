@@ -3,14 +3,12 @@ package monitor_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -119,10 +117,10 @@ func TestAlertReachesWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	start(t, env["PYSHIP_TEST_ALERTMANAGER_BIN"], amPort, "--config.file="+amFile,
+	testsvc.Process(t, env["PYSHIP_TEST_ALERTMANAGER_BIN"], fmt.Sprintf("http://127.0.0.1:%d/-/ready", amPort), "--config.file="+amFile,
 		"--storage.path="+filepath.Join(dir, "am-data"), fmt.Sprintf("--web.listen-address=127.0.0.1:%d", amPort),
 		"--cluster.listen-address=")
-	start(t, env["PYSHIP_TEST_PROMETHEUS_BIN"], promPort, "--config.file="+filepath.Join(dir, monitor.PrometheusFile),
+	testsvc.Process(t, env["PYSHIP_TEST_PROMETHEUS_BIN"], fmt.Sprintf("http://127.0.0.1:%d/-/ready", promPort), "--config.file="+filepath.Join(dir, monitor.PrometheusFile),
 		"--storage.tsdb.path="+filepath.Join(dir, "prom-data"), fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort))
 
 	deadline := time.After(90 * time.Second)
@@ -169,50 +167,6 @@ func TestAlertReachesWebhook(t *testing.T) {
 			t.Fatalf("no %s reached the webhook in 90s; Prometheus's alerts: %s", monitor.AlertBurnFast, get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/alerts", promPort)))
 		}
 	}
-}
-
-// start runs a server of the test's own on port, stopped when the test ends, and waits until
-// it is ready.
-func start(t *testing.T, bin string, port int, args ...string) {
-	t.Helper()
-	if bin == "" {
-		t.Fatal("scripts/services start prometheus exported no binary path")
-	}
-	log, err := os.Create(filepath.Join(t.TempDir(), filepath.Base(bin)+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		log.Close()
-	})
-	ready := "http://127.0.0.1:" + strconv.Itoa(port) + "/-/ready"
-	testsvc.Eventually(t, 30*time.Second, filepath.Base(bin)+" ready", func() error {
-		select {
-		case err := <-exited:
-			exited <- err
-			out, _ := os.ReadFile(log.Name())
-			t.Fatalf("%s exited: %v\n%s", filepath.Base(bin), err, out)
-		default:
-		}
-		resp, err := http.Get(ready)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return errors.New(resp.Status)
-		}
-		return nil
-	})
 }
 
 func get(url string) string {
