@@ -17,6 +17,7 @@ import (
 type ruleTestFile struct {
 	RuleFiles          []string   `yaml:"rule_files"`
 	EvaluationInterval string     `yaml:"evaluation_interval"`
+	GroupEvalOrder     []string   `yaml:"group_eval_order,omitempty"`
 	Tests              []ruleTest `yaml:"tests"`
 }
 
@@ -98,7 +99,22 @@ func counters(app string, okPerMin, errPerMin, proxyErrPerMin, fastPerMin int, c
 // promtoolTest writes tests beside dir/rules.yml and runs `promtool test rules` on them.
 func promtoolTest(t *testing.T, bin, dir string, tests ...ruleTest) {
 	t.Helper()
-	data, err := yaml.Marshal(ruleTestFile{RuleFiles: []string{RulesFile}, EvaluationInterval: "1m", Tests: tests})
+	// Prometheus runs each group on its own ticker, so an alert group sees the recordings of
+	// the previous evaluation at the latest; promtool orders groups at random unless told.
+	// The file's order (recordings first) is the one the expected figures assume.
+	rules, err := os.ReadFile(filepath.Join(dir, RulesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f RuleFile
+	if err := yaml.Unmarshal(rules, &f); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, g := range f.Groups {
+		order = append(order, g.Name)
+	}
+	data, err := yaml.Marshal(ruleTestFile{RuleFiles: []string{RulesFile}, EvaluationInterval: "1m", GroupEvalOrder: order, Tests: tests})
 	if err != nil {
 		t.Fatal(err)
 	}
