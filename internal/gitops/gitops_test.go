@@ -30,13 +30,17 @@ import (
 
 const testImage = "registry.example/web@sha256:1111111111111111111111111111111111111111111111111111111111111111"
 
-func testInput(t *testing.T, version string) Input {
-	t.Helper()
-	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Name: "web", Version: version,
+// testPlan is a resolved web app's plan.
+func testPlan(version string) *plan.Plan {
+	return &plan.Plan{SchemaVersion: plan.SchemaVersion, Name: "web", Version: version,
 		Run:    plan.Run{Kind: "web", Server: "gunicorn", Port: 8000, Workers: 2, Command: []string{"gunicorn", "app:app"}},
 		Health: plan.Health{Type: "http", Path: "/health", Interval: "2s", Timeout: "1s", StartupTimeout: "20s"},
 	}
-	b, err := kube.Render(p, kube.Options{Image: testImage, Namespace: "web-staging", Secrets: map[string]string{"TOKEN": "hunter2"}})
+}
+
+func testInput(t *testing.T, version string) Input {
+	t.Helper()
+	b, err := kube.Render(testPlan(version), kube.Options{Image: testImage, Namespace: "web-staging", Secrets: map[string]string{"TOKEN": "hunter2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
