@@ -125,11 +125,15 @@ func liveObject(u *unstructured.Unstructured) (LiveObject, error) {
 	}
 	// The fields that only the cluster's controllers own, and nobody else's fields below.
 	all := system.Union(others)
+	var strip []field
 	system.Difference(others).Iterate(func(p fieldpath.Path) {
-		if !hasDescendants(all, p) {
-			removePath(content, p)
+		if f, ok := locate(content, p); ok && !hasDescendants(all, p) {
+			strip = append(strip, f)
 		}
 	})
+	for _, f := range strip {
+		f.clear()
+	}
 	b, err := json.Marshal(content) // encoding/json sorts map keys: one digest per content
 	if err != nil {
 		return LiveObject{}, err
@@ -158,42 +162,58 @@ func hasDescendants(s *fieldpath.Set, p fieldpath.Path) bool {
 	return !s.Empty()
 }
 
-// removePath deletes the field p from the object tree v (maps and lists as JSON decodes
-// them); a path that does not lead to a field changes nothing.
-func removePath(v any, p fieldpath.Path) {
-	if len(p) == 0 {
+// field is where a field is in an object tree (maps and lists as JSON decodes them): the key
+// of a map, or the index of a list.
+type field struct {
+	m   map[string]any
+	key string
+	l   []any
+	i   int
+}
+
+// clear deletes the field from its map, or blanks the list item (a list keeps its shape).
+func (f field) clear() {
+	if f.m != nil {
+		delete(f.m, f.key)
 		return
 	}
+	f.l[f.i] = nil
+}
+
+// locate finds the field p in v; false when p leads to no field. Fields are located before any
+// is cleared, as clearing a list item's key field would hide the item from the next path.
+func locate(v any, p fieldpath.Path) (field, bool) {
+	if len(p) == 0 {
+		return field{}, false
+	}
 	pe, last := p[0], len(p) == 1
-	switch {
-	case pe.FieldName != nil:
+	if pe.FieldName != nil {
 		m, ok := v.(map[string]any)
 		if !ok {
-			return
+			return field{}, false
+		}
+		if _, ok := m[*pe.FieldName]; !ok {
+			return field{}, false
 		}
 		if last {
-			delete(m, *pe.FieldName)
-			return
+			return field{m: m, key: *pe.FieldName}, true
 		}
-		removePath(m[*pe.FieldName], p[1:])
-	case pe.Key != nil || pe.Value != nil || pe.Index != nil:
-		l, ok := v.([]any)
-		if !ok {
-			return
-		}
-		for i, item := range l {
-			if !matches(pe, i, item) {
-				continue
-			}
-			if last {
-				// A list item only a controller added: blank it rather than reshape the list.
-				l[i] = nil
-				return
-			}
-			removePath(item, p[1:])
-			return
-		}
+		return locate(m[*pe.FieldName], p[1:])
 	}
+	l, ok := v.([]any)
+	if !ok {
+		return field{}, false
+	}
+	for i, item := range l {
+		if !matches(pe, i, item) {
+			continue
+		}
+		if last {
+			return field{l: l, i: i}, true
+		}
+		return locate(item, p[1:])
+	}
+	return field{}, false
 }
 
 // matches reports whether the list item at index i is the one pe selects.

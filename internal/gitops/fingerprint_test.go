@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 )
@@ -111,5 +112,57 @@ func TestFingerprintFollowsContentNotStatus(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the stale error lacks %q: %v", want, err)
 		}
+	}
+}
+
+// TestLiveObjectStripsOnlyTheControllersFields: a field only a cluster controller owns, in a
+// keyed list item too, is left out of the digest; a field another manager shares, or owns
+// below it, stays in.
+func TestLiveObjectStripsOnlyTheControllersFields(t *testing.T) {
+	obj := func(ctrlEnv, image, note string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": "web", "resourceVersion": "9", "generation": int64(3),
+				"annotations": map[string]any{"note": note},
+				"managedFields": []any{
+					map[string]any{"manager": "pyship", "operation": "Apply", "fieldsType": "FieldsV1", "time": "2026-12-02T05:00:00Z",
+						"fieldsV1": map[string]any{"f:metadata": map[string]any{"f:annotations": map[string]any{"f:note": map[string]any{}}},
+							"f:spec": map[string]any{"f:template": map[string]any{"f:spec": map[string]any{"f:containers": map[string]any{
+								`k:{"name":"app"}`: map[string]any{".": map[string]any{}, "f:name": map[string]any{}, "f:image": map[string]any{}}}}}}}},
+					map[string]any{"manager": "kube-controller-manager", "operation": "Update", "fieldsType": "FieldsV1", "time": "2026-12-02T05:00:01Z",
+						"fieldsV1": map[string]any{"f:metadata": map[string]any{"f:annotations": map[string]any{".": map[string]any{}}},
+							"f:spec": map[string]any{"f:template": map[string]any{"f:spec": map[string]any{"f:containers": map[string]any{
+								`k:{"name":"app"}`: map[string]any{"f:env": map[string]any{`k:{"name":"CTRL"}`: map[string]any{".": map[string]any{}, "f:name": map[string]any{}, "f:value": map[string]any{}}}}}}}}}},
+				}},
+			"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{
+				map[string]any{"name": "app", "image": image, "env": []any{map[string]any{"name": "CTRL", "value": ctrlEnv}}},
+			}}}},
+			"status": map[string]any{"observedGeneration": int64(3)},
+		}}
+	}
+	digest := func(u *unstructured.Unstructured) string {
+		t.Helper()
+		lo, err := liveObject(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lo.Hash
+	}
+	base := digest(obj("a", "img:1", "x"))
+	if got := digest(obj("b", "img:1", "x")); got != base {
+		t.Error("a value only the controller owns (a keyed list item) changed the digest")
+	}
+	if got := digest(obj("a", "img:2", "x")); got == base {
+		t.Error("pyship's image changed and the digest did not")
+	}
+	// The controller owns the annotations map itself, pyship a key in it: the key stays in.
+	if got := digest(obj("a", "img:1", "y")); got == base {
+		t.Error("an annotation pyship owns, in a map the controller owns, was left out")
+	}
+	u := obj("a", "img:1", "x")
+	u.Object["status"] = map[string]any{"observedGeneration": int64(4)}
+	u.SetResourceVersion("10")
+	if got := digest(u); got != base {
+		t.Error("status or the resourceVersion changed the digest")
 	}
 }
