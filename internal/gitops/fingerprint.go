@@ -244,7 +244,7 @@ type StaleError struct {
 }
 
 func (e *StaleError) Error() string {
-	return fmt.Sprintf("the plan %s is stale: the live state changed since it was made (%s); nothing was applied — make a new plan with `pyship plan --out %s` and apply that", e.File, strings.Join(e.Changes, "; "), e.File)
+	return fmt.Sprintf("the plan %s is stale: the live state changed since it was made (%s); nothing was applied — make a new plan with `pyship plan --out %s` (and the flags this one was made with) and apply that", e.File, strings.Join(e.Changes, "; "), e.File)
 }
 
 // CheckLive compares the live state now with the plan's fingerprint, and names what changed
