@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/pyship/pyship/internal/kube"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -32,8 +33,9 @@ type LiveObject struct {
 	// "manager (Operation[ of subresource])", to the time it last changed its fields:
 	// what a stale plan's error names.
 	Managers map[string]string `json:"managers,omitempty"`
-	// Fields are those managers' fields, by manager (the stale error says which changed).
-	Fields map[string][]string `json:"fields,omitempty"`
+	// Fields are those managers' fields, by manager, read at apply for the stale error (not
+	// saved in the plan).
+	Fields map[string][]string `json:"-"`
 }
 
 // Fingerprint reads what applying b would touch: each of its objects, the app's inventory
@@ -104,7 +106,7 @@ func liveObject(u *unstructured.Unstructured) (LiveObject, error) {
 		others = others.Union(set)
 		key := managerKey(mf)
 		if mf.Time != nil {
-			lo.Managers[key] = mf.Time.UTC().Format("2006-01-02T15:04:05Z")
+			lo.Managers[key] = mf.Time.UTC().Format(time.RFC3339)
 		} else {
 			lo.Managers[key] = ""
 		}
