@@ -169,6 +169,6 @@ require (
 	modernc.org/sqlite v1.59.0
 	sigs.k8s.io/gateway-api v1.3.0
 	sigs.k8s.io/json v0.0.0-20241010143419-9aa6b5e7a4b3 // indirect
-	sigs.k8s.io/structured-merge-diff/v4 v4.7.0 // indirect
+	sigs.k8s.io/structured-merge-diff/v4 v4.7.0
 	sigs.k8s.io/yaml v1.6.0
 )

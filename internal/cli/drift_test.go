@@ -32,7 +32,8 @@ func TestDriftKubernetes(t *testing.T) {
 	if code, _, errs := runCLI(t, "apply", plan, "--kubeconfig", kc); code != ExitOK {
 		t.Fatalf("apply: exit %d\n%s", code, errs)
 	}
-	drift := append([]string{"drift", dir, "--target", "kubernetes"}, cluster...)
+	// No --target: a cluster flag chooses Kubernetes over the spec's (default local) target.
+	drift := append([]string{"drift", dir}, cluster...)
 	if code, out, errs := runCLI(t, drift...); code != ExitOK || out != "" || !strings.Contains(errs, "no drift") {
 		t.Fatalf("drift right after the deploy: exit %d\n%s\n%s", code, out, errs)
 	}

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
 
 	"github.com/pyship/pyship/internal/gitops"
+	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/plan"
 	"github.com/spf13/cobra"
 )
 
@@ -70,54 +72,36 @@ func (o *gitOpsPromote) run(ctx context.Context, s *streams, dirs []string, comm
 	return gitops.Promote(ctx, o.target, o.root, o.from, ins)
 }
 
-// app checks one app's source env and renders it for the target env with the source's image.
+// app checks one app's source env and renders it for the target env with the source's image
+// (gitops.Promotion).
 func (o *gitOpsPromote) app(ctx context.Context, s *streams, dir, command string) (*gitops.Input, error) {
 	p, err := planSource{dir: dir, env: o.to, in: s.In}.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	src, err := gitops.SourceProvenance(ctx, o.target, o.root, p.Name, o.from)
-	if err != nil {
-		return nil, err
-	}
-	commit, _, err := gitops.SourceCommit(p.Dir)
-	if err != nil {
-		return nil, err
-	}
-	if src.SourceCommit != "" && commit != src.SourceCommit {
-		return nil, usageError{fmt.Errorf("%s is at commit %q but %s runs the build of %s: check that commit out, so %s gets the same code and config", dir, commit, o.from, src.SourceCommit, o.to)}
-	}
+	pr := gitops.Promotion{Target: o.target, Root: o.root, From: o.from, To: o.to, Plan: p, Command: command, AgeRecipients: o.ageRecipients,
+		Render: func(p *plan.Plan, img string) (*kube.Bundle, error) {
+			rf := renderFlags{env: o.to}
+			rf.opts.Image = img
+			return rf.bundle(s, p, o.namespace)
+		}}
 	if !o.skipHealth {
-		fromPlan, err := planSource{dir: dir, env: o.from, in: s.In}.load(ctx)
-		if err != nil {
-			return nil, err
-		}
-		c, err := o.cluster.connect(ctx, s, fromPlan)
-		if err != nil {
-			return nil, err
-		}
-		st, err := c.Status(ctx, p.Name)
-		if err != nil {
-			return nil, err
-		}
-		if err := gitops.CheckPromotable(src, st); err != nil {
-			return nil, err
+		pr.Status = func(ctx context.Context, app string) (*kube.AppStatus, error) {
+			fromPlan, err := planSource{dir: dir, env: o.from, in: s.In}.load(ctx)
+			if err != nil {
+				return nil, err
+			}
+			c, err := o.cluster.connect(ctx, s, fromPlan)
+			if err != nil {
+				return nil, err
+			}
+			return c.Status(ctx, app)
 		}
 	}
-	rf := renderFlags{env: o.to}
-	rf.opts.Image = src.Image
-	b, err := rf.bundle(s, p, o.namespace)
-	if err != nil {
-		return nil, err
+	in, err := pr.Input(ctx)
+	var ce *gitops.CommitError
+	if errors.As(err, &ce) {
+		return nil, usageError{err}
 	}
-	prov := *src
-	prov.Env, prov.Version, prov.Command = o.to, p.Version, command
-	if prov.PlanHash, err = gitops.PlanHash(p); err != nil {
-		return nil, err
-	}
-	in := &gitops.Input{Bundle: b, Provenance: prov, AgeRecipients: o.ageRecipients, Now: time.Now()}
-	if in.AgeIdentities, err = gitops.AgeIdentities(o.target.Creds); err != nil {
-		return nil, err
-	}
-	return in, nil
+	return in, err
 }

@@ -32,9 +32,10 @@ folders, target, strategy and replicas.
 --env all prints one table of every value that differs between the environments (and the
 spec without an overlay).
 
---out FILE diffs the app rendered with --image against the cluster, prints the diff and saves
-the change for 'pyship apply FILE', which applies exactly it, or refuses when the cluster
-changed since. --detailed-exitcode exits 0 with no changes, 2 with changes, 1 on an error.`,
+--out FILE diffs the app rendered with --image against the cluster (pushing pyship's agent
+image beside it when the objects run it, as deploy does), prints the diff and saves the change
+for 'pyship apply FILE', which applies exactly it, or refuses when the cluster changed since;
+on the local target it builds the release and saves it. --detailed-exitcode exits 0 with no changes, 2 with changes, 1 on an error.`,
 		Example: `  pyship plan
   pyship plan --explain examples/flask
   pyship plan --env production --output json | jq .run.command`,

@@ -70,6 +70,20 @@ func TestSavedPlanLocal(t *testing.T) {
 	}
 }
 
+// TestPlanDetailedExitcodeSyntaxError: a syntax error found while planning is listed once, as
+// path:line:col, and exits 1 under --detailed-exitcode, with no second message.
+func TestPlanDetailedExitcodeSyntaxError(t *testing.T) {
+	e := newEnv(t)
+	dir, _ := localProject(t)
+	if err := os.WriteFile(filepath.Join(dir, "broken.py"), []byte("def f(:\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := e.run("plan", dir, "--python", e.py, "--detailed-exitcode")
+	if code != ExitFailure || !strings.Contains(errs, "broken.py:1:") || strings.Contains(errs, "exit status") || out != "" {
+		t.Errorf("plan --detailed-exitcode with a syntax error: exit %d, want 1\n%s\n%s", code, out, errs)
+	}
+}
+
 // TestDriftLocal: on the local target, a process marked as a replica of this state folder that
 // the agent does not know, and a replica whose environment differs from the recorded release,
 // are listed; --reconcile ends the stranger and has the agent restart the replica.

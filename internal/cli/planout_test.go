@@ -9,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyship/pyship/internal/gitops"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 )
 
 // TestSavedPlanApply: plan --out saves the change, apply applies exactly it; a plan made stale
@@ -57,26 +61,60 @@ func TestSavedPlanApply(t *testing.T) {
 		t.Errorf("diff --detailed-exitcode with an error: exit %d, want 1\n%s", code, errs)
 	}
 
-	// A second plan, made stale by someone scaling the Deployment.
-	stale := filepath.Join(t.TempDir(), "stale.plan")
-	if code, _, errs := runCLI(t, append(planArgs, "--memory", "300Mi", "--out", stale)...); code != ExitOK {
+	// A plan stays applicable through a controller's status writes (which move the
+	// resourceVersion), and apply says what it applies.
+	fresh := filepath.Join(t.TempDir(), "fresh.plan")
+	if code, _, errs := runCLI(t, append(planArgs, "--memory", "300Mi", "--out", fresh)...); code != ExitOK {
 		t.Fatalf("plan --out: exit %d\n%s", code, errs)
 	}
-	if _, err := c.Core.AppsV1().Deployments(c.Namespace).Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{FieldManager: "someone"}); err != nil {
+	deps := c.Core.AppsV1().Deployments(c.Namespace)
+	before, err := deps.Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := deps.Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		d.Status.Conditions = append(d.Status.Conditions, appsv1.DeploymentCondition{Type: "Checked", Status: corev1.ConditionTrue, Reason: "Test"})
+		_, err = deps.UpdateStatus(ctx, d, metav1.UpdateOptions{FieldManager: "test-controller"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := deps.Get(ctx, "web", metav1.GetOptions{}); err != nil || d.ResourceVersion == before.ResourceVersion {
+		t.Fatalf("the status write did not move the resourceVersion (%v): the test proves nothing", err)
+	}
+	code, _, errs = runCLI(t, "apply", fresh, "--kubeconfig", kc)
+	if code != ExitOK || !strings.Contains(errs, "applying the saved plan "+fresh+": web release") {
+		t.Fatalf("apply after a status write: exit %d\n%s", code, errs)
+	}
+	if d, _ := deps.Get(ctx, "web", metav1.GetOptions{}); d.Spec.Template.Spec.Containers[0].Resources.Requests.Memory().String() != "300Mi" {
+		t.Error("apply after a status write did not apply the plan")
+	}
+
+	// A second plan, made stale by someone scaling the Deployment.
+	stale := filepath.Join(t.TempDir(), "stale.plan")
+	if code, _, errs := runCLI(t, append(planArgs, "--memory", "400Mi", "--out", stale)...); code != ExitOK {
+		t.Fatalf("plan --out: exit %d\n%s", code, errs)
+	}
+	if _, err := deps.Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{FieldManager: "someone"}); err != nil {
 		t.Fatal(err)
 	}
 	code, _, errs = runCLI(t, "apply", stale, "--kubeconfig", kc)
-	if code != ExitFailure || !strings.Contains(errs, "is stale") || !strings.Contains(errs, "Deployment/web changed") {
+	if code != ExitFailure || !strings.Contains(errs, "is stale") || !strings.Contains(errs, "Deployment/web changed by someone (Update): spec.replicas") ||
+		!strings.Contains(errs, "make a new plan with `pyship plan --out "+stale+"`") {
 		t.Errorf("apply of a stale plan: exit %d\n%s", code, errs)
 	}
-	if d, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "web", metav1.GetOptions{}); d.Spec.Template.Spec.Containers[0].Resources.Requests.Memory().String() == "300Mi" {
+	if d, _ := deps.Get(ctx, "web", metav1.GetOptions{}); d.Spec.Template.Spec.Containers[0].Resources.Requests.Memory().String() == "400Mi" {
 		t.Error("a stale plan was applied")
 	}
 
 	// Edited by hand, or from a newer pyship: refused.
 	b, _ := os.ReadFile(stale)
 	edited := filepath.Join(t.TempDir(), "edited.plan")
-	if err := os.WriteFile(edited, []byte(strings.Replace(string(b), "300Mi", "400Mi", 1)), 0o600); err != nil {
+	if err := os.WriteFile(edited, []byte(strings.Replace(string(b), "400Mi", "500Mi", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	code, _, errs = runCLI(t, "apply", edited, "--kubeconfig", kc)
@@ -87,7 +125,7 @@ func TestSavedPlanApply(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	m["pyshipPlanFormat"] = 2
+	m["pyshipPlanFormat"] = gitops.PlanFormat + 1
 	nb, _ := json.Marshal(m)
 	if err := os.WriteFile(edited, nb, 0o600); err != nil {
 		t.Fatal(err)

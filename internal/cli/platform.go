@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/gitops"
-	"github.com/pyship/pyship/internal/local/release"
+	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/platform/kubetarget"
@@ -113,28 +113,43 @@ type chosen struct {
 // choose is the target.
 func (f *targetFlags) choose() (chosen, error) {
 	sp, specErr := spec.Load(".", f.env)
+	target, err := f.pick(func() (string, error) {
+		if specErr != nil {
+			return "", usageError{fmt.Errorf("reading the spec in the current folder to find the target: %w\n(fix it, or pass --target)", specErr)}
+		}
+		return sp.Deploy.Target, nil
+	})
+	if err != nil {
+		return chosen{}, err
+	}
+	return chosen{target, sp, specErr}, nil
+}
+
+// pick is --target, else kubernetes when a cluster flag is given, else the [deploy] target
+// that fallback reads (the spec's, or the plan's).
+func (f *targetFlags) pick(fallback func() (string, error)) (platform.Target, error) {
 	target := platform.Target(f.target)
 	switch target {
 	case platform.Local, platform.Kubernetes:
 	case "":
-		switch {
-		case f.clusterFlag():
+		if f.clusterFlag() {
 			target = platform.Kubernetes
-		case specErr != nil:
-			return chosen{}, usageError{fmt.Errorf("reading the spec in the current folder to find the target: %w\n(fix it, or pass --target)", specErr)}
-		default:
-			var err error
-			if target, err = platform.ParseTarget(sp.Deploy.Target); err != nil {
-				return chosen{}, err
-			}
+			break
+		}
+		t, err := fallback()
+		if err != nil {
+			return "", err
+		}
+		if target, err = platform.ParseTarget(t); err != nil {
+			return "", err
 		}
 	default:
-		return chosen{}, usageError{fmt.Errorf("--target %q: want local or kubernetes", f.target)}
+		return "", usageError{fmt.Errorf("--target %q: want local or kubernetes", f.target)}
 	}
 	if target == platform.Local && f.clusterFlag() {
-		return chosen{}, usageError{errors.New("--kubeconfig, --context and --namespace are for --target kubernetes")}
+		return "", usageError{errors.New("--kubeconfig, --context and --namespace are for --target kubernetes")}
 	}
-	return chosen{target, sp, specErr}, nil
+	return target, nil
 }
 
 // openKube connects to the cluster for the app: --app, else the project's in the current
@@ -228,62 +243,42 @@ func checkSyntax(ctx context.Context, s *streams, p *plan.Plan, doing, python st
 	return syntaxErrors(s, platform.CheckSyntax(ctx, p, doing, python, s.environ()))
 }
 
-// applyFlags are apply's flags for either target of a saved plan.
-type applyFlags struct {
-	cluster clusterFlags
+// changer is what plan --out and --detailed-exitcode, apply and drift ask of a target
+// (localtarget and kubetarget implement it).
+type changer interface {
+	Plan(ctx context.Context, p *plan.Plan, o platform.PlanOptions) (*gitops.SavedPlan, error)
+	Apply(ctx context.Context, sp *gitops.SavedPlan, file string, o platform.DeployOptions) (*platform.Result, error)
+	Drift(ctx context.Context, p *plan.Plan, reconcile bool) (*gitops.DriftReport, error)
+}
+
+// changeTarget are the target flags of plan --out, apply and drift.
+type changeTarget struct {
+	targetFlags
+	home    string
+	render  kube.Options
 	timeout time.Duration
 	local   localtarget.Options
 }
 
-// savedDeploy deploys what a saved plan saved, through its target's platform.
-type savedDeploy func(context.Context, platform.DeployOptions) (*platform.Result, error)
-
-// open checks the live state against the saved plan sp (read from file): refused when it
-// moved since `plan --out`, or the release the plan built is gone. It returns the deploy of
-// what the plan saved on its target: locally the release (localtarget's DeployRelease), on
-// Kubernetes the rendered objects (kubetarget's DeployBundle).
-func (f *applyFlags) open(ctx context.Context, s *streams, sp *gitops.SavedPlan, file string) (savedDeploy, error) {
-	if sp.Target == string(platform.Local) {
-		ao := f.local
-		ao.Home, ao.Env = sp.Home, s.environ()
-		if _, err := release.Load(release.Paths{Home: sp.Home}, sp.App, sp.Release); err != nil {
-			return nil, usageError{fmt.Errorf("the release %s the plan %s built is gone from %s (pruned?): make a new plan: %w", sp.Release, file, sp.Home, err)}
-		}
-		serial, _, err := localSerial(ctx, sp.Home, sp.App)
+// open returns the target of the app planned as p: as targetFlags choose it, with p's
+// [deploy] target for the spec's.
+func (f *changeTarget) open(ctx context.Context, s *streams, p *plan.Plan) (changer, error) {
+	target, err := f.pick(func() (string, error) { return p.Deploy.Target, nil })
+	if err != nil {
+		return nil, err
+	}
+	if target == platform.Kubernetes {
+		c, err := f.cluster.connect(ctx, s, p)
 		if err != nil {
 			return nil, err
 		}
-		if err := sp.CheckSerial(file, serial); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(s.Err, "applying the saved plan %s: %s release %s\n", file, sp.App, sp.Release)
-		lp := localtarget.New(ao)
-		return func(ctx context.Context, o platform.DeployOptions) (*platform.Result, error) {
-			return lp.DeployRelease(ctx, sp.App, sp.Release, o)
-		}, nil
+		return kubetarget.New(c, kubetarget.Options{Plan: p, Progress: s.Err, Render: f.render, Timeout: f.timeout, Env: s.environ()}), nil
 	}
-	cf := f.cluster
-	if cf.opts.Namespace != "" && cf.opts.Namespace != sp.Namespace {
-		return nil, usageError{fmt.Errorf("the plan %s is for namespace %q, not %q (-n)", file, sp.Namespace, cf.opts.Namespace)}
-	}
-	cf.opts.Namespace = sp.Namespace
-	if cf.opts.Context == "" {
-		cf.opts.Context = sp.Context
-	}
-	c, err := cf.connect(ctx, s, nil)
-	if err != nil {
+	lo := localOptions{home: f.home}
+	if err := lo.resolveHome(s.getenv); err != nil {
 		return nil, err
 	}
-	live, err := gitops.Fingerprint(ctx, c, sp.Bundle)
-	if err != nil {
-		return nil, err
-	}
-	if err := sp.CheckLive(file, live); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(s.Err, "applying the saved plan %s: %s release %s to namespace %s (%s)\n", file, sp.App, sp.Bundle.Release, c.Namespace, sp.Bundle.Strategy)
-	kp := kubetarget.New(c, kubetarget.Options{Plan: sp.Plan, Progress: s.Err, Timeout: f.timeout, Env: s.environ()})
-	return func(ctx context.Context, o platform.DeployOptions) (*platform.Result, error) {
-		return kp.DeployBundle(ctx, sp.Plan, sp.Bundle, sp.Image, o)
-	}, nil
+	o := f.local
+	o.Home, o.Env = lo.home, s.environ()
+	return localtarget.New(o), nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/notify"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -160,4 +161,23 @@ func inventory(ctx context.Context, c *kube.Client, namespace, app string) (*cor
 		out = append(out, list.Items...)
 	}
 	return inv, out, nil
+}
+
+// DriftReport is what `pyship drift` found for an app on its target.
+type DriftReport struct {
+	// Where the app runs, for messages: "in namespace NS", "on this machine".
+	Where  string
+	Drifts []Drift
+}
+
+// Notify posts the report to a Slack-compatible webhook, when it found something.
+func (r *DriftReport) Notify(ctx context.Context, url, app string) error {
+	if len(r.Drifts) == 0 {
+		return nil
+	}
+	var fields [][2]string
+	for _, d := range r.Drifts {
+		fields = append(fields, [2]string{d.Kind + "/" + d.Name + " by " + d.Manager, strings.Join(d.Fields, ", ")})
+	}
+	return notify.Webhook(ctx, url, fmt.Sprintf("%s %s drifted: %d change(s) made outside pyship", app, r.Where, len(r.Drifts)), fields)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -30,13 +31,17 @@ import (
 
 const testImage = "registry.example/web@sha256:1111111111111111111111111111111111111111111111111111111111111111"
 
-func testInput(t *testing.T, version string) Input {
-	t.Helper()
-	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Name: "web", Version: version,
+// testPlan is a resolved web app's plan.
+func testPlan(version string) *plan.Plan {
+	return &plan.Plan{SchemaVersion: plan.SchemaVersion, Name: "web", Version: version,
 		Run:    plan.Run{Kind: "web", Server: "gunicorn", Port: 8000, Workers: 2, Command: []string{"gunicorn", "app:app"}},
 		Health: plan.Health{Type: "http", Path: "/health", Interval: "2s", Timeout: "1s", StartupTimeout: "20s"},
 	}
-	b, err := kube.Render(p, kube.Options{Image: testImage, Namespace: "web-staging", Secrets: map[string]string{"TOKEN": "hunter2"}})
+}
+
+func testInput(t *testing.T, version string) Input {
+	t.Helper()
+	b, err := kube.Render(testPlan(version), kube.Options{Image: testImage, Namespace: "web-staging", Secrets: map[string]string{"TOKEN": "hunter2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,23 +335,31 @@ func TestPublishBadInput(t *testing.T) {
 	}
 }
 
-func TestPublishLocalCheckout(t *testing.T) {
-	dir := t.TempDir()
+// commitFile makes dir a Git work tree on main whose one commit holds the file name.
+func commitFile(t *testing.T, dir, name, content string) (*git.Worktree, plumbing.Hash) {
+	t.Helper()
 	r, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.Main}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("platform\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	w, _ := r.Worktree()
-	if _, err := w.Add("README.md"); err != nil {
+	if _, err := w.Add(name); err != nil {
 		t.Fatal(err)
 	}
 	sig := &object.Signature{Name: "t", Email: "t@t", When: time.Unix(1700000000, 0)}
-	if _, err := w.Commit("init", &git.CommitOptions{Author: sig}); err != nil {
+	h, err := w.Commit("init", &git.CommitOptions{Author: sig})
+	if err != nil {
 		t.Fatal(err)
 	}
+	return w, h
+}
+
+func TestPublishLocalCheckout(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := commitFile(t, dir, "README.md", "platform\n")
 	tg := Target{Repo: dir, Message: "web staging 1.0", Author: object.Signature{Name: "pyship", Email: "p@p"}}
 
 	// Dirty: refused, nothing written.
@@ -394,6 +407,62 @@ func TestCheckPromotable(t *testing.T) {
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestPromotionInput: the promotion decision. A project at another commit than the source env
+// was built from is refused (CommitError) before the cluster is asked; at that commit, an
+// unhealthy source env is refused; a healthy one gives the source's image to Render and the
+// target env to the provenance.
+func TestPromotionInput(t *testing.T) {
+	s := newRepo(t, true)
+	ctx := context.Background()
+	dir := t.TempDir()
+	_, head := commitFile(t, dir, "main.py", "print(1)\n")
+	in := testInput(t, "1.0")
+	in.Provenance.SourceCommit = strings.Repeat("a", 40)
+	files, err := Hydrate(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(ctx, s.target("web staging 1.0"), []Change{{Path: "apps/web/staging", Files: files}}); err != nil {
+		t.Fatal(err)
+	}
+	p := testPlan("1.0")
+	p.Dir = dir
+	asked := false
+	var rendered string
+	pr := Promotion{Target: s.target("promote"), From: "staging", To: "prod", Plan: p, Command: "pyship gitops promote",
+		Status: func(context.Context, string) (*kube.AppStatus, error) {
+			asked = true
+			return &kube.AppStatus{Releases: []kube.ReleaseStatus{{Image: testImage, Health: kube.ReleaseHealth{Total: 1, Ready: 0}}}}, nil
+		},
+		Render: func(p *plan.Plan, img string) (*kube.Bundle, error) {
+			rendered = img
+			return kube.Render(p, kube.Options{Image: img, Namespace: "web-prod"})
+		}}
+	var ce *CommitError
+	if _, err := pr.Input(ctx); !errors.As(err, &ce) || !strings.Contains(err.Error(), "check that commit out") || asked {
+		t.Fatalf("a project at another commit: %v (cluster asked: %v)", err, asked)
+	}
+
+	in.Provenance.SourceCommit = head.String()
+	if files, err = Hydrate(in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(ctx, s.target("web staging 1.0 again"), []Change{{Path: "apps/web/staging", Files: files}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pr.Input(ctx); err == nil || !strings.Contains(err.Error(), "not healthy") || rendered != "" {
+		t.Fatalf("an unhealthy source env: %v (rendered %q)", err, rendered)
+	}
+	pr.Status = nil // --skip-health-check
+	got, err := pr.Input(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rendered != testImage || got.Provenance.Env != "prod" || got.Provenance.Image != testImage || got.Provenance.Command != "pyship gitops promote" || got.Bundle.Namespace != "web-prod" {
+		t.Errorf("the promotion: rendered %q, provenance %+v", rendered, got.Provenance)
 	}
 }
 

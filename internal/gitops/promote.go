@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/plan"
 )
 
 // SourceProvenance reads the provenance of app's env folder in the repository.
@@ -80,4 +82,69 @@ func Promote(ctx context.Context, t Target, root, from string, ins []Input) (*Re
 		t.Branch = fmt.Sprintf("pyship/promote-%s-to-%s-%s", from, ins[0].Provenance.Env, changesHash(changes))
 	}
 	return Publish(ctx, t, changes)
+}
+
+// CommitError refuses a promotion whose project is not at the commit the source env's image
+// was built from.
+type CommitError struct{ Dir, Commit, From, Built, To string }
+
+func (e *CommitError) Error() string {
+	return fmt.Sprintf("%s is at commit %q but %s runs the build of %s: check that commit out, so %s gets the same code and config", e.Dir, e.Commit, e.From, e.Built, e.To)
+}
+
+// Promotion is one app's promotion from the env From to the env To.
+type Promotion struct {
+	Target   Target
+	Root     string
+	From, To string
+	// Plan is the app resolved for To, from its project at the commit From was built from.
+	Plan *plan.Plan
+	// Status reads the app's status where From runs; nil promotes without checking it.
+	Status func(ctx context.Context, app string) (*kube.AppStatus, error)
+	// Render renders the plan for To with the image From runs.
+	Render func(p *plan.Plan, image string) (*kube.Bundle, error)
+	// Command is the command line that reproduces the promotion, for the provenance.
+	Command       string
+	AgeRecipients []string
+}
+
+// Input decides whether the app can be promoted and returns what Promote publishes for it:
+// From's provenance in Git gives the image; the project must be at the commit that image was
+// built from (so the config is the same too), and From must run it healthily (CheckPromotable).
+func (pr Promotion) Input(ctx context.Context) (*Input, error) {
+	p := pr.Plan
+	src, err := SourceProvenance(ctx, pr.Target, pr.Root, p.Name, pr.From)
+	if err != nil {
+		return nil, err
+	}
+	commit, _, err := SourceCommit(p.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if src.SourceCommit != "" && commit != src.SourceCommit {
+		return nil, &CommitError{Dir: p.Dir, Commit: commit, From: pr.From, Built: src.SourceCommit, To: pr.To}
+	}
+	if pr.Status != nil {
+		st, err := pr.Status(ctx, p.Name)
+		if err != nil {
+			return nil, err
+		}
+		if err := CheckPromotable(src, st); err != nil {
+			return nil, err
+		}
+	}
+	b, err := pr.Render(p, src.Image)
+	if err != nil {
+		return nil, err
+	}
+	prov := *src
+	prov.Env, prov.Version, prov.Command = pr.To, p.Version, pr.Command
+	if prov.PlanHash, err = PlanHash(p); err != nil {
+		return nil, err
+	}
+	in := &Input{Bundle: b, Provenance: prov, AgeRecipients: pr.AgeRecipients, Now: time.Now()}
+	if in.AgeIdentities, err = AgeIdentities(pr.Target.Creds); err != nil {
+		return nil, err
+	}
+	return in, nil
 }

@@ -1,23 +1,20 @@
 package gitops
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/google/renameio/v2"
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
 	"golang.org/x/mod/semver"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// PlanFormat is the version of the saved-plan file this pyship writes and reads.
-const PlanFormat = 1
+// PlanFormat is the version of the saved-plan file this pyship writes and reads. Format 2
+// fingerprints the live state by content (LiveObject), format 1 did by resourceVersion.
+const PlanFormat = 2
 
 // SavedPlan is a change saved by `pyship plan --out` and applied, exactly, by `pyship apply`:
 // the resolved spec, the image, the rendered objects, the diff shown, and a fingerprint of the
@@ -36,8 +33,8 @@ type SavedPlan struct {
 	Bundle *kube.Bundle      `json:"bundle"`
 	Diff   []kube.ObjectDiff `json:"diff"`
 	// Live maps each object the change touches or may prune ("Kind/name", and the app's
-	// inventory Secret) to its resourceVersion when the plan was made; "" for an absent one.
-	Live map[string]string `json:"live"`
+	// inventory Secret) to what the plan saw of it (Fingerprint).
+	Live map[string]LiveObject `json:"live"`
 
 	// On the local target: Home is pyship's state folder, Release the release built by the
 	// plan (deployed as it is), Stable the release serving then, and Serial the agent's state
@@ -48,6 +45,15 @@ type SavedPlan struct {
 	Serial  int64  `json:"serial,omitempty"`
 
 	Hash string `json:"hash"`
+}
+
+// Changed reports whether applying the plan would change anything: an object on
+// Kubernetes, the serving release on the local target.
+func (p *SavedPlan) Changed() bool {
+	if p.Target == "local" {
+		return p.Release != p.Stable
+	}
+	return len(p.Diff) > 0
 }
 
 func (p *SavedPlan) digest() (string, error) {
@@ -75,23 +81,31 @@ func WritePlan(file string, p *SavedPlan) error {
 	return nil
 }
 
-// ReadPlan reads a saved plan and refuses one edited since it was written (its hash), one in a
-// newer format or written by a newer pyship than pyshipVersion, and one of another app than
+// ReadPlan reads a saved plan and refuses one edited since it was written (its hash), one in an
+// older or newer format or written by a newer pyship than pyshipVersion, and one of another app than
 // app (when app is not "").
 func ReadPlan(file, pyshipVersion, app string) (*SavedPlan, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("reading the plan: %w", err)
 	}
+	// The format first: an older one is told apart from a file that is no plan.
+	var head struct {
+		Format int    `json:"pyshipPlanFormat"`
+		Pyship string `json:"pyship"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil || head.Format == 0 {
+		return nil, fmt.Errorf("the plan %s is not a saved plan (`pyship plan --out FILE` writes one)", file)
+	}
+	if head.Format < PlanFormat {
+		return nil, fmt.Errorf("the plan %s was written by pyship %s (plan format %d), older than this pyship's format %d: make a new plan with `pyship plan --out`", file, head.Pyship, head.Format, PlanFormat)
+	}
+	if head.Format > PlanFormat || newer(head.Pyship, pyshipVersion) {
+		return nil, fmt.Errorf("the plan %s was written by pyship %s (plan format %d), newer than this pyship %s (format %d): apply it with that pyship or newer", file, head.Pyship, head.Format, pyshipVersion, PlanFormat)
+	}
 	var p SavedPlan
 	if err := json.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("the plan %s is not a saved plan (`pyship plan --out FILE` writes one): %w", file, err)
-	}
-	if p.Format == 0 {
-		return nil, fmt.Errorf("the plan %s is not a saved plan (`pyship plan --out FILE` writes one)", file)
-	}
-	if p.Format > PlanFormat || newer(p.Pyship, pyshipVersion) {
-		return nil, fmt.Errorf("the plan %s was written by pyship %s (plan format %d), newer than this pyship %s (format %d): apply it with that pyship or newer", file, p.Pyship, p.Format, pyshipVersion, PlanFormat)
 	}
 	h, err := p.digest()
 	if err != nil {
@@ -123,52 +137,6 @@ func newer(a, b string) bool {
 	return semver.IsValid(va) && semver.IsValid(vb) && semver.Compare(va, vb) > 0
 }
 
-// Fingerprint reads the resourceVersions of what applying b would touch: each of its objects,
-// the app's inventory Secret (which holds the rollout state) and every object the inventory
-// lists for the app (what pruning may delete).
-func Fingerprint(ctx context.Context, c *kube.Client, b *kube.Bundle) (map[string]string, error) {
-	live := map[string]string{}
-	for _, o := range b.Objects {
-		gvk := o.GroupVersionKind()
-		m, err := c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			continue // a kind the cluster does not serve (optional monitoring objects)
-		}
-		u, err := c.Dynamic.Resource(m.Resource).Namespace(b.Namespace).Get(ctx, o.GetName(), metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			live[o.GetKind()+"/"+o.GetName()] = ""
-		case err != nil:
-			return nil, fmt.Errorf("reading %s %s: %w", o.GetKind(), o.GetName(), err)
-		default:
-			live[o.GetKind()+"/"+o.GetName()] = u.GetResourceVersion()
-		}
-	}
-	inv, objs, err := inventory(ctx, c, b.Namespace, b.App)
-	if err != nil {
-		return nil, err
-	}
-	if inv == nil {
-		live["Secret/"+kube.ApplySetParentName(b.App)] = ""
-		return live, nil
-	}
-	live["Secret/"+inv.Name] = inv.ResourceVersion
-	for _, it := range objs {
-		live[it.GetKind()+"/"+it.GetName()] = it.GetResourceVersion()
-	}
-	return live, nil
-}
-
-// StaleError lists what changed in the cluster since a plan was made.
-type StaleError struct {
-	File    string
-	Changes []string
-}
-
-func (e *StaleError) Error() string {
-	return fmt.Sprintf("the plan %s is stale: the live state changed since it was made (%s); nothing was applied — make a new plan with `pyship plan --out`", e.File, strings.Join(e.Changes, "; "))
-}
-
 // CheckSerial compares the local agent's state serial for the app now with the plan's.
 func (p *SavedPlan) CheckSerial(file string, now int64) error {
 	if now == p.Serial || (now <= 0 && p.Serial <= 0) { // no agent, or an agent without the app
@@ -184,30 +152,4 @@ func (p *SavedPlan) CheckSerial(file string, now int64) error {
 		return fmt.Sprintf("state serial %d", n)
 	}
 	return &StaleError{File: file, Changes: []string{fmt.Sprintf("%s on this machine went from %s to %s", p.App, describe(p.Serial), describe(now))}}
-}
-
-// CheckLive compares the live state now with the plan's fingerprint.
-func (p *SavedPlan) CheckLive(file string, now map[string]string) error {
-	var changes []string
-	for k, was := range p.Live {
-		is, ok := now[k]
-		switch {
-		case !ok || (was != "" && is == ""):
-			changes = append(changes, k+" was deleted")
-		case was == "" && is != "":
-			changes = append(changes, k+" was created")
-		case was != is:
-			changes = append(changes, fmt.Sprintf("%s changed (resourceVersion %s, now %s)", k, was, is))
-		}
-	}
-	for k, is := range now {
-		if _, ok := p.Live[k]; !ok && is != "" {
-			changes = append(changes, k+" appeared")
-		}
-	}
-	if len(changes) == 0 {
-		return nil
-	}
-	sort.Strings(changes)
-	return &StaleError{File: file, Changes: changes}
 }

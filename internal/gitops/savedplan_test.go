@@ -14,7 +14,7 @@ func TestSavedPlanFile(t *testing.T) {
 	in := testInput(t, "1.0")
 	file := filepath.Join(t.TempDir(), "web.plan")
 	sp := &SavedPlan{Pyship: "v1.2.0", App: "web", Target: "kubernetes", Namespace: "web", Image: testImage,
-		Plan: &plan.Plan{Name: "web"}, Bundle: in.Bundle, Live: map[string]string{"Deployment/web": "41", "Service/web": ""}}
+		Plan: &plan.Plan{Name: "web"}, Bundle: in.Bundle, Live: map[string]LiveObject{"Deployment/web": {Hash: "sha256:41", Managers: map[string]string{"pyship (Apply)": "2026-12-02T05:00:00Z"}}, "Service/web": {}}}
 	if err := WritePlan(file, sp); err != nil {
 		t.Fatal(err)
 	}
@@ -49,17 +49,38 @@ func TestSavedPlanFile(t *testing.T) {
 		t.Errorf("a JSON file that is no plan: %v", err)
 	}
 
-	// Staleness: every kind of change is named.
-	err = sp.CheckLive("web.plan", map[string]string{"Deployment/web": "45", "Service/web": "7", "ConfigMap/web-extra": "3"})
+	// Staleness: every kind of change is named, with who made it where the managed fields tell.
+	err = sp.CheckLive("web.plan", map[string]LiveObject{
+		"Deployment/web": {Hash: "sha256:45", Managers: map[string]string{"pyship (Apply)": "2026-12-02T05:00:00Z", "someone (Update)": "2026-12-02T05:01:00Z"},
+			Fields: map[string][]string{"pyship (Apply)": {"spec.template"}, "someone (Update)": {"spec.replicas"}}},
+		"Service/web":         {Hash: "sha256:7"},
+		"ConfigMap/web-extra": {Hash: "sha256:3"},
+	})
 	if err == nil {
 		t.Fatal("a changed live state was accepted")
 	}
-	for _, want := range []string{"Deployment/web changed (resourceVersion 41, now 45)", "Service/web was created", "ConfigMap/web-extra appeared"} {
+	for _, want := range []string{"Deployment/web changed by someone (Update): spec.replicas;", "Service/web was created", "ConfigMap/web-extra appeared",
+		"nothing was applied", "make a new plan with `pyship plan --out web.plan`"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the stale error lacks %q: %v", want, err)
 		}
 	}
-	if err := sp.CheckLive("web.plan", map[string]string{"Deployment/web": "41", "Service/web": ""}); err != nil {
+	if strings.Contains(err.Error(), "pyship (Apply)") {
+		t.Errorf("the stale error names a manager that changed nothing: %v", err)
+	}
+	if err := sp.CheckLive("web.plan", map[string]LiveObject{"Deployment/web": sp.Live["Deployment/web"], "Service/web": {}}); err != nil {
 		t.Errorf("the unchanged live state: %v", err)
+	}
+}
+
+// TestSavedPlanFormats: a plan of an older format (resourceVersions) is refused with the way
+// on, not as a file that is no plan.
+func TestSavedPlanFormats(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "old.plan")
+	if err := os.WriteFile(file, []byte(`{"pyshipPlanFormat":1,"pyship":"v1.0.0","app":"web","live":{"Deployment/web":"41"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadPlan(file, "v1.2.0", ""); err == nil || !strings.Contains(err.Error(), "older than this pyship's format") || !strings.Contains(err.Error(), "make a new plan") {
+		t.Errorf("a format-1 plan: %v", err)
 	}
 }

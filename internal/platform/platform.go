@@ -78,6 +78,20 @@ type DeployOptions struct {
 	Verbose bool
 }
 
+// PlanOptions are what working out a change (`plan --out`, --detailed-exitcode) needs beyond
+// the plan. Each target plans, applies a saved plan and finds drift in its own package
+// (localtarget, kubetarget: Plan, Apply, Drift), with the saved plan of internal/gitops.
+type PlanOptions struct {
+	// Progress receives progress lines; nil discards them.
+	Progress io.Writer
+	// Python is the interpreter the local release is built for.
+	Python string
+	// Save: the change is saved to be applied later, so what it needs outside the target is
+	// made ready now (on Kubernetes, pyship's agent image pushed beside the app image).
+	// Without it, planning changes nothing anywhere.
+	Save bool
+}
+
 // LogsOptions choose the logs.
 type LogsOptions struct {
 	Release string

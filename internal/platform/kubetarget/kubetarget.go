@@ -78,7 +78,7 @@ func Progress(w io.Writer) kube.Progress {
 // back when the strategy allows.
 func (k *Platform) Deploy(ctx context.Context, p *plan.Plan, o platform.DeployOptions) (*platform.Result, error) {
 	start := time.Now()
-	c, progress := k.c, k.progress
+	c := k.c
 	if err := platform.CheckSyntax(ctx, p, "deploying", image.Interpreter(ctx, cmp.Or(o.Python, "python3"), k.o.Env), k.o.Env); err != nil {
 		return nil, err
 	}
@@ -88,19 +88,11 @@ func (k *Platform) Deploy(ctx context.Context, p *plan.Plan, o platform.DeployOp
 		if flags.Image, err = k.pushImage(ctx, p, cmp.Or(o.Python, "python3")); err != nil {
 			return nil, err
 		}
-	} else if !strings.Contains(flags.Image, "@sha256:") {
-		return nil, platform.Invalid(fmt.Errorf("--image %q: give the image by digest, REPO@sha256:... (`pyship build` prints it), so every pod runs the same bytes", flags.Image))
+	} else if err := byDigest(flags.Image); err != nil {
+		return nil, err
 	}
-	flags.AgentHasPostgres = flags.AgentImage != "" // an agent image of the user's is taken to have pg_dump
-	if merged := kube.OptionsFor(p).Override(flags); merged.AgentImage == "" && (ClusterBackups(p) || kube.ProxySidecar(p, merged)) {
-		res, repo, err := agentImage(ctx, k.o.Env, flags.Image, merged.AgentBase)
-		if err != nil {
-			return nil, err
-		}
-		if flags.AgentImage, err = image.Push(ctx, res, repo, image.PushOptions{NoSBOM: true}); err != nil {
-			return nil, fmt.Errorf("pushing pyship's agent image for [backup]: %w", err)
-		}
-		progress("pushed the backup agent image %s", flags.AgentImage)
+	if err := k.withAgentImage(ctx, p, &flags, true); err != nil {
+		return nil, err
 	}
 	b, err := Render(p, flags, c.Namespace)
 	if err != nil {
@@ -256,9 +248,22 @@ func (k *Platform) bundle(ctx context.Context, app, verb string) (*kube.Bundle, 
 	if k.o.Plan == nil {
 		return nil, platform.Invalid(fmt.Errorf("%s on Kubernetes needs the app's project, to know its strategy and routing: run it in the folder of %s", verb, app))
 	}
-	st, err := k.c.Status(ctx, app)
+	img, err := k.liveImage(ctx, app)
 	if err != nil {
 		return nil, err
+	}
+	if img == "" {
+		return nil, fmt.Errorf("%s: %s has no release in namespace %s; deploy it first", verb, app, k.c.Namespace)
+	}
+	return Render(k.o.Plan, kube.Options{Image: img}, k.c.Namespace)
+}
+
+// liveImage is the image the app's active release runs (else any of its releases'); "" when
+// it runs none.
+func (k *Platform) liveImage(ctx context.Context, app string) (string, error) {
+	st, err := k.c.Status(ctx, app)
+	if err != nil {
+		return "", err
 	}
 	img := ""
 	for _, r := range st.Releases {
@@ -266,10 +271,7 @@ func (k *Platform) bundle(ctx context.Context, app, verb string) (*kube.Bundle, 
 			img = r.Image
 		}
 	}
-	if img == "" {
-		return nil, fmt.Errorf("%s: %s has no release in namespace %s; deploy it first", verb, app, k.c.Namespace)
-	}
-	return Render(k.o.Plan, kube.Options{Image: img}, k.c.Namespace)
+	return img, nil
 }
 
 // Logs copies the app's logs to w, each line prefixed by its pod.

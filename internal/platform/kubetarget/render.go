@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/pyship/pyship/internal/image"
@@ -38,6 +39,36 @@ func Render(p *plan.Plan, flags kube.Options, namespace string) (*kube.Bundle, e
 		return nil, platform.Invalid(err)
 	}
 	return b, nil
+}
+
+// byDigest refuses an app image not given by digest.
+func byDigest(img string) error {
+	if !strings.Contains(img, "@sha256:") {
+		return platform.Invalid(fmt.Errorf("--image %q: give the image by digest, REPO@sha256:... (`pyship build` prints it), so every pod runs the same bytes", img))
+	}
+	return nil
+}
+
+// withAgentImage settles pyship's agent image in flags for objects that run it ([backup] in
+// the cluster, the proxy sidecar) when flags name none: with push, it is packed from this
+// pyship binary and pushed beside flags.Image (content-addressed, so pushing it again changes
+// nothing), and flags name it by digest; without, Render names it by its digest alone. An
+// agent image of the user's is taken to have pg_dump.
+func (k *Platform) withAgentImage(ctx context.Context, p *plan.Plan, flags *kube.Options, push bool) error {
+	flags.AgentHasPostgres = flags.AgentImage != ""
+	merged := kube.OptionsFor(p).Override(*flags)
+	if !push || merged.AgentImage != "" || !ClusterBackups(p) && !kube.ProxySidecar(p, merged) {
+		return nil
+	}
+	res, repo, err := agentImage(ctx, k.o.Env, flags.Image, merged.AgentBase)
+	if err != nil {
+		return err
+	}
+	if flags.AgentImage, err = image.Push(ctx, res, repo, image.PushOptions{NoSBOM: true}); err != nil {
+		return fmt.Errorf("pushing pyship's agent image (for [backup] in the cluster or the proxy sidecar) beside %s: %w; or give one with --agent-image REPO@sha256:...", repo, err)
+	}
+	k.progress("pushed the backup agent image %s", flags.AgentImage)
+	return nil
 }
 
 // ClusterBackups is true when the plan backs up from inside the cluster, in pyship's agent

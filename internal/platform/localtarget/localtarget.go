@@ -113,29 +113,36 @@ func listOrNone(names []string) string {
 // running) roll it out.
 func (l *Platform) Deploy(ctx context.Context, p *plan.Plan, o platform.DeployOptions) (*platform.Result, error) {
 	start := time.Now()
-	w := orDiscard(o.Progress)
-	py, err := Python(ctx, w, p, o.Python, l.o.Env)
-	if err != nil {
-		return nil, err
-	}
-	// Compiled by the interpreter the release runs on, found past pyenv-style shims once.
-	if err := platform.CheckSyntax(ctx, p, "deploying", image.Interpreter(ctx, py, l.o.Env), l.o.Env); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(w, "building %s %s for %s\n", p.Name, p.Version, py)
-	// pip's lines as one live status on a terminal (a line now and then in a log), or all of
-	// them with Verbose.
-	d := progress.New(w)
-	var pipOut io.Writer = &lineStatus{d: d, key: "pip", prefix: "installing dependencies: "}
-	if o.Verbose {
-		pipOut = w
-	}
-	m, err := release.Build(ctx, release.Paths{Home: l.o.Home}, p, release.Options{Python: py, Env: l.o.Env, Progress: pipOut})
-	d.Done()
+	m, err := l.build(ctx, p, "deploying", o.Python, o.Progress, o.Verbose)
 	if err != nil {
 		return nil, err
 	}
 	return l.deployRelease(ctx, m.App, m.ID, o, start)
+}
+
+// build checks p's sources and builds its release for the interpreter python (flag, else
+// the plan's version on PATH), kept in the state folder. doing names the verb in errors.
+func (l *Platform) build(ctx context.Context, p *plan.Plan, doing, python string, progressTo io.Writer, verbose bool) (*release.Manifest, error) {
+	w := orDiscard(progressTo)
+	py, err := Python(ctx, w, p, python, l.o.Env)
+	if err != nil {
+		return nil, err
+	}
+	// Compiled by the interpreter the release runs on, found past pyenv-style shims once.
+	if err := platform.CheckSyntax(ctx, p, doing, image.Interpreter(ctx, py, l.o.Env), l.o.Env); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "building %s %s for %s\n", p.Name, p.Version, py)
+	// pip's lines as one live status on a terminal (a line now and then in a log), or all of
+	// them with verbose.
+	d := progress.New(w)
+	var pipOut io.Writer = &lineStatus{d: d, key: "pip", prefix: "installing dependencies: "}
+	if verbose {
+		pipOut = w
+	}
+	m, err := release.Build(ctx, release.Paths{Home: l.o.Home}, p, release.Options{Python: py, Env: l.o.Env, Progress: pipOut})
+	d.Done()
+	return m, err
 }
 
 // DeployRelease has the agent (started when not running) roll out release id of app, built
