@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyship/pyship/internal/kube"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -24,7 +25,7 @@ func TestSavedPlanApply(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "web.plan")
 
 	code, out, errs := runCLI(t, append(planArgs, "--out", file, "--detailed-exitcode")...)
-	if code != 2 || !strings.Contains(out, "=== create Deployment/web") || !strings.Contains(errs, "saved the plan to "+file) {
+	if code != 2 || !strings.Contains(out, "=== create Deployment/web-") || !strings.Contains(errs, "saved the plan to "+file) {
 		t.Fatalf("plan --out --detailed-exitcode: exit %d, want 2\n%s\n%s", code, out, errs)
 	}
 	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
@@ -40,7 +41,12 @@ func TestSavedPlanApply(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "web", metav1.GetOptions{})
+	st, err := c.ReadState(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := kube.DeploymentName("web", st.Active) // the release's Deployment
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil || d.Spec.Template.Spec.Containers[0].Image != cliImage {
 		t.Fatalf("after apply: %v", err)
 	}
@@ -62,14 +68,14 @@ func TestSavedPlanApply(t *testing.T) {
 	if code, _, errs := runCLI(t, append(planArgs, "--memory", "300Mi", "--out", stale)...); code != ExitOK {
 		t.Fatalf("plan --out: exit %d\n%s", code, errs)
 	}
-	if _, err := c.Core.AppsV1().Deployments(c.Namespace).Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{FieldManager: "someone"}); err != nil {
+	if _, err := c.Core.AppsV1().Deployments(c.Namespace).Patch(ctx, name, types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{FieldManager: "someone"}); err != nil {
 		t.Fatal(err)
 	}
 	code, _, errs = runCLI(t, "apply", stale, "--kubeconfig", kc)
-	if code != ExitFailure || !strings.Contains(errs, "is stale") || !strings.Contains(errs, "Deployment/web changed") {
+	if code != ExitFailure || !strings.Contains(errs, "is stale") || !strings.Contains(errs, "Deployment/"+name+" changed") {
 		t.Errorf("apply of a stale plan: exit %d\n%s", code, errs)
 	}
-	if d, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "web", metav1.GetOptions{}); d.Spec.Template.Spec.Containers[0].Resources.Requests.Memory().String() == "300Mi" {
+	if d, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, name, metav1.GetOptions{}); d.Spec.Template.Spec.Containers[0].Resources.Requests.Memory().String() == "300Mi" {
 		t.Error("a stale plan was applied")
 	}
 
