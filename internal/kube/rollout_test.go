@@ -76,8 +76,8 @@ func TestRollingRollbackReturnsToThePreviousRelease(t *testing.T) {
 	c := newCluster(t)
 	p := appPlan("rb", "rolling")
 	opts := DeployOptions{Replicas: 3, Prune: true, RollbackWindow: time.Hour, Progress: logProgress(t)}
-	v1 := c.render(t, p, Options{Image: image("a1")})
-	v2 := c.render(t, p, Options{Image: image("b2"), CPULimit: "2"})
+	v1 := c.render(t, p, Options{Image: image("a1"), MaxReplicas: 6})
+	v2 := c.render(t, p, Options{Image: image("b2"), CPULimit: "2", MaxReplicas: 6})
 	for _, b := range []*Bundle{v1, v2} {
 		if err := c.Deploy(ctxFor(t, time.Minute), b, opts); err != nil {
 			t.Fatal(err)
@@ -103,6 +103,10 @@ func TestRollingRollbackReturnsToThePreviousRelease(t *testing.T) {
 			t.Errorf("the other release %s is not kept at zero replicas for rollback: %v", other.Release, err)
 		}
 		waitEndpoints(t, c, "rb", want.Release, 3)
+		h, err := c.Core.AutoscalingV2().HorizontalPodAutoscalers(c.Namespace).Get(ctxFor(t, 5*time.Second), "rb", metav1.GetOptions{})
+		if err != nil || h.Spec.ScaleTargetRef.Name != "rb-"+want.Release {
+			t.Errorf("the autoscaler does not aim at the serving release %s: %v %v", want.Release, h.Spec.ScaleTargetRef, err)
+		}
 	}
 	live(v2, v1)
 	if err := c.Rollback(ctxFor(t, time.Minute), v2, opts); err != nil {
@@ -559,47 +563,57 @@ func killAfter(t *testing.T, prefix string, cancel context.CancelFunc) Progress 
 	}
 }
 
-func TestKilledBlueGreenDeployConvergesOrAborts(t *testing.T) {
+// TestKilledDeployConvergesOrAborts kills a deploy half-way (blue-green once its release is
+// applied, rolling once it has started draining the serving release): abort then rolls it back
+// through the engine, and a killed deploy run again finishes.
+func TestKilledDeployConvergesOrAborts(t *testing.T) {
 	c := newCluster(t)
-	p := appPlan("kill", "blue-green")
-	v1 := c.render(t, p, Options{Image: image("a1")})
-	opts := DeployOptions{Replicas: 2, Prune: true, RollbackWindow: time.Hour, Progress: logProgress(t)}
-	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
-		t.Fatal(err)
-	}
-	v2 := c.render(t, p, Options{Image: image("b2")})
-	kill := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		o := opts
-		o.Progress = killAfter(t, "applied Deployment/", cancel)
-		if err := c.Deploy(ctx, v2, o); err == nil {
-			t.Fatal("the killed deploy reported success")
+	for _, tc := range []struct{ strategy, app, killAt string }{
+		{"blue-green", "kill", "applied Deployment/"},
+		{"rolling", "killr", "draining one replica of"},
+	} {
+		app := tc.app
+		p := appPlan(app, tc.strategy)
+		v1 := c.render(t, p, Options{Image: image("a1")})
+		opts := DeployOptions{Replicas: 2, Prune: true, RollbackWindow: time.Hour, Progress: logProgress(t)}
+		if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+			t.Fatal(err)
 		}
-		st, _ := c.ReadState(ctxFor(t, 5*time.Second), "kill")
-		if st.Candidate != v2.Release || st.Active != v1.Release {
-			t.Fatalf("after the kill: candidate %q active %q, want %q and %q", st.Candidate, st.Active, v2.Release, v1.Release)
+		v2 := c.render(t, p, Options{Image: image("b2")})
+		kill := func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			o := opts
+			o.Progress = killAfter(t, tc.killAt, cancel)
+			if err := c.Deploy(ctx, v2, o); err == nil {
+				t.Fatalf("%s: the killed deploy reported success", tc.strategy)
+			}
+			st, _ := c.ReadState(ctxFor(t, 5*time.Second), app)
+			if st.Candidate != v2.Release || st.Active != v1.Release {
+				t.Fatalf("%s: after the kill: candidate %q active %q, want %q and %q", tc.strategy, st.Candidate, st.Active, v2.Release, v1.Release)
+			}
 		}
-	}
 
-	kill()
-	if err := c.Abort(ctxFor(t, 30*time.Second), v2, opts); err != nil {
-		t.Fatal(err)
-	}
-	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "kill")
-	d, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "kill-"+v2.Release, metav1.GetOptions{})
-	if st.Candidate != "" || st.Active != v1.Release || d == nil || *d.Spec.Replicas != 0 {
-		t.Errorf("after abort: candidate %q active %q, candidate replicas %v", st.Candidate, st.Active, d.Spec.Replicas)
-	}
+		kill()
+		if err := c.Abort(ctxFor(t, 30*time.Second), v2, opts); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := c.ReadState(ctxFor(t, 5*time.Second), app)
+		d, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), app+"-"+v2.Release, metav1.GetOptions{})
+		if st.Candidate != "" || st.Active != v1.Release || d == nil || *d.Spec.Replicas != 0 {
+			t.Errorf("%s: after abort: candidate %q active %q, candidate replicas %v", tc.strategy, st.Candidate, st.Active, d.Spec.Replicas)
+		}
+		waitEndpoints(t, c, app, v1.Release, 2)
 
-	kill()
-	if err := c.Deploy(ctxFor(t, time.Minute), v2, opts); err != nil {
-		t.Fatalf("running the killed deploy again: %v", err)
-	}
-	waitEndpoints(t, c, "kill", v2.Release, 2)
-	st, _ = c.ReadState(ctxFor(t, 5*time.Second), "kill")
-	if st.Active != v2.Release || st.Previous != v1.Release || st.Candidate != "" {
-		t.Errorf("after re-running: active %q previous %q candidate %q", st.Active, st.Previous, st.Candidate)
+		kill()
+		if err := c.Deploy(ctxFor(t, time.Minute), v2, opts); err != nil {
+			t.Fatalf("%s: running the killed deploy again: %v", tc.strategy, err)
+		}
+		waitEndpoints(t, c, app, v2.Release, 2)
+		st, _ = c.ReadState(ctxFor(t, 5*time.Second), app)
+		if st.Active != v2.Release || st.Previous != v1.Release || st.Candidate != "" {
+			t.Errorf("%s: after re-running: active %q previous %q candidate %q", tc.strategy, st.Active, st.Previous, st.Candidate)
+		}
 	}
 }
 
