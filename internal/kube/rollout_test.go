@@ -247,9 +247,12 @@ func TestAutoscalerWaitsForTheCanary(t *testing.T) {
 	if got := target(); got != pausedTarget("hpa") {
 		t.Errorf("while the canary holds at 25%% the autoscaler aims at %q, want it paused (minReplicas %d would resize either release)", got, p.Deploy.Replicas)
 	}
-	if h, _ := c.Health(ctxFor(t, 5*time.Second), "hpa", v2.Release); h.Total != 1 {
-		t.Errorf("the canary at 25%% of 4 replicas has %d pods, want 1", h.Total)
-	}
+	testsvc.Eventually(t, 10*time.Second, "the canary at 25% of 4 replicas to have 1 pod", func() error {
+		if h, _ := c.Health(ctxFor(t, 5*time.Second), "hpa", v2.Release); h.Total != 1 {
+			return fmt.Errorf("%d pods", h.Total)
+		}
+		return nil
+	})
 	if err := c.Request(ctxFor(t, 5*time.Second), "hpa", RequestPromote); err != nil {
 		t.Fatal(err)
 	}

@@ -322,6 +322,9 @@ func (k *Platform) Promote(ctx context.Context, app string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if st.Candidate != "" && st.Phase != kube.PhaseCanary {
+		return "", fmt.Errorf("promote: the rollout of %s in progress is health-gated and finishes by itself (rolling and blue-green); `pyship abort` stops it", st.Candidate)
+	}
 	if st.Candidate != "" {
 		if err := k.c.Request(ctx, app, kube.RequestPromote); err != nil {
 			return "", err
