@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -113,5 +114,32 @@ func TestFirstReleaseAbortLeavesNothing(t *testing.T) {
 		if err := c.Deploy(ctxFor(t, time.Minute), good, opts); err != nil {
 			t.Fatalf("%s: deploying again after the aborted first release: %v", strategy, err)
 		}
+	}
+}
+
+// `pyship abort` of a first release whose deploy was killed stops it through the engine and
+// removes the app, which never served.
+func TestKilledFirstReleaseAbortLeavesNothing(t *testing.T) {
+	c := newCluster(t)
+	p := appPlan("firstkill", "rolling")
+	opts := DeployOptions{Replicas: 2, Prune: true, Progress: logProgress(t)}
+	v1 := c.render(t, p, Options{Image: image("a1"), NodeSelector: unschedulable})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	o := opts
+	o.Progress = killAfter(t, "waiting for", cancel)
+	err := c.Deploy(ctx, v1, o)
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("the killed first deploy: %v, want it interrupted", err)
+	}
+	if st, _ := c.ReadState(ctxFor(t, 5*time.Second), "firstkill"); st.Candidate != v1.Release {
+		t.Fatalf("after the kill: candidate %q, want %q recorded for abort", st.Candidate, v1.Release)
+	}
+	if err := c.Abort(ctxFor(t, time.Minute), v1, opts); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Status(ctxFor(t, 5*time.Second), "firstkill")
+	if err != nil || len(st.Releases) != 0 || st.State.Candidate != "" {
+		t.Errorf("after aborting the killed first release: %+v %v, want nothing left", st, err)
 	}
 }
