@@ -122,16 +122,16 @@ func withKubectl(ctx context.Context, t *testing.T, kubeconfig, ns string, b *ku
 	if err := os.WriteFile(f, buf.Bytes(), 0o600); err != nil {
 		return 0, err
 	}
-	return kubectlApplyAndWait(ctx, kubeconfig, ns, f, "bench")
+	return kubectlApplyAndWait(ctx, kubeconfig, ns, f, b.App)
 }
 
 // kubectlApplyAndWait times `kubectl apply --server-side -f file` + `kubectl rollout status` of
-// the Deployment.
-func kubectlApplyAndWait(ctx context.Context, kubeconfig, ns, file, deployment string) (time.Duration, error) {
+// the app's Deployment (APP-RELEASE, found by its label).
+func kubectlApplyAndWait(ctx context.Context, kubeconfig, ns, file, app string) (time.Duration, error) {
 	start := time.Now()
 	for _, args := range [][]string{
 		{"apply", "--server-side", "-n", ns, "-f", file},
-		{"rollout", "status", "-n", ns, "deployment/" + deployment, "--timeout=3m"},
+		{"rollout", "status", "-n", ns, "deployment", "-l", kube.LabelName + "=" + app, "--timeout=3m"},
 	} {
 		cmd := exec.CommandContext(ctx, "kubectl", args...)
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)

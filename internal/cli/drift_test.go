@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/testsvc"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
@@ -41,17 +42,22 @@ func TestDriftKubernetes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	deps := c.Core.AppsV1().Deployments(c.Namespace)
-	sc, err := deps.GetScale(ctx, "web", metav1.GetOptions{})
+	st, err := c.ReadState(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := kube.DeploymentName("web", st.Active) // the release's Deployment
+	sc, err := deps.GetScale(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sc.Spec.Replicas = 4
-	if _, err := deps.UpdateScale(ctx, "web", sc, metav1.UpdateOptions{FieldManager: "kubectl"}); err != nil {
+	if _, err := deps.UpdateScale(ctx, name, sc, metav1.UpdateOptions{FieldManager: "kubectl"}); err != nil {
 		t.Fatal(err)
 	}
 	// The Deployment controller writes its status after the scale: read again on a conflict.
 	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		d, err := deps.Get(ctx, "web", metav1.GetOptions{})
+		d, err := deps.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
@@ -77,8 +83,8 @@ func TestDriftKubernetes(t *testing.T) {
 		t.Fatalf("drift after out-of-band changes: exit %d, want %d\n%s\n%s", code, ExitFailure, out, errs)
 	}
 	for _, want := range []string{
-		"Deployment/web changed by kubectl (Update of scale): spec.replicas",
-		"Deployment/web changed by kubectl-set (Update): spec.template.spec.containers[name=app].env[name=MODE].value",
+		"Deployment/" + name + " changed by kubectl (Update of scale): spec.replicas",
+		"Deployment/" + name + " changed by kubectl-set (Update): spec.template.spec.containers[name=app].env[name=MODE].value",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("drift lacks %q:\n%s", want, out)
@@ -92,7 +98,7 @@ func TestDriftKubernetes(t *testing.T) {
 	if code != ExitOK || !strings.Contains(errs, "no drift (after reconciling)") {
 		t.Fatalf("drift --reconcile: exit %d\n%s\n%s", code, out, errs)
 	}
-	d, err := deps.Get(ctx, "web", metav1.GetOptions{})
+	d, err := deps.Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

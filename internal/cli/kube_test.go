@@ -69,14 +69,14 @@ func TestDeployKubernetesThenStatusRollbackDestroy(t *testing.T) {
 	if want := "http://web." + c.Namespace + ".svc\n"; out != want {
 		t.Errorf("deploy printed %q, want the Service's address %q", out, want)
 	}
-	if !strings.Contains(errs, "web: 2/2 updated, 2 ready, 2 available") {
-		t.Errorf("deploy's progress lacks the rollout lines:\n%s", errs)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st1, err := c.ReadState(ctx, "web")
 	if err != nil || st1.Active == "" || st1.Phase != "done" {
 		t.Fatalf("state after the first deploy: %+v, %v", st1, err)
+	}
+	if !strings.Contains(errs, "2 replica(s) of "+st1.Active+" serve all traffic") {
+		t.Errorf("deploy's progress lacks the rollout's steps:\n%s", errs)
 	}
 
 	// A release that cannot schedule (no node has 100Ti of memory) fails, is diagnosed and
@@ -98,10 +98,18 @@ func TestDeployKubernetesThenStatusRollbackDestroy(t *testing.T) {
 		t.Fatalf("status: exit %d\n%s", code, errs)
 	}
 	var sts []platform.AppStatus
-	if err := json.Unmarshal([]byte(out), &sts); err != nil || len(sts) != 1 || len(sts[0].Releases) != 1 {
-		t.Fatalf("status -o json: %v\n%s", err, out)
+	if err := json.Unmarshal([]byte(out), &sts); err != nil || len(sts) != 1 || len(sts[0].Releases) != 2 {
+		t.Fatalf("status -o json: %v, want the active release and the failed one\n%s", err, out)
 	}
-	if st := sts[0]; st.Releases[0].Ready != 2 || st.Releases[0].Image != cliImage || st.Active != st1.Active || st.Target != platform.Kubernetes || st.Namespace != c.Namespace {
+	for _, r := range sts[0].Releases {
+		switch {
+		case r.ID == st1.Active && (r.Ready != 2 || r.Image != cliImage || r.Role != "active"):
+			t.Errorf("status of the active release: %+v", r)
+		case r.ID != st1.Active && (r.ID != res.Failed || r.Replicas != 0):
+			t.Errorf("status of the failed release: %+v, want %s with no replica", r, res.Failed)
+		}
+	}
+	if st := sts[0]; st.Active != st1.Active || st.Target != platform.Kubernetes || st.Namespace != c.Namespace {
 		t.Errorf("status: %+v", st)
 	}
 	code, out, _ = runCLI(t, append([]string{"status", "--app", "web"}, cluster...)...)
@@ -109,7 +117,6 @@ func TestDeployKubernetesThenStatusRollbackDestroy(t *testing.T) {
 		t.Errorf("status text: exit %d\n%s", code, out)
 	}
 
-	// Rolling back a rolling release re-applies the last good Deployment.
 	code, out, errs = runCLI(t, append([]string{"rollback", "--app", "web"}, cluster...)...)
 	if code != ExitUsage || !strings.Contains(errs, "needs the app's project") {
 		t.Errorf("rollback without the project: exit %d, want %d with a hint\n%s", code, ExitUsage, errs)
@@ -119,7 +126,7 @@ func TestDeployKubernetesThenStatusRollbackDestroy(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "web destroyed in namespace "+c.Namespace) {
 		t.Fatalf("destroy: exit %d\n%s\n%s", code, out, errs)
 	}
-	if _, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "web", metav1.GetOptions{}); err == nil {
+	if _, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "web-"+st1.Active, metav1.GetOptions{}); err == nil {
 		t.Error("the Deployment is still there after destroy")
 	}
 	code, out, _ = runCLI(t, append([]string{"status", "--app", "web"}, cluster...)...)
@@ -139,10 +146,15 @@ func TestDeployKubernetesForceConflicts(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	st, err := c.ReadState(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := kube.DeploymentName("web", st.Active)
 	other := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
-		"metadata": map[string]any{"name": "web", "namespace": c.Namespace}, "spec": map[string]any{"revisionHistoryLimit": int64(9)}}}
+		"metadata": map[string]any{"name": name, "namespace": c.Namespace}, "spec": map[string]any{"revisionHistoryLimit": int64(9)}}}
 	gvr := appsv1.SchemeGroupVersion.WithResource("deployments")
-	if _, err := c.Dynamic.Resource(gvr).Namespace(c.Namespace).Apply(ctx, "web", other, metav1.ApplyOptions{FieldManager: "other-tool", Force: true}); err != nil {
+	if _, err := c.Dynamic.Resource(gvr).Namespace(c.Namespace).Apply(ctx, name, other, metav1.ApplyOptions{FieldManager: "other-tool", Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	code, _, errs := runCLI(t, deploy...)
@@ -163,7 +175,7 @@ func TestDeployKubernetesForceConflicts(t *testing.T) {
 	if code, _, errs = runCLI(t, append(deploy, "--force-conflicts")...); code != ExitOK {
 		t.Fatalf("deploy --force-conflicts: exit %d\n%s", code, errs)
 	}
-	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "web", metav1.GetOptions{})
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +290,8 @@ func kubeProject(t *testing.T, prefix, spec string) (cliEnv, *kube.Client) {
 }
 
 // TestRollbackKubernetesRolling deploys v1 then v2 with the rolling strategy: `pyship rollback`
-// brings v1's pod template back, and a second one v2's.
+// rolls v1's Deployment out again (kept at zero replicas since v2 replaced it), and a second
+// one v2's.
 func TestRollbackKubernetesRolling(t *testing.T) {
 	env, c := kubeProject(t, "cli-rb", `name = "roll"
 [deploy]
@@ -297,13 +310,25 @@ namespace = %q
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "roll", metav1.GetOptions{})
+		st, err := c.ReadState(ctx, "roll")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, kube.DeploymentName("roll", st.Active), metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ct := d.Spec.Template.Spec.Containers[0]
-		if ct.Image != wantImage || ct.Resources.Limits.Memory().String() != wantMemory || d.Status.AvailableReplicas != 2 {
-			t.Errorf("live Deployment: image %s, memory limit %s, %d available; want %s, %s, 2", ct.Image, ct.Resources.Limits.Memory(), d.Status.AvailableReplicas, wantImage, wantMemory)
+		h, err := c.Health(ctx, "roll", st.Active)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct.Image != wantImage || ct.Resources.Limits.Memory().String() != wantMemory || h.Ready != 2 {
+			t.Errorf("live release: image %s, memory limit %s, %d ready; want %s, %s, 2", ct.Image, ct.Resources.Limits.Memory(), h.Ready, wantImage, wantMemory)
+		}
+		prev, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, kube.DeploymentName("roll", st.Previous), metav1.GetOptions{})
+		if err != nil || prev.Spec.Replicas == nil || *prev.Spec.Replicas != 0 {
+			t.Errorf("the previous release %s is not kept at zero replicas: %v", st.Previous, err)
 		}
 	}
 	live(img2, "1Gi")
@@ -342,12 +367,20 @@ func TestDeployKubernetesBuildsAndPushes(t *testing.T) {
 	if !strings.Contains(errs, "warning: the image is on "+reg) {
 		t.Errorf("no warning that the cluster must reach the loopback registry:\n%s", errs)
 	}
-	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "flask-app", metav1.GetOptions{})
+	st, err := c.ReadState(ctx, "flask-app")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img := d.Spec.Template.Spec.Containers[0].Image; img != res.Image || d.Status.AvailableReplicas != 1 {
-		t.Errorf("Deployment runs %s with %d available, want %s with 1", img, d.Status.AvailableReplicas, res.Image)
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, kube.DeploymentName("flask-app", st.Active), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.Health(ctx, "flask-app", st.Active)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := d.Spec.Template.Spec.Containers[0].Image; img != res.Image || h.Ready != 1 {
+		t.Errorf("Deployment runs %s with %d ready, want %s with 1", img, h.Ready, res.Image)
 	}
 	// The registry serves the manifest the Deployment names.
 	digest := res.Image[strings.Index(res.Image, "@")+1:]

@@ -319,7 +319,7 @@ signing_public_keys = [%q]
 		t.Fatal(err)
 	}
 	out = pyship("rollback", "--with-data")
-	for _, want := range []string{"restoring the data of " + first.Active + " from backup", "scaled shop to zero", "restore job", "complete"} {
+	for _, want := range []string{"restoring the data of " + first.Active + " from backup", "scaled shop-", "to zero while its data is restored", "restore job", "complete"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rollback --with-data output lacks %q:\n%s", want, out)
 		}

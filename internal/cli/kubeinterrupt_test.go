@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/testsvc"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // lockedBuffer is a bytes.Buffer that a command writes while the test reads it.
@@ -33,8 +35,8 @@ func (l *lockedBuffer) String() string {
 
 // Ctrl-C during a deploy on Kubernetes follows the rule of the local target
 // (TestCtrlCAbortsTheDeploy): the first one aborts and rolls back to the live release while the
-// command shows it, for the rolling strategy (the Deployment's own update) as for blue-green
-// (the strategy engine), and for `apply` of a saved plan, which goes through the same workflow.
+// command shows it, for rolling as for blue-green (both through the strategy engine), and for
+// `apply` of a saved plan, which goes through the same workflow.
 func TestCtrlCAbortsTheKubernetesDeploy(t *testing.T) {
 	for _, tc := range []struct {
 		name, strategy string
@@ -70,42 +72,10 @@ namespace = %q
 				}
 				v2 = []string{"apply", file, "--timeout", "3m"}
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			intr := &interrupts{cancel: cancel}
-			var out, errb lockedBuffer
-			done := make(chan int, 1)
-			start := time.Now()
-			go func() {
-				done <- runStreams(ctx, v2, &streams{In: strings.NewReader(""), Out: &out, Err: &errb, intr: intr, env: env})
-			}()
-			candidate := ""
-			testsvc.Eventually(t, time.Minute, "the rollout of v2 to be recorded", func() error {
-				select {
-				case code := <-done:
-					t.Fatalf("%s ended before its rollout was recorded: exit %d\n%s", v2[0], code, errb.String())
-				default:
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				st, err := c.ReadState(ctx, "intr")
-				if err != nil || st.Candidate == "" {
-					return fmt.Errorf("state %+v, %v", st, err)
-				}
-				candidate = st.Candidate
-				return nil
-			})
-			intr.fire()
-			var code int
-			select {
-			case code = <-done:
-			case <-time.After(2 * time.Minute):
-				t.Fatalf("the deploy did not end within 2m of Ctrl-C:\n%s", errb.String())
-			}
-			t.Logf("deploy after Ctrl-C (%s):\n%s", time.Since(start).Round(time.Millisecond), errb.String())
-			if code != ExitFailure || !strings.Contains(errb.String(), "interrupted: aborting the deploy of "+candidate) ||
-				!strings.Contains(errb.String(), "rolled back") {
-				t.Errorf("exit %d (MainSignals makes it 130), output:\n%s", code, errb.String())
+			code, candidate, errs := interruptedDeploy(t, env, c, "intr", v2)
+			if code != ExitFailure || !strings.Contains(errs, "interrupted: aborting the deploy of "+candidate) ||
+				!strings.Contains(errs, "rolled back") {
+				t.Errorf("exit %d (MainSignals makes it 130), output:\n%s", code, errs)
 			}
 			ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel2()
@@ -115,4 +85,70 @@ namespace = %q
 			}
 		})
 	}
+}
+
+// Ctrl-C during the first deploy of an app on Kubernetes stops its release: nothing of the app
+// is left (no release in status, no Service), as a failed first deploy leaves nothing locally.
+func TestCtrlCStopsTheFirstKubernetesRelease(t *testing.T) {
+	env, c := kubeProject(t, "cli-intr1", `name = "intr1"
+[deploy]
+target = "kubernetes"
+replicas = 2
+[kubernetes]
+namespace = %q
+`)
+	args := []string{"deploy", "--image", cliImage, "--memory", "100Ti", "--memory-limit", "100Ti", "--timeout", "3m"}
+	code, candidate, errs := interruptedDeploy(t, env, c, "intr1", args)
+	if code != ExitFailure || !strings.Contains(errs, "interrupted: aborting the deploy of "+candidate+" and stopping it") ||
+		!strings.Contains(errs, "nothing of intr1 is left") {
+		t.Errorf("exit %d (MainSignals makes it 130), output:\n%s", code, errs)
+	}
+	code, stdout, errs := env.run(t, "status")
+	if code != ExitOK || !strings.Contains(stdout, "intr1 is not deployed in namespace "+c.Namespace) {
+		t.Errorf("status after the stopped first release: exit %d\n%s%s", code, stdout, errs)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	if svcs, err := c.Core.CoreV1().Services(c.Namespace).List(ctx2, metav1.ListOptions{}); err != nil || len(svcs.Items) != 0 {
+		t.Errorf("Services left after the stopped first release: %v %v", svcs, err)
+	}
+}
+
+// interruptedDeploy runs the command args in env until the rollout of a release of app is
+// recorded, then sends one Ctrl-C and waits for the command to end; it returns its exit code,
+// the release that was rolling out and what the command wrote on stderr.
+func interruptedDeploy(t *testing.T, env cliEnv, c *kube.Client, app string, args []string) (code int, candidate, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	intr := &interrupts{cancel: cancel}
+	var out, errb lockedBuffer
+	done := make(chan int, 1)
+	start := time.Now()
+	go func() {
+		done <- runStreams(ctx, args, &streams{In: strings.NewReader(""), Out: &out, Err: &errb, intr: intr, env: env})
+	}()
+	testsvc.Eventually(t, time.Minute, "the rollout of "+app+" to be recorded", func() error {
+		select {
+		case code := <-done:
+			t.Fatalf("%s ended before its rollout was recorded: exit %d\n%s", args[0], code, errb.String())
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st, err := c.ReadState(ctx, app)
+		if err != nil || st.Candidate == "" {
+			return fmt.Errorf("state %+v, %v", st, err)
+		}
+		candidate = st.Candidate
+		return nil
+	})
+	intr.fire()
+	select {
+	case code = <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("%s did not end within 2m of Ctrl-C:\n%s", args[0], errb.String())
+	}
+	t.Logf("%s after Ctrl-C (%s):\n%s", args[0], time.Since(start).Round(time.Millisecond), errb.String())
+	return code, candidate, errb.String()
 }

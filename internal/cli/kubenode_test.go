@@ -341,24 +341,32 @@ func TestRealPodsDeployStrategiesUnderLoadLoseNothing(t *testing.T) {
 	}
 }
 
+// firstRealRolling deploys v1 of the stdlib example (app shop, rolling) on the real node in
+// a fresh namespace, and returns the client, the project, its spec (realSpec) and its state.
+func firstRealRolling(ctx context.Context, t *testing.T, prefix string) (*kube.Client, *realApp, string, *kube.State) {
+	t.Helper()
+	_, c, reg := realPods(t, prefix)
+	spec := realSpec("rolling")
+	app := realProject(t, c, reg, strings.ReplaceAll(spec, "@V@", "v1"))
+	if code, _, errs := app.pyship(ctx, nil, "deploy"); code != ExitOK {
+		t.Fatalf("first deploy: exit %d\n%s", code, errs)
+	}
+	st, err := c.ReadState(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, app, spec, st
+}
+
 // TestRealPodsCrashLoopIsDiagnosedAndRolledBack deploys a release of the stdlib example that
 // exits at start under load: the deploy fails, says the container is crash-looping with its own
 // last log lines (read from the real container through the kubelet), rolls back, and no request
 // through the Service fails meanwhile.
 func TestRealPodsCrashLoopIsDiagnosedAndRolledBack(t *testing.T) {
 	t.Parallel()
-	_, c, reg := realPods(t, "real-crash")
-	spec := realSpec("rolling")
-	app := realProject(t, c, reg, strings.ReplaceAll(spec, "@V@", "v1"))
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	if code, _, errs := app.pyship(ctx, nil, "deploy"); code != ExitOK {
-		t.Fatalf("first deploy: exit %d\n%s", code, errs)
-	}
-	st1, err := c.ReadState(ctx, "shop")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, app, spec, st1 := firstRealRolling(ctx, t, "real-crash")
 	url := serviceURL(ctx, t, c, "shop")
 	waitServed(ctx, t, url, `"v1"`)
 

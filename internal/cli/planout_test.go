@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pyship/pyship/internal/gitops"
+	"github.com/pyship/pyship/internal/kube"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,7 +29,7 @@ func TestSavedPlanApply(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "web.plan")
 
 	code, out, errs := runCLI(t, append(planArgs, "--out", file, "--detailed-exitcode")...)
-	if code != 2 || !strings.Contains(out, "=== create Deployment/web") || !strings.Contains(errs, "saved the plan to "+file) {
+	if code != 2 || !strings.Contains(out, "=== create Deployment/web-") || !strings.Contains(errs, "saved the plan to "+file) {
 		t.Fatalf("plan --out --detailed-exitcode: exit %d, want 2\n%s\n%s", code, out, errs)
 	}
 	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
@@ -44,7 +45,16 @@ func TestSavedPlanApply(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "web", metav1.GetOptions{})
+	// The active release's Deployment (a release is a Deployment APP-RELEASE).
+	active := func() string {
+		t.Helper()
+		st, err := c.ReadState(ctx, "web")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kube.DeploymentName("web", st.Active)
+	}
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, active(), metav1.GetOptions{})
 	if err != nil || d.Spec.Template.Spec.Containers[0].Image != cliImage {
 		t.Fatalf("after apply: %v", err)
 	}
@@ -67,13 +77,13 @@ func TestSavedPlanApply(t *testing.T) {
 	if code, _, errs := runCLI(t, append(planArgs, "--memory", "300Mi", "--out", fresh)...); code != ExitOK {
 		t.Fatalf("plan --out: exit %d\n%s", code, errs)
 	}
-	deps := c.Core.AppsV1().Deployments(c.Namespace)
-	before, err := deps.Get(ctx, "web", metav1.GetOptions{})
+	deps, name := c.Core.AppsV1().Deployments(c.Namespace), active()
+	before, err := deps.Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		d, err := deps.Get(ctx, "web", metav1.GetOptions{})
+		d, err := deps.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
@@ -83,14 +93,15 @@ func TestSavedPlanApply(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if d, err := deps.Get(ctx, "web", metav1.GetOptions{}); err != nil || d.ResourceVersion == before.ResourceVersion {
+	if d, err := deps.Get(ctx, name, metav1.GetOptions{}); err != nil || d.ResourceVersion == before.ResourceVersion {
 		t.Fatalf("the status write did not move the resourceVersion (%v): the test proves nothing", err)
 	}
 	code, _, errs = runCLI(t, "apply", fresh, "--kubeconfig", kc)
 	if code != ExitOK || !strings.Contains(errs, "applying the saved plan "+fresh+": web release") {
 		t.Fatalf("apply after a status write: exit %d\n%s", code, errs)
 	}
-	if d, _ := deps.Get(ctx, "web", metav1.GetOptions{}); d.Spec.Template.Spec.Containers[0].Resources.Requests.Memory().String() != "300Mi" {
+	name = active() // the plan's release
+	if d, _ := deps.Get(ctx, name, metav1.GetOptions{}); d.Spec.Template.Spec.Containers[0].Resources.Requests.Memory().String() != "300Mi" {
 		t.Error("apply after a status write did not apply the plan")
 	}
 
@@ -99,15 +110,15 @@ func TestSavedPlanApply(t *testing.T) {
 	if code, _, errs := runCLI(t, append(planArgs, "--memory", "400Mi", "--out", stale)...); code != ExitOK {
 		t.Fatalf("plan --out: exit %d\n%s", code, errs)
 	}
-	if _, err := deps.Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{FieldManager: "someone"}); err != nil {
+	if _, err := deps.Patch(ctx, name, types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{FieldManager: "someone"}); err != nil {
 		t.Fatal(err)
 	}
 	code, _, errs = runCLI(t, "apply", stale, "--kubeconfig", kc)
-	if code != ExitFailure || !strings.Contains(errs, "is stale") || !strings.Contains(errs, "Deployment/web changed by someone (Update): spec.replicas") ||
+	if code != ExitFailure || !strings.Contains(errs, "is stale") || !strings.Contains(errs, "Deployment/"+name+" changed by someone (Update): spec.replicas") ||
 		!strings.Contains(errs, "make a new plan with `pyship plan --out "+stale+"`") {
 		t.Errorf("apply of a stale plan: exit %d\n%s", code, errs)
 	}
-	if d, _ := deps.Get(ctx, "web", metav1.GetOptions{}); d.Spec.Template.Spec.Containers[0].Resources.Requests.Memory().String() == "400Mi" {
+	if d, _ := deps.Get(ctx, active(), metav1.GetOptions{}); d.Spec.Template.Spec.Containers[0].Resources.Requests.Memory().String() == "400Mi" {
 		t.Error("a stale plan was applied")
 	}
 

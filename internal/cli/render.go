@@ -30,6 +30,7 @@ Secret values are left out unless --show-secrets is given.`,
 			if err != nil {
 				return err
 			}
+			b = kube.ForKubectl(b) // no rollout engine applies it
 			if outDir == "" {
 				return kube.WriteYAML(s.Out, b, showSecrets)
 			}

@@ -153,7 +153,7 @@ func TestDiffCommandAgainstCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Apply(ctx, b, kube.ApplyOptions{Prune: true}); err != nil {
+	if _, err := c.Apply(ctx, kube.ForKubectl(b), kube.ApplyOptions{Prune: true}); err != nil { // as `pyship render` prints it
 		t.Fatal(err)
 	}
 	code, out, errs = runCLI(t, args...)

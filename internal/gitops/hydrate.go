@@ -137,6 +137,7 @@ func Hydrate(in Input) (Files, error) {
 	if b == nil {
 		return nil, fmt.Errorf("hydrating: no objects")
 	}
+	b = kube.ForKubectl(b) // the GitOps controller applies it, not pyship's rollout engine
 	if !digestRE.MatchString(prov.Image) {
 		return nil, fmt.Errorf("hydrating %s: the image %q is not by digest: give --image REPO@sha256:... (`pyship build --push` prints it)", prov.App, prov.Image)
 	}

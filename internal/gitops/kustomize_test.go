@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
+	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
@@ -32,7 +33,7 @@ func TestKustomizeBuildsTheFolder(t *testing.T) {
 	}
 	built := kustomizeObjects(t, bin, dir)
 	want := map[string]*unstructured.Unstructured{}
-	for _, o := range in.Bundle.Objects {
+	for _, o := range kube.ForKubectl(in.Bundle).Objects { // as Hydrate writes them
 		if o.GetKind() != "Secret" {
 			want[o.GetKind()+"/"+o.GetName()] = o
 		}

@@ -56,7 +56,7 @@ func TestPruneRemovesOnlyWhatPyshipOwned(t *testing.T) {
 			return err
 		},
 		func() error {
-			_, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "pr", metav1.GetOptions{})
+			_, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, DeploymentName("pr", without.Release), metav1.GetOptions{})
 			return err
 		},
 	} {
@@ -76,10 +76,10 @@ func TestPruneRemovesOnlyWhatPyshipOwned(t *testing.T) {
 	if _, err := c.Destroy(ctx, "pr", false, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "pr", metav1.GetOptions{}); !isNotFound(err) {
+	if _, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, DeploymentName("pr", without.Release), metav1.GetOptions{}); !isNotFound(err) {
 		t.Errorf("destroy left Deployment pr: %v", err)
 	}
-	if _, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "other", metav1.GetOptions{}); err != nil {
+	if _, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, DeploymentName("other", other.Release), metav1.GetOptions{}); err != nil {
 		t.Errorf("destroy of pr removed the other app: %v", err)
 	}
 }

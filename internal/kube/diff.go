@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/pyship/pyship/internal/rollout"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -27,17 +26,19 @@ type ObjectDiff struct {
 // objects, as the rollout would apply them) and which owned objects pruning would delete. force
 // shows what taking over fields owned by other managers would change, instead of ErrConflict.
 func (c *Client) Diff(ctx context.Context, b *Bundle, force bool) ([]ObjectDiff, error) {
-	view := b
-	if b.Strategy == rollout.BlueGreen || b.Strategy == rollout.Canary {
-		st, err := c.ReadState(ctx, b.App)
-		if err != nil {
-			return nil, err
+	st, err := c.ReadState(ctx, b.App)
+	if err != nil {
+		return nil, err
+	}
+	serving := st.Active
+	if serving == "" {
+		serving = b.Release
+	}
+	view := rolloutBundle(b, serving)
+	if st.Phase == PhaseNone {
+		if _, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, b.App, metav1.GetOptions{}); err == nil {
+			view = ForKubectl(b) // applied from `pyship render` (kubectl, GitOps): compared as such
 		}
-		serving := st.Active
-		if serving == "" {
-			serving = b.Release
-		}
-		view = rolloutBundle(b, serving)
 	}
 	var out []ObjectDiff
 	want := map[string]bool{}

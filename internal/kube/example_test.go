@@ -2,6 +2,7 @@ package kube_test
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
@@ -17,13 +18,13 @@ func ExampleRender() {
 		fmt.Println(err)
 		return
 	}
-	for _, o := range b.Objects {
-		fmt.Println(o.GetKind(), o.GetName())
+	for _, o := range b.Objects { // each release has its own Deployment, APP-RELEASE
+		fmt.Println(o.GetKind(), strings.Replace(o.GetName(), b.Release, "RELEASE", 1))
 	}
 	// Output:
 	// ServiceAccount shop
 	// Service shop
-	// Deployment shop
+	// Deployment shop-RELEASE
 	// PodDisruptionBudget shop
 	// NetworkPolicy shop
 	// Ingress shop

@@ -8,10 +8,12 @@ import (
 )
 
 // finalize scales the previous release to zero once the rollback window has passed and deletes
-// releases that are neither active, previous nor keep.
+// releases that are neither active, previous nor keep: each app keeps at most the Deployments
+// of its active and previous releases (and of the one rolling out).
 func (c *Client) finalize(ctx context.Context, app string, st *State, o DeployOptions, keep string) error {
 	if st.Previous != "" && !st.SwitchedAt.IsZero() && o.now().Sub(st.SwitchedAt) >= o.RollbackWindow {
-		if ok, _ := c.releaseExists(ctx, app, st.Previous); ok {
+		d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, DeploymentName(app, st.Previous), metav1.GetOptions{})
+		if err == nil && (d.Spec.Replicas == nil || *d.Spec.Replicas > 0) { // a rolling update's is at zero already
 			o.Progress.printf("rollback window of %s passed: scaling release %s down", o.RollbackWindow, st.Previous)
 			if err := c.ScaleRelease(ctx, app, st.Previous, 0); err != nil {
 				return err

@@ -161,7 +161,7 @@ func (r *renderer) hpa() []runtime.Object {
 		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
 		ObjectMeta: r.meta(r.app),
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: DeploymentName(r.app, strategy(r.p), r.release)},
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: DeploymentName(r.app, r.release)},
 			MinReplicas:    &replicas,
 			MaxReplicas:    int32(r.o.MaxReplicas),
 			Metrics: []autoscalingv2.MetricSpec{{

@@ -29,13 +29,11 @@ func (r *renderer) deployment(tpl corev1.PodTemplateSpec) (runtime.Object, error
 	}
 	tpl.Labels[LabelRelease] = r.release
 	selector := r.selector()
-	if strategy(r.p) != "rolling" {
-		selector[LabelRelease] = r.release
-	}
+	selector[LabelRelease] = r.release // the Deployments of two releases never share a pod
 	surge, unavailable := intstr.FromString("25%"), intstr.FromInt32(0)
 	d := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: r.meta(DeploymentName(r.app, strategy(r.p), r.release)),
+		ObjectMeta: r.meta(DeploymentName(r.app, r.release)),
 		Spec: appsv1.DeploymentSpec{
 			Replicas:                &replicas,
 			Selector:                &metav1.LabelSelector{MatchLabels: selector},

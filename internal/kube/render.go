@@ -171,14 +171,9 @@ func (r *renderer) commonLabels() map[string]string {
 	return map[string]string{LabelName: r.app, LabelManagedBy: ManagedBy, LabelApp: r.app}
 }
 
-// DeploymentName is the Deployment of a release: the app name for rolling updates, one per
-// release for blue-green and canary.
-func DeploymentName(app string, strategy rollout.Strategy, release string) string {
-	if strategy == rollout.Rolling || strategy == "" {
-		return app
-	}
-	return app + "-" + release
-}
+// DeploymentName is the Deployment of a release, APP-RELEASE, whatever the strategy: each
+// release has its own, which rollout.Engine scales.
+func DeploymentName(app, release string) string { return app + "-" + release }
 
 // releaseID names the release of a pod template (without its release label): a change to
 // anything the pods run (image, command, env, resources, probes, volumes, node selector, the

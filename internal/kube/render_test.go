@@ -276,3 +276,29 @@ func TestRenderRefusesLocalAccessRules(t *testing.T) {
 		t.Errorf("[edge] hosts alone: %v", err)
 	}
 }
+
+// ForKubectl gives tools without pyship's engine one Deployment APP for a rolling app, which
+// its controller rolls in place; blue-green and canary keep their release Deployments.
+func TestForKubectl(t *testing.T) {
+	b, err := Render(webPlan("shop", "rolling"), fullOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Deployment().GetName(); got != DeploymentName("shop", b.Release) {
+		t.Fatalf("the rendered Deployment is %s, want the release's", got)
+	}
+	k := ForKubectl(b)
+	d := k.Deployment()
+	sel, _, _ := unstructured.NestedStringMap(d.Object, "spec", "selector", "matchLabels")
+	hpa, _, _ := unstructured.NestedString(k.find("HorizontalPodAutoscaler", "").Object, "spec", "scaleTargetRef", "name")
+	if d.GetName() != "shop" || len(sel) != 1 || sel[LabelName] != "shop" || hpa != "shop" {
+		t.Errorf("for kubectl: Deployment %s selecting %v, autoscaler on %s; want shop, the app's pods, shop", d.GetName(), sel, hpa)
+	}
+	if b.Deployment().GetName() == "shop" {
+		t.Error("ForKubectl changed the bundle it was given")
+	}
+	bg, _ := Render(webPlan("shop", "blue-green"), fullOptions())
+	if ForKubectl(bg) != bg {
+		t.Error("ForKubectl changed a blue-green bundle")
+	}
+}

@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -21,6 +20,10 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 )
 
+// TestRollingDeployThenBrokenReleaseRollsBack: a rolling release is a Deployment APP-RELEASE
+// driven by the engine, whose Service selects the pods of every release; a new release that
+// never becomes ready is diagnosed and rolled back through the engine, the serving release
+// keeping all its replicas.
 func TestRollingDeployThenBrokenReleaseRollsBack(t *testing.T) {
 	c := newCluster(t)
 	p := appPlan("roll", "rolling")
@@ -28,85 +31,97 @@ func TestRollingDeployThenBrokenReleaseRollsBack(t *testing.T) {
 	if err := c.Deploy(ctxFor(t, time.Minute), v1, DeployOptions{Replicas: 3, Prune: true, Progress: logProgress(t)}); err != nil {
 		t.Fatal(err)
 	}
-	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 10*time.Second), "roll", metav1.GetOptions{})
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 10*time.Second), "roll-"+v1.Release, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Status.AvailableReplicas != 3 || d.Spec.Template.Spec.Containers[0].Image != image("a1") {
-		t.Fatalf("after deploy: %d available with image %s, want 3 with %s", d.Status.AvailableReplicas, d.Spec.Template.Spec.Containers[0].Image, image("a1"))
+	if h, _ := c.Health(ctxFor(t, 5*time.Second), "roll", v1.Release); h.Ready != 3 || d.Spec.Template.Spec.Containers[0].Image != image("a1") {
+		t.Fatalf("after deploy: %d ready with image %s, want 3 with %s", h.Ready, d.Spec.Template.Spec.Containers[0].Image, image("a1"))
 	}
 	if mf := d.ManagedFields; len(mf) == 0 || !hasManager(mf, FieldManager, metav1.ManagedFieldsOperationApply) {
 		t.Errorf("the Deployment is not server-side applied by %q: %+v", FieldManager, mf)
 	}
+	if sel := d.Spec.Selector.MatchLabels; sel[LabelRelease] != v1.Release {
+		t.Errorf("the release's Deployment selects %v: it must select its own release's pods only", sel)
+	}
+	svc, err := c.Core.CoreV1().Services(c.Namespace).Get(ctxFor(t, 5*time.Second), "roll", metav1.GetOptions{})
+	if err != nil || svc.Spec.Selector[LabelRelease] != "" {
+		t.Fatalf("the rolling Service must select the pods of every release: %v %v", svc.Spec.Selector, err)
+	}
+	waitEndpoints(t, c, "roll", v1.Release, 3)
 
-	// v2 can never schedule: the wait fails with a diagnosis and v1 comes back.
+	// v2 can never schedule: the engine diagnoses it and rolls back, v1 keeps its 3 replicas.
 	v2 := c.render(t, p, Options{Image: image("b2"), NodeSelector: unschedulable})
 	err = c.Deploy(ctxFor(t, 8*time.Second), v2, DeployOptions{Replicas: 3, Progress: logProgress(t)})
-	var re *RolloutError
-	if !errors.As(err, &re) {
-		t.Fatalf("deploying an unschedulable release: got %v, want a *RolloutError", err)
-	}
 	t.Logf("the failed deploy said:\n%v", err)
-	if !strings.Contains(err.Error(), "unschedulable") || !strings.Contains(err.Error(), "rolled back") {
-		t.Errorf("error lacks the diagnosis or the rollback:\n%v", err)
+	if err == nil || !strings.Contains(err.Error(), "unschedulable") || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("deploying an unschedulable release: got %v, want the diagnosis and the rollback", err)
 	}
-	d, err = c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 10*time.Second), "roll", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
+	h, _ := c.Health(ctxFor(t, 5*time.Second), "roll", v1.Release)
+	d2, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "roll-"+v2.Release, metav1.GetOptions{})
+	if h.Ready != 3 || d2 == nil || d2.Spec.Replicas == nil || *d2.Spec.Replicas != 0 {
+		t.Errorf("after the rollback: v1 has %d ready pods (want 3), v2 replicas %v (want 0)", h.Ready, d2.Spec.Replicas)
 	}
-	if img := d.Spec.Template.Spec.Containers[0].Image; img != image("a1") || d.Status.AvailableReplicas != 3 {
-		t.Errorf("after the rollback: image %s with %d available, want %s with 3", img, d.Status.AvailableReplicas, image("a1"))
-	}
+	waitEndpoints(t, c, "roll", v1.Release, 3)
 	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "roll")
-	if st.Active != v1.Release || st.Failed != v2.Release {
-		t.Errorf("state: active %q failed %q, want %q and %q", st.Active, st.Failed, v1.Release, v2.Release)
+	if st.Active != v1.Release || st.Failed != v2.Release || st.Candidate != "" {
+		t.Errorf("state: active %q failed %q candidate %q, want %q and %q", st.Active, st.Failed, st.Candidate, v1.Release, v2.Release)
 	}
 }
 
 // TestRollingRollbackReturnsToThePreviousRelease deploys v1 then v2 with the rolling strategy:
-// rollback puts v1's pod template back, and a second rollback returns to v2.
+// v1's Deployment stays, scaled to zero; rollback rolls v1 out again through the engine, and a
+// second rollback returns to v2.
 func TestRollingRollbackReturnsToThePreviousRelease(t *testing.T) {
 	c := newCluster(t)
 	p := appPlan("rb", "rolling")
-	opts := DeployOptions{Replicas: 3, Prune: true, Progress: logProgress(t)}
-	v1 := c.render(t, p, Options{Image: image("a1")})
-	v2 := c.render(t, p, Options{Image: image("b2"), CPULimit: "2"})
+	opts := DeployOptions{Replicas: 3, Prune: true, RollbackWindow: time.Hour, Progress: logProgress(t)}
+	v1 := c.render(t, p, Options{Image: image("a1"), MaxReplicas: 6})
+	v2 := c.render(t, p, Options{Image: image("b2"), CPULimit: "2", MaxReplicas: 6})
 	for _, b := range []*Bundle{v1, v2} {
 		if err := c.Deploy(ctxFor(t, time.Minute), b, opts); err != nil {
 			t.Fatal(err)
 		}
 	}
-	live := func(want *Bundle) {
+	live := func(want, other *Bundle) {
 		t.Helper()
-		d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 10*time.Second), "rb", metav1.GetOptions{})
+		d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 10*time.Second), "rb-"+want.Release, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		tpl := d.Spec.Template
 		wantImage, _, _ := unstructured.NestedSlice(want.Deployment().Object, "spec", "template", "spec", "containers")
 		img := wantImage[0].(map[string]any)["image"]
-		if tpl.Spec.Containers[0].Image != img || tpl.Labels[LabelRelease] != want.Release || d.Status.AvailableReplicas != 3 {
-			t.Errorf("live Deployment runs %s (release %s, %d available), want %s (release %s, 3 available)",
-				tpl.Spec.Containers[0].Image, tpl.Labels[LabelRelease], d.Status.AvailableReplicas, img, want.Release)
+		if h, _ := c.Health(ctxFor(t, 5*time.Second), "rb", want.Release); tpl.Spec.Containers[0].Image != img || h.Ready != 3 {
+			t.Errorf("release %s runs %s with %d ready, want %s with 3", want.Release, tpl.Spec.Containers[0].Image, h.Ready, img)
 		}
 		if lim := tpl.Spec.Containers[0].Resources.Limits.Cpu().String(); want == v1 && lim != "1" {
 			t.Errorf("after the rollback the CPU limit is %s, want v1's 1", lim)
 		}
+		o, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 10*time.Second), "rb-"+other.Release, metav1.GetOptions{})
+		if err != nil || o.Spec.Replicas == nil || *o.Spec.Replicas != 0 {
+			t.Errorf("the other release %s is not kept at zero replicas for rollback: %v", other.Release, err)
+		}
+		waitEndpoints(t, c, "rb", want.Release, 3)
+		h, err := c.Core.AutoscalingV2().HorizontalPodAutoscalers(c.Namespace).Get(ctxFor(t, 5*time.Second), "rb", metav1.GetOptions{})
+		if err != nil || h.Spec.ScaleTargetRef.Name != "rb-"+want.Release {
+			t.Errorf("the autoscaler does not aim at the serving release %s: %v %v", want.Release, h.Spec.ScaleTargetRef, err)
+		}
 	}
-	live(v2)
+	live(v2, v1)
 	if err := c.Rollback(ctxFor(t, time.Minute), v2, opts); err != nil {
 		t.Fatal(err)
 	}
-	live(v1)
+	live(v1, v2)
 	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "rb")
-	if st.Active != v1.Release || st.Previous != v2.Release || st.Phase != "rolled-back" {
-		t.Errorf("state after the rollback: active %q previous %q phase %q, want %q, %q, rolled-back", st.Active, st.Previous, st.Phase, v1.Release, v2.Release)
+	if st.Active != v1.Release || st.Previous != v2.Release || st.Phase != "rolled-back" || st.Candidate != "" {
+		t.Errorf("state after the rollback: active %q previous %q phase %q candidate %q, want %q, %q, rolled-back", st.Active, st.Previous, st.Phase, st.Candidate, v1.Release, v2.Release)
 	}
 	// A second rollback undoes the first.
 	if err := c.Rollback(ctxFor(t, time.Minute), v1, opts); err != nil {
 		t.Fatal(err)
 	}
-	live(v2)
+	live(v2, v1)
 }
 
 // TestPodChangesAreNewReleases changes only the env (same image, same config) of a blue-green
@@ -163,11 +178,14 @@ func TestPodChangesAreNewReleases(t *testing.T) {
 	if len(rss.Items) != 2 {
 		t.Errorf("a secrets change made %d ReplicaSet(s), want 2: the pods did not roll", len(rss.Items))
 	}
-	for n := range podNames(t, c, "sec") {
-		if before[n] {
-			t.Errorf("pod %s from before the secrets change is still running", n)
+	testsvc.Eventually(t, 30*time.Second, "the pods from before the secrets change to go", func() error {
+		for n := range podNames(t, c, "sec") {
+			if before[n] {
+				return fmt.Errorf("pod %s is still running", n)
+			}
 		}
-	}
+		return nil
+	})
 }
 
 // podNames lists the app's pods that are not terminating.
@@ -229,9 +247,12 @@ func TestAutoscalerWaitsForTheCanary(t *testing.T) {
 	if got := target(); got != pausedTarget("hpa") {
 		t.Errorf("while the canary holds at 25%% the autoscaler aims at %q, want it paused (minReplicas %d would resize either release)", got, p.Deploy.Replicas)
 	}
-	if h, _ := c.Health(ctxFor(t, 5*time.Second), "hpa", v2.Release); h.Total != 1 {
-		t.Errorf("the canary at 25%% of 4 replicas has %d pods, want 1", h.Total)
-	}
+	testsvc.Eventually(t, 10*time.Second, "the canary at 25% of 4 replicas to have 1 pod", func() error {
+		if h, _ := c.Health(ctxFor(t, 5*time.Second), "hpa", v2.Release); h.Total != 1 {
+			return fmt.Errorf("%d pods", h.Total)
+		}
+		return nil
+	})
 	if err := c.Request(ctxFor(t, 5*time.Second), "hpa", RequestPromote); err != nil {
 		t.Fatal(err)
 	}
@@ -545,47 +566,57 @@ func killAfter(t *testing.T, prefix string, cancel context.CancelFunc) Progress 
 	}
 }
 
-func TestKilledBlueGreenDeployConvergesOrAborts(t *testing.T) {
+// TestKilledDeployConvergesOrAborts kills a deploy half-way (blue-green once its release is
+// applied, rolling once it has started draining the serving release): abort then rolls it back
+// through the engine, and a killed deploy run again finishes.
+func TestKilledDeployConvergesOrAborts(t *testing.T) {
 	c := newCluster(t)
-	p := appPlan("kill", "blue-green")
-	v1 := c.render(t, p, Options{Image: image("a1")})
-	opts := DeployOptions{Replicas: 2, Prune: true, RollbackWindow: time.Hour, Progress: logProgress(t)}
-	if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
-		t.Fatal(err)
-	}
-	v2 := c.render(t, p, Options{Image: image("b2")})
-	kill := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		o := opts
-		o.Progress = killAfter(t, "applied Deployment/", cancel)
-		if err := c.Deploy(ctx, v2, o); err == nil {
-			t.Fatal("the killed deploy reported success")
+	for _, tc := range []struct{ strategy, app, killAt string }{
+		{"blue-green", "kill", "applied Deployment/"},
+		{"rolling", "killr", "draining one replica of"},
+	} {
+		app := tc.app
+		p := appPlan(app, tc.strategy)
+		v1 := c.render(t, p, Options{Image: image("a1")})
+		opts := DeployOptions{Replicas: 2, Prune: true, RollbackWindow: time.Hour, Progress: logProgress(t)}
+		if err := c.Deploy(ctxFor(t, time.Minute), v1, opts); err != nil {
+			t.Fatal(err)
 		}
-		st, _ := c.ReadState(ctxFor(t, 5*time.Second), "kill")
-		if st.Candidate != v2.Release || st.Active != v1.Release {
-			t.Fatalf("after the kill: candidate %q active %q, want %q and %q", st.Candidate, st.Active, v2.Release, v1.Release)
+		v2 := c.render(t, p, Options{Image: image("b2")})
+		kill := func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			o := opts
+			o.Progress = killAfter(t, tc.killAt, cancel)
+			if err := c.Deploy(ctx, v2, o); err == nil {
+				t.Fatalf("%s: the killed deploy reported success", tc.strategy)
+			}
+			st, _ := c.ReadState(ctxFor(t, 5*time.Second), app)
+			if st.Candidate != v2.Release || st.Active != v1.Release {
+				t.Fatalf("%s: after the kill: candidate %q active %q, want %q and %q", tc.strategy, st.Candidate, st.Active, v2.Release, v1.Release)
+			}
 		}
-	}
 
-	kill()
-	if err := c.Abort(ctxFor(t, 30*time.Second), v2, opts); err != nil {
-		t.Fatal(err)
-	}
-	st, _ := c.ReadState(ctxFor(t, 5*time.Second), "kill")
-	d, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), "kill-"+v2.Release, metav1.GetOptions{})
-	if st.Candidate != "" || st.Active != v1.Release || d == nil || *d.Spec.Replicas != 0 {
-		t.Errorf("after abort: candidate %q active %q, candidate replicas %v", st.Candidate, st.Active, d.Spec.Replicas)
-	}
+		kill()
+		if err := c.Abort(ctxFor(t, 30*time.Second), v2, opts); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := c.ReadState(ctxFor(t, 5*time.Second), app)
+		d, _ := c.Core.AppsV1().Deployments(c.Namespace).Get(ctxFor(t, 5*time.Second), app+"-"+v2.Release, metav1.GetOptions{})
+		if st.Candidate != "" || st.Active != v1.Release || d == nil || *d.Spec.Replicas != 0 {
+			t.Errorf("%s: after abort: candidate %q active %q, candidate replicas %v", tc.strategy, st.Candidate, st.Active, d.Spec.Replicas)
+		}
+		waitEndpoints(t, c, app, v1.Release, 2)
 
-	kill()
-	if err := c.Deploy(ctxFor(t, time.Minute), v2, opts); err != nil {
-		t.Fatalf("running the killed deploy again: %v", err)
-	}
-	waitEndpoints(t, c, "kill", v2.Release, 2)
-	st, _ = c.ReadState(ctxFor(t, 5*time.Second), "kill")
-	if st.Active != v2.Release || st.Previous != v1.Release || st.Candidate != "" {
-		t.Errorf("after re-running: active %q previous %q candidate %q", st.Active, st.Previous, st.Candidate)
+		kill()
+		if err := c.Deploy(ctxFor(t, time.Minute), v2, opts); err != nil {
+			t.Fatalf("%s: running the killed deploy again: %v", tc.strategy, err)
+		}
+		waitEndpoints(t, c, app, v2.Release, 2)
+		st, _ = c.ReadState(ctxFor(t, 5*time.Second), app)
+		if st.Active != v2.Release || st.Previous != v1.Release || st.Candidate != "" {
+			t.Errorf("%s: after re-running: active %q previous %q candidate %q", tc.strategy, st.Active, st.Previous, st.Candidate)
+		}
 	}
 }
 

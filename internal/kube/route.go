@@ -10,7 +10,8 @@ import (
 
 // rolloutBundle is b as the rollout applies it while serving release serving: the release
 // Deployment leaves replicas to ScaleRelease, the blue-green Service keeps selecting the
-// serving release, and the HTTPRoute keeps sending all traffic to it.
+// serving release, and the canary's HTTPRoute keeps sending all traffic to it. (The rolling
+// strategy's Service and HTTPRoute reach the pods of every release: nothing to keep.)
 func rolloutBundle(b *Bundle, serving string) *Bundle {
 	out := *b
 	out.Objects = nil
@@ -21,11 +22,40 @@ func rolloutBundle(b *Bundle, serving string) *Bundle {
 			unstructured.RemoveNestedField(u.Object, "spec", "replicas")
 		case u.GetKind() == "Service" && u.GetName() == b.App && b.Strategy == rollout.BlueGreen:
 			_ = unstructured.SetNestedField(u.Object, serving, "spec", "selector", LabelRelease)
-		case u.GetKind() == "HTTPRoute":
+		case u.GetKind() == "HTTPRoute" && b.Strategy == rollout.Canary:
 			setRouteBackends(u, b.App, serving, "", 0)
 		}
 		out.Objects = append(out.Objects, u)
 	}
+	return &out
+}
+
+// ForKubectl is b as tools without pyship's rollout engine apply it (`kubectl apply`, Flux,
+// Argo CD; `pyship render` and `gitops push` write it): a rolling app's release Deployment
+// becomes the one Deployment APP, selecting every pod of the app, whose own controller rolls
+// each new release out in place (maxSurge 25%, maxUnavailable 0). A Deployment per release
+// would stay running beside the next one under kubectl apply, or be pruned before the next
+// one is ready by a GitOps controller. `pyship deploy` over it moves the app to release
+// Deployments without dropping a request (adoptLegacy). Blue-green and canary need the engine:
+// they are returned as they are.
+func ForKubectl(b *Bundle) *Bundle {
+	if b.Strategy != rollout.Rolling && b.Strategy != "" {
+		return b
+	}
+	out := *b
+	out.Objects = nil
+	for _, u := range b.Objects {
+		u = u.DeepCopy()
+		switch u.GetKind() {
+		case "Deployment":
+			u.SetName(b.App)
+			_ = unstructured.SetNestedStringMap(u.Object, map[string]string{LabelName: b.App}, "spec", "selector", "matchLabels")
+		case "HorizontalPodAutoscaler":
+			_ = unstructured.SetNestedField(u.Object, b.App, "spec", "scaleTargetRef", "name")
+		}
+		out.Objects = append(out.Objects, u)
+	}
+	sortObjects(out.Objects)
 	return &out
 }
 
@@ -72,9 +102,9 @@ func releaseService(b *Bundle, release string) *unstructured.Unstructured {
 }
 
 // SetTraffic sends the app's traffic to stable, or weight percent of it to canary: the blue-green
-// Service selector, or the canary HTTPRoute's backend weights. With neither (canary by
-// replica ratio) the replica counts alone split the traffic and there is nothing to do. force
-// takes the fields over from another field manager.
+// Service selector, or the canary HTTPRoute's backend weights. With neither (rolling, canary
+// by replica ratio) the replica counts alone split the traffic and there is nothing to do.
+// force takes the fields over from another field manager.
 func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary string, weight int, force bool) error {
 	if b.Strategy == rollout.BlueGreen {
 		svc := b.find("Service", b.App)
@@ -87,7 +117,7 @@ func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary strin
 		return err
 	}
 	route := b.find("HTTPRoute", "")
-	if route == nil {
+	if route == nil || b.Strategy != rollout.Canary {
 		return nil
 	}
 	for _, rel := range []string{stable, canary} {
@@ -108,10 +138,11 @@ func (c *Client) SetTraffic(ctx context.Context, b *Bundle, stable, canary strin
 
 var httpRouteGVR = gvk("gateway.networking.k8s.io", "v1", "HTTPRoute").GroupVersion().WithResource("httproutes")
 
-// pausedTarget is what the app's HorizontalPodAutoscaler aims at while a blue-green or canary
-// rollout runs: no Deployment, so it scales nothing. The engine sets each release's replicas
+// pausedTarget is what the app's HorizontalPodAutoscaler aims at while a rollout over a
+// serving release runs: no Deployment, so it scales nothing. The engine sets each release's replicas
 // itself, and an autoscaler enforcing its minReplicas on either release would undo the steps
-// (a replica-weighted canary pushed to full size, a stable release scaled back up).
+// (a replica-weighted canary pushed to full size, a stable release scaled back up, a rolling
+// update's drained replica started again).
 func pausedTarget(app string) string { return app + "-paused-during-rollout" }
 
 // pauseAutoscaler aims b's autoscaler at pausedTarget.
@@ -130,10 +161,23 @@ func (c *Client) resumeAutoscaler(ctx context.Context, b *Bundle, release string
 		return nil
 	}
 	u := hpa.DeepCopy()
-	_ = unstructured.SetNestedField(u.Object, DeploymentName(b.App, b.Strategy, release), "spec", "scaleTargetRef", "name")
+	_ = unstructured.SetNestedField(u.Object, DeploymentName(b.App, release), "spec", "scaleTargetRef", "name")
 	if _, err := c.ApplyObject(ctx, u, force, false); err != nil {
 		return err
 	}
 	progress.printf("autoscaler %s scales release %s", hpa.GetName(), release)
 	return nil
+}
+
+// pauseLiveAutoscaler applies b's autoscaler paused, for a rollout that applies nothing else
+// of the app (a rolling rollback).
+func (c *Client) pauseLiveAutoscaler(ctx context.Context, b *Bundle, force bool, progress Progress) error {
+	hpa := b.find("HorizontalPodAutoscaler", "")
+	if hpa == nil {
+		return nil
+	}
+	paused := &Bundle{App: b.App, Objects: []*unstructured.Unstructured{hpa.DeepCopy()}}
+	pauseAutoscaler(paused, progress)
+	_, err := c.ApplyObject(ctx, paused.Objects[0], force, false)
+	return err
 }

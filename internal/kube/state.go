@@ -27,8 +27,9 @@ const (
 	// requestManager owns the request annotation, so the deploy's own state writes (another
 	// field manager) never drop a request it has not seen yet.
 	requestManager = "pyship-request"
-	// keyLastGood holds the Deployment of the active release as it rolled out fine, and
-	// keyPreviousGood the one of the release before it (the rolling strategy's rollback).
+	// keyLastGood and keyPreviousGood held, for an earlier pyship's rolling strategy (one
+	// Deployment APP), the Deployments of the active and the previous release: read once, to
+	// move the app to release Deployments (adoptLegacy), then removed.
 	keyLastGood     = "last-good-deployment"
 	keyPreviousGood = "previous-deployment"
 	// keyRollout holds the strategy engine's rollout.Status of the rollout in progress, so a
@@ -49,9 +50,10 @@ type State struct {
 	// previous release keeps its pods until the first deploy or promote after it.
 	RetireAfter time.Time `json:"retirePreviousAfter,omitzero"`
 	// Request is a user's request to the deploy in progress ("promote" or "abort"), not yet taken.
-	Request      string `json:"request,omitempty"`
+	Request string `json:"request,omitempty"`
+	// LastGoodJSON and PreviousJSON are the Deployments of the Active and Previous release
+	// that an earlier pyship's rolling strategy saved; nil once adoptLegacy has moved the app.
 	LastGoodJSON []byte `json:"-"`
-	// PreviousJSON is the Deployment of the Previous release (rolling strategy).
 	PreviousJSON []byte `json:"-"`
 	RolloutJSON  []byte `json:"-"`
 }
@@ -62,7 +64,7 @@ type Phase string
 // The phases of State.
 const (
 	PhaseNone        Phase = ""            // never deployed
-	PhaseProgressing Phase = "progressing" // a rolling update or blue-green rollout runs
+	PhaseProgressing Phase = "progressing" // a rolling or blue-green rollout runs
 	PhaseCanary      Phase = "canary"      // a canary rollout runs
 	PhaseSwitched    Phase = "switched"    // a blue-green switch is done; the previous release is warm
 	PhaseDone        Phase = "done"        // the last rollout succeeded

@@ -11,20 +11,26 @@ import (
 	"github.com/pyship/pyship/internal/rollout"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/watch"
 	watchtools "k8s.io/client-go/tools/watch"
 )
 
-// deployReleases rolls a blue-green or canary release out with rollout.Engine, so every step
+// deployReleases rolls a release out with rollout.Engine, whatever the strategy, so every step
 // and analysis is decided by the same pure functions as on the local target: the new release
-// gets its own Deployment beside the serving one, traffic moves once its pods are ready (at
-// once for blue-green, through the steps for a canary), and a failed release is rolled back.
+// gets its own Deployment beside the serving one, traffic moves to it once its pods are ready
+// (at once for blue-green, through the steps for a canary, replica by replica for rolling,
+// whose Service selects the pods of every release), and a failed release is rolled back. A
+// first release that fails or is aborted leaves nothing behind (forgetNeverServed).
 func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions) error {
 	if b.Strategy == rollout.BlueGreen && b.find("Service", b.App) == nil {
 		return fmt.Errorf("blue-green needs a Service, but %s is a worker without a port; use the rolling strategy", b.App)
 	}
 	st, err := c.ReadState(ctx, b.App)
 	if err != nil {
+		return err
+	}
+	if err := c.adoptLegacy(ctx, b.App, st, o); err != nil {
 		return err
 	}
 	stable := st.Active
@@ -42,7 +48,8 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 			return err
 		}
 	}
-	if stable != "" { // recorded first, so a deploy killed from here on can be aborted or rerun
+	first := st.Active == ""   // the app never served: an abort stops the release
+	if stable != "" || first { // recorded first, so a deploy killed from here on can be aborted or rerun
 		st.Candidate, st.Phase = b.Release, PhaseProgressing
 		if b.Strategy == rollout.Canary {
 			st.Phase = PhaseCanary
@@ -52,6 +59,13 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 		}
 	}
 	rb := rolloutBundle(b, serving)
+	if ok, err := c.releaseExists(ctx, b.App, b.Release); err != nil {
+		return err
+	} else if !ok {
+		// Created with no replica: the engine starts each one (and so owns the field, which
+		// drift then sees another manager take).
+		_ = unstructured.SetNestedField(rb.Deployment().Object, int64(0), "spec", "replicas")
+	}
 	if stable != "" { // aimed at the release serving when the rollout ends: resumeAutoscaler
 		pauseAutoscaler(rb, o.Progress)
 	}
@@ -61,6 +75,9 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 		}
 	}
 	if _, err := c.Apply(ctx, rb, ApplyOptions{Prune: o.Prune, Force: o.Force, Progress: o.Progress}); err != nil {
+		if first {
+			err = errors.Join(err, c.forgetNeverServed(context.WithoutCancel(ctx), b.App))
+		}
 		return err
 	}
 	if err := c.finalize(ctx, b.App, st, o, b.Release); err != nil {
@@ -80,7 +97,13 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 		}
 	}
 	if final.Phase != rollout.Succeeded {
-		if stable == "" {
+		switch {
+		case first:
+			if err := c.forgetNeverServed(context.WithoutCancel(ctx), b.App); err != nil {
+				return fmt.Errorf("%s\n%w", final.Message, err)
+			}
+			return errors.New(final.Message + "\nno earlier release to roll back to: release " + b.Release + " was stopped, and nothing of " + b.App + " is left on the cluster (its volumes are kept)")
+		case stable == "":
 			return errors.New(final.Message + "\nno earlier release to roll back to")
 		}
 		return fmt.Errorf("%s\nrolled back: all traffic is on release %s", final.Message, stable)
@@ -102,8 +125,12 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 
 // rolloutSpec is what the engine is asked to do: roll release b out over stable ("" for none).
 func (o DeployOptions) rolloutSpec(b *Bundle, stable string) rollout.Spec {
-	return rollout.Spec{Release: b.Release, Stable: stable, Strategy: b.Strategy, Replicas: o.Replicas,
-		RollbackWindow: o.RollbackWindow, ReplicaWeights: b.Strategy == rollout.Canary && b.find("HTTPRoute", "") == nil,
+	strategy := b.Strategy
+	if strategy == "" {
+		strategy = rollout.Rolling
+	}
+	return rollout.Spec{Release: b.Release, Stable: stable, Strategy: strategy, Replicas: o.Replicas,
+		RollbackWindow: o.RollbackWindow, ReplicaWeights: (&releaseTarget{b: b}).router() == "replicas",
 		Worker: b.find("Service", "") == nil, // a worker has no Service: it serves no requests
 		// An unset pause holds no step: 1ns, as the engine gives a zero pause its 30s default.
 		Canary: rollout.CanaryConfig{Steps: o.Steps, Pause: max(o.Pause, time.Nanosecond), MinRequests: o.MinRequests,
@@ -248,10 +275,10 @@ func (w wakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	return rollout.RealClock{Wake: w.wake}.Sleep(ctx, d)
 }
 
-// Abort stops a blue-green or canary rollout in progress: a deploy still running is asked to
-// roll back and Abort waits until it has; a rollout whose deploy was killed is rolled back here
-// through the engine. Either way all traffic returns to the active release and the candidate
-// is scaled down.
+// Abort stops the rollout in progress: a deploy still running is asked to roll back and Abort
+// waits until it has; a rollout whose deploy was killed is rolled back here through the engine
+// (abortKilled). Either way all traffic returns to the active release and the candidate is
+// scaled down; a first release is stopped and the app, which never served, removed.
 func (c *Client) Abort(ctx context.Context, b *Bundle, o DeployOptions) error {
 	st, err := c.ReadState(ctx, b.App)
 	if err != nil {
@@ -260,8 +287,11 @@ func (c *Client) Abort(ctx context.Context, b *Bundle, o DeployOptions) error {
 	if st.Candidate == "" {
 		return fmt.Errorf("abort: no rollout of %s is in progress in namespace %s", b.App, c.Namespace)
 	}
-	if st.Active == "" {
-		return fmt.Errorf("abort: %s has no active release to return to; use destroy", b.App)
+	if err := c.adoptLegacy(ctx, b.App, st, o); err != nil {
+		return err
+	}
+	if st.Candidate == "" { // an earlier pyship's unfinished rolling update, gone with its Deployment
+		return nil
 	}
 	if err := c.applyRequest(ctx, b.App, RequestAbort); err != nil {
 		return err
@@ -285,9 +315,13 @@ func (c *Client) Abort(ctx context.Context, b *Bundle, o DeployOptions) error {
 	if st.Candidate == "" {
 		return fmt.Errorf("abort: the rollout of %s ended before it could be aborted (pyship status shows how)", b.App)
 	}
-	if b.Strategy == rollout.Rolling || b.Strategy == "" {
-		return c.rollbackRolling(ctx, b.App, st, o) // back to the last good Deployment
-	}
+	return c.abortKilled(ctx, b, st, o)
+}
+
+// abortKilled rolls back the rollout of st.Candidate, whose deploy is not running, through the
+// engine from the status it saved: the active release gets all its replicas and the traffic
+// back, the candidate is scaled to zero. A first release is stopped and the app removed.
+func (c *Client) abortKilled(ctx context.Context, b *Bundle, st *State, o DeployOptions) error {
 	if o.Replicas < 1 {
 		o.Replicas = 1
 	}
@@ -296,17 +330,31 @@ func (c *Client) Abort(ctx context.Context, b *Bundle, o DeployOptions) error {
 	}
 	cb := *b
 	cb.Release = st.Candidate
-	status := resume(st, o.rolloutSpec(&cb, st.Active))
+	active := st.Active
+	status := resume(st, o.rolloutSpec(&cb, active))
 	status.Phase, status.Message = rollout.RollingBack, "aborted by the user"
 	final, err := c.runEngine(ctx, &cb, o, st, status)
 	if err != nil {
 		return err
 	}
-	if err := c.resumeAutoscaler(ctx, &cb, st.Active, o.Force, o.Progress); err != nil {
+	if active == "" {
+		return c.forgetNeverServed(ctx, b.App)
+	}
+	if err := c.resumeAutoscaler(ctx, &cb, active, o.Force, o.Progress); err != nil {
 		return err
 	}
 	if final.Phase != rollout.RolledBack {
 		return fmt.Errorf("abort: the rollout of %s ended %s: %s", cb.Release, final.Phase, final.Message)
+	}
+	return nil
+}
+
+// forgetNeverServed removes what a first release that failed or was aborted left, as the local
+// target does: the app never served, so no release of it stays in status, no Service, no
+// rollout state, and the name is free. Its persistent volume claims are kept.
+func (c *Client) forgetNeverServed(ctx context.Context, app string) error {
+	if _, err := c.Destroy(ctx, app, false, nil); err != nil {
+		return fmt.Errorf("cleaning up after the failed first release of %s: %w", app, err)
 	}
 	return nil
 }
@@ -327,8 +375,11 @@ func (c *Client) waitState(ctx context.Context, app string, limit time.Duration,
 	lw := byName(ctx, ApplySetParentName(app), api.List, api.Watch)
 	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Secret{}, nil, func(ev watch.Event) (bool, error) {
 		s, ok := ev.Object.(*corev1.Secret)
-		if !ok || ev.Type == watch.Deleted {
+		switch {
+		case !ok:
 			return false, nil
+		case ev.Type == watch.Deleted: // the app is gone (a first release aborted): no state
+			return done(&State{}), nil
 		}
 		return done(stateOf(s)), nil
 	})

@@ -21,8 +21,9 @@ import (
 
 // releaseTarget is the app on the cluster as rollout.Engine drives it: each release is a
 // Deployment APP-RELEASE whose pods are its replicas, and traffic moves through the Service
-// selector (blue-green), the HTTPRoute's backend weights (canary with a Gateway) or, for a
-// canary without one, the replica counts themselves.
+// selector (blue-green), the HTTPRoute's backend weights (canary with a Gateway) or, for
+// rolling and a canary without one, the replica counts themselves (the Service selects the
+// app's pods of every release).
 type releaseTarget struct {
 	c *Client
 	b *Bundle
@@ -68,7 +69,7 @@ func (t *releaseTarget) Replicas(ctx context.Context) ([]rollout.Replica, error)
 	for _, d := range deps.Items {
 		rel := d.Labels[LabelRelease]
 		if d.Name != t.deploymentName(rel) {
-			continue // the rolling strategy's Deployment
+			continue // the single Deployment APP of an earlier pyship (adoptLegacy)
 		}
 		want := 1
 		if d.Spec.Replicas != nil {
@@ -241,13 +242,14 @@ func (t *releaseTarget) Stop(ctx context.Context, ids []string) error {
 	return nil
 }
 
-// router says how traffic is split: "service" (blue-green selector), "route" (HTTPRoute
-// weights) or "replicas" (the replica counts).
+// router says how traffic is split: "service" (blue-green selector), "route" (a canary's
+// HTTPRoute weights) or "replicas" (the replica counts: rolling, and a canary without a
+// Gateway).
 func (t *releaseTarget) router() string {
 	switch {
 	case t.b.Strategy == rollout.BlueGreen:
 		return "service"
-	case t.b.find("HTTPRoute", "") != nil:
+	case t.b.Strategy == rollout.Canary && t.b.find("HTTPRoute", "") != nil:
 		return "route"
 	}
 	return "replicas"
@@ -310,7 +312,7 @@ func keepRouting(b *Bundle, release string, w map[string]int) {
 		switch {
 		case u.GetKind() == "Service" && u.GetName() == b.App && b.Strategy == rollout.BlueGreen:
 			_ = unstructured.SetNestedField(u.Object, heaviest(w), "spec", "selector", LabelRelease)
-		case u.GetKind() == "HTTPRoute":
+		case u.GetKind() == "HTTPRoute" && b.Strategy == rollout.Canary:
 			stable, canary, cw := split(w, release)
 			setRouteBackends(u, b.App, stable, canary, cw)
 		}

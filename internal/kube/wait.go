@@ -53,18 +53,6 @@ func deploymentDone(d *appsv1.Deployment) (bool, string) {
 	return s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want && s.ReadyReplicas == want, ""
 }
 
-// WaitDeployment watches the Deployment until its current spec is rolled out and available,
-// reporting each change of its status. On a failure or when ctx ends it returns a *RolloutError
-// with a diagnosis of the pods.
-func (c *Client) WaitDeployment(ctx context.Context, name string, progress Progress) error {
-	// A quorum read gives the generation to wait for, so a stale watch cache cannot end the wait early.
-	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("waiting for deployment %s/%s: %w", c.Namespace, name, err)
-	}
-	return c.waitDeployment(ctx, name, waitFor{generation: d.Generation, replicas: -1}, progress)
-}
-
 // waitFor is what a wait needs to see before it trusts a Deployment's status.
 type waitFor struct {
 	generation int64

@@ -130,8 +130,12 @@ func (k *Platform) rollOut(ctx context.Context, start time.Time, p *plan.Plan, b
 	do := kube.DeployOptionsFor(p, progress)
 	do.Force = k.o.Force
 	if o.Interrupts != nil {
+		back := "rolling back to the live release"
+		if st, err := c.ReadState(dctx, b.App); err == nil && st.Active == "" {
+			back = "stopping it: no release of " + b.App + " served before"
+		}
 		defer o.Interrupts.On(func() {
-			progress("interrupted: aborting the deploy of %s and rolling back to the live release (Ctrl-C again stops waiting)", b.Release)
+			progress("interrupted: aborting the deploy of %s and %s (Ctrl-C again stops waiting)", b.Release, back)
 			if err := c.Request(context.WithoutCancel(ctx), b.App, kube.RequestAbort); err != nil {
 				progress("abort: %v; Ctrl-C again stops waiting (the cluster goes on with the rollout)", err)
 			}
@@ -320,6 +324,9 @@ func (k *Platform) Promote(ctx context.Context, app string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if st.Candidate != "" && st.Phase != kube.PhaseCanary {
+		return "", fmt.Errorf("promote: the rollout of %s in progress is health-gated and finishes by itself (rolling and blue-green); `pyship abort` stops it", st.Candidate)
+	}
 	if st.Candidate != "" {
 		if err := k.c.Request(ctx, app, kube.RequestPromote); err != nil {
 			return "", err
@@ -344,6 +351,9 @@ func (k *Platform) Abort(ctx context.Context, app string) (string, error) {
 	st, err := k.c.ReadState(ctx, app)
 	if err != nil {
 		return "", err
+	}
+	if st.Active == "" {
+		return fmt.Sprintf("%s: the first release was stopped; nothing of %s is left in namespace %s (volumes are kept)", app, app, k.c.Namespace), nil
 	}
 	return fmt.Sprintf("%s: rollout aborted, all traffic on release %s", app, st.Active), nil
 }
