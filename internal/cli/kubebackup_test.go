@@ -61,7 +61,7 @@ func TestKubernetesBackupScheduleRunsTheAgentImage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deploy: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "pushed the backup agent image "+reg+"/kbackup/web:agent-") {
+	if !strings.Contains(string(out), "pushed pyship's agent image "+reg+"/kbackup/web:agent-") {
 		t.Errorf("deploy did not say it pushed the agent image beside the app's:\n%s", out)
 	}
 	// The signing key's Secret is not there yet: the deploy says the schedule cannot run.

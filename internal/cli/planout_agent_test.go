@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/pyship/pyship/internal/gitops"
+	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/testsvc"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -47,7 +48,7 @@ func TestSavedPlanPushesTheAgentImage(t *testing.T) {
 
 	file := filepath.Join(t.TempDir(), "web.plan")
 	out := run(append(planArgs, "--out", file)...)
-	if !strings.Contains(out, "pushed the backup agent image "+repo+":agent-") {
+	if !strings.Contains(out, "pushed pyship's agent image "+repo+":agent-") {
 		t.Errorf("plan --out did not push the agent image beside the app's:\n%s", out)
 	}
 	agent := sidecarImage(t, file)
@@ -69,7 +70,11 @@ func TestSavedPlanPushesTheAgentImage(t *testing.T) {
 	}
 
 	run("apply", file, "--kubeconfig", kc)
-	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, "web", metav1.GetOptions{})
+	st, err := c.ReadState(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, kube.DeploymentName("web", st.Active), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +85,7 @@ func TestSavedPlanPushesTheAgentImage(t *testing.T) {
 	// --agent-image overrides: nothing is pushed, the plan names it.
 	mine := reg + "/planagent-" + c.Namespace + "/mine@sha256:" + strings.Repeat("4", 64)
 	over := filepath.Join(t.TempDir(), "over.plan")
-	if out := run(append(planArgs, "--out", over, "--agent-image", mine)...); strings.Contains(out, "pushed the backup agent image") {
+	if out := run(append(planArgs, "--out", over, "--agent-image", mine)...); strings.Contains(out, "pushed pyship's agent image") {
 		t.Errorf("plan --agent-image pushed an agent image:\n%s", out)
 	}
 	if got := sidecarImage(t, over); got != mine {

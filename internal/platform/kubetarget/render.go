@@ -67,7 +67,7 @@ func (k *Platform) withAgentImage(ctx context.Context, p *plan.Plan, flags *kube
 	if flags.AgentImage, err = image.Push(ctx, res, repo, image.PushOptions{NoSBOM: true}); err != nil {
 		return fmt.Errorf("pushing pyship's agent image (for [backup] in the cluster or the proxy sidecar) beside %s: %w; or give one with --agent-image REPO@sha256:...", repo, err)
 	}
-	k.progress("pushed the backup agent image %s", flags.AgentImage)
+	k.progress("pushed pyship's agent image %s", flags.AgentImage)
 	return nil
 }
 
