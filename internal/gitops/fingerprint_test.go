@@ -48,19 +48,19 @@ func TestFingerprintFollowsContentNotStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp := &SavedPlan{App: "web", Live: live}
-	if live["Deployment/web"].Hash == "" || live["Secret/web-secrets"].Hash == "" || live["Secret/"+kube.ApplySetParentName("web")].Hash == "" {
+	sp, dn := &SavedPlan{App: "web", Live: live}, b.Deployment().GetName() // the release's Deployment
+	if live["Deployment/"+dn].Hash == "" || live["Secret/web-secrets"].Hash == "" || live["Secret/"+kube.ApplySetParentName("web")].Hash == "" {
 		t.Fatalf("the fingerprint misses objects: %+v", live)
 	}
 
 	deps := c.Core.AppsV1().Deployments(ns)
-	before, err := deps.Get(ctx, "web", metav1.GetOptions{})
+	before, err := deps.Get(ctx, dn, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A controller's status write, and the Deployment controller's revision annotation.
 	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		d, err := deps.Get(ctx, "web", metav1.GetOptions{})
+		d, err := deps.Get(ctx, dn, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
@@ -71,11 +71,11 @@ func TestFingerprintFollowsContentNotStatus(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := deps.Patch(ctx, "web", types.MergePatchType, []byte(`{"metadata":{"annotations":{"deployment.kubernetes.io/revision":"7"}}}`),
+	if _, err := deps.Patch(ctx, dn, types.MergePatchType, []byte(`{"metadata":{"annotations":{"deployment.kubernetes.io/revision":"7"}}}`),
 		metav1.PatchOptions{FieldManager: "kube-controller-manager"}); err != nil {
 		t.Fatal(err)
 	}
-	after, err := deps.Get(ctx, "web", metav1.GetOptions{})
+	after, err := deps.Get(ctx, dn, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestFingerprintFollowsContentNotStatus(t *testing.T) {
 	}
 
 	// Someone scales the Deployment and edits the Secret: stale, saying who changed what.
-	if _, err := deps.Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":3}}`), metav1.PatchOptions{FieldManager: "someone"}); err != nil {
+	if _, err := deps.Patch(ctx, dn, types.MergePatchType, []byte(`{"spec":{"replicas":3}}`), metav1.PatchOptions{FieldManager: "someone"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Core.CoreV1().Secrets(ns).Patch(ctx, "web-secrets", types.MergePatchType, []byte(`{"stringData":{"TOKEN":"changed"}}`),
@@ -107,7 +107,7 @@ func TestFingerprintFollowsContentNotStatus(t *testing.T) {
 		t.Fatal("a spec change by another manager left the plan applicable")
 	}
 	t.Logf("the stale error: %v", err)
-	for _, want := range []string{"Deployment/web changed by someone (Update): spec.replicas", "Secret/web-secrets changed by kubectl-edit (Update): data.TOKEN",
+	for _, want := range []string{"Deployment/"+dn+" changed by someone (Update): spec.replicas", "Secret/web-secrets changed by kubectl-edit (Update): data.TOKEN",
 		"make a new plan with `pyship plan --out web.plan`"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the stale error lacks %q: %v", want, err)
