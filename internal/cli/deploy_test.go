@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pyship/pyship/internal/local/supervise"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/rollout"
 	"github.com/pyship/pyship/internal/testsvc"
 )
@@ -433,6 +435,10 @@ func TestCanaryWithoutTrafficThenPromote(t *testing.T) {
 	if code != 0 || !strings.Contains(errs, "the canary r2 of cliapp holds (for lack of traffic, or while the SLO burn rate is above max_burn_rate): pyship promote gives it all traffic") {
 		t.Fatalf("deploy v2 without traffic: exit %d\n%s", code, errs)
 	}
+	// Before it holds, the deploy says what it waits for and how to go on, once.
+	if n := strings.Count(errs, "canary paused, not enough traffic: the canary got 0 of the 5 requests needed to judge it; send traffic, or run `pyship promote` or `pyship abort`"); n != 1 {
+		t.Errorf("the wait for traffic is said %d times, want once:\n%s", n, errs)
+	}
 	if st := e.status(); len(st) != 1 || st[0].Rollout == nil || !st[0].Rollout.Held || st[0].Active != "r1" {
 		t.Fatalf("status while the canary holds: %+v", st)
 	}
@@ -498,8 +504,14 @@ func TestFailedFirstDeployLeavesNothingBehind(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	port := freeTCPPort(t)
-	if code, _, errs := e.deploy(e.project("v1", "crash", "rolling", port, nil)); code != 1 {
-		t.Fatalf("deploy of a crashing first release: exit %d\n%s", code, errs)
+	code, out, errs := e.deploy(e.project("v1", "crash", "rolling", port, nil), "--output", "json")
+	var res platform.Result
+	if err := json.Unmarshal([]byte(out), &res); code != 1 || err != nil {
+		t.Fatalf("deploy of a crashing first release: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	// Nothing was rolled back to: it failed, said as on Kubernetes.
+	if res.Phase != platform.Failed || res.Active != "" || !strings.Contains(errs, "deploy of r1 failed (the reason is above)") {
+		t.Errorf("a failed first deploy: phase %q, active %q\n%s", res.Phase, res.Active, errs)
 	}
 	if st := e.status(); len(st) != 0 {
 		t.Errorf("status after a failed first deploy: %+v, want no app", st)

@@ -222,6 +222,9 @@ func (l *Platform) roll(ctx context.Context, req agent.DeployRequest, w io.Write
 	} else {
 		res.Failed = f.Spec.Release
 	}
+	if f.Phase == rollout.RolledBack && f.Spec.Stable == "" {
+		res.Phase = platform.Failed // a first release: nothing was rolled back to, as on Kubernetes
+	}
 	return res, nil
 }
 
