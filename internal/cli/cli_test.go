@@ -470,3 +470,25 @@ func TestProjectDirMistakesSaidTheSameByEveryVerb(t *testing.T) {
 		t.Errorf("plan --output json of a missing DIR: stdout %q (%v)", r.out, err)
 	}
 }
+
+// A verb refused for syntax errors says so on stdout too with --output json: an error object
+// with exit code 1, like every other failure before a result.
+func TestSyntaxErrorsAreAJSONErrorWithOutputJSON(t *testing.T) {
+	dir := testsvc.WriteTree(t, map[string]string{
+		"requirements.txt": "",
+		"main.py":          "import broken\nprint('worker started')\n",
+		"broken.py":        "def f(:\n    pass\n",
+	})
+	env := append(os.Environ(), "PYSHIP_HOME="+t.TempDir())
+	for _, verb := range []string{"build", "deploy"} {
+		var out, errb bytes.Buffer
+		code := Main(context.Background(), []string{verb, "--output", "json", dir}, env, strings.NewReader(""), &out, &errb)
+		var got jsonError
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil || code != ExitFailure || got.ExitCode != ExitFailure || !strings.Contains(got.Error, "1 syntax error") {
+			t.Errorf("%s --output json of an app with a syntax error: exit %d, stdout %q (%v), stderr %q", verb, code, out.String(), err, errb.String())
+		}
+		if !strings.Contains(errb.String(), "broken.py:1:7: invalid syntax\n") {
+			t.Errorf("%s: stderr does not give the error's place:\n%s", verb, errb.String())
+		}
+	}
+}

@@ -171,8 +171,9 @@ func (f *appFlags) openKube(ctx context.Context, s *streams, ch chosen) (platfor
 func reportResult(s *streams, output, app string, res *platform.Result, err error, ev *eventPrinter, done string) error {
 	if err != nil {
 		if s.intr.count() >= 2 {
-			fmt.Fprintf(s.Err, "detached: the target goes on with the rollout of %s; pyship status shows where it stands\n", app)
-			return exitError{ExitInterrupted}
+			msg := fmt.Sprintf("detached: the target goes on with the rollout of %s; pyship status shows where it stands", app)
+			fmt.Fprintln(s.Err, msg)
+			return reportedError{ExitInterrupted, msg}
 		}
 		return syntaxErrors(s, err)
 	}
@@ -219,7 +220,7 @@ func syntaxErrors(s *streams, err error) error {
 		fmt.Fprintln(s.Err, e.String())
 	}
 	fmt.Fprintln(s.Err, se.Error())
-	return exitError{ExitFailure}
+	return reportedError{ExitFailure, se.Error()}
 }
 
 // checkSyntax compiles the app's sources and refuses to go on with one that has syntax errors
