@@ -453,14 +453,17 @@ func TestProjectDirMistakesSaidTheSameByEveryVerb(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(t.TempDir(), "nope")
-	for _, verb := range []string{"plan", "check", "init", "build", "dockerfile", "deploy", "render", "diff"} {
+	image := "--image=registry.example/web@sha256:" + strings.Repeat("1", 64)
+	for _, verb := range [][]string{{"plan"}, {"check"}, {"init"}, {"build"}, {"dockerfile"}, {"deploy"}, {"render"}, {"diff"},
+		{"plan", "--env", "all"}, {"drift"}, {"sbom"}, {"monitor", "render", "--output-dir", t.TempDir()},
+		{"gitops", "push", "--repo", t.TempDir(), "--env", "prod", image}, {"backup", "list", "--dir"}} {
 		for dir, want := range map[string]string{
 			missing: "pyship: project folder " + missing + " does not exist: pass the folder of a Python project as DIR",
 			file:    "pyship: " + file + " is a file, not a project folder: pass the folder that holds the project (" + filepath.Dir(file) + ")",
 		} {
-			r := run(t, verb, dir)
+			r := run(t, append(verb, dir)...)
 			if r.code != ExitUsage || !strings.HasPrefix(r.err, want) || strings.Count(r.err, "\n") != 1 {
-				t.Errorf("pyship %s %s: exit %d, stderr %q; want exit 2 and one line starting %q", verb, dir, r.code, r.err, want)
+				t.Errorf("pyship %s %s: exit %d, stderr %q; want exit 2 and one line starting %q", strings.Join(verb, " "), dir, r.code, r.err, want)
 			}
 		}
 	}
