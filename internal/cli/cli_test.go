@@ -456,7 +456,8 @@ func TestProjectDirMistakesSaidTheSameByEveryVerb(t *testing.T) {
 	image := "--image=registry.example/web@sha256:" + strings.Repeat("1", 64)
 	for _, verb := range [][]string{{"plan"}, {"check"}, {"init"}, {"build"}, {"dockerfile"}, {"deploy"}, {"render"}, {"diff"},
 		{"plan", "--env", "all"}, {"drift"}, {"sbom"}, {"monitor", "render", "--output-dir", t.TempDir()},
-		{"gitops", "push", "--repo", t.TempDir(), "--env", "prod", image}, {"backup", "list", "--dir"}} {
+		{"gitops", "push", "--repo", t.TempDir(), "--env", "prod", image}, {"backup", "list", "--dir"},
+		{"backup", "now"}, {"backup", "list"}, {"backup", "verify", "latest"}, {"backup", "restore", "latest"}} {
 		for dir, want := range map[string]string{
 			missing: "pyship: project folder " + missing + " does not exist: pass the folder of a Python project as DIR",
 			file:    "pyship: " + file + " is a file, not a project folder: pass the folder that holds the project (" + filepath.Dir(file) + ")",
@@ -492,6 +493,32 @@ func TestSyntaxErrorsAreAJSONErrorWithOutputJSON(t *testing.T) {
 		}
 		if !strings.Contains(errb.String(), "broken.py:1:7: invalid syntax\n") {
 			t.Errorf("%s: stderr does not give the error's place:\n%s", verb, errb.String())
+		}
+	}
+}
+
+// -o is --output in every verb that has it, and a value other than text or json is refused the
+// same way by each, as the flag is parsed: exit 2 before the verb does anything.
+func TestOutputFlagIsTheSameInEveryVerb(t *testing.T) {
+	var paths [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		if c.Flag("output") != nil && c.Runnable() {
+			paths = append(paths, path)
+		}
+		for _, sub := range c.Commands() {
+			walk(sub, append(append([]string(nil), path...), sub.Name()))
+		}
+	}
+	walk(newRootCmd(&streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}), nil)
+	if len(paths) < 10 {
+		t.Fatalf("only %d verbs with --output: %q", len(paths), paths)
+	}
+	for _, path := range paths {
+		r := run(t, append(path, "-o", "yaml")...)
+		want := `pyship: invalid argument "yaml" for "-o, --output" flag: unknown format "yaml" (allowed: text, json)`
+		if r.code != ExitUsage || !strings.HasPrefix(r.err, want) || r.out != "" {
+			t.Errorf("pyship %s -o yaml: exit %d, stdout %q, stderr %q; want exit 2 and %q", strings.Join(path, " "), r.code, r.out, r.err, want)
 		}
 	}
 }
