@@ -503,6 +503,9 @@ func TestWorkerCanaryNeedsNoTraffic(t *testing.T) {
 			t.Errorf("the status of a worker mentions %q:\n%s", word, out)
 		}
 	}
+	if code, out, errs := e.run("stop"); code != 0 || strings.Contains(out, "serves") || !strings.Contains(out, "runs it again") {
+		t.Errorf("stop of a worker: exit %d\n%s%s", code, out, errs)
+	}
 }
 
 // A failed first deploy leaves nothing behind: no ghost release in status, no proxy holding

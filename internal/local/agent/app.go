@@ -89,6 +89,16 @@ func (rt *app) save() error {
 	return saveState(rt.a.paths(), rt.st)
 }
 
+// worker reports whether the app is a worker (its stable release's kind): it serves no
+// traffic, and is never said to.
+func (rt *app) worker() bool {
+	rt.mu.Lock()
+	id := rt.st.Stable
+	rt.mu.Unlock()
+	m, err := rt.manifest(id)
+	return err == nil && m.Plan.Run.Kind == "worker"
+}
+
 func (rt *app) manifest(id string) (*release.Manifest, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
