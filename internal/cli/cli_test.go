@@ -522,3 +522,34 @@ func TestOutputFlagIsTheSameInEveryVerb(t *testing.T) {
 		}
 	}
 }
+
+// A missing kubeconfig is named, and a cluster that does not answer is said with its server,
+// context and file, by deploy before anything is built or pushed, and by the other verbs.
+func TestKubernetesClusterProblemsSaidBeforeAnythingIsBuilt(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nope.kubeconfig")
+	server := fmt.Sprintf("https://127.0.0.1:%d", testsvc.Port(t)) // reserved, nothing listens
+	kc := filepath.Join(dir, "far.kubeconfig")
+	cfg := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + server +
+		"\ncontexts:\n- name: far\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n    token: x\ncurrent-context: far\n"
+	if err := os.WriteFile(kc, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	project := example(t, "flask")
+	for file, want := range map[string]string{
+		missing: "the kubeconfig " + missing + " does not exist",
+		kc:      "cannot reach the Kubernetes API server " + server + ` (context "far" of ` + kc + ")",
+	} {
+		for _, args := range [][]string{
+			{"deploy", project, "--target", "kubernetes"},
+			{"status", "--app", "web"},
+			{"rollback", "--app", "web"},
+			{"abort", "--app", "web"},
+		} {
+			r := run(t, append(args, "--kubeconfig", file)...)
+			if r.code != ExitUsage || !strings.Contains(r.err, want) || strings.Contains(r.err, "building") || strings.Count(r.err, "\n") != 1 {
+				t.Errorf("pyship %s --kubeconfig %s: exit %d, stderr %q; want exit 2 and only %q", strings.Join(args, " "), file, r.code, r.err, want)
+			}
+		}
+	}
+}
