@@ -451,6 +451,9 @@ func TestCanaryWithoutTrafficThenPromote(t *testing.T) {
 		}
 		return nil
 	})
+	if st := e.status(); st[0].Rollout == nil || st[0].Rollout.Phase != rollout.Succeeded || st[0].Rollout.Held {
+		t.Errorf("the promoted canary's rollout: %+v, want succeeded and no longer held", st[0].Rollout)
+	}
 	if code, out, errs := e.run("promote"); code != 0 || !strings.Contains(out, "nothing to promote") {
 		t.Errorf("a second promote: exit %d\n%s%s", code, out, errs)
 	}

@@ -97,6 +97,9 @@ func (e *Engine) Step(ctx context.Context, st Status) (Status, Decision, error) 
 	case Reverted:
 		st.Phase = RolledBack
 	}
+	if st.Terminal() || st.Phase == RollingBack {
+		st.Held = false // a promoted or aborted canary holds no more
+	}
 	if err != nil {
 		return st, d, fmt.Errorf("%s: %w", d.Action, err)
 	}
