@@ -16,6 +16,7 @@ import (
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/progress"
+	"github.com/pyship/pyship/internal/spec"
 	"github.com/pyship/pyship/internal/version"
 	"github.com/spf13/cobra"
 )
@@ -42,7 +43,7 @@ type backupOptions struct {
 func (o *backupOptions) config(ctx context.Context, cmd *cobra.Command) (backup.Config, string, error) {
 	var cfg backup.Config
 	from := ""
-	if o.dirGiven || cmd.Flags().Changed("dir") || hasSpec(o.dir) {
+	if o.dirGiven || cmd.Flags().Changed("dir") || spec.Exists(o.dir) {
 		if err := o.resolveHome(o.getenv); err != nil {
 			return cfg, "", err
 		}

@@ -350,8 +350,8 @@ func TestRollbackSkipsFailedRelease(t *testing.T) {
 	}
 }
 
-// With two apps deployed, a verb run in an app's folder acts on that app (pyship's own hints
-// say `run pyship abort`); --app still wins, a folder of an app that is not deployed is named,
+// With two apps deployed, a verb run in an app's folder (or a subfolder of it) acts on that
+// app (pyship's own hints say `run pyship abort`); --app still wins, a folder of an app that is not deployed is named,
 // and outside any project the choice is asked for.
 func TestVerbsActOnTheProjectInTheirFolder(t *testing.T) {
 	t.Parallel()
@@ -369,9 +369,14 @@ func TestVerbsActOnTheProjectInTheirFolder(t *testing.T) {
 	if code, _, errs := e.run("stop"); code != 2 || !strings.Contains(errs, "several apps are deployed (cliapp, otherapp): run the command in the app's folder, or choose one with --app") {
 		t.Errorf("stop outside any project: exit %d\n%s", code, errs)
 	}
-	code, out, errs := e.runIn(folder("otherapp"), "stop")
+	// In a subfolder of the project too, as git finds its repository.
+	sub := filepath.Join(folder("otherapp"), "src", "pkg")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := e.runIn(sub, "stop")
 	if code != 0 || !strings.Contains(out, "stopped otherapp") {
-		t.Fatalf("stop in otherapp's folder: exit %d\n%s%s", code, out, errs)
+		t.Fatalf("stop in a subfolder of otherapp's folder: exit %d\n%s%s", code, out, errs)
 	}
 	if code, _, errs := e.runIn(folder("ghost"), "stop"); code != 1 || !strings.Contains(errs, "ghost, the project in this folder, is not deployed") || !strings.Contains(errs, "cliapp, otherapp") {
 		t.Errorf("stop in a folder of an app never deployed: exit %d\n%s", code, errs)

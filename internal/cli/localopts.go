@@ -20,7 +20,7 @@ type localOptions struct {
 func (o *localOptions) addFlags(cmd *cobra.Command, withApp bool) {
 	cmd.Flags().StringVar(&o.home, "home", "", "pyship's state folder (default $PYSHIP_HOME or ~/.local/share/pyship)")
 	if withApp {
-		cmd.Flags().StringVar(&o.app, "app", "", "the app to act on (default: the project in the current folder, else the only app deployed)")
+		cmd.Flags().StringVar(&o.app, "app", "", "the app to act on (default: the project in the current folder or the nearest one above it with a spec, else the only app deployed)")
 	}
 }
 

@@ -112,7 +112,7 @@ type chosen struct {
 
 // choose is the target.
 func (f *targetFlags) choose() (chosen, error) {
-	sp, specErr := spec.Load(".", f.env)
+	sp, specErr := spec.Load(spec.ProjectRoot("."), f.env)
 	target := platform.Target(f.target)
 	switch target {
 	case platform.Local, platform.Kubernetes:
@@ -144,7 +144,7 @@ func (f *appFlags) openKube(ctx context.Context, s *streams, ch chosen) (platfor
 	var p *plan.Plan
 	var perr error
 	if ch.specErr == nil && (ch.sp.File != "" || app == "") {
-		p, perr = planSource{dir: ".", env: f.env}.load(ctx)
+		p, perr = planSource{dir: spec.ProjectRoot("."), env: f.env}.load(ctx)
 	}
 	if app == "" {
 		if p == nil {
