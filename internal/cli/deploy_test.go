@@ -381,8 +381,16 @@ func TestVerbsActOnTheProjectInTheirFolder(t *testing.T) {
 	if code, _, errs := e.runIn(folder("ghost"), "stop"); code != 1 || !strings.Contains(errs, "ghost, the project in this folder, is not deployed") || !strings.Contains(errs, "cliapp, otherapp") {
 		t.Errorf("stop in a folder of an app never deployed: exit %d\n%s", code, errs)
 	}
-	if code, out, errs := e.runIn(folder("ghost"), "stop", "--app", "cliapp"); code != 0 || !strings.Contains(out, "stopped cliapp") {
-		t.Errorf("stop --app cliapp in another folder: exit %d\n%s%s", code, out, errs)
+	// -o json as in every verb: the result, or the error, as a JSON object on stdout.
+	code, out, errs = e.runIn(folder("ghost"), "stop", "--app", "cliapp", "-o", "json")
+	var res actionResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || res.App != "cliapp" || !strings.Contains(res.Message, "stopped cliapp") {
+		t.Errorf("stop --app cliapp -o json in another folder: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	code, out, _ = e.run("abort", "-o", "json")
+	var je jsonError
+	if err := json.Unmarshal([]byte(out), &je); err != nil || code != 2 || je.ExitCode != 2 || !strings.Contains(je.Error, "several apps are deployed") {
+		t.Errorf("abort -o json outside any project: exit %d, %v\n%s", code, err, out)
 	}
 }
 
