@@ -553,3 +553,20 @@ func TestKubernetesClusterProblemsSaidBeforeAnythingIsBuilt(t *testing.T) {
 		}
 	}
 }
+
+// A project pyship cannot run (no entry point found) is a problem the command found: exit 1
+// from every verb that resolves it, as a broken spec is exit 2 from each.
+func TestDetectionProblemsExitTheSameFromEveryVerb(t *testing.T) {
+	noEntry := testsvc.WriteTree(t, map[string]string{"README.md": "nothing to run\n"})
+	badSpec := testsvc.WriteTree(t, map[string]string{"pyship.toml": "[run]\nport = \"eighty\"\n", "main.py": "print(1)\n"})
+	env := append(os.Environ(), "PYSHIP_HOME="+t.TempDir())
+	for _, verb := range [][]string{{"plan"}, {"check"}, {"deploy"}, {"build"}, {"dockerfile"}, {"render"}} {
+		for dir, want := range map[string]int{noEntry: ExitFailure, badSpec: ExitUsage} {
+			var out, errb bytes.Buffer
+			code := Main(context.Background(), append(verb, dir), env, strings.NewReader(""), &out, &errb)
+			if code != want {
+				t.Errorf("pyship %s %s: exit %d, want %d\n%s", verb[0], dir, code, want, errb.String())
+			}
+		}
+	}
+}
