@@ -417,6 +417,15 @@ func TestPlanSaysTheEntryFileDoesNotParse(t *testing.T) {
 		t.Fatalf("plan --output json: code %d, %v: %s", r.code, err, r.out)
 	}
 	testsvc.WantOneWarning(t, p.Warnings, "main.py:3:10", "does not parse")
+	// When detection fails too (a Flask app, no server in the dependencies), plan says both.
+	noServer := testsvc.WriteTree(t, map[string]string{
+		"requirements.txt": "flask\n",
+		"app.py":           "from flask import Flask\napp = Flask(__name__\n",
+	})
+	if r := run(t, "plan", noServer); r.code != ExitFailure || !strings.Contains(r.err, "no WSGI server is in the dependencies") ||
+		!strings.Contains(r.err, "app.py:2:12: '(' was never closed: and the project does not parse") {
+		t.Errorf("plan of an unparsable app without a server: code %d, err %q", r.code, r.err)
+	}
 	// A clean project has no such warning and exits 0.
 	if r := run(t, "plan", example(t, "stdlib")); r.code != ExitOK || strings.Contains(r.out, "does not parse") {
 		t.Errorf("plan of a clean example: code %d, out %q", r.code, r.out)
