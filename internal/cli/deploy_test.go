@@ -519,6 +519,18 @@ func TestWorkerCanaryNeedsNoTraffic(t *testing.T) {
 			t.Errorf("the status of a worker mentions %q:\n%s", word, out)
 		}
 	}
+	// An agent that starts again (killed here) gives the worker no proxy process either.
+	if b, err := os.ReadFile(filepath.Join(e.home, "agent.pid")); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if code, _, errs := e.deploy(e.project("v3", "", "canary", 0, worker)); code != 0 {
+		t.Fatalf("deploy v3 of a worker with a new agent: exit %d\n%s", code, errs)
+	}
+	if n := proxyProcesses(e.home); n != 0 {
+		t.Errorf("%d proxy processes run for a worker after the agent started again", n)
+	}
 	if code, out, errs := e.run("stop"); code != 0 || strings.Contains(out, "serves") || !strings.Contains(out, "runs it again") {
 		t.Errorf("stop of a worker: exit %d\n%s%s", code, out, errs)
 	}

@@ -113,8 +113,12 @@ func (rt *app) manifest(id string) (*release.Manifest, error) {
 	return m, nil
 }
 
-// serve has a proxy process serve the app on its public port (once).
+// serve has a proxy process serve the app on its public port (once); a worker (port 0) has
+// none, and gets no proxy (a listener on port 0 would be a random port).
 func (rt *app) serve(port int) error {
+	if port <= 0 {
+		return nil
+	}
 	rt.mu.Lock()
 	known := map[string]bool{}
 	for _, rec := range rt.st.Replicas {
