@@ -13,18 +13,21 @@ import (
 
 	"github.com/pyship/pyship/internal/backup"
 	"github.com/pyship/pyship/internal/notify"
+	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/progress"
+	"github.com/pyship/pyship/internal/spec"
 	"github.com/pyship/pyship/internal/version"
 	"github.com/spf13/cobra"
 )
 
 // backupOptions are the settings every backup verb shares. They come from the project's
-// [backup] table (--dir, default the current folder when it holds a spec), overridden by
-// flags, then the environment.
+// [backup] table (DIR, the verb's last argument, or --dir; default the current folder when it
+// holds a spec), overridden by flags, then the environment.
 type backupOptions struct {
 	localOptions
 	dir, env                        string
+	dirGiven                        bool // DIR or --dir named the project
 	dest, endpoint, region, profile string
 	recipients                      []string
 	identityFile                    string
@@ -33,14 +36,14 @@ type backupOptions struct {
 	allowUnsigned                   bool
 	dirs, postgres, sqlite          []string
 	keepLast, keepDaily, keepWeekly int
-	output                          string
+	out                             outputFlag
 	getenv                          func(string) string // the command's environment
 }
 
 func (o *backupOptions) config(ctx context.Context, cmd *cobra.Command) (backup.Config, string, error) {
 	var cfg backup.Config
 	from := ""
-	if cmd.Flags().Changed("dir") || hasSpec(o.dir) {
+	if o.dirGiven || cmd.Flags().Changed("dir") || spec.Exists(o.dir) {
 		if err := o.resolveHome(o.getenv); err != nil {
 			return cfg, "", err
 		}
@@ -155,7 +158,8 @@ the bucket is not trusted. S3 credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET
 credentials file; the endpoint and region from --endpoint/--region, [backup], AWS_ENDPOINT_URL and
 AWS_REGION, or the AWS config file (~/.aws/config or AWS_CONFIG_FILE).
 
-In a project folder (or with --dir) the spec's [backup] table gives the defaults: destination,
+In a project folder (or given its folder as DIR, the last argument of every backup verb but
+keygen, as every other verb takes it; or --dir) the spec's [backup] table gives the defaults: destination,
 recipients, retention and sources. Folders and SQLite files are read from the live data of the
 app's local deployment when there is one ($PYSHIP_HOME/apps/APP/data), else from the project;
 "sources:" on stderr says which. PostgreSQL DSNs come from the app's secrets file or the
@@ -169,7 +173,7 @@ environment by the variable [backup] postgres names.`,
 		}
 	}
 	f := cmd.PersistentFlags()
-	f.StringVar(&o.dir, "dir", ".", "project whose [backup] table gives the defaults (read when it holds pyship.toml or a pyproject.toml with [tool.pyship])")
+	f.StringVar(&o.dir, "dir", ".", "the project whose [backup] table gives the defaults, as DIR does (the current folder is read when it holds pyship.toml or a pyproject.toml with [tool.pyship])")
 	f.StringVar(&o.env, "env", "", "apply the spec's [env.NAME] overlay")
 	f.StringVar(&o.home, "home", "", "pyship's state folder, where the live data of a local deployment is (default $PYSHIP_HOME or ~/.local/share/pyship)")
 	f.StringVar(&o.dest, "dest", "", "destination s3://bucket/prefix (default [backup] destination, else env PYSHIP_BACKUP_DEST)")
@@ -184,7 +188,7 @@ environment by the variable [backup] postgres names.`,
 	f.StringArrayVar(&o.dirs, "source", nil, "folder to back up, [NAME=]DIR, repeatable (any source flag replaces the project's sources)")
 	f.StringArrayVar(&o.postgres, "postgres", nil, "PostgreSQL database to back up, [NAME=]DSN or [NAME=]env:VAR (the variable holding the DSN), repeatable")
 	f.StringArrayVar(&o.sqlite, "sqlite", nil, "SQLite file to back up, [NAME=]FILE, repeatable")
-	f.StringVarP(&o.output, "output", "o", "text", "result format: text or json")
+	o.out.registerPersistent(cmd)
 	cmd.AddCommand(newBackupNowCmd(s, o), newBackupListCmd(s, o), newBackupVerifyCmd(s, o), newBackupRestoreCmd(s, o),
 		newBackupPruneCmd(s, o), newBackupDrillCmd(s, o), newBackupKeygenCmd(s, o), newBackupAdoptCmd(s, o))
 	return cmd
@@ -200,9 +204,6 @@ const (
 
 // client builds the backup client with progress lines on stderr, for use (forReading, ...).
 func (o *backupOptions) client(cmd *cobra.Command, s *streams, use int) (*backup.Client, backup.Config, error) {
-	if o.output != "text" && o.output != "json" {
-		return nil, backup.Config{}, usageError{fmt.Errorf("--output %q: want text or json", o.output)}
-	}
 	cfg, from, err := o.config(cmd.Context(), cmd)
 	if err != nil {
 		return nil, cfg, err
@@ -236,7 +237,7 @@ func (o *backupOptions) newClient(s *streams, cfg backup.Config) (*backup.Client
 
 // result prints v as JSON, or text as lines.
 func (o *backupOptions) result(s *streams, v any, text string) error {
-	if o.output == "json" {
+	if o.out.json() {
 		enc := json.NewEncoder(s.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
@@ -246,18 +247,39 @@ func (o *backupOptions) result(s *streams, v any, text string) error {
 }
 
 func idArg(args []string) string {
-	if len(args) == 1 {
+	if len(args) > 0 {
 		return args[0]
 	}
 	return "latest"
+}
+
+// projectArgs takes the project folder DIR from args, after the n arguments the verb takes
+// first (the backup ID), and returns those: `pyship backup now DIR`, `pyship backup verify
+// latest DIR`, as every other verb takes DIR. A missing DIR, or a file, is said as every verb
+// says it.
+func (o *backupOptions) projectArgs(cmd *cobra.Command, args []string, n int) ([]string, error) {
+	if len(args) <= n {
+		return args, nil
+	}
+	if cmd.Flags().Changed("dir") {
+		return nil, usageError{fmt.Errorf("the project is named twice: DIR %s and --dir %s; keep one", args[n], o.dir)}
+	}
+	if err := plan.CheckProjectDir(args[n]); err != nil {
+		return nil, err
+	}
+	o.dir, o.dirGiven = args[n], true
+	return args[:n], nil
 }
 
 func newBackupNowCmd(s *streams, o *backupOptions) *cobra.Command {
 	var release, webhook string
 	var prune bool
 	cmd := &cobra.Command{
-		Use: "now", Short: "Take a backup now", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use: "now [DIR]", Short: "Take a backup now", Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := o.projectArgs(cmd, args, 0); err != nil {
+				return err
+			}
 			id, err := backupNow(cmd, s, o, release, prune)
 			if err != nil && webhook != "" {
 				// A scheduled run (the Kubernetes CronJob) has nobody watching its output.
@@ -302,8 +324,11 @@ func backupNow(cmd *cobra.Command, s *streams, o *backupOptions, release string,
 
 func newBackupListCmd(s *streams, o *backupOptions) *cobra.Command {
 	return &cobra.Command{
-		Use: "list", Short: "List complete backups, newest first", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use: "list [DIR]", Short: "List complete backups, newest first", Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := o.projectArgs(cmd, args, 0); err != nil {
+				return err
+			}
 			c, _, err := o.client(cmd, s, forReading)
 			if err != nil {
 				return err
@@ -341,8 +366,12 @@ func newBackupListCmd(s *streams, o *backupOptions) *cobra.Command {
 
 func newBackupVerifyCmd(s *streams, o *backupOptions) *cobra.Command {
 	return &cobra.Command{
-		Use: "verify [ID|latest]", Short: "Download, decrypt and check every hash of a backup without restoring", Args: cobra.MaximumNArgs(1),
+		Use: "verify [ID|latest] [DIR]", Short: "Download, decrypt and check every hash of a backup without restoring", Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, err := o.projectArgs(cmd, args, 1)
+			if err != nil {
+				return err
+			}
 			c, _, err := o.client(cmd, s, forReading)
 			if err != nil {
 				return err
@@ -365,8 +394,12 @@ func newBackupRestoreCmd(s *streams, o *backupOptions) *cobra.Command {
 	var force, keepSetID bool
 	var sources []string
 	cmd := &cobra.Command{
-		Use: "restore [ID|latest]", Short: "Restore a backup in place, or --to another folder, file or database", Args: cobra.MaximumNArgs(1),
+		Use: "restore [ID|latest] [DIR]", Short: "Restore a backup in place, or --to another folder, file or database", Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, err := o.projectArgs(cmd, args, 1)
+			if err != nil {
+				return err
+			}
 			c, _, err := o.client(cmd, s, forReading)
 			if err != nil {
 				return err
@@ -397,8 +430,11 @@ func newBackupRestoreCmd(s *streams, o *backupOptions) *cobra.Command {
 func newBackupPruneCmd(s *streams, o *backupOptions) *cobra.Command {
 	var dry bool
 	cmd := &cobra.Command{
-		Use: "prune", Short: "Delete the backups the retention does not keep", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use: "prune [DIR]", Short: "Delete the backups the retention does not keep", Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := o.projectArgs(cmd, args, 0); err != nil {
+				return err
+			}
 			c, cfg, err := o.client(cmd, s, forReading)
 			if err != nil {
 				return err
@@ -439,8 +475,12 @@ func retentionFlags(cmd *cobra.Command, o *backupOptions) {
 func newBackupDrillCmd(s *streams, o *backupOptions) *cobra.Command {
 	var opts backup.DrillOptions
 	cmd := &cobra.Command{
-		Use: "drill [ID|latest]", Short: "Restore into a scratch place and report the recovery point and time", Args: cobra.MaximumNArgs(1),
+		Use: "drill [ID|latest] [DIR]", Short: "Restore into a scratch place and report the recovery point and time", Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, err := o.projectArgs(cmd, args, 1)
+			if err != nil {
+				return err
+			}
 			c, _, err := o.client(cmd, s, forReading)
 			if err != nil {
 				return err
@@ -467,7 +507,7 @@ func newBackupDrillCmd(s *streams, o *backupOptions) *cobra.Command {
 
 func newBackupAdoptCmd(s *streams, o *backupOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "adopt ID",
+		Use:   "adopt ID [DIR]",
 		Short: "Sign an unsigned backup of an earlier pyship, after checking every object, so it counts again",
 		Long: `Backups taken before signed backups are unsigned: they are rejected unless --allow-unsigned.
 adopt checks every object of backup ID against its manifest (as verify does, with
@@ -475,8 +515,12 @@ adopt checks every object of backup ID against its manifest (as verify does, wit
 PYSHIP_BACKUP_SIGNING_KEY): from then on it is listed, restored and pruned like any signed
 backup. Adopt only backups you know you took: the checks prove the objects match the manifest,
 not who wrote both (see ` + "`pyship backup list --allow-unsigned`" + `).`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, err := o.projectArgs(cmd, args, 1)
+			if err != nil {
+				return err
+			}
 			c, _, err := o.client(cmd, s, forSigning)
 			if err != nil {
 				return err

@@ -219,7 +219,8 @@ keep_last = 1
 	writeTestFile(t, filepath.Join(proj, "app.py"), "print('hi')\n")
 	writeTestFile(t, filepath.Join(proj, "data", "seed.txt"), "from the project\n")
 
-	code, out, errs = env.run(t, "backup", "now", "--dir", proj)
+	// The project is DIR, as every verb takes it (or --dir).
+	code, out, errs = env.run(t, "backup", "now", proj)
 	if code != ExitOK || !strings.Contains(errs, "sources: the project's folders in "+proj) {
 		t.Fatalf("backup now in the project: %d %q %s", code, out, errs)
 	}
@@ -236,7 +237,7 @@ keep_last = 1
 	}
 	second := strings.TrimSpace(out)
 	to := filepath.Join(t.TempDir(), "restored")
-	if code, _, errs = env.run(t, "backup", "restore", "--to", to, "--dir", proj); code != ExitOK {
+	if code, _, errs = env.run(t, "backup", "restore", "latest", proj, "--to", to); code != ExitOK {
 		t.Fatalf("restore: %d %s", code, errs)
 	}
 	if b, err := os.ReadFile(filepath.Join(to, "orders.txt")); err != nil || string(b) != "live order\n" {
@@ -246,7 +247,7 @@ keep_last = 1
 	if code, out, errs = env.run(t, "backup", "prune", "--dry-run", "--keep-last", "2", "--dir", proj); code != ExitOK || strings.Contains(out, "delete") {
 		t.Fatalf("prune --keep-last 2: %d %q %s", code, out, errs)
 	}
-	code, out, errs = env.run(t, "backup", "prune", "--dir", proj)
+	code, out, errs = env.run(t, "backup", "prune", proj)
 	if code != ExitOK || !strings.Contains(out, first+" delete") || !strings.Contains(out, second+" keep") {
 		t.Fatalf("prune with the spec's retention: %d %q %s", code, out, errs)
 	}

@@ -3,9 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/pyship/pyship/internal/backup"
 	"github.com/pyship/pyship/internal/local/release"
@@ -20,16 +18,6 @@ type projectBackup struct {
 	cfg backup.Config
 	// from says where the sources are read, for the user.
 	from string
-}
-
-// hasSpec says whether dir holds a spec: pyship.toml, or a pyproject.toml with a
-// [tool.pyship] table.
-func hasSpec(dir string) bool {
-	if _, err := os.Stat(filepath.Join(dir, "pyship.toml")); err == nil {
-		return true
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "pyproject.toml"))
-	return err == nil && strings.Contains(string(b), "[tool.pyship")
 }
 
 // loadProjectBackup resolves the project in dir (with the env overlay) and builds its backup

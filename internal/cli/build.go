@@ -15,7 +15,8 @@ import (
 type buildOptions struct {
 	planFile, env, base, registry, tag, python string
 	push                                       bool
-	ociLayout, tarFile, output                 string
+	ociLayout, tarFile                         string
+	out                                        outputFlag
 }
 
 func newBuildCmd(s *streams) *cobra.Command {
@@ -48,14 +49,11 @@ Without any output flag the image is pushed.`,
 	f.StringVar(&o.tarFile, "tar", "", "also write the image as a tarball `FILE` for docker load / podman load")
 	f.StringVar(&o.tag, "tag", "", "image tag (default the app's version, else latest)")
 	f.StringVar(&o.python, "python", "python3", "the build host's Python with pip, used to install and byte-compile")
-	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	o.out.register(cmd)
 	return cmd
 }
 
 func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
-	if o.output != "text" && o.output != "json" {
-		return usageError{fmt.Errorf("--output %q: want text or json", o.output)}
-	}
 	created, err := sourceDateEpoch(s)
 	if err != nil {
 		return usageError{err}
@@ -75,7 +73,7 @@ func (o *buildOptions) run(cmd *cobra.Command, s *streams, dir string) error {
 		return err
 	}
 	fmt.Fprintf(s.Err, "built %s in %s\n", out.Digest, time.Since(start).Round(time.Millisecond))
-	if o.output == "json" {
+	if o.out.json() {
 		enc := json.NewEncoder(s.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)

@@ -417,6 +417,15 @@ func TestPlanSaysTheEntryFileDoesNotParse(t *testing.T) {
 		t.Fatalf("plan --output json: code %d, %v: %s", r.code, err, r.out)
 	}
 	testsvc.WantOneWarning(t, p.Warnings, "main.py:3:10", "does not parse")
+	// When detection fails too (a Flask app, no server in the dependencies), plan says both.
+	noServer := testsvc.WriteTree(t, map[string]string{
+		"requirements.txt": "flask\n",
+		"app.py":           "from flask import Flask\napp = Flask(__name__\n",
+	})
+	if r := run(t, "plan", noServer); r.code != ExitFailure || !strings.Contains(r.err, "no WSGI server is in the dependencies") ||
+		!strings.Contains(r.err, "app.py:2:12: '(' was never closed: and the project does not parse") {
+		t.Errorf("plan of an unparsable app without a server: code %d, err %q", r.code, r.err)
+	}
 	// A clean project has no such warning and exits 0.
 	if r := run(t, "plan", example(t, "stdlib")); r.code != ExitOK || strings.Contains(r.out, "does not parse") {
 		t.Errorf("plan of a clean example: code %d, out %q", r.code, r.out)
@@ -453,14 +462,18 @@ func TestProjectDirMistakesSaidTheSameByEveryVerb(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(t.TempDir(), "nope")
-	for _, verb := range []string{"plan", "check", "init", "build", "dockerfile", "deploy", "render", "diff"} {
+	image := "--image=registry.example/web@sha256:" + strings.Repeat("1", 64)
+	for _, verb := range [][]string{{"plan"}, {"check"}, {"init"}, {"build"}, {"dockerfile"}, {"deploy"}, {"render"}, {"diff"},
+		{"plan", "--env", "all"}, {"drift"}, {"sbom"}, {"monitor", "render", "--output-dir", t.TempDir()},
+		{"gitops", "push", "--repo", t.TempDir(), "--env", "prod", image}, {"backup", "list", "--dir"},
+		{"backup", "now"}, {"backup", "list"}, {"backup", "verify", "latest"}, {"backup", "restore", "latest"}} {
 		for dir, want := range map[string]string{
 			missing: "pyship: project folder " + missing + " does not exist: pass the folder of a Python project as DIR",
 			file:    "pyship: " + file + " is a file, not a project folder: pass the folder that holds the project (" + filepath.Dir(file) + ")",
 		} {
-			r := run(t, verb, dir)
+			r := run(t, append(verb, dir)...)
 			if r.code != ExitUsage || !strings.HasPrefix(r.err, want) || strings.Count(r.err, "\n") != 1 {
-				t.Errorf("pyship %s %s: exit %d, stderr %q; want exit 2 and one line starting %q", verb, dir, r.code, r.err, want)
+				t.Errorf("pyship %s %s: exit %d, stderr %q; want exit 2 and one line starting %q", strings.Join(verb, " "), dir, r.code, r.err, want)
 			}
 		}
 	}
@@ -468,5 +481,101 @@ func TestProjectDirMistakesSaidTheSameByEveryVerb(t *testing.T) {
 	var got jsonError
 	if err := json.Unmarshal([]byte(r.out), &got); err != nil || got.ExitCode != ExitUsage || !strings.Contains(got.Error, "does not exist") {
 		t.Errorf("plan --output json of a missing DIR: stdout %q (%v)", r.out, err)
+	}
+}
+
+// A verb refused for syntax errors says so on stdout too with --output json: an error object
+// with exit code 1, like every other failure before a result.
+func TestSyntaxErrorsAreAJSONErrorWithOutputJSON(t *testing.T) {
+	dir := testsvc.WriteTree(t, map[string]string{
+		"requirements.txt": "",
+		"main.py":          "import broken\nprint('worker started')\n",
+		"broken.py":        "def f(:\n    pass\n",
+	})
+	env := append(os.Environ(), "PYSHIP_HOME="+t.TempDir())
+	for _, verb := range []string{"build", "deploy"} {
+		var out, errb bytes.Buffer
+		code := Main(context.Background(), []string{verb, "--output", "json", dir}, env, strings.NewReader(""), &out, &errb)
+		var got jsonError
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil || code != ExitFailure || got.ExitCode != ExitFailure || !strings.Contains(got.Error, "1 syntax error") {
+			t.Errorf("%s --output json of an app with a syntax error: exit %d, stdout %q (%v), stderr %q", verb, code, out.String(), err, errb.String())
+		}
+		if !strings.Contains(errb.String(), "broken.py:1:7: invalid syntax\n") {
+			t.Errorf("%s: stderr does not give the error's place:\n%s", verb, errb.String())
+		}
+	}
+}
+
+// -o is --output in every verb that has it, and a value other than text or json is refused the
+// same way by each, as the flag is parsed: exit 2 before the verb does anything.
+func TestOutputFlagIsTheSameInEveryVerb(t *testing.T) {
+	var paths [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		if c.Flag("output") != nil && c.Runnable() {
+			paths = append(paths, path)
+		}
+		for _, sub := range c.Commands() {
+			walk(sub, append(append([]string(nil), path...), sub.Name()))
+		}
+	}
+	walk(newRootCmd(&streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}), nil)
+	if len(paths) < 10 {
+		t.Fatalf("only %d verbs with --output: %q", len(paths), paths)
+	}
+	for _, path := range paths {
+		r := run(t, append(path, "-o", "yaml")...)
+		want := `pyship: invalid argument "yaml" for "-o, --output" flag: unknown format "yaml" (allowed: text, json)`
+		if r.code != ExitUsage || !strings.HasPrefix(r.err, want) || r.out != "" {
+			t.Errorf("pyship %s -o yaml: exit %d, stdout %q, stderr %q; want exit 2 and %q", strings.Join(path, " "), r.code, r.out, r.err, want)
+		}
+	}
+}
+
+// A missing kubeconfig is named, and a cluster that does not answer is said with its server,
+// context and file, by deploy before anything is built or pushed, and by the other verbs.
+func TestKubernetesClusterProblemsSaidBeforeAnythingIsBuilt(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nope.kubeconfig")
+	server := fmt.Sprintf("https://127.0.0.1:%d", testsvc.Port(t)) // reserved, nothing listens
+	kc := filepath.Join(dir, "far.kubeconfig")
+	cfg := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + server +
+		"\ncontexts:\n- name: far\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n    token: x\ncurrent-context: far\n"
+	if err := os.WriteFile(kc, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	project := example(t, "flask")
+	for file, want := range map[string]string{
+		missing: "the kubeconfig " + missing + " does not exist",
+		kc:      "cannot reach the Kubernetes API server " + server + ` (context "far" of ` + kc + ")",
+	} {
+		for _, args := range [][]string{
+			{"deploy", project, "--target", "kubernetes"},
+			{"status", "--app", "web"},
+			{"rollback", "--app", "web"},
+			{"abort", "--app", "web"},
+		} {
+			r := run(t, append(args, "--kubeconfig", file)...)
+			if r.code != ExitUsage || !strings.Contains(r.err, want) || strings.Contains(r.err, "building") || strings.Count(r.err, "\n") != 1 {
+				t.Errorf("pyship %s --kubeconfig %s: exit %d, stderr %q; want exit 2 and only %q", strings.Join(args, " "), file, r.code, r.err, want)
+			}
+		}
+	}
+}
+
+// A project pyship cannot run (no entry point found) is a problem the command found: exit 1
+// from every verb that resolves it, as a broken spec is exit 2 from each.
+func TestDetectionProblemsExitTheSameFromEveryVerb(t *testing.T) {
+	noEntry := testsvc.WriteTree(t, map[string]string{"README.md": "nothing to run\n"})
+	badSpec := testsvc.WriteTree(t, map[string]string{"pyship.toml": "[run]\nport = \"eighty\"\n", "main.py": "print(1)\n"})
+	env := append(os.Environ(), "PYSHIP_HOME="+t.TempDir())
+	for _, verb := range [][]string{{"plan"}, {"check"}, {"deploy"}, {"build"}, {"dockerfile"}, {"render"}} {
+		for dir, want := range map[string]int{noEntry: ExitFailure, badSpec: ExitUsage} {
+			var out, errb bytes.Buffer
+			code := Main(context.Background(), append(verb, dir), env, strings.NewReader(""), &out, &errb)
+			if code != want {
+				t.Errorf("pyship %s %s: exit %d, want %d\n%s", verb[0], dir, code, want, errb.String())
+			}
+		}
 	}
 }

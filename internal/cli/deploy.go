@@ -15,10 +15,11 @@ import (
 
 type deployOptions struct {
 	localOptions
-	dir, planFile, env, strategy, python, output, adminAddr, bind string
-	httpPort, httpsPort                                           int
-	verbose                                                       bool
-	kube                                                          kubeDeployFlags
+	dir, planFile, env, strategy, python, adminAddr, bind string
+	out                                                   outputFlag
+	httpPort, httpsPort                                   int
+	verbose                                               bool
+	kube                                                  kubeDeployFlags
 }
 
 func newDeployCmd(s *streams) *cobra.Command {
@@ -44,9 +45,6 @@ else the kubeconfig's.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			o.dir = dirArg(args)
-			if o.output != "" && o.output != "json" && o.output != "text" {
-				return usageError{fmt.Errorf("--output must be text or json, not %q", o.output)}
-			}
 			if _, err := deployTarget(o.kube.target, &plan.Plan{}); err != nil {
 				return err
 			}
@@ -65,7 +63,7 @@ else the kubeconfig's.`,
 			res, err := plat.Deploy(ctx, p, platform.DeployOptions{Progress: s.Err, Events: ev.print, Interrupts: s.intr,
 				Python: o.python, Verbose: o.verbose})
 			ev.close()
-			return reportResult(s, o.output, p.Name, res, err, ev, "")
+			return reportResult(s, o.out.String(), p.Name, res, err, ev, "")
 		},
 	}
 	o.addFlags(cmd, false)
@@ -74,13 +72,13 @@ else the kubeconfig's.`,
 	f.StringVar(&o.env, "env", "", "apply the spec's [env.NAME] overlay")
 	f.StringVar(&o.strategy, "strategy", "", "override the strategy: rolling, blue-green or canary")
 	f.StringVar(&o.python, "python", "", "local: the Python interpreter to run the app with (default: the plan's version on PATH); kubernetes: the build host's Python with pip (default python3)")
-	f.StringVarP(&o.output, "output", "o", "text", "text or json")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:9180", "admin address (/metrics) of the agent when deploy starts it")
 	f.StringVar(&o.bind, "bind", "", "address public ports listen on, when deploy starts the agent")
 	f.IntVar(&o.httpPort, "http-port", 80, "HTTP port of the shared edge (apps with [edge] hosts), when deploy starts the agent")
 	f.IntVar(&o.httpsPort, "https-port", 443, "HTTPS port of the shared edge, when deploy starts the agent")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show pip's output")
 	o.kube.add(f)
+	o.out.register(cmd)
 	return cmd
 }
 

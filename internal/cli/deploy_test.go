@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pyship/pyship/internal/local/supervise"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/rollout"
 	"github.com/pyship/pyship/internal/testsvc"
 )
@@ -348,8 +350,8 @@ func TestRollbackSkipsFailedRelease(t *testing.T) {
 	}
 }
 
-// With two apps deployed, a verb run in an app's folder acts on that app (pyship's own hints
-// say `run pyship abort`); --app still wins, a folder of an app that is not deployed is named,
+// With two apps deployed, a verb run in an app's folder (or a subfolder of it) acts on that
+// app (pyship's own hints say `run pyship abort`); --app still wins, a folder of an app that is not deployed is named,
 // and outside any project the choice is asked for.
 func TestVerbsActOnTheProjectInTheirFolder(t *testing.T) {
 	t.Parallel()
@@ -367,15 +369,28 @@ func TestVerbsActOnTheProjectInTheirFolder(t *testing.T) {
 	if code, _, errs := e.run("stop"); code != 2 || !strings.Contains(errs, "several apps are deployed (cliapp, otherapp): run the command in the app's folder, or choose one with --app") {
 		t.Errorf("stop outside any project: exit %d\n%s", code, errs)
 	}
-	code, out, errs := e.runIn(folder("otherapp"), "stop")
+	// In a subfolder of the project too, as git finds its repository.
+	sub := filepath.Join(folder("otherapp"), "src", "pkg")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := e.runIn(sub, "stop")
 	if code != 0 || !strings.Contains(out, "stopped otherapp") {
-		t.Fatalf("stop in otherapp's folder: exit %d\n%s%s", code, out, errs)
+		t.Fatalf("stop in a subfolder of otherapp's folder: exit %d\n%s%s", code, out, errs)
 	}
 	if code, _, errs := e.runIn(folder("ghost"), "stop"); code != 1 || !strings.Contains(errs, "ghost, the project in this folder, is not deployed") || !strings.Contains(errs, "cliapp, otherapp") {
 		t.Errorf("stop in a folder of an app never deployed: exit %d\n%s", code, errs)
 	}
-	if code, out, errs := e.runIn(folder("ghost"), "stop", "--app", "cliapp"); code != 0 || !strings.Contains(out, "stopped cliapp") {
-		t.Errorf("stop --app cliapp in another folder: exit %d\n%s%s", code, out, errs)
+	// -o json as in every verb: the result, or the error, as a JSON object on stdout.
+	code, out, errs = e.runIn(folder("ghost"), "stop", "--app", "cliapp", "-o", "json")
+	var res actionResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || res.App != "cliapp" || !strings.Contains(res.Message, "stopped cliapp") {
+		t.Errorf("stop --app cliapp -o json in another folder: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	code, out, _ = e.run("abort", "-o", "json")
+	var je jsonError
+	if err := json.Unmarshal([]byte(out), &je); err != nil || code != 2 || je.ExitCode != 2 || !strings.Contains(je.Error, "several apps are deployed") {
+		t.Errorf("abort -o json outside any project: exit %d, %v\n%s", code, err, out)
 	}
 }
 
@@ -433,6 +448,10 @@ func TestCanaryWithoutTrafficThenPromote(t *testing.T) {
 	if code != 0 || !strings.Contains(errs, "the canary r2 of cliapp holds (for lack of traffic, or while the SLO burn rate is above max_burn_rate): pyship promote gives it all traffic") {
 		t.Fatalf("deploy v2 without traffic: exit %d\n%s", code, errs)
 	}
+	// Before it holds, the deploy says what it waits for and how to go on, once.
+	if n := strings.Count(errs, "canary paused, not enough traffic: the canary got 0 of the 5 requests needed to judge it; send traffic, or run `pyship promote` or `pyship abort`"); n != 1 {
+		t.Errorf("the wait for traffic is said %d times, want once:\n%s", n, errs)
+	}
 	if st := e.status(); len(st) != 1 || st[0].Rollout == nil || !st[0].Rollout.Held || st[0].Active != "r1" {
 		t.Fatalf("status while the canary holds: %+v", st)
 	}
@@ -445,6 +464,9 @@ func TestCanaryWithoutTrafficThenPromote(t *testing.T) {
 		}
 		return nil
 	})
+	if st := e.status(); st[0].Rollout == nil || st[0].Rollout.Phase != rollout.Succeeded || st[0].Rollout.Held {
+		t.Errorf("the promoted canary's rollout: %+v, want succeeded and no longer held", st[0].Rollout)
+	}
 	if code, out, errs := e.run("promote"); code != 0 || !strings.Contains(out, "nothing to promote") {
 		t.Errorf("a second promote: exit %d\n%s%s", code, out, errs)
 	}
@@ -463,8 +485,16 @@ func TestWorkerCanaryNeedsNoTraffic(t *testing.T) {
 	}
 	for _, v := range []string{"v1", "v2"} {
 		code, _, errs := e.deploy(e.project(v, "", "canary", 0, worker))
-		if code != 0 || strings.Contains(errs, "traffic") && !strings.Contains(errs, "5xx rate and latency not compared") {
+		if code != 0 {
 			t.Fatalf("deploy %s of a worker: exit %d\n%s", v, code, errs)
+		}
+		for _, word := range []string{"traffic", "request", "5xx", "latency"} {
+			if strings.Contains(errs, word) {
+				t.Errorf("the deploy of a worker says %q:\n%s", word, errs)
+			}
+		}
+		if v == "v2" && !strings.Contains(errs, "canary analysis passed: a worker: its replicas are ready and not restarting") {
+			t.Errorf("the worker's canary steps are not said to be judged on health:\n%s", errs)
 		}
 	}
 	st := e.status()
@@ -489,6 +519,21 @@ func TestWorkerCanaryNeedsNoTraffic(t *testing.T) {
 			t.Errorf("the status of a worker mentions %q:\n%s", word, out)
 		}
 	}
+	// An agent that starts again (killed here) gives the worker no proxy process either.
+	if b, err := os.ReadFile(filepath.Join(e.home, "agent.pid")); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if code, _, errs := e.deploy(e.project("v3", "", "canary", 0, worker)); code != 0 {
+		t.Fatalf("deploy v3 of a worker with a new agent: exit %d\n%s", code, errs)
+	}
+	if n := proxyProcesses(e.home); n != 0 {
+		t.Errorf("%d proxy processes run for a worker after the agent started again", n)
+	}
+	if code, out, errs := e.run("stop"); code != 0 || strings.Contains(out, "serves") || !strings.Contains(out, "runs it again") {
+		t.Errorf("stop of a worker: exit %d\n%s%s", code, out, errs)
+	}
 }
 
 // A failed first deploy leaves nothing behind: no ghost release in status, no proxy holding
@@ -498,8 +543,14 @@ func TestFailedFirstDeployLeavesNothingBehind(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	port := freeTCPPort(t)
-	if code, _, errs := e.deploy(e.project("v1", "crash", "rolling", port, nil)); code != 1 {
-		t.Fatalf("deploy of a crashing first release: exit %d\n%s", code, errs)
+	code, out, errs := e.deploy(e.project("v1", "crash", "rolling", port, nil), "--output", "json")
+	var res platform.Result
+	if err := json.Unmarshal([]byte(out), &res); code != 1 || err != nil {
+		t.Fatalf("deploy of a crashing first release: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	// Nothing was rolled back to: it failed, said as on Kubernetes.
+	if res.Phase != platform.Failed || res.Active != "" || !strings.Contains(errs, "deploy of r1 failed (the reason is above)") {
+		t.Errorf("a failed first deploy: phase %q, active %q\n%s", res.Phase, res.Active, errs)
 	}
 	if st := e.status(); len(st) != 0 {
 		t.Errorf("status after a failed first deploy: %+v, want no app", st)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/pyship/pyship/internal/image"
@@ -39,8 +38,8 @@ the base image). Prints it on stdout, or writes it to -f FILE.`,
 				_, err = fmt.Fprint(s.Out, df)
 				return err
 			}
-			if err := os.WriteFile(out, []byte(df), 0o644); err != nil {
-				return fmt.Errorf("writing the Dockerfile: %w", err)
+			if err := writeFileAtomic(out, []byte(df), 0o644); err != nil {
+				return err
 			}
 			abs, _ := filepath.Abs(out)
 			fmt.Fprintf(s.Err, "wrote %s; build it with: docker build -f %s %s\n", abs, abs, p.Dir)

@@ -2,9 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"os"
 	"sync"
 )
+
+// errInterrupted is why a command's context ends on Ctrl-C: what was being done says it was
+// interrupted (context.Cause), not what a killed subprocess's exit would suggest.
+var errInterrupted = errors.New("interrupted (Ctrl-C)")
 
 // ExitInterrupted is the exit code of a command ended or cut short by Ctrl-C (SIGINT or
 // SIGTERM), as shells report 128+SIGINT.
@@ -62,9 +67,9 @@ func (i *interrupts) count() int {
 // MainSignals runs pyship with args as Main does, with each value received on sig taken as
 // a Ctrl-C (see interrupts). A command that was interrupted exits 130.
 func MainSignals(sig <-chan os.Signal, args, env []string, in *os.File, out, errw *os.File) int {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	intr := &interrupts{cancel: cancel}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	intr := &interrupts{cancel: func() { cancel(errInterrupted) }}
 	go func() {
 		for range sig {
 			intr.fire()

@@ -20,7 +20,7 @@ type localOptions struct {
 func (o *localOptions) addFlags(cmd *cobra.Command, withApp bool) {
 	cmd.Flags().StringVar(&o.home, "home", "", "pyship's state folder (default $PYSHIP_HOME or ~/.local/share/pyship)")
 	if withApp {
-		cmd.Flags().StringVar(&o.app, "app", "", "the app to act on (default: the project in the current folder, else the only app deployed)")
+		cmd.Flags().StringVar(&o.app, "app", "", "the app to act on (default: the project in the current folder or the nearest one above it with a spec, else the only app deployed)")
 	}
 }
 
@@ -48,6 +48,7 @@ func (o *localOptions) resolveHome(getenv func(string) string) error {
 // newActionCmd is a command that has the app's platform act on it and prints what happened.
 func newActionCmd(s *streams, verb, short, long string, act func(platform.Platform, context.Context, string) (string, error)) *cobra.Command {
 	var f appFlags
+	var out outputFlag
 	cmd := &cobra.Command{
 		Use:   verb,
 		Short: short,
@@ -59,18 +60,28 @@ func newActionCmd(s *streams, verb, short, long string, act func(platform.Platfo
 				return err
 			}
 			msg, err := act(plat, cmd.Context(), app)
-			if err != nil {
+			switch {
+			case err != nil:
 				return err
+			case out.json():
+				return writeJSON(s.Out, actionResult{App: app, Message: msg})
 			}
 			_, err = fmt.Fprintln(s.Out, msg)
 			return err
 		},
 	}
 	f.add(cmd)
+	out.register(cmd)
 	if verb == "abort" { // on Kubernetes it moves traffic back: applies the Service or HTTPRoute
 		addForceConflicts(cmd.Flags(), &f.force)
 	}
 	return cmd
+}
+
+// actionResult is what abort, promote, stop and destroy print with --output json.
+type actionResult struct {
+	App     string `json:"app"`
+	Message string `json:"message"`
 }
 
 // client connects to a running agent; commands other than deploy never start one.

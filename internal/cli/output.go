@@ -6,23 +6,43 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// outputFlag is the --output flag shared by commands that machines read.
+// outputFlag is -o/--output, the same in every verb that has it: text or json, any other
+// value refused as the flag is parsed (a usage error, exit 2), before the verb does anything.
 type outputFlag struct{ format string }
 
-func (o *outputFlag) register(c *cobra.Command) {
-	c.Flags().StringVarP(&o.format, "output", "o", "text", "output format: text or json")
+// register adds -o/--output to c; registerPersistent, to c and its subcommands.
+func (o *outputFlag) register(c *cobra.Command) { o.addTo(c, c.Flags()) }
+
+func (o *outputFlag) registerPersistent(c *cobra.Command) { o.addTo(c, c.PersistentFlags()) }
+
+func (o *outputFlag) addTo(c *cobra.Command, fs *pflag.FlagSet) {
+	fs.VarP(o, "output", "o", "output format: text or json")
 	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
-func (o *outputFlag) validate() error {
-	switch o.format {
-	case "text", "json":
-		return nil
+// String, Set and Type make it a pflag.Value.
+func (o *outputFlag) String() string {
+	if o.format == "" {
+		return "text"
 	}
-	return usageError{fmt.Errorf("--output: unknown format %q (allowed: text, json)", o.format)}
+	return o.format
 }
+
+func (o *outputFlag) Set(v string) error {
+	if v != "text" && v != "json" {
+		return fmt.Errorf("unknown format %q (allowed: text, json)", v)
+	}
+	o.format = v
+	return nil
+}
+
+func (o *outputFlag) Type() string { return "format" }
+
+// validate is kept for the verbs that call it: a bad value never gets past parsing.
+func (o *outputFlag) validate() error { return nil }
 
 func (o *outputFlag) json() bool { return o.format == "json" }
 

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/pybuild"
+	"github.com/pyship/pyship/internal/spec"
 	"github.com/spf13/cobra"
 )
 
@@ -59,7 +61,7 @@ on the local target it builds the release and saves it. --detailed-exitcode exit
 				return err
 			}
 			if err != nil {
-				return err
+				return alsoUnparsable(cmd.Context(), s, dirArg(args), o.env, err)
 			}
 			broken := brokenEntry(cmd.Context(), s, p)
 			if o.out.json() {
@@ -78,6 +80,27 @@ on the local target it builds the release and saves it. --detailed-exitcode exit
 	o.out.register(c)
 	o.change.add(c.Flags())
 	return c
+}
+
+// alsoUnparsable adds to err, the detection problem that stopped plan, the first syntax error
+// of the project's files when there is one: what detection read may come from a file Python
+// rejects (a Flask app whose file does not parse, in a project without gunicorn). Spec and
+// project-folder errors are returned as they are.
+func alsoUnparsable(ctx context.Context, s *streams, dir, env string, err error) error {
+	var se spec.Errors
+	var pde *plan.ProjectDirError
+	if errors.As(err, &se) || errors.As(err, &pde) {
+		return err
+	}
+	p, _, perr := plan.ResolvePartial(ctx, dir, plan.Options{Env: env})
+	if perr != nil || p == nil {
+		return err
+	}
+	rep, cerr := pybuild.CheckApp(ctx, p, s.environ())
+	if cerr != nil || len(rep.Errors) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w\n%s: and the project does not parse, which may be why (pyship check lists every syntax error)", err, rep.Errors[0])
 }
 
 // brokenEntry adds a warning to p when its entry file does not parse (what plan shows of the

@@ -11,6 +11,9 @@ import (
 
 // planAllEnvs resolves the app for every env of its spec and prints the values that differ.
 func planAllEnvs(ctx context.Context, s *streams, dir string, asJSON bool) error {
+	if err := plan.CheckProjectDir(dir); err != nil {
+		return err
+	}
 	sp, err := spec.Load(dir, "")
 	if err != nil {
 		return specUsageError(err)

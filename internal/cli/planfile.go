@@ -36,7 +36,8 @@ func (src planSource) load(ctx context.Context) (*plan.Plan, error) {
 		opts.Env = src.env
 		p, err := plan.Resolve(ctx, abs, opts)
 		if err != nil {
-			return nil, usageError{fmt.Errorf("resolving the app in %s: %w", abs, err)}
+			// Spec errors are the user's input (2); a project pyship cannot run is a problem found (1), as in plan and check.
+			return nil, specUsageError(fmt.Errorf("resolving the app in %s: %w", abs, err))
 		}
 		return p, nil
 	}

@@ -112,7 +112,7 @@ type chosen struct {
 
 // choose is the target.
 func (f *targetFlags) choose() (chosen, error) {
-	sp, specErr := spec.Load(".", f.env)
+	sp, specErr := spec.Load(spec.ProjectRoot("."), f.env)
 	target, err := f.pick(func() (string, error) {
 		if specErr != nil {
 			return "", usageError{fmt.Errorf("reading the spec in the current folder to find the target: %w\n(fix it, or pass --target)", specErr)}
@@ -159,7 +159,7 @@ func (f *appFlags) openKube(ctx context.Context, s *streams, ch chosen) (platfor
 	var p *plan.Plan
 	var perr error
 	if ch.specErr == nil && (ch.sp.File != "" || app == "") {
-		p, perr = planSource{dir: ".", env: f.env}.load(ctx)
+		p, perr = planSource{dir: spec.ProjectRoot("."), env: f.env}.load(ctx)
 	}
 	if app == "" {
 		if p == nil {
@@ -186,8 +186,9 @@ func (f *appFlags) openKube(ctx context.Context, s *streams, ch chosen) (platfor
 func reportResult(s *streams, output, app string, res *platform.Result, err error, ev *eventPrinter, done string) error {
 	if err != nil {
 		if s.intr.count() >= 2 {
-			fmt.Fprintf(s.Err, "detached: the target goes on with the rollout of %s; pyship status shows where it stands\n", app)
-			return exitError{ExitInterrupted}
+			msg := fmt.Sprintf("detached: the target goes on with the rollout of %s; pyship status shows where it stands", app)
+			fmt.Fprintln(s.Err, msg)
+			return reportedError{ExitInterrupted, msg}
 		}
 		return syntaxErrors(s, err)
 	}
@@ -234,7 +235,7 @@ func syntaxErrors(s *streams, err error) error {
 		fmt.Fprintln(s.Err, e.String())
 	}
 	fmt.Fprintln(s.Err, se.Error())
-	return exitError{ExitFailure}
+	return reportedError{ExitFailure, se.Error()}
 }
 
 // checkSyntax compiles the app's sources and refuses to go on with one that has syntax errors

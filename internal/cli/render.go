@@ -57,11 +57,7 @@ func writeRenderDir(dir string, b *kube.Bundle, showSecrets bool, s *streams) er
 			return err
 		}
 		name := filepath.Join(dir, fmt.Sprintf("%02d-%s-%s.yaml", i+1, strings.ToLower(o.GetKind()), o.GetName()))
-		tmp := name + ".tmp"
-		if err := os.WriteFile(tmp, []byte(sb.String()), 0o644); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, name); err != nil {
+		if err := writeFileAtomic(name, []byte(sb.String()), 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintln(s.Out, name)

@@ -205,3 +205,30 @@ func TestRenderTakesTheSpecsKubernetesKeysAndFlagsWin(t *testing.T) {
 		t.Error("the spec's namespace or cpu survived the flags")
 	}
 }
+
+// render --output-dir replaces each file atomically (renameio, as every file pyship writes):
+// a file it cannot put in place leaves no temporary file behind.
+func TestRenderDirLeavesNoTemporaryFile(t *testing.T) {
+	pf := writePlan(t, "web")
+	dir := t.TempDir()
+	code, out, errs := runCLI(t, "render", "--plan", pf, "--image", cliImage, "--output-dir", dir)
+	if code != ExitOK {
+		t.Fatalf("render --output-dir: exit %d: %s", code, errs)
+	}
+	first := strings.Split(strings.TrimSpace(out), "\n")[0]
+	again := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(again, filepath.Base(first), "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := runCLI(t, "render", "--plan", pf, "--image", cliImage, "--output-dir", again); code == ExitOK || !strings.Contains(errs, filepath.Base(first)) {
+		t.Errorf("render onto a folder named as its file: exit %d: %s", code, errs)
+	}
+	entries, _ := os.ReadDir(again)
+	if len(entries) != 1 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the output folder holds %q, want only the folder that was there", names)
+	}
+}

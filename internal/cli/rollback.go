@@ -12,7 +12,7 @@ import (
 func newRollbackCmd(s *streams) *cobra.Command {
 	var f appFlags
 	var o platform.RollbackOptions
-	var output string
+	var out outputFlag
 	cmd := &cobra.Command{
 		Use:   "rollback [RELEASE]",
 		Short: "Serve an earlier release again (default: the last good one before the stable release)",
@@ -27,9 +27,6 @@ blue-green and canary. The two releases swap places: a second rollback undoes th
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("--output must be text or json, not %q", output)}
-			}
 			plat, app, err := f.open(ctx, s, false)
 			if err != nil {
 				return err
@@ -47,13 +44,13 @@ blue-green and canary. The two releases swap places: a second rollback undoes th
 			if err == nil && res.OK() {
 				done = fmt.Sprintf("%s rolled back: release %s is active", app, orDash(res.Active))
 			}
-			return reportResult(s, output, app, res, err, ev, done)
+			return reportResult(s, out.String(), app, res, err, ev, done)
 		},
 	}
 	f.add(cmd)
 	addRollbackData(cmd.Flags(), &o)
 	addForceConflicts(cmd.Flags(), &f.force)
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	out.register(cmd)
 	cmd.Flags().BoolVar(&o.Force, "force", false, "roll back to a named release even if it was never promoted (its deploy failed or was aborted)")
 	return cmd
 }

@@ -32,10 +32,20 @@ type failureError struct{ err error }
 
 func (e failureError) Error() string { return e.err.Error() }
 
-// exitError carries an exit code for a failure that was already reported.
+// exitError carries an exit code for a failure that was already reported (on stderr, and on
+// stdout with --output json: a failed rollout's Result, check's report).
 type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// reportedError is a failure already reported on stderr that put no result on stdout: with
+// --output json, stdout gets the error object saying msg.
+type reportedError struct {
+	code int
+	msg  string
+}
+
+func (e reportedError) Error() string { return e.msg }
 
 // streams are the command's standard streams: results on Out, progress and errors on Err.
 type streams struct {
@@ -80,6 +90,11 @@ func runStreams(ctx context.Context, args []string, s *streams) int {
 	if errors.As(err, &ee) { // reported already
 		return ee.code
 	}
+	var re reportedError
+	if errors.As(err, &re) {
+		writeJSONError(c, out, re.msg, re.code)
+		return re.code
+	}
 	code := ExitFailure
 	var ue usageError
 	var ie platform.InputError
@@ -93,13 +108,19 @@ func runStreams(ctx context.Context, args []string, s *streams) int {
 		code = ExitUsage
 	}
 	fmt.Fprintf(errw, "pyship: %v\n", err)
-	if c != nil {
-		if f := c.Flags().Lookup("output"); f != nil && f.Value.String() == "json" {
-			// A script reading stdout gets a JSON document whatever happened.
-			_ = writeJSON(out, jsonError{Error: err.Error(), ExitCode: code})
-		}
-	}
+	writeJSONError(c, out, err.Error(), code)
 	return code
+}
+
+// writeJSONError writes the error object on out when command c was asked for --output json:
+// a script reading stdout gets a JSON document whatever happened.
+func writeJSONError(c *cobra.Command, out io.Writer, msg string, code int) {
+	if c == nil {
+		return
+	}
+	if f := c.Flags().Lookup("output"); f != nil && f.Value.String() == "json" {
+		_ = writeJSON(out, jsonError{Error: msg, ExitCode: code})
+	}
 }
 
 // jsonError is what --output json prints on stdout when a command fails before its result.

@@ -3,8 +3,11 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/pyship/pyship/internal/image"
+	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/progress"
 	"github.com/pyship/pyship/internal/version"
@@ -23,6 +26,9 @@ is built (from the cache) but not written anywhere.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			var doc []byte
+			if err := sbomArgIsImage(args[0]); err != nil {
+				return err
+			}
 			if fi, err := os.Stat(args[0]); err == nil && fi.IsDir() {
 				p, err := planSource{dir: args[0], planFile: planFile, env: env, in: s.In}.load(ctx)
 				if err != nil {
@@ -59,4 +65,18 @@ is built (from the cache) but not written anywhere.`,
 	f.StringVar(&base, "base", "", "for DIR: the base image")
 	f.StringVar(&python, "python", "python3", "for DIR: the build host's Python with pip")
 	return cmd
+}
+
+// sbomArgIsImage refuses an argument that names no project folder and cannot be an image
+// either, with the words every verb uses for a missing DIR or a file given as DIR: a path
+// (/..., ./..., ../...) that does not exist, or a file that is not an image tarball (.tar).
+func sbomArgIsImage(arg string) error {
+	fi, err := os.Stat(arg)
+	switch {
+	case err != nil && (filepath.IsAbs(arg) || arg == "." || arg == ".." || strings.HasPrefix(arg, "./") || strings.HasPrefix(arg, "../")):
+		return plan.CheckProjectDir(arg)
+	case err == nil && !fi.IsDir() && !strings.HasSuffix(arg, ".tar") && !strings.HasSuffix(arg, ".tar.gz") && !strings.HasSuffix(arg, ".tgz"):
+		return plan.CheckProjectDir(arg)
+	}
+	return nil
 }

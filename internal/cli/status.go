@@ -19,15 +19,12 @@ import (
 func newStatusCmd(s *streams) *cobra.Command {
 	var f appFlags
 	var watch bool
-	var output string
+	var out outputFlag
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the apps on this machine (releases, replicas, health, traffic weights, request and 5xx rates, latency), or the app on Kubernetes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("--output must be text or json, not %q", output)}
-			}
 			ctx := cmd.Context()
 			plat, app, err := f.open(ctx, s, true)
 			if err != nil {
@@ -38,7 +35,7 @@ func newStatusCmd(s *streams) *cobra.Command {
 				switch {
 				case err != nil:
 					return err
-				case output == "json":
+				case out.json():
 					return writeJSON(s.Out, st)
 				case watch && progress.IsTerminal(s.Out):
 					fmt.Fprint(s.Out, "\033[H\033[2J")
@@ -49,7 +46,7 @@ func newStatusCmd(s *streams) *cobra.Command {
 	}
 	f.add(cmd)
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "refresh every second until interrupted")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	out.register(cmd)
 	return cmd
 }
 

@@ -580,19 +580,22 @@ func TestPublishRefusesSymlinks(t *testing.T) {
 func TestLocalDrift(t *testing.T) {
 	m := &release.Manifest{ID: "r3", Env: map[string]string{"MODE": "prod", "PORT": "8000"}}
 	m.Plan.Deploy.Replicas = 2
-	st := agent.AppStatus{Stable: "r3", Releases: []agent.ReleaseStatus{{ID: "r3", Replicas: []supervise.Info{{PID: 10}}}}}
+	st := agent.AppStatus{App: "shop", Stable: "r3", Releases: []agent.ReleaseStatus{{ID: "r3", Replicas: []supervise.Info{{PID: 10}}}}}
 	env := func(pid int) (map[string]string, error) {
 		return map[string]string{"MODE": "prod", "PORT": "41000"}, nil
 	}
-	got, err := LocalDrift(st, m, map[int]string{10: "r3-1", 99: "old-7"}, env)
+	// 99 is a stranger of this app, 98 one of no app; 50 and 51 are replicas of the state
+	// folder's other apps (shop-api's name starts as shop's does): theirs, never this app's
+	// drift, and never ended by its --reconcile.
+	got, err := LocalDrift(st, m, map[int]string{10: "shop-r3-1", 99: "shop-r1-7", 98: "ghost", 50: "other-r1-1", 51: "shop-api-r2-1"}, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].Fields[0] != "replicas: recorded 2, running 1" || len(got[0].Fields) != 1 || got[1].Name != "99" {
+	if len(got) != 3 || got[0].Fields[0] != "replicas: recorded 2, running 1" || len(got[0].Fields) != 1 || got[1].Name != "98" || got[2].Name != "99" {
 		t.Errorf("LocalDrift = %+v", got)
 	}
 	st.Releases[0].Replicas = append(st.Releases[0].Replicas, supervise.Info{PID: 11})
-	if got, _ := LocalDrift(st, m, map[int]string{10: "r3-1", 11: "r3-2"}, env); len(got) != 0 {
+	if got, _ := LocalDrift(st, m, map[int]string{10: "shop-r3-1", 11: "shop-r3-2"}, env); len(got) != 0 {
 		t.Errorf("no drift expected (PORT is each replica's own): %+v", got)
 	}
 }

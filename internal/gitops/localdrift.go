@@ -3,6 +3,7 @@ package gitops
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,7 +15,8 @@ import (
 // LocalDrift compares what runs on this machine for an app with its recorded release (the
 // stable release's manifest): the number of its replicas against the recorded replicas, each
 // replica's environment against the recorded env, and pyship-marked processes of this state
-// folder (marked: pid → replica id) that the agent does not know. environ reads a process's
+// folder (marked: pid → replica id) of this app that the agent does not know; the replicas of
+// the state folder's other apps are theirs, not strangers. environ reads a process's
 // environment.
 func LocalDrift(st agent.AppStatus, m *release.Manifest, marked map[int]string, environ func(pid int) (map[string]string, error)) ([]Drift, error) {
 	var out []Drift
@@ -64,11 +66,23 @@ func LocalDrift(st agent.AppStatus, m *release.Manifest, marked map[int]string, 
 	}
 	sort.Ints(pids)
 	for _, pid := range pids {
-		if !known[pid] {
+		if app := replicaApp(marked[pid]); !known[pid] && (app == "" || app == st.App) {
 			out = append(out, Drift{Kind: "Process", Name: strconv.Itoa(pid), Manager: "outside the agent", Fields: []string{"replica " + marked[pid] + " of this state folder, unknown to the agent"}})
 		}
 	}
 	return out, nil
+}
+
+// replicaID is a replica's ID as the agent makes it: APP-RELEASE-N (release rN).
+var replicaID = regexp.MustCompile(`^(.+)-r[0-9]+-[0-9]+$`)
+
+// replicaApp is the app of the replica id, "" when id is not a replica's ID (a stranger of
+// no app).
+func replicaApp(id string) string {
+	if m := replicaID.FindStringSubmatch(id); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // ProcEnviron reads the environment of the process pid from /proc.

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/renameio/v2"
 )
 
 // PushOptions adjust a push.
@@ -195,13 +196,16 @@ func WriteTar(ctx context.Context, res *Result, file, repo string) (string, erro
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return "", err
 	}
-	tmp := file + ".tmp"
-	if err := tarball.WriteToFile(tmp, tag, res.Image); err != nil {
-		os.Remove(tmp)
+	f, err := renameio.NewPendingFile(file, renameio.WithPermissions(0o644))
+	if err != nil {
 		return "", fmt.Errorf("writing the tarball %s: %w", file, err)
 	}
-	if err := os.Rename(tmp, file); err != nil {
-		return "", err
+	defer f.Cleanup()
+	if err := tarball.Write(tag, res.Image, f); err != nil {
+		return "", fmt.Errorf("writing the tarball %s: %w", file, err)
+	}
+	if err := f.CloseAtomicallyReplace(); err != nil {
+		return "", fmt.Errorf("writing the tarball %s: %w", file, err)
 	}
 	return tag.String() + "@" + res.Digest.String(), nil
 }

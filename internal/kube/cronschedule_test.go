@@ -25,6 +25,7 @@ func TestBackupSchedulesAgreeWithTheAPIServer(t *testing.T) {
 		"0 0 * * 7", "0 0 * * 0", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "*/0 * * * *",
 		"5-1 * * * *", "@often", "* * * * * *", "* * * *", "CRON_TZ=UTC 0 3 * * *", "TZ=UTC 0 3 * * *",
 		"0 0 ? * *", "0 0 L * *", "0 0 * * 1#2", "0 0 1-31/40 * *",
+		" @daily", "@daily ", "@every 1h ", " 0 3 * * *", "0 3 * * * ",
 	} {
 		cj := &batchv1.CronJob{
 			ObjectMeta: metav1.ObjectMeta{GenerateName: "sched-"},

@@ -349,7 +349,7 @@ func (b *builder) sharedVolumes(k Kubernetes) {
 	default:
 		return
 	}
-	b.warnf("persistent data %s is a ReadWriteOnce volume on Kubernetes, but %s need it at once: on a cluster of several nodes the pods scheduled away from the volume's node stay Pending and the rollout never completes; set [kubernetes] access_mode = \"ReadWriteMany\" with a storage_class that offers it (NFS, CephFS, EFS...), or replicas = 1 with the rolling strategy, or keep the data in a database instead",
+	b.warnf("persistent data %s is a ReadWriteOnce volume on Kubernetes, but %s need it at once: on a cluster of several nodes the pods scheduled away from the volume's node stay Pending and the rollout never completes; set [kubernetes] access_mode = \"ReadWriteMany\" with a storage_class that offers it (NFS, CephFS, EFS...), or keep the data in a database or object store instead (replicas = 1 does not avoid it on such a cluster: a rolling update starts the new pod before the old one stops)",
 		strings.Join(folders, ", "), why)
 }
 

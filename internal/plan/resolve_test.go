@@ -256,6 +256,12 @@ func TestSharedReadWriteOnceVolumeIsWarned(t *testing.T) {
 			t.Fatalf("%q: %v", tc.spec, err)
 		}
 		testsvc.WantOneWarning(t, p.Warnings, tc.want, "ReadWriteOnce")
+		for _, w := range p.Warnings {
+			// replicas = 1 with rolling still surges a second pod: no answer to offer.
+			if strings.Contains(w, "ReadWriteOnce") && strings.Contains(w, "or replicas = 1 with the rolling strategy") {
+				t.Errorf("%q: the warning offers replicas = 1 with rolling, which deadlocks the same way: %s", tc.spec, w)
+			}
+		}
 	}
 }
 

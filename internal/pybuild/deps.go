@@ -101,6 +101,9 @@ func InstallDeps(ctx context.Context, python string, in PipInput, dest string, t
 	cmd.Stderr = &stderr
 	cmd.Stdout = &stderr
 	if err := cmd.Run(); err != nil {
+		if err := ended(ctx, "installing dependencies with pip"); err != nil {
+			return err
+		}
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
 			return fmt.Errorf("running pip with %s: %w (set --python to an interpreter that has pip)", python, err)

@@ -1,6 +1,7 @@
 package pybuild_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pyship/pyship/internal/pybuild"
+	"github.com/pyship/pyship/internal/testsvc"
 )
 
 func writeScript(t *testing.T, path, body string) {
@@ -94,5 +96,18 @@ func TestMajorMinor(t *testing.T) {
 		if got := pybuild.MajorMinor(in); got != want {
 			t.Errorf("MajorMinor(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A build whose context ended says why it ended (the cause, e.g. Ctrl-C), not the hint for a
+// failing interpreter, venv module or package index that its killed subprocess suggests.
+func TestEnsureVenvSaysWhyItsContextEnded(t *testing.T) {
+	py := testsvc.Start(t, "python")["PYSHIP_TEST_PYTHON"]
+	cause := errors.New("interrupted (Ctrl-C)")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(cause)
+	_, err := pybuild.EnsureVenv(ctx, py, t.TempDir(), pybuild.PipInput{}, pybuild.VenvOptions{Env: os.Environ()})
+	if !errors.Is(err, cause) || strings.Contains(err.Error(), "install python3") {
+		t.Errorf("EnsureVenv with an interrupted context: %v; want the interruption, no install hint", err)
 	}
 }

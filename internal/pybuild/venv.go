@@ -30,6 +30,9 @@ func EnsureVenv(ctx context.Context, python, cacheDir string, deps PipInput, opt
 	vcmd := exec.CommandContext(ctx, python, "-c", "import sys; print(sys.version)")
 	vcmd.Env = opts.Env
 	ver, err := vcmd.Output()
+	if err := ended(ctx, "running the Python interpreter "+python); err != nil {
+		return "", err
+	}
 	if err != nil {
 		return "", fmt.Errorf("running the Python interpreter %s: %w; install python3 or set [build] python", python, err)
 	}
@@ -78,6 +81,9 @@ func EnsureVenv(ctx context.Context, python, cacheDir string, deps PipInput, opt
 	var log bytes.Buffer
 	out = io.MultiWriter(out, &log)
 	if err := run(ctx, out, opts.Env, "", python, "-m", "venv", dir); err != nil {
+		if err := ended(ctx, "creating a virtual environment with "+python); err != nil {
+			return "", err
+		}
 		return "", fmt.Errorf("creating a virtual environment with %s: %w\n%s\n(on Debian: apt-get install python3-venv)", python, err, lastLines(log.String(), 5))
 	}
 	if !deps.Empty() {
@@ -99,6 +105,9 @@ func EnsureVenv(ctx context.Context, python, cacheDir string, deps PipInput, opt
 		args = append(args, deps.Args...)
 		log.Reset()
 		if err := run(ctx, out, opts.Env, deps.Dir, filepath.Join(dir, "bin", "python"), args...); err != nil {
+			if err := ended(ctx, "installing the app's dependencies with pip"); err != nil {
+				return "", err
+			}
 			return "", fmt.Errorf("installing the app's dependencies with pip: %w\n%s\nset PIP_INDEX_URL, PIP_FIND_LINKS or PIP_NO_INDEX to point pip at your packages", err, lastLines(log.String(), 8))
 		}
 	}
@@ -106,6 +115,16 @@ func EnsureVenv(ctx context.Context, python, cacheDir string, deps PipInput, opt
 		return "", err
 	}
 	return dir, nil
+}
+
+// ended is the reason ctx ended (context.Cause: Ctrl-C, a deadline), said as what was being
+// done, or nil while it runs: a command killed because its context ended failed for that
+// reason, not for what its exit suggests (a missing python3-venv, an unreachable index).
+func ended(ctx context.Context, doing string) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", doing, context.Cause(ctx))
 }
 
 func run(ctx context.Context, out io.Writer, env []string, dir, name string, args ...string) error {

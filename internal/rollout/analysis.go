@@ -81,6 +81,12 @@ func Unmeasured(why error) Verdict {
 	return Verdict{Outcome: Pass, Reason: fmt.Sprintf("replicas ready and not restarting; 5xx rate and latency not compared (%v)", why)}
 }
 
+// WorkerVerdict is the verdict of a worker's canary step: a worker serves nothing to measure,
+// so the step passes on its replicas' health (checked before every step) and its pause.
+func WorkerVerdict() Verdict {
+	return Verdict{Outcome: Pass, Reason: "a worker: its replicas are ready and not restarting after the pause"}
+}
+
 // ApplyVerdict returns the status after a canary analysis at now: a pass moves to the next
 // step, a failure starts the rollback, an inconclusive result waits one more pause with the
 // window kept open, and says so.

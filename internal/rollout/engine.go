@@ -76,6 +76,8 @@ func (e *Engine) Step(ctx context.Context, st Status) (Status, Decision, error) 
 	case Analyze:
 		var c, s Metrics
 		switch c, s, err = e.metrics(ctx, sp); {
+		case errors.Is(err, ErrNoMetrics) && sp.Worker:
+			st, err = ApplyVerdict(st, e.judge(ctx, sp, WorkerVerdict()), now), nil
 		case errors.Is(err, ErrNoMetrics):
 			st, err = ApplyVerdict(st, e.judge(ctx, sp, Unmeasured(err)), now), nil
 		case errors.Is(err, promql.ErrUnreachable):
@@ -94,6 +96,9 @@ func (e *Engine) Step(ctx context.Context, st Status) (Status, Decision, error) 
 		st.Phase, st.Message = RollingBack, d.Reason
 	case Reverted:
 		st.Phase = RolledBack
+	}
+	if st.Terminal() || st.Phase == RollingBack {
+		st.Held = false // a promoted or aborted canary holds no more
 	}
 	if err != nil {
 		return st, d, fmt.Errorf("%s: %w", d.Action, err)

@@ -42,6 +42,38 @@ func Load(dir, env string) (*Spec, error) {
 	return emptySpec(env)
 }
 
+// ProjectRoot is the folder of the project that dir is in: dir when it holds a spec, else the
+// nearest folder above it that holds one (pyship.toml, or a pyproject.toml with a
+// [tool.pyship] table), as git finds a repository from a subfolder; dir when none does.
+func ProjectRoot(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if Exists(d) {
+			if d == abs {
+				return dir
+			}
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
+// Exists reports whether dir holds a spec: pyship.toml, or a pyproject.toml with a
+// [tool.pyship] table.
+func Exists(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "pyship.toml")); err == nil {
+		return true
+	}
+	py := filepath.Join(dir, "pyproject.toml")
+	data, ok, err := readIfExists(py)
+	return err == nil && ok && parseDocument(py, data, toolPrefix()).found
+}
+
 // Parse decodes and validates data as the spec file named file, applying the overlay env when it
 // is not "". A file named pyproject.toml is read from its [tool.pyship] table; when it has none,
 // Parse gives an empty Spec whose File is "", as Load does for a project without a spec.

@@ -643,3 +643,40 @@ func TestMonitorValid(t *testing.T) {
 		t.Errorf("Monitor = %+v, want %+v", s.Monitor, want)
 	}
 }
+
+func TestProjectRoot(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range []struct{ path, text string }{
+		{"app/pyship.toml", "name = \"app\"\n"},
+		{"app/src/pkg/x.py", ""},
+		{"tool/pyproject.toml", "[project]\nname = \"tool\"\n[tool.pyship]\nname = \"tool\"\n"},
+		{"tool/docs/x.md", ""},
+		{"plain/pyproject.toml", "[project]\nname = \"plain\"\n"},
+		{"plain/src/x.py", ""},
+	} {
+		p := filepath.Join(root, f.path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for dir, want := range map[string]string{
+		"app":          "app",
+		"app/src/pkg":  "app",
+		"tool/docs":    "tool",
+		"plain/src":    "plain/src", // a pyproject.toml without [tool.pyship] is no spec
+		"app/../plain": "app/../plain",
+	} {
+		in := filepath.Join(root, dir)
+		got := ProjectRoot(in)
+		if want == dir {
+			if got != in {
+				t.Errorf("ProjectRoot(%s) = %s, want it unchanged", dir, got)
+			}
+		} else if got != filepath.Join(root, want) {
+			t.Errorf("ProjectRoot(%s) = %s, want %s", dir, got, filepath.Join(root, want))
+		}
+	}
+}

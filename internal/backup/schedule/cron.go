@@ -20,13 +20,13 @@ type Cron struct {
 // @weekly, @monthly, @yearly, @every DURATION), and no TZ= or CRON_TZ= prefix (Kubernetes
 // takes the zone from its own field). So a schedule `pyship check` accepts is one the cluster
 // accepts, and the local agent runs it at the same times. As in cron, when both day fields
-// are restricted a day matches either.
+// are restricted a day matches either. The expression is parsed as written, spaces around it
+// included (" @daily" and "@daily " are refused, as the API server refuses them).
 func Parse(expr string) (*Cron, error) {
-	e := strings.TrimSpace(expr)
-	if strings.Contains(e, "TZ") {
+	if strings.Contains(expr, "TZ") {
 		return nil, fmt.Errorf("schedule %q: a TZ= or CRON_TZ= prefix is not allowed (Kubernetes refuses it); schedules run in the agent's local time zone", expr)
 	}
-	s, err := cron.ParseStandard(e)
+	s, err := cron.ParseStandard(expr)
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: %w; want 5 fields (minute hour day-of-month month day-of-week), e.g. \"0 3 * * *\", or @hourly/@daily/@weekly/@monthly", expr, err)
 	}

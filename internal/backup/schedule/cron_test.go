@@ -46,9 +46,11 @@ func TestNext(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	// Each of these is refused by the Kubernetes API server as a CronJob schedule too: 7 as
-	// Sunday (cron accepts it, robfig/cron does not) and TZ prefixes included.
+	// Sunday (cron accepts it, robfig/cron does not), TZ prefixes and descriptors with spaces
+	// around them (the API server does not trim a schedule) included.
 	for _, expr := range []string{"", "* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 8",
-		"*/0 * * * *", "5-1 * * * *", "a * * * *", "@often", "* * * * * *", "0 0 * * 7", "CRON_TZ=UTC 0 3 * * *", "TZ=Europe/Paris 0 3 * * *"} {
+		"*/0 * * * *", "5-1 * * * *", "a * * * *", "@often", "* * * * * *", "0 0 * * 7", "CRON_TZ=UTC 0 3 * * *", "TZ=Europe/Paris 0 3 * * *",
+		" @daily", "@daily ", "@every 1h ", "\t@hourly"} {
 		if _, err := Parse(expr); err == nil {
 			t.Errorf("Parse(%q) succeeded", expr)
 		}

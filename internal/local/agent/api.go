@@ -162,7 +162,11 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 			httpError(w, http.StatusConflict, fmt.Errorf("%s has no deploy in progress to abort", name))
 			return
 		}
-		writeJSON(w, map[string]string{"message": "abort requested: traffic returns to the stable release and the new replicas stop"})
+		msg := "abort requested: traffic returns to the stable release and the new replicas stop"
+		if rt.worker() {
+			msg = "abort requested: the stable release's replicas keep running and the new replicas stop"
+		}
+		writeJSON(w, map[string]string{"message": msg})
 	case "stop", "destroy":
 		if rt.active.Load() || rt.recovering.Load() {
 			httpError(w, http.StatusConflict, fmt.Errorf("a deploy of %s is in progress: run `pyship abort` first, then %s", name, verb))
@@ -189,7 +193,11 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 			httpError(w, http.StatusInternalServerError, err)
 			return
 		}
-		msg := fmt.Sprintf("stopped %s (%d replica(s)); `pyship deploy` or `pyship rollback` serves it again", name, n)
+		again := "serves it again"
+		if rt.worker() {
+			again = "runs it again"
+		}
+		msg := fmt.Sprintf("stopped %s (%d replica(s)); `pyship deploy` or `pyship rollback` %s", name, n, again)
 		if verb == "destroy" {
 			msg = fmt.Sprintf("destroyed %s: replicas, releases, logs and state removed; its data stays in %s", name, a.paths().Data(name))
 		}

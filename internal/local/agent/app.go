@@ -89,6 +89,16 @@ func (rt *app) save() error {
 	return saveState(rt.a.paths(), rt.st)
 }
 
+// worker reports whether the app is a worker (its stable release's kind): it serves no
+// traffic, and is never said to.
+func (rt *app) worker() bool {
+	rt.mu.Lock()
+	id := rt.st.Stable
+	rt.mu.Unlock()
+	m, err := rt.manifest(id)
+	return err == nil && m.Plan.Run.Kind == "worker"
+}
+
 func (rt *app) manifest(id string) (*release.Manifest, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -103,8 +113,12 @@ func (rt *app) manifest(id string) (*release.Manifest, error) {
 	return m, nil
 }
 
-// serve has a proxy process serve the app on its public port (once).
+// serve has a proxy process serve the app on its public port (once); a worker (port 0) has
+// none, and gets no proxy (a listener on port 0 would be a random port).
 func (rt *app) serve(port int) error {
+	if port <= 0 {
+		return nil
+	}
 	rt.mu.Lock()
 	known := map[string]bool{}
 	for _, rec := range rt.st.Replicas {

@@ -54,7 +54,9 @@ func (rt *app) engineHeld(progress func(string), held func(rollout.Status)) *rol
 				held(s)
 			}
 			wasHeld = s.Held
-			if s.Analysis != nil && s.Analysis != judged && len(s.Analysis.Checks) > 0 && progress != nil {
+			// Every verdict is said, as on Kubernetes: a canary waiting for traffic says so
+			// and how to go on, instead of showing only how long it has been analysing.
+			if s.Analysis != nil && s.Analysis != judged && progress != nil {
 				progress(strings.Join(append([]string{s.Message}, s.Analysis.Explain()...), "\n  "))
 			}
 			judged = s.Analysis

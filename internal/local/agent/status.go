@@ -108,9 +108,7 @@ func (a *Agent) status(name string) AppStatus {
 	serving := rt.proxy.serving() != nil
 	out := AppStatus{App: name, Stable: st.Stable, Stopped: st.Stopped, Deploy: dep, Serial: st.Serial, Metrics: "http://" + a.adminAddr + "/metrics",
 		Backup: rt.backupStatus(&st)}
-	if m, err := rt.manifest(st.Stable); err == nil && m.Plan.Run.Kind == "worker" {
-		out.Worker = true
-	}
+	out.Worker = rt.worker()
 	if serving && !out.Worker {
 		out.URL = rt.proxy.publicURL(st.Port)
 	}

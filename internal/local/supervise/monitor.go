@@ -362,7 +362,7 @@ func (s *Supervisor) waitStop(ctx context.Context, r *replica) {
 // port it really listens on, and its last log lines.
 func (s *Supervisor) diagnose(r *replica, why string) string {
 	r.mu.Lock()
-	pgid, exit, pr, exited := r.pgid, r.exit, r.probe, r.exited
+	pgid, exit, pr, exited, logStart := r.pgid, r.exit, r.probe, r.exited, r.logStart
 	r.mu.Unlock()
 	sp := r.spec
 	var b strings.Builder
@@ -386,7 +386,9 @@ func (s *Supervisor) diagnose(r *replica, why string) string {
 	if pr.desc != "" {
 		fmt.Fprintf(&b, "; last probe: %s", pr.desc)
 	}
-	if lines := tail(sp.LogFile, 12); lines != "" {
+	// Only the failed process's own lines: the log file keeps those of earlier processes of
+	// the same replica ID (an earlier failed deploy of the release).
+	if lines := tail(sp.LogFile, logStart, 12); lines != "" {
 		fmt.Fprintf(&b, "\nlast log lines of %s:\n%s", sp.LogFile, lines)
 	}
 	return b.String()
@@ -409,9 +411,9 @@ func joinInts(xs []int) string {
 	return strings.Join(s, ", ")
 }
 
-// tail returns the last n lines of file.
-func tail(file string, n int) string {
-	text := logFrom(file, 0)
+// tail returns the last n lines of file written from the offset from on.
+func tail(file string, from int64, n int) string {
+	text := logFrom(file, from)
 	if text == "" {
 		return ""
 	}

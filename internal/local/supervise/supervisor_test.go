@@ -106,6 +106,11 @@ func TestFailureDiagnosis(t *testing.T) {
 			t.Parallel()
 			s, _ := newSup(t)
 			sp := appSpec(t, "x", tt.mode)
+			// The lines of an earlier process of the same replica ID (an earlier failed
+			// deploy of the release) are not this one's diagnosis.
+			if err := os.WriteFile(sp.LogFile, []byte("an earlier process said this\n"), 0o640); err != nil {
+				t.Fatal(err)
+			}
 			if err := s.Start(context.Background(), sp, 0, 0); err != nil {
 				t.Fatal(err)
 			}
@@ -114,6 +119,9 @@ func TestFailureDiagnosis(t *testing.T) {
 				if !strings.Contains(info.Diagnosis, w) {
 					t.Errorf("diagnosis lacks %q:\n%s", w, info.Diagnosis)
 				}
+			}
+			if strings.Contains(info.Diagnosis, "an earlier process") {
+				t.Errorf("diagnosis shows an earlier process's log lines:\n%s", info.Diagnosis)
 			}
 			if Alive(info.PID, info.Start) {
 				t.Error("a failed replica's process is still running")

@@ -22,6 +22,7 @@ import (
 	"github.com/pyship/pyship/internal/progress"
 	"github.com/pyship/pyship/internal/pybuild"
 	"github.com/pyship/pyship/internal/rollout"
+	"github.com/pyship/pyship/internal/spec"
 	"github.com/pyship/pyship/internal/version"
 )
 
@@ -74,7 +75,11 @@ func (l *Platform) ResolveApp(ctx context.Context, app, dir string) (string, err
 	for _, s := range st {
 		names = append(names, s.App)
 	}
-	if here := ProjectApp(ctx, dir); here != "" {
+	here := ProjectApp(ctx, dir)
+	if root := spec.ProjectRoot(dir); here == "" && root != dir {
+		here = ProjectApp(ctx, root) // a subfolder of the project
+	}
+	if here != "" {
 		if !slices.Contains(names, here) {
 			return "", fmt.Errorf("%s, the project in this folder, is not deployed under %s (deployed: %s): deploy it, or choose an app with --app", here, l.o.Home, listOrNone(names))
 		}
@@ -228,6 +233,9 @@ func (l *Platform) roll(ctx context.Context, req agent.DeployRequest, w io.Write
 		res.Active = f.Spec.Release
 	} else {
 		res.Failed = f.Spec.Release
+	}
+	if f.Phase == rollout.RolledBack && f.Spec.Stable == "" {
+		res.Phase = platform.Failed // a first release: nothing was rolled back to, as on Kubernetes
 	}
 	return res, nil
 }
