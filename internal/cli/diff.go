@@ -9,26 +9,20 @@ import (
 func newDiffCmd(s *streams) *cobra.Command {
 	var rf renderFlags
 	var cf clusterFlags
-	var force, detailed bool
+	var force, detailed bool // detailed: the scheme diff always has, kept as a flag for scripts
 	cmd := &cobra.Command{
 		Use:   "diff [DIR]",
-		Short: "Show what deploying the app to Kubernetes would change (exit status 1 when something would, 2 with --detailed-exitcode)",
+		Short: "Show what deploying the app to Kubernetes would change (exit status 0 no changes, 2 changes, 1 an error)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			changed, err := runDiff(cmd.Context(), s, &rf, &cf, args, force)
-			switch {
-			case detailed:
-				return detailedExit(changed, err)
-			case err == nil && changed:
-				return exitError{ExitFailure}
-			}
-			return err
+			return detailedExit(changed, err)
 		},
 	}
 	rf.add(cmd.Flags())
 	cf.add(cmd.Flags())
 	addForceConflicts(cmd.Flags(), &force)
-	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on an error (as terraform plan)")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", true, "exit 0 with no changes, 2 with changes, 1 on an error, as terraform plan (always so; kept for scripts that pass it)")
 	return cmd
 }
 

@@ -165,12 +165,12 @@ func TestDeployKubernetesForceConflicts(t *testing.T) {
 	// diff says the same, and with the flag shows what taking the field back changes.
 	diff := append([]string{"diff"}, deploy[1:]...)
 	diff = slices.DeleteFunc(diff, func(a string) bool { return a == "--target" || a == "kubernetes" })
-	if code, _, errs = runCLI(t, diff...); code != ExitFailure || !strings.Contains(errs, "--force-conflicts") {
+	if code, _, errs = runCLI(t, diff...); code != ExitFailure || !strings.Contains(errs, "--force-conflicts") { // an error: 1
 		t.Errorf("diff over another manager's field: exit %d\n%s", code, errs)
 	}
 	code, out, errs := runCLI(t, append(diff, "--force-conflicts")...)
-	if code != ExitFailure || !regexp.MustCompile(`(?m)^\+ +revisionHistoryLimit: 5$`).MatchString(out) {
-		t.Errorf("diff --force-conflicts: exit %d, want 1 with revisionHistoryLimit going back to 5\n%s%s", code, out, errs)
+	if code != 2 || !regexp.MustCompile(`(?m)^\+ +revisionHistoryLimit: 5$`).MatchString(out) {
+		t.Errorf("diff --force-conflicts: exit %d, want 2 (changes) with revisionHistoryLimit going back to 5\n%s%s", code, out, errs)
 	}
 	if code, _, errs = runCLI(t, append(deploy, "--force-conflicts")...); code != ExitOK {
 		t.Fatalf("deploy --force-conflicts: exit %d\n%s", code, errs)

@@ -134,8 +134,8 @@ func TestDiffCommandAgainstCluster(t *testing.T) {
 	pf := writePlan(t, "web")
 	args := []string{"diff", "--plan", pf, "--image", cliImage, "--kubeconfig", kc, "-n", ns}
 	code, out, errs := runCLI(t, args...)
-	if code != ExitFailure || !strings.Contains(out, "=== create Deployment/web") {
-		t.Fatalf("diff on an empty namespace: exit %d, want 1 with creates:\n%s\n%s", code, out, errs)
+	if code != 2 || !strings.Contains(out, "=== create Deployment/web") {
+		t.Fatalf("diff on an empty namespace: exit %d, want 2 (changes) with creates:\n%s\n%s", code, out, errs)
 	}
 	if strings.Contains(out, "hunter2") {
 		t.Error("diff printed a secret value")
@@ -161,12 +161,12 @@ func TestDiffCommandAgainstCluster(t *testing.T) {
 		t.Fatalf("diff after apply: exit %d, want 0:\n%s\n%s", code, out, errs)
 	}
 	code, out, _ = runCLI(t, append(args[:len(args):len(args)], "--cpu-limit", "2")...)
-	if code != ExitFailure || !strings.Contains(out, "=== update Deployment/web") || !regexp.MustCompile(`(?m)^\+ +cpu: "2"$`).MatchString(out) {
-		t.Errorf("diff after a change: exit %d, want 1 with the Deployment's cpu limit:\n%s", code, out)
+	if code != 2 || !strings.Contains(out, "=== update Deployment/web") || !regexp.MustCompile(`(?m)^\+ +cpu: "2"$`).MatchString(out) {
+		t.Errorf("diff after a change: exit %d, want 2 with the Deployment's cpu limit:\n%s", code, out)
 	}
 	tagged := []string{"diff", "--plan", pf, "--image", "registry.example/web:1", "--kubeconfig", kc, "-n", ns}
-	if code, _, errs = runCLI(t, tagged...); code != ExitFailure || !strings.Contains(errs, "warning: --image registry.example/web:1 has no digest") {
-		t.Errorf("diff of a tagged image: exit %d, want 1 with a warning\n%s", code, errs)
+	if code, _, errs = runCLI(t, tagged...); code != 2 || !strings.Contains(errs, "warning: --image registry.example/web:1 has no digest") {
+		t.Errorf("diff of a tagged image: exit %d, want 2 (changes) with a warning\n%s", code, errs)
 	}
 }
 
