@@ -107,7 +107,7 @@ func TestFingerprintFollowsContentNotStatus(t *testing.T) {
 		t.Fatal("a spec change by another manager left the plan applicable")
 	}
 	t.Logf("the stale error: %v", err)
-	for _, want := range []string{"Deployment/"+dn+" changed by someone (Update): spec.replicas", "Secret/web-secrets changed by kubectl-edit (Update): data.TOKEN",
+	for _, want := range []string{"Deployment/" + dn + " changed by someone (Update): spec.replicas", "Secret/web-secrets changed by kubectl-edit (Update): data.TOKEN",
 		"make a new plan with `pyship plan --out web.plan`"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the stale error lacks %q: %v", want, err)
