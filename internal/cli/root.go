@@ -31,6 +31,7 @@ func (e usageError) Unwrap() error { return e.err }
 type failureError struct{ err error }
 
 func (e failureError) Error() string { return e.err.Error() }
+func (e failureError) Unwrap() error { return e.err }
 
 // exitError carries an exit code for a failure that was already reported (on stderr, and on
 // stdout with --output json: a failed rollout's Result, check's report).
@@ -90,20 +91,27 @@ func runStreams(ctx context.Context, args []string, s *streams) int {
 	if errors.As(err, &ee) { // reported already
 		return ee.code
 	}
+	var fe failureError
+	failure := errors.As(err, &fe) // a failure that wraps a usage error stays a failure (exit 1)
 	var re reportedError
 	if errors.As(err, &re) {
+		if failure {
+			re.code = ExitFailure
+		}
 		writeJSONError(c, out, re.msg, re.code)
 		return re.code
 	}
 	code := ExitFailure
 	var ue usageError
 	var ie platform.InputError
-	var fe failureError
 	var pde *plan.ProjectDirError
 	switch {
 	case errors.As(err, &pde): // the same words from every verb, however it was wrapped
-		err, code = pde, ExitUsage
-	case errors.As(err, &fe): // a failure that wraps a usage error stays a failure
+		err = pde
+		if !failure {
+			code = ExitUsage
+		}
+	case failure:
 	case errors.As(err, &ue) || errors.As(err, &ie) || isFlagError(err):
 		code = ExitUsage
 	}
