@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -92,16 +93,41 @@ func (c *Client) diagnosePod(ctx context.Context, p *corev1.Pod) []string {
 
 // lastLogs are the last lines of the container's previous instance (the one that exited) or,
 // when the kubelet no longer has it (it keeps one dead instance, and a crash loop replaces it
-// between two reads), of the current one, which a crash loop runs into the same error.
+// between two reads), of the current one, which a crash loop runs into the same error. The
+// current instance may not have written anything yet: it is read again for a few seconds.
 func (c *Client) lastLogs(ctx context.Context, pod, container string) string {
 	tail := int64(20)
-	for _, previous := range []bool{true, false} {
+	read := func(previous bool) string {
 		raw, err := c.Core.CoreV1().Pods(c.Namespace).GetLogs(pod, &corev1.PodLogOptions{Container: container, Previous: previous, TailLines: &tail}).DoRaw(ctx)
-		if logs := strings.TrimSpace(string(raw)); err == nil && logs != "" && !strings.HasPrefix(logs, "unable to retrieve container logs") {
+		if logs := strings.TrimSpace(string(raw)); err == nil && !kubeletLogError(logs) {
 			return logs
 		}
+		return ""
 	}
-	return ""
+	if logs := read(true); logs != "" {
+		return logs
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		if logs := read(false); logs != "" {
+			return logs
+		}
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// kubeletLogError reports whether what the kubelet answered for a container's logs is its own
+// error text rather than the container's output (it answers 200 with these when an instance's
+// log file is gone: "unable to retrieve container logs for ...", "failed to try resolving
+// symlinks in path \"/var/log/pods/...\"").
+func kubeletLogError(logs string) bool {
+	return logs == "" || strings.HasPrefix(logs, "unable to retrieve container logs") ||
+		strings.HasPrefix(logs, "failed to try resolving symlinks in path")
 }
 
 func (c *Client) warningEvents(ctx context.Context, pod string) []string {
