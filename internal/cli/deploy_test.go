@@ -411,7 +411,7 @@ func TestVerbsActOnTheProjectInDIR(t *testing.T) {
 	folder := func(name string) string {
 		return testsvc.WriteTree(t, map[string]string{"pyship.toml": "name = \"" + name + "\"\n[run]\ncommand = \"python app.py\"\n", "app.py": "print(1)\n"})
 	}
-	cliapp, otherapp, nowhere := folder("cliapp"), folder("otherapp"), t.TempDir()
+	cliapp, otherapp, ghost, nowhere := folder("cliapp"), folder("otherapp"), folder("ghost"), t.TempDir()
 	for _, c := range []struct {
 		args     []string
 		code     int
@@ -425,6 +425,7 @@ func TestVerbsActOnTheProjectInDIR(t *testing.T) {
 		{[]string{"rollback", cliapp}, 0, "cliapp rolled back: release r1 is active", ""},
 		{[]string{"rollback", "r9", cliapp}, 1, "", "cliapp has no release r9; its releases are: r1 (stable), r2"},
 		{[]string{"rollback", "r2", cliapp}, 0, "cliapp rolled back: release r2 is active", ""},
+		{[]string{"abort", ghost}, 1, "", "ghost, the project in " + ghost + ", is not deployed"},
 		{[]string{"stop", otherapp}, 0, "stopped otherapp", ""},
 		{[]string{"stop", "--app", "cliapp", otherapp}, 0, "stopped cliapp", ""},
 		{[]string{"destroy", otherapp}, 0, "otherapp", ""},

@@ -122,7 +122,11 @@ func (f *targetFlags) choose(dir string) (chosen, error) {
 	sp, specErr := spec.Load(dir, f.env)
 	target, err := f.pick(func() (string, error) {
 		if specErr != nil {
-			return "", usageError{fmt.Errorf("reading the spec in %s to find the target: %w\n(fix it, or pass --target)", dir, specErr)}
+			where := dir
+			if dir == "." {
+				where = "the current folder"
+			}
+			return "", usageError{fmt.Errorf("reading the spec in %s to find the target: %w\n(fix it, or pass --target)", where, specErr)}
 		}
 		return sp.Deploy.Target, nil
 	})

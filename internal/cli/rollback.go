@@ -25,9 +25,10 @@ On Kubernetes the previous release comes back: the saved Deployment of the relea
 the active one for the rolling strategy, the previous release's pods behind the Service for
 blue-green and canary. The two releases swap places: a second rollback undoes the first.
 
-` + appDirHelp + ` A single argument is DIR when it names a folder (an existing
-folder, or a path: /..., ./..., ../...), else RELEASE; an unknown release is said with the
-releases there are.`,
+` + appDirHelp + `
+
+One argument is DIR when it names a folder (an existing folder, or a path: /..., ./...,
+../...), else RELEASE; an unknown release is said with the releases there are.`,
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
