@@ -4,6 +4,7 @@ go 1.25.0
 
 require (
 	github.com/google/renameio/v2 v2.0.0
+	github.com/joho/godotenv v1.5.1
 	github.com/moby/patternmatcher v0.6.0
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/robfig/cron/v3 v3.0.1

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/pyship/pyship/internal/clock"
 )
 
 // Client takes, lists, verifies, restores and prunes the backups of one destination.
@@ -42,8 +43,8 @@ type Option func(*Client)
 // WithStore uses store instead of connecting to cfg.Destination.
 func WithStore(s Store) Option { return func(c *Client) { c.store = s } }
 
-// WithClock sets the clock (time.Now by default).
-func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
+// WithClock sets the clock (the wall clock by default).
+func WithClock(clk clock.Clock) Option { return func(c *Client) { c.now = clk.Now } }
 
 // WithProgress receives progress events.
 func WithProgress(f func(Event)) Option { return func(c *Client) { c.progress = f } }

@@ -65,11 +65,11 @@ func TestPrune(t *testing.T) {
 	src := t.TempDir()
 	writeFile(t, src+"/a", []byte("a"), 0o644)
 	cfg, _ := testConfig(t, s, Source{Name: "data", Kind: KindDir, Path: src})
-	clock := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
-	c := newClient(t, cfg, WithClock(func() time.Time { return clock }))
+	clock := &stepClock{now: time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC), added: make(chan struct{}, 1)}
+	c := newClient(t, cfg, WithClock(clock))
 	var made []string
 	for i := range 6 {
-		clock = time.Date(2026, 11, 1+i/2, 3+12*(i%2), 0, 0, 0, time.UTC)
+		clock.set(time.Date(2026, 11, 1+i/2, 3+12*(i%2), 0, 0, 0, time.UTC))
 		m, err := c.Now(ctx, NowOptions{})
 		must(t, err)
 		made = append(made, m.ID)

@@ -10,7 +10,7 @@ import (
 	"github.com/pyship/pyship/internal/backup/schedule"
 )
 
-// stepClock is a clock the test moves; After fires when the time reaches its deadline.
+// stepClock is a clock the test moves; Sleep ends when the time reaches its deadline.
 type stepClock struct {
 	mu      sync.Mutex
 	now     time.Time
@@ -21,7 +21,17 @@ type stepClock struct {
 
 func (c *stepClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 
-func (c *stepClock) After(d time.Duration) <-chan time.Time {
+// Sleep waits until set moves the time to d from now, or ctx ends.
+func (c *stepClock) Sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-c.after(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *stepClock) after(d time.Duration) <-chan time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ch := make(chan time.Time, 1)
@@ -55,7 +65,7 @@ func TestScheduleFiresBackupAndPrune(t *testing.T) {
 	cfg.Retention = Retention{Last: 2}
 	cfg.Schedule = "@hourly"
 	clock := &stepClock{now: time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC), added: make(chan struct{}, 16)}
-	c := newClient(t, cfg, WithClock(clock.Now))
+	c := newClient(t, cfg, WithClock(clock))
 	cron, err := schedule.Parse(cfg.Schedule)
 	must(t, err)
 	errs := make(chan error, 16)

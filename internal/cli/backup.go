@@ -13,7 +13,6 @@ import (
 
 	"github.com/pyship/pyship/internal/backup"
 	"github.com/pyship/pyship/internal/notify"
-	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/progress"
 	"github.com/pyship/pyship/internal/spec"
@@ -254,21 +253,16 @@ func idArg(args []string) string {
 }
 
 // projectArgs takes the project folder DIR from args, after the n arguments the verb takes
-// first (the backup ID), and returns those: `pyship backup now DIR`, `pyship backup verify
-// latest DIR`, as every other verb takes DIR. A missing DIR, or a file, is said as every verb
-// says it.
+// first (the backup ID), and returns those (see projectDirArg); DIR and --dir are one choice.
 func (o *backupOptions) projectArgs(cmd *cobra.Command, args []string, n int) ([]string, error) {
-	if len(args) <= n {
-		return args, nil
-	}
-	if cmd.Flags().Changed("dir") {
+	if len(args) > n && cmd.Flags().Changed("dir") {
 		return nil, usageError{fmt.Errorf("the project is named twice: DIR %s and --dir %s; keep one", args[n], o.dir)}
 	}
-	if err := plan.CheckProjectDir(args[n]); err != nil {
-		return nil, err
+	dir, rest, err := projectDirArg(args, n)
+	if err == nil && dir != "" {
+		o.dir, o.dirGiven = dir, true
 	}
-	o.dir, o.dirGiven = args[n], true
-	return args[:n], nil
+	return rest, err
 }
 
 func newBackupNowCmd(s *streams, o *backupOptions) *cobra.Command {

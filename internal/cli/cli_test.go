@@ -467,7 +467,8 @@ func TestProjectDirMistakesSaidTheSameByEveryVerb(t *testing.T) {
 	for _, verb := range [][]string{{"plan"}, {"check"}, {"init"}, {"build"}, {"dockerfile"}, {"deploy"}, {"render"}, {"diff"},
 		{"plan", "--env", "all"}, {"drift"}, {"sbom"}, {"monitor", "render", "--output-dir", t.TempDir()},
 		{"gitops", "push", "--repo", t.TempDir(), "--env", "prod", image}, {"backup", "list", "--dir"},
-		{"backup", "now"}, {"backup", "list"}, {"backup", "verify", "latest"}, {"backup", "restore", "latest"}} {
+		{"backup", "now"}, {"backup", "list"}, {"backup", "verify", "latest"}, {"backup", "restore", "latest"},
+		{"abort"}, {"promote"}, {"logs"}, {"stop"}, {"destroy"}, {"rollback"}, {"rollback", "r1"}, {"status"}} {
 		for dir, want := range map[string]string{
 			missing: "pyship: project folder " + missing + " does not exist: pass the folder of a Python project as DIR",
 			file:    "pyship: " + file + " is a file, not a project folder: pass the folder that holds the project (" + filepath.Dir(file) + ")",
@@ -564,6 +565,31 @@ func TestKubernetesClusterProblemsSaidBeforeAnythingIsBuilt(t *testing.T) {
 			if r.code != ExitUsage || !strings.Contains(r.err, want) || strings.Contains(r.err, "building") || strings.Count(r.err, "\n") != 1 {
 				t.Errorf("pyship %s --kubeconfig %s: exit %d, stderr %q; want exit 2 and only %q", strings.Join(args, " "), file, r.code, r.err, want)
 			}
+		}
+	}
+}
+
+// On Kubernetes too the verbs act on the project in DIR: its spec chooses the target and the
+// cluster ([deploy] target, [kubernetes] context), whatever the current folder holds.
+func TestKubernetesVerbsReadTheSpecInDIR(t *testing.T) {
+	near, far := fmt.Sprintf("https://127.0.0.1:%d", testsvc.Port(t)), fmt.Sprintf("https://127.0.0.1:%d", testsvc.Port(t)) // nothing listens
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	cfg := "apiVersion: v1\nkind: Config\nclusters:\n- name: near\n  cluster:\n    server: " + near + "\n- name: far\n  cluster:\n    server: " + far +
+		"\ncontexts:\n- name: near\n  context:\n    cluster: near\n    user: u\n- name: far\n  context:\n    cluster: far\n    user: u\nusers:\n- name: u\n  user:\n    token: x\ncurrent-context: near\n"
+	if err := os.WriteFile(kc, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := testsvc.WriteTree(t, map[string]string{
+		"pyship.toml": "name = \"web\"\n[run]\ncommand = \"python app.py\"\n[deploy]\ntarget = \"kubernetes\"\n[kubernetes]\ncontext = \"far\"\n",
+		"app.py":      "print(1)\n",
+	})
+	env := append(os.Environ(), "KUBECONFIG="+kc, "PYSHIP_HOME="+t.TempDir())
+	want := "cannot reach the Kubernetes API server " + far + ` (context "far" of ` + kc + ")"
+	for _, args := range [][]string{{"status", dir}, {"logs", dir}, {"abort", dir}, {"promote", dir}, {"stop", dir}, {"destroy", dir}, {"rollback", dir}, {"rollback", "r1", dir}} {
+		var out, errb bytes.Buffer
+		code := Main(context.Background(), args, env, strings.NewReader(""), &out, &errb)
+		if code != ExitUsage || !strings.Contains(errb.String(), want) {
+			t.Errorf("pyship %s: exit %d, stderr %q; want exit 2 and %q", strings.Join(args, " "), code, errb.String(), want)
 		}
 	}
 }

@@ -394,6 +394,52 @@ func TestVerbsActOnTheProjectInTheirFolder(t *testing.T) {
 	}
 }
 
+// abort, promote, logs, stop, destroy and rollback take the project's folder as DIR, as deploy
+// and plan do: run outside any project with two apps deployed, DIR chooses the app (and its
+// spec the target), and --app still overrides it. One argument of rollback is DIR when it
+// names a folder, else RELEASE.
+func TestVerbsActOnTheProjectInDIR(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	other := e.project("v1", "", "rolling", freeTCPPort(t), func(p *plan.Plan) { p.Name = "otherapp" })
+	port := freeTCPPort(t)
+	for _, pf := range []string{e.project("v1", "", "rolling", port, nil), e.project("v2", "", "rolling", port, nil), other} {
+		if code, _, errs := e.deploy(pf); code != 0 {
+			t.Fatalf("deploy %s: exit %d\n%s", pf, code, errs)
+		}
+	}
+	folder := func(name string) string {
+		return testsvc.WriteTree(t, map[string]string{"pyship.toml": "name = \"" + name + "\"\n[run]\ncommand = \"python app.py\"\n", "app.py": "print(1)\n"})
+	}
+	cliapp, otherapp, ghost, nowhere := folder("cliapp"), folder("otherapp"), folder("ghost"), t.TempDir()
+	for _, c := range []struct {
+		args     []string
+		code     int
+		out, err string
+	}{
+		{[]string{"logs", "--release", "r2", cliapp}, 0, "", ""},
+		{[]string{"logs", "--release", "r2", otherapp}, 1, "", "r2"}, // otherapp has r1 only
+		{[]string{"status", "-o", "json", otherapp}, 0, `"app": "otherapp"`, ""},
+		{[]string{"promote", cliapp}, 1, "", "cliapp"},
+		{[]string{"abort", "-o", "json", otherapp}, 1, "otherapp", ""},
+		{[]string{"rollback", cliapp}, 0, "cliapp rolled back: release r1 is active", ""},
+		{[]string{"rollback", "r9", cliapp}, 1, "", "cliapp has no release r9; its releases are: r1 (stable), r2"},
+		{[]string{"rollback", "r2", cliapp}, 0, "cliapp rolled back: release r2 is active", ""},
+		{[]string{"abort", ghost}, 1, "", "ghost, the project in " + ghost + ", is not deployed"},
+		{[]string{"stop", otherapp}, 0, "stopped otherapp", ""},
+		{[]string{"stop", "--app", "cliapp", otherapp}, 0, "stopped cliapp", ""},
+		{[]string{"destroy", otherapp}, 0, "otherapp", ""},
+	} {
+		code, out, errs := e.runIn(nowhere, c.args...)
+		if code != c.code || !strings.Contains(out, c.out) || !strings.Contains(errs, c.err) {
+			t.Errorf("pyship %s: exit %d, want %d with %q on stdout and %q on stderr\n%s%s", strings.Join(c.args, " "), code, c.code, c.out, c.err, out, errs)
+		}
+	}
+	if st := e.status(); len(st) != 1 || st[0].App != "cliapp" || st[0].Active != "r2" {
+		t.Errorf("status after destroy DIR of otherapp: %+v", st)
+	}
+}
+
 // The first Ctrl-C during a deploy aborts it: the live release keeps all traffic, the new
 // release's replicas stop, the command shows the rollback and exits 130.
 func TestCtrlCAbortsTheDeploy(t *testing.T) {

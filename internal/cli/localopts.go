@@ -20,7 +20,7 @@ type localOptions struct {
 func (o *localOptions) addFlags(cmd *cobra.Command, withApp bool) {
 	cmd.Flags().StringVar(&o.home, "home", "", "pyship's state folder (default $PYSHIP_HOME or ~/.local/share/pyship)")
 	if withApp {
-		cmd.Flags().StringVar(&o.app, "app", "", "the app to act on (default: the project in the current folder or the nearest one above it with a spec, else the only app deployed)")
+		cmd.Flags().StringVar(&o.app, "app", "", "the app to act on (default: the project in DIR or the current folder, or the nearest folder above it with a spec, else the only app deployed)")
 	}
 }
 
@@ -50,11 +50,15 @@ func newActionCmd(s *streams, verb, short, long string, act func(platform.Platfo
 	var f appFlags
 	var out outputFlag
 	cmd := &cobra.Command{
-		Use:   verb,
+		Use:   verb + " [DIR]",
 		Short: short,
-		Long:  long,
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Long:  long + "\n\n" + appDirHelp,
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if f.dir, _, err = projectDirArg(args, 0); err != nil {
+				return err
+			}
 			plat, app, err := f.open(cmd.Context(), s, false)
 			if err != nil {
 				return err
@@ -77,6 +81,11 @@ func newActionCmd(s *streams, verb, short, long string, act func(platform.Platfo
 	}
 	return cmd
 }
+
+// appDirHelp says which app a verb acting on a deployed app chooses.
+const appDirHelp = `The app is the project in DIR (default: the current folder, or the nearest folder above it
+that holds a spec), whose spec also chooses the target; --app NAME overrides it. Outside any
+project, the local target acts on the only app deployed.`
 
 // actionResult is what abort, promote, stop and destroy print with --output json.
 type actionResult struct {

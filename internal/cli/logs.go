@@ -9,10 +9,15 @@ func newLogsCmd(s *streams) *cobra.Command {
 	var f appFlags
 	var o platform.LogsOptions
 	cmd := &cobra.Command{
-		Use:   "logs",
+		Use:   "logs [DIR]",
 		Short: "Print the app's logs (the current release by default), each line prefixed by its replica (its pod on Kubernetes)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Long:  "Print the app's logs (the current release by default), each line prefixed by its replica (its pod on Kubernetes).\n\n" + appDirHelp,
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if f.dir, _, err = projectDirArg(args, 0); err != nil {
+				return err
+			}
 			plat, app, err := f.open(cmd.Context(), s, false)
 			if err != nil {
 				return err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,18 +26,24 @@ import (
 type appFlags struct {
 	localOptions
 	targetFlags
+	// dir is the project folder DIR the verb was given, "" for the current folder.
+	dir string
 }
+
+// project is the folder whose project the verb acts on: DIR, else the current folder (or the
+// folder above it that holds the spec, spec.ProjectRoot).
+func (f *appFlags) project() string { return spec.ProjectRoot(cmp.Or(f.dir, ".")) }
 
 func (f *appFlags) add(cmd *cobra.Command) {
 	f.localOptions.addFlags(cmd, true)
 	f.targetFlags.add(cmd.Flags())
 }
 
-// open returns the platform the verb acts on and the app: --app, else the project in the
-// current folder, else (local target) the only app deployed. With all, "" stays "" (every
+// open returns the platform the verb acts on and the app: --app, else the project in DIR or
+// the current folder, else (local target) the only app deployed. With all, "" stays "" (every
 // app, as status shows them).
 func (f *appFlags) open(ctx context.Context, s *streams, all bool) (platform.Platform, string, error) {
-	ch, err := f.targetFlags.choose()
+	ch, err := f.targetFlags.choose(f.project())
 	if err != nil {
 		return nil, "", err
 	}
@@ -53,7 +60,7 @@ func (f *appFlags) open(ctx context.Context, s *streams, all bool) (platform.Pla
 	if all {
 		return lp, f.app, nil
 	}
-	app, err := lp.ResolveApp(ctx, f.app, ".")
+	app, err := lp.ResolveApp(ctx, f.app, cmp.Or(f.dir, "."))
 	return lp, app, err
 }
 
@@ -84,7 +91,7 @@ func (o *deployOptions) platform(ctx context.Context, s *streams, p *plan.Plan) 
 
 // targetFlags choose where status, logs, rollback, promote, abort, stop and destroy act:
 // --target, else kubernetes when a cluster flag is given, else the [deploy] target of the
-// spec in the current folder, else local.
+// spec in DIR or the current folder, else local.
 type targetFlags struct {
 	target, env string
 	cluster     clusterFlags
@@ -93,7 +100,7 @@ type targetFlags struct {
 }
 
 func (f *targetFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&f.target, "target", "", "local or kubernetes (default: kubernetes with a cluster flag, else [deploy] target of the spec in the current folder, else local)")
+	fs.StringVar(&f.target, "target", "", "local or kubernetes (default: kubernetes with a cluster flag, else [deploy] target of the spec in DIR or the current folder, else local)")
 	fs.StringVar(&f.env, "env", "", "kubernetes: apply the spec's [env.NAME] overlay (its namespace, context, strategy...)")
 	f.cluster.add(fs)
 }
@@ -103,19 +110,23 @@ func (f *targetFlags) clusterFlag() bool {
 	return o.Kubeconfig != "" || o.Context != "" || o.Namespace != ""
 }
 
-// chosen is a target, with the spec in the current folder (or why it could not be read).
+// chosen is a target, with the spec of the project (or why it could not be read).
 type chosen struct {
 	target  platform.Target
 	sp      *spec.Spec
 	specErr error
 }
 
-// choose is the target.
-func (f *targetFlags) choose() (chosen, error) {
-	sp, specErr := spec.Load(spec.ProjectRoot("."), f.env)
+// choose is the target, reading the spec of the project in dir.
+func (f *targetFlags) choose(dir string) (chosen, error) {
+	sp, specErr := spec.Load(dir, f.env)
 	target, err := f.pick(func() (string, error) {
 		if specErr != nil {
-			return "", usageError{fmt.Errorf("reading the spec in the current folder to find the target: %w\n(fix it, or pass --target)", specErr)}
+			where := dir
+			if dir == "." {
+				where = "the current folder"
+			}
+			return "", usageError{fmt.Errorf("reading the spec in %s to find the target: %w\n(fix it, or pass --target)", where, specErr)}
 		}
 		return sp.Deploy.Target, nil
 	})
@@ -152,18 +163,18 @@ func (f *targetFlags) pick(fallback func() (string, error)) (platform.Target, er
 	return target, nil
 }
 
-// openKube connects to the cluster for the app: --app, else the project's in the current
-// folder, whose plan ([kubernetes] keys, strategy, routing) the verbs need.
+// openKube connects to the cluster for the app: --app, else the project's in DIR or the
+// current folder, whose plan ([kubernetes] keys, strategy, routing) the verbs need.
 func (f *appFlags) openKube(ctx context.Context, s *streams, ch chosen) (platform.Platform, string, error) {
 	app := f.app
 	var p *plan.Plan
 	var perr error
 	if ch.specErr == nil && (ch.sp.File != "" || app == "") {
-		p, perr = planSource{dir: spec.ProjectRoot("."), env: f.env}.load(ctx)
+		p, perr = planSource{dir: f.project(), env: f.env}.load(ctx)
 	}
 	if app == "" {
 		if p == nil {
-			msg := "no app to act on: pass --app NAME, or run the command in the app's folder"
+			msg := "no app to act on: pass --app NAME, or the app's folder as DIR, or run the command in it"
 			if perr != nil {
 				msg += fmt.Sprintf(" (resolving it failed: %v)", perr)
 			}

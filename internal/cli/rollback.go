@@ -14,7 +14,7 @@ func newRollbackCmd(s *streams) *cobra.Command {
 	var o platform.RollbackOptions
 	var out outputFlag
 	cmd := &cobra.Command{
-		Use:   "rollback [RELEASE]",
+		Use:   "rollback [RELEASE] [DIR]",
 		Short: "Serve an earlier release again (default: the last good one before the stable release)",
 		Long: `Roll back to RELEASE (default: the newest release before the stable one that was deployed
 successfully; releases whose deploy failed are skipped). A release still warm
@@ -23,16 +23,22 @@ gate, and then get all traffic.
 
 On Kubernetes the previous release comes back: the saved Deployment of the release before
 the active one for the rolling strategy, the previous release's pods behind the Service for
-blue-green and canary. The two releases swap places: a second rollback undoes the first.`,
-		Args: cobra.MaximumNArgs(1),
+blue-green and canary. The two releases swap places: a second rollback undoes the first.
+
+` + appDirHelp + `
+
+One argument is DIR when it names a folder (an existing folder, or a path: /..., ./...,
+../...), else RELEASE; an unknown release is said with the releases there are.`,
+		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			var err error
+			if o.Release, f.dir, err = rollbackArgs(args); err != nil {
+				return err
+			}
 			plat, app, err := f.open(ctx, s, false)
 			if err != nil {
 				return err
-			}
-			if len(args) == 1 {
-				o.Release = args[0]
 			}
 			o.Progress, o.Interrupts = s.Err, s.intr
 			o.IdentityFile = cmp.Or(o.IdentityFile, s.getenv("PYSHIP_BACKUP_IDENTITY_FILE"))
@@ -53,6 +59,19 @@ blue-green and canary. The two releases swap places: a second rollback undoes th
 	out.register(cmd)
 	cmd.Flags().BoolVar(&o.Force, "force", false, "roll back to a named release even if it was never promoted (its deploy failed or was aborted)")
 	return cmd
+}
+
+// rollbackArgs reads [RELEASE] [DIR]: one argument is DIR when it names a folder, else RELEASE.
+func rollbackArgs(args []string) (release, dir string, err error) {
+	if len(args) == 1 && namesFolder(args[0]) {
+		dir, _, err = projectDirArg(args, 0)
+		return "", dir, err
+	}
+	dir, args, err = projectDirArg(args, 1)
+	if len(args) == 1 {
+		release = args[0]
+	}
+	return release, dir, err
 }
 
 // addRollbackData adds `--with-data`: the data folders (and databases) go back to the backup

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/pyship/pyship/internal/image"
@@ -73,7 +72,7 @@ is built (from the cache) but not written anywhere.`,
 func sbomArgIsImage(arg string) error {
 	fi, err := os.Stat(arg)
 	switch {
-	case err != nil && (filepath.IsAbs(arg) || arg == "." || arg == ".." || strings.HasPrefix(arg, "./") || strings.HasPrefix(arg, "../")):
+	case err != nil && namesFolder(arg):
 		return plan.CheckProjectDir(arg)
 	case err == nil && !fi.IsDir() && !strings.HasSuffix(arg, ".tar") && !strings.HasSuffix(arg, ".tar.gz") && !strings.HasSuffix(arg, ".tgz"):
 		return plan.CheckProjectDir(arg)

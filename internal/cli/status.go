@@ -21,12 +21,19 @@ func newStatusCmd(s *streams) *cobra.Command {
 	var watch bool
 	var out outputFlag
 	cmd := &cobra.Command{
-		Use:   "status",
+		Use:   "status [DIR]",
 		Short: "Show the apps on this machine (releases, replicas, health, traffic weights, request and 5xx rates, latency), or the app on Kubernetes",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Long: `Show the apps on this machine (releases, replicas, health, traffic weights, request and 5xx
+rates, latency), or the app on Kubernetes. Given DIR (or --app), only the app of the project in
+DIR, whose spec also chooses the target.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			plat, app, err := f.open(ctx, s, true)
+			var err error
+			if f.dir, _, err = projectDirArg(args, 0); err != nil {
+				return err
+			}
+			plat, app, err := f.open(ctx, s, f.dir == "")
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/memfs"
@@ -19,6 +18,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
+	"github.com/pyship/pyship/internal/clock"
 )
 
 // Change is one folder of the repository replaced by Files (every file of the folder not in
@@ -51,9 +51,9 @@ type Target struct {
 	// Attempts bounds how often a push rejected because the remote moved is re-done on the
 	// new tip (default 3).
 	Attempts int
-	// now and beforePush let tests fix the clock and move the remote between the clone and
+	// clock and beforePush let tests fix the time and move the remote between the clone and
 	// the push.
-	now        func() time.Time
+	clock      clock.Clock
 	beforePush func(attempt int)
 }
 
@@ -84,9 +84,6 @@ func Publish(ctx context.Context, t Target, changes []Change) (*Result, error) {
 		if _, err := CleanPath(c.Path); err != nil {
 			return nil, err
 		}
-	}
-	if t.now == nil {
-		t.now = time.Now
 	}
 	if fi, err := os.Stat(t.Repo); err == nil && fi.IsDir() {
 		return publishLocal(t, changes)
@@ -242,7 +239,7 @@ func commitChanges(r *git.Repository, w *git.Worktree, t Target, changes []Chang
 		return "", nil
 	}
 	sig := t.Author
-	sig.When = t.now()
+	sig.When = clock.Or(t.clock).Now()
 	h, err := w.Commit(t.Message, &git.CommitOptions{Author: &sig, Committer: &sig})
 	if err != nil {
 		return "", fmt.Errorf("committing: %w", err)

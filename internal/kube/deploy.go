@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pyship/pyship/internal/clock"
 	"github.com/pyship/pyship/internal/rollout"
 )
 
@@ -42,16 +43,11 @@ type DeployOptions struct {
 	// StartupTimeout is how long a pod may take to become ready before its release fails
 	// (default 5m).
 	StartupTimeout time.Duration
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+	// Clock is the clock (the wall clock when nil).
+	Clock clock.Clock
 }
 
-func (o DeployOptions) now() time.Time {
-	if o.Now != nil {
-		return o.Now()
-	}
-	return time.Now()
-}
+func (o DeployOptions) now() time.Time { return clock.Or(o.Clock).Now() }
 
 // Deploy applies the bundle and rolls it out with its strategy through rollout.Engine,
 // waiting with watches. A failed release is rolled back when there is a release to return

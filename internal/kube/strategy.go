@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pyship/pyship/internal/clock"
 	"github.com/pyship/pyship/internal/monitor/promql"
 	"github.com/pyship/pyship/internal/rollout"
 	corev1 "k8s.io/api/core/v1"
@@ -263,7 +264,7 @@ func (c *Client) watchPods(ctx context.Context, app string) (wake <-chan struct{
 	return ch, w.Stop
 }
 
-// wakeClock is rollout.RealClock with another source of the time.
+// wakeClock is clock.Real with another source of the time.
 type wakeClock struct {
 	now  func() time.Time
 	wake <-chan struct{}
@@ -272,7 +273,7 @@ type wakeClock struct {
 func (w wakeClock) Now() time.Time { return w.now() }
 
 func (w wakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	return rollout.RealClock{Wake: w.wake}.Sleep(ctx, d)
+	return clock.Real{Wake: w.wake}.Sleep(ctx, d)
 }
 
 // Abort stops the rollout in progress: a deploy still running is asked to roll back and Abort

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pyship/pyship/internal/clock"
 	"golang.org/x/term"
 )
 
@@ -25,7 +26,7 @@ type Display struct {
 	w     io.Writer
 	tty   bool
 	width func() int
-	now   func() time.Time
+	clock clock.Clock
 	every time.Duration // plain mode: at most one status line per key this often
 
 	mu      sync.Mutex
@@ -54,7 +55,7 @@ func New(w io.Writer) *Display {
 // Plain returns a display that writes plain lines to w whatever w is, with a status line per
 // key at most every interval.
 func Plain(w io.Writer, every time.Duration) *Display {
-	return &Display{w: w, now: time.Now, every: every, width: func() int { return 80 }}
+	return &Display{w: w, clock: clock.Real{}, every: every, width: func() int { return 80 }}
 }
 
 // IsTerminal reports whether w is a terminal.
@@ -84,7 +85,7 @@ func (d *Display) Status(key, format string, args ...any) {
 		d.key = key
 	}
 	d.status = msg
-	now := d.now()
+	now := d.clock.Now()
 	switch {
 	case d.tty && (d.shown == "" || now.Sub(d.shownAt) >= liveEvery):
 		// At most ten redraws a second: a terminal shows no more, and an upload reports

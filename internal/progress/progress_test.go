@@ -2,23 +2,34 @@ package progress
 
 import (
 	"bytes"
+	"context"
 	"testing"
 	"time"
 )
 
-// clock returns a display on b with a clock the test moves.
-func clock(b *bytes.Buffer, tty bool) (*Display, *time.Time) {
+// stoppedClock is a clock the test moves by setting its time.
+type stoppedClock struct{ now time.Time }
+
+func (c *stoppedClock) Now() time.Time { return c.now }
+
+func (c *stoppedClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.now = c.now.Add(d)
+	return ctx.Err()
+}
+
+// movedDisplay returns a display on b with a clock the test moves.
+func movedDisplay(b *bytes.Buffer, tty bool) (*Display, *time.Time) {
 	d := Plain(b, 10*time.Second)
 	d.tty = tty
 	d.width = func() int { return 40 }
-	now := time.Unix(1000, 0)
-	d.now = func() time.Time { return now }
-	return d, &now
+	c := &stoppedClock{now: time.Unix(1000, 0)}
+	d.clock = c
+	return d, &c.now
 }
 
 func TestPlainShowsStartIntervalAndEndOfEachStatus(t *testing.T) {
 	var b bytes.Buffer
-	d, now := clock(&b, false)
+	d, now := movedDisplay(&b, false)
 	d.Line("applied Deployment/web")
 	d.Status("web", "web: 1/2 updated")
 	d.Status("web", "web: 1/2 updated, 1 ready") // too soon: held back
@@ -36,7 +47,7 @@ func TestPlainShowsStartIntervalAndEndOfEachStatus(t *testing.T) {
 
 func TestLiveRewritesInPlaceAndKeepsTheLastState(t *testing.T) {
 	var b bytes.Buffer
-	d, now := clock(&b, true)
+	d, now := movedDisplay(&b, true)
 	d.Line("applied Deployment/web")
 	d.Status("web", "web: 1/2 updated")
 	*now = now.Add(time.Second)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pyship/pyship/internal/clock"
 	"github.com/pyship/pyship/internal/monitor/promql"
 )
 
@@ -13,7 +14,7 @@ import (
 // afresh, so running the engine again on a saved Status after a crash resumes the deploy.
 type Engine struct {
 	Target Target
-	Clock  Clock
+	Clock  clock.Clock
 	// Save persists the status after every change (nil: not persisted).
 	Save func(Status) error
 	// Observe, when set, is told every decision before it is applied (progress output).

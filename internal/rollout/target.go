@@ -103,33 +103,3 @@ func (m Metrics) Quantile(q float64) time.Duration {
 	}
 	return m.Bounds[len(m.Bounds)-1]
 }
-
-// Clock is the time source of the engine; tests pass a fake.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits for d or until ctx is done.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// RealClock is the wall clock.
-type RealClock struct {
-	// Wake, when set, ends a Sleep early: a target's change events, so the engine reacts to
-	// them instead of waiting out its poll.
-	Wake <-chan struct{}
-}
-
-// Now returns the current time.
-func (RealClock) Now() time.Time { return time.Now() }
-
-// Sleep waits for d, a signal on Wake, or until ctx is done.
-func (c RealClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-	case <-c.Wake:
-	}
-	return nil
-}

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// fakeClock moves only when the test says so; After fires when the time reaches its deadline.
+// fakeClock moves only when the test says so; Sleep ends when the time reaches its deadline.
 type fakeClock struct {
 	mu      sync.Mutex
 	now     time.Time
@@ -22,7 +22,17 @@ type waiter struct {
 
 func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+// Sleep waits until set moves the time to d from now, or ctx ends.
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-c.after(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *fakeClock) after(d time.Duration) <-chan time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ch := make(chan time.Time, 1)

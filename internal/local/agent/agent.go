@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pyship/pyship/internal/backup/schedule"
+	"github.com/pyship/pyship/internal/clock"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/local/supervise"
 	"github.com/pyship/pyship/internal/plan"
@@ -39,7 +39,9 @@ type Agent struct {
 	// the agent adds --control SOCKET and passes the public listener as file descriptor 3.
 	ProxyCommand []string
 	Log          *slog.Logger
-	Clock        rollout.Clock
+	// Clock is the agent's one time source: rollouts, status, history and backup schedules
+	// (default the wall clock).
+	Clock clock.Clock
 	// Keep is how many promoted releases of each app stay for rollback when the release's
 	// plan does not say ([deploy] keep_releases; default 5).
 	Keep int
@@ -49,8 +51,6 @@ type Agent struct {
 	// ACMERootCA, when set, is a PEM file of the CAs trusted for ACME directories' HTTPS (a
 	// private ACME server; tests use Pebble's).
 	ACMERootCA string
-	// BackupClock times the apps' backup schedules (default the wall clock).
-	BackupClock schedule.Clock
 	// MonitorPrometheus returns the URL of the Prometheus canary checks ask when a release's
 	// plan names no prometheus_url ("" for none; default: the one `pyship monitor up` runs).
 	MonitorPrometheus func() string
@@ -143,7 +143,7 @@ func SocketPath(home string) string { return filepath.Join(home, "agent.sock") }
 // until ctx ends. Replicas keep running after Run returns, for the next agent to adopt.
 func (a *Agent) Run(ctx context.Context) error {
 	if a.Clock == nil {
-		a.Clock = rollout.RealClock{}
+		a.Clock = clock.Real{}
 	}
 	if a.Keep <= 0 {
 		a.Keep = plan.DefaultKeepReleases

@@ -49,13 +49,6 @@ func scheduleKey(m *release.Manifest) string {
 	return string(b)
 }
 
-func (a *Agent) backupClock() schedule.Clock {
-	if a.BackupClock != nil {
-		return a.BackupClock
-	}
-	return schedule.RealClock{}
-}
-
 // backupClient is the client of m's [backup] settings, reading the live data of the app and
 // the DSNs and S3 keys of its secrets file.
 func (a *Agent) backupClient(m *release.Manifest, onDone func(id string)) (*backup.Client, backup.Config, error) {
@@ -71,7 +64,7 @@ func (a *Agent) backupClient(m *release.Manifest, onDone func(id string)) (*back
 	if err != nil {
 		return nil, cfg, err
 	}
-	c, err := backup.New(cfg, backup.WithVersion(version.String()), backup.WithClock(a.backupClock().Now),
+	c, err := backup.New(cfg, backup.WithVersion(version.String()), backup.WithClock(a.Clock),
 		backup.WithProgress(func(e backup.Event) {
 			switch e.Kind {
 			case "done":
@@ -113,7 +106,7 @@ func (rt *app) takeBackup(ctx context.Context, m *release.Manifest, rel string, 
 
 // recordBackup keeps the outcome of a backup in the app's state.
 func (rt *app) recordBackup(id string, err error) {
-	now := rt.a.backupClock().Now()
+	now := rt.a.Clock.Now()
 	rt.mu.Lock()
 	if rt.st.Backup == nil {
 		rt.st.Backup = &BackupStatus{}
@@ -170,7 +163,7 @@ func (rt *app) startSchedule(m *release.Manifest) {
 	rt.backups.state.Lock()
 	rt.backups.cron, rt.backups.key, rt.backups.cancel, rt.backups.done = cron, key, cancel, done
 	rt.backups.state.Unlock()
-	s := &schedule.Scheduler{Cron: cron, Clock: rt.a.backupClock(),
+	s := &schedule.Scheduler{Cron: cron, Clock: rt.a.Clock,
 		Job: func(ctx context.Context, at time.Time) error {
 			_, err := rt.takeBackup(ctx, m, "", true)
 			if err != nil && ctx.Err() != nil {
@@ -216,7 +209,7 @@ func (rt *app) backupStatus(st *AppState) *BackupStatus {
 	}
 	out.Schedule, out.Next = "", time.Time{}
 	if cron != nil {
-		out.Schedule, out.Next = cron.String(), cron.Next(rt.a.backupClock().Now())
+		out.Schedule, out.Next = cron.String(), cron.Next(rt.a.Clock.Now())
 	}
 	return &out
 }

@@ -17,47 +17,76 @@ import (
 
 	"filippo.io/age"
 	"github.com/pyship/pyship/internal/backup"
+	"github.com/pyship/pyship/internal/clock"
 	"github.com/pyship/pyship/internal/local/release"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
-// manualClock is a schedule clock the test moves: each After is announced on waits, and
-// fire sets the time to its deadline and delivers it.
-type manualClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits chan clockWait
+// jumpClock is the agent's one clock in the scheduled-backup tests. It runs with the wall
+// clock from a start the test chooses, so a deploy's polls and timeouts pass in real time as
+// they would with clock.Real, and it jumps forward only when told. A sleep of a minute or more
+// is a backup schedule waiting for its next slot (the rollout engine sleeps at most its poll,
+// 100ms here): it is announced on waits and ends only when fire moves the time to that slot,
+// or its context ends.
+type jumpClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+	waits  chan clockWait
 }
 
 type clockWait struct {
 	at time.Time
-	ch chan time.Time
+	ch chan struct{}
 }
 
-func (c *manualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *manualClock) After(d time.Duration) <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	c.waits <- clockWait{at: c.Now().Add(d), ch: ch}
-	return ch
+func newJumpClock(start time.Time) *jumpClock {
+	return &jumpClock{offset: time.Until(start), waits: make(chan clockWait, 4)}
 }
 
-// fire waits for the scheduler to wait, then moves the time to that slot.
-func (c *manualClock) fire(t *testing.T) time.Time {
+func (c *jumpClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset).UTC()
+}
+
+func (c *jumpClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d < time.Minute {
+		return clock.Real{}.Sleep(ctx, d)
+	}
+	w := clockWait{at: c.Now().Add(d), ch: make(chan struct{}, 1)}
+	select {
+	case c.waits <- w:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-w.ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// fire waits for the schedule to wait, then moves the time to that slot and ends the wait.
+func (c *jumpClock) fire(t *testing.T) time.Time {
 	t.Helper()
 	select {
 	case w := <-c.waits:
 		c.mu.Lock()
-		c.now = w.at
+		c.offset = w.at.Sub(time.Now())
 		c.mu.Unlock()
-		w.ch <- w.at
+		w.ch <- struct{}{}
 		return w.at
 	case <-time.After(30 * time.Second):
 		t.Fatal("the backup schedule never waited for its next slot")
 	}
 	return time.Time{}
 }
+
+// tookAt reports whether a backup recorded at got was taken for the slot at: when the clock
+// was moved to the slot, before a minute more passed.
+func tookAt(got, at time.Time) bool { return !got.Before(at) && got.Sub(at) < time.Minute }
 
 // hookServer records the text of each webhook post.
 func hookServer(t *testing.T) (string, func() []string) {
@@ -165,9 +194,9 @@ func (e backupEnv) restored(t *testing.T, id, file string) string {
 
 func TestScheduledBackups(t *testing.T) {
 	t.Parallel()
-	clock := &manualClock{now: time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC), waits: make(chan clockWait, 4)}
+	clock := newJumpClock(time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC))
 	home := newHome(t)
-	c := startAgent(t, home, func(a *Agent) { a.BackupClock = clock })
+	c := startAgent(t, home, func(a *Agent) { a.Clock = clock })
 	hook, posts := hookServer(t)
 	p := stdlibPlan(stdlibApp(t, ""), "1.0", "rolling", port(t))
 	p.Deploy.Replicas = 1
@@ -183,7 +212,7 @@ func TestScheduledBackups(t *testing.T) {
 	// The 10:00 slot takes a backup of the live data.
 	at := clock.fire(t)
 	b := waitBackup(t, c, m.App, func(b *BackupStatus) bool { return b.LastID != "" })
-	if !b.LastAt.Equal(at) || b.Schedule != "@hourly" || b.LastError != "" {
+	if !tookAt(b.LastAt, at) || b.Schedule != "@hourly" || b.LastError != "" {
 		t.Fatalf("after the first slot: %+v (slot %s)", b, at)
 	}
 	first := b.LastID
@@ -248,9 +277,9 @@ func TestScheduledBackups(t *testing.T) {
 // schedule again.
 func TestBackupScheduleSurvivesAgentRestart(t *testing.T) {
 	t.Parallel()
-	clock := &manualClock{now: time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC), waits: make(chan clockWait, 4)}
+	clock := newJumpClock(time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC))
 	home := newHome(t)
-	c, _, stop := runAgent(t, home, func(a *Agent) { a.BackupClock = clock })
+	c, _, stop := runAgent(t, home, func(a *Agent) { a.Clock = clock })
 	p := stdlibPlan(stdlibApp(t, ""), "1.0", "rolling", port(t))
 	p.Deploy.Replicas = 1
 	env := backupPlan(t, p, "@hourly")
@@ -263,10 +292,10 @@ func TestBackupScheduleSurvivesAgentRestart(t *testing.T) {
 	}
 	stop()
 
-	c = startAgent(t, home, func(a *Agent) { a.BackupClock = clock })
+	c = startAgent(t, home, func(a *Agent) { a.Clock = clock })
 	at := clock.fire(t)
 	b := waitBackup(t, c, m.App, func(b *BackupStatus) bool { return b.LastID != "" })
-	if !b.LastAt.Equal(at) || b.Schedule != "@hourly" {
+	if !tookAt(b.LastAt, at) || b.Schedule != "@hourly" {
 		t.Fatalf("after the restart: %+v", b)
 	}
 	if l := env.list(t); len(l.Backups) != 1 || l.Backups[0].ID != b.LastID {

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pyship/pyship/internal/rollout"
+	"github.com/pyship/pyship/internal/clock"
 )
 
 func TestStatusPageHeadersAndGuards(t *testing.T) {
-	a := &Agent{Clock: rollout.RealClock{}}
+	a := &Agent{Clock: clock.Real{}}
 	srv := httptest.NewServer(a.adminHandler())
 	defer srv.Close()
 	for _, path := range []string{"/status", "/status/data.json", "/status/assets/status.js", "/status/assets/style.css"} {

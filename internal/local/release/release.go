@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pyship/pyship/internal/clock"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/pybuild"
 )
@@ -61,7 +62,8 @@ type Options struct {
 	// Env is the environment of pip (PIP_* settings) and the PATH searched for Python.
 	Env      []string
 	Progress io.Writer
-	Now      func() time.Time
+	// Clock stamps the release's creation (default the wall clock).
+	Clock clock.Clock
 }
 
 // Build creates the next release of p under paths: copies the app files, installs the
@@ -105,11 +107,7 @@ func Build(ctx context.Context, paths Paths, p *plan.Plan, opts Options) (*Manif
 			return nil, err
 		}
 	}
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
-	}
-	m := &Manifest{App: p.Name, ID: id, Version: p.Version, Created: now().UTC(), AppDir: appDir, Venv: venv, Python: py,
+	m := &Manifest{App: p.Name, ID: id, Version: p.Version, Created: clock.Or(opts.Clock).Now().UTC(), AppDir: appDir, Venv: venv, Python: py,
 		SecretsFile: p.SecretsFile, DataDir: data, Plan: *p, Env: map[string]string{}}
 	for k, v := range p.Env {
 		m.Env[k] = v

@@ -81,7 +81,11 @@ func (l *Platform) ResolveApp(ctx context.Context, app, dir string) (string, err
 	}
 	if here != "" {
 		if !slices.Contains(names, here) {
-			return "", fmt.Errorf("%s, the project in this folder, is not deployed under %s (deployed: %s): deploy it, or choose an app with --app", here, l.o.Home, listOrNone(names))
+			where := "this folder"
+			if dir != "." {
+				where = dir
+			}
+			return "", fmt.Errorf("%s, the project in %s, is not deployed under %s (deployed: %s): deploy it, or choose an app with --app", here, where, l.o.Home, listOrNone(names))
 		}
 		return here, nil
 	}
