@@ -82,16 +82,6 @@ func (b *pyBackend) saw(t *testing.T, path string) bool {
 
 var pyKinds = []string{"http.server", "gunicorn", "uvicorn"}
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startPy runs edgeapp.py under the server kind (gunicorn with workers sync workers) until
 // the test ends.
 func startPy(t *testing.T, kind string, workers int) *pyBackend {
@@ -101,7 +91,7 @@ func startPy(t *testing.T, kind string, workers int) *pyBackend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := testsvc.Port(t) // reserved across test processes, not picked and released
 	b := &pyBackend{kind: kind, addr: fmt.Sprintf("127.0.0.1:%d", port), log: filepath.Join(t.TempDir(), "requests.log")}
 	var cmd *exec.Cmd
 	switch kind {
