@@ -106,6 +106,9 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 		case stable == "":
 			return errors.New(final.Message + "\nno earlier release to roll back to")
 		}
+		if b.Strategy == rollout.Recreate {
+			return fmt.Errorf("%s\nrolled back: release %s runs again (recreate: %s served nothing while %s started, nor while %s restarted)", final.Message, stable, b.App, b.Release, stable)
+		}
 		return fmt.Errorf("%s\nrolled back: all traffic is on release %s", final.Message, stable)
 	}
 	if stable != "" {

@@ -47,7 +47,8 @@ var _ rollout.Target = (*releaseTarget)(nil)
 func (t *releaseTarget) deploymentName(release string) string { return t.b.App + "-" + release }
 
 // Replicas lists, for each release Deployment, as many replicas as it asks for: its pods,
-// ready ones first, and a pending replica for each pod not created yet.
+// ready ones first, and a pending replica for each pod not created yet; and every terminating
+// pod of the app as Stopping, until it is gone.
 func (t *releaseTarget) Replicas(ctx context.Context) ([]rollout.Replica, error) {
 	app, ns := t.b.App, t.c.Namespace
 	deps, err := t.c.Core.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelName + "=" + app + "," + LabelRelease})
@@ -59,13 +60,17 @@ func (t *releaseTarget) Replicas(ctx context.Context) ([]rollout.Replica, error)
 		return nil, fmt.Errorf("listing the pods of %s: %w", app, err)
 	}
 	byRelease := map[string][]*corev1.Pod{}
+	var out []rollout.Replica
 	for i := range pods.Items {
 		p := &pods.Items[i]
 		if p.DeletionTimestamp == nil {
 			byRelease[p.Labels[LabelRelease]] = append(byRelease[p.Labels[LabelRelease]], p)
+			continue
 		}
+		// Terminating: out of the Service, but it still runs its containers and holds its
+		// volumes until the kubelet has stopped it and the pod object is gone.
+		out = append(out, rollout.Replica{ID: p.Name, Release: p.Labels[LabelRelease], Health: rollout.Stopping})
 	}
-	var out []rollout.Replica
 	for _, d := range deps.Items {
 		rel := d.Labels[LabelRelease]
 		if d.Name != t.deploymentName(rel) {

@@ -201,8 +201,8 @@ func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progres
 	if err != nil {
 		return rollout.Status{}, err
 	}
-	if req.Rollback {
-		strategy = rollout.BlueGreen
+	if req.Rollback && strategy != rollout.Recreate {
+		strategy = rollout.BlueGreen // back at once, the release rolled back from kept warm
 	}
 	rt.mu.Lock()
 	stable := rt.st.Stable
