@@ -40,6 +40,9 @@ type releaseTarget struct {
 	mu sync.Mutex
 	// weights are the weights last set, which a replica-weighted canary only records.
 	weights map[string]int
+	// scaledUp is when Start last scaled each release up: a pod not created yet counts its
+	// startup time from then (a stable release restarted late in a rollback is not late).
+	scaledUp map[string]time.Time
 }
 
 var _ rollout.Target = (*releaseTarget)(nil)
@@ -93,7 +96,10 @@ func (t *releaseTarget) Replicas(ctx context.Context) ([]rollout.Replica, error)
 				continue
 			}
 			r := rollout.Replica{ID: fmt.Sprintf("%s/pending-%d", d.Name, i), Release: rel, Health: rollout.Starting}
-			if t.late(t.started) {
+			t.mu.Lock()
+			since := t.scaledUp[rel]
+			t.mu.Unlock()
+			if t.late(since) {
 				r.Health = rollout.Failed
 				r.Diagnosis = "its pod was not created within " + t.startup.String()
 				if why := t.c.replicaSetFailures(ctx, releaseSelector(app, rel)); len(why) > 0 {
@@ -159,6 +165,14 @@ func (t *releaseTarget) Start(ctx context.Context, release string, n int) error 
 	cur := 1
 	if d.Spec.Replicas != nil {
 		cur = int(*d.Spec.Replicas)
+	}
+	if t.now != nil {
+		t.mu.Lock()
+		if t.scaledUp == nil {
+			t.scaledUp = map[string]time.Time{}
+		}
+		t.scaledUp[release] = t.now()
+		t.mu.Unlock()
 	}
 	return t.c.ScaleRelease(ctx, t.b.App, release, cur+n)
 }
