@@ -116,7 +116,10 @@ func TestRecreateNeverRunsTwoReleases(t *testing.T) {
 	w = watchOverlap(t, c, "rc")
 	v3 := c.render(t, p, Options{Image: image("c3"), NodeSelector: unschedulable})
 	var said []string
-	progress := func(format string, args ...any) { said = append(said, fmt.Sprintf(format, args...)); t.Logf(format, args...) }
+	progress := func(format string, args ...any) {
+		said = append(said, fmt.Sprintf(format, args...))
+		t.Logf(format, args...)
+	}
 	err := c.Deploy(ctxFor(t, time.Minute), v3, DeployOptions{Replicas: 2, StartupTimeout: 8 * time.Second, Progress: progress})
 	for _, l := range said {
 		// v2 restarts after v3's startup time has passed: its pods not created yet are not late.
