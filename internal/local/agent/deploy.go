@@ -19,7 +19,8 @@ type DeployRequest struct {
 	// Strategy overrides the plan's strategy ("" keeps it).
 	Strategy string `json:"strategy,omitempty"`
 	// Rollback marks a return to an earlier release (reported as a rollback; blue-green
-	// semantics, so a warm set switches back instantly).
+	// semantics, so a warm set switches back instantly, unless the release's strategy is
+	// recreate: the live release then stops before the earlier one starts).
 	Rollback bool `json:"rollback,omitempty"`
 }
 
