@@ -267,6 +267,14 @@ func TestSharedReadWriteOnceVolumeIsWarned(t *testing.T) {
 			}
 		}
 	}
+	// deploy --strategy recreate resolves as the key does: quiet.
+	dir := testsvc.WriteTree(t, map[string]string{"app.py": "print('worker')\n",
+		"pyship.toml": "[deploy]\ntarget = \"kubernetes\"\n[data]\npersistent = [\"uploads\"]\n"})
+	p, err := Resolve(context.Background(), dir, Options{Strategy: "recreate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testsvc.WantOneWarning(t, p.Warnings, "", "ReadWriteOnce")
 }
 
 // Keys of strategies that run two releases at once are said to do nothing with recreate.
