@@ -28,7 +28,7 @@ func newDeployCmd(s *streams) *cobra.Command {
 		Use:   "deploy [DIR]",
 		Short: "Build a release of the app in DIR and roll it out, on this machine or on Kubernetes",
 		Long: `Build a release of the app in DIR (default .) and roll it out with the plan's strategy
-(rolling, blue-green or canary), health-gated; a failing release is rolled back. Prints the
+(rolling, blue-green, canary or recreate), health-gated; a failing release is rolled back. Prints the
 app's URL.
 
 Target local (the default): the app's files and dependencies are installed for this machine's
@@ -70,7 +70,7 @@ else the kubeconfig's.`,
 	f := cmd.Flags()
 	f.StringVar(&o.planFile, "plan", "", "deploy the plan JSON in `FILE` (written by pyship plan --output json; - for stdin) instead of resolving DIR")
 	f.StringVar(&o.env, "env", "", "apply the spec's [env.NAME] overlay")
-	f.StringVar(&o.strategy, "strategy", "", "override the strategy: rolling, blue-green or canary")
+	f.StringVar(&o.strategy, "strategy", "", "override the strategy: rolling, blue-green, canary or recreate")
 	f.StringVar(&o.python, "python", "", "local: the Python interpreter to run the app with (default: the plan's version on PATH); kubernetes: the build host's Python with pip (default python3)")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:9180", "admin address (/metrics) of the agent when deploy starts it")
 	f.StringVar(&o.bind, "bind", "", "address public ports listen on, when deploy starts the agent")

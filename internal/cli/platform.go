@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pyship/pyship/internal/gitops"
@@ -213,14 +214,17 @@ func reportResult(s *streams, output, app string, res *platform.Result, err erro
 		fmt.Fprintf(s.Err, "the canary %s of %s holds (for lack of traffic, or while the SLO burn rate is above max_burn_rate): pyship promote gives it all traffic, pyship abort rolls it back, pyship status shows it ([deploy.canary] no_traffic chooses what happens instead)\n", res.Release, res.App)
 		return nil
 	case !res.OK():
-		how := "failed"
+		how, downtime := "failed", ""
 		if res.Phase == rollout.RolledBack {
 			how = "failed and was rolled back"
+			if res.Strategy == rollout.Recreate && !strings.Contains(res.Message, "recreate:") {
+				downtime = fmt.Sprintf("\nrecreate: %s served nothing while %s started, nor while %s restarted", res.App, res.Release, res.Active)
+			}
 		}
 		if ev.said(res.Message) {
-			fmt.Fprintf(s.Err, "deploy of %s %s (the reason is above)\n", res.Release, how)
+			fmt.Fprintf(s.Err, "deploy of %s %s (the reason is above)%s\n", res.Release, how, downtime)
 		} else {
-			fmt.Fprintf(s.Err, "deploy of %s %s: %s\n", res.Release, how, res.Message)
+			fmt.Fprintf(s.Err, "deploy of %s %s: %s%s\n", res.Release, how, res.Message, downtime)
 		}
 		return exitError{ExitFailure}
 	}

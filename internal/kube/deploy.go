@@ -63,10 +63,10 @@ func (c *Client) Deploy(ctx context.Context, b *Bundle, o DeployOptions) error {
 		return fmt.Errorf("deploy: the objects were rendered for namespace %q but the client uses %q; render with the same --namespace", b.Namespace, c.Namespace)
 	}
 	switch b.Strategy {
-	case rollout.Rolling, "", rollout.BlueGreen, rollout.Canary:
+	case rollout.Rolling, "", rollout.BlueGreen, rollout.Canary, rollout.Recreate:
 		return c.deployReleases(ctx, b, o)
 	}
-	return fmt.Errorf("deploy: unknown strategy %q; set [deploy] strategy to rolling, blue-green or canary", b.Strategy)
+	return fmt.Errorf("deploy: unknown strategy %q; set [deploy] strategy to rolling, blue-green, canary or recreate", b.Strategy)
 }
 
 // Rollback returns the app to its previous release. Rolling: the previous release is rolled
@@ -87,7 +87,9 @@ func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error
 	if err := c.adoptLegacy(ctx, b.App, st, o); err != nil {
 		return err
 	}
-	rolling := b.Strategy == rollout.Rolling || b.Strategy == ""
+	// Rolling and recreate roll the previous release out again through the engine (recreate:
+	// the active release stops before the previous one starts).
+	rolling := b.Strategy == rollout.Rolling || b.Strategy == "" || b.Strategy == rollout.Recreate
 	if rolling && st.Candidate != "" && st.Active != "" {
 		// A rolling deploy that did not finish: back to the active release, as abort does.
 		o.Progress.printf("the rollout of %s did not finish: returning to release %s", st.Candidate, st.Active)
@@ -134,6 +136,9 @@ func (c *Client) Rollback(ctx context.Context, b *Bundle, o DeployOptions) error
 func (c *Client) rollbackRolling(ctx context.Context, b *Bundle, st *State, o DeployOptions) error {
 	prev, active := st.Previous, st.Active
 	o.Progress.printf("rolling %s back from release %s to %s", b.App, active, prev)
+	if b.Strategy == rollout.Recreate {
+		o.Progress.printf("recreate: release %s stops before %s starts, so %s serves nothing until %s is ready", active, prev, b.App, prev)
+	}
 	pb := *b
 	pb.Release = prev
 	if err := c.pauseLiveAutoscaler(ctx, b, o.Force, o.Progress); err != nil {

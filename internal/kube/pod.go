@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pyship/pyship/internal/rollout"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -45,6 +46,12 @@ func (r *renderer) deployment(tpl corev1.PodTemplateSpec) (runtime.Object, error
 			},
 			Template: tpl,
 		},
+	}
+	if strategy(r.p) == rollout.Recreate {
+		// Never a surge pod beside the old ones: under kubectl apply or a GitOps controller
+		// (ForKubectl) the Deployment's controller removes every old pod before creating
+		// the new ones, so a ReadWriteOnce volume is free for them.
+		d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
 	}
 	if r.o.MaxReplicas > int(replicas) {
 		d.Spec.Replicas = nil // the HorizontalPodAutoscaler owns it (its minReplicas is the plan's replicas)

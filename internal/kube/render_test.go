@@ -35,6 +35,14 @@ func webPlan(name, strategy string) *plan.Plan {
 	}
 }
 
+// recreatePlan is webPlan with one replica and the recreate strategy: the single-writer answer
+// to a ReadWriteOnce persistent data folder.
+func recreatePlan() *plan.Plan {
+	p := webPlan("shop", "recreate")
+	p.Deploy.Replicas = 1
+	return p
+}
+
 func fullOptions() Options {
 	return Options{
 		Namespace: "shop", Image: testImage, Host: "shop.example.com", ClusterIssuer: "letsencrypt",
@@ -52,6 +60,7 @@ func TestRenderGolden(t *testing.T) {
 		"rolling-full":       {webPlan("shop", "rolling"), fullOptions(), false},
 		"blue-green":         {webPlan("shop", "blue-green"), Options{Namespace: "shop", Image: testImage}, false},
 		"canary-gateway-api": {webPlan("shop", "canary"), Options{Namespace: "shop", Image: testImage, Host: "shop.example.com", GatewayAPI: true, Gateway: "infra/public"}, false},
+		"recreate":           {recreatePlan(), Options{Namespace: "shop", Image: testImage}, false},
 		"worker": {&plan.Plan{Name: "jobs", Run: plan.Run{Kind: "worker", Command: []string{"python", "worker.py"}},
 			Health: plan.Health{Type: "process"}, Deploy: plan.Deploy{Strategy: "rolling", Replicas: 1}}, Options{Image: testImage}, false},
 	}
@@ -300,5 +309,17 @@ func TestForKubectl(t *testing.T) {
 	bg, _ := Render(webPlan("shop", "blue-green"), fullOptions())
 	if ForKubectl(bg) != bg {
 		t.Error("ForKubectl changed a blue-green bundle")
+	}
+	// Recreate: one Deployment APP too, whose own controller never surges (type Recreate),
+	// so a ReadWriteOnce volume is free before the new pod is created.
+	rb, err := Render(recreatePlan(), Options{Namespace: "shop", Image: testImage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := ForKubectl(rb).Deployment()
+	typ, _, _ := unstructured.NestedString(rd.Object, "spec", "strategy", "type")
+	_, surge, _ := unstructured.NestedFieldNoCopy(rd.Object, "spec", "strategy", "rollingUpdate")
+	if rd.GetName() != "shop" || typ != "Recreate" || surge {
+		t.Errorf("recreate for kubectl: Deployment %s with strategy %q (rollingUpdate set: %v); want shop, Recreate, none", rd.GetName(), typ, surge)
 	}
 }

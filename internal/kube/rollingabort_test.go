@@ -66,7 +66,7 @@ func TestRollingDeployTakesAbort(t *testing.T) {
 // of the app is left serving, no release shows in status, and the name deploys again.
 func TestFirstReleaseAbortLeavesNothing(t *testing.T) {
 	c := newCluster(t)
-	for _, strategy := range []string{"rolling", "blue-green", "canary"} {
+	for _, strategy := range []string{"rolling", "blue-green", "canary", "recreate"} {
 		app := "first-" + strings.ReplaceAll(strategy, "-", "")
 		p := appPlan(app, strategy)
 		opts := DeployOptions{Replicas: 2, Steps: []int{50, 100}, Prune: true, Progress: logProgress(t)}

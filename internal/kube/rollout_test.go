@@ -574,6 +574,7 @@ func TestKilledDeployConvergesOrAborts(t *testing.T) {
 	for _, tc := range []struct{ strategy, app, killAt string }{
 		{"blue-green", "kill", "applied Deployment/"},
 		{"rolling", "killr", "draining one replica of"},
+		{"recreate", "killc", "starting 2 replica(s) of"}, // v1 gone, v2 starting
 	} {
 		app := tc.app
 		p := appPlan(app, tc.strategy)
@@ -583,6 +584,10 @@ func TestKilledDeployConvergesOrAborts(t *testing.T) {
 			t.Fatal(err)
 		}
 		v2 := c.render(t, p, Options{Image: image("b2")})
+		var w *podOverlap
+		if tc.strategy == "recreate" {
+			w = watchOverlap(t, c, app) // through the kills, the abort and the rerun
+		}
 		kill := func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
@@ -616,6 +621,9 @@ func TestKilledDeployConvergesOrAborts(t *testing.T) {
 		st, _ = c.ReadState(ctxFor(t, 5*time.Second), app)
 		if st.Active != v2.Release || st.Previous != v1.Release || st.Candidate != "" {
 			t.Errorf("%s: after re-running: active %q previous %q candidate %q", tc.strategy, st.Active, st.Previous, st.Candidate)
+		}
+		if w != nil {
+			w.check(t, "recreate killed, aborted and run again", v1.Release, v2.Release)
 		}
 	}
 }

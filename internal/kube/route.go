@@ -36,10 +36,11 @@ func rolloutBundle(b *Bundle, serving string) *Bundle {
 // each new release out in place (maxSurge 25%, maxUnavailable 0). A Deployment per release
 // would stay running beside the next one under kubectl apply, or be pruned before the next
 // one is ready by a GitOps controller. `pyship deploy` over it moves the app to release
-// Deployments without dropping a request (adoptLegacy). Blue-green and canary need the engine:
-// they are returned as they are.
+// Deployments without dropping a request (adoptLegacy). A recreate app's Deployment APP has
+// the Deployment's own strategy Recreate: every old pod is gone before a new one is created.
+// Blue-green and canary need the engine: they are returned as they are.
 func ForKubectl(b *Bundle) *Bundle {
-	if b.Strategy != rollout.Rolling && b.Strategy != "" {
+	if b.Strategy != rollout.Rolling && b.Strategy != "" && b.Strategy != rollout.Recreate {
 		return b
 	}
 	out := *b

@@ -60,12 +60,16 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 		}
 	}
 	rb := rolloutBundle(b, serving)
-	if ok, err := c.releaseExists(ctx, b.App, b.Release); err != nil {
-		return err
-	} else if !ok {
+	live, err := c.Core.AppsV1().Deployments(c.Namespace).Get(ctx, DeploymentName(b.App, b.Release), metav1.GetOptions{})
+	switch {
+	case isNotFound(err) || (err == nil && live.Spec.Replicas != nil && *live.Spec.Replicas == 0):
 		// Created with no replica: the engine starts each one (and so owns the field, which
-		// drift then sees another manager take).
+		// drift then sees another manager take). Applied again while still at zero (a deploy
+		// killed before it started any), it stays there: left out, the field pyship's apply
+		// set would be removed and default to one replica, started beside the serving release.
 		_ = unstructured.SetNestedField(rb.Deployment().Object, int64(0), "spec", "replicas")
+	case err != nil:
+		return fmt.Errorf("reading the Deployment of release %s: %w", b.Release, err)
 	}
 	if stable != "" { // aimed at the release serving when the rollout ends: resumeAutoscaler
 		pauseAutoscaler(rb, o.Progress)
@@ -106,6 +110,9 @@ func (c *Client) deployReleases(ctx context.Context, b *Bundle, o DeployOptions)
 			return errors.New(final.Message + "\nno earlier release to roll back to: release " + b.Release + " was stopped, and nothing of " + b.App + " is left on the cluster (its volumes are kept)")
 		case stable == "":
 			return errors.New(final.Message + "\nno earlier release to roll back to")
+		}
+		if b.Strategy == rollout.Recreate {
+			return fmt.Errorf("%s\nrolled back: release %s runs again (recreate: %s served nothing while %s started, nor while %s restarted)", final.Message, stable, b.App, b.Release, stable)
 		}
 		return fmt.Errorf("%s\nrolled back: all traffic is on release %s", final.Message, stable)
 	}

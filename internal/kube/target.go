@@ -40,6 +40,9 @@ type releaseTarget struct {
 	mu sync.Mutex
 	// weights are the weights last set, which a replica-weighted canary only records.
 	weights map[string]int
+	// scaledUp is when Start last scaled each release up: a pod not created yet counts its
+	// startup time from then (a stable release restarted late in a rollback is not late).
+	scaledUp map[string]time.Time
 }
 
 var _ rollout.Target = (*releaseTarget)(nil)
@@ -47,7 +50,8 @@ var _ rollout.Target = (*releaseTarget)(nil)
 func (t *releaseTarget) deploymentName(release string) string { return t.b.App + "-" + release }
 
 // Replicas lists, for each release Deployment, as many replicas as it asks for: its pods,
-// ready ones first, and a pending replica for each pod not created yet.
+// ready ones first, and a pending replica for each pod not created yet; and every terminating
+// pod of the app as Stopping, until it is gone.
 func (t *releaseTarget) Replicas(ctx context.Context) ([]rollout.Replica, error) {
 	app, ns := t.b.App, t.c.Namespace
 	deps, err := t.c.Core.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelName + "=" + app + "," + LabelRelease})
@@ -59,13 +63,17 @@ func (t *releaseTarget) Replicas(ctx context.Context) ([]rollout.Replica, error)
 		return nil, fmt.Errorf("listing the pods of %s: %w", app, err)
 	}
 	byRelease := map[string][]*corev1.Pod{}
+	var out []rollout.Replica
 	for i := range pods.Items {
 		p := &pods.Items[i]
 		if p.DeletionTimestamp == nil {
 			byRelease[p.Labels[LabelRelease]] = append(byRelease[p.Labels[LabelRelease]], p)
+			continue
 		}
+		// Terminating: out of the Service, but it still runs its containers and holds its
+		// volumes until the kubelet has stopped it and the pod object is gone.
+		out = append(out, rollout.Replica{ID: p.Name, Release: p.Labels[LabelRelease], Health: rollout.Stopping})
 	}
-	var out []rollout.Replica
 	for _, d := range deps.Items {
 		rel := d.Labels[LabelRelease]
 		if d.Name != t.deploymentName(rel) {
@@ -88,7 +96,10 @@ func (t *releaseTarget) Replicas(ctx context.Context) ([]rollout.Replica, error)
 				continue
 			}
 			r := rollout.Replica{ID: fmt.Sprintf("%s/pending-%d", d.Name, i), Release: rel, Health: rollout.Starting}
-			if t.late(t.started) {
+			t.mu.Lock()
+			since := t.scaledUp[rel]
+			t.mu.Unlock()
+			if t.late(since) {
 				r.Health = rollout.Failed
 				r.Diagnosis = "its pod was not created within " + t.startup.String()
 				if why := t.c.replicaSetFailures(ctx, releaseSelector(app, rel)); len(why) > 0 {
@@ -154,6 +165,14 @@ func (t *releaseTarget) Start(ctx context.Context, release string, n int) error 
 	cur := 1
 	if d.Spec.Replicas != nil {
 		cur = int(*d.Spec.Replicas)
+	}
+	if t.now != nil {
+		t.mu.Lock()
+		if t.scaledUp == nil {
+			t.scaledUp = map[string]time.Time{}
+		}
+		t.scaledUp[release] = t.now()
+		t.mu.Unlock()
 	}
 	return t.c.ScaleRelease(ctx, t.b.App, release, cur+n)
 }

@@ -120,6 +120,12 @@ func byName[L runtime.Object](ctx context.Context, name string, list func(contex
 	return &cache.ListWatch{
 		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = sel
+			// The reflector's first list asks for resourceVersion "0", which the API server may
+			// answer from its watch cache, before a write this client has just made (abort
+			// then read its own request as already taken). "" reads the object as it is.
+			if o.ResourceVersion == "0" {
+				o.ResourceVersion = ""
+			}
 			return list(ctx, o)
 		},
 		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {

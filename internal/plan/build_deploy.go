@@ -202,6 +202,9 @@ func (b *builder) deploy() {
 	} else {
 		b.ev("deploy.backupBefore", def(""))
 	}
+	if d.Strategy == rollout.Recreate && sd.Sticky {
+		b.warnf("%s: [deploy] sticky does nothing with the recreate strategy: only one release runs at a time; remove it", location(b.specEv("deploy.sticky", "")))
+	}
 	if d.Strategy != "canary" {
 		if len(sd.Canary.Steps) > 0 || sd.Canary.Pause != 0 || sd.Canary.PrometheusURL != "" || len(sd.Canary.Checks) > 0 || sd.Canary.MaxBurnRate != 0 {
 			b.warnf("%s: [deploy.canary] is ignored because the strategy is %s; set [deploy] strategy = \"canary\" or remove it", location(b.specEv("deploy.canary.steps", "")), d.Strategy)
@@ -324,7 +327,9 @@ func (b *builder) kubernetes() {
 
 // sharedVolumes warns when a ReadWriteOnce volume of a persistent data folder must be
 // mounted by more than one pod at a time on Kubernetes: a volume that attaches to one node
-// leaves the pods scheduled elsewhere Pending, and a rollout then never completes.
+// leaves the pods scheduled elsewhere Pending, and a rollout then never completes. Rolling
+// needs it twice with one replica (its new pod starts before the old one stops); one replica
+// with the recreate strategy never does.
 func (b *builder) sharedVolumes(k Kubernetes) {
 	d := b.p.Deploy
 	if d.Target != "kubernetes" || k.AccessMode == "ReadWriteMany" {
@@ -336,21 +341,23 @@ func (b *builder) sharedVolumes(k Kubernetes) {
 			folders = append(folders, f.Path+"/")
 		}
 	}
-	var why string
+	var why, key string
 	switch {
 	case len(folders) == 0:
 		return
 	case d.Replicas > 1:
-		why = fmt.Sprintf("%d replicas", d.Replicas)
+		why, key = fmt.Sprintf("%d replicas", d.Replicas), "deploy.replicas"
 	case k.MaxReplicas > 1:
-		why = fmt.Sprintf("an autoscaler up to %d replicas", k.MaxReplicas)
-	case d.Strategy != "rolling":
-		why = "the " + string(d.Strategy) + " strategy (two releases' pods at once)"
+		why, key = fmt.Sprintf("an autoscaler up to %d replicas", k.MaxReplicas), "kubernetes.max_replicas"
+	case d.Strategy == rollout.Recreate:
+		return // one pod, and the old one is gone before the new one starts
+	case d.Strategy == rollout.Rolling:
+		why, key = "the rolling strategy (its new pod starts before the old one stops)", "deploy.strategy"
 	default:
-		return
+		why, key = "the "+string(d.Strategy)+" strategy (two releases' pods at once)", "deploy.strategy"
 	}
-	b.warnf("persistent data %s is a ReadWriteOnce volume on Kubernetes, but %s need it at once: on a cluster of several nodes the pods scheduled away from the volume's node stay Pending and the rollout never completes; set [kubernetes] access_mode = \"ReadWriteMany\" with a storage_class that offers it (NFS, CephFS, EFS...), or keep the data in a database or object store instead (replicas = 1 does not avoid it on such a cluster: a rolling update starts the new pod before the old one stops)",
-		strings.Join(folders, ", "), why)
+	b.warnf("%s: persistent data %s is a ReadWriteOnce volume on Kubernetes, but %s need it at once: on a cluster of several nodes the pods scheduled away from the volume's node stay Pending and the rollout never completes; set [kubernetes] access_mode = \"ReadWriteMany\" with a storage_class that offers it (NFS, CephFS, EFS...), or [deploy] replicas = 1 with strategy = \"recreate\" (the old pod is gone before the new one starts: downtime during each deploy), or keep the data in a database or object store",
+		location(b.specEv(key, "")), strings.Join(folders, ", "), why)
 }
 
 // edge copies the spec's [edge] keys, each with its evidence.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pyship/pyship/internal/rollout"
 	"github.com/pyship/pyship/internal/testsvc"
 )
 
@@ -236,15 +237,18 @@ func TestFlagsResolveAsTheirSpecKeys(t *testing.T) {
 	}
 }
 
-// Persistent data on Kubernetes that more than one pod needs at once is said at plan, with
-// the way out; access_mode = "ReadWriteMany" (or one pod at a time) is quiet.
+// Persistent data on Kubernetes that more than one pod needs at once is said at plan, where
+// it is set, with the ways out; access_mode = "ReadWriteMany", or one replica with the
+// recreate strategy, is quiet.
 func TestSharedReadWriteOnceVolumeIsWarned(t *testing.T) {
 	for _, tc := range []struct{ spec, want string }{
-		{"[deploy]\ntarget = \"kubernetes\"\nreplicas = 3\n", "persistent data uploads/ is a ReadWriteOnce volume on Kubernetes, but 3 replicas need it at once"},
-		{"[deploy]\ntarget = \"kubernetes\"\nstrategy = \"blue-green\"\n", "but the blue-green strategy (two releases' pods at once) need it"},
-		{"[deploy]\ntarget = \"kubernetes\"\n[kubernetes]\nmax_replicas = 4\n", "an autoscaler up to 4 replicas"},
+		{"[deploy]\ntarget = \"kubernetes\"\nreplicas = 3\n", "pyship.toml:3: persistent data uploads/ is a ReadWriteOnce volume on Kubernetes, but 3 replicas need it at once"},
+		{"[deploy]\ntarget = \"kubernetes\"\nstrategy = \"blue-green\"\n", "pyship.toml:3: persistent data uploads/ is a ReadWriteOnce volume on Kubernetes, but the blue-green strategy (two releases' pods at once) need it"},
+		{"[deploy]\ntarget = \"kubernetes\"\n[kubernetes]\nmax_replicas = 4\n", "pyship.toml:4: persistent data uploads/ is a ReadWriteOnce volume on Kubernetes, but an autoscaler up to 4 replicas"},
+		{"[deploy]\ntarget = \"kubernetes\"\n", "but the rolling strategy (its new pod starts before the old one stops) need it"},
+		{"[deploy]\ntarget = \"kubernetes\"\nstrategy = \"recreate\"\nreplicas = 2\n", "pyship.toml:4: persistent data uploads/ is a ReadWriteOnce volume on Kubernetes, but 2 replicas need it"},
+		{"[deploy]\ntarget = \"kubernetes\"\nstrategy = \"recreate\"\n", ""},
 		{"[deploy]\ntarget = \"kubernetes\"\nreplicas = 3\n[kubernetes]\naccess_mode = \"ReadWriteMany\"\n", ""},
-		{"[deploy]\ntarget = \"kubernetes\"\n", ""},
 		{"[deploy]\nreplicas = 3\n", ""}, // the local target shares the folder
 	} {
 		dir := testsvc.WriteTree(t, map[string]string{
@@ -257,11 +261,38 @@ func TestSharedReadWriteOnceVolumeIsWarned(t *testing.T) {
 		}
 		testsvc.WantOneWarning(t, p.Warnings, tc.want, "ReadWriteOnce")
 		for _, w := range p.Warnings {
-			// replicas = 1 with rolling still surges a second pod: no answer to offer.
-			if strings.Contains(w, "ReadWriteOnce") && strings.Contains(w, "or replicas = 1 with the rolling strategy") {
-				t.Errorf("%q: the warning offers replicas = 1 with rolling, which deadlocks the same way: %s", tc.spec, w)
+			// Both real answers are offered, and replicas = 1 with rolling is not one.
+			if strings.Contains(w, "ReadWriteOnce") && (!strings.Contains(w, `access_mode = "ReadWriteMany"`) || !strings.Contains(w, `replicas = 1 with strategy = "recreate"`)) {
+				t.Errorf("%q: the warning does not offer ReadWriteMany and replicas = 1 with recreate: %s", tc.spec, w)
 			}
 		}
+	}
+	// deploy --strategy recreate resolves as the key does: quiet.
+	dir := testsvc.WriteTree(t, map[string]string{"app.py": "print('worker')\n",
+		"pyship.toml": "[deploy]\ntarget = \"kubernetes\"\n[data]\npersistent = [\"uploads\"]\n"})
+	p, err := Resolve(context.Background(), dir, Options{Strategy: "recreate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testsvc.WantOneWarning(t, p.Warnings, "", "ReadWriteOnce")
+}
+
+// Keys of strategies that run two releases at once are said to do nothing with recreate.
+func TestRecreateWarnsOfOtherStrategiesKeys(t *testing.T) {
+	for spec, want := range map[string]string{
+		"[deploy]\nstrategy = \"recreate\"\nsticky = true\n":                 "pyship.toml:3: [deploy] sticky does nothing with the recreate strategy",
+		"[deploy]\nstrategy = \"recreate\"\n[deploy.canary]\nsteps = [50]\n": "pyship.toml:4: [deploy.canary] is ignored because the strategy is recreate",
+		"[deploy]\nstrategy = \"recreate\"\n":                                "",
+	} {
+		dir := testsvc.WriteTree(t, map[string]string{"app.py": "print('worker')\n", "pyship.toml": spec})
+		p, err := Resolve(context.Background(), dir, Options{})
+		if err != nil {
+			t.Fatalf("%q: %v", spec, err)
+		}
+		if p.Deploy.Strategy != rollout.Recreate {
+			t.Errorf("%q: strategy %q, want recreate", spec, p.Deploy.Strategy)
+		}
+		testsvc.WantOneWarning(t, p.Warnings, want, "recreate")
 	}
 }
 

@@ -45,6 +45,8 @@ type Observation struct {
 // group is the replicas of one release by health.
 type group struct {
 	alive, ready, starting, failed []Replica
+	// stopping are stopped but not gone: they count for nothing but recreate's wait.
+	stopping []Replica
 }
 
 func groupOf(obs Observation, pred func(release string) bool) group {
@@ -64,6 +66,8 @@ func groupOf(obs Observation, pred func(release string) bool) group {
 			g.alive = append(g.alive, r)
 		case Failed:
 			g.failed = append(g.failed, r)
+		case Stopping:
+			g.stopping = append(g.stopping, r)
 		}
 	}
 	return g
@@ -107,6 +111,9 @@ func Decide(st Status, obs Observation) Decision {
 	}
 	if len(old.failed) > 0 {
 		return Decision{Action: Stop, IDs: ids(old.failed), Reason: "removing failed replicas of the stable release"}
+	}
+	if sp.Strategy == Recreate {
+		return decideRecreate(st, obs, nw, old, others)
 	}
 	if sp.Stable == "" || len(old.alive) == 0 {
 		// Nothing serves yet: bring the whole set up, then switch.
@@ -161,6 +168,33 @@ func decideRolling(st Status, obs Observation, nw, old group) Decision {
 		return Decision{Action: Stop, IDs: []string{old.alive[0].ID}, Reason: "draining one replica of " + sp.Stable}
 	}
 	return Decision{Action: Promoted, Reason: sp.say(fmt.Sprintf("%d replica(s) of %s serve all traffic", len(nw.ready), sp.Release), fmt.Sprintf("%d replica(s) of %s run, none of %s", len(nw.ready), sp.Release, orNone(sp.Stable)))}
+}
+
+// decideRecreate stops every replica of the stable release and waits until they are gone (a
+// stopping replica still holds its volume), then brings the full new set up and gives it the
+// traffic as blue-green does. Nothing serves in between.
+func decideRecreate(st Status, obs Observation, nw, old, others group) Decision {
+	sp := st.Spec
+	if len(old.alive) > 0 {
+		return Decision{Action: Stop, IDs: ids(old.alive), Reason: sp.say(
+			fmt.Sprintf("stopping %d replica(s) of %s before starting %s (recreate: no replica serves until %s is ready)", len(old.alive), sp.Stable, sp.Release, sp.Release),
+			fmt.Sprintf("stopping %d replica(s) of %s before starting %s (recreate)", len(old.alive), sp.Stable, sp.Release))}
+	}
+	if gone := waitGone(old, others); gone.Action != "" {
+		return gone
+	}
+	return decideBlueGreen(st, obs, nw, old)
+}
+
+// waitGone waits while replicas of the groups are stopping: until they are gone, what they
+// hold (a ReadWriteOnce volume) is not free for the release started next.
+func waitGone(gs ...group) Decision {
+	for _, g := range gs {
+		if len(g.stopping) > 0 {
+			return Decision{Action: Wait, Reason: fmt.Sprintf("waiting for %d replica(s) of %s to be gone", len(g.stopping), g.stopping[0].Release)}
+		}
+	}
+	return Decision{}
 }
 
 // decideBlueGreen starts the full new set, waits until all are ready, then switches all
@@ -259,6 +293,18 @@ func scaleCanary(sp Spec, step, pct int, nw, old group) (Decision, bool) {
 // stops the new release.
 func decideRollback(st Status, obs Observation, nw, old group) Decision {
 	sp := st.Spec
+	if sp.Strategy == Recreate && sp.Stable != "" {
+		// Never both releases at once: the new one goes, and is gone, before the stable one
+		// starts again. Nothing serves in between.
+		if all := append(append([]Replica(nil), nw.alive...), nw.failed...); len(all) > 0 {
+			return Decision{Action: Stop, IDs: ids(all), Reason: sp.say(
+				fmt.Sprintf("stopping %s before restarting %s (recreate: no replica serves until %s is ready again)", sp.Release, sp.Stable, sp.Stable),
+				fmt.Sprintf("stopping %s before restarting %s (recreate)", sp.Release, sp.Stable))}
+		}
+		if gone := waitGone(nw, old); gone.Action != "" {
+			return gone
+		}
+	}
 	if sp.Stable != "" {
 		if len(old.failed) > 0 {
 			return Decision{Action: Stop, IDs: ids(old.failed), Reason: "removing failed replicas of " + sp.Stable}

@@ -31,7 +31,9 @@ func TestDecide(t *testing.T) {
 	bg := NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: BlueGreen, Replicas: 2, RollbackWindow: time.Minute})
 	canary := NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: Canary, Replicas: 1, Canary: CanaryConfig{Steps: []int{10, 50, 100}, Pause: 10 * time.Second}})
 	ratio := NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: Canary, Replicas: 4, ReplicaWeights: true, Canary: CanaryConfig{Steps: []int{25, 50, 100}, Pause: 10 * time.Second}})
+	recreate := NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: Recreate, Replicas: 2})
 	with := func(st Status, f func(*Status)) Status { f(&st); return st }
+	back := func(st Status) Status { st.Phase = RollingBack; return st }
 	tests := []struct {
 		name    string
 		st      Status
@@ -96,6 +98,36 @@ func TestDecide(t *testing.T) {
 			Decision{Action: Start, Release: "r2", N: 1}},
 		{"replica canary at 100% drains all of stable", with(ratio, func(s *Status) { s.Step = 2 }), reps("r1/a/ready", "r1/c/ready", "r2/e/ready", "r2/f/ready", "r2/g/ready", "r2/h/ready"), map[string]int{"r2": 100}, t0,
 			Decision{Action: Stop, IDs: []string{"a", "c"}}},
+		{"recreate stops the whole stable set before starting anything", recreate, reps("r1/a/ready", "r1/b/starting"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Stop, IDs: []string{"a", "b"}}},
+		{"recreate waits until the stable set is gone, not just stopping", recreate, reps("r1/a/stopping", "r1/b/stopping"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Wait}},
+		{"recreate waits for older releases to be gone too", recreate, reps("r0/z/stopping"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Wait}},
+		{"recreate starts the full new set once the stable one is gone", recreate, nil, map[string]int{"r1": 100}, t0,
+			Decision{Action: Start, Release: "r2", N: 2}},
+		{"recreate never surges while the new set starts", recreate, reps("r2/c/ready", "r2/d/starting"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Wait}},
+		{"recreate gives the new set the traffic once all are ready", recreate, reps("r2/c/ready", "r2/d/ready"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Weigh, Weights: map[string]int{"r2": 100}}},
+		{"recreate is promoted", recreate, reps("r2/c/ready", "r2/d/ready"), map[string]int{"r2": 100}, t0,
+			Decision{Action: Promoted}},
+		{"recreate: a failed new replica rolls back", recreate, append(reps("r2/c/ready"), Replica{ID: "d", Release: "r2", Health: Failed}), map[string]int{"r1": 100}, t0,
+			Decision{Action: Revert}},
+		{"recreate rollback stops the new release before restarting stable", back(recreate), append(reps("r2/c/ready"), Replica{ID: "d", Release: "r2", Health: Failed}), map[string]int{"r1": 100}, t0,
+			Decision{Action: Stop, IDs: []string{"c", "d"}}},
+		{"recreate rollback waits until the new release is gone", back(recreate), reps("r2/c/stopping"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Wait}},
+		{"recreate rollback waits for stable replicas still stopping", back(recreate), reps("r1/a/stopping"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Wait}},
+		{"recreate rollback then restarts stable", back(recreate), nil, map[string]int{"r1": 100}, t0,
+			Decision{Action: Start, Release: "r1", N: 2}},
+		{"recreate rollback ends with stable back", back(recreate), reps("r1/a/ready", "r1/b/ready"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Reverted}},
+		{"a first recreate deploy starts the full set", NewStatus(Spec{Release: "r1", Strategy: Recreate, Replicas: 2}), nil, nil, t0,
+			Decision{Action: Start, Release: "r1", N: 2}},
+		{"rolling does not wait for stopping replicas", rolling, reps("r1/a/ready", "r1/x/stopping"), map[string]int{"r1": 100}, t0,
+			Decision{Action: Start, Release: "r2", N: 1}},
 		{"older releases are retired first", rolling, reps("r0/z/ready", "r1/a/ready"), map[string]int{"r1": 100}, t0,
 			Decision{Action: Stop, IDs: []string{"z"}}},
 	}

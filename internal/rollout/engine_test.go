@@ -23,9 +23,10 @@ func runEngine(t *testing.T, f *fakeTarget, clk *fakeClock, spec Spec) Status {
 }
 
 func TestEngineStrategies(t *testing.T) {
-	for _, s := range []Strategy{Rolling, BlueGreen, Canary} {
+	for _, s := range []Strategy{Rolling, BlueGreen, Canary, Recreate} {
 		t.Run(string(s), func(t *testing.T) {
 			f, clk := newFake(), &fakeClock{now: time.Unix(1e9, 0)}
+			f.linger = true // stopped replicas terminate for a while, as pods do
 			runEngine(t, f, clk, Spec{Release: "r1", Strategy: s, Replicas: 3})
 			// Enough canary traffic for every analysis to pass.
 			f.traffic = true
@@ -43,14 +44,21 @@ func TestEngineStrategies(t *testing.T) {
 			if s == Rolling && f.maxAlive > 4 {
 				t.Errorf("rolling had %d replicas alive at once, want at most 3+1", f.maxAlive)
 			}
+			if s == Recreate && len(f.overlap) > 0 {
+				t.Errorf("recreate ran two releases at once: %v", f.overlap)
+			}
+			if s != Recreate && len(f.overlap) == 0 {
+				t.Errorf("%s never overlapped releases: the overlap check checks nothing", s)
+			}
 		})
 	}
 }
 
 func TestEngineRollsBackFailedRelease(t *testing.T) {
-	for _, s := range []Strategy{Rolling, BlueGreen, Canary} {
+	for _, s := range []Strategy{Rolling, BlueGreen, Canary, Recreate} {
 		t.Run(string(s), func(t *testing.T) {
 			f, clk := newFake(), &fakeClock{now: time.Unix(1e9, 0)}
+			f.linger = true
 			runEngine(t, f, clk, Spec{Release: "r1", Strategy: s, Replicas: 2})
 			f.fail["r2"] = true
 			st := runEngine(t, f, clk, Spec{Release: "r2", Stable: "r1", Strategy: s, Replicas: 2})
@@ -67,6 +75,9 @@ func TestEngineRollsBackFailedRelease(t *testing.T) {
 			}
 			if rel := f.releases(); rel["r1"] != 2 || rel["r2"] != 0 {
 				t.Errorf("replicas = %v, want 2 of r1 only", rel)
+			}
+			if s == Recreate && len(f.overlap) > 0 {
+				t.Errorf("recreate ran two releases at once, rolling back included: %v", f.overlap)
 			}
 		})
 	}
@@ -169,5 +180,40 @@ func TestEngineCanaryWithPrometheusDownRollsBack(t *testing.T) {
 		Canary: CanaryConfig{Steps: []int{50}, Pause: time.Second, NoTraffic: NoTrafficPromote, NoTrafficAfter: 5 * time.Second}})
 	if st.Phase != RolledBack || st.Analysis == nil || !st.Analysis.Unreachable || !strings.Contains(st.Message, "did not answer: connection refused") || !strings.Contains(st.Message, "never promoted") {
 		t.Fatalf("phase %s, analysis %+v, message %q; want rolled back as Prometheus never answered", st.Phase, st.Analysis, st.Message)
+	}
+}
+
+// A recreate deploy killed after any step, then resumed or aborted, ends with one release
+// only, and at no point had two releases at once.
+func TestEngineRecreateResumesAndAborts(t *testing.T) {
+	for crashAfter := range 6 {
+		for _, abort := range []bool{false, true} {
+			f, clk := newFake(), &fakeClock{now: time.Unix(1e9, 0)}
+			f.linger = true
+			runEngine(t, f, clk, Spec{Release: "r1", Strategy: Recreate, Replicas: 2})
+			var saved Status
+			e := &Engine{Target: f, Clock: clk, Save: func(s Status) error { saved = s; return nil }}
+			saved = NewStatus(Spec{Release: "r2", Stable: "r1", Strategy: Recreate, Replicas: 2})
+			for range crashAfter {
+				if _, _, err := e.Step(context.Background(), saved); err != nil {
+					t.Fatal(err)
+				}
+			}
+			saved.Abort = abort
+			st, err := (&Engine{Target: f, Clock: clk}).Run(context.Background(), saved)
+			want, live := Succeeded, "r2"
+			if abort {
+				want, live = RolledBack, "r1"
+			}
+			if err != nil || st.Phase != want {
+				t.Fatalf("crash after %d steps, abort %v: phase %s, err %v; want %s", crashAfter, abort, st.Phase, err, want)
+			}
+			if rel := f.releases(); rel[live] != 2 || len(rel) != 1 {
+				t.Errorf("crash after %d steps, abort %v: replicas = %v, want 2 of %s only", crashAfter, abort, rel, live)
+			}
+			if len(f.overlap) > 0 {
+				t.Errorf("crash after %d steps, abort %v: two releases at once: %v", crashAfter, abort, f.overlap)
+			}
+		}
 	}
 }

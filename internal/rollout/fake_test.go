@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -22,6 +23,10 @@ type fakeTarget struct {
 	down     error // Metrics fails with it
 	maxAlive int   // most replicas alive at once
 	history  []map[string]int
+	// linger makes a stopped replica stay Stopping for one observation (a terminating pod);
+	// overlap records a Start while another release had a replica alive or stopping.
+	linger  bool
+	overlap []string
 }
 
 func newFake() *fakeTarget {
@@ -32,6 +37,7 @@ func (f *fakeTarget) Replicas(context.Context) ([]Replica, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := append([]Replica(nil), f.reps...)
+	f.reps = slices.DeleteFunc(f.reps, func(r Replica) bool { return r.Health == Stopping })
 	for i := range f.reps {
 		if f.reps[i].Health == Starting {
 			f.reps[i].Health = Ready
@@ -46,6 +52,11 @@ func (f *fakeTarget) Replicas(context.Context) ([]Replica, error) {
 func (f *fakeTarget) Start(_ context.Context, release string, n int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	for _, r := range f.reps {
+		if r.Release != release {
+			f.overlap = append(f.overlap, fmt.Sprintf("%s started while %s was %s", release, r.ID, r.Health))
+		}
+	}
 	for range n {
 		f.next++
 		f.reps = append(f.reps, Replica{ID: fmt.Sprintf("%s-%d", release, f.next), Release: release, Health: Starting})
@@ -59,9 +70,9 @@ func (f *fakeTarget) Stop(_ context.Context, ids []string) error {
 	defer f.mu.Unlock()
 	var keep []Replica
 	for _, r := range f.reps {
-		stop := false
-		for _, id := range ids {
-			stop = stop || r.ID == id
+		stop := slices.Contains(ids, r.ID) && r.Health != Stopping
+		if stop && f.linger {
+			r.Health, stop = Stopping, false
 		}
 		if !stop {
 			keep = append(keep, r)
@@ -117,7 +128,9 @@ func (f *fakeTarget) releases() map[string]int {
 	defer f.mu.Unlock()
 	out := map[string]int{}
 	for _, r := range f.reps {
-		out[r.Release]++
+		if r.Health != Stopping {
+			out[r.Release]++
+		}
 	}
 	return out
 }

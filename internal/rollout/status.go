@@ -13,6 +13,10 @@ const (
 	Rolling   Strategy = "rolling"
 	BlueGreen Strategy = "blue-green"
 	Canary    Strategy = "canary"
+	// Recreate stops every replica of the stable release, waits until they are gone, then
+	// starts the new release: never two releases at once (a single-writer volume, a lock),
+	// at the price of downtime during each deploy.
+	Recreate Strategy = "recreate"
 )
 
 // ParseStrategy validates a strategy name ("" means rolling).
@@ -20,10 +24,10 @@ func ParseStrategy(s string) (Strategy, error) {
 	switch Strategy(s) {
 	case "":
 		return Rolling, nil
-	case Rolling, BlueGreen, Canary:
+	case Rolling, BlueGreen, Canary, Recreate:
 		return Strategy(s), nil
 	}
-	return "", fmt.Errorf("unknown deploy strategy %q: use rolling, blue-green or canary ([deploy] strategy)", s)
+	return "", fmt.Errorf("unknown deploy strategy %q: use rolling, blue-green, canary or recreate ([deploy] strategy)", s)
 }
 
 // CanaryConfig holds the canary steps and analysis thresholds.

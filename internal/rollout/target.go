@@ -39,6 +39,10 @@ const (
 	Starting Health = "starting" // started, not yet ready
 	Ready    Health = "ready"    // passing its readiness check; may receive traffic
 	Failed   Health = "failed"   // crashed, or not ready within its startup timeout
+	// Stopping is a replica stopped but not gone yet (a terminating pod): it gets no traffic
+	// and is never stopped again, but still holds what it held (a ReadWriteOnce volume).
+	// A target whose Stop returns once the replica is gone never reports it.
+	Stopping Health = "stopping"
 )
 
 // Replica is one running (or failed) instance of a release.

@@ -102,7 +102,7 @@ func TestParseErrors(t *testing.T) {
 		{"backup overlay", "[backup]\ndestination = \"s3://b\"\n[env.prod]\nbackup.destination = \"b2\"\n", "prod",
 			[]wantErr{{4, 22, "env.prod.backup.destination", "must be s3://BUCKET", ""}}},
 		{"bad enum", "[deploy]\nstrategy = \"bluegreen\"\n", "",
-			[]wantErr{{2, 12, "deploy.strategy", `must be one of "rolling", "blue-green" or "canary", got "bluegreen"`, `did you mean "blue-green"?`}}},
+			[]wantErr{{2, 12, "deploy.strategy", `must be one of "rolling", "blue-green", "canary" or "recreate", got "bluegreen"`, `did you mean "blue-green"?`}}},
 		{"bad duration", "[health]\ninterval = \"5 seconds\"\n", "",
 			[]wantErr{{2, 12, "health.interval", `must be a duration like "30s"`, ""}}},
 		{"duration without unit", "[health]\ninterval = \"5\"\n", "",

@@ -86,7 +86,7 @@ type Health struct {
 type Deploy struct {
 	// Target is "local" or "kubernetes".
 	Target string
-	// Strategy is "rolling", "blue-green" or "canary".
+	// Strategy is "rolling", "blue-green", "canary" or "recreate".
 	Strategy string
 	// Replicas is the number of app replicas (1-1000).
 	Replicas int

@@ -19,7 +19,8 @@ type DeployRequest struct {
 	// Strategy overrides the plan's strategy ("" keeps it).
 	Strategy string `json:"strategy,omitempty"`
 	// Rollback marks a return to an earlier release (reported as a rollback; blue-green
-	// semantics, so a warm set switches back instantly).
+	// semantics, so a warm set switches back instantly, unless the release's strategy is
+	// recreate: the live release then stops before the earlier one starts).
 	Rollback bool `json:"rollback,omitempty"`
 }
 
@@ -201,8 +202,8 @@ func (a *Agent) rollOut(rt *app, m *release.Manifest, req DeployRequest, progres
 	if err != nil {
 		return rollout.Status{}, err
 	}
-	if req.Rollback {
-		strategy = rollout.BlueGreen
+	if req.Rollback && strategy != rollout.Recreate {
+		strategy = rollout.BlueGreen // back at once, the release rolled back from kept warm
 	}
 	rt.mu.Lock()
 	stable := rt.st.Stable

@@ -168,8 +168,13 @@ func TestDrainWaitsForInflight(t *testing.T) {
 	if code := <-res; code != 200 {
 		t.Errorf("in-flight request got %d, want 200", code)
 	}
-	if code, _ := get(t, http.DefaultClient, url+"/"); code != 503 {
-		t.Errorf("with no backends got %d, want 503", code)
+	resp, err := http.Get(url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "5" {
+		t.Errorf("with no backends got %d with Retry-After %q, want 503 with 5", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
 

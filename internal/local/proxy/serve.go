@@ -32,6 +32,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 // Clients are served by net/http's server, whose HTTP/1.1 parser is the most tested in Go:
 // it rejects ambiguous framing (CL.TE, TE.TE, duplicate lengths, bad chunks and trailers),
 // invalid Host fields and oversized heads before a request reaches the proxy.
+// noReplicaRetryAfter is the Retry-After of a 503 for want of a ready replica, in seconds.
+const noReplicaRetryAfter = "5"
+
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	return serveEdge(ctx, ln, p, nil, func() time.Duration { return p.opts.Load().DrainTimeout }, p.opts.Load().Log)
 }
@@ -158,6 +161,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.b = p.table.Load().pick(sticky, nil)
 	if c.b == nil {
 		c.outcome, c.status = outProxy, http.StatusServiceUnavailable
+		// Between releases (a recreate deploy, a restart) or while none is ready: clients
+		// and load balancers that honour it come back instead of failing at once.
+		cw.Header().Set("Retry-After", noReplicaRetryAfter)
 		http.Error(cw, "pyship: no ready replica to serve this request", http.StatusServiceUnavailable)
 		return
 	}

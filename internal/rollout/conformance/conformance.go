@@ -26,6 +26,8 @@ type Releases struct {
 //     replicas of other releases alone;
 //   - SetWeights sets the traffic split, Weights reads it back, and setting it again is a no-op;
 //   - Stop(ids) removes exactly those replicas, and stopping them again removes nothing more;
+//     a stopped replica is listed Stopping (a terminating pod), or not at all, until it is
+//     gone (the recreate strategy starts the next release only then), and it goes;
 //   - a failing release's replicas are reported Failed, with a diagnosis;
 //   - Metrics either reads cumulative counters (never going down) or says ErrNoMetrics.
 func Check(ctx context.Context, t rollout.Target, r Releases) error {
@@ -177,6 +179,11 @@ func (c *checker) stop(ctx context.Context) error {
 	if _, err := c.until(ctx, "1 replica of "+c.r.A+" left", func(reps []rollout.Replica) bool {
 		alive, _, _, _ := count(reps, c.r.A)
 		return alive == 1
+	}); err != nil {
+		return err
+	}
+	if _, err := c.until(ctx, "the stopped replica of "+c.r.A+" to be gone, not just stopping", func(reps []rollout.Replica) bool {
+		return len(slices.DeleteFunc(slices.Clone(reps), func(rep rollout.Replica) bool { return rep.Release != c.r.A })) == 1
 	}); err != nil {
 		return err
 	}

@@ -3,7 +3,8 @@
 Its behaviour comes from mode.txt beside it (or $APP_MODE): ok, crash, wrongport, unhealthy
 (health 500), error500 (every request 500), slowstart (listens after
 $delay.txt seconds), spawn (starts a child process that must not
-outlive it).
+outlive it), lock (holds an exclusive lock on $LOCK_FILE while it runs, as a
+single-writer database does, and exits 4 when another process holds it).
 """
 import http.server
 import os
@@ -31,6 +32,15 @@ if MODE == "crash":
     sys.exit(3)
 if MODE == "slowstart":
     time.sleep(float(read("delay.txt", "3")))
+if MODE == "lock":
+    import fcntl
+
+    LOCK = open(os.environ["LOCK_FILE"], "a")
+    try:
+        fcntl.flock(LOCK, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print("the data lock is held by another process", file=sys.stderr, flush=True)
+        sys.exit(4)
 if MODE == "spawn":
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
 
