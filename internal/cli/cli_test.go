@@ -318,7 +318,7 @@ func TestFlagCompletions(t *testing.T) {
 		{[]string{"build", dir, "--env", ""}, []string{"prod", "staging"}},
 		{[]string{"deploy", "--target", ""}, []string{"local", "kubernetes"}},
 		{[]string{"status", "--target", ""}, []string{"local", "kubernetes"}},
-		{[]string{"deploy", "--strategy", ""}, []string{"rolling", "blue-green", "canary"}},
+		{[]string{"deploy", "--strategy", ""}, []string{"rolling", "blue-green", "canary", "recreate"}},
 		{[]string{"plan", "--output", ""}, []string{"text", "json"}},
 		{[]string{"deploy", "--output", ""}, []string{"text", "json"}},
 		{[]string{"backup", "list", "--output", ""}, []string{"text", "json"}},
