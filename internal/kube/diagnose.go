@@ -78,7 +78,7 @@ func (c *Client) diagnosePod(ctx context.Context, p *corev1.Pod) []string {
 				msg += fmt.Sprintf(", last exit code %d (%s)", t.ExitCode, t.Reason)
 			}
 			out = append(out, msg)
-			if logs := c.lastLogs(ctx, p.Name, cs.Name); logs != "" {
+			if logs := c.lastLogs(ctx, p.Name, cs.Name, cs.State.Running != nil); logs != "" {
 				out = append(out, "last log lines of "+p.Name+":\n    "+strings.ReplaceAll(logs, "\n", "\n    "))
 			}
 		case cs.State.Waiting != nil && cs.State.Waiting.Reason != "" && cs.State.Waiting.Reason != "ContainerCreating":
@@ -93,9 +93,10 @@ func (c *Client) diagnosePod(ctx context.Context, p *corev1.Pod) []string {
 
 // lastLogs are the last lines of the container's previous instance (the one that exited) or,
 // when the kubelet no longer has it (it keeps one dead instance, and a crash loop replaces it
-// between two reads), of the current one, which a crash loop runs into the same error. The
-// current instance may not have written anything yet: it is read again for a few seconds.
-func (c *Client) lastLogs(ctx context.Context, pod, container string) string {
+// between two reads), of the current one, which a crash loop runs into the same error. A
+// running current instance may not have written anything yet: it is read again for a few
+// seconds (one waiting in its back-off has nothing to wait for).
+func (c *Client) lastLogs(ctx context.Context, pod, container string, running bool) string {
 	tail := int64(20)
 	read := func(previous bool) string {
 		raw, err := c.Core.CoreV1().Pods(c.Namespace).GetLogs(pod, &corev1.PodLogOptions{Container: container, Previous: previous, TailLines: &tail}).DoRaw(ctx)
@@ -106,6 +107,9 @@ func (c *Client) lastLogs(ctx context.Context, pod, container string) string {
 	}
 	if logs := read(true); logs != "" {
 		return logs
+	}
+	if !running {
+		return read(false)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
